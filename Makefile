@@ -1,0 +1,41 @@
+# The two commands a newcomer runs: `make render` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+TOOLS  := .tools
+STACK  ?= dev
+PIP    := $(VENV)/bin/python -m pip
+
+.PHONY: install tools render test lint bench clean
+
+install: $(VENV)/.installed
+tools: $(TOOLS)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e '.[test,dev]'
+	touch $@
+
+$(TOOLS)/.installed: tests/tools/requirements.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q --upgrade pip
+	$(TOOLS)/bin/python -m pip install -q -r tests/tools/requirements.txt
+	touch $@
+
+## render: render the dev stack offline (no cloud account, no Pulumi CLI) into build/$(STACK)
+render: install
+	$(VENV)/bin/tenancy render --stack $(STACK)
+
+## test: the whole suite, with the independent analysers
+test: install tools
+	TENANCY_TOOLS=$(abspath $(TOOLS))/bin $(VENV)/bin/python -m pytest -n 2 -q
+
+lint: install
+	$(VENV)/bin/ruff check tenancy tests stacks
+	$(VENV)/bin/mypy tenancy
+
+bench: install
+	$(VENV)/bin/python benchmarks/render_scaling.py
+
+clean:
+	rm -rf build .pytest_cache .hypothesis

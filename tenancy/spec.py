@@ -1,0 +1,533 @@
+"""The platform spec: one typed description of the platform, read from the ``tenancy:platform``
+object of a Pulumi stack config.
+
+Every optional field carries its secure default here, next to its documentation. Keys are
+camelCase as in Pulumi stack files (``vpcCidr``); in Python both ``vpc_cidr`` and ``vpcCidr``
+are accepted.
+
+:func:`load_platform` is the only entry point that should be used on untrusted input: it
+validates everything before anything is built and raises :class:`SpecError` listing *every*
+problem at once, each with its path (``tenants[2].slot``) and what to do.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from . import naming
+from .addressing import DEFAULT_TENANT_BLOCK_PREFIX, MIN_VPC_PREFIX, AddressPlan
+
+# --------------------------------------------------------------------------------------------
+# Errors
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a spec: where (``tenants[2].slot``) and what to do."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}" if self.path else self.message
+
+
+class SpecError(ValueError):
+    """The spec is invalid. ``problems`` lists every problem found, in input order."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        lines = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"invalid platform spec ({len(problems)} problem(s)):\n{lines}")
+
+
+# --------------------------------------------------------------------------------------------
+# Scalar types
+
+_DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Kubernetes resource.Quantity, non-negative (k8s.io/apimachinery/pkg/api/resource).
+_QUANTITY = re.compile(
+    r"^\+?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE][+-]?(([0-9]+(\.[0-9]*)?)|(\.[0-9]+))))?$"
+)
+_IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+SUPPORTED_KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
+"""1.30 is the first with ValidatingAdmissionPolicy GA, which placement enforcement needs."""
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+                             1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+
+def _dns_label(max_len: int):
+    def check(value: str) -> str:
+        if not _DNS1123_LABEL.match(value):
+            raise ValueError(
+                f"{value!r} is not a DNS-1123 label: use lower-case letters, digits and '-', "
+                "starting and ending with a letter or digit"
+            )
+        if len(value) > max_len:
+            raise ValueError(f"{value!r} is {len(value)} characters; at most {max_len} are allowed here")
+        return value
+
+    return check
+
+
+def _quantity(value: str) -> str:
+    if not _QUANTITY.match(value):
+        raise ValueError(
+            f"{value!r} is not a Kubernetes quantity: write e.g. '500m' or '2' for CPU, '512Mi' or '16Gi' for memory"
+        )
+    return value
+
+
+def _to_str(value: Any) -> Any:
+    # YAML reads `cpu: 8` as an int; a quantity is a string to Kubernetes.
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _principal_arn(value: str) -> str:
+    if not _IAM_PRINCIPAL_ARN.match(value):
+        raise ValueError(
+            f"{value!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name> or :user/<name>)"
+        )
+    return value
+
+
+def _instance_type(value: str) -> str:
+    if not _INSTANCE_TYPE.match(value):
+        raise ValueError(f"{value!r} is not an EC2 instance type (e.g. m6i.large)")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 CIDR block ({exc}); write e.g. 203.0.113.0/24") from None
+    return value
+
+
+def _retention(value: int) -> int:
+    if value not in CLOUDWATCH_RETENTION_DAYS:
+        nearest = min(CLOUDWATCH_RETENTION_DAYS, key=lambda d: abs(d - value))
+        raise ValueError(f"CloudWatch Logs cannot keep logs {value} days; use one of its values, e.g. {nearest}")
+    return value
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label(63))]
+TenantName = Annotated[str, AfterValidator(_dns_label(naming.K8S_LABEL_MAX))]
+PlatformName = Annotated[str, AfterValidator(_dns_label(naming.PLATFORM_NAME_MAX))]
+Quantity = Annotated[str, BeforeValidator(_to_str), AfterValidator(_quantity)]
+PrincipalArn = Annotated[str, AfterValidator(_principal_arn)]
+InstanceType = Annotated[str, AfterValidator(_instance_type)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+RetentionDays = Annotated[int, AfterValidator(_retention)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, validate_default=True
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Tenant
+
+
+class NodesSpec(_Model):
+    """A managed node group's instances and scaling."""
+
+    instance_types: list[InstanceType] = Field(default_factory=lambda: ["m6i.large"], min_length=1)
+    """EC2 instance types. Default ``[m6i.large]``."""
+    min_size: int = Field(1, ge=0, le=450)
+    max_size: int = Field(3, ge=1, le=450)
+    """At most 450: EKS's default quota of nodes per managed node group."""
+    desired_size: int = Field(1, ge=0, le=450)
+    disk_size_gib: int = Field(50, ge=20, le=16384)
+    """Encrypted gp3 root volume size. Default 50 GiB."""
+    capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64",
+                      "BOTTLEROCKET_ARM_64"] = "AL2023_x86_64_STANDARD"
+    """AMI family. VPC CNI network policies need EC2 Linux nodes: all of these qualify."""
+
+    @model_validator(mode="after")
+    def _sizes(self) -> NodesSpec:
+        if not self.min_size <= self.desired_size <= self.max_size:
+            raise ValueError(
+                f"sizes must satisfy minSize <= desiredSize <= maxSize, got {self.min_size} <= "
+                f"{self.desired_size} <= {self.max_size}; adjust them"
+            )
+        return self
+
+
+class QuotaSpec(_Model):
+    """The tenant namespace's ResourceQuota (against noisy neighbours). ``cpu`` and ``memory``
+    cap both the requests and the limits of all pods together."""
+
+    cpu: Quantity = "4"
+    memory: Quantity = "8Gi"
+    pods: int = Field(50, ge=1)
+    services: int = Field(20, ge=0)
+    persistent_volume_claims: int = Field(10, ge=0)
+    storage: Quantity = "100Gi"
+    """Total storage requested by the namespace's PVCs."""
+    load_balancers: int = Field(0, ge=0)
+    """Services of type LoadBalancer. Default 0: exposure goes through the platform's ingress."""
+    node_ports: int = Field(0, ge=0)
+    """Services of type NodePort. Default 0: a NodePort opens every node, other tenants' too."""
+
+
+class ResourcePair(_Model):
+    cpu: Quantity
+    memory: Quantity
+
+
+class LimitsSpec(_Model):
+    """The tenant namespace's LimitRange for containers."""
+
+    default_request: ResourcePair = ResourcePair(cpu="100m", memory="128Mi")
+    default_limit: ResourcePair = ResourcePair(cpu="500m", memory="512Mi")
+    max_per_container: ResourcePair = ResourcePair(cpu="2", memory="4Gi")
+
+
+class TenantSpec(_Model):
+    """One tenant: a namespace, a node group, an address block and the identities it owns."""
+
+    name: TenantName
+    """DNS-1123 label, unique. The namespace name, and part of the tenant's AWS names."""
+    slot: int = Field(ge=0)
+    """The tenant's fixed block in the address plan (unique). Never reuse a removed tenant's
+    slot while its subnets may still exist."""
+    nodes: NodesSpec = NodesSpec()
+    quota: QuotaSpec = QuotaSpec()
+    limits: LimitsSpec = LimitsSpec()
+    allow_from: list[TenantName] = []
+    """Tenants whose pods may open connections into this tenant. Default: none."""
+    service_accounts: list[DnsLabel] = []
+    """Each gets a Kubernetes ServiceAccount and an IAM role scoped to the tenant's S3 prefix."""
+    internet_egress: bool = False
+    """Allow egress to the internet (through NAT). Default off: tenants reach only DNS, their own
+    namespace, the tenants that allow them, and AWS through the VPC endpoints."""
+    admins: list[PrincipalArn] = []
+    """IAM principals given the tenant's admin persona (EKS access entry → Kubernetes group
+    ``tenancy:<tenant>:admins``)."""
+    editors: list[PrincipalArn] = []
+    viewers: list[PrincipalArn] = []
+
+    @model_validator(mode="after")
+    def _service_accounts(self) -> TenantSpec:
+        if "default" in self.service_accounts:
+            raise ValueError("serviceAccounts must not contain 'default': the namespace's default "
+                             "ServiceAccount is kept without a token or role; name a dedicated one")
+        return self
+
+
+# --------------------------------------------------------------------------------------------
+# Platform layers
+
+
+class FlowLogsSpec(_Model):
+    destination: Literal["cloudWatch", "s3"] = "cloudWatch"
+    retention_days: RetentionDays = 365
+    """Days CloudWatch keeps flow log records (or S3 keeps objects). Default 365."""
+
+
+class NetworkSpec(_Model):
+    """The VPC's egress and auditing."""
+
+    nat_gateways: Literal["perAz", "single"] = "perAz"
+    """``perAz`` (default): one NAT gateway per zone, no cross-zone dependency. ``single``: one
+    NAT gateway for all zones — cheaper, but a zone outage cuts every zone's egress."""
+    flow_logs: FlowLogsSpec = FlowLogsSpec()
+    tenant_network_acls: bool = False
+    """Stateless NACLs on each tenant's subnets denying other tenants' blocks (a third wall).
+    Default off: NACL rules are capped at 20 (40 on request), and ``allowFrom`` peers need
+    holes in both directions."""
+
+
+class ClusterSpec(_Model):
+    """The EKS control plane and the system node group."""
+
+    endpoint_public_access_cidrs: list[Cidr] = Field(default_factory=list, max_length=40)
+    """CIDRs allowed to reach a public API endpoint. Default empty: the endpoint is private
+    only. Never 0.0.0.0/0 by default."""
+    log_retention_days: RetentionDays = 90
+    """Days the control-plane logs (api, audit, authenticator, …) are kept. Default 90."""
+    deletion_protection: bool = False
+    """Protect the cluster (and the tenant-data bucket) from ``pulumi destroy``."""
+    cluster_admins: list[PrincipalArn] = []
+    """IAM principals given cluster-wide admin (AmazonEKSClusterAdminPolicy)."""
+    system_nodes: NodesSpec = NodesSpec(instance_types=["m6i.large"], min_size=2, max_size=4, desired_size=2)
+    """The platform's own node group (CoreDNS, add-ons), tainted ``CriticalAddonsOnly``."""
+
+    @model_validator(mode="after")
+    def _no_open_endpoint(self) -> ClusterSpec:
+        for cidr in self.endpoint_public_access_cidrs:
+            if ipaddress.IPv4Network(cidr).prefixlen == 0:
+                raise ValueError("endpointPublicAccessCidrs must not contain 0.0.0.0/0: list the CIDRs "
+                                 "of your operators and CI, or leave it empty for a private endpoint")
+        return self
+
+
+class IdentitySpec(_Model):
+    """How tenant workloads get AWS credentials."""
+
+    mode: Literal["irsa", "podIdentity"] = "irsa"
+    """``irsa`` (default): IAM roles for service accounts through the cluster's OIDC provider.
+    ``podIdentity``: EKS Pod Identity associations (no OIDC provider; scales past role trust
+    policy limits)."""
+    access_points: bool = False
+    """Also create one S3 Access Point per tenant, limited to its prefix."""
+    access_logging: bool = False
+    """Log requests to the tenant-data bucket into a separate log bucket."""
+    noncurrent_version_expiration_days: int | None = Field(None, ge=1)
+    """Expire old object versions after this many days. Default: keep them."""
+
+
+class WorkloadsSpec(_Model):
+    """In-cluster settings shared by every tenant bundle."""
+
+    ingress_controller_namespace: DnsLabel | None = None
+    """Namespace of an ingress controller allowed to reach every tenant's pods. Default none."""
+    mesh: Literal["none", "istio"] = "none"
+    """``istio``: add STRICT mTLS PeerAuthentication and an AuthorizationPolicy per tenant."""
+
+
+# --------------------------------------------------------------------------------------------
+# Platform
+
+
+class PlatformSpec(_Model):
+    """The whole platform: one VPC, one EKS cluster, many tenants."""
+
+    name: PlatformName
+    """DNS-1123 label of at most 24 characters: the cluster's name and the prefix of AWS names."""
+    vpc_cidr: Annotated[str, AfterValidator(lambda v: _vpc_cidr(v))]
+    availability_zones: int = Field(3, ge=2, le=6)
+    """How many zones the VPC spans (2..6). Default 3."""
+    kubernetes_version: Annotated[str, BeforeValidator(_to_str)] = "1.33"
+    tenants: list[TenantSpec] = []
+    tenant_block_prefix: int = Field(DEFAULT_TENANT_BLOCK_PREFIX, ge=MIN_VPC_PREFIX, le=28)
+    """Prefix length of each tenant's address block. Default /21: a /16 holds 30 tenant slots."""
+    node_group_quota: int = Field(30, ge=2, le=450)
+    """Managed node groups per cluster allowed by your EKS quota (default 30). One is kept for the
+    system node group; raise it only after raising the quota in Service Quotas."""
+    subnet_quota: int = Field(200, ge=1)
+    """Subnets per VPC allowed by your VPC quota (default 200)."""
+    network: NetworkSpec = NetworkSpec()
+    cluster: ClusterSpec = ClusterSpec()
+    identity: IdentitySpec = IdentitySpec()
+    workloads: WorkloadsSpec = WorkloadsSpec()
+
+    @property
+    def address_plan(self) -> AddressPlan:
+        return AddressPlan(self.vpc_cidr, self.availability_zones, self.tenant_block_prefix)
+
+    def tenant(self, name: str) -> TenantSpec:
+        for t in self.tenants:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+
+def _vpc_cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 network address ({exc}); write e.g. 10.40.0.0/16") from None
+    if net.prefixlen < MIN_VPC_PREFIX:
+        raise ValueError(f"a VPC CIDR block can be at most a /{MIN_VPC_PREFIX}, got /{net.prefixlen}; use a /16")
+    if not net.is_private:
+        raise ValueError(f"{value} is not a private range; use an RFC 1918 block such as 10.x.0.0/16")
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+
+
+def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
+    """Validate ``data`` (the ``tenancy:platform`` config object) and return the spec.
+
+    Raises :class:`SpecError` with every problem found: field errors and the checks across
+    fields (unique names and slots, slots inside the address plan, ``allowFrom`` targets,
+    quotas, derived AWS name lengths) together.
+    """
+    if not isinstance(data, Mapping):
+        raise SpecError([Problem("", "the tenancy:platform config must be an object (a YAML mapping)")])
+    problems: list[Problem] = []
+    spec: PlatformSpec | None = None
+    try:
+        spec = PlatformSpec.model_validate(data)
+    except ValidationError as exc:
+        problems.extend(_from_pydantic(exc, data))
+    problems.extend(_cross_checks(data))
+    if problems:
+        raise SpecError(_dedupe(problems))
+    assert spec is not None
+    return spec
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[Problem] = set()
+    return [p for p in problems if not (p in seen or seen.add(p))]  # type: ignore[func-returns-value]
+
+
+def format_path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _known_keys(data: Mapping[str, Any], loc: tuple[Any, ...]) -> list[str]:
+    model: Any = PlatformSpec
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if f.alias == part or n == part), None)
+        if field is None:
+            return []
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        inner = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if inner is None:
+            return []
+        model = inner
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _from_pydantic(exc: ValidationError, data: Mapping[str, Any]) -> list[Problem]:
+    out: list[Problem] = []
+    for err in exc.errors(include_url=False):
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        path = format_path(loc)
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            key = str(loc[-1])
+            known = _known_keys(data, loc[:-1])
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(known)}"
+            out.append(Problem(path, f"unknown key {key!r}; remove it ({hint})"))
+        elif kind == "missing":
+            out.append(Problem(path, "is required; add it"))
+        elif kind in ("value_error", "assertion_error"):
+            msg = str(err.get("ctx", {}).get("error", err["msg"]))
+            out.append(Problem(path, msg))
+        else:
+            out.append(Problem(path, f"{err['msg']} (got {err.get('input')!r}); fix the value"))
+    return out
+
+
+def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
+    """Checks across fields, run on the raw data so they report alongside field errors.
+    Values that are malformed are skipped here: the field validation reports them."""
+    out: list[Problem] = []
+    tenants = data.get("tenants") or []
+    if not isinstance(tenants, list):
+        return out
+    name = data.get("name") if isinstance(data.get("name"), str) else None
+
+    def _int(key: str, default: int) -> int | None:
+        v = data.get(key, default)
+        return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+    quota = _int("nodeGroupQuota", 30)
+    if quota is not None and len(tenants) > quota - 1:
+        out.append(Problem("tenants", (
+            f"{len(tenants)} tenants need {len(tenants) + 1} managed node groups (one per tenant plus "
+            f"the system node group), over nodeGroupQuota {quota}; raise the EKS quota 'Managed node "
+            f"groups per cluster' in Service Quotas and set nodeGroupQuota, or split the tenants "
+            f"across platforms (cells)")))
+
+    plan: AddressPlan | None = None
+    azs, block = _int("availabilityZones", 3), _int("tenantBlockPrefix", DEFAULT_TENANT_BLOCK_PREFIX)
+    try:
+        vpc = str(data.get("vpcCidr"))
+        if azs is not None and block is not None and 2 <= azs <= 6 and _vpc_cidr(vpc) and block <= 28:
+            plan = AddressPlan(vpc, azs, block)
+    except ValueError:
+        plan = None
+    if plan is not None:
+        plan_problems = plan.problems()
+        out.extend(Problem(f, m) for f, m in plan_problems)
+        if plan_problems:
+            plan = None
+    if plan is not None:
+        subnets = 2 * plan.az_count + len(tenants) * plan.az_count
+        squota = _int("subnetQuota", 200)
+        if squota is not None and subnets > squota:
+            out.append(Problem("tenants", (
+                f"{len(tenants)} tenants in {plan.az_count} zones need {subnets} subnets, over the VPC "
+                f"quota subnetQuota {squota}; raise 'Subnets per VPC' in Service Quotas and set "
+                f"subnetQuota, use fewer availabilityZones, or split the platform")))
+
+    names: dict[str, int] = {}
+    slots: dict[int, int] = {}
+    for i, t in enumerate(tenants):
+        if not isinstance(t, Mapping):
+            continue
+        tname = t.get("name") if isinstance(t.get("name"), str) else None
+        if tname is not None:
+            if tname in names:
+                out.append(Problem(f"tenants[{i}].name", (
+                    f"{tname!r} is already the name of tenants[{names[tname]}]; tenant names must be unique")))
+            else:
+                names[tname] = i
+        slot = t.get("slot")
+        if isinstance(slot, int) and not isinstance(slot, bool) and slot >= 0:
+            if slot in slots:
+                out.append(Problem(f"tenants[{i}].slot", (
+                    f"slot {slot} is already taken by tenants[{slots[slot]}]; give each tenant its own "
+                    f"slot (a free one: {_free_slot(slots, plan)})")))
+            else:
+                slots[slot] = i
+            if plan is not None and slot >= plan.capacity:
+                out.append(Problem(f"tenants[{i}].slot", (
+                    f"slot {slot} is outside the address plan: {plan.vpc_cidr} with /{plan.tenant_block_prefix} "
+                    f"blocks has slots 0..{plan.capacity - 1}; pick a free slot in that range, or use a larger "
+                    f"vpcCidr or tenantBlockPrefix")))
+        if name is not None and tname is not None:
+            sas = t.get("serviceAccounts") or []
+            sas = [s for s in sas if isinstance(s, str)] if isinstance(sas, list) else []
+            for rel, msg in naming.derived_name_problems(name, tname, sas):
+                out.append(Problem(f"tenants[{i}].{rel}", msg))
+
+    for i, t in enumerate(tenants):
+        if not isinstance(t, Mapping) or not isinstance(t.get("allowFrom"), list):
+            continue
+        for j, peer in enumerate(t["allowFrom"]):
+            if not isinstance(peer, str):
+                continue
+            if peer == t.get("name"):
+                out.append(Problem(f"tenants[{i}].allowFrom[{j}]", (
+                    "a tenant always reaches itself; remove its own name from allowFrom")))
+            elif peer not in names:
+                close = difflib.get_close_matches(peer, list(names), n=1)
+                hint = f"did you mean {close[0]!r}?" if close else "add that tenant or remove the entry"
+                out.append(Problem(f"tenants[{i}].allowFrom[{j}]", f"{peer!r} is not a tenant of this platform; {hint}"))
+    return out
+
+
+def _free_slot(taken: Mapping[int, int], plan: AddressPlan | None) -> str:
+    limit = plan.capacity if plan is not None else max(taken, default=0) + 2
+    free = next((s for s in range(limit) if s not in taken), None)
+    return str(free) if free is not None else "none left"
