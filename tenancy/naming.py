@@ -6,9 +6,13 @@ resource exists and the components cannot drift from the checks.
 
 from __future__ import annotations
 
+import hashlib
+
 TENANT_LABEL = "tenancy/tenant"
 """Label (Kubernetes) and tag (AWS) naming the tenant that owns an object."""
 PLATFORM_TAG = "tenancy/platform"
+SERVICE_ACCOUNT_TAG = "tenancy/service-account"
+"""Tag naming the Kubernetes service account an IAM role serves."""
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY = "tenancy"
 
@@ -33,7 +37,59 @@ def node_role_name(platform: str, tenant: str) -> str:
 
 
 def service_account_role_name(platform: str, tenant: str, service_account: str) -> str:
-    return f"{platform}-{tenant}-{service_account}"
+    """The IAM role of a tenant's service account: ``<platform>.<tenant>.<service account>``.
+
+    Dots, not dashes, separate the parts: platform, tenant and service account names are
+    DNS-1123 labels, which may contain ``-`` but never ``.``, so tenant ``team-a`` with account
+    ``x`` and tenant ``team`` with account ``a-x`` cannot both become ``acme-team-a-x``. IAM
+    accepts ``.`` in role names.
+    """
+    return f"{platform}.{tenant}.{service_account}"
+
+
+S3_TENANTS_ROOT = "tenants/"
+"""Every tenant's data in the shared bucket lives under ``tenants/<tenant>/``."""
+S3_BUCKET_PREFIX_MAX = 37
+"""Longest ``bucket_prefix`` S3 (through the provider) accepts: 63 minus a 26-character suffix."""
+S3_ACCESS_POINT_NAME_MAX = 50
+
+
+def tenant_s3_prefix(tenant: str) -> str:
+    """The key prefix of a tenant's data in the shared bucket: ``tenants/<tenant>/``.
+
+    The trailing ``/`` matters: without it tenant ``a`` would match tenant ``ab``'s keys.
+    Tenant names are DNS labels, so they contain no ``*``, ``?`` or ``/`` that a policy
+    pattern could misread.
+    """
+    return f"{S3_TENANTS_ROOT}{tenant}/"
+
+
+def data_bucket_prefix(platform: str) -> str:
+    """Name prefix of the shared tenant-data bucket; the provider appends a unique suffix
+    (S3 bucket names are global across all AWS accounts)."""
+    return f"{platform}-tenant-data-"
+
+
+def access_log_bucket_prefix(platform: str) -> str:
+    """Name prefix of the bucket receiving the tenant-data bucket's server access logs."""
+    return f"{platform}-access-logs-"
+
+
+def data_key_alias(platform: str) -> str:
+    """KMS alias of the key encrypting the tenant-data bucket."""
+    return f"alias/tenancy/{platform}/tenant-data"
+
+
+def access_point_name(platform: str, tenant: str) -> str:
+    """Name of a tenant's S3 Access Point (3..50 characters, unique per account and Region).
+
+    ``<platform>-<tenant>`` cut to fit, plus 8 hex digits of a hash of (platform, tenant): the
+    hash keeps names unique when the readable part is cut or ambiguous (``a-b``/``c`` vs
+    ``a``/``b-c``).
+    """
+    digest = hashlib.sha256(f"{platform}/{tenant}".encode()).hexdigest()[:8]
+    readable = f"{platform}-{tenant}"[: S3_ACCESS_POINT_NAME_MAX - 9].rstrip("-")
+    return f"{readable}-{digest}"
 
 
 def namespace(tenant: str) -> str:
