@@ -523,7 +523,8 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
             elif peer not in names:
                 close = difflib.get_close_matches(peer, list(names), n=1)
                 hint = f"did you mean {close[0]!r}?" if close else "add that tenant or remove the entry"
-                out.append(Problem(f"tenants[{i}].allowFrom[{j}]", f"{peer!r} is not a tenant of this platform; {hint}"))
+                out.append(Problem(f"tenants[{i}].allowFrom[{j}]",
+                                   f"{peer!r} is not a tenant of this platform; {hint}"))
     return out
 
 
