@@ -16,7 +16,7 @@ def load_stack_file(path: Path) -> tuple[Any, dict[str, Any]]:
     try:
         doc = yaml.safe_load(Path(path).read_text())
     except OSError as exc:
-        raise SpecError([Problem(str(path), f"cannot read it: {exc.strerror}")]) from None
+        raise OSError(f"cannot read {path}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise SpecError([Problem(str(path), f"is not valid YAML: {exc}")]) from None
     if isinstance(doc, dict) and "config" in doc:
