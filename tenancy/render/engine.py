@@ -119,10 +119,27 @@ def run_program(
     spec = load_platform(platform)
     from ..program import main as program_main  # the same function `pulumi up` runs
 
+    all_config = dict(config or {})
+    all_config["tenancy:platform"] = platform
+    regs, outputs = run_under_mocks(program_main, project=project, stack=stack, config=all_config,
+                                    on_resource=on_resource)
+    return RunResult(spec=spec, project=project, stack=stack, registrations=regs, stack_outputs=outputs)
+
+
+def run_under_mocks(
+    program: Callable[[], object],
+    *,
+    project: str = "tenancy",
+    stack: str = "render",
+    config: Mapping[str, Any] | None = None,
+    on_resource: Callable[[], None] | None = None,
+) -> tuple[list[Registration], dict[str, Any]]:
+    """Run any Pulumi program function under the mock engine, on a fresh event loop, and
+    return every registration (sorted by URN) and the stack outputs. Settings and config are
+    reset afterwards, so runs never leak into each other."""
     config = dict(config or {})
     region = str(config.get("aws:region", "eu-west-1"))
     all_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
-    all_config["tenancy:platform"] = json.dumps(platform)
     all_config.setdefault("aws:region", region)
 
     loop = asyncio.new_event_loop()
@@ -137,11 +154,11 @@ def run_program(
         settings.SETTINGS.outputs.clear()
         root = settings.get_root_resource()
 
-        def program() -> None:
-            program_main()
+        def run() -> None:
+            program()
 
         try:
-            _sync_await(run_pulumi_func(program))
+            _sync_await(run_pulumi_func(run))
             if root is not None:
                 outputs = _sync_await(_resolve(getattr(root, "outputs", {})))
         except Exception as exc:
@@ -158,8 +175,7 @@ def run_program(
         pulumi.runtime.set_all_config({})
         asyncio.set_event_loop(None)
         loop.close()
-    regs = sorted(monitor.registrations.values(), key=lambda r: r.urn)
-    return RunResult(spec=spec, project=project, stack=stack, registrations=regs, stack_outputs=outputs)
+    return sorted(monitor.registrations.values(), key=lambda r: r.urn), outputs
 
 
 async def _resolve(values: Mapping[str, Any]) -> dict[str, Any]:
