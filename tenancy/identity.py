@@ -190,6 +190,20 @@ class DataBucket(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
+class ClusterIdentity:
+    """What the identity layer needs from the cluster layer (all Inputs; ``None`` when unknown)."""
+
+    oidc_provider_arn: pulumi.Input[str] | None = None
+    """The cluster's IAM OIDC provider ARN (IRSA)."""
+    oidc_issuer: pulumi.Input[str] | None = None
+    """The cluster's OIDC issuer URL without ``https://`` (IRSA)."""
+    cluster_name: pulumi.Input[str] | None = None
+    """The EKS cluster name (Pod Identity associations)."""
+    cluster_arn: pulumi.Input[str] | None = None
+    """The EKS cluster ARN (pins Pod Identity trust to this cluster)."""
+
+
+@dataclass(frozen=True)
 class TenantIdentityArgs:
     """Arguments of :class:`TenantIdentity`."""
 
@@ -214,6 +228,15 @@ class TenantIdentityArgs:
     cluster_arn: pulumi.Input[str] | None = None
     """Pod Identity mode, optional: the cluster's ARN. When given, the trust policy pins the
     ``eks-cluster-arn`` session tag instead of the (per-Region) ``eks-cluster-name``."""
+
+    @classmethod
+    def of(cls, platform: PlatformSpec, tenant: TenantSpec, bucket: DataBucket,
+           cluster: ClusterIdentity) -> TenantIdentityArgs:
+        """The arguments from the platform's :class:`DataBucket` and the cluster's outputs."""
+        return cls(platform=platform, tenant=tenant, bucket_name=bucket.bucket_name, bucket_arn=bucket.bucket_arn,
+                   kms_key_arn=bucket.kms_key_arn, oidc_provider_arn=cluster.oidc_provider_arn,
+                   oidc_issuer=cluster.oidc_issuer, cluster_name=cluster.cluster_name,
+                   cluster_arn=cluster.cluster_arn)
 
 
 class TenantIdentity(pulumi.ComponentResource):

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from . import naming
+from .identity import ClusterIdentity, DataBucket, TenantIdentity, TenantIdentityArgs
 from .spec import PlatformSpec, TenantSpec
 
 TYPE = "tenancy:index:Tenant"
@@ -23,6 +24,10 @@ class TenantArgs:
 
     platform: PlatformSpec
     tenant: TenantSpec
+    data_bucket: DataBucket | None = None
+    """The platform's shared tenant-data bucket (identity layer)."""
+    cluster_identity: ClusterIdentity | None = None
+    """The cluster's OIDC provider/issuer and name (for the tenant's workload roles)."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -38,6 +43,15 @@ class Tenant(pulumi.ComponentResource):
         # --- network layer ---
         # --- cluster layer ---
         # --- identity layer ---
+        self.identity: TenantIdentity | None = None
+        t = args.tenant
+        if args.data_bucket is not None and args.cluster_identity is not None and (
+                t.service_accounts or args.platform.identity.access_points):
+            self.identity = TenantIdentity(
+                f"{t.name}-identity",
+                TenantIdentityArgs.of(args.platform, t, args.data_bucket, args.cluster_identity),
+                opts=pulumi.ResourceOptions(parent=self))
+        self.role_arns: dict[str, pulumi.Output[str]] = self.identity.role_arns if self.identity else {}
         # --- bundle layer ---
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 
@@ -50,4 +64,4 @@ class Tenant(pulumi.ComponentResource):
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What other stacks need about this tenant (exported by the stack program)."""
         return {"namespace": self.namespace, "slot": self.spec.slot, "addressBlock": self.address_block,
-                "subnetCidrs": self.subnet_cidrs}
+                "subnetCidrs": self.subnet_cidrs, "roleArns": dict(self.role_arns)}

@@ -99,6 +99,18 @@ def _s3_bucket(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str,
             "bucketRegionalDomainName": f"{bucket}.s3.{ctx.region}.amazonaws.com", "region": ctx.region}
 
 
+def _s3_access_point(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    ap = _named(inputs, name)
+    return {"arn": ctx.arn("s3", f"accesspoint/{ap}"), "alias": f"{ap}-{digest('ap', name, length=26)}-s3alias",
+            "accountId": ctx.account_id, "hasPublicAccessPolicy": False, "networkOrigin": "Internet"}
+
+
+def _pod_identity_association(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    assoc = "a-" + digest("pia", name, length=17)
+    cluster = inputs.get("clusterName") or "cluster"
+    return {"associationId": assoc, "associationArn": ctx.arn("eks", f"podidentityassociation/{cluster}/{assoc}")}
+
+
 def _log_group(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
     group = _named(inputs, name)
     return {"name": group, "arn": ctx.arn("logs", f"log-group:{group}")}
@@ -162,6 +174,8 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], MockContext], dict[str, Any]]]
     "aws:kms/key:Key": _kms_key,
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:s3/bucketV2:BucketV2": _s3_bucket,
+    "aws:s3/accessPoint:AccessPoint": _s3_access_point,
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _pod_identity_association,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "eks:index:Cluster": _eks_component,
