@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -107,7 +108,7 @@ class DataBucket(pulumi.ComponentResource):
         )
         aws.s3.BucketVersioning(f"{name}-bucket-versioning", bucket=bucket.id,
                                 versioning_configuration={"status": "Enabled"}, opts=child)
-        rules: list[dict] = [{
+        rules: list[Any] = [{
             "id": "abort-incomplete-multipart-uploads",
             "status": "Enabled",
             "filter": {},
@@ -259,7 +260,6 @@ class TenantIdentity(pulumi.ComponentResource):
     access_point_arn: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: TenantIdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("tenancy:identity:TenantIdentity", name, None, opts)
         spec, tenant = args.platform, args.tenant
         mode = spec.identity.mode
         if mode == "irsa" and (args.oidc_provider_arn is None or args.oidc_issuer is None):
@@ -267,6 +267,7 @@ class TenantIdentity(pulumi.ComponentResource):
                              "and oidc_issuer")
         if mode == "podIdentity" and args.cluster_name is None:
             raise ValueError(f"tenant {tenant.name!r}: identity.mode 'podIdentity' needs cluster_name")
+        super().__init__("tenancy:identity:TenantIdentity", name, None, opts)
         namespace = naming.namespace(tenant.name)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -296,17 +297,7 @@ class TenantIdentity(pulumi.ComponentResource):
         self.role_arns = {}
         for sa in tenant.service_accounts:
             role_name = naming.service_account_role_name(spec.name, tenant.name, sa)
-            if mode == "irsa":
-                trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                    lambda a, sa=sa: json.dumps(iam.irsa_trust_policy(a[0], a[1], namespace, sa), sort_keys=True))
-            elif args.cluster_arn is not None:
-                trust = pulumi.Output.from_input(args.cluster_arn).apply(
-                    lambda arn, sa=sa: json.dumps(
-                        iam.pod_identity_trust_policy(namespace, sa, arn, cluster_is_arn=True), sort_keys=True))
-            else:
-                trust = pulumi.Output.from_input(args.cluster_name).apply(
-                    lambda cluster, sa=sa: json.dumps(
-                        iam.pod_identity_trust_policy(namespace, sa, cluster), sort_keys=True))
+            trust = self._trust(args, namespace, sa)
             role = aws.iam.Role(
                 role_name,
                 name=role_name,
@@ -339,3 +330,21 @@ class TenantIdentity(pulumi.ComponentResource):
             )
 
         self.register_outputs({"roleArns": dict(self.role_arns), "accessPointArn": self.access_point_arn})
+
+    @staticmethod
+    def _trust(args: TenantIdentityArgs, namespace: str, sa: str) -> pulumi.Output[str]:
+        """The role's trust policy JSON for the platform's identity mode."""
+        if args.platform.identity.mode == "irsa":
+            def irsa(a: list[str]) -> str:
+                return json.dumps(iam.irsa_trust_policy(a[0], a[1], namespace, sa), sort_keys=True)
+
+            return pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(irsa)
+        by_arn = args.cluster_arn is not None
+
+        def pod_identity(cluster: str) -> str:
+            return json.dumps(iam.pod_identity_trust_policy(namespace, sa, cluster, cluster_is_arn=by_arn),
+                              sort_keys=True)
+
+        source = args.cluster_arn if by_arn else args.cluster_name
+        assert source is not None  # checked in __init__
+        return pulumi.Output.from_input(source).apply(pod_identity)

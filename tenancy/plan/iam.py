@@ -181,10 +181,11 @@ def tenant_data_policy(bucket_arn: str, tenant: str, kms_key_arn: str, *, bucket
     bucket = Arn.parse(bucket_arn)
     if bucket.service != "s3" or "/" in bucket.resource or bucket.region or bucket.account:
         raise ValueError(f"{bucket_arn!r} is not an S3 bucket ARN (arn:aws:s3:::<bucket>)")
+    via = s3_via_service(kms_key_arn)
     context = (
-        {"StringEquals": {"kms:ViaService": s3_via_service(kms_key_arn), "kms:EncryptionContext:aws:s3:arn": bucket_arn}}
+        {"StringEquals": {"kms:ViaService": via, "kms:EncryptionContext:aws:s3:arn": bucket_arn}}
         if bucket_key else
-        {"StringEquals": {"kms:ViaService": s3_via_service(kms_key_arn)},
+        {"StringEquals": {"kms:ViaService": via},
          "StringLike": {"kms:EncryptionContext:aws:s3:arn": f"{bucket_arn}/{prefix}*"}}
     )
     statements: list[dict[str, Any]] = [
