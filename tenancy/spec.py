@@ -100,6 +100,14 @@ def _to_str(value: Any) -> Any:
     return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
+def _kubernetes_version(value: str) -> str:
+    if value not in SUPPORTED_KUBERNETES_VERSIONS:
+        supported = ", ".join(SUPPORTED_KUBERNETES_VERSIONS)
+        raise ValueError(f"Kubernetes {value!r} is not supported; use one of {supported} "
+                         "(1.30 is the first with ValidatingAdmissionPolicy GA, which placement enforcement needs)")
+    return value
+
+
 def _principal_arn(value: str) -> str:
     if not _IAM_PRINCIPAL_ARN.match(value):
         raise ValueError(
@@ -347,7 +355,8 @@ class PlatformSpec(_Model):
     vpc_cidr: Annotated[str, AfterValidator(lambda v: _vpc_cidr(v))]
     availability_zones: int = Field(3, ge=2, le=6)
     """How many zones the VPC spans (2..6). Default 3."""
-    kubernetes_version: Annotated[str, BeforeValidator(_to_str)] = "1.33"
+    kubernetes_version: Annotated[str, BeforeValidator(_to_str), AfterValidator(_kubernetes_version)] = "1.33"
+    """EKS Kubernetes version, 1.30..1.34. Default 1.33. Quote it in YAML ("1.30", not 1.30)."""
     tenants: list[TenantSpec] = []
     tenant_block_prefix: int = Field(DEFAULT_TENANT_BLOCK_PREFIX, ge=MIN_VPC_PREFIX, le=28)
     """Prefix length of each tenant's address block. Default /21: a /16 holds 30 tenant slots."""
@@ -552,7 +561,8 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
             elif peer not in names:
                 close = difflib.get_close_matches(peer, list(names), n=1)
                 hint = f"did you mean {close[0]!r}?" if close else "add that tenant or remove the entry"
-                out.append(Problem(f"tenants[{i}].allowFrom[{j}]", f"{peer!r} is not a tenant of this platform; {hint}"))
+                out.append(Problem(f"tenants[{i}].allowFrom[{j}]",
+                                   f"{peer!r} is not a tenant of this platform; {hint}"))
     return out
 
 
