@@ -238,6 +238,19 @@ class Network(pulumi.ComponentResource):
             "flowLogId": self.flow_log.id,
         })
 
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """What other stacks need: the VPC, subnets per role, shared security groups."""
+        return {
+            "vpcId": self.vpc_id,
+            "vpcCidr": self.vpc_cidr,
+            "publicSubnetIds": self.public_subnet_ids,
+            "systemSubnetIds": self.system_subnet_ids,
+            "controlPlaneSecurityGroupId": self.control_plane_security_group_id,
+            "systemSecurityGroupId": self.system_security_group_id,
+            "tenantNodesSecurityGroupId": self.tenant_nodes_security_group_id,
+            "endpointSecurityGroupId": self.endpoint_security_group_id,
+        }
+
     def _flow_logs(self, name: str, spec: PlatformSpec, vpc: aws.ec2.Vpc, tags: dict[str, str]) -> None:
         fl = spec.network.flow_logs
         self.flow_log_group = self.flow_log_role = self.flow_log_bucket = None

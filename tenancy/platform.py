@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from .network import Network
 from .spec import PlatformSpec
 from .tenant import Tenant, TenantArgs
 
@@ -23,11 +24,12 @@ class Platform(pulumi.ComponentResource):
         self.spec = spec
         child = pulumi.ResourceOptions(parent=self)
         # --- network layer ---
+        self.network = Network(spec.name, spec, opts=child)
         # --- cluster layer ---
         # --- identity layer ---
         self.tenants: dict[str, Tenant] = {}
         for t in spec.tenants:
-            self.tenants[t.name] = Tenant(t.name, TenantArgs(platform=spec, tenant=t), opts=child)
+            self.tenants[t.name] = Tenant(t.name, TenantArgs(platform=spec, tenant=t, network=self.network), opts=child)
         # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
         for t in spec.tenants:
             for peer in t.allow_from:
@@ -38,5 +40,6 @@ class Platform(pulumi.ComponentResource):
         """The stack outputs other stacks need (see README, "Stack outputs")."""
         return {
             "platformName": self.spec.name,
+            "network": self.network.outputs(),
             "tenants": {name: t.outputs() for name, t in sorted(self.tenants.items())},
         }
