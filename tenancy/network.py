@@ -14,7 +14,8 @@ What is allowed where is planned in :mod:`tenancy.plan.network`; addresses come 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +35,7 @@ def _child(parent: pulumi.Resource, **kw: Any) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions(parent=parent, **kw)
 
 
-def _sg_rule(resource_name: str, rule: plan.SgRule, group_id: pulumi.Input[str], refs: dict[str, pulumi.Input[str]],
+def _sg_rule(resource_name: str, rule: plan.SgRule, group_id: pulumi.Input[str], refs: Mapping[str, pulumi.Input[str]],
              tags: dict[str, str], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
     """Register one :class:`plan.SgRule` on ``group_id``; ``refs`` resolves symbolic peers."""
     kwargs: dict[str, Any] = {
@@ -131,7 +132,7 @@ class Network(pulumi.ComponentResource):
                 state="available",
                 filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
                 opts=pulumi.InvokeOutputOptions(parent=self))
-            self.zone_names = [available.names.apply(lambda names, i=i: _zone(names, i, azs)) for i in range(azs)]
+            self.zone_names = [available.names.apply(functools.partial(_zone, i=i, wanted=azs)) for i in range(azs)]
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
 
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{spec.name}"},
@@ -216,7 +217,7 @@ class Network(pulumi.ComponentResource):
             suffix = plan.endpoint_resource_suffix(svc)
             ep = aws.ec2.VpcEndpoint(
                 f"{name}-{suffix}", vpc_id=vpc.id, vpc_endpoint_type="Interface",
-                service_name=region.apply(lambda r, svc=svc: plan.endpoint_service_name(r, svc)),
+                service_name=region.apply(functools.partial(plan.endpoint_service_name, service=svc)),
                 private_dns_enabled=True, subnet_ids=self.system_subnet_ids,
                 security_group_ids=[groups[plan.ENDPOINTS].id],
                 tags={**tags, "Name": f"{spec.name}-{suffix}"}, opts=_child(self))
@@ -266,12 +267,12 @@ class Network(pulumi.ComponentResource):
                 f"{name}-flow-logs", name=f"{spec.name}-vpc-flow-logs",
                 description="Delivers the VPC's flow logs to its log group",
                 assume_role_policy=group.arn.apply(plan.flow_logs_trust_policy), tags=tags, opts=_child(self))
-            policy = aws.iam.RolePolicy(
+            role_policy = aws.iam.RolePolicy(
                 f"{name}-flow-logs", role=role.name, name="deliver-flow-logs",
                 policy=group.arn.apply(plan.flow_logs_role_policy), opts=_child(self))
             self.flow_log = aws.ec2.FlowLog(
                 f"{name}-flow-logs", log_destination_type="cloud-watch-logs", log_destination=group.arn,
-                iam_role_arn=role.arn, **common, opts=_child(self, depends_on=[policy]))
+                iam_role_arn=role.arn, **common, opts=_child(self, depends_on=[role_policy]))
             self.flow_log_group, self.flow_log_role = group, role
             return
         bucket = aws.s3.Bucket(f"{name}-flow-logs", bucket_prefix=f"{spec.name}-flow-logs-", force_destroy=False,
@@ -420,8 +421,9 @@ class TenantNetwork(pulumi.ComponentResource):
             nacl = aws.ec2.NetworkAcl(f"{t}-nacl", vpc_id=args.vpc_id, subnet_ids=self.subnet_ids,
                                       tags={**tags, "Name": f"{platform.name}-{t}"}, opts=_child(self))
             self.network_acl_id = nacl.id
-            for rule in plan.nacl_base_rules(address.vpc_cidr, address.tenant_block_prefix, self.block):
-                _nacl_pair(f"{t}-nacl-{rule.key}", nacl.id, rule.rule_number, rule.action, rule.cidr, _child(self))
+            for entry in plan.nacl_base_rules(address.vpc_cidr, address.tenant_block_prefix, self.block):
+                _nacl_pair(f"{t}-nacl-{entry.key}", nacl.id, entry.rule_number, entry.action, entry.cidr,
+                           _child(self))
 
         self.register_outputs({
             "subnetIds": self.subnet_ids,

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 # --------------------------------------------------------------------------------------------
 # Security group rules
@@ -398,8 +398,3 @@ def account_of(arn: str) -> str:
 def partition_of(arn: str) -> str:
     return _arn_parts(arn)[0]
 
-
-def dedupe(items: Iterable[Any]) -> list[Any]:
-    """Items in first-seen order, without repeats."""
-    seen: set[Any] = set()
-    return [i for i in items if not (i in seen or seen.add(i))]  # type: ignore[func-returns-value]

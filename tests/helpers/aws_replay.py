@@ -384,7 +384,8 @@ def _route_table_check(ctx: ReplayContext, r: dict[str, Any], rid: str | None) -
     """Routes and associations together: what moto holds equals what the render declares."""
     rt = ctx.client("ec2").describe_route_tables(RouteTableIds=[rid])["RouteTables"][0]
     want_routes = sorted(
-        (x["inputs"]["destinationCidrBlock"], ctx.resolve(x["inputs"].get("gatewayId") or x["inputs"].get("natGatewayId")))
+        (x["inputs"]["destinationCidrBlock"],
+         ctx.resolve(x["inputs"].get("gatewayId") or x["inputs"].get("natGatewayId")))
         for x in ctx.resources if x["type"] == ROUTE and x["inputs"].get("routeTableId") == r["id"])
     have_routes = sorted((x["DestinationCidrBlock"], x.get("GatewayId") or x.get("NatGatewayId"))
                          for x in rt["Routes"] if x.get("GatewayId") != "local" and "DestinationCidrBlock" in x)
