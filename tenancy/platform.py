@@ -6,6 +6,7 @@ from __future__ import annotations
 import pulumi
 
 from .identity import ClusterIdentity, DataBucket
+from .network import Network
 from .spec import PlatformSpec
 from .tenant import Tenant, TenantArgs
 
@@ -24,16 +25,16 @@ class Platform(pulumi.ComponentResource):
         self.spec = spec
         child = pulumi.ResourceOptions(parent=self)
         # --- network layer ---
+        self.network = Network(spec.name, spec, opts=child)
         # --- cluster layer ---
+        self.cluster_identity: ClusterIdentity | None = None
         # --- identity layer ---
         self.data_bucket = DataBucket("tenant-data", spec, opts=child)
-        # The cluster layer sets self.cluster_identity (OIDC provider ARN, issuer without https://,
-        # cluster name and ARN); until it does, tenants get no roles (fail closed).
-        cluster_identity: ClusterIdentity | None = getattr(self, "cluster_identity", None)
         self.tenants: dict[str, Tenant] = {}
         for t in spec.tenants:
-            self.tenants[t.name] = Tenant(t.name, TenantArgs(platform=spec, tenant=t, data_bucket=self.data_bucket,
-                                                             cluster_identity=cluster_identity), opts=child)
+            self.tenants[t.name] = Tenant(t.name, TenantArgs(
+                platform=spec, tenant=t, network=self.network, data_bucket=self.data_bucket,
+                cluster_identity=self.cluster_identity), opts=child)
         # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
         for t in spec.tenants:
             for peer in t.allow_from:
@@ -44,6 +45,7 @@ class Platform(pulumi.ComponentResource):
         """The stack outputs other stacks need (see README, "Stack outputs")."""
         return {
             "platformName": self.spec.name,
+            "network": self.network.outputs(),
             "tenantDataBucket": self.data_bucket.bucket_name,
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,
             "tenants": {name: t.outputs() for name, t in sorted(self.tenants.items())},

@@ -268,6 +268,15 @@ class TenantSpec(_Model):
 # Platform layers
 
 
+_ZONE_NAME = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+
+
+def _zone_name(value: str) -> str:
+    if not _ZONE_NAME.match(value):
+        raise ValueError(f"{value!r} is not an availability zone name (e.g. eu-west-1a)")
+    return value
+
+
 class FlowLogsSpec(_Model):
     destination: Literal["cloudWatch", "s3"] = "cloudWatch"
     """Where flow log records go: a CloudWatch log group (default) or an S3 bucket."""
@@ -287,6 +296,24 @@ class NetworkSpec(_Model):
     """Stateless NACLs on each tenant's subnets denying other tenants' blocks (a third wall).
     Default off: NACL rules are capped at 20 (40 on request), and ``allowFrom`` peers need
     holes in both directions."""
+    zone_names: list[Annotated[str, AfterValidator(_zone_name)]] = []
+    """Pin the availability zones by name, in order (e.g. ``[eu-west-1a, eu-west-1b,
+    eu-west-1c]``); as many as ``availabilityZones``. Default empty: the first zones the region
+    reports as available. Pinning keeps subnets in place if the region's list ever changes."""
+    security_group_rule_quota: int = Field(60, ge=1, le=1000)
+    """Inbound (and, separately, outbound) rules per security group allowed by your VPC quota
+    (default 60). A tenant's group holds 4 inbound rules plus one per ``allowFrom`` entry, and
+    6 outbound (7 with ``internetEgress``) plus one per tenant that allows it."""
+    network_acl_rule_quota: int = Field(20, ge=1, le=40)
+    """Rules per network ACL (per direction) allowed by your VPC quota (default 20, at most 40).
+    Only used with ``tenantNetworkAcls``: 4 fixed rules plus one per ``allowFrom`` edge touching
+    the tenant."""
+
+    @model_validator(mode="after")
+    def _unique_zones(self) -> NetworkSpec:
+        if len(set(self.zone_names)) != len(self.zone_names):
+            raise ValueError("zoneNames lists a zone twice; list each zone once")
+        return self
 
 
 class ClusterSpec(_Model):
@@ -522,6 +549,8 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
                 f"quota subnetQuota {squota}; raise 'Subnets per VPC' in Service Quotas and set "
                 f"subnetQuota, use fewer availabilityZones, or split the platform")))
 
+    out.extend(_network_checks(data, tenants))
+
     names: dict[str, int] = {}
     slots: dict[int, int] = {}
     for i, t in enumerate(tenants):
@@ -574,3 +603,42 @@ def _free_slot(taken: Mapping[int, int], plan: AddressPlan | None) -> str:
     limit = plan.capacity if plan is not None else max(taken, default=0) + 2
     free = next((s for s in range(limit) if s not in taken), None)
     return str(free) if free is not None else "none left"
+
+
+def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem]:
+    """Zone pinning and the security group / NACL rule quotas (``allowFrom`` edges add rules)."""
+    from .plan.network import quota_problems
+
+    out: list[Problem] = []
+    net = data.get("network") if isinstance(data.get("network"), Mapping) else {}
+    assert isinstance(net, Mapping)
+    azs = data.get("availabilityZones", 3)
+    zones = net.get("zoneNames")
+    if isinstance(zones, list) and zones and isinstance(azs, int) and len(zones) != azs:
+        out.append(Problem("network.zoneNames", (
+            f"lists {len(zones)} zone(s) but availabilityZones is {azs}; list exactly {azs} zones "
+            f"or leave zoneNames empty")))
+    allow: dict[str, list[str]] = {}
+    internet: dict[str, bool] = {}
+    positions: dict[str, int] = {}
+    for i, t in enumerate(tenants):
+        if not isinstance(t, Mapping) or not isinstance(t.get("name"), str) or t["name"] in positions:
+            continue
+        peers = t.get("allowFrom") or []
+        allow[t["name"]] = [p for p in peers if isinstance(p, str)] if isinstance(peers, list) else []
+        internet[t["name"]] = t.get("internetEgress") is True
+        positions[t["name"]] = i
+    for key in ("securityGroupRuleQuota", "networkAclRuleQuota"):
+        if not isinstance(net.get(key, 1), int):
+            return out
+    workloads = data.get("workloads") if isinstance(data.get("workloads"), Mapping) else {}
+    assert isinstance(workloads, Mapping)
+    for path, msg in quota_problems(
+        allow, internet, positions,
+        sg_rule_quota=net.get("securityGroupRuleQuota", 60),
+        nacls=net.get("tenantNetworkAcls") is True,
+        nacl_rule_quota=net.get("networkAclRuleQuota", 20),
+        ingress_controller=bool(workloads.get("ingressControllerNamespace")),
+    ):
+        out.append(Problem(path, msg))
+    return out

@@ -13,6 +13,7 @@ import pulumi
 
 from . import naming
 from .identity import ClusterIdentity, DataBucket, TenantIdentity, TenantIdentityArgs
+from .network import Network, TenantNetwork, TenantNetworkArgs, allow_tenant_traffic
 from .spec import PlatformSpec, TenantSpec
 
 TYPE = "tenancy:index:Tenant"
@@ -28,6 +29,8 @@ class TenantArgs:
     """The platform's shared tenant-data bucket (identity layer)."""
     cluster_identity: ClusterIdentity | None = None
     """The cluster's OIDC provider/issuer and name (for the tenant's workload roles)."""
+    network: Network | None = None
+    """The shared network; None builds no tenant network (tests of other layers)."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -41,6 +44,10 @@ class Tenant(pulumi.ComponentResource):
         self.address_block = str(plan.tenant_block(args.tenant.slot))
         self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(args.tenant.slot)]
         # --- network layer ---
+        self.network: TenantNetwork | None = None
+        if args.network is not None:
+            self.network = TenantNetwork(args.tenant.name, TenantNetworkArgs.from_network(
+                args.network, args.tenant, args.platform), opts=pulumi.ResourceOptions(parent=self))
         # --- cluster layer ---
         # --- identity layer ---
         self.identity: TenantIdentity | None = None
@@ -59,9 +66,16 @@ class Tenant(pulumi.ComponentResource):
         """Let ``peer``'s pods open connections into this tenant: one set of resources per edge,
         owned by this tenant (the one that declared ``allowFrom``)."""
         # --- network layer (edges) ---
+        if self.network is not None and peer.network is not None:
+            allow_tenant_traffic(self.network, peer.network)
         # --- bundle layer (edges) ---
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What other stacks need about this tenant (exported by the stack program)."""
-        return {"namespace": self.namespace, "slot": self.spec.slot, "addressBlock": self.address_block,
-                "subnetCidrs": self.subnet_cidrs, "roleArns": dict(self.role_arns)}
+        out: dict[str, pulumi.Input[object]] = {
+            "namespace": self.namespace, "slot": self.spec.slot, "addressBlock": self.address_block,
+            "subnetCidrs": self.subnet_cidrs, "roleArns": dict(self.role_arns)}
+        if self.network is not None:
+            out["subnetIds"] = self.network.subnet_ids
+            out["securityGroupId"] = self.network.security_group_id
+        return out

@@ -116,6 +116,24 @@ def _log_group(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str,
     return {"name": group, "arn": ctx.arn("logs", f"log-group:{group}")}
 
 
+def _eip(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    n = int(digest("eip", name, length=4), 16)
+    return {"allocationId": _resource_id("aws:ec2/eip:Eip", name), "domain": inputs.get("domain", "vpc"),
+            "publicIp": f"198.51.100.{n % 254 + 1}"}
+
+
+def _vpc_endpoint(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    if inputs.get("vpcEndpointType") == "Gateway":
+        return {"prefixListId": "pl-" + digest("prefix-list", str(inputs.get("serviceName")), length=8)}
+    return {"networkInterfaceIds": [], "dnsEntries": []}
+
+
+def _vpc(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    return {"defaultSecurityGroupId": "sg-" + digest("default-sg", name),
+            "defaultNetworkAclId": "acl-" + digest("default-acl", name),
+            "mainRouteTableId": "rtb-" + digest("main-rtb", name)}
+
+
 def _eks_cluster_core(cluster: str, ctx: MockContext) -> dict[str, Any]:
     oidc_id = digest("oidc", cluster, length=32).upper()
     issuer = f"oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"
@@ -177,6 +195,9 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], MockContext], dict[str, Any]]]
     "aws:s3/accessPoint:AccessPoint": _s3_access_point,
     "aws:eks/podIdentityAssociation:PodIdentityAssociation": _pod_identity_association,
     "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:ec2/eip:Eip": _eip,
+    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
+    "aws:ec2/vpc:Vpc": _vpc,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "eks:index:Cluster": _eks_component,
 }

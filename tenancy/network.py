@@ -1,0 +1,480 @@
+"""The AWS network layer: the shared VPC and, per tenant, its subnets and security group.
+
+* :class:`Network` (``tenancy:network:Network``) — the VPC, public and system subnets, NAT,
+  route tables, the platform's shared security groups, VPC endpoints and flow logs.
+* :class:`TenantNetwork` (``tenancy:network:TenantNetwork``) — one tenant's private subnets
+  (one per zone, from its address block), their route table associations, its node security
+  group and, optionally, its network ACL.
+* :func:`allow_tenant_traffic` — one ``allowFrom`` edge: the rules letting one tenant's nodes
+  open connections to another's, owned by the tenant that declared it.
+
+What is allowed where is planned in :mod:`tenancy.plan.network`; addresses come from
+``spec.address_plan`` (:mod:`tenancy.addressing`). See ``docs/network.md``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from . import naming
+from .plan import network as plan
+from .spec import PlatformSpec, TenantSpec
+
+__all__ = ["Network", "TenantNetwork", "TenantNetworkArgs", "TenantPeering", "allow_tenant_traffic"]
+
+INTERNET_CIDR = "0.0.0.0/0"
+
+
+def _child(parent: pulumi.Resource, **kw: Any) -> pulumi.ResourceOptions:
+    return pulumi.ResourceOptions(parent=parent, **kw)
+
+
+def _sg_rule(resource_name: str, rule: plan.SgRule, group_id: pulumi.Input[str], refs: Mapping[str, pulumi.Input[str]],
+             tags: dict[str, str], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """Register one :class:`plan.SgRule` on ``group_id``; ``refs`` resolves symbolic peers."""
+    kwargs: dict[str, Any] = {
+        "security_group_id": group_id,
+        "ip_protocol": rule.protocol,
+        "description": rule.description,
+        "tags": tags,
+    }
+    if rule.protocol != plan.ALL:
+        kwargs["from_port"], kwargs["to_port"] = rule.from_port, rule.to_port
+    if rule.peer == plan.INTERNET:
+        kwargs["cidr_ipv4"] = INTERNET_CIDR
+    elif rule.peer == plan.VPC:
+        kwargs["cidr_ipv4"] = refs[plan.VPC]
+    elif rule.peer == plan.S3:
+        kwargs["prefix_list_id"] = refs[plan.S3]
+    elif rule.peer == plan.SELF:
+        kwargs["referenced_security_group_id"] = group_id
+    else:
+        kwargs["referenced_security_group_id"] = refs[rule.peer]
+    cls = aws.vpc.SecurityGroupIngressRule if rule.direction == "ingress" else aws.vpc.SecurityGroupEgressRule
+    return cls(resource_name, opts=opts, **kwargs)
+
+
+# --------------------------------------------------------------------------------------------
+# The shared network
+
+
+class Network(pulumi.ComponentResource):
+    """The platform's VPC and everything tenants share in it.
+
+    Children (``<name>`` is the component's name, normally the platform's):
+
+    * the VPC (DNS support and hostnames on) and its default security group, emptied;
+    * per zone a public subnet (NAT gateway, internet-facing load balancers) and a system subnet
+      (system node group, control-plane ENIs, interface endpoints);
+    * an internet gateway; one NAT gateway per zone (``network.natGateways: perAz``) or one in
+      the first zone (``single``);
+    * route tables: ``public`` (default route to the internet gateway), ``egress-az<i>`` per zone
+      (default route to NAT: system subnets and tenants with ``internetEgress``), and
+      ``isolated`` (no default route: tenants without ``internetEgress``);
+    * security groups ``control-plane`` (give it to EKS as the additional cluster security
+      group), ``system-nodes``, ``tenant-nodes`` (the rule-less marker every tenant node carries)
+      and ``endpoints``, with their rules from :mod:`tenancy.plan.network`;
+    * VPC endpoints: S3 (gateway, on every private route table) and interface endpoints for ECR
+      api/dkr, STS, EC2, CloudWatch Logs (and EKS Auth with Pod Identity);
+    * VPC flow logs of ALL traffic to CloudWatch Logs (log group with retention + a delivery role
+      scoped to it) or to an S3 bucket.
+
+    Attributes are Pulumi outputs other layers consume; lists are in zone order.
+    """
+
+    vpc_id: pulumi.Output[str]
+    vpc_cidr: str
+    zone_names: list[pulumi.Output[str]]
+    public_subnet_ids: list[pulumi.Output[str]]
+    system_subnet_ids: list[pulumi.Output[str]]
+    nat_gateway_ids: list[pulumi.Output[str]]
+    public_route_table_id: pulumi.Output[str]
+    private_route_table_ids: list[pulumi.Output[str]]
+    """Per zone, the route tables with a default route through NAT (``egress-az<i>``)."""
+    isolated_route_table_id: pulumi.Output[str]
+    control_plane_security_group_id: pulumi.Output[str]
+    system_security_group_id: pulumi.Output[str]
+    tenant_nodes_security_group_id: pulumi.Output[str]
+    endpoint_security_group_id: pulumi.Output[str]
+    s3_prefix_list_id: pulumi.Output[str]
+    interface_endpoint_ids: dict[str, pulumi.Output[str]]
+    flow_log: aws.ec2.FlowLog
+    flow_log_group: aws.cloudwatch.LogGroup | None
+    flow_log_role: aws.iam.Role | None
+    flow_log_bucket: aws.s3.Bucket | None
+
+    def __init__(self, name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:network:Network", name, None, opts)
+        self.spec = spec
+        address = spec.address_plan
+        cluster = naming.cluster_name(spec.name)
+        tags = naming.tags(spec.name)
+        azs = spec.availability_zones
+        self.vpc_cidr = address.vpc_cidr
+
+        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=address.vpc_cidr, enable_dns_support=True,
+                          enable_dns_hostnames=True, tags={**tags, "Name": f"{spec.name}"}, opts=_child(self))
+        self.vpc_id = vpc.id
+        # The default group is on anything launched without a group: leave it with no rules.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id,
+                                     tags={**tags, "Name": f"{spec.name}-default-unused"}, opts=_child(self))
+
+        if spec.network.zone_names:
+            self.zone_names = [pulumi.Output.from_input(z) for z in spec.network.zone_names]
+        else:
+            available = aws.get_availability_zones_output(
+                state="available",
+                filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+                opts=pulumi.InvokeOutputOptions(parent=self))
+            self.zone_names = [available.names.apply(functools.partial(_zone, i=i, wanted=azs)) for i in range(azs)]
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+
+        igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{spec.name}"},
+                                      opts=_child(self))
+
+        def subnet(role: plan.SubnetRole, i: int, cidr: str) -> aws.ec2.Subnet:
+            label = f"{spec.name}-{role}-az{i}"
+            return aws.ec2.Subnet(f"{name}-{role}-az{i}", vpc_id=vpc.id, cidr_block=cidr,
+                                  availability_zone=self.zone_names[i], map_public_ip_on_launch=False,
+                                  tags=plan.subnet_tags(tags, cluster, role, label), opts=_child(self))
+
+        public = [subnet("public", i, str(c)) for i, c in enumerate(address.public_subnets())]
+        system = [subnet("system", i, str(c)) for i, c in enumerate(address.system_subnets())]
+        self.public_subnet_ids = [s.id for s in public]
+        self.system_subnet_ids = [s.id for s in system]
+
+        public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id,
+                                       tags={**tags, "Name": f"{spec.name}-public"}, opts=_child(self))
+        aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block=INTERNET_CIDR,
+                      gateway_id=igw.id, opts=_child(self))
+        for i, s in enumerate(public):
+            aws.ec2.RouteTableAssociation(f"{name}-public-az{i}", subnet_id=s.id, route_table_id=public_rt.id,
+                                          opts=_child(self))
+        self.public_route_table_id = public_rt.id
+
+        nat_count = azs if spec.network.nat_gateways == "perAz" else 1
+        nats = []
+        for i in range(nat_count):
+            eip = aws.ec2.Eip(f"{name}-nat-az{i}", domain="vpc", tags={**tags, "Name": f"{spec.name}-nat-az{i}"},
+                              opts=_child(self, depends_on=[igw]))
+            nats.append(aws.ec2.NatGateway(f"{name}-nat-az{i}", allocation_id=eip.allocation_id,
+                                           subnet_id=public[i].id, connectivity_type="public",
+                                           tags={**tags, "Name": f"{spec.name}-nat-az{i}"},
+                                           opts=_child(self, depends_on=[igw])))
+        self.nat_gateway_ids = [n.id for n in nats]
+
+        egress_rts = []
+        for i in range(azs):
+            rt = aws.ec2.RouteTable(f"{name}-egress-az{i}", vpc_id=vpc.id,
+                                    tags={**tags, "Name": f"{spec.name}-egress-az{i}"}, opts=_child(self))
+            aws.ec2.Route(f"{name}-egress-az{i}-default", route_table_id=rt.id, destination_cidr_block=INTERNET_CIDR,
+                          nat_gateway_id=nats[i if nat_count > 1 else 0].id, opts=_child(self))
+            aws.ec2.RouteTableAssociation(f"{name}-system-az{i}", subnet_id=system[i].id, route_table_id=rt.id,
+                                          opts=_child(self))
+            egress_rts.append(rt)
+        isolated_rt = aws.ec2.RouteTable(f"{name}-isolated", vpc_id=vpc.id,
+                                         tags={**tags, "Name": f"{spec.name}-isolated"}, opts=_child(self))
+        self.private_route_table_ids = [rt.id for rt in egress_rts]
+        self.isolated_route_table_id = isolated_rt.id
+
+        # Shared security groups: created first, rules after, so rules can reference any group.
+        groups: dict[str, aws.ec2.SecurityGroup] = {}
+        for g, what in ((plan.CONTROL_PLANE, "additional EKS control-plane group"),
+                        (plan.SYSTEM, "system node group"),
+                        (plan.TENANT_NODES, "marker on every tenant node; holds no rules"),
+                        (plan.ENDPOINTS, "interface VPC endpoints")):
+            slug = _slug(g)
+            groups[g] = aws.ec2.SecurityGroup(
+                f"{name}-{slug}", vpc_id=vpc.id, name=f"{spec.name}-{slug}", description=f"tenancy {spec.name}: {what}",
+                tags={**tags, "Name": f"{spec.name}-{slug}"}, opts=_child(self))
+        self.control_plane_security_group_id = groups[plan.CONTROL_PLANE].id
+        self.system_security_group_id = groups[plan.SYSTEM].id
+        self.tenant_nodes_security_group_id = groups[plan.TENANT_NODES].id
+        self.endpoint_security_group_id = groups[plan.ENDPOINTS].id
+
+        s3 = aws.ec2.VpcEndpoint(
+            f"{name}-s3", vpc_id=vpc.id, vpc_endpoint_type="Gateway",
+            service_name=region.apply(lambda r: plan.endpoint_service_name(r, "s3")),
+            route_table_ids=[rt.id for rt in egress_rts] + [isolated_rt.id],
+            tags={**tags, "Name": f"{spec.name}-s3"}, opts=_child(self))
+        self.s3_prefix_list_id = s3.prefix_list_id
+
+        refs: dict[str, pulumi.Input[str]] = {g: sg.id for g, sg in groups.items()}
+        refs[plan.VPC] = address.vpc_cidr
+        refs[plan.S3] = s3.prefix_list_id
+        for g, sg in groups.items():
+            for rule in plan.shared_rules(g):
+                _sg_rule(f"{name}-{_slug(g)}-{rule.key}", rule, sg.id, refs, tags, _child(self))
+
+        self.interface_endpoint_ids = {}
+        for svc in plan.interface_endpoints(spec.identity.mode):
+            suffix = plan.endpoint_resource_suffix(svc)
+            ep = aws.ec2.VpcEndpoint(
+                f"{name}-{suffix}", vpc_id=vpc.id, vpc_endpoint_type="Interface",
+                service_name=region.apply(functools.partial(plan.endpoint_service_name, service=svc)),
+                private_dns_enabled=True, subnet_ids=self.system_subnet_ids,
+                security_group_ids=[groups[plan.ENDPOINTS].id],
+                tags={**tags, "Name": f"{spec.name}-{suffix}"}, opts=_child(self))
+            self.interface_endpoint_ids[svc] = ep.id
+
+        self._flow_logs(name, spec, vpc, tags)
+
+        self.register_outputs({
+            "vpcId": self.vpc_id,
+            "publicSubnetIds": self.public_subnet_ids,
+            "systemSubnetIds": self.system_subnet_ids,
+            "natGatewayIds": self.nat_gateway_ids,
+            "privateRouteTableIds": self.private_route_table_ids,
+            "isolatedRouteTableId": self.isolated_route_table_id,
+            "controlPlaneSecurityGroupId": self.control_plane_security_group_id,
+            "systemSecurityGroupId": self.system_security_group_id,
+            "tenantNodesSecurityGroupId": self.tenant_nodes_security_group_id,
+            "endpointSecurityGroupId": self.endpoint_security_group_id,
+            "flowLogId": self.flow_log.id,
+        })
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """What other stacks need: the VPC, subnets per role, shared security groups."""
+        return {
+            "vpcId": self.vpc_id,
+            "vpcCidr": self.vpc_cidr,
+            "publicSubnetIds": self.public_subnet_ids,
+            "systemSubnetIds": self.system_subnet_ids,
+            "controlPlaneSecurityGroupId": self.control_plane_security_group_id,
+            "systemSecurityGroupId": self.system_security_group_id,
+            "tenantNodesSecurityGroupId": self.tenant_nodes_security_group_id,
+            "endpointSecurityGroupId": self.endpoint_security_group_id,
+        }
+
+    def _flow_logs(self, name: str, spec: PlatformSpec, vpc: aws.ec2.Vpc, tags: dict[str, str]) -> None:
+        fl = spec.network.flow_logs
+        self.flow_log_group = self.flow_log_role = self.flow_log_bucket = None
+        common: dict[str, Any] = dict(
+            vpc_id=vpc.id, traffic_type="ALL", log_format=plan.FLOW_LOG_FORMAT,
+            max_aggregation_interval=plan.FLOW_LOG_AGGREGATION_SECONDS,
+            tags={**tags, "Name": f"{spec.name}-flow-logs"})
+        if fl.destination == "cloudWatch":
+            group = aws.cloudwatch.LogGroup(
+                f"{name}-flow-logs", name=f"/tenancy/{spec.name}/vpc-flow-logs",
+                retention_in_days=fl.retention_days, tags=tags, opts=_child(self))
+            role = aws.iam.Role(
+                f"{name}-flow-logs", name=f"{spec.name}-vpc-flow-logs",
+                description="Delivers the VPC's flow logs to its log group",
+                assume_role_policy=group.arn.apply(plan.flow_logs_trust_policy), tags=tags, opts=_child(self))
+            role_policy = aws.iam.RolePolicy(
+                f"{name}-flow-logs", role=role.name, name="deliver-flow-logs",
+                policy=group.arn.apply(plan.flow_logs_role_policy), opts=_child(self))
+            self.flow_log = aws.ec2.FlowLog(
+                f"{name}-flow-logs", log_destination_type="cloud-watch-logs", log_destination=group.arn,
+                iam_role_arn=role.arn, **common, opts=_child(self, depends_on=[role_policy]))
+            self.flow_log_group, self.flow_log_role = group, role
+            return
+        bucket = aws.s3.Bucket(f"{name}-flow-logs", bucket_prefix=f"{spec.name}-flow-logs-", force_destroy=False,
+                               tags=tags, opts=_child(self))
+        aws.s3.BucketPublicAccessBlock(f"{name}-flow-logs", bucket=bucket.id, block_public_acls=True,
+                                       block_public_policy=True, ignore_public_acls=True,
+                                       restrict_public_buckets=True, opts=_child(self))
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-flow-logs", bucket=bucket.id,
+            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(  # noqa: E501
+                    sse_algorithm="AES256"))],
+            opts=_child(self))
+        aws.s3.BucketLifecycleConfiguration(
+            f"{name}-flow-logs", bucket=bucket.id,
+            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-flow-logs", status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="AWSLogs/"),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=fl.retention_days))],
+            opts=_child(self))
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        policy = aws.s3.BucketPolicy(
+            f"{name}-flow-logs", bucket=bucket.id,
+            policy=pulumi.Output.all(bucket.arn, account).apply(
+                lambda a: plan.flow_logs_bucket_policy(a[0], a[1], plan.partition_of(a[0]))),
+            opts=_child(self))
+        self.flow_log = aws.ec2.FlowLog(
+            f"{name}-flow-logs", log_destination_type="s3", log_destination=bucket.arn,
+            **common, opts=_child(self, depends_on=[policy]))
+        self.flow_log_bucket = bucket
+
+
+def _zone(names: Sequence[str], i: int, wanted: int) -> str:
+    if len(names) < wanted:
+        raise ValueError(f"the region has {len(names)} available zone(s) but availabilityZones is {wanted}; "
+                         f"lower availabilityZones or pin network.zoneNames")
+    return names[i]
+
+
+def _slug(group: str) -> str:
+    return {plan.CONTROL_PLANE: "control-plane", plan.SYSTEM: "system-nodes",
+            plan.TENANT_NODES: "tenant-nodes", plan.ENDPOINTS: "endpoints"}[group]
+
+
+# --------------------------------------------------------------------------------------------
+# One tenant
+
+
+@dataclass(frozen=True)
+class TenantNetworkArgs:
+    """What a :class:`TenantNetwork` needs. Build it with :meth:`from_network` when the shared
+    network is a :class:`Network` of the same program; pass the ids yourself otherwise."""
+
+    platform: PlatformSpec
+    """The platform spec (address plan, names, NACL switch)."""
+    tenant: TenantSpec
+    """The tenant; its ``slot`` picks its address block, ``internetEgress`` its route tables."""
+    vpc_id: pulumi.Input[str]
+    zone_names: Sequence[pulumi.Input[str]]
+    """Availability zone names in zone order (``Network.zone_names``)."""
+    egress_route_table_ids: Sequence[pulumi.Input[str]]
+    """Per zone, the route tables through NAT (``Network.private_route_table_ids``), used with
+    ``internetEgress``."""
+    isolated_route_table_id: pulumi.Input[str]
+    """The route table with no default route, used without ``internetEgress``."""
+    control_plane_security_group_id: pulumi.Input[str]
+    system_security_group_id: pulumi.Input[str]
+    endpoint_security_group_id: pulumi.Input[str]
+    s3_prefix_list_id: pulumi.Input[str]
+    tags: dict[str, str] = field(default_factory=dict)
+    """Extra tags on every resource (on top of ``naming.tags(platform, tenant)``). Default none."""
+
+    @classmethod
+    def from_network(cls, network: Network, tenant: TenantSpec,
+                     platform: PlatformSpec | None = None) -> TenantNetworkArgs:
+        return cls(
+            platform=platform or network.spec, tenant=tenant, vpc_id=network.vpc_id,
+            zone_names=network.zone_names, egress_route_table_ids=network.private_route_table_ids,
+            isolated_route_table_id=network.isolated_route_table_id,
+            control_plane_security_group_id=network.control_plane_security_group_id,
+            system_security_group_id=network.system_security_group_id,
+            endpoint_security_group_id=network.endpoint_security_group_id,
+            s3_prefix_list_id=network.s3_prefix_list_id,
+        )
+
+
+class TenantNetwork(pulumi.ComponentResource):
+    """One tenant's share of the VPC, every child named ``<tenant>-…`` and tagged with the tenant.
+
+    * one private subnet per zone from the tenant's address block (``spec.address_plan``),
+      associated with the NAT route table of its zone (``internetEgress``) or the isolated one;
+    * the tenant's node security group ``<platform>-<tenant>-nodes`` and its rules
+      (:func:`tenancy.plan.network.tenant_rules`);
+    * with ``network.tenantNetworkAcls``, a network ACL on its subnets admitting its own block,
+      the platform's blocks and outside the VPC, denying the rest of the VPC.
+
+    Tenant nodes must carry :attr:`security_group_id` AND the network's ``tenant_nodes`` marker
+    group, and nothing else shared (not the EKS cluster security group, which admits all
+    traffic between its members).
+    """
+
+    subnet_ids: list[pulumi.Output[str]]
+    security_group_id: pulumi.Output[str]
+    network_acl_id: pulumi.Output[str] | None
+
+    def __init__(self, name: str, args: TenantNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:network:TenantNetwork", name, None, opts)
+        platform, tenant = args.platform, args.tenant
+        self.tenant = tenant.name
+        self.platform = platform
+        self.slot = tenant.slot
+        address = platform.address_plan
+        self.block = str(address.tenant_block(tenant.slot))
+        cluster = naming.cluster_name(platform.name)
+        t = tenant.name
+        self.tags = tags = {**naming.tags(platform.name, t), **args.tags}
+
+        subnets = []
+        for i, cidr in enumerate(address.tenant_subnets(tenant.slot)):
+            label = f"{platform.name}-{t}-az{i}"
+            sn = aws.ec2.Subnet(f"{t}-subnet-az{i}", vpc_id=args.vpc_id, cidr_block=str(cidr),
+                                availability_zone=args.zone_names[i], map_public_ip_on_launch=False,
+                                tags=plan.subnet_tags(tags, cluster, "tenant", label), opts=_child(self))
+            rt = args.egress_route_table_ids[i] if tenant.internet_egress else args.isolated_route_table_id
+            aws.ec2.RouteTableAssociation(f"{t}-subnet-az{i}", subnet_id=sn.id, route_table_id=rt, opts=_child(self))
+            subnets.append(sn)
+        self.subnet_ids = [s.id for s in subnets]
+
+        sg = aws.ec2.SecurityGroup(
+            f"{t}-nodes", vpc_id=args.vpc_id, name=f"{platform.name}-{t}-nodes",
+            description=f"tenancy {platform.name}: nodes of tenant {t}",
+            tags={**tags, "Name": f"{platform.name}-{t}-nodes"}, opts=_child(self))
+        self.security_group_id = sg.id
+        refs: dict[str, pulumi.Input[str]] = {
+            plan.CONTROL_PLANE: args.control_plane_security_group_id,
+            plan.SYSTEM: args.system_security_group_id,
+            plan.ENDPOINTS: args.endpoint_security_group_id,
+            plan.S3: args.s3_prefix_list_id,
+        }
+        ingress_controller = platform.workloads.ingress_controller_namespace is not None
+        for rule in plan.tenant_rules(tenant.internet_egress, ingress_controller):
+            _sg_rule(f"{t}-nodes-{rule.key}", rule, sg.id, refs, tags, _child(self))
+
+        self.network_acl_id = None
+        if platform.network.tenant_network_acls:
+            nacl = aws.ec2.NetworkAcl(f"{t}-nacl", vpc_id=args.vpc_id, subnet_ids=self.subnet_ids,
+                                      tags={**tags, "Name": f"{platform.name}-{t}"}, opts=_child(self))
+            self.network_acl_id = nacl.id
+            for entry in plan.nacl_base_rules(address.vpc_cidr, address.tenant_block_prefix, self.block):
+                _nacl_pair(f"{t}-nacl-{entry.key}", nacl.id, entry.rule_number, entry.action, entry.cidr,
+                           _child(self))
+
+        self.register_outputs({
+            "subnetIds": self.subnet_ids,
+            "securityGroupId": self.security_group_id,
+            **({"networkAclId": self.network_acl_id} if self.network_acl_id is not None else {}),
+        })
+
+
+def _nacl_pair(resource_name: str, acl_id: pulumi.Input[str], number: int, action: str, cidr: str,
+               opts: pulumi.ResourceOptions) -> None:
+    for egress in (False, True):
+        aws.ec2.NetworkAclRule(f"{resource_name}-{'out' if egress else 'in'}", network_acl_id=acl_id,
+                               rule_number=number, egress=egress, protocol="-1", rule_action=action,
+                               cidr_block=cidr, opts=opts)
+
+
+# --------------------------------------------------------------------------------------------
+# allowFrom edges
+
+
+@dataclass(frozen=True)
+class TenantPeering:
+    """The resources of one edge "``owner`` allows from ``source``"."""
+
+    owner: str
+    source: str
+    ingress: aws.vpc.SecurityGroupIngressRule
+    """On the owner's group, from the source's group."""
+    egress: aws.vpc.SecurityGroupEgressRule
+    """On the source's group, to the owner's group."""
+
+
+def allow_tenant_traffic(owner: TenantNetwork, source: TenantNetwork) -> TenantPeering:
+    """Let ``source``'s nodes (and pods) open connections to ``owner``'s: the edge declared by
+    ``owner.allowFrom: [source]``.
+
+    Creates, parented under ``owner`` (who declared it), an ingress rule on owner's group from
+    source's group and an egress rule on source's group to owner's group (all protocols:
+    NetworkPolicies narrow ports inside the cluster), plus with tenant NACLs the four NACL
+    entries opening the two blocks to each other. Nothing else changes: the edge's resources
+    are named ``<owner>-from-<source>…`` and no list is shared with other edges.
+    """
+    ingress_rule, egress_rule = plan.edge_rules(owner.tenant, source.tenant)
+    opts = _child(owner)
+    tags = owner.tags
+    refs = {ingress_rule.peer: source.security_group_id, egress_rule.peer: owner.security_group_id}
+    name = f"{owner.tenant}-from-{source.tenant}"
+    ing = _sg_rule(name, ingress_rule, owner.security_group_id, refs, tags, opts)
+    eg = _sg_rule(name, egress_rule, source.security_group_id, refs, tags, opts)
+    if owner.network_acl_id is not None and source.network_acl_id is not None:
+        on_owner, on_source = plan.nacl_edge_rule_numbers(owner.slot, source.slot)
+        _nacl_pair(f"{name}-nacl", owner.network_acl_id, on_owner, "allow", source.block, opts)
+        _nacl_pair(f"{name}-nacl-peer", source.network_acl_id, on_source, "allow", owner.block, opts)
+    return TenantPeering(owner.tenant, source.tenant, ing, eg)  # type: ignore[arg-type]

@@ -1,0 +1,400 @@
+"""The network plan: which traffic each security group admits, which VPC endpoints exist, the
+tags, the network ACL rules, the flow-log policies and the quota arithmetic.
+
+Pure functions, no Pulumi: :mod:`tenancy.network` turns this plan into resources, and
+:func:`quota_problems` lets the spec reject a platform whose rules would not fit AWS's quotas
+before anything is built.
+
+Security groups and who uses them (the reasoning is in ``docs/network.md``):
+
+* ``controlPlane`` — created by the network layer and given to EKS as the cluster's additional
+  security group, so it sits on the control plane's ENIs. Admits 443 from the nodes.
+* ``system`` — on the system node group (CoreDNS, add-ons). Admits DNS from every tenant node.
+* ``tenantNodes`` — the *marker*: on every tenant node beside the tenant's own group, with NO
+  rules of its own. It is only ever a *source* in other groups' rules, so the shared groups need
+  one rule for all tenants. Having no rules, it admits nothing: it cannot join two tenants.
+* ``endpoints`` — on the interface VPC endpoints. Admits 443 from the VPC.
+* one group per tenant — admits itself, the control plane (443, 10250), the system nodes
+  (kubelet, for metrics-server), and each tenant in its ``allowFrom``; sends to itself, DNS, the
+  control plane, the endpoints and S3, and the internet only with ``internetEgress``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+# --------------------------------------------------------------------------------------------
+# Security group rules
+
+SELF = "self"
+CONTROL_PLANE = "controlPlane"
+SYSTEM = "system"
+TENANT_NODES = "tenantNodes"
+ENDPOINTS = "endpoints"
+S3 = "s3"
+"""The S3 gateway endpoint's managed prefix list (image layers from ECR are served by S3)."""
+VPC = "vpc"
+INTERNET = "internet"
+SHARED_GROUPS = (CONTROL_PLANE, SYSTEM, TENANT_NODES, ENDPOINTS)
+"""The platform's shared security groups, in creation order."""
+
+ALL = "-1"
+TCP = "tcp"
+UDP = "udp"
+
+CONTROL_PLANE_TO_TENANT_PORTS = (443, 10250)
+"""What the EKS control plane opens on a tenant node: 443 (extension API servers/webhooks) and
+10250 (kubelet: logs, exec, port-forward, metrics)."""
+CONTROL_PLANE_TO_SYSTEM_PORTS = (443, 4443, 6443, 8443, 9443, 10250)
+"""On system nodes the control plane also reaches add-on webhooks and metrics-server: the ports
+terraform-aws-eks opens as its "recommended" node rules (4443 metrics-server, 6443
+prometheus-adapter, 8443/9443 controller webhooks)."""
+KUBELET_PORT = 10250
+DNS_PORT = 53
+HTTPS_PORT = 443
+
+
+@dataclass(frozen=True)
+class SgRule:
+    """One security group rule, with a symbolic peer.
+
+    ``peer`` is one of the module's group constants (``self``, ``controlPlane``, ``system``,
+    ``tenantNodes``, ``endpoints``), ``s3`` (the S3 prefix list), ``vpc`` (the VPC CIDR),
+    ``internet`` (0.0.0.0/0), or ``tenant:<name>`` for an ``allowFrom`` edge.
+    ``key`` names the rule's resource: stable, unique within its group and direction.
+    """
+
+    direction: Literal["ingress", "egress"]
+    protocol: str
+    from_port: int | None
+    to_port: int | None
+    peer: str
+    description: str
+    key: str
+
+    @property
+    def is_sg_reference(self) -> bool:
+        return self.peer not in (S3, VPC, INTERNET)
+
+
+def _tcp(direction: Literal["ingress", "egress"], port: int, peer: str, what: str, key: str) -> SgRule:
+    return SgRule(direction, TCP, port, port, peer, what, key)
+
+
+def _all(direction: Literal["ingress", "egress"], peer: str, what: str, key: str) -> SgRule:
+    return SgRule(direction, ALL, None, None, peer, what, key)
+
+
+def tenant_rules(internet_egress: bool, ingress_controller: bool = False) -> list[SgRule]:
+    """The rules of one tenant's node security group (its ``allowFrom`` edges come apart, from
+    :func:`edge_rules`)."""
+    rules = [
+        _all("ingress", SELF, "the tenant's own nodes and pods", "in-self"),
+        *(_tcp("ingress", p, CONTROL_PLANE, f"EKS control plane to nodes ({p})", f"in-cp-{p}")
+          for p in CONTROL_PLANE_TO_TENANT_PORTS),
+        _tcp("ingress", KUBELET_PORT, SYSTEM, "system nodes (metrics-server) to kubelet", "in-system-kubelet"),
+    ]
+    if ingress_controller:
+        rules.append(SgRule("ingress", TCP, 0, 65535, SYSTEM, "the platform's ingress controller on the "
+                            "system nodes (NetworkPolicies narrow it to its namespace)", "in-system-ingress"))
+    rules += [
+        _all("egress", SELF, "the tenant's own nodes and pods", "out-self"),
+        SgRule("egress", UDP, DNS_PORT, DNS_PORT, SYSTEM, "DNS to CoreDNS on the system nodes", "out-dns-udp"),
+        _tcp("egress", DNS_PORT, SYSTEM, "DNS over TCP to CoreDNS on the system nodes", "out-dns-tcp"),
+        _tcp("egress", HTTPS_PORT, CONTROL_PLANE, "the Kubernetes API", "out-cp-443"),
+        _tcp("egress", HTTPS_PORT, ENDPOINTS, "AWS APIs through the interface endpoints", "out-endpoints-443"),
+        _tcp("egress", HTTPS_PORT, S3, "S3 through the gateway endpoint (ECR image layers)", "out-s3-443"),
+    ]
+    if internet_egress:
+        rules.append(_all("egress", INTERNET, "the internet through NAT (internetEgress)", "out-internet"))
+    return rules
+
+
+def system_rules() -> list[SgRule]:
+    """The rules of the system node group's security group."""
+    return [
+        _all("ingress", SELF, "system nodes among themselves", "in-self"),
+        *(_tcp("ingress", p, CONTROL_PLANE, f"EKS control plane to system nodes ({p})", f"in-cp-{p}")
+          for p in CONTROL_PLANE_TO_SYSTEM_PORTS),
+        SgRule("ingress", UDP, DNS_PORT, DNS_PORT, TENANT_NODES, "DNS from every tenant node", "in-dns-udp"),
+        _tcp("ingress", DNS_PORT, TENANT_NODES, "DNS over TCP from every tenant node", "in-dns-tcp"),
+        _all("egress", INTERNET, "add-ons: kubelets, AWS APIs, image registries", "out-all"),
+    ]
+
+
+def control_plane_rules() -> list[SgRule]:
+    """The rules of the additional control-plane security group."""
+    return [
+        _tcp("ingress", HTTPS_PORT, TENANT_NODES, "the Kubernetes API from tenant nodes", "in-tenants-443"),
+        _tcp("ingress", HTTPS_PORT, SYSTEM, "the Kubernetes API from system nodes", "in-system-443"),
+        *(_tcp("egress", p, TENANT_NODES, f"control plane to tenant nodes ({p})", f"out-tenants-{p}")
+          for p in CONTROL_PLANE_TO_TENANT_PORTS),
+        *(_tcp("egress", p, SYSTEM, f"control plane to system nodes ({p})", f"out-system-{p}")
+          for p in CONTROL_PLANE_TO_SYSTEM_PORTS),
+    ]
+
+
+def endpoint_rules() -> list[SgRule]:
+    """The interface endpoints admit HTTPS from inside the VPC, nothing else."""
+    return [_tcp("ingress", HTTPS_PORT, VPC, "AWS APIs from inside the VPC", "in-vpc-443")]
+
+
+def shared_rules(group: str) -> list[SgRule]:
+    """The rules of one of :data:`SHARED_GROUPS` (``tenantNodes`` has none, by design)."""
+    return {
+        CONTROL_PLANE: control_plane_rules,
+        SYSTEM: system_rules,
+        TENANT_NODES: list,
+        ENDPOINTS: endpoint_rules,
+    }[group]()
+
+
+def edge_rules(owner: str, source: str) -> tuple[SgRule, SgRule]:
+    """The two rules of one ``allowFrom`` edge, "``owner`` allows from ``source``": ingress on
+    ``owner``'s group from ``source``'s, and egress on ``source``'s group to ``owner``'s."""
+    what = f"allowFrom: {source} -> {owner}"
+    return (
+        _all("ingress", f"tenant:{source}", what, f"{owner}-from-{source}"),
+        _all("egress", f"tenant:{owner}", what, f"{owner}-from-{source}"),
+    )
+
+
+def rule_counts(allow_from: Mapping[str, Sequence[str]], internet_egress: Mapping[str, bool],
+                ingress_controller: bool = False) -> dict[str, tuple[int, int]]:
+    """``(ingress, egress)`` rules on each tenant's group, edges included: a tenant's ingress
+    grows with its own ``allowFrom``, its egress with the tenants that allow it."""
+    base = {t: tenant_rules(internet_egress.get(t, False), ingress_controller) for t in allow_from}
+    allowed_by: dict[str, int] = {t: 0 for t in allow_from}
+    for peers in allow_from.values():
+        for p in set(peers):
+            if p in allowed_by:
+                allowed_by[p] += 1
+    out: dict[str, tuple[int, int]] = {}
+    for t, rules in base.items():
+        ing = sum(r.direction == "ingress" for r in rules) + len(set(allow_from[t]))
+        eg = sum(r.direction == "egress" for r in rules) + allowed_by[t]
+        out[t] = (ing, eg)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# VPC endpoints
+
+INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "ec2", "logs")
+"""Interface endpoints private nodes need: image pulls (ECR api + dkr; layers come from S3),
+IRSA token exchange (STS), the VPC CNI's ENI calls (EC2) and log shipping (CloudWatch Logs)."""
+POD_IDENTITY_ENDPOINT = "eks-auth"
+
+
+def interface_endpoints(identity_mode: str = "irsa") -> list[str]:
+    """Interface endpoint services (short names) the platform creates."""
+    return [*INTERFACE_ENDPOINTS, *([POD_IDENTITY_ENDPOINT] if identity_mode == "podIdentity" else [])]
+
+
+def endpoint_service_name(region: str, service: str) -> str:
+    return f"com.amazonaws.{region}.{service}"
+
+
+def endpoint_resource_suffix(service: str) -> str:
+    """``ecr.api`` → ``ecr-api``: a name part for the endpoint's resource."""
+    return service.replace(".", "-")
+
+
+# --------------------------------------------------------------------------------------------
+# Tags
+
+CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
+ELB_ROLE_TAG = "kubernetes.io/role/elb"
+INTERNAL_ELB_ROLE_TAG = "kubernetes.io/role/internal-elb"
+SUBNET_ROLE_TAG = "tenancy/subnet-role"
+
+SubnetRole = Literal["public", "system", "tenant"]
+
+
+def subnet_tags(base: Mapping[str, str], cluster: str, role: SubnetRole, name: str) -> dict[str, str]:
+    """Tags of a subnet: ``base`` (``naming.tags``, with the tenant for tenant subnets), the
+    cluster ownership tag, and the load-balancer role tag the AWS Load Balancer Controller
+    discovers subnets by (``elb`` on public, ``internal-elb`` on private subnets)."""
+    out = dict(base)
+    out["Name"] = name
+    out[CLUSTER_TAG_PREFIX + cluster] = "shared"
+    out[ELB_ROLE_TAG if role == "public" else INTERNAL_ELB_ROLE_TAG] = "1"
+    out[SUBNET_ROLE_TAG] = role
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Network ACLs (optional third wall)
+
+NACL_OWN_BLOCK = 100
+NACL_PLATFORM_BLOCKS = 200
+NACL_PEER_BASE = 1000
+NACL_DENY_VPC = 32000
+NACL_ALLOW_REST = 32001
+NACL_MAX_RULE_NUMBER = 32766
+
+
+@dataclass(frozen=True)
+class NaclRule:
+    """One network ACL entry; the same entry exists in both directions (``egress`` False/True)."""
+
+    rule_number: int
+    action: Literal["allow", "deny"]
+    cidr: str
+    key: str
+
+
+def platform_blocks_cidr(vpc_cidr: str, tenant_block_prefix: int) -> str:
+    """The public and system blocks together (blocks 0 and 1: one aligned CIDR)."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    return str(ipaddress.IPv4Network((int(vpc.network_address), tenant_block_prefix - 1)))
+
+
+def nacl_base_rules(vpc_cidr: str, tenant_block_prefix: int, own_block: str) -> list[NaclRule]:
+    """A tenant NACL's fixed entries: its own block and the platform's blocks allowed, the rest
+    of the VPC (every other tenant, present or future) denied, everything outside allowed (NAT,
+    S3, load balancers: the security groups decide there). Constant size, whatever the number of
+    tenants."""
+    return [
+        NaclRule(NACL_OWN_BLOCK, "allow", own_block, "own"),
+        NaclRule(NACL_PLATFORM_BLOCKS, "allow", platform_blocks_cidr(vpc_cidr, tenant_block_prefix), "platform"),
+        NaclRule(NACL_DENY_VPC, "deny", vpc_cidr, "deny-vpc"),
+        NaclRule(NACL_ALLOW_REST, "allow", "0.0.0.0/0", "allow-rest"),
+    ]
+
+
+def nacl_edge_rule_numbers(owner_slot: int, source_slot: int) -> tuple[int, int]:
+    """Rule numbers of one edge "owner allows from source": on the owner's NACL (allowing the
+    source's block) and on the source's NACL (allowing the owner's block). Derived from slots and
+    from which side declared the edge (even: declared by this NACL's tenant, odd: by the peer),
+    so two tenants allowing each other never collide and no other tenant's rules move."""
+    return NACL_PEER_BASE + 2 * source_slot, NACL_PEER_BASE + 2 * owner_slot + 1
+
+
+def nacl_rule_counts(allow_from: Mapping[str, Sequence[str]]) -> dict[str, int]:
+    """Entries per direction on each tenant's NACL: 4 fixed plus one per edge touching it."""
+    touching: dict[str, int] = {t: 0 for t in allow_from}
+    for owner, peers in allow_from.items():
+        for p in set(peers):
+            touching[owner] += 1
+            if p in touching:
+                touching[p] += 1
+    return {t: 4 + n for t, n in touching.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# Quotas (called by the spec's validation)
+
+
+def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Mapping[str, bool],
+                   positions: Mapping[str, int], sg_rule_quota: int = 60, nacls: bool = False,
+                   nacl_rule_quota: int = 20, ingress_controller: bool = False) -> list[tuple[str, str]]:
+    """Every tenant whose security group (or NACL) would hold more rules than the quota, as
+    ``(path, message)``. ``positions`` maps tenant names to their index in ``tenants``."""
+    out: list[tuple[str, str]] = []
+    for t, (ing, eg) in rule_counts(allow_from, internet_egress, ingress_controller).items():
+        for n, direction in ((ing, "inbound"), (eg, "outbound")):
+            if n > sg_rule_quota:
+                out.append((f"tenants[{positions[t]}].allowFrom", (
+                    f"tenant {t!r}'s security group would need {n} {direction} rules, over the quota "
+                    f"of {sg_rule_quota} (network.securityGroupRuleQuota); shorten allowFrom lists "
+                    f"involving {t!r}, or raise 'Inbound or outbound rules per security group' in "
+                    f"Service Quotas and set network.securityGroupRuleQuota")))
+    if nacls:
+        for t, n in nacl_rule_counts(allow_from).items():
+            if n > nacl_rule_quota:
+                out.append((f"tenants[{positions[t]}].allowFrom", (
+                    f"tenant {t!r}'s network ACL would need {n} rules per direction, over the quota "
+                    f"of {nacl_rule_quota} (network.networkAclRuleQuota); shorten allowFrom lists "
+                    f"involving {t!r}, raise 'Rules per network ACL' (up to 40) and set "
+                    f"network.networkAclRuleQuota, or turn network.tenantNetworkAcls off")))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Flow logs
+
+FLOW_LOG_FIELDS = (
+    "version", "account-id", "interface-id", "srcaddr", "dstaddr", "srcport", "dstport", "protocol",
+    "packets", "bytes", "start", "end", "action", "log-status", "vpc-id", "subnet-id", "instance-id",
+    "tcp-flags", "type", "pkt-srcaddr", "pkt-dstaddr", "az-id", "flow-direction", "traffic-path",
+)
+"""The default fields plus ``subnet-id`` (a record's tenant: every tenant owns its subnets),
+``pkt-srcaddr``/``pkt-dstaddr`` (the pod addresses behind NAT/ENIs) and ``flow-direction``."""
+FLOW_LOG_FORMAT = " ".join(f"${{{f}}}" for f in FLOW_LOG_FIELDS)
+FLOW_LOG_AGGREGATION_SECONDS = 60
+
+
+def _arn_parts(arn: str) -> tuple[str, str, str]:
+    """``(partition, region, account)`` of an ARN."""
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        raise ValueError(f"not an ARN: {arn!r}")
+    return parts[1], parts[3], parts[4]
+
+
+def flow_logs_trust_policy(log_group_arn: str) -> str:
+    """Trust policy of the flow-log delivery role: the VPC Flow Logs service, only on behalf of
+    flow logs of this account and region (confused-deputy protection)."""
+    partition, region, account = _arn_parts(log_group_arn)
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {"aws:SourceArn": f"arn:{partition}:ec2:{region}:{account}:vpc-flow-log/*"},
+            },
+        }],
+    }, sort_keys=True)
+
+
+def flow_logs_role_policy(log_group_arn: str) -> str:
+    """Least privilege for delivery: write streams and events into this one log group."""
+    group = log_group_arn[:-2] if log_group_arn.endswith(":*") else log_group_arn
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "DeliverFlowLogs",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+            "Resource": [group, f"{group}:*"],
+        }],
+    }, sort_keys=True)
+
+
+def flow_logs_bucket_policy(bucket_arn: str, account: str, partition: str = "aws") -> str:
+    """Bucket policy letting the log delivery service write this account's flow logs (S3
+    destination), and refusing plain HTTP."""
+    source = {"StringEquals": {"aws:SourceAccount": account}}
+    return json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AWSLogDeliveryWrite", "Effect": "Allow",
+             "Principal": {"Service": "delivery.logs.amazonaws.com"}, "Action": "s3:PutObject",
+             "Resource": f"{bucket_arn}/AWSLogs/{account}/*",
+             "Condition": {"StringEquals": {"aws:SourceAccount": account,
+                                            "s3:x-amz-acl": "bucket-owner-full-control"}}},
+            {"Sid": "AWSLogDeliveryAclCheck", "Effect": "Allow",
+             "Principal": {"Service": "delivery.logs.amazonaws.com"},
+             "Action": ["s3:GetBucketAcl", "s3:ListBucket"], "Resource": bucket_arn, "Condition": source},
+            {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+             "Resource": [bucket_arn, f"{bucket_arn}/*"],
+             "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
+        ],
+    }, sort_keys=True)
+
+
+def account_of(arn: str) -> str:
+    return _arn_parts(arn)[2]
+
+
+def partition_of(arn: str) -> str:
+    return _arn_parts(arn)[0]
+

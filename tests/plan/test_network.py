@@ -1,0 +1,122 @@
+"""The pure network plan: rule sets, quotas, NACL numbering, flow-log policies."""
+
+from __future__ import annotations
+
+import json
+
+import parliament
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from tenancy.plan import network as plan
+from tenancy.spec import SpecError, load_platform
+from tests.fixtures.specs import spec_with, tenant
+
+
+def test_no_ingress_from_outside_on_node_groups():
+    groups = [plan.tenant_rules(True, True), plan.tenant_rules(False), plan.system_rules(),
+              plan.control_plane_rules()]
+    for rules in groups:
+        for r in rules:
+            if r.direction == "ingress":
+                assert r.is_sg_reference, r
+    assert [r.peer for r in plan.endpoint_rules()] == [plan.VPC]
+    assert plan.shared_rules(plan.TENANT_NODES) == []
+
+
+def test_rule_keys_unique_per_group():
+    for rules in (plan.tenant_rules(True, True), plan.system_rules(), plan.control_plane_rules()):
+        keys = [r.key for r in rules]
+        assert len(keys) == len(set(keys))
+
+
+def test_internet_egress_is_the_only_open_egress_of_a_tenant():
+    closed = plan.tenant_rules(False)
+    opened = plan.tenant_rules(True)
+    assert plan.INTERNET not in {r.peer for r in closed}
+    assert [r for r in opened if r not in closed] == [r for r in opened if r.peer == plan.INTERNET]
+
+
+def test_edge_rules_point_both_ways():
+    ing, eg = plan.edge_rules("alpha", "beta")
+    assert (ing.direction, ing.peer) == ("ingress", "tenant:beta")
+    assert (eg.direction, eg.peer) == ("egress", "tenant:alpha")
+
+
+def test_rule_counts_follow_edges():
+    counts = plan.rule_counts({"a": ["b", "c"], "b": ["a"], "c": []}, {"c": True})
+    base_in = sum(r.direction == "ingress" for r in plan.tenant_rules(False))
+    base_out = sum(r.direction == "egress" for r in plan.tenant_rules(False))
+    assert counts["a"] == (base_in + 2, base_out + 1)
+    assert counts["c"] == (base_in, base_out + 1 + 1)  # internet + allowed by a
+
+
+@given(st.integers(0, 4093), st.integers(0, 4093))
+def test_nacl_numbers_never_collide(a, b):
+    """Every entry a NACL can hold has its own number: own/platform/deny/allow fixed ones, and
+    for each peer slot one number per side that declared the edge."""
+    if a == b:
+        return
+    on_a, on_b = plan.nacl_edge_rule_numbers(a, b)          # a allows b
+    on_b2, on_a2 = plan.nacl_edge_rule_numbers(b, a)        # b allows a
+    fixed = {plan.NACL_OWN_BLOCK, plan.NACL_PLATFORM_BLOCKS, plan.NACL_DENY_VPC, plan.NACL_ALLOW_REST}
+    assert len({on_a, on_a2} | fixed) == 6 and len({on_b, on_b2} | fixed) == 6
+    assert all(plan.NACL_PLATFORM_BLOCKS < n < plan.NACL_DENY_VPC for n in (on_a, on_a2, on_b, on_b2))
+
+
+def test_platform_blocks_cidr():
+    assert plan.platform_blocks_cidr("10.40.0.0/16", 21) == "10.40.0.0/20"
+
+
+def test_quota_is_checked_by_the_spec():
+    ts = [tenant(f"t{i}", i, allowFrom=[f"t{j}" for j in range(12) if j != i]) for i in range(12)]
+    load_platform(spec_with(ts))  # 4 + 11 inbound rules: fine
+    with pytest.raises(SpecError, match="securityGroupRuleQuota"):
+        load_platform(spec_with(ts, network={"securityGroupRuleQuota": 10}))
+    with pytest.raises(SpecError, match=r"network ACL would need 26 rules"):
+        load_platform(spec_with(ts, network={"tenantNetworkAcls": True}))
+    load_platform(spec_with(ts, network={"tenantNetworkAcls": True, "networkAclRuleQuota": 26}))
+
+
+def test_zone_names_are_checked():
+    with pytest.raises(SpecError, match="network.zoneNames: lists 2 zone"):
+        load_platform(spec_with(network={"zoneNames": ["eu-west-1a", "eu-west-1b"]}))
+    with pytest.raises(SpecError, match="not an availability zone"):
+        load_platform(spec_with(network={"zoneNames": ["eu-west-1a", "eu-west-1b", "west"]}))
+    with pytest.raises(SpecError, match="twice"):
+        load_platform(spec_with(network={"zoneNames": ["eu-west-1a", "eu-west-1a", "eu-west-1b"]}))
+
+
+LOG_GROUP = "arn:aws:logs:eu-west-1:111122223333:log-group:/tenancy/acme/vpc-flow-logs"
+
+
+def test_flow_log_policies_are_scoped_and_lint_clean():
+    role = plan.flow_logs_role_policy(LOG_GROUP)
+    findings = parliament.analyze_policy_string(role).findings
+    assert not [f for f in findings if f.severity in ("CRITICAL", "HIGH", "MEDIUM")], findings
+    assert all(r.startswith(LOG_GROUP) for s in json.loads(role)["Statement"] for r in s["Resource"])
+    trust = json.loads(plan.flow_logs_trust_policy(LOG_GROUP))["Statement"][0]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
+    assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
+    assert trust["Condition"]["ArnLike"]["aws:SourceArn"].startswith("arn:aws:ec2:eu-west-1:111122223333:")
+    bucket = plan.flow_logs_bucket_policy("arn:aws:s3:::logs", "111122223333")
+    assert not [f for f in parliament.analyze_policy_string(bucket).findings if f.severity in ("CRITICAL", "HIGH")]
+
+
+def test_flow_log_format_attributes_records_to_subnets():
+    assert "${subnet-id}" in plan.FLOW_LOG_FORMAT and "${pkt-srcaddr}" in plan.FLOW_LOG_FORMAT
+    assert plan.FLOW_LOG_AGGREGATION_SECONDS in (60, 600)
+
+
+def test_endpoints():
+    assert plan.interface_endpoints() == ["ecr.api", "ecr.dkr", "sts", "ec2", "logs"]
+    assert plan.interface_endpoints("podIdentity")[-1] == "eks-auth"
+    assert plan.endpoint_service_name("eu-west-1", "ecr.api") == "com.amazonaws.eu-west-1.ecr.api"
+
+
+def test_subnet_tags():
+    tags = plan.subnet_tags({"tenancy/tenant": "a"}, "acme", "tenant", "acme-a-az0")
+    assert tags["kubernetes.io/cluster/acme"] == "shared" and tags["kubernetes.io/role/internal-elb"] == "1"
+    assert "kubernetes.io/role/elb" not in tags
+    assert plan.subnet_tags({}, "acme", "public", "x")["kubernetes.io/role/elb"] == "1"
