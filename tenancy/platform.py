@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from .cluster import Cluster, ClusterArgs, PlacementPolicy, PlacementPolicyArgs
 from .spec import PlatformSpec
 from .tenant import Tenant, TenantArgs
 
@@ -24,10 +25,19 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # --- network layer ---
         # --- cluster layer ---
+        self.cluster: Cluster | None = None
+        network = getattr(self, "network", None)
+        if network is not None:
+            self.cluster = Cluster(spec.name, ClusterArgs(
+                platform=spec, vpc_id=network.vpc_id, system_subnet_ids=network.system_subnet_ids,
+                control_plane_security_group_id=network.control_plane_security_group_id,
+                system_security_group_id=network.system_security_group_id), opts=child)
+            self.placement = PlacementPolicy(
+                f"{spec.name}-placement", PlacementPolicyArgs(provider=self.cluster.provider), opts=child)
         # --- identity layer ---
         self.tenants: dict[str, Tenant] = {}
         for t in spec.tenants:
-            self.tenants[t.name] = Tenant(t.name, TenantArgs(platform=spec, tenant=t), opts=child)
+            self.tenants[t.name] = Tenant(t.name, TenantArgs(platform=spec, tenant=t, cluster=self.cluster), opts=child)
         # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
         for t in spec.tenants:
             for peer in t.allow_from:

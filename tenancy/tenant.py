@@ -8,11 +8,15 @@ Kubernetes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import pulumi
 
 from . import naming
 from .spec import PlatformSpec, TenantSpec
+
+if TYPE_CHECKING:
+    from .cluster import Cluster
 
 TYPE = "tenancy:index:Tenant"
 
@@ -23,6 +27,8 @@ class TenantArgs:
 
     platform: PlatformSpec
     tenant: TenantSpec
+    cluster: Cluster | None = None
+    """The shared EKS cluster; None builds no node group or access entries (tests of other layers)."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -37,6 +43,21 @@ class Tenant(pulumi.ComponentResource):
         self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(args.tenant.slot)]
         # --- network layer ---
         # --- cluster layer ---
+        self.node_group = self.access = None
+        if args.cluster is not None:
+            from .cluster import TenantAccess, TenantAccessArgs, TenantNodeGroup, TenantNodeGroupArgs
+
+            child = pulumi.ResourceOptions(parent=self)
+            shared_net, own_net = getattr(args, "network", None), getattr(self, "network", None)
+            if shared_net is not None and own_net is not None:
+                self.node_group = TenantNodeGroup(args.tenant.name, TenantNodeGroupArgs(
+                    platform=args.platform, tenant=args.tenant, cluster_name=args.cluster.cluster_name,
+                    subnet_ids=own_net.subnet_ids, security_group_id=own_net.security_group_id,
+                    tenant_nodes_security_group_id=shared_net.tenant_nodes_security_group_id,
+                    depends_on=args.cluster.node_dependencies), opts=child)
+            if args.tenant.admins or args.tenant.editors or args.tenant.viewers:
+                self.access = TenantAccess(args.tenant.name, TenantAccessArgs(
+                    platform=args.platform, tenant=args.tenant, cluster_name=args.cluster.cluster_name), opts=child)
         # --- identity layer ---
         # --- bundle layer ---
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
