@@ -13,7 +13,7 @@ from tenancy.plan import admission
 from tenancy.render.result import RenderResult
 from tenancy.spec import SpecError, load_platform
 from tests.fixtures.specs import spec_with, tenant
-from tests.helpers.cluster_render import StandInNetwork, render_cluster
+from tests.helpers.cluster_render import NetworkIds, render_cluster
 
 ADMIN = "arn:aws:iam::111122223333:role/platform-admins"
 A_ADMIN = "arn:aws:iam::111122223333:role/alpha-admins"
@@ -33,12 +33,12 @@ def _spec(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def rendered() -> tuple[RenderResult, StandInNetwork | None]:
+def rendered() -> tuple[RenderResult, NetworkIds]:
     return render_cluster(_spec())
 
 
 @pytest.fixture(scope="module")
-def result(rendered: tuple[RenderResult, StandInNetwork | None]) -> RenderResult:
+def result(rendered: tuple[RenderResult, NetworkIds]) -> RenderResult:
     return rendered[0]
 
 
@@ -99,7 +99,7 @@ def test_open_endpoint_is_refused() -> None:
 def test_control_plane_logs_with_retention_into_an_encrypted_group(result: RenderResult) -> None:
     i = eks(result)["inputs"]
     assert {"api", "audit", "authenticator", "controllerManager", "scheduler"} == set(i["enabledClusterLogTypes"])
-    group = one(result, "aws:cloudwatch/logGroup:LogGroup")
+    group = one(result, "aws:cloudwatch/logGroup:LogGroup", name="acme_control-plane-logs")
     assert group["inputs"]["name"] == "/aws/eks/acme/cluster"  # where EKS writes
     assert group["inputs"]["retentionInDays"] == 30
     key = one(result, "aws:kms/key:Key")
@@ -120,13 +120,11 @@ def test_secrets_envelope_encryption_with_a_rotated_key_of_our_own(result: Rende
 
 
 def test_control_plane_security_group_from_the_network_layer_and_none_created(
-        rendered: tuple[RenderResult, StandInNetwork | None]) -> None:
+        rendered: tuple[RenderResult, NetworkIds]) -> None:
     result, net = rendered
     i = eks(result)["inputs"]
     assert i["skipDefaultSecurityGroups"] is True
-    expected = net.control_plane_security_group_id if net else one(
-        result, "aws:ec2/securityGroup:SecurityGroup", name="acme-control-plane")["id"]
-    assert i["clusterSecurityGroup"] == expected
+    assert i["clusterSecurityGroup"] == net.control_plane_security_group_id
 
 
 def test_vpc_cni_addon_enforces_network_policies_with_an_irsa_role(result: RenderResult) -> None:
@@ -175,18 +173,15 @@ def launch_template_of(result: RenderResult, ng: dict[str, Any]) -> dict[str, An
 
 
 def test_system_node_group_in_system_subnets_tainted_critical_addons_only(
-        rendered: tuple[RenderResult, StandInNetwork | None]) -> None:
+        rendered: tuple[RenderResult, NetworkIds]) -> None:
     result, net = rendered
     ng = node_group(result, None)
     i = ng["inputs"]
     assert i["taints"] == [{"key": "CriticalAddonsOnly", "value": "true", "effect": "NO_SCHEDULE"}]
-    assert i["subnetIds"] == eks(result)["inputs"]["subnetIds"]
-    if net:
-        assert i["subnetIds"] == net.system_subnet_ids
+    assert i["subnetIds"] == eks(result)["inputs"]["subnetIds"] == net.system_subnet_ids
     assert (i["scalingConfig"]["minSize"], i["scalingConfig"]["desiredSize"]) == (2, 2)
     lt = launch_template_of(result, ng)["inputs"]
-    assert lt["vpcSecurityGroupIds"] == [net.system_security_group_id if net else one(
-        result, "aws:ec2/securityGroup:SecurityGroup", name="acme-system")["id"]]
+    assert lt["vpcSecurityGroupIds"] == [net.system_security_group_id]
     assert lt["metadataOptions"]["httpTokens"] == "required"
     coredns = one(result, "aws:eks/addon:Addon", name="acme_coredns")
     assert ng["urn"] in coredns["dependencies"]
@@ -194,16 +189,17 @@ def test_system_node_group_in_system_subnets_tainted_critical_addons_only(
 
 @pytest.mark.parametrize("t", ["alpha", "beta", "gamma"])
 def test_tenant_node_group_labelled_tainted_and_only_in_its_subnets(
-        rendered: tuple[RenderResult, StandInNetwork | None], t: str) -> None:
+        rendered: tuple[RenderResult, NetworkIds], t: str) -> None:
     result, net = rendered
     ng = node_group(result, t)
     i = ng["inputs"]
     assert i["nodeGroupName"] == f"acme-{t}"
     assert i["labels"] == {"tenancy/tenant": t}
     assert i["taints"] == [{"key": "tenancy/tenant", "value": t, "effect": "NO_SCHEDULE"}]  # AWS casing
-    own = net.tenant_subnet_ids(t) if net else [
-        s["id"] for s in tenant_of_type(result, "aws:ec2/subnet:Subnet", t)]
+    own = net.tenant_subnet_ids(t)
     assert sorted(i["subnetIds"]) == sorted(own) and own
+    if not net.standin:  # the ids are those of the subnets the network layer made for this tenant
+        assert sorted(own) == sorted(s["id"] for s in tenant_of_type(result, "aws:ec2/subnet:Subnet", t))
     assert "tenancy:cluster:TenantNodeGroup" in ancestors(result, ng)
     assert i["clusterName"] == "acme"
     assert "diskSize" not in i  # with a launch template the disk is set there
@@ -222,7 +218,7 @@ def test_scaling_instance_types_capacity_and_ami_from_nodes(result: RenderResult
 
 @pytest.mark.parametrize("t", ["alpha", "beta", "gamma"])
 def test_launch_template_imdsv2_hop_limit_one_encrypted_disk_own_security_groups(
-        rendered: tuple[RenderResult, StandInNetwork | None], t: str) -> None:
+        rendered: tuple[RenderResult, NetworkIds], t: str) -> None:
     result, net = rendered
     ng = node_group(result, t)
     lt = launch_template_of(result, ng)
@@ -237,12 +233,7 @@ def test_launch_template_imdsv2_hop_limit_one_encrypted_disk_own_security_groups
     assert all(v["ebs"]["encrypted"] == "true" and v["ebs"]["volumeType"] == "gp3" for v in volumes)
     data_device = "/dev/xvdb" if t == "beta" else "/dev/xvda"  # Bottlerocket keeps data on xvdb
     assert [v["ebs"].get("volumeSize") for v in volumes if v["deviceName"] == data_device] == [disk]
-    if net:
-        assert i["vpcSecurityGroupIds"] == [net.tenant_security_group_id(t), net.tenant_nodes_security_group_id]
-    else:
-        own = [s["id"] for s in tenant_of_type(result, "aws:ec2/securityGroup:SecurityGroup", t)]
-        marker = one(result, "aws:ec2/securityGroup:SecurityGroup", name="acme-tenant-nodes")["id"]
-        assert i["vpcSecurityGroupIds"] == [*own, marker]
+    assert i["vpcSecurityGroupIds"] == [net.tenant_security_group_id(t), net.tenant_nodes_security_group_id]
     assert eks(result)["outputs"]["clusterSecurityGroupId"] not in i["vpcSecurityGroupIds"]
     specs = {s["resourceType"]: s["tags"] for s in i["tagSpecifications"]}
     assert set(specs) == {"instance", "volume", "network-interface"}

@@ -15,20 +15,20 @@ import pytest
 
 from tenancy.render.result import RenderResult
 from tests.helpers import aws_replay_cluster as arc
-from tests.helpers.cluster_render import StandInNetwork, render_cluster
+from tests.helpers.cluster_render import NetworkIds, render_cluster
 from tests.test_cluster import _spec
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def rendered() -> tuple[RenderResult, StandInNetwork | None]:
+def rendered() -> tuple[RenderResult, NetworkIds]:
     return render_cluster(_spec())
 
 
-def _context(server: Any, result: RenderResult, net: StandInNetwork | None) -> Any:
+def _context(server: Any, result: RenderResult, net: NetworkIds) -> Any:
     """A replay context holding the network the cluster layer builds on."""
-    if net is not None:
+    if net.standin:
         ctx = arc.MiniContext(server)
         arc.seed_standin_network(ctx, net, result.spec)
         return ctx
@@ -41,7 +41,7 @@ def _context(server: Any, result: RenderResult, net: StandInNetwork | None) -> A
     return aws_replay.replay(server, network).ctx
 
 
-def _replay(server: Any, rendered: tuple[RenderResult, StandInNetwork | None],
+def _replay(server: Any, rendered: tuple[RenderResult, NetworkIds],
             resources: list[dict[str, Any]] | None = None) -> Any:
     result, net = rendered
     ctx = _context(server, result, net)

@@ -20,25 +20,48 @@ from tenancy.spec import load_platform
 
 
 @dataclass(frozen=True)
-class StandInNetwork:
-    """Fixed ids for the network layer's outputs (used only without the network layer)."""
+class NetworkIds:
+    """The network layer's outputs the cluster layer consumes: read from the render's stack
+    outputs (real network layer), or fixed stand-in ids (``standin``)."""
 
-    azs: int
-
-    vpc_id: str = "vpc-0standin000000001"
-    control_plane_security_group_id: str = "sg-0standincontrolpl"
-    system_security_group_id: str = "sg-0standinsystem001"
-    tenant_nodes_security_group_id: str = "sg-0standintenantnod"
-
-    @property
-    def system_subnet_ids(self) -> list[str]:
-        return [f"subnet-0standinsystem{i}" for i in range(self.azs)]
+    vpc_id: str
+    system_subnet_ids: list[str]
+    control_plane_security_group_id: str
+    system_security_group_id: str
+    tenant_nodes_security_group_id: str
+    tenants: dict[str, dict[str, Any]]
+    standin: bool
 
     def tenant_subnet_ids(self, tenant: str) -> list[str]:
-        return [f"subnet-0standin-{tenant}-{i}" for i in range(self.azs)]
+        return list(self.tenants[tenant]["subnetIds"])
 
     def tenant_security_group_id(self, tenant: str) -> str:
-        return f"sg-0standin-{tenant}"
+        return str(self.tenants[tenant]["securityGroupId"])
+
+    @classmethod
+    def standin_for(cls, tenants: list[str], azs: int) -> NetworkIds:
+        return cls(
+            vpc_id="vpc-0standin000000001",
+            system_subnet_ids=[f"subnet-0standinsystem{i}" for i in range(azs)],
+            control_plane_security_group_id="sg-0standincontrolpl",
+            system_security_group_id="sg-0standinsystem001",
+            tenant_nodes_security_group_id="sg-0standintenantnod",
+            tenants={t: {"subnetIds": [f"subnet-0standin-{t}-{i}" for i in range(azs)],
+                         "securityGroupId": f"sg-0standin-{t}"} for t in tenants},
+            standin=True,
+        )
+
+    @classmethod
+    def from_outputs(cls, outputs: dict[str, Any]) -> NetworkIds:
+        n = outputs["network"]
+        return cls(vpc_id=n["vpcId"], system_subnet_ids=list(n["systemSubnetIds"]),
+                   control_plane_security_group_id=n["controlPlaneSecurityGroupId"],
+                   system_security_group_id=n["systemSecurityGroupId"],
+                   tenant_nodes_security_group_id=n["tenantNodesSecurityGroupId"],
+                   tenants=dict(outputs["tenants"]), standin=False)
+
+
+StandInNetwork = NetworkIds  # older name
 
 
 class _TenantStandIn(pulumi.ComponentResource):
@@ -46,15 +69,15 @@ class _TenantStandIn(pulumi.ComponentResource):
         super().__init__("tenancy:index:Tenant", name, None, None)
 
 
-def render_cluster(spec_dict: dict[str, Any]) -> tuple[RenderResult, StandInNetwork | None]:
-    """The render, and the stand-in network if one was used (None: the real network layer)."""
+def render_cluster(spec_dict: dict[str, Any]) -> tuple[RenderResult, NetworkIds]:
+    """The render, and the network ids the cluster layer was given."""
     result = render_spec(spec_dict)
     if result.of_type("tenancy:cluster:Cluster"):
-        return result, None
+        return result, NetworkIds.from_outputs(result.stack_outputs)
     from tenancy import cluster as c
 
     spec = load_platform(spec_dict)
-    net = StandInNetwork(spec.availability_zones)
+    net = NetworkIds.standin_for([t.name for t in spec.tenants], spec.availability_zones)
 
     def program() -> None:
         cl = c.Cluster(spec.name, c.ClusterArgs(
