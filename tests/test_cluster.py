@@ -38,6 +38,12 @@ def rendered() -> tuple[RenderResult, NetworkIds]:
 
 
 @pytest.fixture(scope="module")
+def variant() -> RenderResult:
+    """The options that change the control plane: a public endpoint for given CIDRs, deletion protection."""
+    return render_cluster(_spec(cluster={"endpointPublicAccessCidrs": ["203.0.113.0/24"], "deletionProtection": True}))[0]
+
+
+@pytest.fixture(scope="module")
 def result(rendered: tuple[RenderResult, NetworkIds]) -> RenderResult:
     return rendered[0]
 
@@ -79,14 +85,12 @@ def test_api_authentication_oidc_and_no_default_node_group(result: RenderResult)
     assert not i.get("roleMappings") and not i.get("userMappings")
 
 
-def test_endpoint_is_private_unless_cidrs_are_given(result: RenderResult) -> None:
+def test_endpoint_is_private_unless_cidrs_are_given(result: RenderResult, variant: RenderResult) -> None:
     i = eks(result)["inputs"]
     assert i["endpointPrivateAccess"] is True
     assert i["endpointPublicAccess"] is False
     assert not i.get("publicAccessCidrs")
-
-    opened, _ = render_cluster(_spec(cluster={"endpointPublicAccessCidrs": ["203.0.113.0/24"]}))
-    j = eks(opened)["inputs"]
+    j = eks(variant)["inputs"]
     assert j["endpointPrivateAccess"] is True and j["endpointPublicAccess"] is True
     assert j["publicAccessCidrs"] == ["203.0.113.0/24"]
 
@@ -144,10 +148,10 @@ def test_vpc_cni_addon_enforces_network_policies_with_an_irsa_role(result: Rende
     assert attached == ["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]
 
 
-def test_deletion_protection_is_an_option() -> None:
-    off = eks(render_cluster(_spec())[0])
+def test_deletion_protection_is_an_option(result: RenderResult, variant: RenderResult) -> None:
+    off = eks(result)
     assert off["inputs"]["deletionProtection"] is False and off["protect"] is False
-    on = eks(render_cluster(_spec(cluster={"deletionProtection": True}))[0])
+    on = eks(variant)
     assert on["inputs"]["deletionProtection"] is True and on["protect"] is True
 
 
