@@ -23,10 +23,11 @@ only what must live inside it (the control plane and its OIDC provider).
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 
@@ -101,7 +102,7 @@ def _managed_node_group(
         aws.iam.RolePolicyAttachment(
             f"{prefix}-node-{policy}",
             role=role.name,
-            policy_arn=partition.apply(lambda p, name=policy: plan.managed_policy_arn(p, name)),
+            policy_arn=partition.apply(functools.partial(plan.managed_policy_arn, name=policy)),
             opts=child,
         )
         for policy in plan.NODE_POLICIES
@@ -116,15 +117,19 @@ def _managed_node_group(
         tags=tags,
         opts=child,
     )
+    # pulumi-aws' TypedDict inputs, built as plain dicts by the pure plan.
+    metadata_options: Any = dict(plan.METADATA_OPTIONS)
+    block_devices: Any = plan.block_device_mappings(nodes.ami_type, nodes.disk_size_gib)
+    tag_specifications: Any = plan.tag_specifications(tags)
     launch_template = aws.ec2.LaunchTemplate(
         f"{prefix}-nodes",
         name=launch_template_name,
         description=f"Nodes of {node_group_name}: IMDSv2 with hop limit 1, encrypted gp3, own security groups",
         update_default_version=True,
         vpc_security_group_ids=list(security_group_ids),
-        metadata_options=dict(plan.METADATA_OPTIONS),
-        block_device_mappings=plan.block_device_mappings(nodes.ami_type, nodes.disk_size_gib),
-        tag_specifications=plan.tag_specifications(tags),
+        metadata_options=metadata_options,
+        block_device_mappings=block_devices,
+        tag_specifications=tag_specifications,
         tags=tags,
         opts=child,
     )
@@ -141,7 +146,7 @@ def _managed_node_group(
         update_config={"max_unavailable": 1},
         launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
         labels=labels,
-        taints=taints,
+        taints=cast(Any, taints),
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[*attachments, access_entry, *depends_on]),
     )

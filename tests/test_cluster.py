@@ -40,7 +40,8 @@ def rendered() -> tuple[RenderResult, NetworkIds]:
 @pytest.fixture(scope="module")
 def variant() -> RenderResult:
     """The options that change the control plane: a public endpoint for given CIDRs, deletion protection."""
-    return render_cluster(_spec(cluster={"endpointPublicAccessCidrs": ["203.0.113.0/24"], "deletionProtection": True}))[0]
+    return render_cluster(_spec(cluster={"endpointPublicAccessCidrs": ["203.0.113.0/24"],
+                                         "deletionProtection": True}))[0]
 
 
 @pytest.fixture(scope="module")
@@ -253,7 +254,8 @@ def test_node_roles_hold_only_the_node_policies(result: RenderResult) -> None:
     for role in node_roles:
         trust = json.loads(role["inputs"]["assumeRolePolicy"])["Statement"]
         assert [s["Action"] for s in trust] == ["sts:AssumeRole"]
-        policies = sorted(a["inputs"]["policyArn"] for a in attachments if a["inputs"]["role"] == role["outputs"]["name"])
+        policies = sorted(a["inputs"]["policyArn"] for a in attachments
+                          if a["inputs"]["role"] == role["outputs"]["name"])
         assert policies == ["arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
                             "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy"], role["name"]
         assert not [p for p in result.of_type("aws:iam/rolePolicy:RolePolicy") if p["inputs"]["role"] == role["id"]]
@@ -286,7 +288,8 @@ def test_tenant_personas_map_to_groups_without_access_policies(result: RenderRes
         assert e["inputs"]["type"] == "STANDARD"
         assert e["inputs"]["kubernetesGroups"] == [f"tenancy:{t}:{persona}"]
         assert e["inputs"]["tags"]["tenancy/tenant"] == t
-    associated = {a["inputs"]["principalArn"] for a in result.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    associations = result.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")
+    associated = {a["inputs"]["principalArn"] for a in associations}
     assert associated == {ADMIN}  # no EKS access policy for any tenant principal
 
 

@@ -401,7 +401,8 @@ def _node_group_check(ctx: Any, r: dict[str, Any], name: str | None) -> list[str
     for t in ng.get("taints") or []:
         if t.get("effect") not in TAINT_EFFECTS:
             out.append(f"{name}: taint effect {t.get('effect')!r} is not one of {sorted(TAINT_EFFECTS)}")
-        out += [f"{name}: taint {p}" for p in qualified_name_problems(t["key"]) + label_value_problems(t.get("value", ""))]
+        syntax = qualified_name_problems(t["key"]) + label_value_problems(t.get("value", ""))
+        out += [f"{name}: taint {p}" for p in syntax]
     taints = {(t["key"], t.get("value"), t.get("effect")) for t in ng.get("taints") or []}
     if tenant:
         if ng["labels"].get(TENANT_TAG) != tenant:
@@ -414,7 +415,8 @@ def _node_group_check(ctx: Any, r: dict[str, Any], name: str | None) -> list[str
     for s in ec2.describe_subnets(SubnetIds=ng["subnets"])["Subnets"]:
         owner = _tags(s.get("Tags")).get(TENANT_TAG)
         if owner != tenant:
-            out.append(f"{name}: subnet {s['SubnetId']} belongs to {owner or 'the platform'}, not {tenant or 'the platform'}")
+            out.append(f"{name}: subnet {s['SubnetId']} belongs to {owner or 'the platform'}, "
+                       f"not {tenant or 'the platform'}")
     # Launch template, as EC2 stores it.
     lt_ref = ng["launchTemplate"]
     [ver] = ec2.describe_launch_template_versions(LaunchTemplateId=lt_ref["id"], Versions=[str(lt_ref["version"])])[
