@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pulumi
 
+from .cluster import Cluster, ClusterArgs, PlacementPolicy, PlacementPolicyArgs
 from .identity import ClusterIdentity, DataBucket
 from .network import Network
 from .spec import PlatformSpec
@@ -27,14 +28,23 @@ class Platform(pulumi.ComponentResource):
         # --- network layer ---
         self.network = Network(spec.name, spec, opts=child)
         # --- cluster layer ---
-        self.cluster_identity: ClusterIdentity | None = None
+        net = self.network
+        self.cluster = Cluster(spec.name, ClusterArgs(
+            platform=spec, vpc_id=net.vpc_id, system_subnet_ids=net.system_subnet_ids,
+            control_plane_security_group_id=net.control_plane_security_group_id,
+            system_security_group_id=net.system_security_group_id), opts=child)
+        self.placement = PlacementPolicy(
+            f"{spec.name}-placement", PlacementPolicyArgs(provider=self.cluster.provider), opts=child)
+        self.cluster_identity = ClusterIdentity(
+            oidc_provider_arn=self.cluster.oidc_provider_arn, oidc_issuer=self.cluster.oidc_issuer,
+            cluster_name=self.cluster.cluster_name, cluster_arn=self.cluster.cluster_arn)
         # --- identity layer ---
         self.data_bucket = DataBucket("tenant-data", spec, opts=child)
         self.tenants: dict[str, Tenant] = {}
         for t in spec.tenants:
             self.tenants[t.name] = Tenant(t.name, TenantArgs(
-                platform=spec, tenant=t, network=self.network, data_bucket=self.data_bucket,
-                cluster_identity=self.cluster_identity), opts=child)
+                platform=spec, tenant=t, network=self.network, cluster=self.cluster,
+                data_bucket=self.data_bucket, cluster_identity=self.cluster_identity), opts=child)
         # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
         for t in spec.tenants:
             for peer in t.allow_from:
@@ -45,6 +55,9 @@ class Platform(pulumi.ComponentResource):
         """The stack outputs other stacks need (see README, "Stack outputs")."""
         return {
             "platformName": self.spec.name,
+            "clusterName": self.cluster.cluster_name,
+            "oidcProviderArn": self.cluster.oidc_provider_arn,
+            "oidcIssuer": self.cluster.oidc_issuer,
             "network": self.network.outputs(),
             "tenantDataBucket": self.data_bucket.bucket_name,
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,

@@ -113,6 +113,14 @@ def _principal_arn(value: str) -> str:
         raise ValueError(
             f"{value!r} is not an IAM role or user ARN (arn:aws:iam::<account>:role/<name> or :user/<name>)"
         )
+    if ":assumed-role/" in value:
+        # EKS access entries take IAM roles and users, not STS sessions.
+        role = value.split(":assumed-role/", 1)[1].split("/", 1)[0]
+        account = value.split(":")[4]
+        raise ValueError(
+            f"{value!r} is an STS session, which EKS access entries do not accept; use the role's ARN "
+            f"arn:aws:iam::{account}:role/{role} (with its path, if it has one)"
+        )
     return value
 
 
@@ -596,6 +604,37 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
                 hint = f"did you mean {close[0]!r}?" if close else "add that tenant or remove the entry"
                 out.append(Problem(f"tenants[{i}].allowFrom[{j}]",
                                    f"{peer!r} is not a tenant of this platform; {hint}"))
+    out.extend(_access_principal_problems(data, tenants))
+    return out
+
+
+def _access_principal_problems(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem]:
+    """EKS keeps ONE access entry per IAM principal and cluster: a principal listed twice (two
+    personas, two tenants, or a tenant and clusterAdmins) would make the second entry fail at
+    deploy time — and would merge two tenants' groups onto one identity. One pass over all lists."""
+    out: list[Problem] = []
+    seen: dict[str, str] = {}
+
+    def visit(path: str, values: Any) -> None:
+        if not isinstance(values, list):
+            return
+        for j, arn in enumerate(values):
+            if not isinstance(arn, str):
+                continue
+            where = f"{path}[{j}]"
+            if arn in seen:
+                out.append(Problem(where, (
+                    f"{arn!r} is already listed at {seen[arn]}; EKS allows one access entry per IAM principal, "
+                    f"so give each tenant persona (and the cluster admins) its own IAM role")))
+            else:
+                seen[arn] = where
+    cluster = data.get("cluster")
+    if isinstance(cluster, Mapping):
+        visit("cluster.clusterAdmins", cluster.get("clusterAdmins"))
+    for i, t in enumerate(tenants):
+        if isinstance(t, Mapping):
+            for persona in ("admins", "editors", "viewers"):
+                visit(f"tenants[{i}].{persona}", t.get(persona))
     return out
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 
 from . import naming
+from .cluster import Cluster, TenantAccess, TenantAccessArgs, TenantNodeGroup, TenantNodeGroupArgs
 from .identity import ClusterIdentity, DataBucket, TenantIdentity, TenantIdentityArgs
 from .network import Network, TenantNetwork, TenantNetworkArgs, allow_tenant_traffic
 from .spec import PlatformSpec, TenantSpec
@@ -21,16 +22,21 @@ TYPE = "tenancy:index:Tenant"
 
 @dataclass(frozen=True)
 class TenantArgs:
-    """What a tenant is built from: its spec, the platform's spec and the shared layers' outputs."""
+    """What a tenant is built from: its spec, the platform's spec and the shared layers' outputs.
+
+    A layer whose shared part is ``None`` builds nothing for the tenant (used by tests of one
+    layer, and by programs that bring their own network or cluster)."""
 
     platform: PlatformSpec
     tenant: TenantSpec
+    network: Network | None = None
+    """The shared network (subnets, security groups)."""
+    cluster: Cluster | None = None
+    """The shared EKS cluster (node group, access entries, the Kubernetes provider)."""
     data_bucket: DataBucket | None = None
     """The platform's shared tenant-data bucket (identity layer)."""
     cluster_identity: ClusterIdentity | None = None
     """The cluster's OIDC provider/issuer and name (for the tenant's workload roles)."""
-    network: Network | None = None
-    """The shared network; None builds no tenant network (tests of other layers)."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -38,27 +44,43 @@ class Tenant(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: TenantArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
-        self.spec = args.tenant
-        self.namespace = naming.namespace(args.tenant.name)
+        t = args.tenant
+        self.spec = t
+        self.namespace = naming.namespace(t.name)
         plan = args.platform.address_plan
-        self.address_block = str(plan.tenant_block(args.tenant.slot))
-        self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(args.tenant.slot)]
+        self.address_block = str(plan.tenant_block(t.slot))
+        self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(t.slot)]
+        child = pulumi.ResourceOptions(parent=self)
+
         # --- network layer ---
         self.network: TenantNetwork | None = None
         if args.network is not None:
-            self.network = TenantNetwork(args.tenant.name, TenantNetworkArgs.from_network(
-                args.network, args.tenant, args.platform), opts=pulumi.ResourceOptions(parent=self))
+            self.network = TenantNetwork(t.name, TenantNetworkArgs.from_network(args.network, t, args.platform),
+                                         opts=child)
+
         # --- cluster layer ---
+        self.node_group: TenantNodeGroup | None = None
+        self.access: TenantAccess | None = None
+        if args.cluster is not None:
+            if args.network is not None and self.network is not None:
+                self.node_group = TenantNodeGroup(t.name, TenantNodeGroupArgs(
+                    platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name,
+                    subnet_ids=self.network.subnet_ids, security_group_id=self.network.security_group_id,
+                    tenant_nodes_security_group_id=args.network.tenant_nodes_security_group_id,
+                    depends_on=args.cluster.node_dependencies), opts=child)
+            if t.admins or t.editors or t.viewers:
+                self.access = TenantAccess(t.name, TenantAccessArgs(
+                    platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name), opts=child)
+
         # --- identity layer ---
         self.identity: TenantIdentity | None = None
-        t = args.tenant
         if args.data_bucket is not None and args.cluster_identity is not None and (
                 t.service_accounts or args.platform.identity.access_points):
             self.identity = TenantIdentity(
-                f"{t.name}-identity",
-                TenantIdentityArgs.of(args.platform, t, args.data_bucket, args.cluster_identity),
-                opts=pulumi.ResourceOptions(parent=self))
+                f"{t.name}-identity", TenantIdentityArgs.of(args.platform, t, args.data_bucket, args.cluster_identity),
+                opts=child)
         self.role_arns: dict[str, pulumi.Output[str]] = self.identity.role_arns if self.identity else {}
+
         # --- bundle layer ---
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 
@@ -78,4 +100,6 @@ class Tenant(pulumi.ComponentResource):
         if self.network is not None:
             out["subnetIds"] = self.network.subnet_ids
             out["securityGroupId"] = self.network.security_group_id
+        if self.node_group is not None:
+            out["nodeGroupName"] = self.node_group.node_group.node_group_name
         return out

@@ -186,6 +186,23 @@ def _eks_cluster(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[st
     }
 
 
+def _launch_template(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    return {"latestVersion": 1, "defaultVersion": 1}
+
+
+def _eks_node_group(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    group = _named(inputs, name, "nodeGroupName")
+    cluster = inputs.get("clusterName") or "cluster"
+    return {"nodeGroupName": group, "status": "ACTIVE",
+            "arn": ctx.arn("eks", f"nodegroup/{cluster}/{group}/{_uuid('nodegroup', cluster, group)}")}
+
+
+def _eks_access_entry(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    cluster = inputs.get("clusterName") or "cluster"
+    return {"accessEntryArn": ctx.arn("eks", f"access-entry/{cluster}/{digest('access-entry', name)}"),
+            "userName": inputs.get("userName") or inputs.get("principalArn")}
+
+
 OUTPUTS: dict[str, Callable[[str, dict[str, Any], MockContext], dict[str, Any]]] = {
     "aws:iam/role:Role": _iam_role,
     "aws:iam/policy:Policy": _iam_policy,
@@ -200,6 +217,9 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], MockContext], dict[str, Any]]]
     "aws:ec2/vpc:Vpc": _vpc,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "eks:index:Cluster": _eks_component,
+    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
+    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    "aws:eks/accessEntry:AccessEntry": _eks_access_entry,
 }
 
 

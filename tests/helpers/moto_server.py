@@ -36,7 +36,9 @@ class MotoServer:
     def start(self) -> MotoServer:
         exe = Path(sys.executable).with_name("moto_server")
         cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "moto.server"]
-        env = dict(os.environ, AWS_DEFAULT_REGION=REGION, MOTO_ALLOW_NONEXISTENT_REGION="true")
+        env = dict(os.environ, AWS_DEFAULT_REGION=REGION, MOTO_ALLOW_NONEXISTENT_REGION="true",
+                   # AWS managed policies exist (attaching a mistyped one fails, as in AWS)
+                   MOTO_IAM_LOAD_MANAGED_POLICIES="true")
         self.proc = subprocess.Popen(
             [*cmd, "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,

@@ -1,0 +1,207 @@
+"""Placement enforcement: the ValidatingAdmissionPolicy that pins tenant pods to their tenant's nodes.
+
+Taints keep *other* pods off a tenant's nodes only as long as nobody tolerates them, and a node
+selector is only advice the pod's author may leave out. This policy makes both mandatory inside
+the API server (``admissionregistration.k8s.io/v1``, GA since Kubernetes 1.30; nothing to
+install, no webhook to keep alive). For every pod created or updated in a namespace labelled
+``tenancy/tenant=<t>`` it requires:
+
+* ``spec.nodeSelector["tenancy/tenant"] == t``, or a *required* node affinity whose **every**
+  ``nodeSelectorTerm`` has ``tenancy/tenant In [t]`` (terms are ORed, so one unpinned term
+  would let the pod go anywhere);
+* no toleration of another tenant's taint (``tenancy/tenant`` with a different value, or with
+  ``operator: Exists``, which tolerates every tenant's taint);
+* no toleration of ``CriticalAddonsOnly`` (the system node group's taint);
+* no blanket toleration (``operator: Exists`` without a key, which tolerates every taint);
+* no ``spec.nodeName`` at creation (it skips the scheduler, and with it taints and selectors).
+
+The tenant is read from the namespace's label (``namespaceObject``), not from the pod: a tenant
+cannot write its namespace's labels (the bundle's RBAC does not grant it), so it cannot claim
+another tenant's nodes.
+
+What can change on an existing pod: tolerations can be *added*, and a pod still held by
+scheduling gates may get a node selector or node affinity. So UPDATEs are checked too — but only
+when one of those fields changed (``matchConditions``), so that metadata-only updates (finalizer
+removal by the garbage collector, label changes) on pods admitted before the policy existed are
+not blocked.
+
+Pods created by controllers (Deployments, Jobs, StatefulSets, DaemonSets, operators) reach
+admission as pods too: the policy applies to them, and a rejected pod shows up as a
+``FailedCreate`` event on its controller (e.g. the ReplicaSet).
+
+All expressions are core CEL (no ``?.``, no Kubernetes CEL libraries), so tests can evaluate
+them with cel-python against pod fixtures.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+TENANT_LABEL = "tenancy/tenant"
+"""Label on a tenant's namespace and nodes, and key of the tenant node groups' taint."""
+SYSTEM_TAINT_KEY = "CriticalAddonsOnly"
+"""Taint key of the system node group."""
+POLICY_NAME = "tenancy-pod-placement"
+API_VERSION = "admissionregistration.k8s.io/v1"
+MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "tenancy", "app.kubernetes.io/part-of": "tenancy"}
+
+_T = f"'{TENANT_LABEL}'"
+
+NAMESPACE_SELECTOR: dict[str, Any] = {"matchExpressions": [{"key": TENANT_LABEL, "operator": "Exists"}]}
+"""Namespaces the policy applies to: those labelled ``tenancy/tenant`` (any value)."""
+
+
+def _changed(field: str) -> str:
+    """CEL: ``object.spec.<field>`` differs from ``oldObject.spec.<field>`` (presence or value)."""
+    return (f"has(object.spec.{field}) != has(oldObject.spec.{field}) || "
+            f"(has(object.spec.{field}) && object.spec.{field} != oldObject.spec.{field})")
+
+
+MATCH_CONDITIONS: list[dict[str, str]] = [
+    {
+        "name": "create-or-placement-changed",
+        "expression": "request.operation == 'CREATE' || "
+        + " || ".join(f"({_changed(f)})" for f in ("tolerations", "nodeSelector", "affinity", "nodeName")),
+    },
+]
+"""Skip UPDATEs that touch none of the placement fields (metadata, status-like changes)."""
+
+VARIABLES: list[dict[str, str]] = [
+    {"name": "tenant", "expression": f"namespaceObject.metadata.labels[{_T}]"},
+    {"name": "tolerations", "expression": "has(object.spec.tolerations) ? object.spec.tolerations : []"},
+    {
+        "name": "selectorPinned",
+        "expression": (f"has(object.spec.nodeSelector) && {_T} in object.spec.nodeSelector && "
+                       f"object.spec.nodeSelector[{_T}] == variables.tenant"),
+    },
+    {
+        "name": "affinityPinned",
+        "expression": (
+            "has(object.spec.affinity) && has(object.spec.affinity.nodeAffinity) && "
+            "has(object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution) && "
+            "size(object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+            ".nodeSelectorTerms) > 0 && "
+            "object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
+            ".nodeSelectorTerms.all(term, has(term.matchExpressions) && term.matchExpressions.exists(e, "
+            f"e.key == {_T} && e.operator == 'In' && has(e.values) && size(e.values) > 0 && "
+            "e.values.all(v, v == variables.tenant)))"
+        ),
+    },
+    {
+        "name": "foreignTolerations",
+        "expression": (
+            f"variables.tolerations.filter(t, has(t.key) && t.key == {_T} && "
+            "!((!has(t.operator) || t.operator == '' || t.operator == 'Equal') && "
+            "has(t.value) && t.value == variables.tenant))"
+        ),
+    },
+]
+"""Named sub-expressions, evaluated in order (later ones may use earlier ones)."""
+
+_TOL = "the toleration {key: tenancy/tenant, operator: Equal, value: ' + variables.tenant + ', effect: NoSchedule}"
+_FIX = "set spec.nodeSelector {\"tenancy/tenant\": \"' + variables.tenant + '\"} and " + _TOL
+
+VALIDATIONS: list[dict[str, str]] = [
+    {
+        "expression": "variables.selectorPinned || variables.affinityPinned",
+        "message": (f"pods in a tenant namespace must select their tenant's nodes: set spec.nodeSelector "
+                    f"{TENANT_LABEL}=<tenant> (or a required node affinity {TENANT_LABEL} In [<tenant>] in "
+                    f"every term)"),
+        "messageExpression": (
+            "'pods in namespace ' + namespaceObject.metadata.name + ' must run on the nodes of tenant ' + "
+            f"variables.tenant + ': {_FIX} (a required node affinity with tenancy/tenant In [' + "
+            "variables.tenant + '] in every nodeSelectorTerm also works)'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "size(variables.foreignTolerations) == 0",
+        "message": f"pods in a tenant namespace may tolerate only their own tenant's {TENANT_LABEL} taint",
+        "messageExpression": (
+            "'toleration of the taint tenancy/tenant' + "
+            "(has(variables.foreignTolerations[0].value) && "
+            "(!has(variables.foreignTolerations[0].operator) || "
+            "variables.foreignTolerations[0].operator != 'Exists') "
+            "? '=' + variables.foreignTolerations[0].value : ' with operator Exists (every tenant)') + "
+            "' is not allowed in namespace ' + namespaceObject.metadata.name + "
+            "': it would let the pod onto the nodes of another tenant; tolerate only tenancy/tenant=' + "
+            "variables.tenant + ' with operator Equal'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": f"variables.tolerations.all(t, !has(t.key) || t.key != '{SYSTEM_TAINT_KEY}')",
+        "message": f"pods in a tenant namespace must not tolerate {SYSTEM_TAINT_KEY} (the system nodes' taint)",
+        "messageExpression": (
+            f"'toleration of {SYSTEM_TAINT_KEY} is not allowed in namespace ' + namespaceObject.metadata.name + "
+            "': that taint keeps tenant pods off the system nodes of the platform; remove it (tenant pods need "
+            f"only {_TOL})'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "variables.tolerations.all(t, has(t.key) && t.key != '')",
+        "message": ("pods in a tenant namespace must not tolerate every taint (operator: Exists without a key); "
+                    f"tolerate only {TENANT_LABEL}=<tenant>"),
+        "messageExpression": (
+            "'a toleration without a key (operator: Exists) tolerates every taint, those of other tenants "
+            "and of the system nodes too, and is not allowed in namespace ' + namespaceObject.metadata.name + "
+            f"'; use only {_TOL}'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "request.operation != 'CREATE' || !has(object.spec.nodeName) || object.spec.nodeName == ''",
+        "message": ("pods in a tenant namespace must not set spec.nodeName: it bypasses the scheduler; "
+                    f"use spec.nodeSelector {TENANT_LABEL}=<tenant>"),
+        "reason": "Forbidden",
+    },
+]
+"""Every rule, each with a static ``message`` (the fallback) and a ``messageExpression`` saying what
+to change."""
+
+
+def placement_policy() -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy (one for the whole cluster: the tenant comes from the
+    namespace label, so adding a tenant changes nothing here)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR),
+                "resourceRules": [{
+                    "apiGroups": [""],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["pods"],
+                }],
+                "matchPolicy": "Equivalent",
+            },
+            "matchConditions": [dict(c) for c in MATCH_CONDITIONS],
+            "variables": [dict(v) for v in VARIABLES],
+            "validations": [dict(v) for v in VALIDATIONS],
+        },
+    }
+
+
+def placement_binding() -> dict[str, Any]:
+    """The binding that makes the policy deny (not merely warn or audit)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "spec": {
+            "policyName": POLICY_NAME,
+            "validationActions": ["Deny"],
+            "matchResources": {"namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR)},
+        },
+    }
+
+
+def manifests() -> list[dict[str, Any]]:
+    """Policy then binding, as plain Kubernetes objects."""
+    return [placement_policy(), placement_binding()]

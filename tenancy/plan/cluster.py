@@ -1,0 +1,203 @@
+"""The cluster layer's pure decisions: node labels and taints, launch template settings, IAM
+policy documents, managed policy sets and access-entry naming. No Pulumi imports.
+
+Dictionaries meant as Pulumi inputs use pulumi-aws's snake_case argument names (the SDK turns them
+into the engine's camelCase); policy documents are plain IAM JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from .admission import SYSTEM_TAINT_KEY, TENANT_LABEL
+
+CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+"""Every EKS control-plane log type. ``audit`` records who did what in the API (the evidence a
+tenant-isolation review asks for); ``authenticator`` maps IAM principals to Kubernetes users."""
+
+NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryPullOnly")
+"""AWS managed policies on every node role, and nothing else.
+
+* ``AmazonEKSWorkerNodePolicy``: lets the kubelet describe the instance and join the cluster.
+* ``AmazonEC2ContainerRegistryPullOnly``: pull images from ECR (the EKS add-on images live
+  there). It is the narrower successor of ``AmazonEC2ContainerRegistryReadOnly`` (no
+  Describe*/List* on repositories), which the EKS node-role documentation now recommends.
+* ``AmazonEKS_CNI_Policy`` is deliberately NOT here: it lets its holder attach, detach and
+  re-address network interfaces in the whole VPC. It goes on an IRSA role that only the
+  ``kube-system/aws-node`` service account can assume (:data:`CNI_POLICY`), so nothing else that
+  runs on a node — and no tenant pod that reaches the node's credentials — holds it.
+"""
+CNI_POLICY = "AmazonEKS_CNI_Policy"
+CNI_SERVICE_ACCOUNT = ("kube-system", "aws-node")
+CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
+PERSONAS = ("admins", "editors", "viewers")
+"""Tenant personas, mapped by access entries to the Kubernetes groups ``tenancy:<tenant>:<persona>``
+that the bundle's RoleBindings bind. No EKS access policy is associated with them."""
+
+SYSTEM_LABELS = {"tenancy/pool": "system"}
+"""Labels of the system node group's nodes."""
+
+METADATA_OPTIONS: dict[str, Any] = {
+    "http_endpoint": "enabled",
+    "http_tokens": "required",
+    "http_put_response_hop_limit": 1,
+    "http_protocol_ipv6": "disabled",
+    "instance_metadata_tags": "disabled",
+}
+"""IMDSv2 only, and a hop limit of 1: a packet from a pod's network namespace needs a second hop,
+so pods cannot fetch the node role's credentials (host-network pods such as aws-node still can;
+tenant pods are refused host networking by Pod Security ``restricted``)."""
+
+TAGGED_RESOURCE_TYPES = ("instance", "volume", "network-interface")
+"""Launch template tag specifications: tenant tags reach the instances, their EBS volumes and
+their network interfaces (cost allocation and attribution)."""
+
+
+def managed_policy_arn(partition: str, name: str) -> str:
+    return f"arn:{partition}:iam::aws:policy/{name}"
+
+
+def access_policy_arn(partition: str, name: str) -> str:
+    return f"arn:{partition}:eks::aws:cluster-access-policy/{name}"
+
+
+def log_group_name(cluster_name: str) -> str:
+    """The log group EKS writes control-plane logs to (created first, so it has a retention)."""
+    return f"/aws/eks/{cluster_name}/cluster"
+
+
+def platform_resource_name(platform: str, role: str) -> str:
+    """Pulumi (and AWS) names of platform-level, non-tenant objects: ``<platform>_<role>``.
+
+    The underscore cannot occur in a tenant name (DNS labels), so these names never collide
+    with a tenant's ``<tenant>-<role>`` names, whatever the tenants are called.
+    """
+    return f"{platform}_{role}"
+
+
+def system_node_group_name(platform: str) -> str:
+    return platform_resource_name(platform, "system")
+
+
+def system_node_role_name(platform: str) -> str:
+    return platform_resource_name(platform, "system-node")
+
+
+def cni_role_name(platform: str) -> str:
+    return platform_resource_name(platform, "vpc-cni")
+
+
+def launch_template_name(platform: str, owner: str) -> str:
+    return f"{platform}-{owner}-nodes"
+
+
+def tenant_node_labels(tenant: str) -> dict[str, str]:
+    return {TENANT_LABEL: tenant}
+
+
+def tenant_node_taints(tenant: str) -> list[dict[str, str]]:
+    """The tenant node group's taint, in the EKS API's casing (``NO_SCHEDULE``, not ``NoSchedule``)."""
+    return [{"key": TENANT_LABEL, "value": tenant, "effect": "NO_SCHEDULE"}]
+
+
+def system_node_taints() -> list[dict[str, str]]:
+    """``CriticalAddonsOnly``: CoreDNS and the EKS add-ons tolerate it; tenant pods may not
+    (the placement policy rejects that toleration in tenant namespaces)."""
+    return [{"key": SYSTEM_TAINT_KEY, "value": "true", "effect": "NO_SCHEDULE"}]
+
+
+def block_device_mappings(ami_type: str, disk_size_gib: int) -> list[dict[str, Any]]:
+    """Encrypted gp3 volumes, deleted with the instance.
+
+    Amazon Linux 2023 has one root volume (``/dev/xvda``) of ``disk_size_gib``. Bottlerocket
+    boots from a small OS volume (``/dev/xvda``, its size taken from the AMI) and keeps images
+    and pod data on ``/dev/xvdb``, which gets ``disk_size_gib``. Encryption uses the account's
+    EBS key (``aws/ebs``), which the Auto Scaling service can use without a key-policy grant.
+    """
+
+    def ebs(size: int | None) -> dict[str, Any]:
+        out: dict[str, Any] = {"volume_type": "gp3", "encrypted": "true", "delete_on_termination": "true"}
+        if size is not None:
+            out["volume_size"] = size
+        return out
+
+    if ami_type.startswith("BOTTLEROCKET"):
+        return [{"device_name": "/dev/xvda", "ebs": ebs(None)},
+                {"device_name": "/dev/xvdb", "ebs": ebs(disk_size_gib)}]
+    return [{"device_name": "/dev/xvda", "ebs": ebs(disk_size_gib)}]
+
+
+def tag_specifications(tags: dict[str, str]) -> list[dict[str, Any]]:
+    return [{"resource_type": rt, "tags": dict(tags)} for rt in TAGGED_RESOURCE_TYPES]
+
+
+def ec2_trust_policy() -> dict[str, Any]:
+    """Trust policy of a node role: only EC2 instances may assume it."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Service": "ec2.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }],
+    }
+
+
+def web_identity_trust_policy(oidc_provider_arn: str, issuer: str, namespace: str,
+                              service_account: str) -> dict[str, Any]:
+    """IRSA trust: exactly one service account (``sub``) and the STS audience (``aud``)."""
+    issuer = issuer.removeprefix("https://")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"Federated": oidc_provider_arn},
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Condition": {"StringEquals": {
+                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{issuer}:aud": "sts.amazonaws.com",
+            }},
+        }],
+    }
+
+
+def cluster_key_policy(partition: str, account_id: str, region: str, cluster_name: str) -> dict[str, Any]:
+    """Key policy of the cluster's KMS key (secrets envelope encryption and the control-plane
+    log group).
+
+    The account statement keeps the key manageable through IAM (as the default key policy
+    does); EKS uses the key through a grant made with the creating principal's permissions. The
+    second statement lets CloudWatch Logs use the key for this cluster's log group only.
+    """
+    log_group_arn = f"arn:{partition}:logs:{region}:{account_id}:log-group:{log_group_name(cluster_name)}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AccountAdministersTheKey",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:{partition}:iam::{account_id}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "ControlPlaneLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                           "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            },
+        ],
+    }
+
+
+def principal_key(principal_arn: str) -> str:
+    """A short, stable key for one IAM principal: its name and a hash of the whole ARN, so two
+    roles with the same name in different accounts or paths never share a resource name."""
+    tail = principal_arn.rsplit("/", 1)[-1]
+    digest = hashlib.sha256(principal_arn.encode()).hexdigest()[:8]
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in tail)[:40]
+    return f"{safe}-{digest}"
