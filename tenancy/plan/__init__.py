@@ -1,0 +1,1 @@
+"""Pure planning functions: no Pulumi imports."""
