@@ -5,7 +5,7 @@ TOOLS  := .tools
 STACK  ?= dev
 PIP    := $(VENV)/bin/python -m pip
 
-.PHONY: install tools render test lint bench clean
+.PHONY: install tools render test lint bench reference clean
 
 install: $(VENV)/.installed
 tools: $(TOOLS)/.installed
@@ -36,6 +36,10 @@ lint: install
 
 bench: install
 	$(VENV)/bin/python benchmarks/render_scaling.py
+
+## reference: regenerate README's spec reference from the models' documentation
+reference: install
+	$(VENV)/bin/python -c "from pathlib import Path; from tenancy.reference import splice; p = Path('README.md'); p.write_text(splice(p.read_text()))"
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -101,6 +101,14 @@ def _to_str(value: Any) -> Any:
     return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
+def _kubernetes_version(value: str) -> str:
+    if value not in SUPPORTED_KUBERNETES_VERSIONS:
+        supported = ", ".join(SUPPORTED_KUBERNETES_VERSIONS)
+        raise ValueError(f"Kubernetes {value!r} is not supported; use one of {supported} "
+                         "(1.30 is the first with ValidatingAdmissionPolicy GA, which placement enforcement needs)")
+    return value
+
+
 def _principal_arn(value: str) -> str:
     if not _IAM_PRINCIPAL_ARN.match(value):
         raise ValueError(
@@ -142,7 +150,8 @@ RetentionDays = Annotated[int, AfterValidator(_retention)]
 
 class _Model(BaseModel):
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, validate_default=True
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, validate_default=True,
+        use_attribute_docstrings=True,
     )
 
 
@@ -156,12 +165,15 @@ class NodesSpec(_Model):
     instance_types: list[InstanceType] = Field(default_factory=lambda: ["m6i.large"], min_length=1)
     """EC2 instance types. Default ``[m6i.large]``."""
     min_size: int = Field(1, ge=0, le=450)
+    """Fewest nodes. Default 1."""
     max_size: int = Field(3, ge=1, le=450)
     """At most 450: EKS's default quota of nodes per managed node group."""
     desired_size: int = Field(1, ge=0, le=450)
+    """Nodes at creation (the autoscaler moves it later). Default 1."""
     disk_size_gib: int = Field(50, ge=20, le=16384)
     """Encrypted gp3 root volume size. Default 50 GiB."""
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
+    """`ON_DEMAND` (default) or `SPOT` (cheaper, interruptible)."""
     ami_type: Literal["AL2023_x86_64_STANDARD", "AL2023_ARM_64_STANDARD", "BOTTLEROCKET_x86_64",
                       "BOTTLEROCKET_ARM_64"] = "AL2023_x86_64_STANDARD"
     """AMI family. VPC CNI network policies need EC2 Linux nodes: all of these qualify."""
@@ -181,10 +193,15 @@ class QuotaSpec(_Model):
     cap both the requests and the limits of all pods together."""
 
     cpu: Quantity = "4"
+    """CPU for all pods together (requests and limits). Default 4."""
     memory: Quantity = "8Gi"
+    """Memory for all pods together (requests and limits). Default 8Gi."""
     pods: int = Field(50, ge=1)
+    """Pods at most. Default 50. Each pod also takes a VPC address from the tenant's subnets."""
     services: int = Field(20, ge=0)
+    """Services at most. Default 20."""
     persistent_volume_claims: int = Field(10, ge=0)
+    """PersistentVolumeClaims at most. Default 10."""
     storage: Quantity = "100Gi"
     """Total storage requested by the namespace's PVCs."""
     load_balancers: int = Field(0, ge=0)
@@ -195,7 +212,9 @@ class QuotaSpec(_Model):
 
 class ResourcePair(_Model):
     cpu: Quantity
+    """CPU quantity, e.g. `500m`."""
     memory: Quantity
+    """Memory quantity, e.g. `512Mi`."""
 
 
 _QUANTITY_SUFFIX = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
@@ -254,8 +273,11 @@ class TenantSpec(_Model):
     """The tenant's fixed block in the address plan (unique). Never reuse a removed tenant's
     slot while its subnets may still exist."""
     nodes: NodesSpec = NodesSpec()
+    """The tenant's dedicated managed node group (tainted for the tenant)."""
     quota: QuotaSpec = QuotaSpec()
+    """The namespace's ResourceQuota."""
     limits: LimitsSpec = LimitsSpec()
+    """The namespace's LimitRange."""
     allow_from: list[TenantName] = []
     """Tenants whose pods may open connections into this tenant. Default: none."""
     service_accounts: list[DnsLabel] = []
@@ -267,7 +289,9 @@ class TenantSpec(_Model):
     """IAM principals given the tenant's admin persona (EKS access entry → Kubernetes group
     ``tenancy:<tenant>:admins``)."""
     editors: list[PrincipalArn] = []
+    """IAM principals given the edit persona (group `tenancy:<tenant>:editors`)."""
     viewers: list[PrincipalArn] = []
+    """IAM principals given the read-only persona (group `tenancy:<tenant>:viewers`)."""
 
     @model_validator(mode="after")
     def _service_accounts(self) -> TenantSpec:
@@ -283,6 +307,7 @@ class TenantSpec(_Model):
 
 class FlowLogsSpec(_Model):
     destination: Literal["cloudWatch", "s3"] = "cloudWatch"
+    """Where flow log records go: a CloudWatch log group (default) or an S3 bucket."""
     retention_days: RetentionDays = 365
     """Days CloudWatch keeps flow log records (or S3 keeps objects). Default 365."""
 
@@ -294,6 +319,7 @@ class NetworkSpec(_Model):
     """``perAz`` (default): one NAT gateway per zone, no cross-zone dependency. ``single``: one
     NAT gateway for all zones — cheaper, but a zone outage cuts every zone's egress."""
     flow_logs: FlowLogsSpec = FlowLogsSpec()
+    """VPC Flow Logs of all traffic; every record is attributable to a tenant by its subnet."""
     tenant_network_acls: bool = False
     """Stateless NACLs on each tenant's subnets denying other tenants' blocks (a third wall).
     Default off: NACL rules are capped at 20 (40 on request), and ``allowFrom`` peers need
@@ -369,10 +395,13 @@ class PlatformSpec(_Model):
     name: PlatformName
     """DNS-1123 label of at most 24 characters: the cluster's name and the prefix of AWS names."""
     vpc_cidr: Annotated[str, AfterValidator(lambda v: _vpc_cidr(v))]
+    """The VPC's IPv4 block: a private range, at most a /16. Cut into /`tenantBlockPrefix` blocks (see the address plan)."""
     availability_zones: int = Field(3, ge=2, le=6)
     """How many zones the VPC spans (2..6). Default 3."""
-    kubernetes_version: Annotated[str, BeforeValidator(_to_str)] = "1.33"
+    kubernetes_version: Annotated[str, BeforeValidator(_to_str), AfterValidator(_kubernetes_version)] = "1.33"
+    """EKS Kubernetes version, 1.30..1.34. Default 1.33. Quote it in YAML ("1.30", not 1.30)."""
     tenants: list[TenantSpec] = []
+    """The tenants. Their order does not matter: each is placed by its `slot` and named by its `name`."""
     tenant_block_prefix: int = Field(DEFAULT_TENANT_BLOCK_PREFIX, ge=MIN_VPC_PREFIX, le=28)
     """Prefix length of each tenant's address block. Default /21: a /16 holds 30 tenant slots."""
     node_group_quota: int = Field(30, ge=2, le=450)
@@ -381,9 +410,13 @@ class PlatformSpec(_Model):
     subnet_quota: int = Field(200, ge=1)
     """Subnets per VPC allowed by your VPC quota (default 200)."""
     network: NetworkSpec = NetworkSpec()
+    """VPC egress, flow logs, network ACLs."""
     cluster: ClusterSpec = ClusterSpec()
+    """EKS control plane, system node group, platform admins."""
     identity: IdentitySpec = IdentitySpec()
+    """Workload identity (IRSA or Pod Identity) and the tenant-data bucket."""
     workloads: WorkloadsSpec = WorkloadsSpec()
+    """In-cluster settings shared by every tenant."""
 
     @property
     def address_plan(self) -> AddressPlan:
@@ -574,7 +607,8 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
             elif peer not in names:
                 close = difflib.get_close_matches(peer, list(names), n=1)
                 hint = f"did you mean {close[0]!r}?" if close else "add that tenant or remove the entry"
-                out.append(Problem(f"tenants[{i}].allowFrom[{j}]", f"{peer!r} is not a tenant of this platform; {hint}"))
+                out.append(Problem(f"tenants[{i}].allowFrom[{j}]",
+                                   f"{peer!r} is not a tenant of this platform; {hint}"))
     return out
 
 

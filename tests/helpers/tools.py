@@ -25,4 +25,6 @@ def tool(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    raise RuntimeError(f"{name} is not installed: run `make tools` (it installs tests/tools/requirements.txt into .tools/)")
+    raise RuntimeError(
+        f"{name} is not installed: run `make tools` (it installs tests/tools/requirements.txt into .tools/)"
+    )

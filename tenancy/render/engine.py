@@ -1,0 +1,214 @@
+"""Run the stack program in-process under Pulumi's mock runtime and record the resource graph.
+
+This is what ``tenancy render`` and the tests use. The program is the very function
+``pulumi up`` runs (:func:`tenancy.program.main`); only the engine is swapped for mocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from ..spec import PlatformSpec, load_platform
+from .mocks import TenancyMocks
+
+TENANT_COMPONENT = "tenancy:index:Tenant"
+
+
+class RenderError(RuntimeError):
+    """The program failed under the mock engine (not an invalid spec: that is SpecError)."""
+
+
+@dataclass
+class Registration:
+    urn: str
+    type: str
+    name: str
+    parent: str | None
+    custom: bool
+    protect: bool
+    retain_on_delete: bool
+    deleted_with: str | None
+    dependencies: list[str]
+    provider: str | None
+    inputs: dict[str, Any]
+    id: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A MockMonitor that keeps what the stock one drops: parent, protect, retainOnDelete,
+    deletedWith, dependencies and the provider of every registration.
+
+    It also declines resource references, so resources travel as URNs between resources: this
+    avoids the "attached to a different loop" failures of pulumi/pulumi#6561.
+    """
+
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: dict[str, Registration] = {}
+        self.duplicates: list[str] = []
+
+    def GetDeploymentInfo(self, request):  # noqa: N802 - gRPC method name
+        info = super().GetDeploymentInfo(request)
+        features = [f for f in info.supportedFeatures
+                    if f != resource_pb2.RESOURCE_MONITOR_FEATURE_RESOURCE_REFERENCES]
+        return resource_pb2.DeploymentInfo(supportedFeatures=features)
+
+    def SupportsFeature(self, request):  # noqa: N802
+        if request.id == "resourceReferences":
+            return type("SupportsFeatureResponse", (object,), {"hasSupport": False})
+        return super().SupportsFeature(request)
+
+    def RegisterResource(self, request):  # noqa: N802
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        pulumi_mocks._ensure_event_loop()
+        inputs = rpc.deserialize_properties(request.object)
+        args = pulumi_mocks.MockResourceArgs(
+            typ=request.type, name=request.name, inputs=inputs, provider=request.provider,
+            resource_id=request.importId, custom=request.custom or False,
+        )
+        id_, state = self.mocks.new_resource(args)
+        if urn in self.registrations:
+            self.duplicates.append(urn)
+        self.registrations[urn] = Registration(
+            urn=urn, type=request.type, name=request.name, parent=request.parent or None,
+            custom=bool(request.custom), protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete), deleted_with=request.deletedWith or None,
+            dependencies=sorted(set(request.dependencies)), provider=request.provider or None,
+            inputs=inputs, id=id_, outputs=state,
+        )
+        obj = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=id_ or "", object=obj)
+
+
+@dataclass
+class RunResult:
+    spec: PlatformSpec
+    project: str
+    stack: str
+    registrations: list[Registration]
+    stack_outputs: dict[str, Any]
+
+
+def run_program(
+    platform: Mapping[str, Any],
+    *,
+    project: str = "tenancy",
+    stack: str = "render",
+    config: Mapping[str, Any] | None = None,
+    on_resource: Callable[[], None] | None = None,
+) -> RunResult:
+    """Validate ``platform`` (raises SpecError), then run the stack program under mocks.
+
+    ``config`` holds the other stack config keys (``aws:region`` …), as in a stack file.
+    """
+    spec = load_platform(platform)
+    from ..program import main as program_main  # the same function `pulumi up` runs
+
+    all_config = dict(config or {})
+    all_config["tenancy:platform"] = platform
+    regs, outputs = run_under_mocks(program_main, project=project, stack=stack, config=all_config,
+                                    on_resource=on_resource)
+    return RunResult(spec=spec, project=project, stack=stack, registrations=regs, stack_outputs=outputs)
+
+
+def run_under_mocks(
+    program: Callable[[], object],
+    *,
+    project: str = "tenancy",
+    stack: str = "render",
+    config: Mapping[str, Any] | None = None,
+    on_resource: Callable[[], None] | None = None,
+) -> tuple[list[Registration], dict[str, Any]]:
+    """Run any Pulumi program function under the mock engine, on a fresh event loop, and
+    return every registration (sorted by URN) and the stack outputs. Settings and config are
+    reset afterwards, so runs never leak into each other."""
+    config = dict(config or {})
+    region = str(config.get("aws:region", "eu-west-1"))
+    all_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    all_config.setdefault("aws:region", region)
+
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    mocks = TenancyMocks(region=region, on_resource=on_resource)
+    monitor = RecordingMonitor(mocks)
+    outputs: dict[str, Any] = {}
+    try:
+        pulumi.runtime.set_all_config(all_config)
+        pulumi_mocks.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+        settings.SETTINGS.rpc_manager.clear()
+        settings.SETTINGS.outputs.clear()
+        root = settings.get_root_resource()
+
+        def run() -> None:
+            program()
+
+        try:
+            _sync_await(run_pulumi_func(run))
+            if root is not None:
+                outputs = _sync_await(_resolve(getattr(root, "outputs", {})))
+        except Exception as exc:
+            from ..spec import SpecError
+
+            if isinstance(exc, SpecError):
+                raise
+            raise RenderError(f"the program failed under the mock engine: {exc}") from exc
+        if monitor.duplicates:
+            raise RenderError(
+                "duplicate resource URNs (the real engine refuses these): " + ", ".join(sorted(monitor.duplicates)))
+    finally:
+        settings.reset_options()
+        pulumi.runtime.set_all_config({})
+        asyncio.set_event_loop(None)
+        loop.close()
+    return sorted(monitor.registrations.values(), key=lambda r: r.urn), outputs
+
+
+async def _resolve(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        out[key] = await pulumi.Output.from_input(value).future()
+    return out
+
+
+def tenant_of(registrations: list[Registration]) -> dict[str, str | None]:
+    """Each resource's tenant: the name of the nearest ``tenancy:index:Tenant`` ancestor (itself
+    included), or None for shared platform resources."""
+    by_urn = {r.urn: r for r in registrations}
+    memo: dict[str, str | None] = {}
+
+    def find(urn: str) -> str | None:
+        if urn in memo:
+            return memo[urn]
+        chain: list[str] = []
+        found: str | None = None
+        cur: str | None = urn
+        while cur is not None and cur in by_urn:
+            if cur in memo:
+                found = memo[cur]
+                break
+            chain.append(cur)
+            r = by_urn[cur]
+            if r.type == TENANT_COMPONENT:
+                found = r.name
+                break
+            cur = r.parent
+        for c in chain:
+            memo[c] = found
+        return found
+
+    return {r.urn: find(r.urn) for r in registrations}

@@ -1,0 +1,222 @@
+"""Mocks for Pulumi's mock runtime: realistic, deterministic outputs for what the platform builds.
+
+No randomness, no clock: ids and ARNs are derived from the resource's type and name, so two
+renders of the same config are byte-identical. The account is a fixed fake one.
+
+Extend :data:`OUTPUTS` with a function per type token when a resource needs computed outputs
+(the function gets ``(name, inputs, ctx)`` and returns the extra state).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+ACCOUNT_ID = "111122223333"
+"""The fake AWS account every rendered ARN lives in."""
+PARTITION = "aws"
+
+
+@dataclass(frozen=True)
+class MockContext:
+    region: str
+    account_id: str = ACCOUNT_ID
+    partition: str = PARTITION
+
+    def arn(self, service: str, resource: str, *, region: bool = True, account: bool = True) -> str:
+        return (f"arn:{self.partition}:{service}:{self.region if region else ''}:"
+                f"{self.account_id if account else ''}:{resource}")
+
+
+def digest(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("::".join(parts).encode()).hexdigest()[:length]
+
+
+# Prefixes of EC2-style ids, by type token.
+ID_PREFIX: dict[str, str] = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/route:Route": "r",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:ec2/networkAcl:NetworkAcl": "acl",
+    "aws:ec2/networkAclRule:NetworkAclRule": "nacl",
+    "aws:ec2/networkAclAssociation:NetworkAclAssociation": "aclassoc",
+    "aws:kms/key:Key": "key",
+}
+
+
+def _uuid(*parts: str) -> str:
+    h = digest(*parts, length=32)
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+
+
+def _named(inputs: dict[str, Any], name: str, key: str = "name") -> str:
+    """The physical name: the input if given, else Pulumi-style auto-name (name + suffix)."""
+    given = inputs.get(key)
+    if isinstance(given, str) and given:
+        return given
+    prefix = inputs.get("namePrefix") or inputs.get("bucketPrefix")
+    return f"{prefix or name + '-'}{digest(name, length=7)}"
+
+
+def _iam_role(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    role = _named(inputs, name)
+    return {"name": role, "arn": ctx.arn("iam", f"role{inputs.get('path') or '/'}{role}", region=False),
+            "uniqueId": "AROA" + digest(name, length=17).upper()}
+
+
+def _iam_policy(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    policy = _named(inputs, name)
+    return {"name": policy, "arn": ctx.arn("iam", f"policy{inputs.get('path') or '/'}{policy}", region=False),
+            "policyId": "ANPA" + digest(name, length=17).upper()}
+
+
+def _kms_key(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    key_id = _uuid("kms", name)
+    return {"keyId": key_id, "arn": ctx.arn("kms", f"key/{key_id}")}
+
+
+def _s3_bucket(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    bucket = _named(inputs, name, "bucket")
+    return {"bucket": bucket, "arn": f"arn:{ctx.partition}:s3:::{bucket}",
+            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
+            "bucketRegionalDomainName": f"{bucket}.s3.{ctx.region}.amazonaws.com", "region": ctx.region}
+
+
+def _log_group(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    group = _named(inputs, name)
+    return {"name": group, "arn": ctx.arn("logs", f"log-group:{group}")}
+
+
+def _eks_cluster_core(cluster: str, ctx: MockContext) -> dict[str, Any]:
+    oidc_id = digest("oidc", cluster, length=32).upper()
+    issuer = f"oidc.eks.{ctx.region}.amazonaws.com/id/{oidc_id}"
+    endpoint = f"https://{digest('endpoint', cluster, length=32).upper()}.gr7.{ctx.region}.eks.amazonaws.com"
+    ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1PQ0sKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
+    kubeconfig = {
+        "apiVersion": "v1", "kind": "Config", "current-context": "aws",
+        "clusters": [{"name": "kubernetes", "cluster": {"server": endpoint, "certificate-authority-data": ca}}],
+        "contexts": [{"name": "aws", "context": {"cluster": "kubernetes", "user": "aws"}}],
+        "users": [{"name": "aws", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1", "command": "aws",
+            "args": ["eks", "get-token", "--cluster-name", cluster, "--output", "json"]}}}],
+    }
+    return {
+        "issuer": issuer, "endpoint": endpoint, "ca": ca, "kubeconfig": kubeconfig,
+        "oidcProviderArn": ctx.arn("iam", f"oidc-provider/{issuer}", region=False),
+        "clusterSecurityGroupId": "sg-" + digest("eks-cluster-sg", cluster),
+        "arn": ctx.arn("eks", f"cluster/{cluster}"),
+    }
+
+
+def _eks_component(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    """pulumi-eks's Cluster is a remote component: under mocks it is ONE resource whose outputs
+    the eks plugin would compute. Return what a real deployment returns."""
+    cluster = inputs.get("name") or name
+    core = _eks_cluster_core(cluster, ctx)
+    return {
+        "kubeconfig": core["kubeconfig"],
+        "kubeconfigJson": json.dumps(core["kubeconfig"], sort_keys=True),
+        "oidcProviderArn": core["oidcProviderArn"],
+        "oidcProviderUrl": f"https://{core['issuer']}",
+        "oidcIssuer": core["issuer"],
+        "clusterSecurityGroupId": core["clusterSecurityGroupId"],
+        "nodeSecurityGroupId": None,
+        "eksClusterName": cluster,
+        "eksClusterArn": core["arn"],
+        "eksClusterEndpoint": core["endpoint"],
+    }
+
+
+def _eks_cluster(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
+    cluster = _named(inputs, name)
+    core = _eks_cluster_core(cluster, ctx)
+    return {
+        "name": cluster, "arn": core["arn"], "endpoint": core["endpoint"],
+        "certificateAuthority": {"data": core["ca"]},
+        "identities": [{"oidcs": [{"issuer": f"https://{core['issuer']}"}]}],
+        "vpcConfig": {**(inputs.get("vpcConfig") or {}), "clusterSecurityGroupId": core["clusterSecurityGroupId"]},
+        "status": "ACTIVE",
+    }
+
+
+OUTPUTS: dict[str, Callable[[str, dict[str, Any], MockContext], dict[str, Any]]] = {
+    "aws:iam/role:Role": _iam_role,
+    "aws:iam/policy:Policy": _iam_policy,
+    "aws:kms/key:Key": _kms_key,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:s3/bucketV2:BucketV2": _s3_bucket,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "eks:index:Cluster": _eks_component,
+}
+
+
+def _resource_id(typ: str, name: str) -> str:
+    prefix = ID_PREFIX.get(typ)
+    if prefix:
+        return f"{prefix}-{digest(typ, name)}"
+    return f"{name}-{digest(typ, name, length=8)}"
+
+
+class TenancyMocks(pulumi.runtime.Mocks):
+    """Answers the engine's resource registrations and invokes with realistic, stable values."""
+
+    def __init__(self, region: str, on_resource: Callable[[], None] | None = None):
+        self.ctx = MockContext(region=region)
+        self._on_resource = on_resource
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict]:
+        if self._on_resource is not None:
+            self._on_resource()
+        inputs = dict(args.inputs)
+        if not args.custom and args.typ.startswith("tenancy:"):
+            return None, {}
+        state = dict(inputs)
+        extra = OUTPUTS.get(args.typ)
+        if extra is not None:
+            state.update(extra(args.name, inputs, self.ctx))
+        rid = args.resource_id or state.pop("__id", None) or _resource_id(args.typ, args.name)
+        if args.typ.startswith("aws:") and "arn" not in state:
+            service = args.typ.split(":")[1].split("/")[0]
+            state["arn"] = self.ctx.arn(service, f"{args.typ.rsplit(':', 1)[-1].lower()}/{rid}")
+        if args.typ.startswith("aws:") and "tags" in state:
+            state["tagsAll"] = state["tags"]
+        return rid, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        tok, a = args.token, dict(args.args)
+        ctx = self.ctx
+        if tok == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ctx.account_id, "arn": ctx.arn("iam", "user/render", region=False),
+                    "userId": "AIDA" + digest("render", length=17).upper(), "id": ctx.account_id}
+        if tok == "aws:index/getRegion:getRegion":
+            return {"name": ctx.region, "region": ctx.region, "id": ctx.region,
+                    "endpoint": f"ec2.{ctx.region}.amazonaws.com", "description": ctx.region}
+        if tok == "aws:index/getPartition:getPartition":
+            return {"partition": ctx.partition, "dnsSuffix": "amazonaws.com", "id": ctx.partition,
+                    "reverseDnsPrefix": "com.amazonaws"}
+        if tok == "aws:index/getAvailabilityZones:getAvailabilityZones":
+            letters = "abcdef"
+            return {"names": [f"{ctx.region}{c}" for c in letters],
+                    "zoneIds": [f"{ctx.region[:3]}{ctx.region.split('-')[-1]}-az{i + 1}" for i in range(6)],
+                    "id": ctx.region, "state": "available"}
+        if tok == "aws:iam/getPolicyDocument:getPolicyDocument":
+            return {"json": json.dumps(a, sort_keys=True), "id": digest(json.dumps(a, sort_keys=True))}
+        return {}

@@ -1,0 +1,113 @@
+"""What a render produced: every registered resource and every Kubernetes object."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..spec import PlatformSpec
+from ..stackfile import load_stack_file, stack_name
+from .engine import Registration, run_program, tenant_of
+
+PLATFORM_GROUP = "platform"
+"""The manifests group (file) for Kubernetes objects that belong to no tenant."""
+
+
+@dataclass
+class RenderResult:
+    project: str
+    stack: str
+    spec: PlatformSpec
+    resources: list[dict[str, Any]]
+    """Every registered resource, sorted by URN: urn, type, name, id, parent, tenant, custom,
+    inputs, outputs, dependencies, protect, retainOnDelete, deletedWith, provider."""
+    stack_outputs: dict[str, Any]
+
+    def of_type(self, type_token: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["type"] == type_token]
+
+    def for_tenant(self, tenant: str | None) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["tenant"] == tenant]
+
+    def by_urn(self) -> dict[str, dict[str, Any]]:
+        return {r["urn"]: r for r in self.resources}
+
+    @property
+    def manifests(self) -> dict[str, list[dict[str, Any]]]:
+        """Kubernetes objects as the API server would receive them, grouped by owning tenant
+        (``"platform"`` for shared objects), each group in apply order."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for r in self.resources:
+            if is_kubernetes_object(r):
+                groups.setdefault(r["tenant"] or PLATFORM_GROUP, []).append(manifest_of(r))
+        return {g: sorted(objs, key=_apply_order) for g, objs in sorted(groups.items())}
+
+    def document(self) -> dict[str, Any]:
+        return {"project": self.project, "stack": self.stack, "resources": self.resources}
+
+
+def is_kubernetes_object(resource: Mapping[str, Any]) -> bool:
+    return resource["type"].startswith("kubernetes:") and resource["custom"]
+
+
+def manifest_of(resource: Mapping[str, Any]) -> dict[str, Any]:
+    inputs = resource["inputs"]
+    obj = {k: v for k, v in inputs.items() if not k.startswith("__")}
+    ordered = {k: obj.pop(k) for k in ("apiVersion", "kind", "metadata") if k in obj}
+    ordered.update(sorted(obj.items()))
+    return ordered
+
+
+_KIND_ORDER = {k: i for i, k in enumerate([
+    "Namespace", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ClusterRole",
+    "ClusterRoleBinding", "ResourceQuota", "LimitRange", "ServiceAccount", "Role", "RoleBinding", "NetworkPolicy",
+])}
+
+
+def _apply_order(obj: Mapping[str, Any]) -> tuple[int, str, str, str]:
+    meta = obj.get("metadata") or {}
+    return (_KIND_ORDER.get(str(obj.get("kind")), len(_KIND_ORDER)), str(obj.get("kind")),
+            str(meta.get("namespace", "")), str(meta.get("name", "")))
+
+
+def _plain(value: Any) -> Any:
+    """JSON-safe, deterministic: unknowns and secrets flattened, dict keys sorted on dump."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _to_dict(r: Registration, tenant: str | None) -> dict[str, Any]:
+    return {
+        "urn": r.urn, "type": r.type, "name": r.name, "id": r.id, "parent": r.parent, "tenant": tenant,
+        "custom": r.custom, "inputs": _plain(r.inputs), "outputs": _plain(r.outputs),
+        "dependencies": r.dependencies, "protect": r.protect, "retainOnDelete": r.retain_on_delete,
+        "deletedWith": r.deleted_with, "provider": r.provider,
+    }
+
+
+def render_spec(
+    platform: Mapping[str, Any],
+    *,
+    project: str = "tenancy",
+    stack: str = "render",
+    config: Mapping[str, Any] | None = None,
+    on_resource: Callable[[], None] | None = None,
+) -> RenderResult:
+    """Validate the ``tenancy:platform`` object and render it. Raises SpecError on bad input
+    (before anything is registered) and RenderError if the program fails."""
+    run = run_program(platform, project=project, stack=stack, config=config, on_resource=on_resource)
+    tenants = tenant_of(run.registrations)
+    resources = [_to_dict(r, tenants[r.urn]) for r in run.registrations]
+    return RenderResult(project=project, stack=stack, spec=run.spec, resources=resources,
+                        stack_outputs=_plain(run.stack_outputs))
+
+
+def render_stack_file(path: Path, *, stack: str | None = None, project: str = "tenancy",
+                      on_resource: Callable[[], None] | None = None) -> RenderResult:
+    """Render a ``Pulumi.<stack>.yaml`` file (or a bare platform YAML file) (the stack name defaults to the file's)."""
+    platform, config = load_stack_file(path)
+    if stack is None:
+        stack = stack_name(path)
+    return render_spec(platform, project=project, stack=stack, config=config, on_resource=on_resource)

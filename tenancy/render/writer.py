@@ -1,0 +1,127 @@
+"""Write a render to disk: resources.json, manifests/, report.md — atomically.
+
+Everything goes to a temporary sibling directory first, which then replaces DIR in one rename,
+so a failed or interrupted render never leaves a half-written DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .result import RenderResult
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+    style = "|" if "\n" in data else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+
+_Dumper.add_representer(str, _str_presenter)
+
+
+def dump_manifests(objs: list[dict[str, Any]]) -> str:
+    return yaml.dump_all(objs, Dumper=_Dumper, sort_keys=False, default_flow_style=False, width=120)
+
+
+def write_render(result: RenderResult, out_dir: Path) -> Path:
+    """Write the render into ``out_dir`` (replacing it whole) and return it."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        (tmp / "resources.json").write_text(json.dumps(result.document(), indent=2, sort_keys=True) + "\n")
+        mdir = tmp / "manifests"
+        mdir.mkdir()
+        for group, objs in result.manifests.items():
+            (mdir / f"{group}.yaml").write_text(dump_manifests(objs))
+        (tmp / "report.md").write_text(report(result))
+        os.chmod(tmp, 0o755)
+        old = None
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old.", dir=out_dir.parent))
+            os.rename(out_dir, old / "previous")
+        os.rename(tmp, out_dir)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out_dir
+
+
+def _weakened(result: RenderResult) -> list[str]:
+    """Settings that loosen a secure default, so a reviewer sees them."""
+    s = result.spec
+    out = []
+    if s.cluster.endpoint_public_access_cidrs:
+        out.append(f"cluster API endpoint is public for {', '.join(s.cluster.endpoint_public_access_cidrs)}")
+    if s.network.nat_gateways == "single":
+        out.append("a single NAT gateway serves every zone (a zone outage cuts all egress)")
+    for t in s.tenants:
+        if t.internet_egress:
+            out.append(f"tenant `{t.name}` may open connections to the internet")
+        if t.quota.load_balancers or t.quota.node_ports:
+            out.append(f"tenant `{t.name}` may create {t.quota.load_balancers} LoadBalancer and "
+                       f"{t.quota.node_ports} NodePort services")
+    return out
+
+
+def report(result: RenderResult) -> str:
+    s = result.spec
+    plan = s.address_plan
+    counts = Counter(r["tenant"] for r in result.resources)
+    lines = [
+        f"# Render of `{result.project}` / `{result.stack}`",
+        "",
+        f"Platform `{s.name}`: VPC {s.vpc_cidr} over {s.availability_zones} zones, Kubernetes {s.kubernetes_version}, "
+        f"{len(s.tenants)} tenant(s) of {plan.capacity} slots (/{s.tenant_block_prefix} blocks), "
+        f"{len(result.resources)} resources.",
+        "",
+        "## Platform subnets",
+        "",
+        f"- public: {', '.join(map(str, plan.public_subnets()))}",
+        f"- system: {', '.join(map(str, plan.system_subnets()))}",
+        "",
+        "## Tenants",
+        "",
+        "| tenant | slot | address block | subnets | nodes (min/desired/max) | quota (cpu, memory, pods) "
+        "| reachable from | service accounts | resources |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in sorted(s.tenants, key=lambda t: t.name):
+        n = t.nodes
+        lines.append(
+            f"| `{t.name}` | {t.slot} | {plan.tenant_block(t.slot)} | "
+            f"{', '.join(map(str, plan.tenant_subnets(t.slot)))} | {', '.join(n.instance_types)} "
+            f"{n.min_size}/{n.desired_size}/{n.max_size} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
+            f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
+        )
+    lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
+    weakened = _weakened(result)
+    lines += [f"- {w}" for w in weakened] or ["None."]
+    lines += ["", "## Resources by type", "", "| type | platform | per tenant (total) |", "|---|---|---|"]
+    by_type: dict[str, Counter[bool]] = {}
+    for r in result.resources:
+        by_type.setdefault(r["type"], Counter())[r["tenant"] is not None] += 1
+    for typ in sorted(by_type):
+        c = by_type[typ]
+        lines.append(f"| `{typ}` | {c[False]} | {c[True]} |")
+    lines += ["", "## Kubernetes objects", ""]
+    for group, objs in result.manifests.items():
+        kinds = Counter(o.get("kind") for o in objs)
+        lines.append(f"- `{group}`: " + ", ".join(f"{k} × {v}" for k, v in sorted(kinds.items())))
+    if not result.manifests:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"

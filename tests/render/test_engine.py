@@ -1,0 +1,53 @@
+"""The recording mock monitor keeps what the stock one drops, and runs never leak."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+
+from tenancy.render.engine import RenderError, run_under_mocks, tenant_of
+
+
+def _program() -> None:
+    comp = pulumi.ComponentResource("tenancy:index:Tenant", "alpha")
+    vpc = aws.ec2.Vpc("v", cidr_block="10.0.0.0/16", opts=pulumi.ResourceOptions(parent=comp, protect=True))
+    aws.ec2.Subnet("s", vpc_id=vpc.id, cidr_block="10.0.0.0/24",
+                   opts=pulumi.ResourceOptions(parent=comp, retain_on_delete=True, deleted_with=vpc))
+    comp.register_outputs({})
+    pulumi.export("vpc", vpc.id)
+
+
+def test_parent_protect_retain_deleted_with_and_dependencies_are_recorded() -> None:
+    regs, outputs = run_under_mocks(_program)
+    by_name = {r.name: r for r in regs}
+    vpc, subnet, comp = by_name["v"], by_name["s"], by_name["alpha"]
+    assert vpc.protect and not vpc.retain_on_delete and vpc.parent == comp.urn
+    assert subnet.retain_on_delete and subnet.deleted_with == vpc.urn
+    assert vpc.urn in subnet.dependencies
+    assert subnet.inputs["vpcId"] == vpc.id and vpc.id.startswith("vpc-")
+    assert outputs == {"vpc": vpc.id}
+    assert tenant_of(regs)[subnet.urn] == "alpha"
+
+
+def test_runs_do_not_leak_into_each_other() -> None:
+    first, _ = run_under_mocks(_program)
+    second, _ = run_under_mocks(_program)
+    assert [(r.urn, r.inputs) for r in first] == [(r.urn, r.inputs) for r in second]
+
+
+def test_duplicate_urns_are_refused_like_the_real_engine() -> None:
+    def dup() -> None:
+        aws.ec2.Vpc("same", cidr_block="10.0.0.0/16")
+        aws.ec2.Vpc("same", cidr_block="10.1.0.0/16")
+
+    with pytest.raises(RenderError):
+        run_under_mocks(dup)
+
+
+def test_a_failing_program_is_a_render_error() -> None:
+    def bad() -> None:
+        raise ValueError("boom")
+
+    with pytest.raises(RenderError, match="boom"):
+        run_under_mocks(bad)

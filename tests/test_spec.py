@@ -1,0 +1,118 @@
+"""Every rejection the spec promises: each names its path and says what to do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tenancy import SpecError, load_platform
+from tests.fixtures.specs import spec_with, tenant
+
+
+def problems(data: dict[str, Any]) -> dict[str, str]:
+    with pytest.raises(SpecError) as exc:
+        load_platform(data)
+    return {p.path: p.message for p in exc.value.problems}
+
+
+def test_the_issue_example_is_valid_and_defaults_are_secure() -> None:
+    spec = load_platform(spec_with())
+    assert [t.name for t in spec.tenants] == ["alpha", "beta", "gamma"]
+    alpha = spec.tenant("alpha")
+    assert alpha.quota.cpu == "8" and alpha.quota.pods == 50
+    assert alpha.quota.load_balancers == 0 and alpha.quota.node_ports == 0
+    assert alpha.internet_egress is False
+    assert spec.cluster.endpoint_public_access_cidrs == []
+    assert spec.network.nat_gateways == "perAz"
+    assert spec.node_group_quota == 30
+
+
+def test_yaml_integers_are_accepted_as_quantities() -> None:
+    spec = load_platform(spec_with([tenant("a", 0, quota={"cpu": 8, "memory": "1Gi", "pods": 3})]))
+    assert spec.tenants[0].quota.cpu == "8"
+
+
+@pytest.mark.parametrize(
+    ("data", "path", "words"),
+    [
+        (spec_with(vpcCidrr="x"), "vpcCidrr", "did you mean 'vpcCidr'"),
+        (spec_with([tenant("a", 0, quotas={})]), "tenants[0].quotas", "did you mean 'quota'"),
+        (spec_with(name="Acme"), "name", "DNS-1123"),
+        (spec_with(name="a" * 25), "name", "at most 24"),
+        (spec_with([tenant("Alpha", 0)]), "tenants[0].name", "DNS-1123"),
+        (spec_with([tenant("a-", 0)]), "tenants[0].name", "DNS-1123"),
+        (spec_with([tenant("a", 0), tenant("a", 1)]), "tenants[1].name", "unique"),
+        (spec_with([tenant("a", 0), tenant("b", 0)]), "tenants[1].slot", "already taken by tenants[0]"),
+        (spec_with([tenant("a", 30)]), "tenants[0].slot", "slots 0..29"),
+        (spec_with([tenant("a", -1)]), "tenants[0].slot", "greater than or equal to 0"),
+        (spec_with(vpcCidr="10.40.0.1/16"), "vpcCidr", "not an IPv4 network address"),
+        (spec_with(vpcCidr="banana"), "vpcCidr", "not an IPv4 network address"),
+        (spec_with(vpcCidr="10.0.0.0/8"), "vpcCidr", "at most a /16"),
+        (spec_with(vpcCidr="10.40.0.0/20"), "vpcCidr", "too small"),
+        (spec_with(vpcCidr="8.8.0.0/16"), "vpcCidr", "private range"),
+        (spec_with([tenant("a", 0, allowFrom=["zeta"])]), "tenants[0].allowFrom[0]", "not a tenant"),
+        (spec_with([tenant("a", 0, allowFrom=["a"])]), "tenants[0].allowFrom[0]", "remove its own name"),
+        (spec_with([tenant("a", 0, quota={"cpu": "8 cores"})]), "tenants[0].quota.cpu", "Kubernetes quantity"),
+        (spec_with([tenant("a", 0, quota={"memory": "16GB"})]), "tenants[0].quota.memory", "Kubernetes quantity"),
+        (spec_with([tenant("a", 0, nodes={"minSize": 3, "desiredSize": 2, "maxSize": 4})]), "tenants[0].nodes",
+         "minSize <= desiredSize <= maxSize"),
+        (spec_with([tenant("a", 0, nodes={"minSize": 1, "desiredSize": 5, "maxSize": 4})]), "tenants[0].nodes",
+         "minSize <= desiredSize <= maxSize"),
+        (spec_with([tenant("a", 0, nodes={"instanceTypes": []})]), "tenants[0].nodes.instanceTypes", "at least 1"),
+        (spec_with([tenant("a", 0, nodes={"instanceTypes": ["large"]})]), "tenants[0].nodes.instanceTypes[0]",
+         "instance type"),
+        (spec_with([tenant("a", 0, serviceAccounts=["default"])]), "tenants[0]", "must not contain 'default'"),
+        (spec_with([tenant("a", 0, serviceAccounts=["App"])]), "tenants[0].serviceAccounts[0]", "DNS-1123"),
+        (spec_with([tenant("a", 0, admins=["alice"])]), "tenants[0].admins[0]", "IAM role or user ARN"),
+        (spec_with(name="a" * 24, tenants=[tenant("b" * 30, 0, serviceAccounts=["c" * 12])]),
+         "tenants[0].serviceAccounts[0]", "over AWS's 64"),
+        (spec_with(name="a" * 24, tenants=[tenant("b" * 40, 0)]), "tenants[0].name", "over AWS's"),
+        (spec_with(availabilityZones=7), "availabilityZones", "less than or equal to 6"),
+        (spec_with(availabilityZones=1), "availabilityZones", "greater than or equal to 2"),
+        (spec_with(kubernetesVersion="1.29"), "kubernetesVersion", "1.30"),
+        (spec_with(tenantBlockPrefix=27), "tenantBlockPrefix", "smaller than AWS's /28"),
+        (spec_with(cluster={"endpointPublicAccessCidrs": ["0.0.0.0/0"]}), "cluster",
+         "must not contain 0.0.0.0/0"),
+        (spec_with(cluster={"logRetentionDays": 10}), "cluster.logRetentionDays", "e.g. 7"),
+        (spec_with(network={"natGateways": "none"}), "network.natGateways", "'perAz' or 'single'"),
+    ],
+)
+def test_each_invalid_input_names_its_field_and_the_fix(data: dict[str, Any], path: str, words: str) -> None:
+    found = problems(data)
+    assert path in found, f"no problem reported at {path}: {found}"
+    assert words in found[path], found[path]
+
+
+def test_too_many_tenants_for_the_node_group_quota() -> None:
+    tenants = [tenant(f"t{i}", i) for i in range(30)]
+    found = problems(spec_with(tenants))
+    assert "30 tenants need 31 managed node groups" in found["tenants"]
+    assert "Service Quotas" in found["tenants"]
+    # Raising the (documented) quota setting lets the same platform through.
+    assert len(load_platform(spec_with(tenants, nodeGroupQuota=31, tenantBlockPrefix=22)).tenants) == 30
+
+
+def test_the_subnet_quota_is_checked() -> None:
+    tenants = [tenant(f"t{i}", i) for i in range(40)]
+    found = problems(spec_with(tenants, nodeGroupQuota=100, tenantBlockPrefix=24, availabilityZones=6))
+    assert "over the VPC quota subnetQuota 200" in found["tenants"]
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    data = spec_with(
+        [tenant("a", 0, allowFrom=["nope"], quota={"cpu": "x"}), tenant("a", 0), tenant("B", 99)], name="Bad_Name"
+    )
+    found = problems(data)
+    assert {"name", "tenants[0].quota.cpu", "tenants[0].allowFrom[0]", "tenants[1].name", "tenants[1].slot",
+            "tenants[2].name", "tenants[2].slot"} <= set(found)
+
+
+def test_not_a_mapping() -> None:
+    with pytest.raises(SpecError, match="must be an object"):
+        load_platform(["not", "a", "mapping"])  # type: ignore[arg-type]
+
+
+def test_snake_case_works_from_python() -> None:
+    spec = load_platform({"name": "acme", "vpc_cidr": "10.0.0.0/16", "tenants": [{"name": "a", "slot": 0}]})
+    assert spec.vpc_cidr == "10.0.0.0/16"
