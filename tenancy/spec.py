@@ -234,9 +234,7 @@ def quantity_value(value: str) -> Decimal:
 
 
 class LimitsSpec(_Model):
-    """The tenant namespace's LimitRange for containers. Kubernetes rejects a LimitRange whose
-    ``defaultRequest`` exceeds its ``default`` or whose ``default`` exceeds ``max``; so does the
-    spec, before anything is deployed."""
+    """The tenant namespace's LimitRange for containers (defaultRequest <= defaultLimit <= maxPerContainer)."""
 
     default_request: ResourcePair = ResourcePair(cpu="100m", memory="128Mi")
     """Requests given to containers that declare none. Default 100m CPU, 128Mi memory."""

@@ -8,10 +8,12 @@ Kubernetes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 
 from . import naming
+from .bundle import TenantBundle, TenantBundleArgs
 from .spec import PlatformSpec, TenantSpec
 
 TYPE = "tenancy:index:Tenant"
@@ -23,6 +25,9 @@ class TenantArgs:
 
     platform: PlatformSpec
     tenant: TenantSpec
+    kubernetes_provider: Any | None = None
+    """The cluster's ``pulumi_kubernetes.Provider`` (from the cluster layer). Default ``None``:
+    Pulumi's default Kubernetes provider."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -39,6 +44,13 @@ class Tenant(pulumi.ComponentResource):
         # --- cluster layer ---
         # --- identity layer ---
         # --- bundle layer ---
+        # Service account -> IAM role ARN, set by the identity layer above (IRSA); empty otherwise.
+        role_arns = getattr(self, "role_arns", {})
+        self.bundle = TenantBundle(args.tenant.name, TenantBundleArgs(
+            tenant=args.tenant, vpc_cidr=args.platform.vpc_cidr, workloads=args.platform.workloads,
+            role_arns=role_arns, provider=args.kubernetes_provider,
+            pod_identity_agent=args.platform.identity.mode == "podIdentity",
+        ), opts=pulumi.ResourceOptions(parent=self))
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 
     def allow_from(self, peer: Tenant) -> None:
@@ -46,6 +58,7 @@ class Tenant(pulumi.ComponentResource):
         owned by this tenant (the one that declared ``allowFrom``)."""
         # --- network layer (edges) ---
         # --- bundle layer (edges) ---
+        self.bundle.allow_from(peer.spec.name, peer_namespace=peer.bundle.namespace)
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What other stacks need about this tenant (exported by the stack program)."""
