@@ -143,10 +143,12 @@ def test_rbac_has_no_escalation_path() -> None:
 
 @pytest.mark.parametrize("broken_rule, expect", [
     ({"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}, "grants verb(s) ['*']"),
-    ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["bind"]}, "grants verb(s) ['bind']"),
+    ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["bind"]},
+     "grants verb(s) ['bind']"),
     ({"apiGroups": [""], "resources": ["users", "groups"], "verbs": ["impersonate"]}, "impersonate"),
     ({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["escalate"]}, "escalate"),
-    ({"apiGroups": ["*"], "resources": ["networkpolicies"], "verbs": ["patch"]}, "may patch networking.k8s.io/networkpolicies"),
+    ({"apiGroups": ["*"], "resources": ["networkpolicies"], "verbs": ["patch"]},
+     "may patch networking.k8s.io/networkpolicies"),
     ({"apiGroups": [""], "resources": ["*"], "verbs": ["update"]}, "may update core/resourcequotas"),
     ({"apiGroups": [""], "resources": ["namespaces"], "verbs": ["patch"]}, "may patch core/namespaces"),
     ({"apiGroups": [""], "resources": ["limitranges"], "verbs": ["delete"]}, "may delete core/limitranges"),
@@ -250,7 +252,8 @@ def test_opt_ins_are_off_by_default() -> None:
 
 def test_internet_egress_excludes_the_vpc_and_link_local() -> None:
     t = TenantSpec(name="alpha", slot=0, internet_egress=True)
-    (np,) = [m for m in pk.network_policies(t, WorkloadsSpec(), "10.40.0.0/16") if m["metadata"]["name"] == pk.NP_INTERNET]
+    (np,) = [m for m in pk.network_policies(t, WorkloadsSpec(), "10.40.0.0/16")
+             if m["metadata"]["name"] == pk.NP_INTERNET]
     assert np["spec"]["egress"] == [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
                                                          "except": ["10.40.0.0/16", "169.254.0.0/16"]}}]}]
 
