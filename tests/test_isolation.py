@@ -311,3 +311,29 @@ def test_the_sample_cluster_is_what_the_tests_think(tmp_path: Path) -> None:
           "metadata": {"name": "noop", "namespace": "default"},
           "spec": {"podSelector": {"matchLabels": {"app": "none"}}, "policyTypes": ["Ingress"]}}], "open"))
     assert not res.ok and "does not forbid" in res.output, res.output
+
+
+# --------------------------------------------------------------------------------------------
+# The mesh layer: nca evaluates Istio AuthorizationPolicies for TCP
+
+
+MESH_SPEC = spec_with([tenant("alpha", 0, allowFrom=["beta"]), tenant("beta", 1), tenant("gamma", 2)],
+                      vpcCidr=VPC, workloads={"mesh": "istio"})
+
+
+def test_istio_authorization_admits_only_the_namespace_and_its_peers(tmp_path: Path) -> None:
+    result = render_spec(MESH_SPEC)
+    istio = [m for objs in result.manifests.values() for m in objs if m["apiVersion"].startswith("security.istio.io/")]
+    assert {m["kind"] for m in istio} == {"PeerAuthentication", "AuthorizationPolicy"}
+    n = Nca(tmp_path, SampleCluster.build({t: [("web", {"app": "web"}), ("db", {"app": "db"})]
+                                           for t in ("alpha", "beta", "gamma")}))
+
+    def tcp_map(policies: list[dict[str, Any]]) -> set[tuple[str, str]]:
+        conn = n.connectivity(n.policies(policies, "istio"), section="TCP")
+        return {(s.split("/")[0], d.split("/")[0]) for s, d in conn.edges if "/" in d}
+
+    expected = {("alpha", "alpha"), ("beta", "beta"), ("gamma", "gamma"), ("beta", "alpha")}
+    assert tcp_map(istio) == expected
+    # Negative control: without the edge's AuthorizationPolicy, beta no longer reaches alpha.
+    without_edge = [m for m in istio if "tenancy/peer" not in m["metadata"]["labels"]]
+    assert tcp_map(without_edge) == expected - {("beta", "alpha")}

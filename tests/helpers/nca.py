@@ -99,10 +99,12 @@ class Nca:
     def forbids(self, spec: Path, base: Path) -> Result:
         return self._run("--forbids", spec, "--base_np_list", base)
 
-    def connectivity(self, base: Path) -> Connectivity:
+    def connectivity(self, base: Path, section: str | None = None) -> Connectivity:
+        """The connectivity map; with Istio policies nca splits it into ``"TCP"`` and
+        ``"non-TCP"`` sections: pass ``section`` to read one."""
         res = self._run("--connectivity", base, "-o", "txt_no_fw_rules")
         assert res.ok, res.output
-        return Connectivity.parse(res.output)
+        return Connectivity.parse(res.output, section)
 
 
 _LINE = re.compile(r"^(?P<src>\S+) => (?P<dst>\S+) : (?P<conn>.+)$")
@@ -117,11 +119,15 @@ class Connectivity:
     edges: dict[tuple[str, str], str]
 
     @classmethod
-    def parse(cls, text: str) -> Connectivity:
+    def parse(cls, text: str, section: str | None = None) -> Connectivity:
         edges = {}
+        current = None
         for line in text.splitlines():
+            if line.strip().endswith("Connections:"):
+                current = line.strip().removesuffix(" Connections:")
+                continue
             m = _LINE.match(line.strip())
-            if m:
+            if m and (section is None or current == section):
                 src, dst = (e.removesuffix("[Pod]") for e in (m["src"], m["dst"]))
                 edges[(src, dst)] = m["conn"].strip()
         return cls(edges)
