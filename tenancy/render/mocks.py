@@ -200,8 +200,10 @@ class TenancyMocks(pulumi.runtime.Mocks):
             state["tagsAll"] = state["tags"]
         return rid, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
-        tok, a = args.token, dict(args.args)
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        return self._call(args.token, dict(args.args)), []
+
+    def _call(self, tok: str, a: dict[str, Any]) -> dict[str, Any]:
         ctx = self.ctx
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ctx.account_id, "arn": ctx.arn("iam", "user/render", region=False),
