@@ -17,6 +17,7 @@ import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -224,15 +225,51 @@ class ResourcePair(_Model):
     """Memory quantity, e.g. `512Mi`."""
 
 
+_QUANTITY_SUFFIX: dict[str, int | Decimal] = {
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+    "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1,
+    "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
+}
+
+
+def quantity_value(value: str) -> Decimal:
+    """The number a Kubernetes quantity stands for (``500m`` -> 0.5, ``1Gi`` -> 1073741824)."""
+    m = re.fullmatch(r"\+?([0-9.]+)([eE][+-]?[0-9.]+|[KMGTPE]i|[numkMGTPE])?", value)
+    if not m:
+        raise ValueError(f"{value!r} is not a Kubernetes quantity")
+    number, suffix = Decimal(m.group(1)), m.group(2) or ""
+    if suffix[:1] in ("e", "E"):
+        return number * Decimal(10) ** Decimal(suffix[1:])
+    return number * Decimal(_QUANTITY_SUFFIX[suffix])
+
+
 class LimitsSpec(_Model):
-    """The tenant namespace's LimitRange for containers."""
+    """The tenant namespace's LimitRange for containers (defaultRequest <= defaultLimit <= maxPerContainer)."""
 
     default_request: ResourcePair = ResourcePair(cpu="100m", memory="128Mi")
-    """Requests given to containers that set none. Default 100m CPU, 128Mi."""
+    """Requests given to containers that declare none. Default 100m CPU, 128Mi memory."""
     default_limit: ResourcePair = ResourcePair(cpu="500m", memory="512Mi")
-    """Limits given to containers that set none. Default 500m CPU, 512Mi."""
+    """Limits given to containers that declare none (the quota caps limits, so every container
+    needs one). Default 500m CPU, 512Mi memory."""
     max_per_container: ResourcePair = ResourcePair(cpu="2", memory="4Gi")
-    """The most one container may ask for. Default 2 CPU, 4Gi."""
+    """The largest limit one container may ask for. Default 2 CPUs, 4Gi memory."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LimitsSpec:
+        bad = []
+        for res in ("cpu", "memory"):
+            req, lim, top = (quantity_value(getattr(p, res)) for p in
+                             (self.default_request, self.default_limit, self.max_per_container))
+            if req > lim:
+                bad.append(f"defaultRequest.{res} {getattr(self.default_request, res)} is above "
+                           f"defaultLimit.{res} {getattr(self.default_limit, res)}")
+            if lim > top:
+                bad.append(f"defaultLimit.{res} {getattr(self.default_limit, res)} is above "
+                           f"maxPerContainer.{res} {getattr(self.max_per_container, res)}")
+        if bad:
+            raise ValueError("; ".join(bad) + ": Kubernetes would reject this LimitRange; make "
+                             "defaultRequest <= defaultLimit <= maxPerContainer")
+        return self
 
 
 class TenantSpec(_Model):
@@ -376,6 +413,17 @@ class WorkloadsSpec(_Model):
     """Namespace of an ingress controller allowed to reach every tenant's pods. Default none."""
     mesh: Literal["none", "istio"] = "none"
     """``istio``: add STRICT mTLS PeerAuthentication and an AuthorizationPolicy per tenant."""
+    pod_security_version: Annotated[str, AfterValidator(lambda v: _psa_version(v))] = "latest"
+    """The Pod Security Standards version every tenant namespace enforces (``restricted``), audits
+    and warns on. Default ``latest``: the newest rules of the cluster's version. Pin it
+    (``v1.33``) to keep an upgrade of the cluster from rejecting pods the old rules admitted."""
+
+
+def _psa_version(value: str) -> str:
+    if value != "latest" and not re.fullmatch(r"v1\.[0-9]{1,2}", value):
+        raise ValueError(f"{value!r} is not a Pod Security Standards version; write 'latest' or a "
+                         "Kubernetes minor version such as 'v1.33'")
+    return value
 
 
 # --------------------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ Kubernetes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 import pulumi
 
 from . import naming
+from .bundle import TenantBundle, TenantBundleArgs
 from .cluster import Cluster, TenantAccess, TenantAccessArgs, TenantNodeGroup, TenantNodeGroupArgs
 from .identity import ClusterIdentity, DataBucket, TenantIdentity, TenantIdentityArgs
 from .network import Network, TenantNetwork, TenantNetworkArgs, allow_tenant_traffic
@@ -82,6 +82,16 @@ class Tenant(pulumi.ComponentResource):
         self.role_arns: dict[str, pulumi.Output[str]] = self.identity.role_arns if self.identity else {}
 
         # --- bundle layer ---
+        irsa = args.platform.identity.mode == "irsa"
+        self.bundle = TenantBundle(t.name, TenantBundleArgs(
+            tenant=t, vpc_cidr=args.platform.vpc_cidr, workloads=args.platform.workloads,
+            # IRSA: the ServiceAccount names its role; Pod Identity associates it on the AWS side.
+            role_arns=self.role_arns if irsa else {},
+            provider=args.cluster.provider if args.cluster is not None else None,
+            # The interface VPC endpoints (STS, ECR, EC2, Logs) live in the system subnets.
+            aws_service_cidrs=[str(n) for n in plan.system_subnets()] if args.network is not None else (),
+            pod_identity_agent=not irsa,
+        ), opts=child)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 
     def allow_from(self, peer: Tenant) -> None:
@@ -91,6 +101,7 @@ class Tenant(pulumi.ComponentResource):
         if self.network is not None and peer.network is not None:
             allow_tenant_traffic(self.network, peer.network)
         # --- bundle layer (edges) ---
+        self.bundle.allow_from(peer.spec.name, peer_namespace=peer.bundle.namespace)
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What other stacks need about this tenant (exported by the stack program)."""

@@ -53,8 +53,21 @@ def is_kubernetes_object(resource: Mapping[str, Any]) -> bool:
     return resource["type"].startswith("kubernetes:") and resource["custom"]
 
 
+def _integral(value: Any) -> Any:
+    """Pulumi's wire format (protobuf Struct) has only doubles: every registered number comes
+    back as a float (``port: 53.0``). Kubernetes numbers are integers almost everywhere, and
+    tools reading the manifests reject ``53.0`` as a port (nca does), so whole floats become ints."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
 def manifest_of(resource: Mapping[str, Any]) -> dict[str, Any]:
-    inputs = resource["inputs"]
+    inputs = _integral(resource["inputs"])
     obj = {k: v for k, v in inputs.items() if not k.startswith("__")}
     ordered = {k: obj.pop(k) for k in ("apiVersion", "kind", "metadata") if k in obj}
     ordered.update(sorted(obj.items()))

@@ -1,0 +1,212 @@
+"""The in-cluster tenant bundle: one tenant's namespace, pod security, quota, RBAC, service
+accounts and zero-trust network policies, as a Pulumi component usable against any cluster.
+
+The objects come from :mod:`tenancy.plan.kubernetes` (pure manifests); this module only
+registers them, unchanged, with typed pulumi_kubernetes resources::
+
+    import pulumi_kubernetes as k8s
+    from tenancy.bundle import TenantBundle, TenantBundleArgs
+    from tenancy.spec import TenantSpec, WorkloadsSpec
+
+    provider = k8s.Provider("cluster", kubeconfig=kubeconfig)
+    alpha = TenantBundle("alpha", TenantBundleArgs(
+        tenant=TenantSpec(name="alpha", slot=0, service_accounts=["app"], allow_from=["beta"]),
+        vpc_cidr="10.40.0.0/16",
+        role_arns={"app": app_role.arn},
+        provider=provider,
+    ))
+    beta = TenantBundle("beta", TenantBundleArgs(tenant=TenantSpec(name="beta", slot=1),
+                                                 vpc_cidr="10.40.0.0/16", provider=provider))
+    alpha.allow_from("beta", peer_namespace=beta.namespace)   # one edge, owned by alpha
+
+Lifecycle: the Namespace is registered with ``retain_on_delete=True`` and every namespaced
+child with ``deleted_with=namespace``. Removing a tenant from the program therefore deletes
+*nothing* in the cluster: Pulumi forgets the namespace and skips its children (the engine skips
+a resource's delete when its ``deleted_with`` target is being deleted in the same update, and a
+retained resource counts as deleted). The namespace keeps its data, its workloads and its fences
+(default-deny, quota) until an operator deletes it with ``kubectl delete namespace <tenant>``,
+which removes all of it at once — never the fences before the workloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from .plan import kubernetes as plan
+from .spec import TenantSpec, WorkloadsSpec
+
+__all__ = ["TenantBundle", "TenantBundleArgs", "TenantPeering", "TenantPeeringArgs", "allow_tenant_traffic",
+           "register_manifest"]
+
+_TYPED: dict[tuple[str, str], Any] = {
+    ("v1", "Namespace"): k8s.core.v1.Namespace,
+    ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
+    ("v1", "LimitRange"): k8s.core.v1.LimitRange,
+    ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
+    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
+    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+}
+_TOP_LEVEL = {"rules": "rules", "roleRef": "role_ref", "subjects": "subjects", "spec": "spec",
+              "automountServiceAccountToken": "automount_service_account_token"}
+
+
+def register_manifest(resource_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None,
+                      patch: bool = False) -> pulumi.CustomResource:
+    """Register one manifest with its typed pulumi_kubernetes class (``CustomResource`` for kinds
+    it does not know, e.g. Istio's). ``patch=True`` uses the ``…Patch`` class (server-side apply
+    onto an object Kubernetes creates itself, such as the ``default`` ServiceAccount).
+
+    The manifest's camelCase keys are passed through unchanged: the registered inputs ARE the
+    manifest (checked by tests/test_bundle.py)."""
+    api_version, kind = manifest["apiVersion"], manifest["kind"]
+    cls = _TYPED.get((api_version, kind))
+    extra = {k: v for k, v in manifest.items() if k not in ("apiVersion", "kind", "metadata")}
+    if cls is None:
+        if patch:
+            raise ValueError(f"no patch resource for {api_version} {kind}")
+        return k8s.apiextensions.CustomResource(resource_name, api_version=api_version, kind=kind,
+                                                metadata=manifest["metadata"], opts=opts, **extra)
+    if patch:
+        cls = getattr(k8s.core.v1, f"{kind}Patch") if api_version == "v1" else None
+        if cls is None:
+            raise ValueError(f"no patch resource for {api_version} {kind}")
+    unknown = set(extra) - set(_TOP_LEVEL)
+    if unknown:
+        raise ValueError(f"{kind} field(s) {sorted(unknown)} are not mapped to pulumi_kubernetes arguments")
+    kwargs = {_TOP_LEVEL[k]: v for k, v in extra.items()}
+    return cls(resource_name, metadata=manifest["metadata"], opts=opts, **kwargs)  # type: ignore[no-any-return]
+
+
+@dataclass(frozen=True)
+class TenantBundleArgs:
+    """Inputs of :class:`TenantBundle`."""
+
+    tenant: TenantSpec
+    """The tenant's spec (name, quota, limits, serviceAccounts, internetEgress; its ``allowFrom``
+    edges are registered separately, with :meth:`TenantBundle.allow_from`)."""
+    vpc_cidr: str
+    """The cluster's VPC CIDR, excluded from internet egress."""
+    workloads: WorkloadsSpec = field(default_factory=WorkloadsSpec)
+    """Platform-wide in-cluster settings: ingress-controller namespace, mesh, Pod Security
+    version. Default: no ingress controller, no mesh, ``latest``."""
+    role_arns: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Service account name -> IAM role ARN (IRSA) from the identity layer. Service accounts
+    without an entry get no annotation (EKS Pod Identity maps them instead). Default none."""
+    provider: k8s.Provider | None = None
+    """The Kubernetes provider of the target cluster. Default ``None``: inherited from the
+    parent, else Pulumi's default provider (the ambient kubeconfig)."""
+    aws_service_cidrs: Sequence[pulumi.Input[str]] = ()
+    """CIDRs of AWS service endpoints (interface endpoint subnets, the S3 prefix list) the pods
+    may reach on TCP 443 without internet egress. Default none."""
+    pod_identity_agent: bool = False
+    """Allow egress to the node-local EKS Pod Identity agent (169.254.170.23:80). Set it with
+    ``identity.mode: podIdentity``. Default off."""
+
+
+class TenantBundle(pulumi.ComponentResource):
+    """One tenant's in-cluster objects (``tenancy:bundle:TenantBundle``).
+
+    Attributes:
+        namespace: the tenant's ``k8s.core.v1.Namespace`` (retained on delete).
+        namespace_name: its name, as an Output that resolves once it exists.
+        resources: every child by ``"<Kind>/<name>"`` (e.g. ``"NetworkPolicy/tenancy-default-deny"``).
+        service_accounts: the tenant's ServiceAccounts by name.
+        manifests: the plain manifests registered (role ARNs may be Outputs).
+        peerings: the edges registered with :meth:`allow_from`, by peer.
+    """
+
+    namespace: k8s.core.v1.Namespace
+    namespace_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: TenantBundleArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("tenancy:bundle:TenantBundle", name, None, opts)
+        self._name = name
+        self._args = args
+        tenant = args.tenant
+        self.manifests = plan.tenant_manifests(tenant, args.workloads, args.vpc_cidr, args.role_arns,
+                                               args.aws_service_cidrs, args.pod_identity_agent)
+        self.resources: dict[str, pulumi.CustomResource] = {}
+        self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
+        self.peerings: dict[str, TenantPeering] = {}
+
+        ns_manifest, *rest = self.manifests
+        self.namespace = register_manifest(name, ns_manifest, pulumi.ResourceOptions(
+            parent=self, provider=args.provider, retain_on_delete=True))  # type: ignore[assignment]
+        self.namespace_name = self.namespace.metadata.name
+        self.resources[f"Namespace/{ns_manifest['metadata']['name']}"] = self.namespace
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace],
+                                       deleted_with=self.namespace)
+        for m in rest:
+            obj = m["metadata"]["name"]
+            is_default_sa = m["kind"] == "ServiceAccount" and obj == "default"
+            res = register_manifest(f"{name}/{obj}", m, child, patch=is_default_sa)
+            self.resources[f"{m['kind']}{'Patch' if is_default_sa else ''}/{obj}"] = res
+            if m["kind"] == "ServiceAccount" and not is_default_sa:
+                self.service_accounts[obj] = res  # type: ignore[assignment]
+        self.register_outputs({"namespace": self.namespace_name})
+
+    def allow_from(self, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
+                   opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
+        """Register the edge "this tenant allows connections from ``peer``" under this bundle.
+        ``peer_namespace``, when managed in the same program, is waited for (the edge puts an
+        egress policy in it) and deletes that policy with it."""
+        peering = allow_tenant_traffic(self, peer, peer_namespace, opts)
+        self.peerings[peer] = peering
+        return peering
+
+
+@dataclass(frozen=True)
+class TenantPeeringArgs:
+    """Inputs of :class:`TenantPeering`: ``tenant`` allows connections from ``peer``."""
+
+    tenant: str
+    """The declaring tenant (the destination of the connections)."""
+    peer: str
+    """The tenant allowed to open connections into ``tenant``."""
+    mesh: str = "none"
+    """``istio`` adds an ALLOW AuthorizationPolicy for the peer. Default ``none``."""
+    provider: k8s.Provider | None = None
+    """The cluster's Kubernetes provider. Default: inherited from the parent."""
+    tenant_namespace: k8s.core.v1.Namespace | None = None
+    """The declaring tenant's Namespace resource, when in the same program."""
+    peer_namespace: k8s.core.v1.Namespace | None = None
+    """The peer's Namespace resource, when in the same program."""
+
+
+class TenantPeering(pulumi.ComponentResource):
+    """One ``allowFrom`` edge (``tenancy:bundle:TenantPeering``): ingress from the peer's
+    namespace in the tenant's namespace, egress to the tenant's namespace in the peer's, and with
+    Istio an ALLOW AuthorizationPolicy. Parent it under the declaring tenant, so that adding or
+    removing a tenant never touches another tenant's edges."""
+
+    def __init__(self, name: str, args: TenantPeeringArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("tenancy:bundle:TenantPeering", name, None, opts)
+        self.resources: dict[str, pulumi.CustomResource] = {}
+        for m in plan.edge_manifests(args.tenant, args.peer, args.mesh):
+            ns = m["metadata"]["namespace"]
+            owner_ns = args.tenant_namespace if ns == args.tenant else args.peer_namespace
+            child = pulumi.ResourceOptions(
+                parent=self, provider=args.provider,
+                depends_on=[owner_ns] if owner_ns is not None else None,
+                deleted_with=owner_ns)
+            key = f"{m['kind']}/{ns}/{m['metadata']['name']}"
+            self.resources[key] = register_manifest(f"{name}/{ns}/{m['metadata']['name']}", m, child)
+        self.register_outputs({})
+
+
+def allow_tenant_traffic(bundle: TenantBundle, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
+                         opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
+    """Register the edge "``bundle``'s tenant allows connections from ``peer``", parented under
+    ``bundle`` and named ``<bundle>/allow-from/<peer>``."""
+    args = bundle._args
+    return TenantPeering(
+        f"{bundle._name}/allow-from/{peer}",
+        TenantPeeringArgs(tenant=args.tenant.name, peer=peer, mesh=args.workloads.mesh, provider=args.provider,
+                          tenant_namespace=bundle.namespace, peer_namespace=peer_namespace),
+        pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=bundle), opts))

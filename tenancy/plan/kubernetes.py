@@ -1,0 +1,481 @@
+"""Each tenant's in-cluster objects as plain Kubernetes manifests (no Pulumi).
+
+Every function returns dicts exactly as the API server receives them (``apiVersion``, ``kind``,
+``metadata``, ``spec``…, camelCase keys). :mod:`tenancy.bundle` registers them unchanged with
+typed pulumi_kubernetes resources, and the tests hand them to independent analysers
+(kubernetes-validate, network-config-analyzer) as they are.
+
+What a tenant gets (see ``docs/bundle.md``):
+
+- a Namespace labelled with its tenant and Pod Security Admission ``restricted`` (enforce, audit,
+  warn);
+- a ResourceQuota and a LimitRange;
+- Roles ``tenancy-admin|edit|view`` bound to the groups ``tenancy:<tenant>:admins|editors|viewers``;
+- its ServiceAccounts (annotated with their IAM role for IRSA) and the default ServiceAccount
+  without an automounted token;
+- NetworkPolicies: default-deny both ways, the namespace to itself, DNS to kube-dns, and opt-ins
+  (internet egress, ingress controller, AWS endpoints, EKS Pod Identity agent);
+- with Istio: STRICT mTLS and an ALLOW policy admitting only its own namespace.
+
+A relation between two tenants (``allowFrom``) is one *edge*: :func:`edge_manifests` gives its
+objects, one set per edge, so that adding a tenant never changes another tenant's objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .. import naming
+from ..spec import TenantSpec, WorkloadsSpec
+
+Manifest = dict[str, Any]
+
+# --------------------------------------------------------------------------------------------
+# Constants the tests and docs refer to
+
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+"""Set by the API server on every namespace (1.21+) and immutable by users: the only namespace
+label a NetworkPolicy can trust to name a namespace."""
+PSA_LEVEL = "restricted"
+IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
+IMDS_CIDR = "169.254.169.254/32"
+LINK_LOCAL_CIDR = "169.254.0.0/16"
+"""Excluded from internet egress: the instance metadata service (169.254.169.254), the EKS Pod
+Identity agent (169.254.170.23) and every other node-local endpoint live here."""
+POD_IDENTITY_AGENT_CIDR = "169.254.170.23/32"
+POD_IDENTITY_AGENT_PORT = 80
+KUBE_DNS_NAMESPACE = "kube-system"
+KUBE_DNS_LABELS = {"k8s-app": "kube-dns"}
+"""CoreDNS on EKS: pods labelled ``k8s-app: kube-dns`` in ``kube-system``."""
+ISTIOD_NAMESPACE = "istio-system"
+ISTIOD_LABELS = {"app": "istiod"}
+ISTIOD_PORT = 15012
+"""istiod's xDS/CA port, which every sidecar must reach once egress is denied by default."""
+
+ROLE_PREFIX = "tenancy-"
+PERSONAS: dict[str, str] = {"admin": "admins", "edit": "editors", "view": "viewers"}
+"""Role suffix -> group persona (``naming.tenant_group(tenant, persona)``)."""
+
+NP_DEFAULT_DENY = "tenancy-default-deny"
+NP_SAME_NAMESPACE = "tenancy-allow-same-namespace"
+NP_DNS = "tenancy-allow-dns"
+NP_INTERNET = "tenancy-allow-internet-egress"
+NP_INGRESS_CONTROLLER = "tenancy-allow-ingress-controller"
+NP_AWS_SERVICES = "tenancy-allow-aws-services"
+NP_POD_IDENTITY = "tenancy-allow-pod-identity-agent"
+NP_ISTIOD = "tenancy-allow-istiod"
+EDGE_INGRESS_PREFIX = "tenancy-allow-from-"
+EDGE_EGRESS_PREFIX = "tenancy-allow-to-"
+"""Edge policies are named after the peer. No base policy name starts with these prefixes, so a
+tenant called e.g. ``dns`` cannot collide with a base policy."""
+
+READ = ["get", "list", "watch"]
+WRITE = ["create", "update", "patch", "delete", "deletecollection"]
+
+FENCE_RESOURCES = frozenset({"networkpolicies", "resourcequotas", "limitranges", "namespaces",
+                             "roles", "rolebindings", "serviceaccounts", "serviceaccounts/token"})
+"""What the platform owns inside a tenant namespace: no tenant persona may write these."""
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers
+
+
+def labels(tenant: str, **extra: str) -> dict[str, str]:
+    """Labels on every object a tenant owns."""
+    out = {naming.TENANT_LABEL: tenant, naming.MANAGED_BY_LABEL: naming.MANAGED_BY}
+    out.update(extra)
+    return out
+
+
+def _meta(name: str, tenant: str, namespace: str | None = None, **extra_labels: str) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name}
+    if namespace is not None:
+        meta["namespace"] = namespace
+    meta["labels"] = labels(tenant, **extra_labels)
+    return meta
+
+
+def namespace_selector(namespace: str) -> dict[str, Any]:
+    """Select exactly one namespace by the label the API server sets and users cannot change."""
+    return {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}
+
+
+# --------------------------------------------------------------------------------------------
+# Namespace, quota, limits
+
+
+def namespace(tenant: TenantSpec, pod_security_version: str = "latest") -> Manifest:
+    """The tenant's Namespace with Pod Security Admission ``restricted`` enforced, audited and
+    warned. ``kubernetes.io/metadata.name`` is added by the API server, not here."""
+    name = naming.namespace(tenant.name)
+    psa: dict[str, str] = {}
+    for mode in ("enforce", "audit", "warn"):
+        psa[f"pod-security.kubernetes.io/{mode}"] = PSA_LEVEL
+        psa[f"pod-security.kubernetes.io/{mode}-version"] = pod_security_version
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {**labels(tenant.name), **psa}},
+    }
+
+
+def resource_quota(tenant: TenantSpec) -> Manifest:
+    """The namespace's ResourceQuota. ``cpu`` and ``memory`` cap requests and limits alike;
+    LoadBalancer and NodePort services are 0 unless the spec allows them."""
+    q = tenant.quota
+    hard = {
+        "requests.cpu": q.cpu,
+        "limits.cpu": q.cpu,
+        "requests.memory": q.memory,
+        "limits.memory": q.memory,
+        "pods": str(q.pods),
+        "services": str(q.services),
+        "persistentvolumeclaims": str(q.persistent_volume_claims),
+        "requests.storage": q.storage,
+        "services.loadbalancers": str(q.load_balancers),
+        "services.nodeports": str(q.node_ports),
+    }
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": _meta("tenancy-quota", tenant.name, naming.namespace(tenant.name)),
+        "spec": {"hard": hard},
+    }
+
+
+def limit_range(tenant: TenantSpec) -> Manifest:
+    """Container defaults (so pods without resources still fit the quota) and a per-container
+    maximum."""
+    lim = tenant.limits
+
+    def pair(p: Any) -> dict[str, str]:
+        return {"cpu": p.cpu, "memory": p.memory}
+
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": _meta("tenancy-limits", tenant.name, naming.namespace(tenant.name)),
+        "spec": {"limits": [{
+            "type": "Container",
+            "default": pair(lim.default_limit),
+            "defaultRequest": pair(lim.default_request),
+            "max": pair(lim.max_per_container),
+        }]},
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# RBAC
+
+
+def _rule(groups: Iterable[str], resources: Iterable[str], verbs: Iterable[str]) -> dict[str, list[str]]:
+    return {"apiGroups": list(groups), "resources": list(resources), "verbs": list(verbs)}
+
+
+def _view_rules() -> list[dict[str, list[str]]]:
+    """Read the namespace's workloads and fences; no Secrets (like Kubernetes' own ``view``)."""
+    return [
+        _rule([""], ["pods", "pods/log", "pods/status", "services", "services/status", "endpoints",
+                     "configmaps", "persistentvolumeclaims", "persistentvolumeclaims/status",
+                     "replicationcontrollers", "replicationcontrollers/scale", "replicationcontrollers/status",
+                     "events", "serviceaccounts", "resourcequotas", "resourcequotas/status", "limitranges"], READ),
+        _rule(["apps"], ["deployments", "deployments/scale", "deployments/status", "replicasets",
+                         "replicasets/scale", "replicasets/status", "statefulsets", "statefulsets/scale",
+                         "statefulsets/status", "daemonsets", "daemonsets/status", "controllerrevisions"], READ),
+        _rule(["batch"], ["jobs", "jobs/status", "cronjobs", "cronjobs/status"], READ),
+        _rule(["autoscaling"], ["horizontalpodautoscalers", "horizontalpodautoscalers/status"], READ),
+        _rule(["networking.k8s.io"], ["ingresses", "ingresses/status", "networkpolicies"], READ),
+        _rule(["policy"], ["poddisruptionbudgets", "poddisruptionbudgets/status"], READ),
+        _rule(["discovery.k8s.io"], ["endpointslices"], READ),
+        _rule(["events.k8s.io"], ["events"], READ),
+    ]
+
+
+def _edit_rules() -> list[dict[str, list[str]]]:
+    """Run workloads: everything a team deploys, but none of the fences, no ServiceAccounts, no
+    Endpoints (CVE-2021-25740), no DaemonSets (nodes are per tenant and placed by the platform)."""
+    return [
+        *_view_rules(),
+        _rule([""], ["secrets"], READ),
+        _rule([""], ["pods", "services", "configmaps", "secrets", "persistentvolumeclaims"], WRITE),
+        _rule([""], ["pods/exec", "pods/attach", "pods/portforward"], ["create", "get"]),
+        _rule([""], ["pods/eviction"], ["create"]),
+        _rule([""], ["pods/ephemeralcontainers"], ["update", "patch"]),
+        _rule(["apps"], ["deployments", "deployments/scale", "replicasets", "replicasets/scale",
+                         "statefulsets", "statefulsets/scale"], WRITE),
+        _rule(["batch"], ["jobs", "cronjobs"], WRITE),
+        _rule(["autoscaling"], ["horizontalpodautoscalers"], WRITE),
+        _rule(["networking.k8s.io"], ["ingresses"], WRITE),
+        _rule(["policy"], ["poddisruptionbudgets"], WRITE),
+        _rule(["coordination.k8s.io"], ["leases"], READ + WRITE),
+    ]
+
+
+def _admin_rules() -> list[dict[str, list[str]]]:
+    """``edit`` plus seeing who has access (Roles and RoleBindings, read only: membership is
+    managed in the spec, never by binding in the cluster)."""
+    return [*_edit_rules(), _rule(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], READ)]
+
+
+_RULES = {"admin": _admin_rules, "edit": _edit_rules, "view": _view_rules}
+
+
+def roles(tenant: TenantSpec) -> list[Manifest]:
+    """Roles ``tenancy-admin``, ``tenancy-edit`` and ``tenancy-view`` in the tenant namespace."""
+    ns = naming.namespace(tenant.name)
+    return [{
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": _meta(f"{ROLE_PREFIX}{role}", tenant.name, ns),
+        "rules": _RULES[role](),
+    } for role in PERSONAS]
+
+
+def role_bindings(tenant: TenantSpec) -> list[Manifest]:
+    """One RoleBinding per persona, to the group the cluster's access entries map the tenant's
+    principals to (``tenancy:<tenant>:admins`` …). Only Roles, never ClusterRoles."""
+    ns = naming.namespace(tenant.name)
+    return [{
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": _meta(f"{ROLE_PREFIX}{persona}", tenant.name, ns),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{ROLE_PREFIX}{role}"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                      "name": naming.tenant_group(tenant.name, persona)}],
+    } for role, persona in PERSONAS.items()]
+
+
+# --------------------------------------------------------------------------------------------
+# Service accounts
+
+
+def service_accounts(tenant: TenantSpec, role_arns: Mapping[str, Any]) -> list[Manifest]:
+    """The tenant's ServiceAccounts, in spec order. Those in ``role_arns`` are annotated
+    ``eks.amazonaws.com/role-arn`` (IRSA); the value is placed as given, so a Pulumi Output works.
+    With EKS Pod Identity the platform passes no ARNs and the association does the mapping.
+
+    Tokens are not automounted: IRSA's web-identity token is a separate projected volume added by
+    the EKS webhook, so AWS access does not need the Kubernetes API token. A pod that does need
+    the API sets ``automountServiceAccountToken: true`` itself."""
+    unknown = sorted(set(role_arns) - set(tenant.service_accounts))
+    if unknown:
+        raise ValueError(f"role ARNs given for {unknown}, which are not serviceAccounts of tenant {tenant.name!r}")
+    ns = naming.namespace(tenant.name)
+    out = []
+    for sa in tenant.service_accounts:
+        meta = _meta(sa, tenant.name, ns)
+        if sa in role_arns:
+            meta["annotations"] = {IRSA_ANNOTATION: role_arns[sa]}
+        out.append({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": meta,
+                    "automountServiceAccountToken": False})
+    return out
+
+
+def default_service_account(tenant: TenantSpec) -> Manifest:
+    """The namespace's ``default`` ServiceAccount (created by Kubernetes) with no automounted
+    token: pods that name no ServiceAccount get no API credentials. Applied as a patch."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "default", "namespace": naming.namespace(tenant.name)},
+        "automountServiceAccountToken": False,
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Network policies
+
+
+def _np(name: str, tenant: str, namespace: str, spec: dict[str, Any], **extra_labels: str) -> Manifest:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": _meta(name, tenant, namespace, **extra_labels),
+        "spec": spec,
+    }
+
+
+def network_policies(
+    tenant: TenantSpec,
+    workloads: WorkloadsSpec,
+    vpc_cidr: str,
+    aws_service_cidrs: Sequence[Any] = (),
+    pod_identity_agent: bool = False,
+) -> list[Manifest]:
+    """The tenant namespace's own NetworkPolicies (edges come from :func:`edge_manifests`).
+
+    NetworkPolicies only add allowances, so the model is: deny everything both ways, then allow
+    the namespace to itself, DNS to kube-dns (UDP and TCP 53, egress — DNS is a client request),
+    and each opt-in.
+
+    - ``vpc_cidr``: excluded from internet egress so ``internetEgress`` never opens the VPC
+      (other tenants' pods and nodes live there).
+    - ``aws_service_cidrs``: CIDRs of AWS service endpoints (the interface VPC endpoints' subnets,
+      the S3 prefix list) reachable on TCP 443 without internet egress. Default none.
+    - ``pod_identity_agent``: allow TCP 80 to the node-local EKS Pod Identity agent (needed with
+      ``identity.mode: podIdentity``). Default off.
+    """
+    t = tenant.name
+    ns = naming.namespace(t)
+    everyone: dict[str, Any] = {}
+    out = [
+        _np(NP_DEFAULT_DENY, t, ns, {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]}),
+        _np(NP_SAME_NAMESPACE, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": {}}]}],
+            "egress": [{"to": [{"podSelector": {}}]}],
+        }),
+        _np(NP_DNS, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{
+                # One peer with both selectors: kube-dns pods IN kube-system (AND), not
+                # "kube-dns pods here, or anything in kube-system" (two peers would be OR).
+                "to": [{"namespaceSelector": namespace_selector(KUBE_DNS_NAMESPACE),
+                        "podSelector": {"matchLabels": dict(KUBE_DNS_LABELS)}}],
+                "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+            }],
+        }),
+    ]
+    if tenant.internet_egress:
+        out.append(_np(NP_INTERNET, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [vpc_cidr, LINK_LOCAL_CIDR]}}]}],
+        }))
+    if aws_service_cidrs:
+        out.append(_np(NP_AWS_SERVICES, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": c}} for c in aws_service_cidrs],
+                        "ports": [{"protocol": "TCP", "port": 443}]}],
+        }))
+    if pod_identity_agent:
+        out.append(_np(NP_POD_IDENTITY, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": POD_IDENTITY_AGENT_CIDR}}],
+                        "ports": [{"protocol": "TCP", "port": POD_IDENTITY_AGENT_PORT}]}],
+        }))
+    if workloads.ingress_controller_namespace:
+        out.append(_np(NP_INGRESS_CONTROLLER, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": namespace_selector(workloads.ingress_controller_namespace)}]}],
+        }))
+    if workloads.mesh == "istio":
+        out.append(_np(NP_ISTIOD, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"namespaceSelector": namespace_selector(ISTIOD_NAMESPACE),
+                                "podSelector": {"matchLabels": dict(ISTIOD_LABELS)}}],
+                        "ports": [{"protocol": "TCP", "port": ISTIOD_PORT}]}],
+        }))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Istio
+
+
+def _istio(kind: str, name: str, tenant: str, namespace: str, spec: dict[str, Any]) -> Manifest:
+    return {
+        "apiVersion": "security.istio.io/v1",
+        "kind": kind,
+        "metadata": _meta(name, tenant, namespace),
+        "spec": spec,
+    }
+
+
+def mesh_policies(tenant: TenantSpec, workloads: WorkloadsSpec) -> list[Manifest]:
+    """With ``workloads.mesh: istio``: STRICT mTLS for the namespace, and an ALLOW policy
+    admitting its own namespace (and the ingress controller's). Once any ALLOW policy selects a
+    workload, Istio denies every request no ALLOW policy matches; each ``allowFrom`` edge adds
+    its own ALLOW policy (:func:`edge_manifests`)."""
+    if workloads.mesh != "istio":
+        return []
+    t = tenant.name
+    ns = naming.namespace(t)
+    sources = [ns]
+    if workloads.ingress_controller_namespace:
+        sources.append(workloads.ingress_controller_namespace)
+    return [
+        _istio("PeerAuthentication", "tenancy-mtls-strict", t, ns, {"mtls": {"mode": "STRICT"}}),
+        _istio("AuthorizationPolicy", "tenancy-allow-same-namespace", t, ns, {
+            "action": "ALLOW",
+            "rules": [{"from": [{"source": {"namespaces": sources}}]}],
+        }),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# Edges and the whole tenant
+
+
+def edge_manifests(tenant: str, peer: str, mesh: str = "none") -> list[Manifest]:
+    """The objects of ONE ``allowFrom`` edge: ``tenant`` allows connections from ``peer``.
+
+    - in ``tenant``'s namespace: ``tenancy-allow-from-<peer>``, ingress from ``peer``'s namespace;
+    - in ``peer``'s namespace: ``tenancy-allow-to-<tenant>``, egress to ``tenant``'s namespace;
+    - with Istio: an ALLOW AuthorizationPolicy ``tenancy-allow-from-<peer>`` in ``tenant``'s
+      namespace.
+
+    All are owned by ``tenant`` (the declaring side, labelled so) and depend on nothing but the
+    two names: adding or removing any other tenant changes none of them. The direction is
+    one-way: ``peer`` opens connections to ``tenant`` (replies flow back, NetworkPolicies are
+    stateful), never the reverse."""
+    if tenant == peer:
+        raise ValueError(f"tenant {tenant!r} cannot allow itself: its namespace already reaches itself")
+    t_ns, p_ns = naming.namespace(tenant), naming.namespace(peer)
+    out = [
+        _np(f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": namespace_selector(p_ns)}]}],
+        }, **{"tenancy/peer": peer}),
+        _np(f"{EDGE_EGRESS_PREFIX}{tenant}", tenant, p_ns, {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"namespaceSelector": namespace_selector(t_ns)}]}],
+        }, **{"tenancy/peer": peer}),
+    ]
+    if mesh == "istio":
+        ap = _istio("AuthorizationPolicy", f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
+            "action": "ALLOW",
+            "rules": [{"from": [{"source": {"namespaces": [p_ns]}}]}],
+        })
+        ap["metadata"]["labels"]["tenancy/peer"] = peer
+        out.append(ap)
+    return out
+
+
+def tenant_manifests(
+    tenant: TenantSpec,
+    workloads: WorkloadsSpec | None = None,
+    vpc_cidr: str = "10.0.0.0/16",
+    role_arns: Mapping[str, Any] | None = None,
+    aws_service_cidrs: Sequence[Any] = (),
+    pod_identity_agent: bool = False,
+) -> list[Manifest]:
+    """Every object of one tenant's bundle, namespace first, edges excluded (they belong to the
+    declaring tenant but are built per edge: :func:`edge_manifests`)."""
+    workloads = workloads or WorkloadsSpec()
+    return [
+        namespace(tenant, workloads.pod_security_version),
+        resource_quota(tenant),
+        limit_range(tenant),
+        *roles(tenant),
+        *role_bindings(tenant),
+        default_service_account(tenant),
+        *service_accounts(tenant, role_arns or {}),
+        *network_policies(tenant, workloads, vpc_cidr, aws_service_cidrs, pod_identity_agent),
+        *mesh_policies(tenant, workloads),
+    ]
+
+
+def tenant_edges(tenant: TenantSpec, mesh: str = "none") -> list[Manifest]:
+    """The objects of every edge ``tenant`` declares (its ``allowFrom``), in spec order."""
+    return [m for peer in tenant.allow_from for m in edge_manifests(tenant.name, peer, mesh)]
