@@ -24,6 +24,24 @@ PLATFORM_NAME_MAX = 24
 """Platform names prefix S3 buckets, KMS aliases, log groups and IAM roles; 24 leaves room."""
 
 
+RESERVED_TENANT_NAMES = frozenset({"default", "system", "tenant", "public", "platform", "control-plane"})
+"""Names a tenant can't take: Kubernetes' own namespace (`default`) and the role words of the
+platform's shared resources (`<platform>-system-nodes` is the system nodes' security group)."""
+RESERVED_TENANT_PREFIXES = ("kube-", "istio-", "amazon-", "aws-")
+"""Namespace prefixes Kubernetes, EKS add-ons and meshes use for their own namespaces."""
+
+
+def reserved_name_problem(tenant: str) -> str | None:
+    """Why ``tenant`` can't be a tenant name, or None."""
+    if tenant in RESERVED_TENANT_NAMES:
+        return (f"{tenant!r} is reserved (it names a Kubernetes namespace or a platform-wide resource); "
+                "choose another tenant name")
+    prefix = next((p for p in RESERVED_TENANT_PREFIXES if tenant.startswith(p)), None)
+    if prefix is not None:
+        return f"names starting with {prefix!r} are reserved for system namespaces; choose another tenant name"
+    return None
+
+
 def cluster_name(platform: str) -> str:
     return platform
 

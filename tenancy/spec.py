@@ -436,7 +436,8 @@ class PlatformSpec(_Model):
     name: PlatformName
     """DNS-1123 label of at most 24 characters: the cluster's name and the prefix of AWS names."""
     vpc_cidr: Annotated[str, AfterValidator(lambda v: _vpc_cidr(v))]
-    """The VPC's IPv4 block: a private range, at most a /16. Cut into /`tenantBlockPrefix` blocks (see the address plan)."""
+    """The VPC's IPv4 block: a private range, at most a /16. Cut into /`tenantBlockPrefix` blocks
+    (see the address plan)."""
     availability_zones: int = Field(3, ge=2, le=6)
     """How many zones the VPC spans (2..6). Default 3."""
     kubernetes_version: Annotated[str, BeforeValidator(_to_str), AfterValidator(_kubernetes_version)] = "1.33"
@@ -607,6 +608,8 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
 
     out.extend(_network_checks(data, tenants))
 
+    workloads = data.get("workloads")
+    ingress_ns = workloads.get("ingressControllerNamespace") if isinstance(workloads, Mapping) else None
     names: dict[str, int] = {}
     slots: dict[int, int] = {}
     for i, t in enumerate(tenants):
@@ -614,6 +617,13 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
             continue
         tname = t.get("name") if isinstance(t.get("name"), str) else None
         if tname is not None:
+            reserved = naming.reserved_name_problem(tname)
+            if reserved is not None:
+                out.append(Problem(f"tenants[{i}].name", reserved))
+            if tname == ingress_ns:
+                out.append(Problem(f"tenants[{i}].name", (
+                    f"{tname!r} is the ingress controller's namespace (workloads.ingressControllerNamespace); "
+                    "choose another tenant name")))
             if tname in names:
                 out.append(Problem(f"tenants[{i}].name", (
                     f"{tname!r} is already the name of tenants[{names[tname]}]; tenant names must be unique")))
