@@ -67,6 +67,9 @@ def _weakened(result: RenderResult) -> list[str]:
     out = []
     if s.cluster.endpoint_public_access_cidrs:
         out.append(f"cluster API endpoint is public for {', '.join(s.cluster.endpoint_public_access_cidrs)}")
+    if s.workloads.ingress_controller_namespace:
+        out.append(f"pods in namespace `{s.workloads.ingress_controller_namespace}` (ingress controller) may open "
+                   "connections into every tenant")
     if s.network.nat_gateways == "single":
         out.append("a single NAT gateway serves every zone (a zone outage cuts all egress)")
     for t in s.tenants:
