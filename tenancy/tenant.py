@@ -8,6 +8,7 @@ Kubernetes.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import pulumi
 
 from . import naming

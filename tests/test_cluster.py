@@ -107,14 +107,14 @@ def test_control_plane_logs_with_retention_into_an_encrypted_group(result: Rende
     group = one(result, "aws:cloudwatch/logGroup:LogGroup", name="acme_control-plane-logs")
     assert group["inputs"]["name"] == "/aws/eks/acme/cluster"  # where EKS writes
     assert group["inputs"]["retentionInDays"] == 30
-    key = one(result, "aws:kms/key:Key")
+    key = one(result, "aws:kms/key:Key", name="acme_cluster-key")
     assert group["inputs"]["kmsKeyId"] == key["outputs"]["arn"]
     # The group must exist before the cluster, or EKS creates its own without retention.
     assert group["urn"] in eks(result)["dependencies"]
 
 
 def test_secrets_envelope_encryption_with_a_rotated_key_of_our_own(result: RenderResult) -> None:
-    key = one(result, "aws:kms/key:Key")
+    key = one(result, "aws:kms/key:Key", name="acme_cluster-key")
     assert key["inputs"]["enableKeyRotation"] is True
     assert eks(result)["inputs"]["encryptionConfigKeyArn"] == key["outputs"]["arn"]
     policy = json.loads(key["inputs"]["policy"])

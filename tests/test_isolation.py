@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from tenancy import load_platform
 from tenancy.render import render_spec
 from tests.fixtures.specs import spec_with, tenant
 from tests.helpers.nca import Connectivity, Nca, SampleCluster
@@ -36,6 +37,10 @@ SPEC = spec_with(
 TENANTS = ["alpha", "beta", "gamma", "delta"]
 ALLOW_FROM = {"alpha": {"beta"}, "delta": {"gamma"}}  # written out by hand from SPEC
 DNS = "{protocols:TCP, UDP,dst_ports:53}"
+HTTPS = "{protocols:TCP,dst_ports:443}"
+SYSTEM = [str(n) for n in load_platform(SPEC).address_plan.system_subnets()]
+"""The interface VPC endpoints (STS, ECR, EC2, Logs) live in the system subnets: every tenant
+must reach them on TCP 443 (IRSA's token exchange at STS), and nothing else there."""
 
 
 def _cluster() -> SampleCluster:
@@ -93,6 +98,16 @@ def must_permit() -> list[dict[str, Any]]:
     return out
 
 
+def must_permit_endpoints() -> list[dict[str, Any]]:
+    """Every tenant reaches the interface endpoints (system subnets) on TCP 443. A spec of its
+    own: in nca's spec semantics an egress policy isolates its pods, so mixed into
+    ``must_permit`` it would stop the spec from permitting the tenants' DNS."""
+    return [_np("aws-endpoints", t, policyTypes=["Egress"],
+                egress=[{"to": [{"ipBlock": {"cidr": c}} for c in SYSTEM],
+                         "ports": [{"protocol": "TCP", "port": 443}]}])
+            for t in TENANTS]
+
+
 def must_forbid() -> list[dict[str, Any]]:
     """Flows that must not exist: into a tenant from any namespace but itself, its declared
     peers and the ingress controller; out of a tenant to any namespace but itself, the tenants
@@ -112,10 +127,14 @@ def must_forbid() -> list[dict[str, Any]]:
              "ports": [{"protocol": p, "port": 1, "endPort": 52} for p in ("TCP", "UDP")]
              + [{"protocol": p, "port": 54, "endPort": 65535} for p in ("TCP", "UDP")] + [{"protocol": "SCTP"}]},
         ]))
-        internet = [{"ipBlock": {"cidr": VPC}}, {"ipBlock": {"cidr": "169.254.169.254/32"}}]
+        internet = [{"ipBlock": {"cidr": VPC, "except": SYSTEM}}, {"ipBlock": {"cidr": "169.254.169.254/32"}}]
         if t != "gamma":
-            internet = [{"ipBlock": {"cidr": "0.0.0.0/0"}}]
-        out.append(_np("internet", t, policyTypes=["Egress"], egress=[{"to": internet}]))
+            internet = [{"ipBlock": {"cidr": "0.0.0.0/0", "except": SYSTEM}}]
+        not_https = [{"protocol": "TCP", "port": 1, "endPort": 442},
+                     {"protocol": "TCP", "port": 444, "endPort": 65535}, {"protocol": "UDP"}, {"protocol": "SCTP"}]
+        out.append(_np("internet", t, policyTypes=["Egress"], egress=[
+            {"to": internet},
+            {"to": [{"ipBlock": {"cidr": c}} for c in SYSTEM], "ports": not_https}]))
     return out
 
 
@@ -125,6 +144,9 @@ def must_forbid() -> list[dict[str, Any]]:
 
 def test_rendered_policies_permit_what_must_work(nca: Nca, rendered: list[dict[str, Any]]) -> None:
     res = nca.permits(nca.policies(must_permit(), "spec-permit"), nca.policies(rendered, "rendered"))
+    assert res.ok, res.output
+    endpoints = nca.policies(must_permit_endpoints(), "spec-permit-endpoints")
+    res = nca.permits(endpoints, nca.policies(rendered, "rendered"))
     assert res.ok, res.output
 
 
@@ -151,7 +173,11 @@ def test_connectivity_map_is_exactly_the_declared_one(baseline: Connectivity) ->
         assert conn.get("default/stray", src) is None
         assert conn.get("kube-system/metrics", src) is None
         assert conn.get("ingress-nginx/controller", src) == "All connections"
+        endpoints = conn.external_from(src, HTTPS)
+        system = list(ipaddress.collapse_addresses(ipaddress.ip_network(c) for c in SYSTEM))
+        assert endpoints and all(any(n.subnet_of(s) for s in system) for n in endpoints), (src, endpoints)
         internet = conn.external_from(src)
+        assert conn.external_conns(src) <= {HTTPS, "All connections"}, (src, conn.external_conns(src))
         if s_ns == "gamma":
             for ip in ("8.8.8.8", "1.1.1.1", "10.0.0.1", "192.168.1.1"):
                 assert any(ipaddress.ip_address(ip) in n for n in internet), ip
@@ -204,7 +230,8 @@ def _ingress_only_default_deny(ms: list[dict[str, Any]]) -> None:
     _edit(ms, "beta", "tenancy-allow-same-namespace", lambda m: (
         m["spec"].update(policyTypes=["Ingress"]), m["spec"].pop("egress")))
     ms[:] = [m for m in ms if not (m["metadata"].get("namespace") == "beta"
-                                   and m["metadata"]["name"] in ("tenancy-allow-dns", "tenancy-allow-to-alpha"))]
+                                   and m["metadata"]["name"] in ("tenancy-allow-dns", "tenancy-allow-to-alpha",
+                                                                 "tenancy-allow-aws-services"))]
 
 
 def _edge_without_egress(ms: list[dict[str, Any]]) -> None:

@@ -17,7 +17,7 @@ import pytest
 from tenancy.render import render_spec
 from tests.fixtures.specs import ALPHA, BETA, DELTA, GAMMA, spec_with
 from tests.helpers import sg_reachability as reach
-from tests.helpers.aws_replay import NETWORK_TYPES
+from tests.helpers.layers import owned_by
 
 SUBNET = "aws:ec2/subnet:Subnet"
 SG = "aws:ec2/securityGroup:SecurityGroup"
@@ -215,7 +215,7 @@ def test_endpoints_flow_logs_and_edges(render, spec):
     [fl] = render.of_type("aws:ec2/flowLog:FlowLog")
     assert fl["inputs"]["trafficType"] == "ALL"
     assert "${subnet-id}" in fl["inputs"]["logFormat"]
-    [group] = render.of_type("aws:cloudwatch/logGroup:LogGroup")
+    [group] = owned_by(render, "tenancy:network:", "aws:cloudwatch/logGroup:LogGroup")
     assert group["inputs"]["retentionInDays"] == 365
     assert fl["inputs"]["logDestination"] == group["outputs"]["arn"]
     # one pair of rules per edge, owned by the tenant that declared it
@@ -229,7 +229,7 @@ def test_endpoints_flow_logs_and_edges(render, spec):
 def test_flow_log_role_policy_passes_parliament(render):
     import parliament
 
-    [policy] = render.of_type("aws:iam/rolePolicy:RolePolicy")
+    [policy] = owned_by(render, "tenancy:network:", "aws:iam/rolePolicy:RolePolicy")
     findings = parliament.analyze_policy_string(policy["inputs"]["policy"]).findings
     assert not [f for f in findings if f.severity in ("HIGH", "MEDIUM", "CRITICAL")], findings
     doc = json.loads(policy["inputs"]["policy"])
@@ -239,7 +239,7 @@ def test_flow_log_role_policy_passes_parliament(render):
 def test_resource_budget_per_tenant(render, spec):
     """Registering costs ~5 ms: a tenant's network stays lean and does not grow with others."""
     for t in spec["tenants"]:
-        owned = [r for r in render.for_tenant(t["name"]) if r["type"] in NETWORK_TYPES]
+        owned = [r for r in owned_by(render, "tenancy:network:") if r["tenant"] == t["name"]]
         edges = len(t.get("allowFrom", []))
         # 3 subnets + 3 associations + 1 group + at most 11 rules + 2 per edge
         assert len(owned) <= 3 * 2 + 1 + 11 + 2 * edges, (t["name"], len(owned))
@@ -332,9 +332,9 @@ def test_single_nat_pod_identity_and_s3_flow_logs():
     services = {r["inputs"]["serviceName"] for r in render.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")}
     assert "com.amazonaws.eu-west-1.eks-auth" in services
     [fl] = render.of_type("aws:ec2/flowLog:FlowLog")
-    [bucket] = render.of_type("aws:s3/bucket:Bucket")
+    [bucket] = owned_by(render, "tenancy:network:", "aws:s3/bucket:Bucket")
     assert fl["inputs"]["logDestinationType"] == "s3" and fl["inputs"]["logDestination"] == bucket["outputs"]["arn"]
-    assert not render.of_type("aws:iam/role:Role")
-    [pab] = render.of_type("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
+    assert not owned_by(render, "tenancy:network:", "aws:iam/role:Role")  # S3 delivery needs no role
+    [pab] = owned_by(render, "tenancy:network:", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock")
     assert all(pab["inputs"][k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
                                           "restrictPublicBuckets"))

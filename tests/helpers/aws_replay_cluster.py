@@ -154,7 +154,8 @@ def seed_standin_network(ctx: Any, net: Any, spec: Any) -> None:
 def _kms_key(ctx: Any, r: dict[str, Any]) -> str:
     i = ctx.resolve(r["inputs"])
     kms = ctx.client("kms")
-    meta = kms.create_key(Description=i.get("description", ""), Policy=i["policy"],
+    extra = {"Policy": i["policy"]} if i.get("policy") else {}  # else AWS's default key policy
+    meta = kms.create_key(Description=i.get("description", ""), **extra,
                           Tags=[{"TagKey": k, "TagValue": v} for k, v in (i.get("tags") or {}).items()])["KeyMetadata"]
     if i.get("enableKeyRotation"):
         kms.enable_key_rotation(KeyId=meta["KeyId"])

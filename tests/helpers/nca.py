@@ -135,12 +135,11 @@ class Connectivity:
     def get(self, src: str, dst: str) -> str | None:
         return self.edges.get((src, dst))
 
-    def external_from(self, src: str) -> list[ipaddress.IPv4Network]:
-        """The IP ranges ``src`` may connect to (all ports), as networks."""
+    def external_from(self, src: str, conn: str = "All connections") -> list[ipaddress.IPv4Network]:
+        """The IP ranges ``src`` may connect to with exactly ``conn`` (default: all ports), as networks."""
         nets: list[ipaddress.IPv4Network] = []
-        for (s, d), conn in self.edges.items():
-            if s == src and re.match(r"^\d+\.\d+\.\d+\.\d+", d):
-                assert conn == "All connections", (s, d, conn)
+        for (s, d), c in self.edges.items():
+            if s == src and re.match(r"^\d+\.\d+\.\d+\.\d+", d) and c == conn:
                 for part in d.split(","):
                     if "-" in part:
                         lo, hi = part.split("-")
@@ -148,3 +147,7 @@ class Connectivity:
                     else:
                         nets.append(ipaddress.IPv4Network(part))
         return nets
+
+    def external_conns(self, src: str) -> set[str]:
+        """Every distinct connection set ``src`` has to some IP range."""
+        return {c for (s, d), c in self.edges.items() if s == src and re.match(r"^\d+\.\d+\.\d+\.\d+", d)}
