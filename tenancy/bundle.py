@@ -104,6 +104,10 @@ class TenantBundleArgs:
     aws_service_cidrs: Sequence[pulumi.Input[str]] = ()
     """CIDRs of AWS service endpoints (interface endpoint subnets, the S3 prefix list) the pods
     may reach on TCP 443 without internet egress. Default none."""
+    s3_cidr_blocks: pulumi.Input[Sequence[str]] | None = None
+    """S3's address ranges (the gateway endpoint's prefix list, e.g. ``Network.s3_cidr_blocks``).
+    When given, a tenant with service accounts and no internet egress may reach them on TCP 443,
+    so its workloads can use the tenant-data bucket. Default none."""
     pod_identity_agent: bool = False
     """Allow egress to the node-local EKS Pod Identity agent (169.254.170.23:80). Set it with
     ``identity.mode: podIdentity``. Default off."""
@@ -149,6 +153,12 @@ class TenantBundle(pulumi.ComponentResource):
             self.resources[f"{m['kind']}{'Patch' if is_default_sa else ''}/{obj}"] = res
             if m["kind"] == "ServiceAccount" and not is_default_sa:
                 self.service_accounts[obj] = res  # type: ignore[assignment]
+        if args.s3_cidr_blocks is not None and tenant.service_accounts and not tenant.internet_egress:
+            s3 = plan.s3_policy(tenant, [])
+            s3["spec"] = pulumi.Output.from_input(args.s3_cidr_blocks).apply(
+                lambda cidrs: plan.s3_policy(tenant, sorted(cidrs or []))["spec"])
+            self.manifests.append(s3)
+            self.resources[f"NetworkPolicy/{plan.NP_S3}"] = register_manifest(f"{name}/{plan.NP_S3}", s3, child)
         self.register_outputs({"namespace": self.namespace_name})
 
     def allow_from(self, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,

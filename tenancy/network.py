@@ -204,6 +204,10 @@ class Network(pulumi.ComponentResource):
             route_table_ids=[rt.id for rt in egress_rts] + [isolated_rt.id],
             tags={**tags, "Name": f"{spec.name}-s3"}, opts=_child(self))
         self.s3_prefix_list_id = s3.prefix_list_id
+        # S3 traffic through the gateway endpoint goes to S3's public ranges: the pods' network
+        # policies need them as CIDRs (resolved at deploy time from the prefix list).
+        self.s3_cidr_blocks: pulumi.Output[list[str]] = aws.ec2.get_prefix_list_output(
+            prefix_list_id=self.s3_prefix_list_id, opts=pulumi.InvokeOutputOptions(parent=self)).cidr_blocks
 
         refs: dict[str, pulumi.Input[str]] = {g: sg.id for g, sg in groups.items()}
         refs[plan.VPC] = address.vpc_cidr

@@ -91,6 +91,7 @@ class Tenant(pulumi.ComponentResource):
             provider=args.cluster.provider if args.cluster is not None else None,
             # The interface VPC endpoints (STS, ECR, EC2, Logs) live in the system subnets.
             aws_service_cidrs=[str(n) for n in plan.system_subnets()] if args.network is not None else (),
+            s3_cidr_blocks=args.network.s3_cidr_blocks if args.network is not None else None,
             pod_identity_agent=not irsa,
         ), opts=child)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})

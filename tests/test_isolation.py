@@ -20,6 +20,7 @@ import pytest
 
 from tenancy import load_platform
 from tenancy.render import render_spec
+from tenancy.render.mocks import S3_PREFIX_LIST_CIDRS
 from tests.fixtures.specs import spec_with, tenant
 from tests.helpers.nca import Connectivity, Nca, SampleCluster
 
@@ -41,6 +42,12 @@ HTTPS = "{protocols:TCP,dst_ports:443}"
 SYSTEM = [str(n) for n in load_platform(SPEC).address_plan.system_subnets()]
 """The interface VPC endpoints (STS, ECR, EC2, Logs) live in the system subnets: every tenant
 must reach them on TCP 443 (IRSA's token exchange at STS), and nothing else there."""
+S3 = list(S3_PREFIX_LIST_CIDRS)  # what the (mocked) S3 prefix list holds
+S3_USERS = {"alpha"}  # service accounts and no internet egress: reaches S3 through the gateway endpoint
+
+
+def _https_to(t: str) -> list[str]:
+    return SYSTEM + (S3 if t in S3_USERS else [])
 
 
 def _cluster() -> SampleCluster:
@@ -103,7 +110,7 @@ def must_permit_endpoints() -> list[dict[str, Any]]:
     own: in nca's spec semantics an egress policy isolates its pods, so mixed into
     ``must_permit`` it would stop the spec from permitting the tenants' DNS."""
     return [_np("aws-endpoints", t, policyTypes=["Egress"],
-                egress=[{"to": [{"ipBlock": {"cidr": c}} for c in SYSTEM],
+                egress=[{"to": [{"ipBlock": {"cidr": c}} for c in _https_to(t)],
                          "ports": [{"protocol": "TCP", "port": 443}]}])
             for t in TENANTS]
 
@@ -129,12 +136,12 @@ def must_forbid() -> list[dict[str, Any]]:
         ]))
         internet = [{"ipBlock": {"cidr": VPC, "except": SYSTEM}}, {"ipBlock": {"cidr": "169.254.169.254/32"}}]
         if t != "gamma":
-            internet = [{"ipBlock": {"cidr": "0.0.0.0/0", "except": SYSTEM}}]
+            internet = [{"ipBlock": {"cidr": "0.0.0.0/0", "except": _https_to(t)}}]
         not_https = [{"protocol": "TCP", "port": 1, "endPort": 442},
                      {"protocol": "TCP", "port": 444, "endPort": 65535}, {"protocol": "UDP"}, {"protocol": "SCTP"}]
         out.append(_np("internet", t, policyTypes=["Egress"], egress=[
             {"to": internet},
-            {"to": [{"ipBlock": {"cidr": c}} for c in SYSTEM], "ports": not_https}]))
+            {"to": [{"ipBlock": {"cidr": c}} for c in _https_to(t)], "ports": not_https}]))
     return out
 
 
@@ -174,7 +181,7 @@ def test_connectivity_map_is_exactly_the_declared_one(baseline: Connectivity) ->
         assert conn.get("kube-system/metrics", src) is None
         assert conn.get("ingress-nginx/controller", src) == "All connections"
         endpoints = conn.external_from(src, HTTPS)
-        system = list(ipaddress.collapse_addresses(ipaddress.ip_network(c) for c in SYSTEM))
+        system = list(ipaddress.collapse_addresses(ipaddress.ip_network(c) for c in _https_to(s_ns)))
         assert endpoints and all(any(n.subnet_of(s) for s in system) for n in endpoints), (src, endpoints)
         internet = conn.external_from(src)
         assert conn.external_conns(src) <= {HTTPS, "All connections"}, (src, conn.external_conns(src))
@@ -364,3 +371,16 @@ def test_istio_authorization_admits_only_the_namespace_and_its_peers(tmp_path: P
     # Negative control: without the edge's AuthorizationPolicy, beta no longer reaches alpha.
     without_edge = [m for m in istio if "tenancy/peer" not in m["metadata"]["labels"]]
     assert tcp_map(without_edge) == expected - {("beta", "alpha")}
+
+
+def test_without_the_s3_policy_the_data_bucket_is_unreachable(nca: Nca, rendered: list[dict[str, Any]]) -> None:
+    """Negative control: alpha's workloads (service accounts, no internet egress) reach S3 only
+    through ``tenancy-allow-s3``; drop it and the endpoint check fails, naming S3's ranges."""
+    assert any(m["metadata"]["name"] == "tenancy-allow-s3" for m in rendered if m["metadata"]["namespace"] == "alpha")
+    assert not any(m["metadata"]["name"] == "tenancy-allow-s3" for m in rendered
+                   if m["metadata"]["namespace"] in ("beta", "gamma"))  # beta: no service account; gamma: internet
+    broken = [m for m in copy.deepcopy(rendered)
+              if not (m["metadata"]["namespace"] == "alpha" and m["metadata"]["name"] == "tenancy-allow-s3")]
+    res = nca.permits(nca.policies(must_permit_endpoints(), "spec-permit-endpoints"), nca.policies(broken, "no-s3"))
+    assert not res.ok, res.output
+    assert "52.218." in res.output, res.output

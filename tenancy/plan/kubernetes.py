@@ -64,6 +64,7 @@ NP_INTERNET = "tenancy-allow-internet-egress"
 NP_INGRESS_CONTROLLER = "tenancy-allow-ingress-controller"
 NP_AWS_SERVICES = "tenancy-allow-aws-services"
 NP_POD_IDENTITY = "tenancy-allow-pod-identity-agent"
+NP_S3 = "tenancy-allow-s3"
 NP_ISTIOD = "tenancy-allow-istiod"
 EDGE_INGRESS_PREFIX = "tenancy-allow-from-"
 EDGE_EGRESS_PREFIX = "tenancy-allow-to-"
@@ -388,6 +389,19 @@ def _istio(kind: str, name: str, tenant: str, namespace: str, spec: dict[str, An
         "metadata": _meta(name, tenant, namespace),
         "spec": spec,
     }
+
+
+def s3_policy(tenant: TenantSpec, cidrs: Sequence[Any]) -> Manifest:
+    """Egress on TCP 443 to S3's address ranges (the gateway endpoint's prefix list), for a
+    tenant whose workloads use the tenant-data bucket but have no internet egress. The VPC
+    routes these ranges only to the S3 gateway endpoint (tenant subnets without internet egress
+    have no other route out), and IAM scopes what the pods may do there to their prefix."""
+    t = tenant.name
+    return _np(NP_S3, t, naming.namespace(t), {
+        "podSelector": {},
+        "policyTypes": ["Egress"],
+        "egress": [{"to": [{"ipBlock": {"cidr": c}} for c in cidrs], "ports": [{"protocol": "TCP", "port": 443}]}],
+    })
 
 
 def mesh_policies(tenant: TenantSpec, workloads: WorkloadsSpec) -> list[Manifest]:

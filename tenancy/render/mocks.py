@@ -20,6 +20,8 @@ import pulumi
 ACCOUNT_ID = "111122223333"
 """The fake AWS account every rendered ARN lives in."""
 PARTITION = "aws"
+S3_PREFIX_LIST_CIDRS = ("3.5.64.0/21", "3.5.72.0/23", "52.92.0.0/17", "52.218.0.0/17")
+"""What the render's S3 gateway endpoint prefix list resolves to (the shape of a real region's)."""
 
 
 @dataclass(frozen=True)
@@ -260,6 +262,9 @@ class TenancyMocks(pulumi.runtime.Mocks):
 
     def _call(self, tok: str, a: dict[str, Any]) -> dict[str, Any]:
         ctx = self.ctx
+        if tok == "aws:ec2/getPrefixList:getPrefixList":
+            return {"id": a.get("prefixListId") or "pl-mock", "prefixListId": a.get("prefixListId") or "pl-mock",
+                    "name": f"com.amazonaws.{ctx.region}.s3", "cidrBlocks": list(S3_PREFIX_LIST_CIDRS)}
         if tok == "aws:index/getCallerIdentity:getCallerIdentity":
             return {"accountId": ctx.account_id, "arn": ctx.arn("iam", "user/render", region=False),
                     "userId": "AIDA" + digest("render", length=17).upper(), "id": ctx.account_id}
