@@ -148,7 +148,10 @@ def _managed_node_group(
         labels=labels,
         taints=cast(Any, taints),
         tags=tags,
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*attachments, access_entry, *depends_on]),
+        # desiredSize is where nodes start: afterwards the cluster autoscaler (or Karpenter)
+        # owns it, and `pulumi up` must not scale a tenant back. minSize/maxSize stay managed.
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*attachments, access_entry, *depends_on],
+                                    ignore_changes=["scalingConfig.desiredSize"]),
     )
     return _NodeGroupParts(role, access_entry, launch_template, node_group)
 

@@ -93,3 +93,10 @@ def test_per_tenant_resource_count_does_not_grow_with_the_platform() -> None:
         return len(result.for_tenant("t00"))
 
     assert count(3) == count(25)
+
+
+def test_node_groups_leave_desired_size_to_the_autoscaler(renders) -> None:
+    groups = renders["abc"].of_type("aws:eks/nodeGroup:NodeGroup")
+    assert {g["tenant"] for g in groups} >= {"alpha", "beta", "gamma"}
+    for g in groups:
+        assert g["ignoreChanges"] == ["scalingConfig.desiredSize"], g["name"]

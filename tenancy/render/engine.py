@@ -42,6 +42,7 @@ class Registration:
     dependencies: list[str]
     provider: str | None
     inputs: dict[str, Any]
+    ignore_changes: list[str] = field(default_factory=list)
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -88,7 +89,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             custom=bool(request.custom), protect=bool(request.protect),
             retain_on_delete=bool(request.retainOnDelete), deleted_with=request.deletedWith or None,
             dependencies=sorted(set(request.dependencies)), provider=request.provider or None,
-            inputs=inputs, id=id_, outputs=state,
+            inputs=inputs, ignore_changes=sorted(request.ignoreChanges), id=id_, outputs=state,
         )
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)

@@ -23,7 +23,7 @@ class RenderResult:
     spec: PlatformSpec
     resources: list[dict[str, Any]]
     """Every registered resource, sorted by URN: urn, type, name, id, parent, tenant, custom,
-    inputs, outputs, dependencies, protect, retainOnDelete, deletedWith, provider."""
+    inputs, outputs, dependencies, protect, retainOnDelete, deletedWith, ignoreChanges, provider."""
     stack_outputs: dict[str, Any]
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
@@ -96,7 +96,7 @@ def _to_dict(r: Registration, tenant: str | None) -> dict[str, Any]:
         "urn": r.urn, "type": r.type, "name": r.name, "id": r.id, "parent": r.parent, "tenant": tenant,
         "custom": r.custom, "inputs": _plain(r.inputs), "outputs": _plain(r.outputs),
         "dependencies": r.dependencies, "protect": r.protect, "retainOnDelete": r.retain_on_delete,
-        "deletedWith": r.deleted_with, "provider": r.provider,
+        "deletedWith": r.deleted_with, "ignoreChanges": r.ignore_changes, "provider": r.provider,
     }
 
 
