@@ -108,6 +108,10 @@ class TenantBundleArgs:
     """S3's address ranges (the gateway endpoint's prefix list, e.g. ``Network.s3_cidr_blocks``).
     When given, a tenant with service accounts and no internet egress may reach them on TCP 443,
     so its workloads can use the tenant-data bucket. Default none."""
+    wait_for: Sequence[pulumi.Resource] = ()
+    """Resources the tenant's namespace must wait for. The platform passes its placement
+    admission policy, so no tenant namespace exists (and no pod can be created in it) before the
+    policy that pins pods to their tenant's nodes is in force. Default none."""
     pod_identity_agent: bool = False
     """Allow egress to the node-local EKS Pod Identity agent (169.254.170.23:80). Set it with
     ``identity.mode: podIdentity``. Default off."""
@@ -141,7 +145,8 @@ class TenantBundle(pulumi.ComponentResource):
 
         ns_manifest, *rest = self.manifests
         self.namespace = register_manifest(name, ns_manifest, pulumi.ResourceOptions(
-            parent=self, provider=args.provider, retain_on_delete=True))  # type: ignore[assignment]
+            parent=self, provider=args.provider, retain_on_delete=True,
+            depends_on=list(args.wait_for)))  # type: ignore[assignment]
         self.namespace_name = self.namespace.metadata.name
         self.resources[f"Namespace/{ns_manifest['metadata']['name']}"] = self.namespace
         child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace],

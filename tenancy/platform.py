@@ -44,7 +44,8 @@ class Platform(pulumi.ComponentResource):
         for t in spec.tenants:
             self.tenants[t.name] = Tenant(t.name, TenantArgs(
                 platform=spec, tenant=t, network=self.network, cluster=self.cluster,
-                data_bucket=self.data_bucket, cluster_identity=self.cluster_identity), opts=child)
+                data_bucket=self.data_bucket, cluster_identity=self.cluster_identity, placement=self.placement),
+                opts=child)
         # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
         for t in spec.tenants:
             for peer in t.allow_from:

@@ -38,6 +38,8 @@ class TenantArgs:
     """The platform's shared tenant-data bucket (identity layer)."""
     cluster_identity: ClusterIdentity | None = None
     """The cluster's OIDC provider/issuer and name (for the tenant's workload roles)."""
+    placement: pulumi.Resource | None = None
+    """The placement admission policy: the tenant's namespace is created only after it."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -93,6 +95,7 @@ class Tenant(pulumi.ComponentResource):
             aws_service_cidrs=[str(n) for n in plan.system_subnets()] if args.network is not None else (),
             s3_cidr_blocks=args.network.s3_cidr_blocks if args.network is not None else None,
             pod_identity_agent=not irsa,
+            wait_for=[args.placement] if args.placement is not None else [],
         ), opts=child)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 

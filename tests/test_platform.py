@@ -100,3 +100,15 @@ def test_node_groups_leave_desired_size_to_the_autoscaler(renders) -> None:
     assert {g["tenant"] for g in groups} >= {"alpha", "beta", "gamma"}
     for g in groups:
         assert g["ignoreChanges"] == ["scalingConfig.desiredSize"], g["name"]
+
+
+def test_no_tenant_namespace_exists_before_the_placement_policy(renders) -> None:
+    """Otherwise, on a first `pulumi up`, a tenant could create pods before they are pinned."""
+    result = renders["abc"]
+    by_urn = result.by_urn()
+    kinds = {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+    namespaces = result.of_type("kubernetes:core/v1:Namespace")
+    assert {n["tenant"] for n in namespaces} == {"alpha", "beta", "gamma"}
+    for ns in namespaces:
+        waits_for = {by_urn[d]["inputs"].get("kind") for d in ns["dependencies"] if d in by_urn}
+        assert kinds <= waits_for, (ns["name"], waits_for)
