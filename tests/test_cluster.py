@@ -203,8 +203,8 @@ def test_tenant_node_group_labelled_tainted_and_only_in_its_subnets(
     assert i["taints"] == [{"key": "tenancy/tenant", "value": t, "effect": "NO_SCHEDULE"}]  # AWS casing
     own = net.tenant_subnet_ids(t)
     assert sorted(i["subnetIds"]) == sorted(own) and own
-    if not net.standin:  # the ids are those of the subnets the network layer made for this tenant
-        assert sorted(own) == sorted(s["id"] for s in tenant_of_type(result, "aws:ec2/subnet:Subnet", t))
+    # the ids are those of the subnets the network layer made for this tenant
+    assert sorted(own) == sorted(s["id"] for s in tenant_of_type(result, "aws:ec2/subnet:Subnet", t))
     assert "tenancy:cluster:TenantNodeGroup" in ancestors(result, ng)
     assert i["clusterName"] == "acme"
     assert "diskSize" not in i  # with a launch template the disk is set there

@@ -4,8 +4,8 @@ Handlers have the shape of ``tests.helpers.aws_replay`` (the network layer's rep
 ``create(ctx, resource) -> moto id`` and ``check(ctx, resource, moto_id) -> [mismatches]``, with
 ``ctx`` offering ``client(service)``, ``resolve(value)``, ``alias(rendered, moto)``, ``account``
 and ``extra``. :func:`register` adds them to that table when it exists; :func:`replay_cluster`
-runs them itself (in a fixed dependency order) on any such context — the shared one after the
-network resources were replayed, or :class:`MiniContext` when the tree has no network layer.
+runs them itself (in a fixed dependency order) on the shared context, after the network
+resources were replayed.
 
 What moto checks by itself: IAM managed-policy ARNs exist (attach fails otherwise), role trust
 documents parse, the KMS key and log group exist where referenced, the node group's launch
@@ -75,76 +75,6 @@ def label_value_problems(value: str) -> list[str]:
 
 def _tags(items: list[dict[str, str]] | None) -> dict[str, str]:
     return {t["Key"]: t["Value"] for t in items or []}
-
-
-# --------------------------------------------------------------------------------------------
-# A minimal context (same interface as tests.helpers.aws_replay.ReplayContext)
-
-
-class MiniContext:
-    def __init__(self, server: Any) -> None:
-        self.server = server
-        self.values: dict[str, str] = {}
-        self.extra: dict[str, Any] = {}
-        self._clients: dict[str, Any] = {}
-        self.account = self.client("sts").get_caller_identity()["Account"]
-        self.values[RENDER_ACCOUNT] = self.account
-
-    def client(self, service: str) -> Any:
-        if service not in self._clients:
-            self._clients[service] = self.server.client(service)
-        return self._clients[service]
-
-    def alias(self, rendered: Any, moto: Any) -> None:
-        if isinstance(rendered, str) and rendered and isinstance(moto, str):
-            self.values[rendered] = moto
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, str):
-            if value in self.values:
-                return self.values[value]
-            if any(c in value for c in ":/{"):
-                for rendered in sorted(self.values, key=len, reverse=True):
-                    if len(rendered) >= 12 and rendered in value:
-                        value = value.replace(rendered, self.values[rendered])
-            return value
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if isinstance(value, dict):
-            return {k: self.resolve(v) for k, v in value.items()}
-        return value
-
-
-def seed_standin_network(ctx: Any, net: Any, spec: Any) -> None:
-    """Create the stand-in network (tests/helpers/cluster_render.py) in moto, tagged as the
-    network layer tags it, and alias its fixed ids to moto's."""
-    ec2 = ctx.client("ec2")
-    plan = spec.address_plan
-    vpc = ec2.create_vpc(CidrBlock=plan.vpc_cidr)["Vpc"]["VpcId"]
-    ctx.alias(net.vpc_id, vpc)
-    zones = [f"{ctx.client('ec2').meta.region_name}{c}" for c in "abcdef"]
-
-    def tag(res: str, tags: dict[str, str]) -> None:
-        ec2.create_tags(Resources=[res], Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
-
-    for i, (sid, cidr) in enumerate(zip(net.system_subnet_ids, plan.system_subnets(), strict=True)):
-        moto = ec2.create_subnet(VpcId=vpc, CidrBlock=str(cidr), AvailabilityZone=zones[i])["Subnet"]["SubnetId"]
-        tag(moto, {"tenancy/platform": spec.name, "Name": f"{spec.name}-system-{i}"})
-        ctx.alias(sid, moto)
-    for gid, name in ((net.control_plane_security_group_id, "control-plane"), (net.system_security_group_id, "system"),
-                      (net.tenant_nodes_security_group_id, "tenant-nodes")):
-        moto = ec2.create_security_group(GroupName=f"{spec.name}-{name}", Description=name, VpcId=vpc)["GroupId"]
-        tag(moto, {"tenancy/platform": spec.name})
-        ctx.alias(gid, moto)
-    for t in spec.tenants:
-        for i, (sid, cidr) in enumerate(zip(net.tenant_subnet_ids(t.name), plan.tenant_subnets(t.slot), strict=True)):
-            moto = ec2.create_subnet(VpcId=vpc, CidrBlock=str(cidr), AvailabilityZone=zones[i])["Subnet"]["SubnetId"]
-            tag(moto, {"tenancy/platform": spec.name, TENANT_TAG: t.name})
-            ctx.alias(sid, moto)
-        moto = ec2.create_security_group(GroupName=f"{spec.name}-{t.name}-nodes", Description=t.name,
-                                         VpcId=vpc)["GroupId"]
-        tag(moto, {"tenancy/platform": spec.name, TENANT_TAG: t.name})
-        ctx.alias(net.tenant_security_group_id(t.name), moto)
 
 
 # --------------------------------------------------------------------------------------------
