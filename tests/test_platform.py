@@ -112,3 +112,15 @@ def test_no_tenant_namespace_exists_before_the_placement_policy(renders) -> None
     for ns in namespaces:
         waits_for = {by_urn[d]["inputs"].get("kind") for d in ns["dependencies"] if d in by_urn}
         assert kinds <= waits_for, (ns["name"], waits_for)
+
+
+@pytest.mark.parametrize("options", [
+    {"network": {"tenantNetworkAcls": True}},
+    {"identity": {"mode": "podIdentity", "accessPoints": True}},
+    {"workloads": {"mesh": "istio", "ingressControllerNamespace": "ingress"}},
+], ids=["nacls", "pod-identity", "istio"])
+def test_adding_a_tenant_changes_nothing_existing_with_options_on(options: dict[str, Any]) -> None:
+    a = _index(render_spec(spec_with([ALPHA, BETA, GAMMA], **options)))
+    b = _index(render_spec(spec_with([ALPHA, DELTA, BETA, GAMMA], **options)))
+    assert [k for k in a if k not in b] == []
+    assert [k for k in a if a[k]["inputs"] != b[k]["inputs"]] == []
