@@ -16,6 +16,7 @@ import pytest
 from tenancy.render.result import RenderResult
 from tests.helpers import aws_replay_cluster as arc
 from tests.helpers.cluster_render import NetworkIds, render_cluster
+from tests.helpers.layers import owned_by
 from tests.test_cluster import _spec
 
 pytestmark = pytest.mark.slow
@@ -30,9 +31,9 @@ def _context(server: Any, result: RenderResult, net: NetworkIds) -> Any:
     """A replay context holding the network the cluster layer builds on."""
     from tests.helpers import aws_replay  # the network layer's replay
 
-    mine = {r["urn"] for r in arc.cluster_layer(result.resources)}
-    network = [r for r in result.resources if r["custom"] and r["type"].startswith("aws:")
-               and r["urn"] not in mine and r["type"] in aws_replay.HANDLERS]
+    # The network layer's resources by owner (not "has a handler": arc.register() adds the
+    # cluster's types to the shared table, and identity owns keys of the same types).
+    network = [r for r in owned_by(result, "tenancy:network:") if r["custom"]]
     arc.register()
     return aws_replay.replay(server, network).ctx
 

@@ -95,6 +95,15 @@ class ReplayContext:
         self.account = self.client("sts").get_caller_identity()["Account"]
         self.values[RENDER_ACCOUNT] = self.account
 
+    def add(self, resources: Iterable[dict[str, Any]]) -> None:
+        """Make ``resources`` (another layer's, replayed on this context next) known to it."""
+        for r in resources:
+            if r["urn"] not in self.by_urn:
+                self.resources.append(r)
+                self.by_urn[r["urn"]] = r
+                if r.get("id"):
+                    self.by_id[r["id"]] = r
+
     def client(self, service: str) -> Any:
         if service not in self._clients:
             self._clients[service] = self.server.client(service)
@@ -178,24 +187,34 @@ def _order(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def replay(server: Any, resources: Iterable[dict[str, Any]], *,
-           include: Callable[[dict[str, Any]], bool] | None = None, check: bool = True) -> ReplayResult:
+           include: Callable[[dict[str, Any]], bool] | None = None, check: bool = True,
+           ctx: ReplayContext | None = None, handlers: Mapping[str, TypeHandler] | None = None) -> ReplayResult:
     """Create every custom resource of ``resources`` (``result.resources`` of a render) in moto,
     in dependency order, then read each back (``check``).
 
     ``include`` picks the resources to replay (default: every custom resource, and each must
     have a handler). Raises :class:`ReplayError` naming the resource on the first failed call,
     and listing every mismatch found on read-back.
+
+    Several layers share one replay: pass the ``ctx`` of an earlier call to continue it (the
+    resources replayed before stay referenceable, their rendered ids and ARNs keep translating),
+    and ``handlers`` when a layer creates a type differently from this table (e.g. its own IAM
+    roles); default: :data:`HANDLERS`.
     """
+    table = HANDLERS if handlers is None else handlers
     chosen = [r for r in resources if r.get("custom") and (include is None or include(r))]
-    missing = sorted({r["type"] for r in chosen if r["type"] not in HANDLERS})
+    missing = sorted({r["type"] for r in chosen if r["type"] not in table})
     if missing:
         raise ReplayError("no replay handler for: " + ", ".join(missing)
                           + " (register one with tests.helpers.aws_replay.handler, or narrow `include`)")
-    ctx = ReplayContext(server, chosen)
+    if ctx is None:
+        ctx = ReplayContext(server, chosen)
+    else:
+        ctx.add(chosen)
     result = ReplayResult(ctx)
     for r in _order(chosen):
         try:
-            moto_id = HANDLERS[r["type"]].create(ctx, r)
+            moto_id = table[r["type"]].create(ctx, r)
         except (ClientError, BotoCoreError) as exc:
             raise ReplayError(f"{r['type']} {r['name']}: AWS refused it: {exc}") from exc
         ctx.moto_ids[r["urn"]] = moto_id
@@ -205,12 +224,29 @@ def replay(server: Any, resources: Iterable[dict[str, Any]], *,
     if check:
         problems: list[str] = []
         for r in result.replayed:
-            chk = HANDLERS[r["type"]].check
+            chk = table[r["type"]].check
             if chk is not None:
                 problems += [f"{r['type']} {r['name']}: {p}" for p in chk(ctx, r, ctx.moto_id(r))]
         if problems:
             raise ReplayError("replayed resources do not read back as rendered:\n  " + "\n  ".join(problems))
     return result
+
+
+def id_map_handler(fn: Callable[[Any, dict[str, Any], dict[str, str]], str | None]) -> Create:
+    """A handler written as ``fn(server, resource, id_map)`` (rendered value → moto value, the
+    identity layer's convention) as a handler of this table: ``id_map`` is the context's
+    translation (values of 12 characters or more, as :meth:`ReplayContext.resolve` uses), and
+    what ``fn`` adds to it becomes an alias of the context."""
+
+    def create(ctx: ReplayContext, r: dict[str, Any]) -> str | None:
+        id_map = {k: v for k, v in ctx.values.items() if len(k) >= 12}
+        out = fn(ctx.server, r, id_map)
+        for k, v in id_map.items():
+            if ctx.values.get(k) != v:
+                ctx.alias(k, v)
+        return out
+
+    return create
 
 
 # --------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ has an ingress rule matching A, on a common protocol and port.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,7 +71,7 @@ def rules_of(resources: Iterable[Mapping[str, Any]]) -> list[Rule]:
             proto = str(i["protocol"])
             lo, hi = _ports(proto, i.get("fromPort"), i.get("toPort"))
             peer = r["inputs"]["securityGroupId"] if i.get("self") else i.get("sourceSecurityGroupId")
-            cidrs = [Net(c) for c in i.get("cidrBlocks") or []] or [None]
+            cidrs: list[Net | None] = [Net(c) for c in i.get("cidrBlocks") or []] or [None]
             for c in cidrs:
                 out.append(Rule(i["securityGroupId"], i["type"] == "egress", proto, lo, hi, peer, c,
                                 (i.get("prefixListIds") or [None])[0], f"{r['type']} {r['name']}"))
@@ -133,7 +133,7 @@ def can_reach(rules: list[Rule], src: Machines, dst: Machines, protocol: str | N
     return False
 
 
-def tenant_machines(resources: list[Mapping[str, Any]], tenant: str, marker_group: str | None) -> Machines:
+def tenant_machines(resources: Sequence[Mapping[str, Any]], tenant: str, marker_group: str | None) -> Machines:
     """A tenant's nodes: the groups its launch templates put on them if the render has any,
     else its own security group plus the network's marker group; its subnets' addresses."""
     mine = [r for r in resources if r.get("tenant") == tenant]
