@@ -20,7 +20,7 @@ _COMPONENTS = {
     "Network": "network", "TenantNetwork": "network", "TenantNetworkArgs": "network",
     "Cluster": "cluster", "ClusterArgs": "cluster", "TenantNodeGroup": "cluster", "TenantNodeGroupArgs": "cluster",
     "TenantAccess": "cluster", "TenantAccessArgs": "cluster", "PlacementPolicy": "cluster",
-    "PlacementPolicyArgs": "cluster",
+    "PlacementPolicyArgs": "cluster", "ServiceExposurePolicy": "cluster", "ServiceExposurePolicyArgs": "cluster",
     "DataBucket": "identity", "TenantIdentity": "identity", "TenantIdentityArgs": "identity",
     "ClusterIdentity": "identity",
     "TenantBundle": "bundle", "TenantBundleArgs": "bundle", "TenantPeering": "bundle",

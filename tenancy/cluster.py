@@ -41,6 +41,8 @@ __all__ = [
     "ClusterArgs",
     "PlacementPolicy",
     "PlacementPolicyArgs",
+    "ServiceExposurePolicy",
+    "ServiceExposurePolicyArgs",
     "TenantAccess",
     "TenantAccessArgs",
     "TenantNodeGroup",
@@ -484,6 +486,37 @@ class PlacementPolicy(pulumi.ComponentResource):
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
         self.policy = adm.ValidatingAdmissionPolicy(
             f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"], opts=k8s_opts)
+        self.binding = adm.ValidatingAdmissionPolicyBinding(
+            f"{name}-binding", metadata=binding["metadata"], spec=binding["spec"],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.policy]))
+        self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class ServiceExposurePolicyArgs:
+    """Inputs of :class:`ServiceExposurePolicy`."""
+
+    provider: pulumi.ProviderResource
+    """The cluster's Kubernetes provider (``Cluster.provider``)."""
+
+
+class ServiceExposurePolicy(pulumi.ComponentResource):
+    """The ValidatingAdmissionPolicy + binding ``tenancy-service-exposure``: no ``externalIPs``,
+    no ``ExternalName``, and ``NodePort``/``LoadBalancer`` only when the tenant's quota grants
+    them (rules and reasoning: :func:`tenancy.plan.admission.service_exposure_policy`). One for
+    the whole cluster; tenant namespaces wait for it like for the placement policy.
+
+    Attributes: ``policy``, ``binding``.
+    """
+
+    def __init__(self, name: str, args: ServiceExposurePolicyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:cluster:ServiceExposurePolicy", name, None, opts)
+        from pulumi_kubernetes.admissionregistration import v1 as adm
+
+        policy, binding = admission.service_exposure_policy(), admission.service_exposure_binding()
+        self.policy = adm.ValidatingAdmissionPolicy(
+            f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider))
         self.binding = adm.ValidatingAdmissionPolicyBinding(
             f"{name}-binding", metadata=binding["metadata"], spec=binding["spec"],
             opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.policy]))

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pulumi
 
-from .cluster import Cluster, ClusterArgs, PlacementPolicy, PlacementPolicyArgs
+from .cluster import (
+    Cluster,
+    ClusterArgs,
+    PlacementPolicy,
+    PlacementPolicyArgs,
+    ServiceExposurePolicy,
+    ServiceExposurePolicyArgs,
+)
 from .identity import ClusterIdentity, DataBucket
 from .network import Network
 from .spec import PlatformSpec
@@ -35,6 +42,8 @@ class Platform(pulumi.ComponentResource):
             system_security_group_id=net.system_security_group_id), opts=child)
         self.placement = PlacementPolicy(
             f"{spec.name}-placement", PlacementPolicyArgs(provider=self.cluster.provider), opts=child)
+        self.service_exposure = ServiceExposurePolicy(
+            f"{spec.name}-service-exposure", ServiceExposurePolicyArgs(provider=self.cluster.provider), opts=child)
         self.cluster_identity = ClusterIdentity(
             oidc_provider_arn=self.cluster.oidc_provider_arn, oidc_issuer=self.cluster.oidc_issuer,
             cluster_name=self.cluster.cluster_name, cluster_arn=self.cluster.cluster_arn)
@@ -44,7 +53,8 @@ class Platform(pulumi.ComponentResource):
         for t in spec.tenants:
             self.tenants[t.name] = Tenant(t.name, TenantArgs(
                 platform=spec, tenant=t, network=self.network, cluster=self.cluster,
-                data_bucket=self.data_bucket, cluster_identity=self.cluster_identity, placement=self.placement),
+                data_bucket=self.data_bucket, cluster_identity=self.cluster_identity, placement=self.placement,
+                service_exposure=self.service_exposure),
                 opts=child)
         # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
         for t in spec.tenants:

@@ -40,6 +40,8 @@ class TenantArgs:
     """The cluster's OIDC provider/issuer and name (for the tenant's workload roles)."""
     placement: pulumi.Resource | None = None
     """The placement admission policy: the tenant's namespace is created only after it."""
+    service_exposure: pulumi.Resource | None = None
+    """The Service exposure admission policy: the tenant's namespace is created only after it too."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -95,7 +97,7 @@ class Tenant(pulumi.ComponentResource):
             aws_service_cidrs=[str(n) for n in plan.system_subnets()] if args.network is not None else (),
             s3_cidr_blocks=args.network.s3_cidr_blocks if args.network is not None else None,
             pod_identity_agent=not irsa,
-            wait_for=[args.placement] if args.placement is not None else [],
+            wait_for=[r for r in (args.placement, args.service_exposure) if r is not None],
         ), opts=child)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 

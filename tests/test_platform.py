@@ -114,6 +114,17 @@ def test_no_tenant_namespace_exists_before_the_placement_policy(renders) -> None
         assert kinds <= waits_for, (ns["name"], waits_for)
 
 
+def test_no_tenant_namespace_exists_before_the_service_exposure_policy(renders) -> None:
+    """Otherwise, on a first `pulumi up`, a tenant could create an externalIPs Service first."""
+    result = renders["abc"]
+    by_urn = result.by_urn()
+    for ns in result.of_type("kubernetes:core/v1:Namespace"):
+        waits_for = {(by_urn[d]["inputs"].get("kind"), (by_urn[d]["inputs"].get("metadata") or {}).get("name"))
+                     for d in ns["dependencies"] if d in by_urn}
+        for kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
+            assert (kind, "tenancy-service-exposure") in waits_for, (ns["name"], waits_for)
+
+
 @pytest.mark.parametrize("options", [
     {"network": {"tenantNetworkAcls": True}},
     {"identity": {"mode": "podIdentity", "accessPoints": True}},

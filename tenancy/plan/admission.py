@@ -205,3 +205,156 @@ def placement_binding() -> dict[str, Any]:
 def manifests() -> list[dict[str, Any]]:
     """Policy then binding, as plain Kubernetes objects."""
     return [placement_policy(), placement_binding()]
+
+
+# --------------------------------------------------------------------------------------------
+# Service exposure (deploy review D4/D5)
+
+SERVICE_POLICY_NAME = "tenancy-service-exposure"
+LOAD_BALANCERS_LABEL = "tenancy/load-balancers"
+"""Namespace label, set to ``allowed`` by the bundle when the tenant's ``quota.loadBalancers`` is
+above 0: the Service policy admits ``type: LoadBalancer`` only then. Tenants cannot write their
+namespace's labels, so only the spec grants it."""
+NODE_PORTS_LABEL = "tenancy/node-ports"
+"""Namespace label, set to ``allowed`` when ``quota.nodePorts`` is above 0: only then may a
+Service open node ports (``type: NodePort``, or a LoadBalancer that allocates node ports)."""
+ALLOWED = "allowed"
+
+
+def _granted(label: str) -> str:
+    return (f"(has(namespaceObject.metadata.labels) && '{label}' in namespaceObject.metadata.labels && "
+            f"namespaceObject.metadata.labels['{label}'] == '{ALLOWED}')")
+
+
+SERVICE_MATCH_CONDITIONS: list[dict[str, str]] = [
+    {
+        "name": "create-or-exposure-changed",
+        "expression": "request.operation == 'CREATE' || "
+        + " || ".join(f"({_changed(f)})" for f in ("type", "externalIPs", "allocateLoadBalancerNodePorts")),
+    },
+]
+"""Skip UPDATEs that change none of the exposure fields: a Service admitted before the policy (or
+before its grant was withdrawn) can still have its finalizers removed and its labels changed."""
+
+SERVICE_VARIABLES: list[dict[str, str]] = [
+    {"name": "type", "expression": "has(object.spec.type) ? object.spec.type : 'ClusterIP'"},
+    {"name": "loadBalancersGranted", "expression": _granted(LOAD_BALANCERS_LABEL)},
+    {"name": "nodePortsGranted", "expression": _granted(NODE_PORTS_LABEL)},
+]
+
+_NS = "' in namespace ' + namespaceObject.metadata.name + "
+SERVICE_VALIDATIONS: list[dict[str, str]] = [
+    {
+        "expression": "!has(object.spec.externalIPs) || size(object.spec.externalIPs) == 0",
+        "message": ("Services in a tenant namespace must not set spec.externalIPs: kube-proxy on every node "
+                    "would redirect traffic for those IPs to this Service (CVE-2020-8554); remove externalIPs "
+                    "and expose the Service through the platform's ingress"),
+        "messageExpression": (
+            "'spec.externalIPs is not allowed on Service ' + object.metadata.name + " + _NS
+            + "': kube-proxy on every node (those of other tenants too) would redirect traffic for those IPs "
+            "to it (CVE-2020-8554); remove spec.externalIPs'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "variables.type != 'ExternalName'",
+        "message": ("Services of type ExternalName are not allowed in a tenant namespace: behind the shared "
+                    "ingress controller they would proxy into other tenants (CVE-2021-25740); use a "
+                    "ClusterIP Service with a selector"),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "variables.type != 'NodePort' || variables.nodePortsGranted",
+        "message": ("Services of type NodePort are not allowed in this tenant namespace: a node port opens every "
+                    "node of the cluster, other tenants' too; use a ClusterIP Service behind the platform's "
+                    "ingress, or ask the platform team for quota.nodePorts"),
+        "messageExpression": (
+            "'Service ' + object.metadata.name + " + _NS + "' may not be of type NodePort: a node port opens "
+            "every node of the cluster, other tenants too; use type ClusterIP behind the platform ingress, "
+            "or ask the platform team to grant quota.nodePorts to tenant ' + "
+            f"namespaceObject.metadata.labels['{TENANT_LABEL}']"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "variables.type != 'LoadBalancer' || variables.loadBalancersGranted",
+        "message": ("Services of type LoadBalancer are not allowed in this tenant namespace (quota.loadBalancers "
+                    "is 0); use the platform's ingress, or ask the platform team for quota.loadBalancers"),
+        "messageExpression": (
+            "'Service ' + object.metadata.name + " + _NS + "' may not be of type LoadBalancer: tenant ' + "
+            f"namespaceObject.metadata.labels['{TENANT_LABEL}'] + "
+            "' has no load balancers in its quota; use the platform ingress, or ask the platform team to "
+            "grant quota.loadBalancers'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": ("variables.type != 'LoadBalancer' || variables.nodePortsGranted || "
+                       "(has(object.spec.allocateLoadBalancerNodePorts) && "
+                       "object.spec.allocateLoadBalancerNodePorts == false)"),
+        "message": ("a LoadBalancer Service in a tenant namespace without quota.nodePorts must set "
+                    "spec.allocateLoadBalancerNodePorts: false (target the pods' IPs, e.g. the AWS Load "
+                    "Balancer Controller's IP target type): node ports open every node of the cluster"),
+        "reason": "Forbidden",
+    },
+]
+"""Every rule of the Service policy; each static ``message`` says what to change."""
+
+
+def service_exposure_policy() -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy ``tenancy-service-exposure`` (one for the whole cluster: the
+    grants come from namespace labels the spec sets, so adding a tenant changes nothing here).
+
+    For Services created or updated in a namespace labelled ``tenancy/tenant`` it denies
+    ``spec.externalIPs`` (CVE-2020-8554: kube-proxy on every node would redirect those IPs — the
+    API endpoint, STS, ECR — to the tenant's pods), ``type: ExternalName`` (CVE-2021-25740: the
+    shared ingress controller, trusted by every tenant, would proxy into another tenant),
+    ``type: NodePort`` unless the namespace is labelled ``tenancy/node-ports=allowed``, and
+    ``type: LoadBalancer`` unless it is labelled ``tenancy/load-balancers=allowed`` (and then
+    without node ports unless those are granted too). The bundle sets the labels from
+    ``quota.nodePorts``/``quota.loadBalancers`` > 0; the ResourceQuota still caps the counts.
+
+    EKS does not enable the ``DenyServiceExternalIPs`` admission plugin (EKS user guide,
+    platform versions: list of enabled admission controllers), so this policy is the guard.
+    Tenants cannot write ``services/status`` (the other CVE-2020-8554 vector, via
+    ``status.loadBalancer.ingress``): the bundle's Roles grant it read-only."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": SERVICE_POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR),
+                "resourceRules": [{
+                    "apiGroups": [""],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE"],
+                    "resources": ["services"],
+                }],
+                "matchPolicy": "Equivalent",
+            },
+            "matchConditions": [dict(c) for c in SERVICE_MATCH_CONDITIONS],
+            "variables": [dict(v) for v in SERVICE_VARIABLES],
+            "validations": [dict(v) for v in SERVICE_VALIDATIONS],
+        },
+    }
+
+
+def service_exposure_binding() -> dict[str, Any]:
+    """The binding that makes the Service policy deny, for tenant namespaces only."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicyBinding",
+        "metadata": {"name": SERVICE_POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "spec": {
+            "policyName": SERVICE_POLICY_NAME,
+            "validationActions": ["Deny"],
+            "matchResources": {"namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR)},
+        },
+    }
+
+
+def service_manifests() -> list[dict[str, Any]]:
+    """The Service policy then its binding."""
+    return [service_exposure_policy(), service_exposure_binding()]

@@ -28,6 +28,7 @@ from typing import Any
 
 from .. import naming
 from ..spec import TenantSpec, WorkloadsSpec
+from . import admission
 
 Manifest = dict[str, Any]
 
@@ -115,10 +116,16 @@ def namespace(tenant: TenantSpec, pod_security_version: str = "latest") -> Manif
     for mode in ("enforce", "audit", "warn"):
         psa[f"pod-security.kubernetes.io/{mode}"] = PSA_LEVEL
         psa[f"pod-security.kubernetes.io/{mode}-version"] = pod_security_version
+    # Grants read by the Service exposure admission policy (tenants cannot write these labels).
+    grants: dict[str, str] = {}
+    if tenant.quota.load_balancers > 0:
+        grants[admission.LOAD_BALANCERS_LABEL] = admission.ALLOWED
+    if tenant.quota.node_ports > 0:
+        grants[admission.NODE_PORTS_LABEL] = admission.ALLOWED
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": name, "labels": {**labels(tenant.name), **psa}},
+        "metadata": {"name": name, "labels": {**labels(tenant.name), **psa, **grants}},
     }
 
 
