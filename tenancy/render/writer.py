@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .. import operability
 from .result import RenderResult
 
 
@@ -114,6 +115,7 @@ def report(result: RenderResult) -> str:
     lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
     weakened = _weakened(result)
     lines += [f"- {w}" for w in weakened] or ["None."]
+    lines += ["", *operability.report_lines(operability.evaluate(s, result.resources))]
     lines += ["", "## Resources by type", "", "| type | platform | per tenant (total) |", "|---|---|---|"]
     by_type: dict[str, Counter[bool]] = {}
     for r in result.resources:
