@@ -115,6 +115,16 @@ class TenantBundleArgs:
     pod_identity_agent: bool = False
     """Allow egress to the node-local EKS Pod Identity agent (169.254.170.23:80). Set it with
     ``identity.mode: podIdentity``. Default off."""
+    service_cidr: str | None = None
+    """The cluster's Service range (``PlatformSpec.service_cidr``), excluded from internet egress
+    (the policy agent sees ClusterIPs before kube-proxy translates them). Default none: only the
+    VPC and link-local ranges are excluded — pass it whenever the cluster is known."""
+    kubernetes_service_ip: str | None = None
+    """The ``kubernetes`` Service's ClusterIP (``PlatformSpec.kubernetes_service_ip``); needed
+    when the tenant sets ``kubernetesApiAccess``."""
+    api_endpoint_cidrs: Sequence[str] = ()
+    """Where the API endpoint's network interfaces live (the cluster's subnets: the system
+    subnets); reached on 443 by tenants with ``kubernetesApiAccess``. Default none."""
 
 
 class TenantBundle(pulumi.ComponentResource):
@@ -138,7 +148,9 @@ class TenantBundle(pulumi.ComponentResource):
         self._args = args
         tenant = args.tenant
         self.manifests = plan.tenant_manifests(tenant, args.workloads, args.vpc_cidr, args.role_arns,
-                                               args.aws_service_cidrs, args.pod_identity_agent)
+                                               args.aws_service_cidrs, args.pod_identity_agent,
+                                               args.service_cidr, args.api_endpoint_cidrs,
+                                               args.kubernetes_service_ip)
         self.resources: dict[str, pulumi.CustomResource] = {}
         self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
         self.peerings: dict[str, TenantPeering] = {}

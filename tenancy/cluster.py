@@ -261,6 +261,9 @@ class Cluster(pulumi.ComponentResource):
             skip_default_node_group=True,
             create_instance_role=False,
             use_default_vpc_cni=True,  # the add-on is managed below, with its IRSA role
+            # Pinned so NetworkPolicies can exclude it and name the API's ClusterIP (EKS's own
+            # default when the spec leaves it out: nothing changes for an existing cluster).
+            kubernetes_service_ip_address_range=spec.service_cidr,
             deletion_protection=cspec.deletion_protection,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group], protect=cspec.deletion_protection),
@@ -298,7 +301,7 @@ class Cluster(pulumi.ComponentResource):
             n("vpc-cni"),
             cluster_name=self.cluster_name,
             addon_name="vpc-cni",
-            configuration_values=json.dumps({"enableNetworkPolicy": "true"}),
+            configuration_values=json.dumps(plan.vpc_cni_configuration(cspec.network_policy_enforcing_mode)),
             service_account_role_arn=cni_role.arn,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
@@ -306,6 +309,13 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cni_policy]),
         )
         self.node_dependencies: list[pulumi.Resource] = [self.vpc_cni_addon]
+
+        # Strict mode denies every pod no policy selects: the platform's own namespaces get
+        # theirs before any platform pod (CoreDNS below) starts.
+        from .platform_policies import PlatformNetworkPolicies, PlatformNetworkPoliciesArgs
+
+        self.platform_policies = PlatformNetworkPolicies(
+            n("platform-policies"), PlatformNetworkPoliciesArgs(platform=spec, provider=self.provider), opts=child)
 
         # The system node group: CoreDNS and add-ons only.
         self.system_nodes = _managed_node_group(
@@ -331,7 +341,7 @@ class Cluster(pulumi.ComponentResource):
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_nodes.node_group]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_nodes.node_group, self.platform_policies]),
         )
 
         # Platform cluster admins: cluster-wide AmazonEKSClusterAdminPolicy.

@@ -213,7 +213,7 @@ class Network(pulumi.ComponentResource):
         refs[plan.VPC] = address.vpc_cidr
         refs[plan.S3] = s3.prefix_list_id
         for g, sg in groups.items():
-            for rule in plan.shared_rules(g):
+            for rule in plan.shared_rules(g, mesh=spec.workloads.mesh == "istio"):
                 _sg_rule(f"{name}-{_slug(g)}-{rule.key}", rule, sg.id, refs, tags, _child(self))
 
         self.interface_endpoint_ids = {}
@@ -417,7 +417,8 @@ class TenantNetwork(pulumi.ComponentResource):
             plan.S3: args.s3_prefix_list_id,
         }
         ingress_controller = platform.workloads.ingress_controller_namespace is not None
-        for rule in plan.tenant_rules(tenant.internet_egress, ingress_controller):
+        for rule in plan.tenant_rules(tenant.internet_egress, ingress_controller,
+                                      mesh=platform.workloads.mesh == "istio"):
             _sg_rule(f"{t}-nodes-{rule.key}", rule, sg.id, refs, tags, _child(self))
 
         self.network_acl_id = None

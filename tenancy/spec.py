@@ -293,6 +293,10 @@ class TenantSpec(_Model):
     internet_egress: bool = False
     """Allow egress to the internet (through NAT). Default off: tenants reach only DNS, their own
     namespace, the tenants that allow them, and AWS through the VPC endpoints."""
+    kubernetes_api_access: bool = False
+    """Let the tenant's pods reach the Kubernetes API (operators, leader election): egress on TCP
+    443 to exactly the ``kubernetes`` Service's ClusterIP and the API endpoint's network
+    interfaces. Default off: pods reach no API (and get no token unless they ask for one)."""
     admins: list[PrincipalArn] = []
     """IAM principals given the tenant's admin persona (EKS access entry → Kubernetes group
     ``tenancy:<tenant>:admins``)."""
@@ -348,7 +352,8 @@ class NetworkSpec(_Model):
     security_group_rule_quota: int = Field(60, ge=1, le=1000)
     """Inbound (and, separately, outbound) rules per security group allowed by your VPC quota
     (default 60). A tenant's group holds 4 inbound rules plus one per ``allowFrom`` entry, and
-    6 outbound (7 with ``internetEgress``) plus one per tenant that allows it."""
+    6 outbound (one more with ``internetEgress``, one more with the Istio mesh) plus one per
+    tenant that allows it."""
     network_acl_rule_quota: int = Field(20, ge=1, le=40)
     """Rules per network ACL (per direction) allowed by your VPC quota (default 20, at most 40).
     Only used with ``tenantNetworkAcls``: 4 fixed rules plus one per ``allowFrom`` edge touching
@@ -375,6 +380,20 @@ class ClusterSpec(_Model):
     """IAM principals given cluster-wide admin (AmazonEKSClusterAdminPolicy)."""
     system_nodes: NodesSpec = NodesSpec(instance_types=["m6i.large"], min_size=2, max_size=4, desired_size=2)
     """The platform's own node group (CoreDNS, add-ons), tainted ``CriticalAddonsOnly``."""
+    service_cidr: Annotated[str, AfterValidator(lambda v: _service_cidr(v))] | None = None
+    """The Kubernetes Service (ClusterIP) range, pinned so that NetworkPolicies can exclude it
+    from internet egress and name the API's ClusterIP. A private block from /12 to /24 outside
+    the VPC. Default: the block EKS itself picks when none is given (``172.20.0.0/16`` when the
+    VPC is in 10.0.0.0/8, else ``10.100.0.0/16``), so pinning an existing cluster changes
+    nothing. It can only be set at cluster creation: changing it replaces the cluster."""
+
+    network_policy_enforcing_mode: Literal["strict", "standard"] = "strict"
+    """The VPC CNI policy agent's mode (``NETWORK_POLICY_ENFORCING_MODE`` on ``aws-node``).
+    ``strict`` (default): a new pod starts with everything denied until its policies are
+    programmed, and a pod no policy selects stays denied — the platform gives its own namespaces
+    policies (``workloads.platformNamespaces`` adds yours). ``standard``: new pods start with
+    everything ALLOWED until their policies are programmed (an unenforced window at every pod
+    start)."""
 
     @model_validator(mode="after")
     def _no_open_endpoint(self) -> ClusterSpec:
@@ -383,6 +402,30 @@ class ClusterSpec(_Model):
                 raise ValueError("endpointPublicAccessCidrs must not contain 0.0.0.0/0: list the CIDRs "
                                  "of your operators and CI, or leave it empty for a private endpoint")
         return self
+
+
+_SERVICE_CIDR_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+def _service_cidr(value: str) -> str:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 network address ({exc}); write e.g. 172.20.0.0/16") from None
+    if not any(net.subnet_of(r) for r in _SERVICE_CIDR_RANGES):
+        raise ValueError(f"{value} is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, the only ranges EKS "
+                         "accepts for Services; use e.g. 172.20.0.0/16")
+    if not 12 <= net.prefixlen <= 24:
+        raise ValueError(f"EKS accepts a Service range from /12 to /24, got /{net.prefixlen}; use e.g. a /16")
+    return value
+
+
+def default_service_cidr(vpc_cidr: str) -> str:
+    """The Service range EKS assigns when none is given: EKS documents "either 10.100.0.0/16 or
+    172.20.0.0/16" (API reference, KubernetesNetworkConfigRequest.serviceIpv4Cidr); it takes the
+    one that does not collide with the VPC — 172.20.0.0/16 for a VPC in 10.0.0.0/8."""
+    vpc = ipaddress.IPv4Network(vpc_cidr)
+    return "172.20.0.0/16" if vpc.subnet_of(ipaddress.IPv4Network("10.0.0.0/8")) else "10.100.0.0/16"
 
 
 class IdentitySpec(_Model):
@@ -406,17 +449,60 @@ class IdentitySpec(_Model):
     at one KMS request per object operation."""
 
 
+class IstioSpec(_Model):
+    """The prerequisites of ``workloads.mesh: istio``. The platform does not install Istio: it
+    needs one installed BEFORE it is deployed (istiod and its CRDs in ``istio-system``, on the
+    system nodes), and it checks that you declared so."""
+
+    preinstalled: bool = False
+    """Declare that Istio (istiod and the ``security.istio.io`` CRDs) is installed in
+    ``istio-system``. Required with ``mesh: istio``: the PeerAuthentication and
+    AuthorizationPolicy objects cannot be created without the CRDs."""
+    cni: bool = False
+    """Declare that the Istio CNI node agent is installed (``istioctl install --set
+    components.cni.enabled=true``). Required with ``mesh: istio``: without it every injected pod
+    carries ``istio-init`` with NET_ADMIN/NET_RAW, which the tenants' ``restricted`` Pod
+    Security rejects (istio.io, "Install Istio with Pod Security Admission")."""
+    revision: DnsLabel | None = None
+    """The istiod revision tenants' namespaces are injected by (label ``istio.io/rev=<revision>``).
+    Default none: the label ``istio-injection=enabled`` (the default revision)."""
+
+
 class WorkloadsSpec(_Model):
     """In-cluster settings shared by every tenant bundle."""
 
     ingress_controller_namespace: DnsLabel | None = None
     """Namespace of an ingress controller allowed to reach every tenant's pods. Default none."""
     mesh: Literal["none", "istio"] = "none"
-    """``istio``: add STRICT mTLS PeerAuthentication and an AuthorizationPolicy per tenant."""
+    """``istio``: label tenant namespaces for sidecar injection, add STRICT mTLS
+    PeerAuthentication and an AuthorizationPolicy per tenant, and open the sidecar → istiod
+    (15012) and control plane → injection webhook (15017) paths. Needs ``istio.preinstalled``
+    and ``istio.cni`` (see ``docs/bundle.md``, "Service mesh")."""
+    istio: IstioSpec = IstioSpec()
+    """The Istio installation the mesh relies on (declared, not installed, by the platform)."""
+    platform_namespaces: list[DnsLabel] = []
+    """Namespaces of your own platform add-ons (monitoring, cert-manager…) that get the
+    platform's NetworkPolicies (egress anywhere, ingress from non-tenant namespaces and the
+    system subnets). In strict enforcing mode a pod that no policy selects is denied everything:
+    list here every namespace that runs pods and has no policies of its own. They are created if
+    absent (and kept when removed from the list)."""
     pod_security_version: Annotated[str, AfterValidator(lambda v: _psa_version(v))] = "latest"
     """The Pod Security Standards version every tenant namespace enforces (``restricted``), audits
     and warns on. Default ``latest``: the newest rules of the cluster's version. Pin it
     (``v1.33``) to keep an upgrade of the cluster from rejecting pods the old rules admitted."""
+
+
+    @model_validator(mode="after")
+    def _mesh_prerequisites(self) -> WorkloadsSpec:
+        if self.mesh == "istio":
+            missing = [f"istio.{f}: true" for f in ("preinstalled", "cni") if not getattr(self.istio, f)]
+            if missing:
+                raise ValueError(
+                    f"mesh: istio needs a preinstalled Istio with the Istio CNI node agent; install Istio (istiod "
+                    f"in istio-system, with components.cni.enabled=true) and then set {' and '.join(missing)} — "
+                    "without the CRDs the mesh policies cannot be created, and without Istio CNI the tenants' "
+                    "restricted Pod Security rejects every injected pod (istio-init needs NET_ADMIN)")
+        return self
 
 
 def _psa_version(value: str) -> str:
@@ -463,6 +549,17 @@ class PlatformSpec(_Model):
     @property
     def address_plan(self) -> AddressPlan:
         return AddressPlan(self.vpc_cidr, self.availability_zones, self.tenant_block_prefix)
+
+    @property
+    def service_cidr(self) -> str:
+        """The cluster's Service range: ``cluster.serviceCidr``, else EKS's own default."""
+        return self.cluster.service_cidr or default_service_cidr(self.vpc_cidr)
+
+    @property
+    def kubernetes_service_ip(self) -> str:
+        """The ``default/kubernetes`` Service's ClusterIP: the first address of the Service range
+        (kube-apiserver allocates it so; e.g. 172.20.0.1)."""
+        return str(ipaddress.IPv4Network(self.service_cidr).network_address + 1)
 
     def tenant(self, name: str) -> TenantSpec:
         for t in self.tenants:
@@ -607,6 +704,7 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
                 f"subnetQuota, use fewer availabilityZones, or split the platform")))
 
     out.extend(_network_checks(data, tenants))
+    out.extend(_service_cidr_checks(data))
 
     workloads = data.get("workloads")
     ingress_ns = workloads.get("ingressControllerNamespace") if isinstance(workloads, Mapping) else None
@@ -620,6 +718,11 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
             reserved = naming.reserved_name_problem(tname)
             if reserved is not None:
                 out.append(Problem(f"tenants[{i}].name", reserved))
+            if isinstance(workloads, Mapping) and isinstance(workloads.get("platformNamespaces"), list) \
+                    and tname in workloads["platformNamespaces"]:
+                out.append(Problem(f"tenants[{i}].name", (
+                    f"{tname!r} is listed in workloads.platformNamespaces; choose another tenant name or "
+                    "remove it from platformNamespaces")))
             if tname == ingress_ns:
                 out.append(Problem(f"tenants[{i}].name", (
                     f"{tname!r} is the ingress controller's namespace (workloads.ingressControllerNamespace); "
@@ -664,6 +767,22 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
                                    f"{peer!r} is not a tenant of this platform; {hint}"))
     out.extend(_access_principal_problems(data, tenants))
     return out
+
+
+def _service_cidr_checks(data: Mapping[str, Any]) -> list[Problem]:
+    """The Service range must not overlap the VPC (pods, nodes, endpoints all live there)."""
+    cluster = data.get("cluster")
+    value = cluster.get("serviceCidr") if isinstance(cluster, Mapping) else None
+    try:
+        vpc = ipaddress.IPv4Network(str(data.get("vpcCidr")), strict=True)
+        svc = ipaddress.IPv4Network(str(value), strict=True) if value is not None else None
+    except ValueError:
+        return []
+    if svc is not None and svc.overlaps(vpc):
+        return [Problem("cluster.serviceCidr", (
+            f"{svc} overlaps the VPC {vpc} (nodes, pods and endpoints take addresses there); EKS rejects it: "
+            f"choose a block outside the VPC, e.g. {default_service_cidr(str(vpc))}"))]
+    return []
 
 
 def _access_principal_problems(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem]:
@@ -736,6 +855,7 @@ def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem
         nacls=net.get("tenantNetworkAcls") is True,
         nacl_rule_quota=net.get("networkAclRuleQuota", 20),
         ingress_controller=bool(workloads.get("ingressControllerNamespace")),
+        mesh=workloads.get("mesh") == "istio",
     ):
         out.append(Problem(path, msg))
     return out

@@ -97,6 +97,10 @@ class Tenant(pulumi.ComponentResource):
             aws_service_cidrs=[str(n) for n in plan.system_subnets()] if args.network is not None else (),
             s3_cidr_blocks=args.network.s3_cidr_blocks if args.network is not None else None,
             pod_identity_agent=not irsa,
+            service_cidr=args.platform.service_cidr,
+            kubernetes_service_ip=args.platform.kubernetes_service_ip,
+            # EKS places the API endpoint's ENIs in the cluster's subnets: the system subnets.
+            api_endpoint_cidrs=[str(n) for n in plan.system_subnets()],
             wait_for=[r for r in (args.placement, args.service_exposure) if r is not None],
         ), opts=child)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})

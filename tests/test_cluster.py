@@ -160,8 +160,8 @@ def test_kubernetes_provider_from_the_kubeconfig(result: RenderResult) -> None:
     provider = one(result, "pulumi:providers:kubernetes")
     assert provider["inputs"]["kubeconfig"] == eks(result)["outputs"]["kubeconfigJson"]
     # The placement policy goes through it.
-    vap = one(result, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")
-    assert vap["provider"].startswith(provider["urn"])
+    for vap in result.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"):
+        assert vap["provider"].startswith(provider["urn"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -322,7 +322,7 @@ def test_sts_sessions_are_refused_with_the_role_arn_to_use() -> None:
 
 
 def test_placement_policy_and_binding_are_rendered_for_the_platform(result: RenderResult) -> None:
-    objs = result.manifests["platform"]
+    objs = [o for o in result.manifests["platform"] if o["metadata"]["name"] == admission.POLICY_NAME]
     kinds = [o["kind"] for o in objs]
     assert kinds.count("ValidatingAdmissionPolicy") == 1 and kinds.count("ValidatingAdmissionPolicyBinding") == 1
     policy = next(o for o in objs if o["kind"] == "ValidatingAdmissionPolicy")
@@ -330,9 +330,13 @@ def test_placement_policy_and_binding_are_rendered_for_the_platform(result: Rend
     assert policy == admission.placement_policy()
     assert binding == admission.placement_binding()
     assert binding["spec"]["validationActions"] == ["Deny"] and policy["spec"]["failurePolicy"] == "Fail"
-    vap_binding = one(result, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding")
-    vap = one(result, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")
-    assert vap["urn"] in vap_binding["dependencies"]
+    for name in (admission.POLICY_NAME, admission.SERVICE_POLICY_NAME):
+        [vap_binding] = [r for r in result.of_type(
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding")
+            if r["inputs"]["metadata"]["name"] == name]
+        [vap] = [r for r in result.of_type("kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy")
+                 if r["inputs"]["metadata"]["name"] == name]
+        assert vap["urn"] in vap_binding["dependencies"]
 
 
 def test_shared_resources_belong_to_no_tenant(result: RenderResult) -> None:

@@ -352,7 +352,7 @@ def test_the_sample_cluster_is_what_the_tests_think(tmp_path: Path) -> None:
 
 
 MESH_SPEC = spec_with([tenant("alpha", 0, allowFrom=["beta"]), tenant("beta", 1), tenant("gamma", 2)],
-                      vpcCidr=VPC, workloads={"mesh": "istio"})
+                      vpcCidr=VPC, workloads={"mesh": "istio", "istio": {"preinstalled": True, "cni": True}})
 
 
 def test_istio_authorization_admits_only_the_namespace_and_its_peers(tmp_path: Path) -> None:

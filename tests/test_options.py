@@ -21,7 +21,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "six-zones": {"availabilityZones": 6, "kubernetesVersion": "1.31"},
     "pod-identity-and-bucket-options": {"identity": {"mode": "podIdentity", "accessPoints": True, "accessLogging": True,
                                                      "noncurrentVersionExpirationDays": 30, "bucketKey": False}},
-    "istio-and-ingress": {"workloads": {"mesh": "istio", "ingressControllerNamespace": "ingress"}},
+    "istio-and-ingress": {"workloads": {"mesh": "istio", "istio": {"preinstalled": True, "cni": True},
+                                        "ingressControllerNamespace": "ingress"}},
     "nacls-single-nat-s3-flow-logs": {"network": {"tenantNetworkAcls": True, "natGateways": "single",
                                                   "flowLogs": {"destination": "s3", "retentionDays": 30}}},
     "public-endpoint-arm-system-nodes": {"cluster": {

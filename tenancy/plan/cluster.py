@@ -201,3 +201,15 @@ def principal_key(principal_arn: str) -> str:
     digest = hashlib.sha256(principal_arn.encode()).hexdigest()[:8]
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in tail)[:40]
     return f"{safe}-{digest}"
+
+
+def vpc_cni_configuration(enforcing_mode: str = "strict") -> dict[str, Any]:
+    """The ``vpc-cni`` add-on's ``configurationValues``: network-policy enforcement on
+    (``enableNetworkPolicy``) and the policy agent's mode as the ``aws-node`` container's
+    ``NETWORK_POLICY_ENFORCING_MODE`` (``env`` in the add-on schema, as in the
+    aws/amazon-vpc-cni-k8s Helm chart's ``values.yaml``, from which the add-on's configuration
+    schema is built; VPC CNI 1.17.1+). Check a version's schema with ``aws eks
+    describe-addon-configuration --addon-name vpc-cni --addon-version <v>``."""
+    if enforcing_mode not in ("strict", "standard"):
+        raise ValueError(f"NETWORK_POLICY_ENFORCING_MODE must be strict or standard, got {enforcing_mode!r}")
+    return {"enableNetworkPolicy": "true", "env": {"NETWORK_POLICY_ENFORCING_MODE": enforcing_mode}}

@@ -67,6 +67,7 @@ NP_AWS_SERVICES = "tenancy-allow-aws-services"
 NP_POD_IDENTITY = "tenancy-allow-pod-identity-agent"
 NP_S3 = "tenancy-allow-s3"
 NP_ISTIOD = "tenancy-allow-istiod"
+NP_KUBE_API = "tenancy-allow-kubernetes-api"
 EDGE_INGRESS_PREFIX = "tenancy-allow-from-"
 EDGE_EGRESS_PREFIX = "tenancy-allow-to-"
 """Edge policies are named after the peer. No base policy name starts with these prefixes, so a
@@ -108,7 +109,20 @@ def namespace_selector(namespace: str) -> dict[str, Any]:
 # Namespace, quota, limits
 
 
-def namespace(tenant: TenantSpec, pod_security_version: str = "latest") -> Manifest:
+def injection_labels(workloads: WorkloadsSpec) -> dict[str, str]:
+    """With ``mesh: istio``, the namespace label that makes Istio inject a sidecar into EVERY pod
+    of the namespace (tenants cannot label namespaces, and a pod-level opt-in would leave the
+    STRICT mTLS policy to cover only the pods that chose it): ``istio.io/rev=<revision>`` with a
+    revision, else ``istio-injection=enabled``."""
+    if workloads.mesh != "istio":
+        return {}
+    if workloads.istio.revision:
+        return {"istio.io/rev": workloads.istio.revision}
+    return {"istio-injection": "enabled"}
+
+
+def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
+              extra_labels: Mapping[str, str] | None = None) -> Manifest:
     """The tenant's Namespace with Pod Security Admission ``restricted`` enforced, audited and
     warned. ``kubernetes.io/metadata.name`` is added by the API server, not here."""
     name = naming.namespace(tenant.name)
@@ -125,7 +139,7 @@ def namespace(tenant: TenantSpec, pod_security_version: str = "latest") -> Manif
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": name, "labels": {**labels(tenant.name), **psa, **grants}},
+        "metadata": {"name": name, "labels": {**labels(tenant.name), **psa, **grants, **(extra_labels or {})}},
     }
 
 
@@ -311,6 +325,9 @@ def network_policies(
     vpc_cidr: str,
     aws_service_cidrs: Sequence[Any] = (),
     pod_identity_agent: bool = False,
+    service_cidr: str | None = None,
+    api_endpoint_cidrs: Sequence[Any] = (),
+    kubernetes_service_ip: str | None = None,
 ) -> list[Manifest]:
     """The tenant namespace's own NetworkPolicies (edges come from :func:`edge_manifests`).
 
@@ -324,6 +341,15 @@ def network_policies(
       the S3 prefix list) reachable on TCP 443 without internet egress. Default none.
     - ``pod_identity_agent``: allow TCP 80 to the node-local EKS Pod Identity agent (needed with
       ``identity.mode: podIdentity``). Default off.
+    - ``service_cidr``: the cluster's Service range, excluded from internet egress too. The VPC
+      CNI policy agent filters on the pod's host veth, BEFORE kube-proxy's DNAT, so it sees
+      ClusterIPs (aws/amazon-network-policy-controller-k8s ``pkg/resolvers/endpoints.go``,
+      ``getMatchingServiceClusterIPs``): without the exclusion ``0.0.0.0/0`` would reach every
+      Service of the cluster. Default none (then only the VPC is excluded).
+    - ``kubernetes_service_ip`` and ``api_endpoint_cidrs``: with ``tenant.kubernetesApiAccess``,
+      allow TCP 443 to exactly the ``kubernetes`` Service's ClusterIP (what clients dial, pre-DNAT)
+      and the API endpoint's network interfaces (EKS puts them in the cluster's subnets: the
+      system subnets), which the ClusterIP is translated to.
     """
     t = tenant.name
     ns = naming.namespace(t)
@@ -352,7 +378,17 @@ def network_policies(
         out.append(_np(NP_INTERNET, t, ns, {
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [vpc_cidr, LINK_LOCAL_CIDR]}}]}],
+            "egress": [{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": internet_except(vpc_cidr, service_cidr)}}]}],
+        }))
+    if tenant.kubernetes_api_access:
+        if kubernetes_service_ip is None:
+            raise ValueError(f"tenant {t!r} has kubernetesApiAccess but no kubernetes Service IP was given")
+        out.append(_np(NP_KUBE_API, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Egress"],
+            "egress": [{"to": [{"ipBlock": {"cidr": f"{kubernetes_service_ip}/32"}},
+                               *({"ipBlock": {"cidr": c}} for c in api_endpoint_cidrs)],
+                        "ports": [{"protocol": "TCP", "port": 443}]}],
         }))
     if aws_service_cidrs:
         out.append(_np(NP_AWS_SERVICES, t, ns, {
@@ -396,6 +432,12 @@ def _istio(kind: str, name: str, tenant: str, namespace: str, spec: dict[str, An
         "metadata": _meta(name, tenant, namespace),
         "spec": spec,
     }
+
+
+def internet_except(vpc_cidr: str, service_cidr: str | None = None) -> list[str]:
+    """What internet egress (``0.0.0.0/0``) must leave out: the VPC (other tenants' pods and
+    nodes), the link-local range (IMDS, the Pod Identity agent) and the Service range."""
+    return [vpc_cidr, *([service_cidr] if service_cidr else []), LINK_LOCAL_CIDR]
 
 
 def s3_policy(tenant: TenantSpec, cidrs: Sequence[Any]) -> Manifest:
@@ -480,19 +522,23 @@ def tenant_manifests(
     role_arns: Mapping[str, Any] | None = None,
     aws_service_cidrs: Sequence[Any] = (),
     pod_identity_agent: bool = False,
+    service_cidr: str | None = None,
+    api_endpoint_cidrs: Sequence[Any] = (),
+    kubernetes_service_ip: str | None = None,
 ) -> list[Manifest]:
     """Every object of one tenant's bundle, namespace first, edges excluded (they belong to the
     declaring tenant but are built per edge: :func:`edge_manifests`)."""
     workloads = workloads or WorkloadsSpec()
     return [
-        namespace(tenant, workloads.pod_security_version),
+        namespace(tenant, workloads.pod_security_version, injection_labels(workloads)),
         resource_quota(tenant),
         limit_range(tenant),
         *roles(tenant),
         *role_bindings(tenant),
         default_service_account(tenant),
         *service_accounts(tenant, role_arns or {}),
-        *network_policies(tenant, workloads, vpc_cidr, aws_service_cidrs, pod_identity_agent),
+        *network_policies(tenant, workloads, vpc_cidr, aws_service_cidrs, pod_identity_agent,
+                          service_cidr, api_endpoint_cidrs, kubernetes_service_ip),
         *mesh_policies(tenant, workloads),
     ]
 

@@ -54,6 +54,10 @@ CONTROL_PLANE_TO_SYSTEM_PORTS = (443, 4443, 6443, 8443, 9443, 10250)
 terraform-aws-eks opens as its "recommended" node rules (4443 metrics-server, 6443
 prometheus-adapter, 8443/9443 controller webhooks)."""
 KUBELET_PORT = 10250
+ISTIOD_XDS_PORT = 15012
+"""istiod's xDS/CA port: every sidecar (on tenant nodes) connects to istiod (on the system nodes)."""
+ISTIOD_WEBHOOK_PORT = 15017
+"""istiod's injection/validation webhook port, called by the API server (istio/istio#36955)."""
 DNS_PORT = 53
 HTTPS_PORT = 443
 
@@ -89,9 +93,9 @@ def _all(direction: Literal["ingress", "egress"], peer: str, what: str, key: str
     return SgRule(direction, ALL, None, None, peer, what, key)
 
 
-def tenant_rules(internet_egress: bool, ingress_controller: bool = False) -> list[SgRule]:
+def tenant_rules(internet_egress: bool, ingress_controller: bool = False, mesh: bool = False) -> list[SgRule]:
     """The rules of one tenant's node security group (its ``allowFrom`` edges come apart, from
-    :func:`edge_rules`)."""
+    :func:`edge_rules`). ``mesh``: sidecars reach istiod on the system nodes (15012)."""
     rules = [
         _all("ingress", SELF, "the tenant's own nodes and pods", "in-self"),
         *(_tcp("ingress", p, CONTROL_PLANE, f"EKS control plane to nodes ({p})", f"in-cp-{p}")
@@ -109,13 +113,29 @@ def tenant_rules(internet_egress: bool, ingress_controller: bool = False) -> lis
         _tcp("egress", HTTPS_PORT, ENDPOINTS, "AWS APIs through the interface endpoints", "out-endpoints-443"),
         _tcp("egress", HTTPS_PORT, S3, "S3 through the gateway endpoint (ECR image layers)", "out-s3-443"),
     ]
+    if mesh:
+        rules.append(_tcp("egress", ISTIOD_XDS_PORT, SYSTEM, "Istio sidecars to istiod (xDS, certificates)",
+                          "out-istiod-15012"))
     if internet_egress:
         rules.append(_all("egress", INTERNET, "the internet through NAT (internetEgress)", "out-internet"))
     return rules
 
 
-def system_rules() -> list[SgRule]:
-    """The rules of the system node group's security group."""
+def system_rules(mesh: bool = False) -> list[SgRule]:
+    """The rules of the system node group's security group (``mesh``: istiod admits sidecars on
+    15012 and the control plane's webhook calls on 15017)."""
+    return [*_system_rules(), *(_mesh_system_rules() if mesh else [])]
+
+
+def _mesh_system_rules() -> list[SgRule]:
+    return [
+        _tcp("ingress", ISTIOD_XDS_PORT, TENANT_NODES, "Istio sidecars on tenant nodes to istiod", "in-istiod-15012"),
+        _tcp("ingress", ISTIOD_WEBHOOK_PORT, CONTROL_PLANE, "EKS control plane to istiod's injection webhook",
+             "in-cp-15017"),
+    ]
+
+
+def _system_rules() -> list[SgRule]:
     return [
         _all("ingress", SELF, "system nodes among themselves", "in-self"),
         *(_tcp("ingress", p, CONTROL_PLANE, f"EKS control plane to system nodes ({p})", f"in-cp-{p}")
@@ -126,8 +146,13 @@ def system_rules() -> list[SgRule]:
     ]
 
 
-def control_plane_rules() -> list[SgRule]:
-    """The rules of the additional control-plane security group."""
+def control_plane_rules(mesh: bool = False) -> list[SgRule]:
+    """The rules of the additional control-plane security group (``mesh``: to istiod's webhook)."""
+    return [*_control_plane_rules(), *([_tcp("egress", ISTIOD_WEBHOOK_PORT, SYSTEM, "control plane to istiod's "
+                                             "injection webhook", "out-system-15017")] if mesh else [])]
+
+
+def _control_plane_rules() -> list[SgRule]:
     return [
         _tcp("ingress", HTTPS_PORT, TENANT_NODES, "the Kubernetes API from tenant nodes", "in-tenants-443"),
         _tcp("ingress", HTTPS_PORT, SYSTEM, "the Kubernetes API from system nodes", "in-system-443"),
@@ -143,14 +168,13 @@ def endpoint_rules() -> list[SgRule]:
     return [_tcp("ingress", HTTPS_PORT, VPC, "AWS APIs from inside the VPC", "in-vpc-443")]
 
 
-def shared_rules(group: str) -> list[SgRule]:
+def shared_rules(group: str, mesh: bool = False) -> list[SgRule]:
     """The rules of one of :data:`SHARED_GROUPS` (``tenantNodes`` has none, by design)."""
-    return {
-        CONTROL_PLANE: control_plane_rules,
-        SYSTEM: system_rules,
-        TENANT_NODES: list,
-        ENDPOINTS: endpoint_rules,
-    }[group]()
+    if group == CONTROL_PLANE:
+        return control_plane_rules(mesh)
+    if group == SYSTEM:
+        return system_rules(mesh)
+    return {TENANT_NODES: list, ENDPOINTS: endpoint_rules}[group]()
 
 
 def edge_rules(owner: str, source: str) -> tuple[SgRule, SgRule]:
@@ -164,10 +188,10 @@ def edge_rules(owner: str, source: str) -> tuple[SgRule, SgRule]:
 
 
 def rule_counts(allow_from: Mapping[str, Sequence[str]], internet_egress: Mapping[str, bool],
-                ingress_controller: bool = False) -> dict[str, tuple[int, int]]:
+                ingress_controller: bool = False, mesh: bool = False) -> dict[str, tuple[int, int]]:
     """``(ingress, egress)`` rules on each tenant's group, edges included: a tenant's ingress
     grows with its own ``allowFrom``, its egress with the tenants that allow it."""
-    base = {t: tenant_rules(internet_egress.get(t, False), ingress_controller) for t in allow_from}
+    base = {t: tenant_rules(internet_egress.get(t, False), ingress_controller, mesh) for t in allow_from}
     allowed_by: dict[str, int] = {t: 0 for t in allow_from}
     for peers in allow_from.values():
         for p in set(peers):
@@ -292,11 +316,12 @@ def nacl_rule_counts(allow_from: Mapping[str, Sequence[str]]) -> dict[str, int]:
 
 def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Mapping[str, bool],
                    positions: Mapping[str, int], sg_rule_quota: int = 60, nacls: bool = False,
-                   nacl_rule_quota: int = 20, ingress_controller: bool = False) -> list[tuple[str, str]]:
+                   nacl_rule_quota: int = 20, ingress_controller: bool = False,
+                   mesh: bool = False) -> list[tuple[str, str]]:
     """Every tenant whose security group (or NACL) would hold more rules than the quota, as
     ``(path, message)``. ``positions`` maps tenant names to their index in ``tenants``."""
     out: list[tuple[str, str]] = []
-    for t, (ing, eg) in rule_counts(allow_from, internet_egress, ingress_controller).items():
+    for t, (ing, eg) in rule_counts(allow_from, internet_egress, ingress_controller, mesh).items():
         for n, direction in ((ing, "inbound"), (eg, "outbound")):
             if n > sg_rule_quota:
                 out.append((f"tenants[{positions[t]}].allowFrom", (

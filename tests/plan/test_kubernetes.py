@@ -23,7 +23,8 @@ FULL = spec_with(
             quota={"cpu": "8", "memory": "16Gi", "loadBalancers": 1}),
      tenant("beta", 1, allowFrom=["alpha"]),
      tenant("gamma", 2)],
-    workloads={"ingressControllerNamespace": "ingress-nginx", "mesh": "istio", "podSecurityVersion": "v1.33"},
+    workloads={"ingressControllerNamespace": "ingress-nginx", "mesh": "istio", "podSecurityVersion": "v1.33",
+               "istio": {"preinstalled": True, "cni": True}},
 )
 ROLE = "arn:aws:iam::111122223333:role/acme-alpha-app"
 
