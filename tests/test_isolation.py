@@ -42,6 +42,9 @@ HTTPS = "{protocols:TCP,dst_ports:443}"
 SYSTEM = [str(n) for n in load_platform(SPEC).address_plan.system_subnets()]
 """The interface VPC endpoints (STS, ECR, EC2, Logs) live in the system subnets: every tenant
 must reach them on TCP 443 (IRSA's token exchange at STS), and nothing else there."""
+SERVICE_CIDR = "172.20.0.0/16"
+"""EKS's default Service range for a VPC in 10.0.0.0/8, which the platform pins. The policy
+agent sees ClusterIPs before kube-proxy's DNAT: internet egress must not include them."""
 S3 = list(S3_PREFIX_LIST_CIDRS)  # what the (mocked) S3 prefix list holds
 S3_USERS = {"alpha"}  # service accounts and no internet egress: reaches S3 through the gateway endpoint
 
@@ -56,7 +59,7 @@ def _cluster() -> SampleCluster:
     layout["kube-system"] = [("coredns", {"k8s-app": "kube-dns"}), ("metrics", {"k8s-app": "metrics-server"})]
     layout["ingress-nginx"] = [("controller", {"app": "ingress-nginx"})]
     layout["default"] = [("stray", {"app": "stray"})]
-    return SampleCluster.build(layout)
+    return SampleCluster.build(layout, tenants=TENANTS)
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +104,8 @@ def must_permit() -> list[dict[str, Any]]:
         out.append(_np("from-ingress-controller", t, policyTypes=["Ingress"],
                        ingress=[{"from": [{"namespaceSelector": _ns("ingress-nginx")}]}]))
     out.append(_np("internet", "gamma", policyTypes=["Egress"],
-                   egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [VPC, "169.254.0.0/16"]}}]}]))
+                   egress=[{"to": [{"ipBlock": {"cidr": "0.0.0.0/0",
+                                                "except": [VPC, SERVICE_CIDR, "169.254.0.0/16"]}}]}]))
     return out
 
 
@@ -134,7 +138,8 @@ def must_forbid() -> list[dict[str, Any]]:
              "ports": [{"protocol": p, "port": 1, "endPort": 52} for p in ("TCP", "UDP")]
              + [{"protocol": p, "port": 54, "endPort": 65535} for p in ("TCP", "UDP")] + [{"protocol": "SCTP"}]},
         ]))
-        internet = [{"ipBlock": {"cidr": VPC, "except": SYSTEM}}, {"ipBlock": {"cidr": "169.254.169.254/32"}}]
+        internet = [{"ipBlock": {"cidr": VPC, "except": SYSTEM}}, {"ipBlock": {"cidr": "169.254.169.254/32"}},
+                    {"ipBlock": {"cidr": SERVICE_CIDR}}]
         if t != "gamma":
             internet = [{"ipBlock": {"cidr": "0.0.0.0/0", "except": _https_to(t)}}]
         not_https = [{"protocol": "TCP", "port": 1, "endPort": 442},
@@ -188,7 +193,8 @@ def test_connectivity_map_is_exactly_the_declared_one(baseline: Connectivity) ->
         if s_ns == "gamma":
             for ip in ("8.8.8.8", "1.1.1.1", "10.0.0.1", "192.168.1.1"):
                 assert any(ipaddress.ip_address(ip) in n for n in internet), ip
-            for ip in ("10.40.0.1", "10.40.255.254", "169.254.169.254", "169.254.170.23"):
+            for ip in ("10.40.0.1", "10.40.255.254", "169.254.169.254", "169.254.170.23", "172.20.0.1",
+                       "172.20.0.10", "172.20.255.254"):
                 assert not any(ipaddress.ip_address(ip) in n for n in internet), ip
         else:
             assert internet == [], (src, internet)
@@ -222,13 +228,21 @@ def _dns_udp_only(ms: list[dict[str, Any]]) -> None:
           lambda m: m["spec"]["egress"][0].update(ports=[{"protocol": "UDP", "port": 53}]))
 
 
-def _dns_two_peers(ms: list[dict[str, Any]]) -> None:
+def _dns_two_peers_alone(ms: list[dict[str, Any]]) -> None:
     """Namespace and pod selectors as two peers (OR): all of kube-system, not kube-dns in it."""
     def fn(m: dict[str, Any]) -> None:
         (peer,) = m["spec"]["egress"][0]["to"]
         m["spec"]["egress"][0]["to"] = [{"namespaceSelector": peer["namespaceSelector"]},
                                         {"podSelector": peer["podSelector"]}]
     _edit(ms, "beta", "tenancy-allow-dns", fn)
+
+
+def _dns_two_peers(ms: list[dict[str, Any]]) -> None:
+    """The two-peers mistake, with kube-system's own wall (``tenancy-platform``, which admits no
+    tenant) gone as well: alone, the egress mistake is masked (tested below)."""
+    _dns_two_peers_alone(ms)
+    ms[:] = [m for m in ms if not (m["metadata"].get("namespace") == "kube-system"
+                                   and m["metadata"]["name"] == "tenancy-platform")]
 
 
 def _ingress_only_default_deny(ms: list[dict[str, Any]]) -> None:
@@ -326,6 +340,17 @@ def test_broken_policies_fail_the_check(nca: Nca, rendered: list[dict[str, Any]]
     elif check == "forbids":
         res = nca.forbids(nca.policies(must_forbid(), "spec-forbid"), base)
         assert not res.ok and "does not forbid" in res.output, res.output
+
+
+def test_a_tenant_egress_mistake_towards_kube_system_is_masked_by_the_platform_policy(
+        nca: Nca, rendered: list[dict[str, Any]]) -> None:
+    """Defence in depth: kube-system's ``tenancy-platform`` admits no tenant namespace, so a
+    tenant DNS policy that opens all of kube-system still reaches only CoreDNS on 53."""
+    broken = copy.deepcopy(rendered)
+    _dns_two_peers_alone(broken)
+    conn = nca.connectivity(nca.policies(broken, "two-peers-alone"))
+    assert conn.get("beta/web", "kube-system/metrics") is None
+    assert conn.get("beta/web", "kube-system/coredns") == DNS
 
 
 def test_an_ingress_only_default_deny_is_masked_by_the_other_policies(nca: Nca, rendered: list[dict[str, Any]]) -> None:

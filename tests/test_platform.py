@@ -128,7 +128,8 @@ def test_no_tenant_namespace_exists_before_the_service_exposure_policy(renders) 
 @pytest.mark.parametrize("options", [
     {"network": {"tenantNetworkAcls": True}},
     {"identity": {"mode": "podIdentity", "accessPoints": True}},
-    {"workloads": {"mesh": "istio", "istio": {"preinstalled": True, "cni": True}, "ingressControllerNamespace": "ingress"}},
+    {"workloads": {"mesh": "istio", "istio": {"preinstalled": True, "cni": True},
+                   "ingressControllerNamespace": "ingress"}},
 ], ids=["nacls", "pod-identity", "istio"])
 def test_adding_a_tenant_changes_nothing_existing_with_options_on(options: dict[str, Any]) -> None:
     a = _index(render_spec(spec_with([ALPHA, BETA, GAMMA], **options)))

@@ -141,9 +141,11 @@ def manifests(spec: PlatformSpec) -> list[Manifest]:
                  "ports": [{"protocol": "TCP", "port": COREDNS_METRICS_PORT}]},
             ],
             "egress": [
-                {"to": [{"ipBlock": {"cidr": vpc_resolver(spec.vpc_cidr)}}, {"ipBlock": {"cidr": AMAZON_DNS_LINK_LOCAL}}],
+                {"to": [{"ipBlock": {"cidr": vpc_resolver(spec.vpc_cidr)}},
+                        {"ipBlock": {"cidr": AMAZON_DNS_LINK_LOCAL}}],
                  "ports": _dns_ports()},
-                {"to": [{"ipBlock": {"cidr": c}} for c in api_cidrs(spec)], "ports": [{"protocol": "TCP", "port": 443}]},
+                {"to": [{"ipBlock": {"cidr": c}} for c in api_cidrs(spec)],
+                 "ports": [{"protocol": "TCP", "port": 443}]},
             ],
         }),
         _platform_policy(KUBE_DNS_NAMESPACE, system, exclude_kube_dns=True),

@@ -41,12 +41,14 @@ class SampleCluster:
     pods: list[dict[str, Any]]
 
     @classmethod
-    def build(cls, namespaces: Mapping[str, Sequence[tuple[str, Mapping[str, str]]]]) -> SampleCluster:
+    def build(cls, namespaces: Mapping[str, Sequence[tuple[str, Mapping[str, str]]]],
+              tenants: Sequence[str] = ()) -> SampleCluster:
+        """``tenants``: namespaces that carry ``tenancy/tenant=<name>`` as the bundle labels them."""
         ns_objs, pods = [], []
         n = 10
         for ns, members in namespaces.items():
-            ns_objs.append({"apiVersion": "v1", "kind": "Namespace",
-                            "metadata": {"name": ns, "labels": {"kubernetes.io/metadata.name": ns}}})
+            ns_labels = {"kubernetes.io/metadata.name": ns, **({"tenancy/tenant": ns} if ns in tenants else {})}
+            ns_objs.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": ns_labels}})
             for name, labels in members:
                 n += 1
                 pods.append(pod(ns, name, labels, f"10.40.{n // 250}.{n % 250 + 1}"))
