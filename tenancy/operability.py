@@ -45,7 +45,7 @@ ADDON = "aws:eks/addon:Addon"
 EKS_CLUSTER = "eks:index:Cluster"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
-EXTENSIONS: tuple[str, ...] = ()
+EXTENSIONS: tuple[str, ...] = ("tenancy.operability_cluster",)
 """Modules (dotted names) that register more checks with :func:`check` when imported."""
 
 

@@ -32,10 +32,16 @@ VARIANTS: dict[str, dict[str, Any]] = {
                         "minSize": 2, "maxSize": 3, "desiredSize": 2}}},
     "oldest-kubernetes": {"kubernetesVersion": "1.30"},
     "other-private-range-small-blocks": {"vpcCidr": "172.20.0.0/18", "tenantBlockPrefix": 23},
+    "standard-mode-own-service-range-platform-namespaces": {
+        "cluster": {"networkPolicyEnforcingMode": "standard", "serviceCidr": "192.168.128.0/20"},
+        "workloads": {"platformNamespaces": ["monitoring", "cert-manager"], "ingressControllerNamespace": "ingress"}},
+    "istio-revision": {"workloads": {"mesh": "istio",
+                                     "istio": {"preinstalled": True, "cni": True, "revision": "1-24"}}},
 }
 SPECIAL_TENANTS = [
     tenant("bottle", 5, nodes={"amiType": "BOTTLEROCKET_x86_64", "capacityType": "SPOT", "diskSizeGib": 100},
-           serviceAccounts=["x"], internetEgress=True, quota={"loadBalancers": 1, "nodePorts": 0}),
+           serviceAccounts=["x"], internetEgress=True, quota={"loadBalancers": 1, "nodePorts": 0},
+           kubernetesApiAccess=True),
     tenant("last-slot", 29, allowFrom=["bottle"], limits={"maxPerContainer": {"cpu": "4", "memory": "8Gi"}}),
 ]
 
