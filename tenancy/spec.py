@@ -477,7 +477,7 @@ class WorkloadsSpec(_Model):
     """``istio``: label tenant namespaces for sidecar injection, add STRICT mTLS
     PeerAuthentication and an AuthorizationPolicy per tenant, and open the sidecar → istiod
     (15012) and control plane → injection webhook (15017) paths. Needs ``istio.preinstalled``
-    and ``istio.cni`` (see ``docs/bundle.md``, "Service mesh")."""
+    and ``istio.cni`` (see ``docs/bundle.md``, "Istio (optional)")."""
     istio: IstioSpec = IstioSpec()
     """The Istio installation the mesh relies on (declared, not installed, by the platform)."""
     platform_namespaces: list[DnsLabel] = []
