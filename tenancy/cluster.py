@@ -136,7 +136,9 @@ def _managed_node_group(
     node_group = aws.eks.NodeGroup(
         f"{prefix}-nodes",
         cluster_name=cluster_name,
-        node_group_name=node_group_name,
+        # A prefix, not a fixed name: replacements create the new group first (see
+        # naming.node_group_name_prefix). The name EKS gets is the prefix plus a unique suffix.
+        node_group_name_prefix=naming.node_group_name_prefix(node_group_name),
         node_role_arn=role.arn,
         subnet_ids=subnet_ids,
         instance_types=list(nodes.instance_types),

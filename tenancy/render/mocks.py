@@ -73,7 +73,7 @@ def _named(inputs: dict[str, Any], name: str, key: str = "name") -> str:
     given = inputs.get(key)
     if isinstance(given, str) and given:
         return given
-    prefix = inputs.get("namePrefix") or inputs.get("bucketPrefix")
+    prefix = inputs.get("namePrefix") or inputs.get("bucketPrefix") or inputs.get(f"{key}Prefix")
     return f"{prefix or name + '-'}{digest(name, length=7)}"
 
 
