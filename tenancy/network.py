@@ -50,6 +50,10 @@ def _sg_rule(resource_name: str, rule: plan.SgRule, group_id: pulumi.Input[str],
         kwargs["cidr_ipv4"] = INTERNET_CIDR
     elif rule.peer == plan.VPC:
         kwargs["cidr_ipv4"] = refs[plan.VPC]
+    elif rule.peer.startswith(plan.CIDR_PEER):
+        kwargs["cidr_ipv4"] = rule.peer.removeprefix(plan.CIDR_PEER)
+    elif rule.peer.startswith(plan.SG_PEER):
+        kwargs["referenced_security_group_id"] = rule.peer.removeprefix(plan.SG_PEER)
     elif rule.peer == plan.S3:
         kwargs["prefix_list_id"] = refs[plan.S3]
     elif rule.peer == plan.SELF:
@@ -212,8 +216,10 @@ class Network(pulumi.ComponentResource):
         refs: dict[str, pulumi.Input[str]] = {g: sg.id for g, sg in groups.items()}
         refs[plan.VPC] = address.vpc_cidr
         refs[plan.S3] = s3.prefix_list_id
+        api_access = plan.api_access_peers(spec.cluster.api_access_cidrs, spec.cluster.api_access_security_group_ids,
+                                           address.vpc_cidr)
         for g, sg in groups.items():
-            for rule in plan.shared_rules(g):
+            for rule in plan.shared_rules(g, api_access):
                 _sg_rule(f"{name}-{_slug(g)}-{rule.key}", rule, sg.id, refs, tags, _child(self))
 
         self.interface_endpoint_ids = {}

@@ -361,12 +361,33 @@ class NetworkSpec(_Model):
         return self
 
 
+_SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+
+def _security_group_id(value: str) -> str:
+    if not _SECURITY_GROUP_ID.match(value):
+        raise ValueError(f"{value!r} is not a security group id (sg- and 8 or 17 hex digits, "
+                         "e.g. sg-0123456789abcdef0)")
+    return value
+
+
+SecurityGroupId = Annotated[str, AfterValidator(_security_group_id)]
+
+
 class ClusterSpec(_Model):
     """The EKS control plane and the system node group."""
 
     endpoint_public_access_cidrs: list[Cidr] = Field(default_factory=list, max_length=40)
     """CIDRs allowed to reach a public API endpoint. Default empty: the endpoint is private
     only. Never 0.0.0.0/0 by default."""
+    api_access_cidrs: list[Cidr] | None = Field(None, max_length=50)
+    """CIDRs allowed to open the PRIVATE API endpoint on TCP 443 (CI runners, bastions, VPN or
+    peered networks): ingress rules on the control plane's security group. Default (unset): the
+    VPC's own CIDR, so anything inside the VPC (a CI runner, a bastion) can apply the Kubernetes
+    objects; ``[]``: nobody but the nodes and ``apiAccessSecurityGroupIds``. Never 0.0.0.0/0."""
+    api_access_security_group_ids: list[SecurityGroupId] = Field(default_factory=list, max_length=50)
+    """Security groups (of this VPC, or of a peered VPC in the same region) whose members may
+    open the private API endpoint on TCP 443: e.g. your CI runners' or bastion's group. Default none."""
     log_retention_days: RetentionDays = 90
     """Days the control-plane logs (api, audit, authenticator, …) are kept. Default 90."""
     deletion_protection: bool = False
@@ -382,6 +403,16 @@ class ClusterSpec(_Model):
             if ipaddress.IPv4Network(cidr).prefixlen == 0:
                 raise ValueError("endpointPublicAccessCidrs must not contain 0.0.0.0/0: list the CIDRs "
                                  "of your operators and CI, or leave it empty for a private endpoint")
+        for cidr in self.api_access_cidrs or []:
+            if ipaddress.IPv4Network(cidr).prefixlen == 0:
+                raise ValueError("apiAccessCidrs must not contain 0.0.0.0/0: list the CIDRs of your CI runners, "
+                                 "bastions or VPN (or leave it unset for the VPC's own CIDR)")
+        if (self.api_access_cidrs == [] and not self.api_access_security_group_ids
+                and not self.endpoint_public_access_cidrs):
+            raise ValueError("nobody could reach the Kubernetes API to apply the platform's objects: "
+                             "apiAccessCidrs is empty, and there are no apiAccessSecurityGroupIds and no "
+                             "endpointPublicAccessCidrs; list where `pulumi up` runs (or unset apiAccessCidrs "
+                             "for the VPC's own CIDR)")
         return self
 
 
@@ -738,4 +769,16 @@ def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem
         ingress_controller=bool(workloads.get("ingressControllerNamespace")),
     ):
         out.append(Problem(path, msg))
+    cluster = data.get("cluster") if isinstance(data.get("cluster"), Mapping) else {}
+    assert isinstance(cluster, Mapping)
+    cidrs, sgs = cluster.get("apiAccessCidrs"), cluster.get("apiAccessSecurityGroupIds") or []
+    quota = net.get("securityGroupRuleQuota", 60)
+    if isinstance(sgs, list) and (cidrs is None or isinstance(cidrs, list)) and isinstance(quota, int):
+        # the control plane's group: 2 node rules + one per API access peer (unset CIDRs: the VPC)
+        n = 2 + (1 if cidrs is None else len(set(map(str, cidrs)))) + len(set(map(str, sgs)))
+        if n > quota:
+            out.append(Problem("cluster.apiAccessCidrs", (
+                f"the control plane's security group would need {n} inbound rules, over the quota of {quota} "
+                f"(network.securityGroupRuleQuota); aggregate apiAccessCidrs into fewer blocks, or raise the "
+                f"quota in Service Quotas and set network.securityGroupRuleQuota")))
     return out

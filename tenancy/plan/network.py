@@ -39,6 +39,10 @@ S3 = "s3"
 """The S3 gateway endpoint's managed prefix list (image layers from ECR are served by S3)."""
 VPC = "vpc"
 INTERNET = "internet"
+CIDR_PEER = "cidr:"
+"""``cidr:<block>``: a literal IPv4 block (API access from CI runners, VPNs, load balancers)."""
+SG_PEER = "sg:"
+"""``sg:<id>``: a security group the platform does not own (API access from a CI runner's group)."""
 SHARED_GROUPS = (CONTROL_PLANE, SYSTEM, TENANT_NODES, ENDPOINTS)
 """The platform's shared security groups, in creation order."""
 
@@ -78,7 +82,7 @@ class SgRule:
 
     @property
     def is_sg_reference(self) -> bool:
-        return self.peer not in (S3, VPC, INTERNET)
+        return self.peer not in (S3, VPC, INTERNET) and not self.peer.startswith(CIDR_PEER)
 
 
 def _tcp(direction: Literal["ingress", "egress"], port: int, peer: str, what: str, key: str) -> SgRule:
@@ -126,11 +130,31 @@ def system_rules() -> list[SgRule]:
     ]
 
 
-def control_plane_rules() -> list[SgRule]:
-    """The rules of the additional control-plane security group."""
+def api_access_peers(cidrs: Sequence[str] | None, security_group_ids: Sequence[str], vpc_cidr: str) -> list[str]:
+    """Symbolic peers admitted to the private API endpoint on 443 besides the nodes:
+    ``cluster.apiAccessCidrs`` (unset: the VPC) and ``cluster.apiAccessSecurityGroupIds``."""
+    peers = [VPC] if cidrs is None else [VPC if c == vpc_cidr else f"{CIDR_PEER}{c}" for c in cidrs]
+    return [*dict.fromkeys(peers), *dict.fromkeys(f"{SG_PEER}{g}" for g in security_group_ids)]
+
+
+def _peer_key(peer: str) -> str:
+    """A stable resource-name part for one API access peer (adding one never renames another)."""
+    if peer == VPC:
+        return "vpc"
+    return peer.replace(CIDR_PEER, "cidr-").replace(SG_PEER, "").replace(".", "-").replace("/", "-")
+
+
+def control_plane_rules(api_access: Sequence[str] = (VPC,)) -> list[SgRule]:
+    """The rules of the additional control-plane security group. ``api_access``: the peers of
+    :func:`api_access_peers` (default: the VPC) — where `pulumi up`, CI and operators run. The
+    EKS user guide (cluster-endpoint.adoc, private endpoint): "You must ensure that your Amazon
+    EKS control plane security group contains rules to allow ingress traffic on port 443 from
+    your connected network"; the nodes' rules below do not admit anyone else."""
     return [
         _tcp("ingress", HTTPS_PORT, TENANT_NODES, "the Kubernetes API from tenant nodes", "in-tenants-443"),
         _tcp("ingress", HTTPS_PORT, SYSTEM, "the Kubernetes API from system nodes", "in-system-443"),
+        *(_tcp("ingress", HTTPS_PORT, p, "the Kubernetes API for deployers and operators (cluster.apiAccess*)",
+               f"in-api-{_peer_key(p)}") for p in api_access),
         *(_tcp("egress", p, TENANT_NODES, f"control plane to tenant nodes ({p})", f"out-tenants-{p}")
           for p in CONTROL_PLANE_TO_TENANT_PORTS),
         *(_tcp("egress", p, SYSTEM, f"control plane to system nodes ({p})", f"out-system-{p}")
@@ -143,10 +167,11 @@ def endpoint_rules() -> list[SgRule]:
     return [_tcp("ingress", HTTPS_PORT, VPC, "AWS APIs from inside the VPC", "in-vpc-443")]
 
 
-def shared_rules(group: str) -> list[SgRule]:
+def shared_rules(group: str, api_access: Sequence[str] = (VPC,)) -> list[SgRule]:
     """The rules of one of :data:`SHARED_GROUPS` (``tenantNodes`` has none, by design)."""
+    if group == CONTROL_PLANE:
+        return control_plane_rules(api_access)
     return {
-        CONTROL_PLANE: control_plane_rules,
         SYSTEM: system_rules,
         TENANT_NODES: list,
         ENDPOINTS: endpoint_rules,
