@@ -360,6 +360,36 @@ def _tenants_to_endpoints(r: Rendered) -> tuple[Status, str]:
     return flow_result(r, ((r.node_machines(n), ep) for n in r.tenant_node_groups()), "tcp", netplan.HTTPS_PORT)
 
 
+@check("load balancers (public subnets) → ingress controller on system nodes (tcp/80, 443)", "flow",
+       "ingress controller pods are IP targets of an LB in the public subnets (AWS Load Balancer Controller)")
+def _lb_to_ingress(r: Rendered) -> tuple[Status, str]:
+    if not r.spec.workloads.ingress_controller_namespace:
+        return "n/a", "no workloads.ingressControllerNamespace"
+    system = r.system_node_group()
+    if system is None:
+        return "missing", "no system node group"
+    results = [flow_result(r, [(r.public_subnets(), r.node_machines(system))], "tcp", p)
+               for p in netplan.INGRESS_CONTROLLER_PORTS]
+    bad = [d for st, d in results if st != "ok"]
+    return ("missing", "; ".join(bad)) if bad else ("ok", "80 and 443 open from the public subnets")
+
+
+@check("exactly one kubernetes.io/cluster/<name>-tagged security group per node ENI", "prerequisite",
+       "aws-load-balancer-controller pkg/targetgroupbinding/networking_manager.go resolveEndpointSGForENI")
+def _one_cluster_tagged_group(r: Rendered) -> tuple[Status, str]:
+    tag = netplan.CLUSTER_TAG_PREFIX + r.spec.name
+    tags = {str(g["id"]): (g["inputs"].get("tags") or {}) for g in r.of_type(SG)}
+    bad = []
+    for ng in r.node_groups():
+        groups = r.node_machines(ng).groups
+        tagged = [g for g in groups if tag in tags.get(g, {})]
+        if len(groups) > 1 and len(tagged) != 1:
+            bad.append(f"{ng['name']} ({len(tagged)} tagged of {len(groups)})")
+    if bad:
+        return "missing", "the AWS Load Balancer Controller cannot pick a group: " + ", ".join(bad[:5])
+    return "ok", f"{len(r.node_groups())} node group(s)"
+
+
 @check("identity.mode podIdentity → eks-pod-identity-agent add-on before tenant nodes", "prerequisite",
        "EKS user guide pod-id-agent-setup.adoc: 'The EKS Pod Identity Agent is required'")
 def _pod_identity_agent(r: Rendered) -> tuple[Status, str]:
@@ -372,6 +402,33 @@ def _pod_identity_agent(r: Rendered) -> tuple[Status, str]:
     if late:
         return "missing", f"node groups not waiting for the agent: {', '.join(late[:5])}"
     return "ok", "add-on present; every tenant node group waits for it"
+
+
+@check("PVC quota → EBS CSI driver (own role, system-node toleration) and one default StorageClass", "prerequisite",
+       "EKS user guide kubernetes-versions-standard.adoc (no default StorageClass from 1.30); ebs-csi.adoc")
+def _storage(r: Rendered) -> tuple[Status, str]:
+    quota = [o for o in r.resources if o["type"] == "kubernetes:core/v1:ResourceQuota"]
+    wants = [q["tenant"] for q in quota
+             if str(((q["inputs"].get("spec") or {}).get("hard") or {}).get("persistentvolumeclaims", "0")) != "0"]
+    if not wants:
+        return "n/a", "no tenant may claim volumes (workloads.storage: none, or no tenants)"
+    addon = r.addon("aws-ebs-csi-driver")
+    if addon is None:
+        return "missing", f"tenants {', '.join(sorted(map(str, wants))[:5])} have PVC quota but no CSI driver"
+    i = addon["inputs"]
+    if not (i.get("serviceAccountRoleArn") or i.get("podIdentityAssociations")):
+        return "missing", "the CSI driver has no identity of its own (it would need the node role)"
+    config = str(i.get("configurationValues") or "")
+    if "CriticalAddonsOnly" not in config:
+        return "missing", "the CSI controller does not tolerate the system nodes' CriticalAddonsOnly taint"
+    defaults = [o for o in r.resources if o["type"] == "kubernetes:storage.k8s.io/v1:StorageClass" and
+                ((o["inputs"].get("metadata") or {}).get("annotations") or {}).get(
+                    "storageclass.kubernetes.io/is-default-class") == "true"]
+    if len(defaults) != 1:
+        return "missing", f"{len(defaults)} default StorageClass(es); exactly one is needed"
+    if str((defaults[0]["inputs"].get("parameters") or {}).get("encrypted")) != "true":
+        return "missing", "the default StorageClass does not encrypt volumes"
+    return "ok", f"add-on with its own role; default StorageClass `{defaults[0]['inputs']['metadata']['name']}`"
 
 
 # --------------------------------------------------------------------------------------------

@@ -394,6 +394,10 @@ class ClusterSpec(_Model):
     """Protect the cluster (and the tenant-data bucket) from ``pulumi destroy``."""
     cluster_admins: list[PrincipalArn] = []
     """IAM principals given cluster-wide admin (AmazonEKSClusterAdminPolicy)."""
+    upgrade_policy: Literal["STANDARD", "EXTENDED"] = "STANDARD"
+    """EKS support type. ``STANDARD`` (default): at the end of standard support EKS upgrades the
+    cluster. ``EXTENDED``: it stays on its version at extended-support prices (the EKS and
+    pulumi-eks default when unset, which this field never leaves unset)."""
     system_nodes: NodesSpec = NodesSpec(instance_types=["m6i.large"], min_size=2, max_size=4, desired_size=2)
     """The platform's own node group (CoreDNS, add-ons), tainted ``CriticalAddonsOnly``."""
 
@@ -444,6 +448,10 @@ class WorkloadsSpec(_Model):
     """Namespace of an ingress controller allowed to reach every tenant's pods. Default none."""
     mesh: Literal["none", "istio"] = "none"
     """``istio``: add STRICT mTLS PeerAuthentication and an AuthorizationPolicy per tenant."""
+    storage: Literal["ebs", "none"] = "ebs"
+    """Persistent volumes for tenants. ``ebs`` (default): the ``aws-ebs-csi-driver`` add-on with
+    its own IAM role, a KMS key for volumes and the default StorageClass ``gp3-encrypted``
+    (encrypted gp3). ``none``: no driver, and every tenant's PVC and storage quota is 0."""
     pod_security_version: Annotated[str, AfterValidator(lambda v: _psa_version(v))] = "latest"
     """The Pod Security Standards version every tenant namespace enforces (``restricted``), audits
     and warns on. Default ``latest``: the newest rules of the cluster's version. Pin it

@@ -186,6 +186,8 @@ def test_no_ingress_from_anywhere_on_node_groups(render, spec):
         # CIDR ingress only on the endpoints and the control plane's 443 (cluster.apiAccessCidrs,
         # default the VPC): never on a node group
         assert r["inputs"]["securityGroupId"] in (endpoints, control_plane), f"{r['name']}: CIDR ingress on nodes"
+        # (with an ingress controller, the system nodes also admit the public subnets on 80/443:
+        # tests/test_reachability.py)
         assert (r["inputs"]["fromPort"], r["inputs"]["toPort"]) == (443, 443), r["name"]
     for r in render.of_type(SG):
         assert not r["inputs"].get("ingress") and not r["inputs"].get("egress"), "inline rules"

@@ -142,3 +142,49 @@ def test_operability_report_agrees_with_the_analyser_on_a_broken_render(default)
     [d] = [x for x in f if x.name.startswith("deployer")]
     assert d.status == "missing"
     assert not reach.can_reach(reach.rules_of(res), reach.external("ci", CI_IN_VPC), _cp(default), "tcp", 443)
+
+
+# --------------------------------------------------------------------------------------------
+# Load balancers → ingress controller (D11)
+
+
+@pytest.fixture(scope="module")
+def with_ingress() -> RenderResult:
+    return render_spec(spec_with(workloads={"ingressControllerNamespace": "ingress-nginx"}))
+
+
+def test_load_balancers_reach_the_ingress_controller_on_system_nodes(with_ingress, default) -> None:
+    public = with_ingress.spec.address_plan.public_subnets()
+    lb = reach.external("nlb", str(next(public[0].hosts())) + "/32")  # an LB ENI in a public subnet
+    for render, expected in ((with_ingress, True), (default, False)):  # negative control: no controller
+        rules = reach.rules_of(render.resources)
+        system = _node_groups(render)["@system"]
+        for port in (80, 443):
+            assert reach.can_reach(rules, lb, system, "tcp", port) is expected, (port, expected)
+    rules = reach.rules_of(with_ingress.resources)
+    nodes = _node_groups(with_ingress)
+    assert not reach.can_reach(rules, lb, nodes["@system"], "tcp", 22)
+    assert not reach.can_reach(rules, reach.external("internet", "203.0.113.9/32"), nodes["@system"], "tcp", 443)
+    for t in ("alpha", "beta", "gamma"):  # straight to tenant nodes: never
+        assert not reach.can_reach(rules, lb, nodes[t], "tcp", 443), t
+        # the controller on the system nodes reaches the tenants' pods (NetworkPolicies narrow it)
+        assert reach.can_reach(rules, nodes["@system"], nodes[t], "tcp", 8080), t
+
+
+def test_exactly_one_cluster_tagged_group_per_node_eni(with_ingress) -> None:
+    """aws-load-balancer-controller resolveEndpointSGForENI: with several groups on an ENI,
+    exactly one must carry kubernetes.io/cluster/<name>; and never the marker every tenant node
+    carries (the controller's rules there would reach every tenant)."""
+    tag = "kubernetes.io/cluster/acme"
+    sgs = {r["id"]: r for r in with_ingress.of_type(SG)}
+    marker = next(i for i, r in sgs.items() if r["name"] == "acme-tenant-nodes")
+    for who, m in _node_groups(with_ingress).items():
+        tagged = [g for g in m.groups if tag in (sgs[g]["inputs"].get("tags") or {})]
+        assert len(tagged) == 1, (who, tagged)
+        assert marker not in tagged
+    assert _finding(with_ingress, "exactly one kubernetes.io/cluster").status == "ok"
+    # negative control: tag the marker too → two tagged groups on tenant ENIs
+    res = [dict(r, inputs={**r["inputs"], "tags": {**(r["inputs"].get("tags") or {}), tag: "shared"}})
+           if r["id"] == marker else r for r in with_ingress.resources]
+    [f] = [f for f in operability.evaluate(with_ingress.spec, res) if f.name.startswith("exactly one")]
+    assert f.status == "missing" and "alpha-nodes" in f.detail

@@ -118,14 +118,28 @@ def tenant_rules(internet_egress: bool, ingress_controller: bool = False) -> lis
     return rules
 
 
-def system_rules() -> list[SgRule]:
-    """The rules of the system node group's security group."""
+INGRESS_CONTROLLER_PORTS = (80, 443)
+"""Where load balancers reach the platform's ingress controller: its pods' HTTP and HTTPS
+container ports (ingress-nginx's defaults), as IP targets of a load balancer in the public
+subnets (AWS Load Balancer Controller, target type ``ip``; health checks on the traffic port)."""
+
+
+def system_rules(load_balancers_from: str | None = None) -> list[SgRule]:
+    """The rules of the system node group's security group. ``load_balancers_from``: the public
+    subnets' block, when an ingress controller runs on the system nodes
+    (``workloads.ingressControllerNamespace``): load balancers there reach it on
+    :data:`INGRESS_CONTROLLER_PORTS`."""
+    lb = [] if load_balancers_from is None else [
+        _tcp("ingress", p, f"{CIDR_PEER}{load_balancers_from}",
+             f"load balancers in the public subnets to the ingress controller ({p})", f"in-lb-{p}")
+        for p in INGRESS_CONTROLLER_PORTS]
     return [
         _all("ingress", SELF, "system nodes among themselves", "in-self"),
         *(_tcp("ingress", p, CONTROL_PLANE, f"EKS control plane to system nodes ({p})", f"in-cp-{p}")
           for p in CONTROL_PLANE_TO_SYSTEM_PORTS),
         SgRule("ingress", UDP, DNS_PORT, DNS_PORT, TENANT_NODES, "DNS from every tenant node", "in-dns-udp"),
         _tcp("ingress", DNS_PORT, TENANT_NODES, "DNS over TCP from every tenant node", "in-dns-tcp"),
+        *lb,
         _all("egress", INTERNET, "add-ons: kubelets, AWS APIs, image registries", "out-all"),
     ]
 
@@ -167,12 +181,14 @@ def endpoint_rules() -> list[SgRule]:
     return [_tcp("ingress", HTTPS_PORT, VPC, "AWS APIs from inside the VPC", "in-vpc-443")]
 
 
-def shared_rules(group: str, api_access: Sequence[str] = (VPC,)) -> list[SgRule]:
+def shared_rules(group: str, api_access: Sequence[str] = (VPC,), load_balancers_from: str | None = None
+                 ) -> list[SgRule]:
     """The rules of one of :data:`SHARED_GROUPS` (``tenantNodes`` has none, by design)."""
     if group == CONTROL_PLANE:
         return control_plane_rules(api_access)
+    if group == SYSTEM:
+        return system_rules(load_balancers_from)
     return {
-        SYSTEM: system_rules,
         TENANT_NODES: list,
         ENDPOINTS: endpoint_rules,
     }[group]()
@@ -238,6 +254,16 @@ INTERNAL_ELB_ROLE_TAG = "kubernetes.io/role/internal-elb"
 SUBNET_ROLE_TAG = "tenancy/subnet-role"
 
 SubnetRole = Literal["public", "system", "tenant"]
+
+
+def node_security_group_tags(base: Mapping[str, str], cluster: str) -> dict[str, str]:
+    """Tags of the ONE security group on a node's ENIs that the AWS Load Balancer Controller may
+    use for its target rules: with several groups on an ENI it requires "exactly one
+    securityGroup tagged with kubernetes.io/cluster/<name>" (``resolveEndpointSGForENI``,
+    ``pkg/targetgroupbinding/networking_manager.go``). Tenant nodes carry their tenant's group
+    (tagged) and the marker (never tagged: rules on it would reach every tenant); system nodes
+    carry one group. The EKS-managed cluster group, also tagged, is not on any node of ours."""
+    return {**base, CLUSTER_TAG_PREFIX + cluster: "shared"}
 
 
 def subnet_tags(base: Mapping[str, str], cluster: str, role: SubnetRole, name: str) -> dict[str, str]:
@@ -381,8 +407,14 @@ def flow_logs_trust_policy(log_group_arn: str) -> str:
 
 
 def flow_logs_role_policy(log_group_arn: str) -> str:
-    """Least privilege for delivery: write streams and events into this one log group."""
+    """Least privilege for delivery: write streams and events into this one log group, plus
+    ``logs:DescribeLogGroups``, which the AWS-documented flow-log role includes ("IAM role for
+    publishing flow logs to CloudWatch Logs": CreateLogGroup, CreateLogStream, PutLogEvents,
+    DescribeLogGroups, DescribeLogStreams). DescribeLogGroups is a list action that takes no
+    single-group resource, so it is granted on the account's log groups (read-only metadata).
+    ``CreateLogGroup`` is left out: the group exists before the flow log."""
     group = log_group_arn[:-2] if log_group_arn.endswith(":*") else log_group_arn
+    partition, region, account = _arn_parts(group)
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{
@@ -390,6 +422,11 @@ def flow_logs_role_policy(log_group_arn: str) -> str:
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
             "Resource": [group, f"{group}:*"],
+        }, {
+            "Sid": "FindTheLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeLogGroups"],
+            "Resource": [f"arn:{partition}:logs:{region}:{account}:log-group:*"],
         }],
     }, sort_keys=True)
 

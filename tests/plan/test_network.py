@@ -109,7 +109,11 @@ def test_flow_log_policies_are_scoped_and_lint_clean():
     role = plan.flow_logs_role_policy(LOG_GROUP)
     findings = parliament.analyze_policy_string(role).findings
     assert not [f for f in findings if f.severity in ("CRITICAL", "HIGH", "MEDIUM")], findings
-    assert all(r.startswith(LOG_GROUP) for s in json.loads(role)["Statement"] for r in s["Resource"])
+    deliver, describe = json.loads(role)["Statement"]
+    assert all(r.startswith(LOG_GROUP) for r in deliver["Resource"])
+    # the AWS-documented flow-log role also has DescribeLogGroups (a list action: log-group:*)
+    assert describe["Action"] == ["logs:DescribeLogGroups"]
+    assert describe["Resource"] == ["arn:aws:logs:eu-west-1:111122223333:log-group:*"]
     trust = json.loads(plan.flow_logs_trust_policy(LOG_GROUP))["Statement"][0]
     assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
