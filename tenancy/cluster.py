@@ -138,7 +138,9 @@ def _managed_node_group(
     node_group = aws.eks.NodeGroup(
         f"{prefix}-nodes",
         cluster_name=cluster_name,
-        node_group_name=node_group_name,
+        # A prefix, not a fixed name: replacements create the new group first (see
+        # naming.node_group_name_prefix). The name EKS gets is the prefix plus a unique suffix.
+        node_group_name_prefix=naming.node_group_name_prefix(node_group_name),
         node_role_arn=role.arn,
         subnet_ids=subnet_ids,
         instance_types=list(nodes.instance_types),
@@ -185,9 +187,11 @@ class Cluster(pulumi.ComponentResource):
 
     Attributes: ``cluster_name``, ``oidc_provider_arn``, ``oidc_issuer`` (no ``https://``),
     ``kubeconfig`` (JSON string), ``provider`` (a ``pulumi_kubernetes.Provider``),
-    ``cluster_security_group_id`` (the EKS-managed cluster security group), ``secrets_key_arn``,
-    ``node_dependencies`` (resources node groups must wait for: the VPC CNI add-on), ``eks``
-    (the pulumi-eks component).
+    ``cluster_security_group_id`` (the control-plane security group the network layer made and
+    pulumi-eks was given — NOT the EKS-managed one), ``eks_managed_security_group_id`` (the
+    cluster security group EKS creates itself), ``secrets_key_arn``, ``node_dependencies``
+    (resources node groups must wait for: the VPC CNI add-on, and with Pod Identity its agent
+    add-on), ``pod_identity_agent_addon``, ``eks`` (the pulumi-eks component).
     """
 
     cluster_name: pulumi.Output[str]
@@ -265,6 +269,8 @@ class Cluster(pulumi.ComponentResource):
             # default when the spec leaves it out: nothing changes for an existing cluster).
             kubernetes_service_ip_address_range=spec.service_cidr,
             deletion_protection=cspec.deletion_protection,
+            # explicit: unset, EKS (and pulumi-eks) default to EXTENDED support pricing
+            upgrade_policy={"support_type": cspec.upgrade_policy},
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group], protect=cspec.deletion_protection),
         )
@@ -276,7 +282,13 @@ class Cluster(pulumi.ComponentResource):
         self.oidc_provider_arn = self.eks.oidc_provider_arn
         self.oidc_issuer = self.eks.oidc_issuer.apply(lambda i: i.removeprefix("https://") if i else i)
         self.kubeconfig = self.eks.kubeconfig_json
+        # pulumi-eks returns the group it was given (``clusterSecurityGroup``), i.e. the network
+        # layer's control-plane group: ``core.clusterSecurityGroup?.id ?? …`` in cluster.ts.
         self.cluster_security_group_id = self.eks.cluster_security_group_id
+        # The group EKS creates and manages itself (on the control plane's ENIs, and on nodes
+        # launched without a launch template's groups — not on ours).
+        self.eks_managed_security_group_id = aws.eks.get_cluster_output(
+            name=self.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self)).vpc_config.cluster_security_group_id
         self.secrets_key_arn = key.arn
         self.provider = k8s.Provider(n("k8s"), kubeconfig=self.kubeconfig, opts=child)
 
@@ -309,6 +321,21 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[cni_policy]),
         )
         self.node_dependencies: list[pulumi.Resource] = [self.vpc_cni_addon]
+        # Pod Identity needs its agent (a DaemonSet answering 169.254.170.23) on every node before
+        # tenant pods start: "The EKS Pod Identity Agent is required" (EKS user guide,
+        # pod-id-agent-setup.adoc). Created before the node groups, which wait for it.
+        self.pod_identity_agent_addon: Any = None
+        if spec.identity.mode == "podIdentity":
+            self.pod_identity_agent_addon = aws.eks.Addon(
+                n("pod-identity-agent"),
+                cluster_name=self.cluster_name,
+                addon_name="eks-pod-identity-agent",
+                resolve_conflicts_on_create="OVERWRITE",
+                resolve_conflicts_on_update="OVERWRITE",
+                tags=tags,
+                opts=child,
+            )
+            self.node_dependencies.append(self.pod_identity_agent_addon)
 
         # Strict mode denies every pod no policy selects: the platform's own namespaces get
         # theirs before any platform pod (CoreDNS below) starts.
@@ -363,6 +390,7 @@ class Cluster(pulumi.ComponentResource):
             "oidcProviderArn": self.oidc_provider_arn,
             "oidcIssuer": self.oidc_issuer,
             "clusterSecurityGroupId": self.cluster_security_group_id,
+            "eksManagedSecurityGroupId": self.eks_managed_security_group_id,
             "secretsKeyArn": self.secrets_key_arn,
         })
 

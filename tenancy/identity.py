@@ -111,14 +111,14 @@ class DataBucket(pulumi.ComponentResource):
         rules: list[Any] = [{
             "id": "abort-incomplete-multipart-uploads",
             "status": "Enabled",
-            "filter": {},
+            "filter": {"prefix": ""},  # every object; `{}` is deprecated in the AWS provider
             "abort_incomplete_multipart_upload": {"days_after_initiation": INCOMPLETE_MULTIPART_DAYS},
         }]
         if ident.noncurrent_version_expiration_days is not None:
             rules.append({
                 "id": "expire-noncurrent-versions",
                 "status": "Enabled",
-                "filter": {},
+                "filter": {"prefix": ""},  # every object; `{}` is deprecated in the AWS provider
                 "noncurrent_version_expiration": {"noncurrent_days": ident.noncurrent_version_expiration_days},
             })
         aws.s3.BucketLifecycleConfiguration(f"{name}-bucket-lifecycle", bucket=bucket.id, rules=rules,
@@ -283,7 +283,9 @@ class TenantIdentity(pulumi.ComponentResource):
                     "ignore_public_acls": True, "restrict_public_buckets": True,
                 },
                 tags=naming.tags(spec.name, tenant.name),
-                opts=child,
+                # the policy is the AccessPointPolicy's below: the access point must not fight
+                # it over the (computed) inline `policy` on refresh/update
+                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["policy"]),
             )
             self.access_point_arn = access_point.arn
 

@@ -50,6 +50,29 @@ def node_group_name(platform: str, tenant: str) -> str:
     return f"{platform}-{tenant}"
 
 
+EKS_NODEGROUP_NAME_PREFIX_MAX = EKS_NODEGROUP_NAME_MAX - 26
+"""terraform-provider-aws appends a 26-character unique suffix to ``node_group_name_prefix``
+(``internal/service/eks/node_group.go``: ``StringLenBetween(0, 63-id.UniqueIDSuffixLength)``)."""
+
+
+def node_group_name_prefix(name: str) -> str:
+    """The ``node_group_name_prefix`` for a node group otherwise called ``name``: ``name-``, cut
+    to fit the provider's 37 characters with 8 hex digits of a hash of ``name`` when too long.
+
+    A prefix, not a fixed name: with a fixed ``nodeGroupName`` pulumi-terraform-bridge turns
+    every replacement (a ForceNew input such as instance types, AMI type, capacity type,
+    subnets or node role) into delete-before-replace (``nameRequiresDeleteBeforeReplace``,
+    ``pkg/tfbridge/schema.go``), taking the group's nodes away before the new group exists.
+    With a prefix the new group (new unique suffix) is created first and the old one deleted
+    after, so pods move over as the old nodes drain.
+    """
+    full = f"{name}-"
+    if len(full) <= EKS_NODEGROUP_NAME_PREFIX_MAX:
+        return full
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: EKS_NODEGROUP_NAME_PREFIX_MAX - 10].rstrip('-_')}-{digest}-"
+
+
 def node_role_name(platform: str, tenant: str) -> str:
     return f"{platform}-{tenant}-node"
 

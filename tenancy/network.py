@@ -50,6 +50,10 @@ def _sg_rule(resource_name: str, rule: plan.SgRule, group_id: pulumi.Input[str],
         kwargs["cidr_ipv4"] = INTERNET_CIDR
     elif rule.peer == plan.VPC:
         kwargs["cidr_ipv4"] = refs[plan.VPC]
+    elif rule.peer.startswith(plan.CIDR_PEER):
+        kwargs["cidr_ipv4"] = rule.peer.removeprefix(plan.CIDR_PEER)
+    elif rule.peer.startswith(plan.SG_PEER):
+        kwargs["referenced_security_group_id"] = rule.peer.removeprefix(plan.SG_PEER)
     elif rule.peer == plan.S3:
         kwargs["prefix_list_id"] = refs[plan.S3]
     elif rule.peer == plan.SELF:
@@ -190,9 +194,12 @@ class Network(pulumi.ComponentResource):
                         (plan.TENANT_NODES, "marker on every tenant node; holds no rules"),
                         (plan.ENDPOINTS, "interface VPC endpoints")):
             slug = _slug(g)
+            sg_tags = {**tags, "Name": f"{spec.name}-{slug}"}
+            if g == plan.SYSTEM:
+                sg_tags = plan.node_security_group_tags(sg_tags, cluster)
             groups[g] = aws.ec2.SecurityGroup(
                 f"{name}-{slug}", vpc_id=vpc.id, name=f"{spec.name}-{slug}", description=f"tenancy {spec.name}: {what}",
-                tags={**tags, "Name": f"{spec.name}-{slug}"}, opts=_child(self))
+                tags=sg_tags, opts=_child(self))
         self.control_plane_security_group_id = groups[plan.CONTROL_PLANE].id
         self.system_security_group_id = groups[plan.SYSTEM].id
         self.tenant_nodes_security_group_id = groups[plan.TENANT_NODES].id
@@ -212,8 +219,11 @@ class Network(pulumi.ComponentResource):
         refs: dict[str, pulumi.Input[str]] = {g: sg.id for g, sg in groups.items()}
         refs[plan.VPC] = address.vpc_cidr
         refs[plan.S3] = s3.prefix_list_id
+        api_access = plan.api_access_peers(spec.cluster.api_access_cidrs, spec.cluster.api_access_security_group_ids,
+                                           address.vpc_cidr)
+        lb_from = str(address.block(0)) if spec.workloads.ingress_controller_namespace else None
         for g, sg in groups.items():
-            for rule in plan.shared_rules(g, mesh=spec.workloads.mesh == "istio"):
+            for rule in plan.shared_rules(g, api_access, lb_from, mesh=spec.workloads.mesh == "istio"):
                 _sg_rule(f"{name}-{_slug(g)}-{rule.key}", rule, sg.id, refs, tags, _child(self))
 
         self.interface_endpoint_ids = {}
@@ -408,7 +418,8 @@ class TenantNetwork(pulumi.ComponentResource):
         sg = aws.ec2.SecurityGroup(
             f"{t}-nodes", vpc_id=args.vpc_id, name=f"{platform.name}-{t}-nodes",
             description=f"tenancy {platform.name}: nodes of tenant {t}",
-            tags={**tags, "Name": f"{platform.name}-{t}-nodes"}, opts=_child(self))
+            tags=plan.node_security_group_tags({**tags, "Name": f"{platform.name}-{t}-nodes"}, cluster),
+            opts=_child(self))
         self.security_group_id = sg.id
         refs: dict[str, pulumi.Input[str]] = {
             plan.CONTROL_PLANE: args.control_plane_security_group_id,

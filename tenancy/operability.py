@@ -99,6 +99,8 @@ class Machines:
     name: str
     groups: frozenset[str]
     cidrs: tuple[Net, ...]
+    external: bool = False
+    """Outside the render (a CI runner, a VPN, a load balancer): its egress is not ours to judge."""
 
 
 @dataclass(frozen=True)
@@ -181,7 +183,7 @@ class Rendered:
                 return r.peer_group in peer.groups
             return r.cidr is not None and bool(peer.cidrs) and all(c.subnet_of(r.cidr) for c in peer.cidrs)
 
-        out_ok = not src.groups or any(r.egress and r.group in src.groups and covers(r) and matches(r, dst)
+        out_ok = src.external or any(r.egress and r.group in src.groups and covers(r) and matches(r, dst)
                                        for r in self.rules)
         in_ok = any(not r.egress and r.group in dst.groups and covers(r) and matches(r, src) for r in self.rules)
         return out_ok and in_ok
@@ -229,7 +231,20 @@ class Rendered:
         """Internet-facing load balancers' ENIs live in the public subnets (no groups of ours)."""
         cidrs = tuple(Net(s["inputs"]["cidrBlock"]) for s in self.of_type(SUBNET)
                       if (s["inputs"].get("tags") or {}).get(netplan.SUBNET_ROLE_TAG) == "public")
-        return Machines("public subnets (load balancers)", frozenset(), cidrs)
+        return Machines("public subnets (load balancers)", frozenset(), cidrs, external=True)
+
+    def eks_cluster(self) -> Mapping[str, Any] | None:
+        return next(iter(self.of_type(EKS_CLUSTER)), None)
+
+    def api_clients(self) -> list[Machines]:
+        """Where deployers and operators may come from (``cluster.apiAccessCidrs``, unset: the VPC;
+        ``cluster.apiAccessSecurityGroupIds``), as the spec declares them."""
+        c = self.spec.cluster
+        cidrs = [self.spec.vpc_cidr] if c.api_access_cidrs is None else list(c.api_access_cidrs)
+        out = [Machines(f"deployer {x}", frozenset(), (Net(x),), external=True) for x in cidrs]
+        out += [Machines(f"deployer group {g}", frozenset([g]), (), external=True)
+                for g in c.api_access_security_group_ids]
+        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +310,25 @@ def flow_result(rendered: Rendered, pairs: Iterable[tuple[Machines | None, Machi
 _EKS_SG_DOC = "EKS user guide, sec-group-reqs.adoc (control plane ↔ nodes)"
 
 
+@check("deployer → Kubernetes API (tcp/443)", "flow",
+       "EKS user guide cluster-endpoint.adoc: a private endpoint needs control-plane SG ingress on 443 from "
+       "the connected network; pulumi-eks cluster.ts does not wait for a private endpoint")
+def _deployer_to_api(r: Rendered) -> tuple[Status, str]:
+    cluster = r.eks_cluster()
+    if cluster is None:
+        return "n/a", "no cluster in this render"
+    public = list(cluster["inputs"].get("publicAccessCidrs") or []) if cluster["inputs"].get(
+        "endpointPublicAccess") else []
+    clients = r.api_clients()
+    if not clients and not public:
+        return "missing", "no CIDR or security group may reach the API: no Kubernetes object can be applied"
+    status, detail = flow_result(r, ((c, r.control_plane()) for c in clients), "tcp", netplan.HTTPS_PORT) \
+        if clients else ("ok", "no private-endpoint clients")
+    if public:
+        detail += f"; public endpoint for {', '.join(public)}"
+    return status, detail
+
+
 @check("nodes → Kubernetes API (tcp/443)", "flow",
        "EKS user guide sec-group-reqs.adoc: nodes must reach the control plane on 443")
 def _nodes_to_api(r: Rendered) -> tuple[Status, str]:
@@ -326,6 +360,36 @@ def _tenants_to_endpoints(r: Rendered) -> tuple[Status, str]:
     return flow_result(r, ((r.node_machines(n), ep) for n in r.tenant_node_groups()), "tcp", netplan.HTTPS_PORT)
 
 
+@check("load balancers (public subnets) → ingress controller on system nodes (tcp/80, 443)", "flow",
+       "ingress controller pods are IP targets of an LB in the public subnets (AWS Load Balancer Controller)")
+def _lb_to_ingress(r: Rendered) -> tuple[Status, str]:
+    if not r.spec.workloads.ingress_controller_namespace:
+        return "n/a", "no workloads.ingressControllerNamespace"
+    system = r.system_node_group()
+    if system is None:
+        return "missing", "no system node group"
+    results = [flow_result(r, [(r.public_subnets(), r.node_machines(system))], "tcp", p)
+               for p in netplan.INGRESS_CONTROLLER_PORTS]
+    bad = [d for st, d in results if st != "ok"]
+    return ("missing", "; ".join(bad)) if bad else ("ok", "80 and 443 open from the public subnets")
+
+
+@check("exactly one kubernetes.io/cluster/<name>-tagged security group per node ENI", "prerequisite",
+       "aws-load-balancer-controller pkg/targetgroupbinding/networking_manager.go resolveEndpointSGForENI")
+def _one_cluster_tagged_group(r: Rendered) -> tuple[Status, str]:
+    tag = netplan.CLUSTER_TAG_PREFIX + r.spec.name
+    tags = {str(g["id"]): (g["inputs"].get("tags") or {}) for g in r.of_type(SG)}
+    bad = []
+    for ng in r.node_groups():
+        groups = r.node_machines(ng).groups
+        tagged = [g for g in groups if tag in tags.get(g, {})]
+        if len(groups) > 1 and len(tagged) != 1:
+            bad.append(f"{ng['name']} ({len(tagged)} tagged of {len(groups)})")
+    if bad:
+        return "missing", "the AWS Load Balancer Controller cannot pick a group: " + ", ".join(bad[:5])
+    return "ok", f"{len(r.node_groups())} node group(s)"
+
+
 @check("identity.mode podIdentity → eks-pod-identity-agent add-on before tenant nodes", "prerequisite",
        "EKS user guide pod-id-agent-setup.adoc: 'The EKS Pod Identity Agent is required'")
 def _pod_identity_agent(r: Rendered) -> tuple[Status, str]:
@@ -338,3 +402,72 @@ def _pod_identity_agent(r: Rendered) -> tuple[Status, str]:
     if late:
         return "missing", f"node groups not waiting for the agent: {', '.join(late[:5])}"
     return "ok", "add-on present; every tenant node group waits for it"
+
+
+@check("PVC quota → EBS CSI driver (own role, system-node toleration) and one default StorageClass", "prerequisite",
+       "EKS user guide kubernetes-versions-standard.adoc (no default StorageClass from 1.30); ebs-csi.adoc")
+def _storage(r: Rendered) -> tuple[Status, str]:
+    quota = [o for o in r.resources if o["type"] == "kubernetes:core/v1:ResourceQuota"]
+    wants = [q["tenant"] for q in quota
+             if str(((q["inputs"].get("spec") or {}).get("hard") or {}).get("persistentvolumeclaims", "0")) != "0"]
+    if not wants:
+        return "n/a", "no tenant may claim volumes (workloads.storage: none, or no tenants)"
+    addon = r.addon("aws-ebs-csi-driver")
+    if addon is None:
+        return "missing", f"tenants {', '.join(sorted(map(str, wants))[:5])} have PVC quota but no CSI driver"
+    i = addon["inputs"]
+    if not (i.get("serviceAccountRoleArn") or i.get("podIdentityAssociations")):
+        return "missing", "the CSI driver has no identity of its own (it would need the node role)"
+    config = str(i.get("configurationValues") or "")
+    if "CriticalAddonsOnly" not in config:
+        return "missing", "the CSI controller does not tolerate the system nodes' CriticalAddonsOnly taint"
+    defaults = [o for o in r.resources if o["type"] == "kubernetes:storage.k8s.io/v1:StorageClass" and
+                ((o["inputs"].get("metadata") or {}).get("annotations") or {}).get(
+                    "storageclass.kubernetes.io/is-default-class") == "true"]
+    if len(defaults) != 1:
+        return "missing", f"{len(defaults)} default StorageClass(es); exactly one is needed"
+    if str((defaults[0]["inputs"].get("parameters") or {}).get("encrypted")) != "true":
+        return "missing", "the default StorageClass does not encrypt volumes"
+    return "ok", f"add-on with its own role; default StorageClass `{defaults[0]['inputs']['metadata']['name']}`"
+
+
+# --------------------------------------------------------------------------------------------
+# Who can reach the API, who is cluster-admin (report section)
+
+ACCESS_POLICY_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+
+
+def api_access_lines(spec: PlatformSpec, resources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The report's "API access" section, read from the render: every source the control
+    plane's security group admits on 443, the public endpoint's CIDRs, and every cluster-admin
+    — including the identity that runs ``pulumi up``, which pulumi-eks makes cluster-admin
+    (``bootstrapClusterCreatorAdminPermissions: true`` in ``nodejs/eks/cluster/cluster.ts``) and
+    which no spec field lists."""
+    r = Rendered(spec, resources)
+    cp = r.control_plane()
+    names = {str(x["id"]): x["inputs"].get("name") or x["name"] for x in r.of_type(SG)}
+    lines = ["## API access", "", "Who can open the Kubernetes API (TCP 443):", ""]
+    cluster = r.eks_cluster()
+    if cp is None or cluster is None:
+        return [*lines, "No cluster in this render."]
+    for rule in r.rules:
+        on_443 = rule.protocol in ("-1", "tcp") and rule.lo <= 443 <= rule.hi
+        if rule.egress or rule.group not in cp.groups or not on_443:
+            continue
+        if rule.peer_group is not None:
+            who = f"members of security group `{names.get(rule.peer_group, rule.peer_group)}`"
+        else:
+            who = f"addresses in {rule.cidr}"
+        lines.append(f"- private endpoint: {who}")
+    i = cluster["inputs"]
+    if i.get("endpointPublicAccess"):
+        lines.append(f"- public endpoint: {', '.join(i.get('publicAccessCidrs') or ['(EKS default: 0.0.0.0/0)'])}")
+    else:
+        lines.append("- public endpoint: off")
+    lines += ["", "Who holds cluster-admin:", "",
+              "- the IAM identity that runs `pulumi up` (pulumi-eks grants it through "
+              "`bootstrapClusterCreatorAdminPermissions`; it appears in no spec field)"]
+    for a in r.of_type(ACCESS_POLICY_ASSOCIATION):
+        if str(a["inputs"].get("policyArn", "")).endswith("/AmazonEKSClusterAdminPolicy"):
+            lines.append(f"- `{a['inputs'].get('principalArn')}` (cluster.clusterAdmins)")
+    return lines

@@ -6,7 +6,7 @@ They read the RENDERED Kubernetes objects and security group rules. The NetworkP
 judged by a small evaluator of standard NetworkPolicy semantics over sample endpoints (a pod in
 each namespace, labelled like the real one; IP addresses for what lives outside the cluster),
 with strict mode as "a pod no policy selects is denied". The independent judgement of the same
-flows is network-config-analyzer's, in ``tests/test_reachability.py``.
+flows is network-config-analyzer's, in ``tests/test_reachability_cluster.py``.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from .cluster import (
 from .identity import ClusterIdentity, DataBucket
 from .network import Network
 from .spec import PlatformSpec
+from .storage import BlockStorage, BlockStorageArgs
 from .tenant import Tenant, TenantArgs
 
 TYPE = "tenancy:index:Platform"
@@ -40,6 +41,14 @@ class Platform(pulumi.ComponentResource):
             platform=spec, vpc_id=net.vpc_id, system_subnet_ids=net.system_subnet_ids,
             control_plane_security_group_id=net.control_plane_security_group_id,
             system_security_group_id=net.system_security_group_id), opts=child)
+        self.storage: BlockStorage | None = None
+        if spec.workloads.storage == "ebs":
+            c = self.cluster
+            agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
+            self.storage = BlockStorage(f"{spec.name}-storage", BlockStorageArgs(
+                platform=spec, cluster_name=c.cluster_name, provider=c.provider,
+                oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
+                depends_on=[c.system_nodes.node_group, *agent]), opts=child)
         self.placement = PlacementPolicy(
             f"{spec.name}-placement", PlacementPolicyArgs(provider=self.cluster.provider), opts=child)
         self.service_exposure = ServiceExposurePolicy(
@@ -69,6 +78,7 @@ class Platform(pulumi.ComponentResource):
             "clusterName": self.cluster.cluster_name,
             "oidcProviderArn": self.cluster.oidc_provider_arn,
             "oidcIssuer": self.cluster.oidc_issuer,
+            "eksManagedSecurityGroupId": self.cluster.eks_managed_security_group_id,
             "network": self.network.outputs(),
             "tenantDataBucket": self.data_bucket.bucket_name,
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,

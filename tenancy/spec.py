@@ -366,18 +366,43 @@ class NetworkSpec(_Model):
         return self
 
 
+_SECURITY_GROUP_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+
+def _security_group_id(value: str) -> str:
+    if not _SECURITY_GROUP_ID.match(value):
+        raise ValueError(f"{value!r} is not a security group id (sg- and 8 or 17 hex digits, "
+                         "e.g. sg-0123456789abcdef0)")
+    return value
+
+
+SecurityGroupId = Annotated[str, AfterValidator(_security_group_id)]
+
+
 class ClusterSpec(_Model):
     """The EKS control plane and the system node group."""
 
     endpoint_public_access_cidrs: list[Cidr] = Field(default_factory=list, max_length=40)
     """CIDRs allowed to reach a public API endpoint. Default empty: the endpoint is private
     only. Never 0.0.0.0/0 by default."""
+    api_access_cidrs: list[Cidr] | None = Field(None, max_length=50)
+    """CIDRs allowed to open the PRIVATE API endpoint on TCP 443 (CI runners, bastions, VPN or
+    peered networks): ingress rules on the control plane's security group. Default (unset): the
+    VPC's own CIDR, so anything inside the VPC (a CI runner, a bastion) can apply the Kubernetes
+    objects; ``[]``: nobody but the nodes and ``apiAccessSecurityGroupIds``. Never 0.0.0.0/0."""
+    api_access_security_group_ids: list[SecurityGroupId] = Field(default_factory=list, max_length=50)
+    """Security groups (of this VPC, or of a peered VPC in the same region) whose members may
+    open the private API endpoint on TCP 443: e.g. your CI runners' or bastion's group. Default none."""
     log_retention_days: RetentionDays = 90
     """Days the control-plane logs (api, audit, authenticator, …) are kept. Default 90."""
     deletion_protection: bool = False
     """Protect the cluster (and the tenant-data bucket) from ``pulumi destroy``."""
     cluster_admins: list[PrincipalArn] = []
     """IAM principals given cluster-wide admin (AmazonEKSClusterAdminPolicy)."""
+    upgrade_policy: Literal["STANDARD", "EXTENDED"] = "STANDARD"
+    """EKS support type. ``STANDARD`` (default): at the end of standard support EKS upgrades the
+    cluster. ``EXTENDED``: it stays on its version at extended-support prices (the EKS and
+    pulumi-eks default when unset, which this field never leaves unset)."""
     system_nodes: NodesSpec = NodesSpec(instance_types=["m6i.large"], min_size=2, max_size=4, desired_size=2)
     """The platform's own node group (CoreDNS, add-ons), tainted ``CriticalAddonsOnly``."""
     service_cidr: Annotated[str, AfterValidator(lambda v: _service_cidr(v))] | None = None
@@ -401,6 +426,16 @@ class ClusterSpec(_Model):
             if ipaddress.IPv4Network(cidr).prefixlen == 0:
                 raise ValueError("endpointPublicAccessCidrs must not contain 0.0.0.0/0: list the CIDRs "
                                  "of your operators and CI, or leave it empty for a private endpoint")
+        for cidr in self.api_access_cidrs or []:
+            if ipaddress.IPv4Network(cidr).prefixlen == 0:
+                raise ValueError("apiAccessCidrs must not contain 0.0.0.0/0: list the CIDRs of your CI runners, "
+                                 "bastions or VPN (or leave it unset for the VPC's own CIDR)")
+        if (self.api_access_cidrs == [] and not self.api_access_security_group_ids
+                and not self.endpoint_public_access_cidrs):
+            raise ValueError("nobody could reach the Kubernetes API to apply the platform's objects: "
+                             "apiAccessCidrs is empty, and there are no apiAccessSecurityGroupIds and no "
+                             "endpointPublicAccessCidrs; list where `pulumi up` runs (or unset apiAccessCidrs "
+                             "for the VPC's own CIDR)")
         return self
 
 
@@ -486,11 +521,14 @@ class WorkloadsSpec(_Model):
     system subnets). In strict enforcing mode a pod that no policy selects is denied everything:
     list here every namespace that runs pods and has no policies of its own. They are created if
     absent (and kept when removed from the list)."""
+    storage: Literal["ebs", "none"] = "ebs"
+    """Persistent volumes for tenants. ``ebs`` (default): the ``aws-ebs-csi-driver`` add-on with
+    its own IAM role, a KMS key for volumes and the default StorageClass ``gp3-encrypted``
+    (encrypted gp3). ``none``: no driver, and every tenant's PVC and storage quota is 0."""
     pod_security_version: Annotated[str, AfterValidator(lambda v: _psa_version(v))] = "latest"
     """The Pod Security Standards version every tenant namespace enforces (``restricted``), audits
     and warns on. Default ``latest``: the newest rules of the cluster's version. Pin it
     (``v1.33``) to keep an upgrade of the cluster from rejecting pods the old rules admitted."""
-
 
     @model_validator(mode="after")
     def _mesh_prerequisites(self) -> WorkloadsSpec:
@@ -858,4 +896,16 @@ def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem
         mesh=workloads.get("mesh") == "istio",
     ):
         out.append(Problem(path, msg))
+    cluster = data.get("cluster") if isinstance(data.get("cluster"), Mapping) else {}
+    assert isinstance(cluster, Mapping)
+    cidrs, sgs = cluster.get("apiAccessCidrs"), cluster.get("apiAccessSecurityGroupIds") or []
+    quota = net.get("securityGroupRuleQuota", 60)
+    if isinstance(sgs, list) and (cidrs is None or isinstance(cidrs, list)) and isinstance(quota, int):
+        # the control plane's group: 2 node rules + one per API access peer (unset CIDRs: the VPC)
+        n = 2 + (1 if cidrs is None else len(set(map(str, cidrs)))) + len(set(map(str, sgs)))
+        if n > quota:
+            out.append(Problem("cluster.apiAccessCidrs", (
+                f"the control plane's security group would need {n} inbound rules, over the quota of {quota} "
+                f"(network.securityGroupRuleQuota); aggregate apiAccessCidrs into fewer blocks, or raise the "
+                f"quota in Service Quotas and set network.securityGroupRuleQuota")))
     return out

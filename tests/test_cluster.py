@@ -198,7 +198,8 @@ def test_tenant_node_group_labelled_tainted_and_only_in_its_subnets(
     result, net = rendered
     ng = node_group(result, t)
     i = ng["inputs"]
-    assert i["nodeGroupName"] == f"acme-{t}"
+    assert i["nodeGroupNamePrefix"] == f"acme-{t}-" and "nodeGroupName" not in i
+    assert ng["outputs"]["nodeGroupName"].startswith(f"acme-{t}-")
     assert i["labels"] == {"tenancy/tenant": t}
     assert i["taints"] == [{"key": "tenancy/tenant", "value": t, "effect": "NO_SCHEDULE"}]  # AWS casing
     own = net.tenant_subnet_ids(t)
@@ -358,7 +359,7 @@ def test_adding_and_reordering_tenants_leaves_other_node_groups_untouched(result
     for t in ("alpha", "beta", "gamma"):
         before, after = _tenant_inputs(result, t), _tenant_inputs(changed, t)
         assert before and before == after, t
-    assert node_group(changed, "delta")["inputs"]["nodeGroupName"] == "acme-delta"
+    assert node_group(changed, "delta")["inputs"]["nodeGroupNamePrefix"] == "acme-delta-"
 
 
 def test_node_group_quota_is_checked_before_anything_is_built() -> None:
@@ -369,3 +370,25 @@ def test_node_group_quota_is_checked_before_anything_is_built() -> None:
     [p] = [p for p in err.value.problems if p.path == "tenants"]
     assert "6 managed node groups" in p.message and "nodeGroupQuota 5" in p.message
     assert "Service Quotas" in p.message
+
+
+def test_node_groups_are_replaced_create_first(result: RenderResult) -> None:
+    """D9: a fixed nodeGroupName makes pulumi-terraform-bridge replace delete-first
+    (nameRequiresDeleteBeforeReplace: an auto-name field set by the program); a prefix lets the
+    replacement (instance types, AMI type, capacity type, subnets: ForceNew in
+    terraform-provider-aws node_group.go) be created before the old group is deleted."""
+    groups = result.of_type("aws:eks/nodeGroup:NodeGroup")
+    assert len(groups) == 4  # system + 3 tenants
+    for ng in groups:
+        i = ng["inputs"]
+        assert "nodeGroupName" not in i, ng["name"]
+        assert i["nodeGroupNamePrefix"].endswith("-") and len(i["nodeGroupNamePrefix"]) <= 37
+
+
+def test_long_node_group_prefixes_are_cut_and_stay_distinct() -> None:
+    from tenancy import naming
+
+    a = naming.node_group_name_prefix("p" * 24 + "-" + "tenant-one-with-a-long-name")
+    b = naming.node_group_name_prefix("p" * 24 + "-" + "tenant-two-with-a-long-name")
+    assert len(a) == len(b) == 37 and a != b and a.endswith("-")
+    assert naming.node_group_name_prefix("acme-alpha") == "acme-alpha-"

@@ -175,6 +175,7 @@ def test_no_ingress_from_anywhere_on_node_groups(render, spec):
     vpc = ipaddress.ip_network(spec["vpcCidr"])
     groups = {r["id"]: r["name"] for r in render.of_type(SG)}
     endpoints = _by_name(render, SG, f"{name}-endpoints")["id"]
+    control_plane = _by_name(render, SG, f"{name}-control-plane")["id"]
     for r in render.of_type(SG_IN):
         cidr = r["inputs"].get("cidrIpv4")
         assert r["inputs"]["securityGroupId"] in groups
@@ -182,7 +183,12 @@ def test_no_ingress_from_anywhere_on_node_groups(render, spec):
             assert r["inputs"].get("referencedSecurityGroupId") in groups, r["name"]
             continue
         assert ipaddress.ip_network(cidr).subnet_of(vpc), f"{r['name']}: ingress from {cidr}"
-        assert r["inputs"]["securityGroupId"] == endpoints, f"{r['name']}: CIDR ingress on a node group"
+        # CIDR ingress only on the endpoints and the control plane's 443 (cluster.apiAccessCidrs,
+        # default the VPC): never on a node group
+        assert r["inputs"]["securityGroupId"] in (endpoints, control_plane), f"{r['name']}: CIDR ingress on nodes"
+        # (with an ingress controller, the system nodes also admit the public subnets on 80/443:
+        # tests/test_reachability.py)
+        assert (r["inputs"]["fromPort"], r["inputs"]["toPort"]) == (443, 443), r["name"]
     for r in render.of_type(SG):
         assert not r["inputs"].get("ingress") and not r["inputs"].get("egress"), "inline rules"
 

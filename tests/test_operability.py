@@ -34,7 +34,7 @@ def test_default_render_has_nothing_missing(default_render) -> None:
 
 
 def test_removed_node_to_api_rule_is_reported(default_render) -> None:
-    res = _without(default_render.resources, lambda r: r["name"].endswith("control-plane-in-tenants-443"))
+    res = _without(default_render.resources, lambda r: r["name"] == "alpha-nodes-out-cp-443")
     f = _find(operability.evaluate(default_render.spec, res), "nodes → Kubernetes API")
     assert f.status == "missing" and "alpha-nodes" in f.detail
 

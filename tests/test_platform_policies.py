@@ -3,7 +3,7 @@ range (D7/D8), the mesh's prerequisites (D2) and standalone pods (D10): the rend
 configuration, the platform namespaces' policies, ordering, the spec's validation, the security
 group rules and the NetworkPolicy invariant that makes standalone pods harmless.
 
-Connectivity itself is judged by nca in tests/test_reachability.py."""
+Connectivity itself is judged by nca in tests/test_reachability_cluster.py."""
 
 from __future__ import annotations
 

@@ -221,11 +221,11 @@ def test_the_whole_platform_replays_into_aws_and_reads_back(moto_server: Any, re
     ctx = _replay_platform(moto_server, render)
 
     eks, ec2 = moto_server.client("eks"), moto_server.client("ec2")
-    assert sorted(eks.list_nodegroups(clusterName="acme")["nodegroups"]) == [
-        "acme-alpha", "acme-beta", "acme-gamma", "acme_system"]
+    names = {n.rsplit("-", 1)[0]: n for n in eks.list_nodegroups(clusterName="acme")["nodegroups"]}
+    assert sorted(names) == ["acme-alpha", "acme-beta", "acme-gamma", "acme_system"]  # prefix + unique suffix
     marker = ctx.resolve(_marker(render, spec))
     for t in TENANTS:
-        ng = eks.describe_nodegroup(clusterName="acme", nodegroupName=f"acme-{t}")["nodegroup"]
+        ng = eks.describe_nodegroup(clusterName="acme", nodegroupName=names[f"acme-{t}"])["nodegroup"]
         # the node group sits in the tenant's own subnets, as the network layer created them in AWS
         subnets = ec2.describe_subnets(SubnetIds=ng["subnets"])["Subnets"]
         assert {tag["Value"] for s in subnets for tag in s.get("Tags", []) if tag["Key"] == "tenancy/tenant"} == {t}

@@ -1,288 +1,190 @@
-"""What must be REACHABLE inside the cluster, judged by network-config-analyzer (nca) on the
-rendered NetworkPolicies — tenants' and the platform's own — under the VPC CNI's STRICT mode.
+"""What must be REACHABLE, judged by the independent analyser (tests/helpers/sg_reachability.py)
+on the rendered security group rules — the counterpart of the isolation tests. Each flow has a
+negative control: a render or a client for which it must NOT hold.
 
-nca implements standard Kubernetes semantics, where a pod no policy selects is open. Strict
-mode denies such a pod everything (EKS user guide, "Step 1: Set up policy enforcement at Pod
-startup"; aws/amazon-vpc-cni-k8s README, ``NETWORK_POLICY_ENFORCING_MODE``). A deny-all policy
-added to every namespace of the sample cluster is exactly that semantics (it selects every pod
-and allows nothing, so a pod keeps only what other policies allow), so nca judges strict mode.
-
-Every flow the platform needs is asserted from the connectivity map, with hand-written
-expectations, and each is paired with a negative control: remove the policy (or rule) that
-carries it and the flow disappears — so the assertion can fail.
-
-Addresses: the Service range is 172.20.0.0/16 (the pinned EKS default for a VPC in 10/8), the
-``kubernetes`` ClusterIP 172.20.0.1, the API endpoint's ENIs and the interface endpoints live in
-the system subnets, the VPC resolver at VPC base + 2.
+The flows (and why the platform needs them) are written here by hand from the providers' and
+EKS's documentation, not read back from tenancy/plan/network.py.
 """
 
 from __future__ import annotations
 
-import copy
-import ipaddress
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tenancy import load_platform
-from tenancy.render import render_spec
-from tenancy.render.mocks import S3_PREFIX_LIST_CIDRS
-from tests.fixtures.specs import spec_with, tenant
-from tests.helpers.nca import Connectivity, Nca, SampleCluster
+from tenancy import SpecError, load_platform, operability
+from tenancy.render import RenderResult, render_spec
+from tests.fixtures.specs import spec_with
+from tests.helpers import sg_reachability as reach
 
-pytestmark = pytest.mark.slow
-
-VPC = "10.40.0.0/16"
-SPEC = spec_with(
-    [tenant("alpha", 0, kubernetesApiAccess=True, serviceAccounts=["app"]),
-     tenant("beta", 1),
-     tenant("gamma", 2, internetEgress=True)],
-    vpcCidr=VPC,
-    workloads={"ingressControllerNamespace": "ingress-nginx", "mesh": "istio",
-               "istio": {"preinstalled": True, "cni": True}, "platformNamespaces": ["monitoring"]},
-)
-TENANTS = ["alpha", "beta", "gamma"]
-KUBERNETES_IP = "172.20.0.1"
-OTHER_CLUSTER_IP = "172.20.14.7"
-VPC_RESOLVER = "10.40.0.2"
-SYSTEM = [ipaddress.ip_network(str(n)) for n in load_platform(SPEC).address_plan.system_subnets()]
-API_ENI = str(SYSTEM[0].network_address + 20)
-"""An address in the system subnets: where the API endpoint's ENIs and the interface endpoints
-(STS, ECR…) live."""
-S3_IP = str(ipaddress.ip_network(S3_PREFIX_LIST_CIDRS[0]).network_address + 5)
-DNS = "{protocols:TCP, UDP,dst_ports:53}"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+CI_IN_VPC = "10.40.1.10/32"  # a CI runner in a system subnet of the default spec's VPC 10.40.0.0/16
+OFFICE = "198.51.100.0/24"
 
 
-def _cluster() -> SampleCluster:
-    layout: dict[str, list[tuple[str, dict[str, str]]]] = {t: [("web", {"app": "web"})] for t in TENANTS}
-    layout["kube-system"] = [("coredns", {"k8s-app": "kube-dns"}), ("ebs-csi", {"app": "ebs-csi-controller"}),
-                             ("metrics", {"k8s-app": "metrics-server"})]
-    layout["ingress-nginx"] = [("controller", {"app": "ingress-nginx"})]
-    layout["istio-system"] = [("istiod", {"app": "istiod"})]
-    layout["monitoring"] = [("prometheus", {"app": "prometheus"})]
-    layout["default"] = [("stray", {"app": "stray"})]
-    return SampleCluster.build(layout, tenants=TENANTS)
+def _cidrs(render: RenderResult, subnet_ids: list[str]) -> tuple[Any, ...]:
+    by_id = {r["id"]: r for r in render.of_type("aws:ec2/subnet:Subnet")}
+    return tuple(reach.Net(by_id[s]["inputs"]["cidrBlock"]) for s in subnet_ids)
 
 
-CLUSTER = _cluster()
-
-
-def strict_mode() -> list[dict[str, Any]]:
-    """Strict enforcing mode, in standard NetworkPolicy terms: deny-all in every namespace."""
-    return [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-             "metadata": {"name": "strict-mode", "namespace": ns["metadata"]["name"]},
-             "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}} for ns in CLUSTER.namespaces]
+def _cp(render: RenderResult) -> reach.Machines:
+    """The control plane's ENIs: the group given to EKS, in the cluster's subnets."""
+    [c] = render.of_type("eks:index:Cluster")
+    return reach.Machines("control plane", frozenset([c["inputs"]["clusterSecurityGroup"]]),
+                          _cidrs(render, c["inputs"]["subnetIds"]))
 
 
 @pytest.fixture(scope="module")
-def rendered() -> list[dict[str, Any]]:
-    result = render_spec(SPEC)
-    return [m for objs in result.manifests.values() for m in objs if m["kind"] == "NetworkPolicy"]
+def default() -> RenderResult:
+    return render_spec(spec_with())
 
 
 @pytest.fixture(scope="module")
-def nca(tmp_path_factory: pytest.TempPathFactory) -> Nca:
-    return Nca(tmp_path_factory.mktemp("nca-reach"), CLUSTER)
+def narrowed() -> RenderResult:
+    return render_spec(spec_with(cluster={"apiAccessCidrs": [OFFICE],
+                                          "apiAccessSecurityGroupIds": ["sg-0123456789abcdef0"]}))
 
 
-def conn_of(nca: Nca, policies: list[dict[str, Any]], label: str) -> Connectivity:
-    return nca.connectivity(nca.policies([*policies, *strict_mode()], label))
+# --------------------------------------------------------------------------------------------
+# Deployer → API (D1)
+
+
+def test_deployer_in_the_vpc_reaches_the_private_api_by_default(default) -> None:
+    rules = reach.rules_of(default.resources)
+    assert reach.can_reach(rules, reach.external("ci", CI_IN_VPC), _cp(default), "tcp", 443)
+    # negative controls: not from outside the VPC, not on another port
+    assert not reach.can_reach(rules, reach.external("office", "198.51.100.7/32"), _cp(default), "tcp", 443)
+    assert not reach.can_reach(rules, reach.external("ci", CI_IN_VPC), _cp(default), "tcp", 22)
+
+
+def test_api_access_cidrs_and_groups_replace_the_vpc_default(narrowed) -> None:
+    rules = reach.rules_of(narrowed.resources)
+    cp = _cp(narrowed)
+    assert reach.can_reach(rules, reach.external("office", "198.51.100.7/32"), cp, "tcp", 443)
+    assert reach.can_reach(rules, reach.external("runner", group="sg-0123456789abcdef0"), cp, "tcp", 443)
+    # negative controls: the VPC default is gone, another group is not admitted
+    assert not reach.can_reach(rules, reach.external("ci", CI_IN_VPC), cp, "tcp", 443)
+    assert not reach.can_reach(rules, reach.external("other", group="sg-0fedcba9876543210"), cp, "tcp", 443)
+    f = _finding(narrowed, "deployer → Kubernetes API")
+    assert f.status == "ok"
+
+
+def test_api_access_is_validated() -> None:
+    for bad, needle in (({"apiAccessCidrs": ["0.0.0.0/0"]}, "must not contain 0.0.0.0/0"),
+                        ({"apiAccessCidrs": []}, "nobody could reach the Kubernetes API"),
+                        ({"apiAccessSecurityGroupIds": ["sg-12"]}, "is not a security group id"),
+                        ({"apiAccessCidrs": [f"10.{i}.0.0/16" for i in range(19)]}, "inbound rules, over the quota")):
+        with pytest.raises(SpecError) as err:
+            load_platform(spec_with(cluster=bad, network={"securityGroupRuleQuota": 20}))
+        assert any(needle in p.message and p.path.startswith("cluster") for p in err.value.problems), err.value
+    # a public endpoint alone is a way in
+    load_platform(spec_with(cluster={"apiAccessCidrs": [], "endpointPublicAccessCidrs": [OFFICE]}))
+
+
+def test_report_lists_api_clients_and_every_cluster_admin(narrowed) -> None:
+    from tenancy.render.writer import report
+
+    text = report(narrowed)
+    section = text.split("## API access", 1)[1].split("\n## ", 1)[0]
+    assert "addresses in 198.51.100.0/24" in section
+    assert "security group `sg-0123456789abcdef0`" in section
+    assert "10.40.0.0/16" not in section
+    assert "runs `pulumi up`" in section and "bootstrapClusterCreatorAdminPermissions" in section
+    assert "outside the VPC: 198.51.100.0/24" in text  # flagged as loosening
+
+
+# --------------------------------------------------------------------------------------------
+# Nodes ↔ control plane
+
+
+def _node_groups(render: RenderResult) -> dict[str, reach.Machines]:
+    return {(ng["tenant"] or "@system"): reach.node_group_machines(render.resources, ng)
+            for ng in render.of_type(NODE_GROUP)}
+
+
+def test_nodes_and_control_plane_reach_each_other(default) -> None:
+    rules = reach.rules_of(default.resources)
+    cp, nodes = _cp(default), _node_groups(default)
+    assert set(nodes) == {"@system", "alpha", "beta", "gamma"}
+    for who, m in nodes.items():
+        assert reach.can_reach(rules, m, cp, "tcp", 443), who
+        assert reach.can_reach(rules, cp, m, "tcp", 10250), who
+        assert not reach.can_reach(rules, cp, m, "tcp", 22), who  # negative control
+    for port in (443, 9443):  # add-on webhooks (EBS CSI, LB controller) on the system nodes
+        assert reach.can_reach(rules, cp, nodes["@system"], "tcp", port)
+
+
+def test_tenant_nodes_reach_the_interface_endpoints(default) -> None:
+    rules = reach.rules_of(default.resources)
+    eps = [e for e in default.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+           if e["inputs"]["vpcEndpointType"] == "Interface"]
+    assert eps
+    ep = reach.Machines("endpoints", frozenset(g for e in eps for g in e["inputs"]["securityGroupIds"]),
+                        _cidrs(default, [s for e in eps for s in e["inputs"]["subnetIds"]]))
+    for t, m in _node_groups(default).items():
+        assert reach.can_reach(rules, m, ep, "tcp", 443), t
+        assert not reach.can_reach(rules, m, ep, "tcp", 80), t  # negative control
+
+
+def _finding(render: RenderResult, start: str) -> operability.Finding:
+    [f] = [f for f in operability.evaluate(render.spec, render.resources) if f.name.startswith(start)]
+    return f
+
+
+def _without(render: RenderResult, pred: Any) -> list[dict[str, Any]]:
+    return [r for r in render.resources if not pred(r)]
+
+
+def test_operability_report_agrees_with_the_analyser_on_a_broken_render(default) -> None:
+    res = _without(default, lambda r: r["name"] == "acme-control-plane-in-api-vpc")
+    f = operability.evaluate(default.spec, res)
+    [d] = [x for x in f if x.name.startswith("deployer")]
+    assert d.status == "missing"
+    assert not reach.can_reach(reach.rules_of(res), reach.external("ci", CI_IN_VPC), _cp(default), "tcp", 443)
+
+
+# --------------------------------------------------------------------------------------------
+# Load balancers → ingress controller (D11)
 
 
 @pytest.fixture(scope="module")
-def conn(nca: Nca, rendered: list[dict[str, Any]]) -> Connectivity:
-    return conn_of(nca, rendered, "rendered-strict")
+def with_ingress() -> RenderResult:
+    return render_spec(spec_with(workloads={"ingressControllerNamespace": "ingress-nginx"}))
 
 
-def to_ip(c: Connectivity, src: str, ip: str) -> str | None:
-    """The connection ``src`` may open to the outside address ``ip`` (None: none)."""
-    return _ip_edge(c, src, ip, outgoing=True)
+def test_load_balancers_reach_the_ingress_controller_on_system_nodes(with_ingress, default) -> None:
+    public = with_ingress.spec.address_plan.public_subnets()
+    lb = reach.external("nlb", str(next(public[0].hosts())) + "/32")  # an LB ENI in a public subnet
+    for render, expected in ((with_ingress, True), (default, False)):  # negative control: no controller
+        rules = reach.rules_of(render.resources)
+        system = _node_groups(render)["@system"]
+        for port in (80, 443):
+            assert reach.can_reach(rules, lb, system, "tcp", port) is expected, (port, expected)
+    rules = reach.rules_of(with_ingress.resources)
+    nodes = _node_groups(with_ingress)
+    assert not reach.can_reach(rules, lb, nodes["@system"], "tcp", 22)
+    assert not reach.can_reach(rules, reach.external("internet", "203.0.113.9/32"), nodes["@system"], "tcp", 443)
+    for t in ("alpha", "beta", "gamma"):  # straight to tenant nodes: never
+        assert not reach.can_reach(rules, lb, nodes[t], "tcp", 443), t
+        # the controller on the system nodes reaches the tenants' pods (NetworkPolicies narrow it)
+        assert reach.can_reach(rules, nodes["@system"], nodes[t], "tcp", 8080), t
 
 
-def from_ip(c: Connectivity, ip: str, dst: str) -> str | None:
-    return _ip_edge(c, dst, ip, outgoing=False)
-
-
-def _ip_edge(c: Connectivity, pod: str, ip: str, outgoing: bool) -> str | None:
-    addr = ipaddress.ip_address(ip)
-    for (s, d), conn in c.edges.items():
-        other, me = (d, s) if outgoing else (s, d)
-        if me != pod or not other[:1].isdigit():
-            continue
-        for part in other.split(","):
-            lo, _, hi = part.partition("-")
-            if ipaddress.ip_address(lo) <= addr <= ipaddress.ip_address(hi or lo):
-                return conn
-    return None
-
-
-def _drop(policies: list[dict[str, Any]], namespace: str, name: str) -> list[dict[str, Any]]:
-    out = [p for p in copy.deepcopy(policies)
-           if not (p["metadata"].get("namespace") == namespace and p["metadata"]["name"] == name)]
-    assert len(out) == len(policies) - 1, f"no policy {namespace}/{name}"
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# The model: strict mode denies what no policy selects
-
-
-def test_strict_mode_model_denies_an_unselected_pod(conn: Connectivity) -> None:
-    # `default` has no policy: in strict mode its pods can do nothing (documented: list such
-    # namespaces in workloads.platformNamespaces).
-    assert not [k for k in conn.edges if "default/stray" in k]
-
-
-# --------------------------------------------------------------------------------------------
-# DNS
-
-
-def test_every_tenant_reaches_coredns(conn: Connectivity) -> None:
-    for t in TENANTS:
-        assert conn.get(f"{t}/web", "kube-system/coredns") == DNS, t
-
-
-def test_coredns_reaches_the_vpc_resolver_and_the_api_only(conn: Connectivity) -> None:
-    assert to_ip(conn, "kube-system/coredns", VPC_RESOLVER) == DNS
-    assert to_ip(conn, "kube-system/coredns", "169.254.169.253") == DNS
-    assert to_ip(conn, "kube-system/coredns", KUBERNETES_IP) == "{protocols:TCP,dst_ports:443}"
-    assert to_ip(conn, "kube-system/coredns", API_ENI) == "{protocols:TCP,dst_ports:443}"
-    for ip in ("8.8.8.8", "10.40.100.1", OTHER_CLUSTER_IP, "169.254.169.254"):
-        assert to_ip(conn, "kube-system/coredns", ip) is None, ip
-    assert conn.get("kube-system/coredns", "alpha/web") is None
-
-
-@pytest.mark.parametrize("name, symptom", [
-    ("tenancy-kube-dns", lambda c: c.get("beta/web", "kube-system/coredns") is None),
-    ("tenancy-kube-dns", lambda c: to_ip(c, "kube-system/coredns", VPC_RESOLVER) is None),
-], ids=["tenants-lose-dns", "coredns-loses-upstream"])
-def test_negative_control_without_the_coredns_policy(nca: Nca, rendered: list[dict[str, Any]], name: str,
-                                                     symptom: Callable[[Connectivity], bool]) -> None:
-    assert symptom(conn_of(nca, _drop(rendered, "kube-system", name), f"no-{name}"))
-
-
-def test_negative_control_without_the_tenant_dns_policy(nca: Nca, rendered: list[dict[str, Any]]) -> None:
-    c = conn_of(nca, _drop(rendered, "gamma", "tenancy-allow-dns"), "no-gamma-dns")
-    assert c.get("gamma/web", "kube-system/coredns") is None
-    assert c.get("beta/web", "kube-system/coredns") == DNS
-
-
-# --------------------------------------------------------------------------------------------
-# The Kubernetes API and other Services (ClusterIPs, seen before DNAT)
-
-
-def test_only_the_opted_in_tenant_reaches_the_api(conn: Connectivity) -> None:
-    https = "{protocols:TCP,dst_ports:443}"
-    assert to_ip(conn, "alpha/web", KUBERNETES_IP) == https
-    assert to_ip(conn, "beta/web", KUBERNETES_IP) is None
-    assert to_ip(conn, "gamma/web", KUBERNETES_IP) is None  # internetEgress does not open it either
-    # Only the kubernetes ClusterIP, not the rest of the Service range.
-    assert to_ip(conn, "alpha/web", "172.20.0.2") is None
-
-
-def test_internet_egress_does_not_reach_other_services(conn: Connectivity) -> None:
-    assert to_ip(conn, "gamma/web", "8.8.8.8") == "All connections"
-    for ip in (OTHER_CLUSTER_IP, "172.20.0.10", KUBERNETES_IP, "172.20.255.254"):
-        assert to_ip(conn, "gamma/web", ip) is None, ip
-
-
-def test_negative_control_without_the_api_opt_in(nca: Nca, rendered: list[dict[str, Any]]) -> None:
-    c = conn_of(nca, _drop(rendered, "alpha", "tenancy-allow-kubernetes-api"), "no-api")
-    assert to_ip(c, "alpha/web", KUBERNETES_IP) is None
-
-
-def test_negative_control_internet_egress_without_the_service_range_exclusion(
-        nca: Nca, rendered: list[dict[str, Any]]) -> None:
-    broken = copy.deepcopy(rendered)
-    [np] = [p for p in broken if p["metadata"] == {**p["metadata"], "namespace": "gamma",
-                                                   "name": "tenancy-allow-internet-egress"}]
-    block = np["spec"]["egress"][0]["to"][0]["ipBlock"]
-    block["except"] = [c for c in block["except"] if not c.startswith("172.20.")]
-    c = conn_of(nca, broken, "internet-with-services")
-    assert to_ip(c, "gamma/web", OTHER_CLUSTER_IP) == "All connections"
-
-
-# --------------------------------------------------------------------------------------------
-# AWS endpoints and S3
-
-
-def test_tenants_reach_the_interface_endpoints_and_s3_users_s3(conn: Connectivity) -> None:
-    https = "{protocols:TCP,dst_ports:443}"
-    for t in TENANTS:
-        assert to_ip(conn, f"{t}/web", API_ENI) == https, t
-    assert to_ip(conn, "alpha/web", S3_IP) == https  # service accounts, no internet egress
-    assert to_ip(conn, "beta/web", S3_IP) is None  # no service accounts: no S3
-    assert to_ip(conn, "beta/web", str(SYSTEM[0].network_address + 20)) == https
-
-
-def test_negative_control_without_the_endpoint_policy(nca: Nca, rendered: list[dict[str, Any]]) -> None:
-    c = conn_of(nca, _drop(rendered, "beta", "tenancy-allow-aws-services"), "no-endpoints")
-    assert to_ip(c, "beta/web", API_ENI) is None
-
-
-def test_negative_control_without_the_s3_policy(nca: Nca, rendered: list[dict[str, Any]]) -> None:
-    c = conn_of(nca, _drop(rendered, "alpha", "tenancy-allow-s3"), "no-s3")
-    assert to_ip(c, "alpha/web", S3_IP) is None
-
-
-# --------------------------------------------------------------------------------------------
-# Ingress controller, mesh, platform add-ons
-
-
-def test_ingress_controller_reaches_every_tenant_and_admits_load_balancers(conn: Connectivity) -> None:
-    for t in TENANTS:
-        assert conn.get("ingress-nginx/controller", f"{t}/web") == "All connections", t
-        assert conn.get("monitoring/prometheus", f"{t}/web") is None, t  # only the ingress controller
-        assert conn.get(f"{t}/web", "ingress-nginx/controller") is None, t
-    assert from_ip(conn, "203.0.113.9", "ingress-nginx/controller") == "All connections"
-
-
-def test_negative_control_without_the_ingress_controller_policies(nca: Nca, rendered: list[dict[str, Any]]) -> None:
-    c = conn_of(nca, _drop(rendered, "ingress-nginx", "tenancy-ingress-from-anywhere"), "no-lb")
-    assert from_ip(c, "203.0.113.9", "ingress-nginx/controller") is None
-    c = conn_of(nca, _drop(rendered, "beta", "tenancy-allow-ingress-controller"), "no-ic")
-    assert c.get("ingress-nginx/controller", "beta/web") is None
-
-
-def test_sidecars_reach_istiod_and_the_control_plane_its_webhook(conn: Connectivity) -> None:
-    for t in TENANTS:
-        assert conn.get(f"{t}/web", "istio-system/istiod") == "{protocols:TCP,dst_ports:15012}", t
-    assert "15017" in (from_ip(conn, API_ENI, "istio-system/istiod") or "") or \
-        from_ip(conn, API_ENI, "istio-system/istiod") == "All connections"
-    assert from_ip(conn, "10.40.100.1", "istio-system/istiod") is None  # not from tenant subnets' IPs
-
-
-def test_negative_control_without_the_istiod_policies(nca: Nca, rendered: list[dict[str, Any]]) -> None:
-    c = conn_of(nca, _drop(rendered, "alpha", "tenancy-allow-istiod"), "no-sidecar-egress")
-    assert c.get("alpha/web", "istio-system/istiod") is None
-    c = conn_of(nca, _drop(rendered, "istio-system", "tenancy-istiod"), "no-istiod-ingress")
-    assert c.get("alpha/web", "istio-system/istiod") is None
-
-
-def test_platform_add_ons_keep_working_and_admit_no_tenant(conn: Connectivity) -> None:
-    # EBS CSI controller, metrics-server: the API, AWS (endpoints or NAT), kubelets.
-    for pod in ("kube-system/ebs-csi", "kube-system/metrics", "istio-system/istiod", "monitoring/prometheus"):
-        for ip in (KUBERNETES_IP, API_ENI, "52.94.0.10", "10.40.100.1"):
-            assert to_ip(conn, pod, ip) == "All connections", (pod, ip)
-    # The control plane (webhooks, aggregated APIs) reaches add-ons; monitoring scrapes them.
-    assert from_ip(conn, API_ENI, "kube-system/metrics") == "All connections"
-    assert conn.get("monitoring/prometheus", "kube-system/metrics") == "All connections"
-    for t in TENANTS:
-        for pod in ("kube-system/ebs-csi", "kube-system/metrics", "monitoring/prometheus"):
-            assert conn.get(f"{t}/web", pod) is None, (t, pod)
-    assert from_ip(conn, "10.40.100.1", "kube-system/metrics") is None
-
-
-def test_negative_control_without_the_platform_policy(nca: Nca, rendered: list[dict[str, Any]]) -> None:
-    c = conn_of(nca, _drop(rendered, "kube-system", "tenancy-platform"), "no-platform")
-    assert to_ip(c, "kube-system/ebs-csi", KUBERNETES_IP) is None
-    c = conn_of(nca, _drop(rendered, "monitoring", "tenancy-platform"), "no-monitoring")
-    assert not [k for k in c.edges if "monitoring/prometheus" in k]
-
-
-def test_the_sample_cluster_is_what_the_tests_think(tmp_path: Path) -> None:
-    labels = {n["metadata"]["name"]: n["metadata"]["labels"] for n in CLUSTER.namespaces}
-    assert labels["alpha"]["tenancy/tenant"] == "alpha" and "tenancy/tenant" not in labels["kube-system"]
-    assert API_ENI.startswith("10.40.") and any(ipaddress.ip_address(API_ENI) in n for n in SYSTEM)
+def test_exactly_one_cluster_tagged_group_per_node_eni(with_ingress) -> None:
+    """aws-load-balancer-controller resolveEndpointSGForENI: with several groups on an ENI,
+    exactly one must carry kubernetes.io/cluster/<name>; and never the marker every tenant node
+    carries (the controller's rules there would reach every tenant)."""
+    tag = "kubernetes.io/cluster/acme"
+    sgs = {r["id"]: r for r in with_ingress.of_type(SG)}
+    marker = next(i for i, r in sgs.items() if r["name"] == "acme-tenant-nodes")
+    for who, m in _node_groups(with_ingress).items():
+        tagged = [g for g in m.groups if tag in (sgs[g]["inputs"].get("tags") or {})]
+        assert len(tagged) == 1, (who, tagged)
+        assert marker not in tagged
+    assert _finding(with_ingress, "exactly one kubernetes.io/cluster").status == "ok"
+    # negative control: tag the marker too → two tagged groups on tenant ENIs
+    res = [dict(r, inputs={**r["inputs"], "tags": {**(r["inputs"].get("tags") or {}), tag: "shared"}})
+           if r["id"] == marker else r for r in with_ingress.resources]
+    [f] = [f for f in operability.evaluate(with_ingress.spec, res) if f.name.startswith("exactly one")]
+    assert f.status == "missing" and "alpha-nodes" in f.detail

@@ -50,8 +50,12 @@ so pods cannot fetch the node role's credentials (host-network pods such as aws-
 tenant pods are refused host networking by Pod Security ``restricted``)."""
 
 TAGGED_RESOURCE_TYPES = ("instance", "volume", "network-interface")
-"""Launch template tag specifications: tenant tags reach the instances, their EBS volumes and
-their network interfaces (cost allocation and attribution)."""
+"""Launch template tag specifications: tenant tags on the instances and their EBS volumes (cost
+allocation). ``network-interface`` tags at most the instance's PRIMARY interface at launch:
+the VPC CNI's secondary ENIs, which carry most pod addresses, never get launch-template tags
+(aws/amazon-vpc-cni-k8s: ``ADDITIONAL_ENI_TAGS``; hashicorp/terraform-provider-aws#32151 on
+managed node groups). Do not attribute traffic by ENI tags: attribute it by subnet (every
+tenant owns its subnets; flow-log records carry ``subnet-id``)."""
 
 
 def managed_policy_arn(partition: str, name: str) -> str:

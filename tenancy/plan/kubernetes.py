@@ -143,9 +143,10 @@ def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
     }
 
 
-def resource_quota(tenant: TenantSpec) -> Manifest:
+def resource_quota(tenant: TenantSpec, storage: bool = True) -> Manifest:
     """The namespace's ResourceQuota. ``cpu`` and ``memory`` cap requests and limits alike;
-    LoadBalancer and NodePort services are 0 unless the spec allows them."""
+    LoadBalancer and NodePort services are 0 unless the spec allows them; PVCs and storage are
+    0 without a storage driver (``workloads.storage: none``)."""
     q = tenant.quota
     hard = {
         "requests.cpu": q.cpu,
@@ -154,8 +155,8 @@ def resource_quota(tenant: TenantSpec) -> Manifest:
         "limits.memory": q.memory,
         "pods": str(q.pods),
         "services": str(q.services),
-        "persistentvolumeclaims": str(q.persistent_volume_claims),
-        "requests.storage": q.storage,
+        "persistentvolumeclaims": str(q.persistent_volume_claims) if storage else "0",
+        "requests.storage": q.storage if storage else "0",
         "services.loadbalancers": str(q.load_balancers),
         "services.nodeports": str(q.node_ports),
     }
@@ -531,7 +532,7 @@ def tenant_manifests(
     workloads = workloads or WorkloadsSpec()
     return [
         namespace(tenant, workloads.pod_security_version, injection_labels(workloads)),
-        resource_quota(tenant),
+        resource_quota(tenant, workloads.storage != "none"),
         limit_range(tenant),
         *roles(tenant),
         *role_bindings(tenant),

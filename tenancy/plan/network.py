@@ -39,6 +39,10 @@ S3 = "s3"
 """The S3 gateway endpoint's managed prefix list (image layers from ECR are served by S3)."""
 VPC = "vpc"
 INTERNET = "internet"
+CIDR_PEER = "cidr:"
+"""``cidr:<block>``: a literal IPv4 block (API access from CI runners, VPNs, load balancers)."""
+SG_PEER = "sg:"
+"""``sg:<id>``: a security group the platform does not own (API access from a CI runner's group)."""
 SHARED_GROUPS = (CONTROL_PLANE, SYSTEM, TENANT_NODES, ENDPOINTS)
 """The platform's shared security groups, in creation order."""
 
@@ -82,7 +86,7 @@ class SgRule:
 
     @property
     def is_sg_reference(self) -> bool:
-        return self.peer not in (S3, VPC, INTERNET)
+        return self.peer not in (S3, VPC, INTERNET) and not self.peer.startswith(CIDR_PEER)
 
 
 def _tcp(direction: Literal["ingress", "egress"], port: int, peer: str, what: str, key: str) -> SgRule:
@@ -121,45 +125,69 @@ def tenant_rules(internet_egress: bool, ingress_controller: bool = False, mesh: 
     return rules
 
 
-def system_rules(mesh: bool = False) -> list[SgRule]:
-    """The rules of the system node group's security group (``mesh``: istiod admits sidecars on
-    15012 and the control plane's webhook calls on 15017)."""
-    return [*_system_rules(), *(_mesh_system_rules() if mesh else [])]
+INGRESS_CONTROLLER_PORTS = (80, 443)
+"""Where load balancers reach the platform's ingress controller: its pods' HTTP and HTTPS
+container ports (ingress-nginx's defaults), as IP targets of a load balancer in the public
+subnets (AWS Load Balancer Controller, target type ``ip``; health checks on the traffic port)."""
 
 
-def _mesh_system_rules() -> list[SgRule]:
-    return [
-        _tcp("ingress", ISTIOD_XDS_PORT, TENANT_NODES, "Istio sidecars on tenant nodes to istiod", "in-istiod-15012"),
-        _tcp("ingress", ISTIOD_WEBHOOK_PORT, CONTROL_PLANE, "EKS control plane to istiod's injection webhook",
-             "in-cp-15017"),
-    ]
-
-
-def _system_rules() -> list[SgRule]:
+def system_rules(load_balancers_from: str | None = None, mesh: bool = False) -> list[SgRule]:
+    """The rules of the system node group's security group. ``load_balancers_from``: the public
+    subnets' block, when an ingress controller runs on the system nodes
+    (``workloads.ingressControllerNamespace``): load balancers there reach it on
+    :data:`INGRESS_CONTROLLER_PORTS`. ``mesh``: istiod admits sidecars on 15012 and the control
+    plane's webhook calls on 15017."""
+    lb = [] if load_balancers_from is None else [
+        _tcp("ingress", p, f"{CIDR_PEER}{load_balancers_from}",
+             f"load balancers in the public subnets to the ingress controller ({p})", f"in-lb-{p}")
+        for p in INGRESS_CONTROLLER_PORTS]
     return [
         _all("ingress", SELF, "system nodes among themselves", "in-self"),
         *(_tcp("ingress", p, CONTROL_PLANE, f"EKS control plane to system nodes ({p})", f"in-cp-{p}")
           for p in CONTROL_PLANE_TO_SYSTEM_PORTS),
         SgRule("ingress", UDP, DNS_PORT, DNS_PORT, TENANT_NODES, "DNS from every tenant node", "in-dns-udp"),
         _tcp("ingress", DNS_PORT, TENANT_NODES, "DNS over TCP from every tenant node", "in-dns-tcp"),
+        *lb,
+        *([_tcp("ingress", ISTIOD_XDS_PORT, TENANT_NODES, "Istio sidecars on tenant nodes to istiod",
+                "in-istiod-15012"),
+           _tcp("ingress", ISTIOD_WEBHOOK_PORT, CONTROL_PLANE, "EKS control plane to istiod's injection webhook",
+                "in-cp-15017")] if mesh else []),
         _all("egress", INTERNET, "add-ons: kubelets, AWS APIs, image registries", "out-all"),
     ]
 
 
-def control_plane_rules(mesh: bool = False) -> list[SgRule]:
-    """The rules of the additional control-plane security group (``mesh``: to istiod's webhook)."""
-    return [*_control_plane_rules(), *([_tcp("egress", ISTIOD_WEBHOOK_PORT, SYSTEM, "control plane to istiod's "
-                                             "injection webhook", "out-system-15017")] if mesh else [])]
+def api_access_peers(cidrs: Sequence[str] | None, security_group_ids: Sequence[str], vpc_cidr: str) -> list[str]:
+    """Symbolic peers admitted to the private API endpoint on 443 besides the nodes:
+    ``cluster.apiAccessCidrs`` (unset: the VPC) and ``cluster.apiAccessSecurityGroupIds``."""
+    peers = [VPC] if cidrs is None else [VPC if c == vpc_cidr else f"{CIDR_PEER}{c}" for c in cidrs]
+    return [*dict.fromkeys(peers), *dict.fromkeys(f"{SG_PEER}{g}" for g in security_group_ids)]
 
 
-def _control_plane_rules() -> list[SgRule]:
+def _peer_key(peer: str) -> str:
+    """A stable resource-name part for one API access peer (adding one never renames another)."""
+    if peer == VPC:
+        return "vpc"
+    return peer.replace(CIDR_PEER, "cidr-").replace(SG_PEER, "").replace(".", "-").replace("/", "-")
+
+
+def control_plane_rules(api_access: Sequence[str] = (VPC,), mesh: bool = False) -> list[SgRule]:
+    """The rules of the additional control-plane security group. ``api_access``: the peers of
+    :func:`api_access_peers` (default: the VPC) — where `pulumi up`, CI and operators run. The
+    EKS user guide (cluster-endpoint.adoc, private endpoint): "You must ensure that your Amazon
+    EKS control plane security group contains rules to allow ingress traffic on port 443 from
+    your connected network"; the nodes' rules below do not admit anyone else."""
     return [
         _tcp("ingress", HTTPS_PORT, TENANT_NODES, "the Kubernetes API from tenant nodes", "in-tenants-443"),
         _tcp("ingress", HTTPS_PORT, SYSTEM, "the Kubernetes API from system nodes", "in-system-443"),
+        *(_tcp("ingress", HTTPS_PORT, p, "the Kubernetes API for deployers and operators (cluster.apiAccess*)",
+               f"in-api-{_peer_key(p)}") for p in api_access),
         *(_tcp("egress", p, TENANT_NODES, f"control plane to tenant nodes ({p})", f"out-tenants-{p}")
           for p in CONTROL_PLANE_TO_TENANT_PORTS),
         *(_tcp("egress", p, SYSTEM, f"control plane to system nodes ({p})", f"out-system-{p}")
           for p in CONTROL_PLANE_TO_SYSTEM_PORTS),
+        # mesh: to istiod's injection webhook on the system nodes
+        *([_tcp("egress", ISTIOD_WEBHOOK_PORT, SYSTEM, "control plane to istiod's injection webhook",
+                "out-system-15017")] if mesh else []),
     ]
 
 
@@ -168,13 +196,17 @@ def endpoint_rules() -> list[SgRule]:
     return [_tcp("ingress", HTTPS_PORT, VPC, "AWS APIs from inside the VPC", "in-vpc-443")]
 
 
-def shared_rules(group: str, mesh: bool = False) -> list[SgRule]:
+def shared_rules(group: str, api_access: Sequence[str] = (VPC,), load_balancers_from: str | None = None,
+                 mesh: bool = False) -> list[SgRule]:
     """The rules of one of :data:`SHARED_GROUPS` (``tenantNodes`` has none, by design)."""
     if group == CONTROL_PLANE:
-        return control_plane_rules(mesh)
+        return control_plane_rules(api_access, mesh)
     if group == SYSTEM:
-        return system_rules(mesh)
-    return {TENANT_NODES: list, ENDPOINTS: endpoint_rules}[group]()
+        return system_rules(load_balancers_from, mesh)
+    return {
+        TENANT_NODES: list,
+        ENDPOINTS: endpoint_rules,
+    }[group]()
 
 
 def edge_rules(owner: str, source: str) -> tuple[SgRule, SgRule]:
@@ -237,6 +269,16 @@ INTERNAL_ELB_ROLE_TAG = "kubernetes.io/role/internal-elb"
 SUBNET_ROLE_TAG = "tenancy/subnet-role"
 
 SubnetRole = Literal["public", "system", "tenant"]
+
+
+def node_security_group_tags(base: Mapping[str, str], cluster: str) -> dict[str, str]:
+    """Tags of the ONE security group on a node's ENIs that the AWS Load Balancer Controller may
+    use for its target rules: with several groups on an ENI it requires "exactly one
+    securityGroup tagged with kubernetes.io/cluster/<name>" (``resolveEndpointSGForENI``,
+    ``pkg/targetgroupbinding/networking_manager.go``). Tenant nodes carry their tenant's group
+    (tagged) and the marker (never tagged: rules on it would reach every tenant); system nodes
+    carry one group. The EKS-managed cluster group, also tagged, is not on any node of ours."""
+    return {**base, CLUSTER_TAG_PREFIX + cluster: "shared"}
 
 
 def subnet_tags(base: Mapping[str, str], cluster: str, role: SubnetRole, name: str) -> dict[str, str]:
@@ -381,8 +423,14 @@ def flow_logs_trust_policy(log_group_arn: str) -> str:
 
 
 def flow_logs_role_policy(log_group_arn: str) -> str:
-    """Least privilege for delivery: write streams and events into this one log group."""
+    """Least privilege for delivery: write streams and events into this one log group, plus
+    ``logs:DescribeLogGroups``, which the AWS-documented flow-log role includes ("IAM role for
+    publishing flow logs to CloudWatch Logs": CreateLogGroup, CreateLogStream, PutLogEvents,
+    DescribeLogGroups, DescribeLogStreams). DescribeLogGroups is a list action that takes no
+    single-group resource, so it is granted on the account's log groups (read-only metadata).
+    ``CreateLogGroup`` is left out: the group exists before the flow log."""
     group = log_group_arn[:-2] if log_group_arn.endswith(":*") else log_group_arn
+    partition, region, account = _arn_parts(group)
     return json.dumps({
         "Version": "2012-10-17",
         "Statement": [{
@@ -390,6 +438,11 @@ def flow_logs_role_policy(log_group_arn: str) -> str:
             "Effect": "Allow",
             "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
             "Resource": [group, f"{group}:*"],
+        }, {
+            "Sid": "FindTheLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:DescribeLogGroups"],
+            "Resource": [f"arn:{partition}:logs:{region}:{account}:log-group:*"],
         }],
     }, sort_keys=True)
 

@@ -73,7 +73,7 @@ def _named(inputs: dict[str, Any], name: str, key: str = "name") -> str:
     given = inputs.get(key)
     if isinstance(given, str) and given:
         return given
-    prefix = inputs.get("namePrefix") or inputs.get("bucketPrefix")
+    prefix = inputs.get("namePrefix") or inputs.get("bucketPrefix") or inputs.get(f"{key}Prefix")
     return f"{prefix or name + '-'}{digest(name, length=7)}"
 
 
@@ -168,7 +168,9 @@ def _eks_component(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[
         "oidcProviderArn": core["oidcProviderArn"],
         "oidcProviderUrl": f"https://{core['issuer']}",
         "oidcIssuer": core["issuer"],
-        "clusterSecurityGroupId": core["clusterSecurityGroupId"],
+        # cluster.ts: `core.clusterSecurityGroup?.id ?? core.cluster.vpcConfig.clusterSecurityGroupId`:
+        # the group the program passed, if any; the EKS-managed one only otherwise
+        "clusterSecurityGroupId": inputs.get("clusterSecurityGroup") or core["clusterSecurityGroupId"],
         "nodeSecurityGroupId": None,
         "eksClusterName": cluster,
         "eksClusterArn": core["arn"],
@@ -279,6 +281,10 @@ class TenancyMocks(pulumi.runtime.Mocks):
             return {"names": [f"{ctx.region}{c}" for c in letters],
                     "zoneIds": [f"{ctx.region[:3]}{ctx.region.split('-')[-1]}-az{i + 1}" for i in range(6)],
                     "id": ctx.region, "state": "available"}
+        if tok == "aws:eks/getCluster:getCluster":
+            core = _eks_cluster_core(a.get("name") or "cluster", ctx)
+            return {"name": a.get("name"), "id": a.get("name"), "arn": core["arn"], "endpoint": core["endpoint"],
+                    "vpcConfig": {"clusterSecurityGroupId": core["clusterSecurityGroupId"]}}
         if tok == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps(a, sort_keys=True), "id": digest(json.dumps(a, sort_keys=True))}
         return {}

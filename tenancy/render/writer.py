@@ -6,6 +6,7 @@ so a failed or interrupted render never leaves a half-written DIR.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -68,6 +69,13 @@ def _weakened(result: RenderResult) -> list[str]:
     out = []
     if s.cluster.endpoint_public_access_cidrs:
         out.append(f"cluster API endpoint is public for {', '.join(s.cluster.endpoint_public_access_cidrs)}")
+    vpc = ipaddress.IPv4Network(s.vpc_cidr)
+    outside = [c for c in s.cluster.api_access_cidrs or [] if not ipaddress.IPv4Network(c).subnet_of(vpc)]
+    if outside:
+        out.append(f"the private API endpoint admits addresses outside the VPC: {', '.join(outside)}")
+    if s.cluster.api_access_security_group_ids:
+        out.append("the private API endpoint admits the security groups "
+                   f"{', '.join(s.cluster.api_access_security_group_ids)}")
     if s.workloads.ingress_controller_namespace:
         out.append(f"pods in namespace `{s.workloads.ingress_controller_namespace}` (ingress controller) may open "
                    "connections into every tenant")
@@ -115,6 +123,7 @@ def report(result: RenderResult) -> str:
     lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
     weakened = _weakened(result)
     lines += [f"- {w}" for w in weakened] or ["None."]
+    lines += ["", *operability.api_access_lines(s, result.resources)]
     lines += ["", *operability.report_lines(operability.evaluate(s, result.resources))]
     lines += ["", "## Resources by type", "", "| type | platform | per tenant (total) |", "|---|---|---|"]
     by_type: dict[str, Counter[bool]] = {}

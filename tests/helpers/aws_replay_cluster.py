@@ -309,7 +309,7 @@ def _node_group(ctx: Any, r: dict[str, Any]) -> str:
     i = ctx.resolve(r["inputs"])
     sc = i["scalingConfig"]
     ng = ctx.client("eks").create_nodegroup(
-        clusterName=i["clusterName"], nodegroupName=i["nodeGroupName"], nodeRole=i["nodeRoleArn"],
+        clusterName=i["clusterName"], nodegroupName=r["outputs"]["nodeGroupName"], nodeRole=i["nodeRoleArn"],
         subnets=i["subnetIds"], instanceTypes=i["instanceTypes"], amiType=i["amiType"],
         capacityType=i["capacityType"],
         scalingConfig={"minSize": int(sc["minSize"]), "maxSize": int(sc["maxSize"]),

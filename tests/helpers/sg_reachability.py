@@ -46,6 +46,9 @@ class Machines:
     name: str
     groups: frozenset[str]
     cidrs: tuple[Net, ...]
+    external: bool = False
+    """Outside the render (CI runner, VPN, load balancer): its own egress is not modelled, only
+    what the render's ingress rules admit from it."""
 
 
 def _ports(proto: str, lo: Any, hi: Any) -> tuple[int, int]:
@@ -113,6 +116,8 @@ def allowed(rules: list[Rule], src: Machines, dst: Machines) -> list[tuple[str, 
     connection to ``dst``; empty when none."""
     out = []
     egress = [r for r in rules if r.egress and r.group in src.groups and _matches(r, dst)]
+    if src.external:
+        egress = [Rule("", True, "-1", 0, 65535, None, None, None, f"{src.name} (egress not modelled)")]
     ingress = [r for r in rules if not r.egress and r.group in dst.groups and _matches(r, src)]
     for e in egress:
         for i in ingress:
@@ -148,3 +153,17 @@ def tenant_machines(resources: Sequence[Mapping[str, Any]], tenant: str, marker_
             groups.add(marker_group)
     cidrs = tuple(Net(r["inputs"]["cidrBlock"]) for r in mine if r["type"] == SUBNET)
     return Machines(tenant, frozenset(groups), cidrs)
+
+
+def external(name: str, cidr: str | None = None, group: str | None = None) -> Machines:
+    """A client outside the render: an address (a CI runner's /32) or a security group id."""
+    return Machines(name, frozenset([group] if group else []), (Net(cidr),) if cidr else (), external=True)
+
+
+def node_group_machines(resources: Sequence[Mapping[str, Any]], node_group: Mapping[str, Any]) -> Machines:
+    """A node group's nodes, from its launch template's groups and its subnets (by rendered id)."""
+    by_id = {str(r["id"]): r for r in resources if r.get("id")}
+    lt = by_id[str(node_group["inputs"]["launchTemplate"]["id"])]
+    groups = frozenset(lt["inputs"].get("vpcSecurityGroupIds") or [])
+    cidrs = tuple(Net(by_id[s]["inputs"]["cidrBlock"]) for s in node_group["inputs"]["subnetIds"])
+    return Machines(node_group["name"], groups, cidrs)

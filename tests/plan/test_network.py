@@ -16,13 +16,27 @@ from tests.fixtures.specs import spec_with, tenant
 
 def test_no_ingress_from_outside_on_node_groups():
     groups = [plan.tenant_rules(True, True), plan.tenant_rules(False), plan.system_rules(),
-              plan.control_plane_rules()]
+              plan.control_plane_rules(())]
     for rules in groups:
         for r in rules:
             if r.direction == "ingress":
                 assert r.is_sg_reference, r
     assert [r.peer for r in plan.endpoint_rules()] == [plan.VPC]
     assert plan.shared_rules(plan.TENANT_NODES) == []
+
+
+def test_api_access_rules_on_the_control_plane_only_443():
+    peers = plan.api_access_peers(["10.9.0.0/24", "10.40.0.0/16"], ["sg-0123456789abcdef0"], "10.40.0.0/16")
+    assert peers == ["cidr:10.9.0.0/24", plan.VPC, "sg:sg-0123456789abcdef0"]
+    rules = [r for r in plan.control_plane_rules(peers) if r.key.startswith("in-api-")]
+    assert [(r.peer, r.from_port, r.to_port, r.direction) for r in rules] == [
+        (p, 443, 443, "ingress") for p in peers]
+    assert len({r.key for r in rules}) == 3
+    # unset: the VPC; empty: none
+    assert plan.api_access_peers(None, [], "10.40.0.0/16") == [plan.VPC]
+    assert plan.api_access_peers([], [], "10.40.0.0/16") == []
+    # today's code had no rule for anyone but the nodes (D1): the default must admit the VPC
+    assert any(r.peer == plan.VPC for r in plan.shared_rules(plan.CONTROL_PLANE) if r.direction == "ingress")
 
 
 def test_rule_keys_unique_per_group():
@@ -95,7 +109,11 @@ def test_flow_log_policies_are_scoped_and_lint_clean():
     role = plan.flow_logs_role_policy(LOG_GROUP)
     findings = parliament.analyze_policy_string(role).findings
     assert not [f for f in findings if f.severity in ("CRITICAL", "HIGH", "MEDIUM")], findings
-    assert all(r.startswith(LOG_GROUP) for s in json.loads(role)["Statement"] for r in s["Resource"])
+    deliver, describe = json.loads(role)["Statement"]
+    assert all(r.startswith(LOG_GROUP) for r in deliver["Resource"])
+    # the AWS-documented flow-log role also has DescribeLogGroups (a list action: log-group:*)
+    assert describe["Action"] == ["logs:DescribeLogGroups"]
+    assert describe["Resource"] == ["arn:aws:logs:eu-west-1:111122223333:log-group:*"]
     trust = json.loads(plan.flow_logs_trust_policy(LOG_GROUP))["Statement"][0]
     assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}
     assert trust["Condition"]["StringEquals"] == {"aws:SourceAccount": "111122223333"}
