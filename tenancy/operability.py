@@ -183,10 +183,20 @@ class Rendered:
                 return r.peer_group in peer.groups
             return r.cidr is not None and bool(peer.cidrs) and all(c.subnet_of(r.cidr) for c in peer.cidrs)
 
-        out_ok = src.external or any(r.egress and r.group in src.groups and covers(r) and matches(r, dst)
-                                       for r in self.rules)
-        in_ok = any(not r.egress and r.group in dst.groups and covers(r) and matches(r, src) for r in self.rules)
+        by_group = self.rules_by_group
+        out_ok = src.external or any(r.egress and covers(r) and matches(r, dst)
+                                     for g in src.groups for r in by_group.get(g, ()))
+        in_ok = any(not r.egress and covers(r) and matches(r, src) for g in dst.groups for r in by_group.get(g, ()))
         return out_ok and in_ok
+
+    @cached_property
+    def rules_by_group(self) -> dict[str, list[_Rule]]:
+        """Rules by the group they sit on: a flow looks only at its two ends' groups, so the
+        work per flow does not grow with the number of tenants."""
+        out: dict[str, list[_Rule]] = {}
+        for r in self.rules:
+            out.setdefault(r.group, []).append(r)
+        return out
 
     # --- machines, from the groups actually attached ---
 

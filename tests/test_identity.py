@@ -258,7 +258,7 @@ def test_lifecycle_and_access_logging_options() -> None:
 
     result = _render(noncurrentVersionExpirationDays=30, accessLogging=True)
     rules = _one(result, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration")["inputs"]["rules"]
-    assert {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {},
+    assert {"id": "expire-noncurrent-versions", "status": "Enabled", "filter": {"prefix": ""},
             "noncurrentVersionExpiration": {"noncurrentDays": 30}} in rules
     buckets = {r["name"]: r for r in result.of_type("aws:s3/bucket:Bucket")}
     data, logs = buckets["tenant-data-bucket"], buckets["tenant-data-logs"]

@@ -95,6 +95,8 @@ def test_ebs_csi_driver_has_its_own_least_privilege_identity(mode, irsa, pod_ide
     attachments = [a for a in render.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                    if a["inputs"]["policyArn"].endswith("/AmazonEBSCSIDriverPolicy")]
     assert [a["inputs"]["role"] for a in attachments] == [role["inputs"]["name"]]
+    # the managed policy lives under service-role/ (the moto replay refuses any other ARN)
+    assert attachments[0]["inputs"]["policyArn"] == "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy"
     # KMS: the volume key only, grants only for AWS resources (independent checker)
     [kms] = [p for p in render.of_type("aws:iam/rolePolicy:RolePolicy")
              if p["inputs"]["role"] == role["inputs"]["name"]]

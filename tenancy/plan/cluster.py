@@ -210,10 +210,10 @@ def principal_key(principal_arn: str) -> str:
 def vpc_cni_configuration(enforcing_mode: str = "strict") -> dict[str, Any]:
     """The ``vpc-cni`` add-on's ``configurationValues``: network-policy enforcement on
     (``enableNetworkPolicy``) and the policy agent's mode as the ``aws-node`` container's
-    ``NETWORK_POLICY_ENFORCING_MODE`` (``env`` in the add-on schema, as in the
-    aws/amazon-vpc-cni-k8s Helm chart's ``values.yaml``, from which the add-on's configuration
-    schema is built; VPC CNI 1.17.1+). Check a version's schema with ``aws eks
-    describe-addon-configuration --addon-name vpc-cni --addon-version <v>``."""
+    ``NETWORK_POLICY_ENFORCING_MODE`` (``env``, as in the aws/amazon-vpc-cni-k8s Helm chart's
+    ``values.yaml``, which the add-on's configuration mirrors; VPC CNI 1.17.1+; EKS user guide,
+    "Set up policy enforcement at Pod startup"). Not checked against a live add-on schema here:
+    ``aws eks describe-addon-configuration --addon-name vpc-cni --addon-version <v>``."""
     if enforcing_mode not in ("strict", "standard"):
         raise ValueError(f"NETWORK_POLICY_ENFORCING_MODE must be strict or standard, got {enforcing_mode!r}")
     return {"enableNetworkPolicy": "true", "env": {"NETWORK_POLICY_ENFORCING_MODE": enforcing_mode}}

@@ -424,10 +424,11 @@ def flow_logs_trust_policy(log_group_arn: str) -> str:
 
 def flow_logs_role_policy(log_group_arn: str) -> str:
     """Least privilege for delivery: write streams and events into this one log group, plus
-    ``logs:DescribeLogGroups``, which the AWS-documented flow-log role includes ("IAM role for
-    publishing flow logs to CloudWatch Logs": CreateLogGroup, CreateLogStream, PutLogEvents,
-    DescribeLogGroups, DescribeLogStreams). DescribeLogGroups is a list action that takes no
-    single-group resource, so it is granted on the account's log groups (read-only metadata).
+    ``logs:DescribeLogGroups``, which the AWS-documented flow-log role includes ("must include at
+    least": CreateLogGroup, CreateLogStream, PutLogEvents, DescribeLogGroups, DescribeLogStreams;
+    https://docs.aws.amazon.com/vpc/latest/userguide/flow-logs-iam-role.html).
+    DescribeLogGroups is a list action that takes no single-group resource, so it is granted on
+    the account's log groups (read-only metadata).
     ``CreateLogGroup`` is left out: the group exists before the flow log."""
     group = log_group_arn[:-2] if log_group_arn.endswith(":*") else log_group_arn
     partition, region, account = _arn_parts(group)

@@ -23,7 +23,9 @@ from typing import Any
 ADDON = "aws-ebs-csi-driver"
 CONTROLLER_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
 """The chart's ``controller.serviceAccount.name``: the only pod that calls the EC2 API."""
-MANAGED_POLICY = "AmazonEBSCSIDriverPolicy"
+MANAGED_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
+"""AWS managed, under the ``service-role/`` path (EKS user guide ``storage/ebs-csi.adoc``:
+``arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy``)."""
 PROVISIONER = "ebs.csi.aws.com"
 STORAGE_CLASS = "gp3-encrypted"
 DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"

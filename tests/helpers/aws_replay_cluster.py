@@ -40,6 +40,7 @@ ORDER = [
     "aws:cloudwatch/logGroup:LogGroup",
     "aws:iam/role:Role",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:iam/rolePolicy:RolePolicy",
     "eks:index:Cluster",
     "aws:eks/addon:Addon",  # vpc-cni; coredns is checked after the node groups
     "aws:eks/accessEntry:AccessEntry",
@@ -148,6 +149,19 @@ def _role_attachment(ctx: Any, r: dict[str, Any]) -> str:
     i = ctx.resolve(r["inputs"])
     ctx.client("iam").attach_role_policy(RoleName=i["role"], PolicyArn=i["policyArn"])  # unknown ARN: NoSuchEntity
     return f"{i['role']}/{i['policyArn']}"
+
+
+def _role_policy(ctx: Any, r: dict[str, Any]) -> str:
+    i = ctx.resolve(r["inputs"])
+    ctx.client("iam").put_role_policy(RoleName=i["role"], PolicyName=i["name"], PolicyDocument=i["policy"])
+    return f"{i['role']}:{i['name']}"
+
+
+def _role_policy_check(ctx: Any, r: dict[str, Any], _: str | None) -> list[str]:
+    i = ctx.resolve(r["inputs"])
+    doc = ctx.client("iam").get_role_policy(RoleName=i["role"], PolicyName=i["name"])["PolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    return [] if doc == json.loads(i["policy"]) else [f"{i['role']}:{i['name']}: policy differs in IAM"]
 
 
 def _eks_cluster(ctx: Any, r: dict[str, Any]) -> str:
@@ -388,6 +402,7 @@ HANDLERS: dict[str, tuple[Create, Check | None]] = {
     "aws:cloudwatch/logGroup:LogGroup": (_log_group, _log_group_check),
     "aws:iam/role:Role": (_role, None),
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": (_role_attachment, None),
+    "aws:iam/rolePolicy:RolePolicy": (_role_policy, _role_policy_check),
     "eks:index:Cluster": (_eks_cluster, _eks_cluster_check),
     "aws:eks/addon:Addon": (_addon, _addon_check),
     "aws:eks/accessEntry:AccessEntry": (_access_entry, None),
@@ -413,15 +428,21 @@ def register() -> None:
             aws_replay.checker(typ)(check)
 
 
+CLUSTER_COMPONENTS = ("tenancy:cluster:", "tenancy:storage:")
+"""The cluster layer's components: the cluster, node groups, access — and block storage (its
+add-on, role and key are cluster-level AWS resources)."""
+
+
 def cluster_layer(resources: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The rendered resources the cluster layer owns: those under a ``tenancy:cluster:*`` component."""
+    """The rendered resources the cluster layer owns: those under a ``tenancy:cluster:*`` (or
+    ``tenancy:storage:*``) component."""
     resources = list(resources)
     by = {r["urn"]: r for r in resources}
 
     def owned(r: dict[str, Any]) -> bool:
         cur = r.get("parent")
         while cur in by:
-            if by[cur]["type"].startswith("tenancy:cluster:"):
+            if by[cur]["type"].startswith(CLUSTER_COMPONENTS):
                 return True
             cur = by[cur].get("parent")
         return False
