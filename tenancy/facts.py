@@ -383,15 +383,15 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
         labels = namespaces.get(ns) or {NAME_LABEL: ns}
         eps.append(_Ep(t or ns, ns, labels, cidrs.get(t, ()) if t else ()))
     eps.append(_Ep(INTERNET, None, {}, ()))
-    for a in eps:
-        for b in eps:
-            if a.name == b.name or (a.name not in tset and b.name not in tset):
+    for src in eps:
+        for dst in eps:
+            if src.name == dst.name or (src.name not in tset and dst.name not in tset):
                 continue
-            out = list(ANY) if a.namespace is None else _allows(policies.get(a.namespace, []), a.namespace,
-                                                                "egress", b)
-            inn = list(ANY) if b.namespace is None else _allows(policies.get(b.namespace, []), b.namespace,
-                                                                "ingress", a)
-            f.network.setdefault((a.name, b.name), {})["networkPolicy"] = _intersect(out, inn)
+            out = list(ANY) if src.namespace is None else _allows(policies.get(src.namespace, []), src.namespace,
+                                                                  "egress", dst)
+            inn = list(ANY) if dst.namespace is None else _allows(policies.get(dst.namespace, []), dst.namespace,
+                                                                  "ingress", src)
+            f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = _intersect(out, inn)
 
 
 # --------------------------------------------------------------------------------------------
