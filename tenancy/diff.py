@@ -160,7 +160,7 @@ def _network_changes(b: IsolationFacts, h: IsolationFacts, existing: set[str], n
         lo = b.network.get((a, z), {})
         hi = h.network.get((a, z), {})
         gained, lost = [], []
-        for layer in sorted(set(lo) | set(hi)):
+        for layer in sorted(set(lo) | set(hi), key=lambda x: (x != "securityGroup", x)):
             old: list[Port] = lo.get(layer) or []
             new: list[Port] = hi.get(layer) or []
             if not covers(old, new):

@@ -363,6 +363,14 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 continue
             ports = [(("any" if p in ("-1", "all") else p.lower()), lo, hi) for p, lo, hi, *_ in index.allowed(a, b)]
             f.network.setdefault((a.name, b.name), {})["securityGroup"] = sorted(set(ports))
+    # ... and to the internet: only the source's egress rules apply (nothing of ours guards the far end)
+    probes = sg.Machines(INTERNET, frozenset(), tuple(ipaddress.IPv4Network(a) for a in INTERNET_PROBES))
+    for a in machines:
+        if a.name in tset:
+            egress = [r for g in sorted(a.groups) for r in index.egress.get(g, ()) if sg.matches(r, probes)]
+            f.network.setdefault((a.name, INTERNET), {})["securityGroup"] = sorted(
+                {(("any" if r.protocol in ("-1", "all") else r.protocol.lower()), r.from_port, r.to_port)
+                 for r in egress})
     # NetworkPolicies
     policies: dict[str, list[Mapping[str, Any]]] = {}
     named: set[str] = set()
