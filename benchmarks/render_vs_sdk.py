@@ -6,8 +6,10 @@ For each tenant count it measures, in this process:
 * **render**: what `tenancy render` does — the stack program under the mock engine, then
   resources.json, manifests/ and report.md written to a temporary folder;
 * **sdk**: the floor — a flat program registering the very same resources (same types, names,
-  parents and input values, as plain values: no apply chains, no Outputs between resources)
-  under the SDK's stock ``MockMonitor`` and a mock that echoes inputs, nothing written;
+  parents and input values; an input holding another resource's id gets that resource's ``id``
+  Output, so the SDK wires the same dependencies) under the SDK's stock ``MockMonitor`` and a
+  mock that echoes inputs; no invokes, no typed argument classes, no apply chains of our own,
+  nothing written;
 * **diff**: `tenancy diff` of this render against the same platform with one more tenant.
 
 and prints the ratio render/sdk (target: at most 1.5) and the diff time (target: a few seconds).
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import sys
 import tempfile
 import time
@@ -47,6 +50,9 @@ class _Echo(pulumi.runtime.Mocks):
 def _sdk_floor(resources: list[dict[str, Any]]) -> float:
     """Register ``resources`` (a render's) as a flat program under the stock mock monitor."""
     order = {r["urn"]: i for i, r in enumerate(resources)}
+    text = {r["urn"]: json.dumps(r["inputs"]) for r in resources}
+    referenced = {str(r["id"]) for r in resources if r.get("id") and any(
+        f'"{r["id"]}"' in t for u, t in text.items() if u != r["urn"])}
     by_urn = {r["urn"]: r for r in resources}
 
     def depth(r: dict[str, Any]) -> int:
@@ -56,14 +62,28 @@ def _sdk_floor(resources: list[dict[str, Any]]) -> float:
         return d
 
     ordered = sorted(resources, key=lambda r: (depth(r), order[r["urn"]]))
+    # referenced resources first, so that their id Outputs exist when a referrer is registered
+    ordered = sorted(ordered, key=lambda r: 0 if r.get("id") in referenced else 1)
+
+    ids = {str(r["id"]): r["urn"] for r in resources if r.get("id") and r["custom"]}
 
     def program() -> None:
         made: dict[str, pulumi.Resource] = {}
+
+        def wire(v: Any) -> Any:
+            if isinstance(v, str) and v in ids and isinstance(made.get(ids[v]), pulumi.CustomResource):
+                return made[ids[v]].id  # type: ignore[attr-defined]
+            if isinstance(v, dict):
+                return {k: wire(x) for k, x in v.items()}
+            if isinstance(v, list):
+                return [wire(x) for x in v]
+            return v
+
         for r in ordered:
             parent = made.get(r.get("parent") or "")
             opts = pulumi.ResourceOptions(parent=parent)
             if r["custom"]:
-                made[r["urn"]] = pulumi.CustomResource(r["type"], r["name"], dict(r["inputs"]), opts)
+                made[r["urn"]] = pulumi.CustomResource(r["type"], r["name"], wire(dict(r["inputs"])), opts)
             else:
                 made[r["urn"]] = pulumi.ComponentResource(r["type"], r["name"], None, opts)
 
