@@ -46,9 +46,10 @@ def write_render(result: RenderResult, out_dir: Path) -> Path:
         (tmp / "resources.json").write_text(json.dumps(result.document(), indent=2, sort_keys=True) + "\n")
         mdir = tmp / "manifests"
         mdir.mkdir()
-        for group, objs in result.manifests.items():
+        manifests = result.manifests  # computed once, for the files and the report
+        for group, objs in manifests.items():
             (mdir / f"{group}.yaml").write_text(dump_manifests(objs))
-        (tmp / "report.md").write_text(report(result))
+        (tmp / "report.md").write_text(report(result, manifests))
         os.chmod(tmp, 0o755)
         old = None
         if out_dir.exists():
@@ -112,7 +113,7 @@ def mermaid_graph(resources: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def report(result: RenderResult) -> str:
+def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | None = None) -> str:
     s = result.spec
     plan = s.address_plan
     counts = Counter(r["tenant"] for r in result.resources)
@@ -156,9 +157,10 @@ def report(result: RenderResult) -> str:
         c = by_type[typ]
         lines.append(f"| `{typ}` | {c[False]} | {c[True]} |")
     lines += ["", "## Kubernetes objects", ""]
-    for group, objs in result.manifests.items():
+    manifests = result.manifests if manifests is None else manifests
+    for group, objs in manifests.items():
         kinds = Counter(o.get("kind") for o in objs)
         lines.append(f"- `{group}`: " + ", ".join(f"{k} × {v}" for k, v in sorted(kinds.items())))
-    if not result.manifests:
+    if not manifests:
         lines.append("None.")
     return "\n".join(lines) + "\n"
