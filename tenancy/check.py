@@ -139,15 +139,13 @@ def placement_enforced(resources: Resources, facts: IsolationFacts) -> list[Viol
 
 def no_fence_writes(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     out = []
-    bindings = {((r.get("inputs") or {}).get("metadata") or {}).get("namespace", "*"): r["urn"]
-                for r in resources if r["type"].endswith(("v1:RoleBinding", "v1:ClusterRoleBinding"))}
     for (ns, subject), grants in sorted(facts.rbac.items()):
         tenant = facts.namespace_tenant(ns) if ns != "*" else facts.subject_tenant.get(subject)
         if tenant is None:
             continue
         fences = fence_grants(grants)
         if fences:
-            out.append(Violation("no-fence-writes", tenant, bindings.get(ns, ns),
+            out.append(Violation("no-fence-writes", tenant, (facts.rbac_bindings.get((ns, subject)) or [ns])[0],
                                  f"{subject} can write its own fences in {ns if ns != '*' else 'the cluster'}: "
                                  f"{', '.join(fences[:5])}"))
     return out
@@ -189,6 +187,11 @@ def workload_role_scope(resources: Resources, facts: IsolationFacts) -> list[Vio
             if s == "pods.eks.amazonaws.com" or len(parts) != 4 or parts[2] != ns or "*" in s or "?" in s:
                 out.append(Violation("workload-role-scope", owner, urns.get(role, role),
                                      f"role {role} trusts {s}, not one service account of namespace {ns}"))
+    for (owner, role), auds in sorted(facts.audiences.items()):
+        if owner != "platform" and auds != ["sts.amazonaws.com"]:
+            out.append(Violation("workload-role-scope", owner, urns.get(role, role),
+                                 f"role {role} accepts web-identity tokens for audience(s) {auds or 'any'}; IRSA "
+                                 f"tokens must be pinned to sts.amazonaws.com"))
     for (owner, role, target, access), res in sorted(facts.s3.items()):
         if owner != "platform" and target != owner:
             out.append(Violation("workload-role-scope", owner, urns.get(role, role),

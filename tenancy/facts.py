@@ -22,7 +22,7 @@ Pure: no Pulumi, no AWS, no cluster. ``facts_of(resources)`` returns :class:`Iso
          "open": true|false}                                        # both modelled layers allow
       ],
       "s3": [{"tenant", "role", "target", "access": "objects|list", "resources": [...]}],
-      "trust": [{"tenant", "role", "subjects": ["system:serviceaccount:ns:sa", …]}],
+      "trust": [{"tenant", "role", "subjects": ["system:serviceaccount:ns:sa", …], "audiences"}],
       "rbac": [{"namespace", "tenant", "subject", "subjectTenant", "grants": ["group/resource:verb", …]}],
       "placement": {"<tenant>": {"taints": ["key=value:effect", …], "labels": {...}, "nodeGroups": n}},
       "admission": {"policies": {"<name>": {"failurePolicy", "validations": [...], "scope": {...}}},
@@ -181,9 +181,14 @@ class IsolationFacts:
     """(tenant, role, target tenant, access) → the document resources/prefixes granting it."""
     trust: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     """(tenant, role) → subjects that can assume it (service accounts, ``*`` for anyone)."""
+    audiences: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(tenant, role) → the ``:aud`` values its web-identity trust requires (``[]``: none, any
+    audience) — only for roles trusted through an OIDC provider (IRSA)."""
     rbac: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     """(namespace or ``*`` for cluster-wide, subject) → grants ``group/resource:verb``."""
     subject_tenant: dict[str, str | None] = field(default_factory=dict)
+    rbac_bindings: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(namespace or ``*``, subject) → URNs of the bindings granting it."""
     placement: dict[str, dict[str, Any]] = field(default_factory=dict)
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     enforced: dict[str, dict[str, list[str]]] = field(default_factory=dict)
@@ -214,7 +219,8 @@ class IsolationFacts:
             ],
             "s3": [{"tenant": t, "role": r, "target": g, "access": a, "resources": res}
                    for (t, r, g, a), res in sorted(self.s3.items())],
-            "trust": [{"tenant": t, "role": r, "subjects": s} for (t, r), s in sorted(self.trust.items())],
+            "trust": [{"tenant": t, "role": r, "subjects": s, "audiences": self.audiences.get((t, r))}
+                      for (t, r), s in sorted(self.trust.items())],
             "rbac": [{"namespace": ns, "tenant": self.namespace_tenant(ns), "subject": s,
                       "subjectTenant": self.subject_tenant.get(s), "grants": sorted(g)}
                      for (ns, s), g in sorted(self.rbac.items())],
@@ -481,7 +487,11 @@ def _iam(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]], tena
         owner = r.get("tenant") or "platform"
         name = str((r.get("inputs") or {}).get("name") or r["name"])
         grants = [g for d in docs[r["urn"]] for g in _s3_grants(d)]
-        subjects = _trust_subjects(_doc((r.get("inputs") or {}).get("assumeRolePolicy")))
+        trust_doc = _doc((r.get("inputs") or {}).get("assumeRolePolicy"))
+        subjects = _trust_subjects(trust_doc)
+        auds = _trust_audiences(trust_doc)
+        if auds is not None:
+            f.audiences[(owner, name)] = auds
         if pod_identity.get(r["urn"]):
             subjects = sorted(set(s for s in subjects if s != "pods.eks.amazonaws.com") | set(pod_identity[r["urn"]]))
         if subjects:
@@ -498,6 +508,19 @@ def _iam(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]], tena
                     f.s3.setdefault((owner, name, target, access), []).append(pattern)
     for k in f.s3:
         f.s3[k] = sorted(set(f.s3[k]))
+
+
+def _trust_audiences(doc: Mapping[str, Any]) -> list[str] | None:
+    """The ``:aud`` values required by web-identity statements; None without such statements."""
+    found: list[str] | None = None
+    for st in _list(doc.get("Statement")):
+        if isinstance(st, dict) and st.get("Effect") == "Allow" and isinstance(st.get("Principal"), dict) \
+                and st["Principal"].get("Federated"):
+            found = found or []
+            for cond in (st.get("Condition") or {}).values():
+                if isinstance(cond, dict):
+                    found += [str(v) for k, v0 in cond.items() if k.endswith(":aud") for v in _list(v0)]
+    return sorted(set(found)) if found is not None else None
 
 
 def _trust_subjects(doc: Mapping[str, Any]) -> list[str]:
@@ -566,6 +589,7 @@ def _rbac(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> 
             for s in obj.get("subjects") or []:
                 key = (ns, _subject(s, ns))
                 f.rbac[key] = f.rbac.get(key, frozenset()) | grants
+                f.rbac_bindings.setdefault(key, []).append(r["urn"])
     groups: dict[str, str | None] = {}
     for r in by_type.get(ACCESS_ENTRY, []):
         for g in (r.get("inputs") or {}).get("kubernetesGroups") or []:

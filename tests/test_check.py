@@ -155,3 +155,21 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     doc = json.loads(capsys.readouterr().out)
     assert doc["passed"] is False
     assert main(["check", str(tmp_path / "missing")]) == 2
+
+
+def test_fence_violation_names_the_binding() -> None:
+    res = review.base()
+    _fence_write(res)
+    [v] = _violations(res)["no-fence-writes"]
+    assert v.resource.endswith("alpha/tenancy-admins") and "core/resourcequotas:update" in v.message
+
+
+def test_irsa_trust_without_audience_fails_role_scope() -> None:
+    res = review.base()
+    role = review.find(res, "aws:iam/role:Role", "beta", "beta.api")
+    doc = json.loads(role["inputs"]["assumeRolePolicy"])
+    cond = doc["Statement"][0]["Condition"]["StringEquals"]
+    del cond[next(k for k in cond if k.endswith(":aud"))]
+    role["inputs"]["assumeRolePolicy"] = json.dumps(doc)
+    [v] = _violations(res)["workload-role-scope"]
+    assert v.tenant == "beta" and "audience" in v.message
