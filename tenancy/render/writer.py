@@ -46,10 +46,9 @@ def write_render(result: RenderResult, out_dir: Path) -> Path:
         (tmp / "resources.json").write_text(json.dumps(result.document(), indent=2, sort_keys=True) + "\n")
         mdir = tmp / "manifests"
         mdir.mkdir()
-        manifests = result.manifests  # computed once, for the files and the report
-        for group, objs in manifests.items():
+        for group, objs in result.manifests.items():
             (mdir / f"{group}.yaml").write_text(dump_manifests(objs))
-        (tmp / "report.md").write_text(report(result, manifests))
+        (tmp / "report.md").write_text(report(result))
         os.chmod(tmp, 0o755)
         old = None
         if out_dir.exists():
