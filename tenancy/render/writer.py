@@ -20,8 +20,10 @@ import yaml
 from .. import operability
 from .result import RenderResult
 
+_Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when built in
 
-class _Dumper(yaml.SafeDumper):
+
+class _Dumper(_Base):  # type: ignore[valid-type,misc]
     pass
 
 
@@ -90,7 +92,36 @@ def _weakened(result: RenderResult) -> list[str]:
     return out
 
 
-def report(result: RenderResult) -> str:
+def mermaid_graph(resources: list[dict[str, Any]]) -> str:
+    """A Mermaid flowchart of tenants and who may open connections to whom, from the render's
+    isolation facts (:mod:`tenancy.facts`): a solid arrow where every modelled layer (security
+    groups and NetworkPolicies) lets the source reach the destination; dotted arrows to the
+    internet and from non-tenant namespaces (ingress controller) into tenants."""
+    from ..facts import INTERNET, facts_of
+
+    f = facts_of(resources)
+    tenants = sorted(f.tenants)
+    ids = {t: f"t{i}" for i, t in enumerate(tenants)}
+    lines = ["```mermaid", "flowchart LR"]
+    lines += [f'  {ids[t]}["{t}"]' for t in tenants]
+    extra: dict[str, str] = {}
+    for (a, b) in sorted(f.network):
+        if not f.open(a, b) or a == b:
+            continue
+        if a in ids and b in ids:
+            lines.append(f"  {ids[a]} --> {ids[b]}")
+        elif a in ids and b == INTERNET:
+            extra.setdefault(b, f"x{len(extra)}")
+            lines.append(f"  {ids[a]} -.-> {extra[b]}")
+        elif b in ids and a not in ids and not a.startswith("platform:") and a != "kube-system":
+            extra.setdefault(a, f"x{len(extra)}")
+            lines.append(f"  {extra[a]} -.-> {ids[b]}")
+    lines += [f'  {i}(("{name}"))' for name, i in sorted(extra.items())]
+    lines.append("```")
+    return "\n".join(lines)
+
+
+def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | None = None) -> str:
     s = result.spec
     plan = s.address_plan
     counts = Counter(r["tenant"] for r in result.resources)
@@ -125,6 +156,9 @@ def report(result: RenderResult) -> str:
     lines += [f"- {w}" for w in weakened] or ["None."]
     lines += ["", *operability.api_access_lines(s, result.resources)]
     lines += ["", *operability.report_lines(operability.evaluate(s, result.resources))]
+    lines += ["", "## Tenant graph", "",
+              "Who may open connections to whom (security groups and NetworkPolicies both allow; "
+              "computed from the rendered objects, `tenancy.facts`):", "", mermaid_graph(result.resources)]
     lines += ["", "## Resources by type", "", "| type | platform | per tenant (total) |", "|---|---|---|"]
     by_type: dict[str, Counter[bool]] = {}
     for r in result.resources:
@@ -133,9 +167,10 @@ def report(result: RenderResult) -> str:
         c = by_type[typ]
         lines.append(f"| `{typ}` | {c[False]} | {c[True]} |")
     lines += ["", "## Kubernetes objects", ""]
-    for group, objs in result.manifests.items():
+    manifests = result.manifests if manifests is None else manifests
+    for group, objs in manifests.items():
         kinds = Counter(o.get("kind") for o in objs)
         lines.append(f"- `{group}`: " + ", ".join(f"{k} × {v}" for k, v in sorted(kinds.items())))
-    if not result.manifests:
+    if not manifests:
         lines.append("None.")
     return "\n".join(lines) + "\n"
