@@ -47,8 +47,8 @@ def test_renders_are_identical_across_processes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("platform", "field"),
     [
-        (spec_with([tenant("a", 0), tenant("b", 0)]), "tenants[1].slot"),
-        (spec_with([tenant("a", 0, allowFrom=["ghost"])]), "tenants[0].allowFrom[0]"),
+        (spec_with([tenant("a", 0), tenant("b", 0)]), "tenants[1] (b).slot"),
+        (spec_with([tenant("a", 0, allowFrom=["ghost"])]), "tenants[0] (a).allowFrom[0]"),
         (spec_with([tenant(f"t{i}", i) for i in range(30)]), "tenants"),
         (spec_with(vpcCidr="10.0.0.0/22"), "vpcCidr"),
     ],
@@ -67,7 +67,7 @@ def test_invalid_config_exits_2_from_the_real_command(tmp_path: Path) -> None:
     cfg = stack_file(tmp_path / "Pulumi.bad.yaml", spec_with([tenant("a", 0, quota={"cpu": "lots"})]))
     proc = run("render", "--config", str(cfg), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
-    assert "tenants[0].quota.cpu" in proc.stderr and "Traceback" not in proc.stderr
+    assert "tenants[0] (a).quota.cpu" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -23,6 +23,9 @@ from ..spec import PlatformSpec, load_platform
 from .mocks import TenancyMocks
 
 TENANT_COMPONENT = "tenancy:index:Tenant"
+TENANT_OWNERS = (TENANT_COMPONENT, "tenancy:bundle:TenantBundle", "tenancy:team:TeamTenant")
+"""Components that stand for one tenant (named after it): a standalone bundle, or a team
+stack's tenant, attributes its children like the platform's Tenant does."""
 
 
 class RenderError(RuntimeError):
@@ -134,10 +137,12 @@ def run_under_mocks(
     stack: str = "render",
     config: Mapping[str, Any] | None = None,
     on_resource: Callable[[], None] | None = None,
+    mocks: pulumi.runtime.Mocks | None = None,
 ) -> tuple[list[Registration], dict[str, Any]]:
     """Run any Pulumi program function under the mock engine, on a fresh event loop, and
     return every registration (sorted by URN) and the stack outputs. Settings and config are
-    reset afterwards, so runs never leak into each other."""
+    reset afterwards, so runs never leak into each other. ``mocks`` replaces the render's
+    :class:`TenancyMocks` (``on_resource`` is then ignored)."""
     config = dict(config or {})
     region = str(config.get("aws:region", "eu-west-1"))
     all_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -145,7 +150,7 @@ def run_under_mocks(
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = TenancyMocks(region=region, on_resource=on_resource)
+    mocks = mocks if mocks is not None else TenancyMocks(region=region, on_resource=on_resource)
     monitor = RecordingMonitor(mocks)
     outputs: dict[str, Any] = {}
     try:
@@ -167,7 +172,7 @@ def run_under_mocks(
 
             if isinstance(exc, SpecError):
                 raise
-            raise RenderError(f"the program failed under the mock engine: {exc}") from exc
+            raise RenderError(f"the program failed under the mock engine: {_root_cause(exc)}") from exc
         if monitor.duplicates:
             raise RenderError(
                 "duplicate resource URNs (the real engine refuses these): " + ", ".join(sorted(monitor.duplicates)))
@@ -177,6 +182,16 @@ def run_under_mocks(
         asyncio.set_event_loop(None)
         loop.close()
     return sorted(monitor.registrations.values(), key=lambda r: r.urn), outputs
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost cause of ``exc``: Pulumi wraps an error raised while serializing an input in
+    "While processing input/resource …" errors; the message the user needs is the original one."""
+    seen: set[int] = set()
+    while exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return exc
 
 
 async def _resolve(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -204,7 +219,7 @@ def tenant_of(registrations: list[Registration]) -> dict[str, str | None]:
                 break
             chain.append(cur)
             r = by_urn[cur]
-            if r.type == TENANT_COMPONENT:
+            if r.type in TENANT_OWNERS:
                 found = r.name
                 break
             cur = r.parent
