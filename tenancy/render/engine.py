@@ -46,6 +46,8 @@ class Registration:
     provider: str | None
     inputs: dict[str, Any]
     ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[dict[str, str]] = field(default_factory=list)
+    """The aliases declared (name, type, parentUrn — empty when not set)."""
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -93,6 +95,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete), deleted_with=request.deletedWith or None,
             dependencies=sorted(set(request.dependencies)), provider=request.provider or None,
             inputs=inputs, ignore_changes=sorted(request.ignoreChanges), id=id_, outputs=state,
+            aliases=[{"urn": a.urn} if a.urn else {"name": a.spec.name, "type": a.spec.type,
+                                                    "parentUrn": a.spec.parentUrn}
+                     for a in request.aliases],
         )
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
