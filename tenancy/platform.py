@@ -81,7 +81,7 @@ class Platform(pulumi.ComponentResource):
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,
             "tenants": {name: t.outputs() for name, t in sorted(self.tenants.items())},
             # For team stacks (tenancy.team.PlatformRef):
-            "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),
+            "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),  # type: ignore[arg-type]
             "tenantDataBucketArn": self.data_bucket.bucket_arn,
             "s3CidrBlocks": self.network.s3_cidr_blocks,
             "teamStackFacts": team_stack_facts(self.spec),
