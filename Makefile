@@ -37,7 +37,7 @@ test: install tools
 	TENANCY_TOOLS=$(abspath $(TOOLS))/bin $(VENV)/bin/python -m pytest -n 2 -q
 
 lint: install
-	$(VENV)/bin/ruff check tenancy tests stacks
+	$(VENV)/bin/ruff check tenancy tests stacks examples
 	$(VENV)/bin/mypy tenancy
 
 bench: install

@@ -64,6 +64,9 @@ def _parser() -> argparse.ArgumentParser:
                            help="with --program: answer pulumi.StackReference(NAME) with the outputs in FILE "
                                 "(JSON or YAML object, e.g. `pulumi stack output --json`); repeatable")
             c.add_argument("--out", type=Path, help="output directory (default: build/<stack>)")
+            c.add_argument("--no-lifecycle-check", action="store_true",
+                           help="don't compare with the previous render in --out (removed tenants must otherwise "
+                                "have been off-boarded and be listed in retiredTenants)")
             c.add_argument("--quiet", action="store_true", help="no progress output")
         c.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     return p
@@ -153,7 +156,7 @@ def _render(args: argparse.Namespace, path: Path, stack: str) -> int:
             result = render_spec(platform, stack=stack, config=config, on_resource=progress.tick)
         finally:
             progress.done()
-    if result.platform_spec is not None:
+    if result.platform_spec is not None and not args.no_lifecycle_check:
         _check_transition(out_dir, result.platform_spec)
     out = write_render(result, out_dir)
     groups = result.manifests
