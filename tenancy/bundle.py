@@ -223,18 +223,20 @@ class TenantBundle(pulumi.ComponentResource):
         this program gives its namespace now (the edge waits for it and is deleted with it); a
         peer built later in the program resolves the edge when it is built; the rest (peers
         outside this program) are registered once the program's body has run."""
-        programs = _program_bundles()
+        bundles, waiting = _program_bundles()
         key = id(self._args.provider) if self._args.provider is not None else 0
-        programs[(key, self._args.tenant.name)] = self
+        me = self._args.tenant.name
+        bundles[(key, me)] = self
         for peer in self._args.tenant.allow_from:
-            known = programs.get((key, peer))
+            known = bundles.get((key, peer))
             if known is not None:
                 self.allow_from(peer, peer_namespace=known.namespace)
             else:
                 self._pending.add(peer)
-        for (k, _), other in list(programs.items()):
-            if k == key and other is not self and self._args.tenant.name in other._pending:
-                other.allow_from(self._args.tenant.name, peer_namespace=self.namespace)
+                waiting.setdefault((key, peer), []).append(self)
+        for other in waiting.pop((key, me), []):
+            if me in other._pending:
+                other.allow_from(me, peer_namespace=self.namespace)
         if not self._pending:
             return None
         # Runs after the synchronous program body (an apply of a known value), and is awaited
@@ -270,17 +272,21 @@ class TenantBundle(pulumi.ComponentResource):
         return peering
 
 
-def _program_bundles() -> dict[tuple[int, str], TenantBundle]:
-    """The bundles built so far in the running program, by (provider, tenant): kept on the
-    program's root Stack resource, so two programs (two test runs) never see each other's."""
+_Registry = tuple[dict[tuple[int, str], "TenantBundle"], dict[tuple[int, str], list["TenantBundle"]]]
+
+
+def _program_bundles() -> _Registry:
+    """The bundles built so far in the running program by (provider, tenant), and the bundles
+    waiting for a peer by (provider, peer): kept on the program's root Stack resource, so two
+    programs (two test runs) never see each other's. Lookups only: no per-bundle scan."""
     from pulumi.runtime.settings import get_root_resource
 
     root = get_root_resource()
     if root is None:
-        return {}
-    registry: dict[tuple[int, str], TenantBundle] | None = getattr(root, "_tenancy_bundles", None)
+        return {}, {}
+    registry: _Registry | None = getattr(root, "_tenancy_bundles", None)
     if registry is None:
-        registry = {}
+        registry = ({}, {})
         setattr(root, "_tenancy_bundles", registry)  # noqa: B010
     return registry
 
