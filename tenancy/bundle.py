@@ -17,8 +17,9 @@ registers them, unchanged, with typed pulumi_kubernetes resources::
     ))
     beta = TenantBundle("beta", TenantBundleArgs(tenant=TenantSpec(name="beta", slot=1),
                                                  vpc_cidr="10.40.0.0/16", provider=provider))
-    # alpha's spec says allowFrom: [beta]: the edge is registered with alpha (once). Calling
-    # alpha.allow_from("beta", peer_namespace=beta.namespace) as well is harmless (the same edge).
+    # alpha's spec says allowFrom: [beta]: the edge is registered with alpha (once), waiting for
+    # beta's namespace. The explicit alpha.allow_from("beta", ...) of earlier versions returns that
+    # same edge (deprecated: DeprecationWarning).
 
 Lifecycle: the Namespace is registered with ``retain_on_delete=True`` and every namespaced
 child with ``deleted_with=namespace``. Removing a tenant from the program therefore deletes
@@ -257,10 +258,11 @@ class TenantBundle(pulumi.ComponentResource):
         Each peer has one edge: a second call for the same peer (or a call for a peer the spec's
         ``allowFrom`` already registered) returns the existing edge."""
         self._pending.discard(peer)
+        if self._args.register_allow_from and peer in self._args.tenant.allow_from:
+            warnings.warn(f"TenantBundle {self._name!r}: allow_from({peer!r}) is no longer needed — the bundle "
+                          "registers the edges of its spec's allowFrom itself (this call returns that edge)",
+                          DeprecationWarning, stacklevel=2)
         if peer in self.peerings:
-            if peer_namespace is not None:
-                pulumi.log.debug(f"{self._name}: the edge from {peer!r} already exists (from allowFrom); "
-                                 "this allow_from() call adds nothing", resource=self)
             return self.peerings[peer]
         problems = bundle_problems(TenantBundleArgs(
             tenant=self._args.tenant.model_copy(update={"allow_from": [peer]}), vpc_cidr=self._args.vpc_cidr,

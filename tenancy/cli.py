@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
                                                       "or a YAML file holding the platform object itself")
         c.add_argument("--stacks-dir", type=Path, default=Path("stacks"),
                        help="where stack files live (default: stacks)")
+        if name == "validate":
+            c.add_argument("--previous", type=Path, metavar="DIR",
+                           help="also check the change against a previous render (its lifecycle.json): removed "
+                                "tenants off-boarded first and listed in retiredTenants, slots unchanged")
         if name == "render":
             c.add_argument("--program", type=Path, metavar="DIR",
                            help="render your own Pulumi Python program (DIR/__main__.py) with the config of "
@@ -137,6 +141,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _validate(args: argparse.Namespace, path: Path, stack: str) -> int:
     platform, _ = load_stack_file(path)
     spec = load_platform(platform)
+    if args.previous is not None:
+        if not (args.previous / "lifecycle.json").is_file():
+            raise _UsageError(f"--previous {args.previous}: no lifecycle.json there (a render directory of tenancy "
+                              ">= 0.2)")
+        _check_transition(args.previous, spec)
     print(f"{path}: valid ({len(spec.tenants)} tenant(s))")
     return EXIT_OK
 

@@ -49,8 +49,9 @@ def test_spec_and_explicit_call_never_create_an_edge_twice(order: str) -> None:
         else:
             a = _bundle("a", 0, provider, allow_from=["b"])
             b = _bundle("b", 1, provider)
-        first = a.allow_from("b", peer_namespace=b.namespace)   # the documented call keeps working
-        assert a.allow_from("b") is first
+        with pytest.warns(DeprecationWarning, match="no longer needed"):
+            first = a.allow_from("b", peer_namespace=b.namespace)   # the documented call keeps working
+            assert a.allow_from("b") is first
 
     assert _edges(run(program)) == {"a/allow-from/b": 1}
 

@@ -160,6 +160,8 @@ def test_render_refuses_a_tenant_removed_without_offboarding_and_retirement(tmp_
                      "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "retiredTenants: tenant 'b' (slot 1) was removed" in err and "offboarding: true" in err
+    assert cli.main(["validate", "--config", str(cfg), "--previous", str(out)]) == 2  # the same check, no render
+    assert cli.main(["validate", "--config", str(cfg), "--previous", str(tmp_path)]) == 64  # not a render dir
     assert cli.main(["render", "--config", str(cfg), "--out", str(tmp_path / "other"), "--quiet"]) == 0  # no history
     assert cli.main(["render", "--config", str(cfg), "--out", str(out), "--quiet", "--no-lifecycle-check"]) == 0
     assert cli.main(["render", "--config", str(_stack(cfg, spec_with([tenant("a", 0), tenant("b", 1)]))),
