@@ -100,3 +100,23 @@ def test_a_missing_file_exits_1(tmp_path: Path, capsys) -> None:
 def test_validate_accepts_both_example_stacks() -> None:
     for stack in ("dev", "prod"):
         assert cli.main(["validate", "--stack", stack, "--stacks-dir", str(ROOT / "stacks")]) == 0
+
+
+def test_manifests_are_identical_across_processes(tmp_path: Path) -> None:
+    cfg = stack_file(tmp_path / "Pulumi.x.yaml", small_spec())
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run("render", "--config", str(cfg), "--out", str(a), seed="1").returncode == 0
+    assert run("render", "--config", str(cfg), "--out", str(b), seed="2").returncode == 0
+    for f in sorted((a / "manifests").iterdir()):
+        assert f.read_bytes() == (b / "manifests" / f.name).read_bytes(), f.name
+
+
+def test_render_program_of_this_repository_equals_render_stack(tmp_path: Path) -> None:
+    """`--program .` runs stacks/ (Pulumi.yaml's main) with any-namespace config: the same render."""
+    prog, stack = tmp_path / "prog", tmp_path / "stack"
+    assert run("render", "--program", ".", "--config", "stacks/Pulumi.dev.yaml", "--out", str(prog)).returncode == 0
+    assert run("render", "--stack", "dev", "--out", str(stack)).returncode == 0
+    files = sorted(p.relative_to(stack) for p in stack.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(prog) for p in prog.rglob("*") if p.is_file())
+    for f in files:
+        assert (prog / f).read_bytes() == (stack / f).read_bytes(), f

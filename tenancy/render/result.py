@@ -83,8 +83,19 @@ def _integral(value: Any) -> Any:
     return value
 
 
+def _key_sorted(value: Any) -> Any:
+    """Nested mappings with sorted keys: the engine hands inputs back as protobuf Structs, whose
+    key order varies between processes (it follows string hashing), so without this the written
+    manifests differed from one render to the next."""
+    if isinstance(value, dict):
+        return {k: _key_sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_key_sorted(v) for v in value]
+    return value
+
+
 def manifest_of(resource: Mapping[str, Any]) -> dict[str, Any]:
-    inputs = _integral(resource["inputs"])
+    inputs = _key_sorted(_integral(resource["inputs"]))
     obj = {k: v for k, v in inputs.items() if not k.startswith("__")}
     ordered = {k: obj.pop(k) for k in ("apiVersion", "kind", "metadata") if k in obj}
     ordered.update(sorted(obj.items()))
