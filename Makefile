@@ -10,9 +10,15 @@ PIP    := $(VENV)/bin/python -m pip
 install: $(VENV)/.installed
 tools: $(TOOLS)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# What rendering needs (the library and its runtime dependencies) ...
+$(VENV)/.runtime: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
+	$(PIP) install -q -e .
+	touch $@
+
+# ... and what testing and linting add.
+$(VENV)/.installed: $(VENV)/.runtime
 	$(PIP) install -q -e '.[test,dev]'
 	touch $@
 
@@ -23,7 +29,7 @@ $(TOOLS)/.installed: tests/tools/requirements.txt
 	touch $@
 
 ## render: render the dev stack offline (no cloud account, no Pulumi CLI) into build/$(STACK)
-render: install
+render: $(VENV)/.runtime
 	$(VENV)/bin/tenancy render --stack $(STACK)
 
 ## test: the whole suite, with the independent analysers
@@ -31,7 +37,7 @@ test: install tools
 	TENANCY_TOOLS=$(abspath $(TOOLS))/bin $(VENV)/bin/python -m pytest -n 2 -q
 
 lint: install
-	$(VENV)/bin/ruff check tenancy tests stacks
+	$(VENV)/bin/ruff check tenancy tests stacks examples
 	$(VENV)/bin/mypy tenancy
 
 bench: install

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from ._version import __version__
 from .addressing import AddressPlan
 from .spec import PlatformSpec, Problem, SpecError, TenantSpec, load_platform
 
@@ -26,7 +27,8 @@ _COMPONENTS = {
     "TenantBundle": "bundle", "TenantBundleArgs": "bundle", "TenantPeering": "bundle",
 }
 
-__all__ = ["AddressPlan", "PlatformSpec", "Problem", "SpecError", "TenantSpec", "load_platform", *_COMPONENTS]
+__all__ = ["__version__", "AddressPlan", "PlatformSpec", "Problem", "SpecError", "TenantSpec", "load_platform",
+           *_COMPONENTS]
 
 
 def __getattr__(name: str) -> Any:

@@ -17,7 +17,9 @@ registers them, unchanged, with typed pulumi_kubernetes resources::
     ))
     beta = TenantBundle("beta", TenantBundleArgs(tenant=TenantSpec(name="beta", slot=1),
                                                  vpc_cidr="10.40.0.0/16", provider=provider))
-    alpha.allow_from("beta", peer_namespace=beta.namespace)   # one edge, owned by alpha
+    # alpha's spec says allowFrom: [beta]: the edge is registered with alpha (once), waiting for
+    # beta's namespace. The explicit alpha.allow_from("beta", ...) of earlier versions returns that
+    # same edge (deprecated: DeprecationWarning).
 
 Lifecycle: the Namespace is registered with ``retain_on_delete=True`` and every namespaced
 child with ``deleted_with=namespace``. Removing a tenant from the program therefore deletes
@@ -30,6 +32,7 @@ which removes all of it at once — never the fences before the workloads.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,8 +91,7 @@ class TenantBundleArgs:
     """Inputs of :class:`TenantBundle`."""
 
     tenant: TenantSpec
-    """The tenant's spec (name, quota, limits, serviceAccounts, internetEgress; its ``allowFrom``
-    edges are registered separately, with :meth:`TenantBundle.allow_from`)."""
+    """The tenant's spec (name, quota, limits, serviceAccounts, internetEgress, allowFrom)."""
     vpc_cidr: str
     """The cluster's VPC CIDR, excluded from internet egress."""
     workloads: WorkloadsSpec = field(default_factory=WorkloadsSpec)
@@ -125,6 +127,45 @@ class TenantBundleArgs:
     api_endpoint_cidrs: Sequence[str] = ()
     """Where the API endpoint's network interfaces live (the cluster's subnets: the system
     subnets); reached on 443 by tenants with ``kubernetesApiAccess``. Default none."""
+    register_allow_from: bool = True
+    """Register the edges of the spec's ``allowFrom`` when the bundle is built (default). Calling
+    :meth:`TenantBundle.allow_from` for the same peer afterwards returns that edge, never a
+    second one. The Platform sets ``False`` and registers each edge once every tenant exists."""
+    known_tenants: Sequence[str] | None = None
+    """The tenants that exist on the cluster. When given, ``allowFrom`` entries (and
+    :meth:`TenantBundle.allow_from` peers) not among them are rejected, with the closest name.
+    Default ``None``: not checked."""
+
+
+def bundle_problems(args: TenantBundleArgs) -> list[str]:
+    """What is wrong with a standalone bundle's inputs (raised as one ``ValueError``): ``allowFrom``
+    peers that are not tenants (with ``known_tenants``), or the tenant itself."""
+    import difflib
+
+    t = args.tenant
+    out = []
+    for j, peer in enumerate(t.allow_from):
+        if peer == t.name:
+            out.append(f"tenant {t.name!r}: allowFrom[{j}] names the tenant itself; remove it")
+        elif args.known_tenants is not None and peer not in args.known_tenants:
+            close = difflib.get_close_matches(peer, list(args.known_tenants), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "add that tenant or remove the entry"
+            out.append(f"tenant {t.name!r}: allowFrom[{j}] {peer!r} is not a tenant on this cluster; {hint}")
+    return out
+
+
+def bundle_warnings(args: TenantBundleArgs) -> list[str]:
+    """Inputs that build but leave the workloads unable to do what the spec asks: service
+    accounts (with IAM roles) but no path to AWS — no internet egress, no AWS service CIDRs, no
+    S3 ranges and no Pod Identity agent, so no pod can reach STS to use its role."""
+    t = args.tenant
+    if t.service_accounts and not t.internet_egress and not args.aws_service_cidrs and \
+            args.s3_cidr_blocks is None and not args.pod_identity_agent:
+        return [f"tenant {t.name!r} has service accounts {list(t.service_accounts)} but its pods have no path to "
+                "AWS (default-deny egress, and no aws_service_cidrs, s3_cidr_blocks or pod_identity_agent): pass the "
+                "STS/S3 VPC endpoint subnets as aws_service_cidrs and Network.s3_cidr_blocks as s3_cidr_blocks, or "
+                "set internetEgress"]
+    return []
 
 
 class TenantBundle(pulumi.ComponentResource):
@@ -143,10 +184,16 @@ class TenantBundle(pulumi.ComponentResource):
     namespace_name: pulumi.Output[str]
 
     def __init__(self, name: str, args: TenantBundleArgs, opts: pulumi.ResourceOptions | None = None):
+        problems = bundle_problems(args)
+        if problems:
+            raise ValueError("; ".join(problems))
         super().__init__("tenancy:bundle:TenantBundle", name, None, opts)
         self._name = name
         self._args = args
         tenant = args.tenant
+        for warning in bundle_warnings(args):
+            warnings.warn(warning, UserWarning, stacklevel=2)
+            pulumi.log.warn(warning, resource=self)
         self.manifests = plan.tenant_manifests(tenant, args.workloads, args.vpc_cidr, args.role_arns,
                                                args.aws_service_cidrs, args.pod_identity_agent,
                                                args.service_cidr, args.api_endpoint_cidrs,
@@ -176,16 +223,86 @@ class TenantBundle(pulumi.ComponentResource):
                 lambda cidrs: plan.s3_policy(tenant, sorted(cidrs or []))["spec"])
             self.manifests.append(s3)
             self.resources[f"NetworkPolicy/{plan.NP_S3}"] = register_manifest(f"{name}/{plan.NP_S3}", s3, child)
-        self.register_outputs({"namespace": self.namespace_name})
+        outputs: dict[str, Any] = {"namespace": self.namespace_name}
+        self._pending: set[str] = set()
+        if args.register_allow_from:
+            deferred = self._register_spec_edges()
+            if deferred is not None:
+                outputs["edges"] = deferred
+        self.register_outputs(outputs)
+
+    def _register_spec_edges(self) -> pulumi.Output[Any] | None:
+        """The spec's ``allowFrom`` edges, each registered once. A peer whose bundle is already in
+        this program gives its namespace now (the edge waits for it and is deleted with it); a
+        peer built later in the program resolves the edge when it is built; the rest (peers
+        outside this program) are registered once the program's body has run."""
+        bundles, waiting = _program_bundles()
+        key = id(self._args.provider) if self._args.provider is not None else 0
+        me = self._args.tenant.name
+        bundles[(key, me)] = self
+        for peer in self._args.tenant.allow_from:
+            known = bundles.get((key, peer))
+            if known is not None:
+                self.allow_from(peer, peer_namespace=known.namespace)
+            else:
+                self._pending.add(peer)
+                waiting.setdefault((key, peer), []).append(self)
+        for other in waiting.pop((key, me), []):
+            if me in other._pending:
+                other.allow_from(me, peer_namespace=self.namespace)
+        if not self._pending:
+            return None
+        # Runs after the synchronous program body (an apply of a known value), and is awaited
+        # through register_outputs: the engine waits for these registrations.
+        return pulumi.Output.from_input(True).apply(lambda _: sorted(self._flush()))
+
+    def _flush(self) -> list[str]:
+        for peer in sorted(self._pending):
+            self.allow_from(peer)
+        return list(self.peerings)
 
     def allow_from(self, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
                    opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
         """Register the edge "this tenant allows connections from ``peer``" under this bundle.
         ``peer_namespace``, when managed in the same program, is waited for (the edge puts an
-        egress policy in it) and deletes that policy with it."""
+        egress policy in it) and deletes that policy with it.
+
+        Each peer has one edge: a second call for the same peer (or a call for a peer the spec's
+        ``allowFrom`` already registered) returns the existing edge."""
+        self._pending.discard(peer)
+        if self._args.register_allow_from and peer in self._args.tenant.allow_from:
+            warnings.warn(f"TenantBundle {self._name!r}: allow_from({peer!r}) is no longer needed — the bundle "
+                          "registers the edges of its spec's allowFrom itself (this call returns that edge)",
+                          DeprecationWarning, stacklevel=2)
+        if peer in self.peerings:
+            return self.peerings[peer]
+        problems = bundle_problems(TenantBundleArgs(
+            tenant=self._args.tenant.model_copy(update={"allow_from": [peer]}), vpc_cidr=self._args.vpc_cidr,
+            known_tenants=self._args.known_tenants))
+        if problems:
+            raise ValueError("; ".join(problems))
         peering = allow_tenant_traffic(self, peer, peer_namespace, opts)
         self.peerings[peer] = peering
         return peering
+
+
+_Registry = tuple[dict[tuple[int, str], "TenantBundle"], dict[tuple[int, str], list["TenantBundle"]]]
+
+
+def _program_bundles() -> _Registry:
+    """The bundles built so far in the running program by (provider, tenant), and the bundles
+    waiting for a peer by (provider, peer): kept on the program's root Stack resource, so two
+    programs (two test runs) never see each other's. Lookups only: no per-bundle scan."""
+    from pulumi.runtime.settings import get_root_resource
+
+    root = get_root_resource()
+    if root is None:
+        return {}, {}
+    registry: _Registry | None = getattr(root, "_tenancy_bundles", None)
+    if registry is None:
+        registry = ({}, {})
+        setattr(root, "_tenancy_bundles", registry)  # noqa: B010
+    return registry
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,15 @@
 
     tenancy render --stack dev            # reads stacks/Pulumi.dev.yaml, writes build/dev/
     tenancy render --config FILE [--out DIR]
+    tenancy render --program DIR --config STACKFILE --out OUT   # your own Pulumi program
     tenancy validate --stack prod
     tenancy diff BASE HEAD [--format markdown|json] [--fail-on-loosened]   # two render folders
     tenancy check RENDER [--format markdown|json]
+    tenancy --version
 
 Exit codes: 0 success; 2 invalid configuration or input (every problem printed, no traceback);
-3 a guardrail fails (check) or isolation loosens (diff --fail-on-loosened); 1 anything else.
+3 a guardrail fails (check) or isolation loosens (diff --fail-on-loosened); 64 usage error (bad or
+missing arguments); 1 anything else.
 """
 
 from __future__ import annotations
@@ -17,17 +20,35 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .spec import SpecError, load_platform
+
+if TYPE_CHECKING:
+    from .render import RenderResult
 from .stackfile import load_stack_file, stack_name
 
-EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_FAILED = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_FAILED, EXIT_USAGE = 0, 1, 2, 3, 64
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 64 (EX_USAGE), apart from invalid configs (2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="tenancy", description=__doc__.split("\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
+    from ._version import __version__
+
+    p = _Parser(prog="tenancy", description=__doc__.split("\n")[0])
+    p.add_argument("--version", action="version", version=f"tenancy {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, help_ in (("render", "run the stack program under Pulumi's mock engine and write what it "
                                    "would create (resources.json, manifests/, report.md)"),
                         ("validate", "check a stack's tenancy:platform config and list every problem")):
@@ -38,8 +59,21 @@ def _parser() -> argparse.ArgumentParser:
                                                       "or a YAML file holding the platform object itself")
         c.add_argument("--stacks-dir", type=Path, default=Path("stacks"),
                        help="where stack files live (default: stacks)")
+        if name == "validate":
+            c.add_argument("--previous", type=Path, metavar="DIR",
+                           help="also check the change against a previous render (its lifecycle.json): removed "
+                                "tenants off-boarded first and listed in retiredTenants, slots unchanged")
         if name == "render":
+            c.add_argument("--program", type=Path, metavar="DIR",
+                           help="render your own Pulumi Python program (DIR/__main__.py) with the config of "
+                                "--config STACKFILE, any namespace")
+            c.add_argument("--stack-reference", action="append", default=[], metavar="NAME=FILE",
+                           help="with --program: answer pulumi.StackReference(NAME) with the outputs in FILE "
+                                "(JSON or YAML object, e.g. `pulumi stack output --json`); repeatable")
             c.add_argument("--out", type=Path, help="output directory (default: build/<stack>)")
+            c.add_argument("--no-lifecycle-check", action="store_true",
+                           help="don't compare with the previous render in --out (removed tenants must otherwise "
+                                "have been off-boarded and be listed in retiredTenants)")
             c.add_argument("--quiet", action="store_true", help="no progress output")
         c.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     _review_parsers(sub)
@@ -94,7 +128,13 @@ def _problems(exc: SpecError, path: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "render" and (args.program or args.stack_reference):
+        if args.program is None:
+            parser.error("--stack-reference needs --program")
+        if args.config is None:
+            parser.error("--program needs --config STACKFILE (the stack file holding the program's config)")
     if args.command in ("diff", "check"):
         return _review(args)
     path, stack = _source(args)
@@ -104,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as exc:
         _problems(exc, path)
         return EXIT_INVALID
+    except _UsageError as exc:
+        print(f"tenancy: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR
@@ -161,6 +204,11 @@ def _check(args: argparse.Namespace) -> int:
 def _validate(args: argparse.Namespace, path: Path, stack: str) -> int:
     platform, _ = load_stack_file(path)
     spec = load_platform(platform)
+    if args.previous is not None:
+        if not (args.previous / "lifecycle.json").is_file():
+            raise _UsageError(f"--previous {args.previous}: no lifecycle.json there (a render directory of tenancy "
+                              ">= 0.2)")
+        _check_transition(args.previous, spec)
     print(f"{path}: valid ({len(spec.tenants)} tenant(s))")
     return EXIT_OK
 
@@ -168,21 +216,65 @@ def _validate(args: argparse.Namespace, path: Path, stack: str) -> int:
 def _render(args: argparse.Namespace, path: Path, stack: str) -> int:
     from .render import render_spec, write_render
 
-    platform, config = load_stack_file(path)
-    load_platform(platform)  # fail fast, before the Pulumi runtime is even imported
+    out_dir = args.out or Path("build") / stack
     progress = _Progress(not args.quiet)
     started = time.monotonic()
-    try:
-        result = render_spec(platform, stack=stack, config=config, on_resource=progress.tick)
-    finally:
-        progress.done()
-    out = write_render(result, args.out or Path("build") / stack)
+    if args.program is not None:
+        result = _render_program(args, path, stack, progress)
+    else:
+        platform, config = load_stack_file(path)
+        load_platform(platform)  # fail fast, before the Pulumi runtime is even imported
+        try:
+            result = render_spec(platform, stack=stack, config=config, on_resource=progress.tick)
+        finally:
+            progress.done()
+    if result.platform_spec is not None and not args.no_lifecycle_check:
+        _check_transition(out_dir, result.platform_spec)
+    out = write_render(result, out_dir)
     groups = result.manifests
+    tenants = len({r["tenant"] for r in result.resources if r["tenant"]})
     print(f"rendered stack {stack!r}: {len(result.resources)} resources, "
-          f"{sum(len(v) for v in groups.values())} Kubernetes objects, {len(result.spec.tenants)} tenant(s) "
+          f"{sum(len(v) for v in groups.values())} Kubernetes objects, {tenants} tenant(s) "
           f"in {time.monotonic() - started:.1f}s")
     print(f"  {out}/resources.json\n  {out}/manifests/ ({len(groups)} file(s))\n  {out}/report.md")
     return EXIT_OK
+
+
+def _render_program(args: argparse.Namespace, path: Path, stack: str, progress: _Progress) -> RenderResult:
+    from .render.program import ProgramError, render_program
+    from .stackfile import load_config, read_yaml
+    from .testing import Mocks
+
+    refs: dict[str, Any] = {}
+    for item in args.stack_reference:
+        name, sep, file = item.partition("=")
+        if not sep or not name or not file:
+            raise _UsageError(f"--stack-reference {item!r}: write NAME=FILE, e.g. acme/platform/dev=outputs.json")
+        outputs = read_yaml(Path(file))  # JSON is YAML
+        if not isinstance(outputs, dict):
+            raise _UsageError(f"--stack-reference {item!r}: {file} must hold an object of outputs")
+        refs[name] = outputs
+    config = load_config(path)
+    region = str(config.get("aws:region", "eu-west-1"))
+    try:
+        return render_program(args.program, config, stack=stack,
+                              mocks=Mocks(region=region, stack_references=refs, on_resource=progress.tick))
+    except ProgramError as exc:
+        raise _UsageError(str(exc)) from None
+    finally:
+        progress.done()
+
+
+def _check_transition(out_dir: Path, spec: Any) -> None:
+    """Lifecycle guard against the previous render in ``out_dir``: removed tenants must be
+    off-boarded first and retired (tenancy.lifecycle)."""
+    from .lifecycle import read_lifecycle, transition_problems
+
+    previous = read_lifecycle(out_dir)
+    if previous is not None:
+        problems = transition_problems(previous, spec)
+        if problems:
+            raise SpecError(problems)
 
 
 if __name__ == "__main__":

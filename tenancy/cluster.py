@@ -31,7 +31,7 @@ from typing import Any, cast
 
 import pulumi
 
-from . import naming
+from . import invokes, naming
 from .plan import admission
 from .plan import cluster as plan
 from .spec import NodesSpec, PlatformSpec, TenantSpec
@@ -58,9 +58,7 @@ def _after(dependency: pulumi.Output[Any], value: Any) -> pulumi.Output[Any]:
 
 
 def _partition(parent: pulumi.Resource) -> pulumi.Output[str]:
-    import pulumi_aws as aws
-
-    return aws.get_partition_output(opts=pulumi.InvokeOptions(parent=parent)).partition
+    return invokes.partition(parent)
 
 
 @dataclass(frozen=True)
@@ -216,8 +214,8 @@ class Cluster(pulumi.ComponentResource):
         n = lambda role: plan.platform_resource_name(p, role)  # noqa: E731
 
         partition = _partition(self)
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
-        region = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        account = invokes.account_id(self)
+        region = invokes.region(self)
 
         # Secrets envelope encryption (and the control-plane log group), key rotation on.
         key = aws.kms.Key(
@@ -276,11 +274,12 @@ class Cluster(pulumi.ComponentResource):
         )
 
         self.cluster_name = _after(self.eks.cluster_security_group_id, cname)
-        ident, region, part = aws.get_caller_identity_output(), aws.get_region_output(), aws.get_partition_output()
-        self.cluster_arn = pulumi.Output.all(part.partition, region.region, ident.account_id, self.cluster_name).apply(
+        self.cluster_arn = pulumi.Output.all(partition, region, account, self.cluster_name).apply(
             lambda v: f"arn:{v[0]}:eks:{v[1]}:{v[2]}:cluster/{v[3]}")
-        self.oidc_provider_arn = self.eks.oidc_provider_arn
-        self.oidc_issuer = self.eks.oidc_issuer.apply(lambda i: i.removeprefix("https://") if i else i)
+        # Checked: under mocks that echo inputs back, these remote-component outputs are empty.
+        self.oidc_provider_arn = invokes.present(self.eks.oidc_provider_arn, "eks:index:Cluster", "oidcProviderArn")
+        self.oidc_issuer = invokes.present(self.eks.oidc_issuer, "eks:index:Cluster", "oidcIssuer").apply(
+            lambda i: i.removeprefix("https://"))
         self.kubeconfig = self.eks.kubeconfig_json
         # pulumi-eks returns the group it was given (``clusterSecurityGroup``), i.e. the network
         # layer's control-plane group: ``core.clusterSecurityGroup?.id ?? …`` in cluster.ts.
@@ -465,6 +464,12 @@ class TenantAccessArgs:
     tenant: TenantSpec
     """``admins``, ``editors`` and ``viewers``: IAM role or user ARNs."""
     cluster_name: pulumi.Input[str]
+    skip_principals: frozenset[str] = frozenset()
+    """Principals whose one access entry is the platform's (personas in several tenants,
+    :class:`tenancy.access.SharedAccess`). Default none."""
+    shared_access_urn: pulumi.Input[str] | None = None
+    """URN of the platform's SharedAccess component: a principal's entry that moves back here
+    from it keeps its AWS entry (alias). Default none."""
 
 
 class TenantAccess(pulumi.ComponentResource):
@@ -485,6 +490,13 @@ class TenantAccess(pulumi.ComponentResource):
         self.entries: dict[tuple[str, str], Any] = {}
         for persona in plan.PERSONAS:
             for arn in getattr(args.tenant, persona):
+                if arn in args.skip_principals:
+                    continue
+                aliases = []
+                if args.shared_access_urn is not None:
+                    from .access import entry_name
+
+                    aliases.append(pulumi.Alias(name=entry_name(p, arn), parent=args.shared_access_urn))
                 self.entries[(persona, arn)] = aws.eks.AccessEntry(
                     f"{t}-{persona}-{plan.principal_key(arn)}",
                     cluster_name=args.cluster_name,
@@ -492,7 +504,7 @@ class TenantAccess(pulumi.ComponentResource):
                     type="STANDARD",
                     kubernetes_groups=[naming.tenant_group(t, persona)],
                     tags=tags,
-                    opts=pulumi.ResourceOptions(parent=self),
+                    opts=pulumi.ResourceOptions(parent=self, aliases=aliases or None),
                 )
         self.register_outputs({})
 

@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from . import invokes, naming
 from .plan import iam
 from .spec import PlatformSpec, TenantSpec
 
@@ -96,6 +96,8 @@ class DataBucket(pulumi.ComponentResource):
             opts=keep,
         )
         pab = self._lock_down(f"{name}-bucket", bucket, child)
+        bucket_arn = invokes.present(bucket.arn, "aws:s3/bucket:Bucket", "arn")
+        key_arn = invokes.present(key.arn, "aws:kms/key:Key", "arn")
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-bucket-encryption",
             bucket=bucket.id,
@@ -126,7 +128,7 @@ class DataBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, key.arn).apply(
+            policy=pulumi.Output.all(bucket_arn, key_arn).apply(
                 lambda a: json.dumps(iam.data_bucket_policy(a[0], a[1]), sort_keys=True)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
         )
@@ -151,7 +153,8 @@ class DataBucket(pulumi.ComponentResource):
             log_policy = aws.s3.BucketPolicy(
                 f"{name}-logs-policy",
                 bucket=logs.id,
-                policy=pulumi.Output.all(logs.arn, bucket.arn, key.arn).apply(
+                policy=pulumi.Output.all(invokes.present(logs.arn, "aws:s3/bucket:Bucket", "arn"), bucket_arn,
+                                         key_arn).apply(
                     lambda a: json.dumps(iam.access_log_bucket_policy(a[0], a[1], iam.Arn.parse(a[2]).account),
                                          sort_keys=True)),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[log_pab]),
@@ -166,8 +169,8 @@ class DataBucket(pulumi.ComponentResource):
             self.log_bucket_name = logs.bucket
 
         self.bucket_name = bucket.bucket
-        self.bucket_arn = bucket.arn
-        self.kms_key_arn = key.arn
+        self.bucket_arn = bucket_arn
+        self.kms_key_arn = key_arn
         self.register_outputs({
             "bucketName": self.bucket_name,
             "bucketArn": self.bucket_arn,
@@ -326,7 +329,8 @@ class TenantIdentity(pulumi.ComponentResource):
             aws.s3control.AccessPointPolicy(
                 f"{tenant.name}-access-point-policy",
                 access_point_arn=access_point.arn,
-                policy=pulumi.Output.all(access_point.arn, *self.role_arns.values()).apply(
+                policy=pulumi.Output.all(invokes.present(access_point.arn, "aws:s3/accessPoint:AccessPoint", "arn"),
+                                         *self.role_arns.values()).apply(
                     lambda a: json.dumps(iam.access_point_policy(a[0], tenant.name, list(a[1:])), sort_keys=True)),
                 opts=pulumi.ResourceOptions(parent=access_point),
             )

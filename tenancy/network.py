@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from . import naming
+from . import invokes, naming
 from .plan import network as plan
 from .spec import PlatformSpec, TenantSpec
 
@@ -136,8 +136,9 @@ class Network(pulumi.ComponentResource):
                 state="available",
                 filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
                 opts=pulumi.InvokeOutputOptions(parent=self))
-            self.zone_names = [available.names.apply(functools.partial(_zone, i=i, wanted=azs)) for i in range(azs)]
-        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+            self.zone_names = [available.names.apply(functools.partial(invokes.zone, i=i, wanted=azs))
+                               for i in range(azs)]
+        region = invokes.region(self)
 
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{spec.name}"},
                                       opts=_child(self))
@@ -277,13 +278,14 @@ class Network(pulumi.ComponentResource):
             group = aws.cloudwatch.LogGroup(
                 f"{name}-flow-logs", name=f"/tenancy/{spec.name}/vpc-flow-logs",
                 retention_in_days=fl.retention_days, tags=tags, opts=_child(self))
+            group_arn = invokes.arn_or_built(group.arn, "logs", f"log-group:/tenancy/{spec.name}/vpc-flow-logs", self)
             role = aws.iam.Role(
                 f"{name}-flow-logs", name=f"{spec.name}-vpc-flow-logs",
                 description="Delivers the VPC's flow logs to its log group",
-                assume_role_policy=group.arn.apply(plan.flow_logs_trust_policy), tags=tags, opts=_child(self))
+                assume_role_policy=group_arn.apply(plan.flow_logs_trust_policy), tags=tags, opts=_child(self))
             role_policy = aws.iam.RolePolicy(
                 f"{name}-flow-logs", role=role.name, name="deliver-flow-logs",
-                policy=group.arn.apply(plan.flow_logs_role_policy), opts=_child(self))
+                policy=group_arn.apply(plan.flow_logs_role_policy), opts=_child(self))
             self.flow_log = aws.ec2.FlowLog(
                 f"{name}-flow-logs", log_destination_type="cloud-watch-logs", log_destination=group.arn,
                 iam_role_arn=role.arn, **common, opts=_child(self, depends_on=[role_policy]))
@@ -307,23 +309,16 @@ class Network(pulumi.ComponentResource):
                 filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="AWSLogs/"),
                 expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=fl.retention_days))],
             opts=_child(self))
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account = invokes.account_id(self)
         policy = aws.s3.BucketPolicy(
             f"{name}-flow-logs", bucket=bucket.id,
-            policy=pulumi.Output.all(bucket.arn, account).apply(
+            policy=pulumi.Output.all(invokes.present(bucket.arn, "aws:s3/bucket:Bucket", "arn"), account).apply(
                 lambda a: plan.flow_logs_bucket_policy(a[0], a[1], plan.partition_of(a[0]))),
             opts=_child(self))
         self.flow_log = aws.ec2.FlowLog(
             f"{name}-flow-logs", log_destination_type="s3", log_destination=bucket.arn,
             **common, opts=_child(self, depends_on=[policy]))
         self.flow_log_bucket = bucket
-
-
-def _zone(names: Sequence[str], i: int, wanted: int) -> str:
-    if len(names) < wanted:
-        raise ValueError(f"the region has {len(names)} available zone(s) but availabilityZones is {wanted}; "
-                         f"lower availabilityZones or pin network.zoneNames")
-    return names[i]
 
 
 def _slug(group: str) -> str:

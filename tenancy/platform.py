@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pulumi
 
+from .access import TYPE as SHARED_ACCESS
+from .access import SharedAccess, SharedAccessArgs, shared_principals
+from .access import component_name as shared_access_name
 from .cluster import (
     Cluster,
     ClusterArgs,
@@ -17,9 +20,14 @@ from .identity import ClusterIdentity, DataBucket
 from .network import Network
 from .spec import PlatformSpec
 from .storage import BlockStorage, BlockStorageArgs
+from .team import team_stack_facts
 from .tenant import Tenant, TenantArgs
 
 TYPE = "tenancy:index:Platform"
+
+BUILT_SPECS: list[PlatformSpec] = []
+"""Specs of the Platforms built in this process, in order: how ``tenancy render --program`` and
+:mod:`tenancy.testing` find the spec of a user's program (cleared before each run)."""
 
 
 class Platform(pulumi.ComponentResource):
@@ -32,6 +40,7 @@ class Platform(pulumi.ComponentResource):
     def __init__(self, name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions | None = None):
         super().__init__(TYPE, name, None, opts)
         self.spec = spec
+        BUILT_SPECS.append(spec)
         child = pulumi.ResourceOptions(parent=self)
         # --- network layer ---
         self.network = Network(spec.name, spec, opts=child)
@@ -59,12 +68,20 @@ class Platform(pulumi.ComponentResource):
         # --- identity layer ---
         self.data_bucket = DataBucket("tenant-data", spec, opts=child)
         self.tenants: dict[str, Tenant] = {}
+        shared = frozenset(shared_principals(spec))
+        shared_urn = pulumi.create_urn(shared_access_name(spec.name), SHARED_ACCESS, parent=self)
         for t in spec.tenants:
             self.tenants[t.name] = Tenant(t.name, TenantArgs(
                 platform=spec, tenant=t, network=self.network, cluster=self.cluster,
                 data_bucket=self.data_bucket, cluster_identity=self.cluster_identity, placement=self.placement,
-                service_exposure=self.service_exposure),
+                service_exposure=self.service_exposure,
+                shared_principals=shared, shared_access_urn=shared_urn),
                 opts=child)
+        # Principals with personas in several tenants: one access entry each, with all groups.
+        self.shared_access: SharedAccess | None = None
+        if shared:
+            self.shared_access = SharedAccess(shared_access_name(spec.name), SharedAccessArgs(
+                platform=spec, cluster_name=self.cluster.cluster_name, tenants=self.tenants), opts=child)
         # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
         for t in spec.tenants:
             for peer in t.allow_from:
@@ -83,4 +100,9 @@ class Platform(pulumi.ComponentResource):
             "tenantDataBucket": self.data_bucket.bucket_name,
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,
             "tenants": {name: t.outputs() for name, t in sorted(self.tenants.items())},
+            # For team stacks (tenancy.team.PlatformRef):
+            "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),  # type: ignore[arg-type]
+            "tenantDataBucketArn": self.data_bucket.bucket_arn,
+            "s3CidrBlocks": self.network.s3_cidr_blocks,
+            "teamStackFacts": team_stack_facts(self.spec),
         }

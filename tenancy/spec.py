@@ -44,9 +44,19 @@ class Problem:
 
     path: str
     message: str
+    tenant: str | None = None
+    """The name of the tenant ``path`` points into (``tenants[17]``), when known: shown as
+    ``tenants[17] (billing).slot``. ``path`` itself stays machine-readable."""
 
     def __str__(self) -> str:
-        return f"{self.path}: {self.message}" if self.path else self.message
+        return f"{self.display_path}: {self.message}" if self.path else self.message
+
+    @property
+    def display_path(self) -> str:
+        if self.tenant is None:
+            return self.path
+        m = re.match(r"^tenants\[\d+\]", self.path)
+        return f"{m.group(0)} ({self.tenant}){self.path[m.end():]}" if m else self.path
 
 
 class SpecError(ValueError):
@@ -99,6 +109,14 @@ def _quantity(value: str) -> str:
 def _to_str(value: Any) -> Any:
     # YAML reads `cpu: 8` as an int; a quantity is a string to Kubernetes.
     return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
+
+
+def _unquoted_version(value: Any) -> Any:
+    # YAML reads `kubernetesVersion: 1.30` as the float 1.3.
+    if isinstance(value, float):
+        raise ValueError(f"{value!r} is a number (YAML reads an unquoted 1.30 as 1.3); quote the version: "
+                         f'kubernetesVersion: "{value:.2f}"')
+    return value
 
 
 def _kubernetes_version(value: str) -> str:
@@ -304,6 +322,19 @@ class TenantSpec(_Model):
     """IAM principals given the edit persona (group `tenancy:<tenant>:editors`)."""
     viewers: list[PrincipalArn] = []
     """IAM principals given the read-only persona (group `tenancy:<tenant>:viewers`)."""
+    offboarding: bool = False
+    """Phase one of off-boarding: removes the tenant's people's access (access entries), its
+    workload roles and its nodes, and keeps its namespace (with its fences), its subnets and its
+    data. Phase two: delete the tenant from ``tenants`` and add it to ``retiredTenants``.
+    Default off."""
+    team_stack: bool = False
+    """The tenant's in-cluster objects and workload roles are built by the team's own stack
+    (:class:`tenancy.team.TeamTenant`, README "Team stacks"); the platform builds its subnets,
+    security group, nodes and access entries only. Default off."""
+    adopt: bool = False
+    """Take over a namespace retained from a removed tenant of the same name (its objects are
+    updated in place instead of failing with AlreadyExists). Required to re-use a name listed in
+    ``retiredTenants``; keep it set afterwards. Default off."""
 
     @model_validator(mode="after")
     def _service_accounts(self) -> TenantSpec:
@@ -554,6 +585,16 @@ def _psa_version(value: str) -> str:
 # Platform
 
 
+class RetiredTenant(_Model):
+    """A tenant removed from the platform: its name and slot are never handed out again (its
+    namespace and data prefix may still exist)."""
+
+    name: TenantName
+    """The removed tenant's name (its retained namespace, its S3 prefix)."""
+    slot: int = Field(ge=0)
+    """The removed tenant's slot."""
+
+
 class PlatformSpec(_Model):
     """The whole platform: one VPC, one EKS cluster, many tenants."""
 
@@ -564,7 +605,8 @@ class PlatformSpec(_Model):
     (see the address plan)."""
     availability_zones: int = Field(3, ge=2, le=6)
     """How many zones the VPC spans (2..6). Default 3."""
-    kubernetes_version: Annotated[str, BeforeValidator(_to_str), AfterValidator(_kubernetes_version)] = "1.33"
+    kubernetes_version: Annotated[str, BeforeValidator(_to_str), BeforeValidator(_unquoted_version),
+                                  AfterValidator(_kubernetes_version)] = "1.33"
     """EKS Kubernetes version, 1.30..1.34. Default 1.33. Quote it in YAML ("1.30", not 1.30)."""
     tenants: list[TenantSpec] = []
     """The tenants. Their order does not matter: each is placed by its `slot` and named by its `name`."""
@@ -583,6 +625,9 @@ class PlatformSpec(_Model):
     """Workload identity (IRSA or Pod Identity) and the tenant-data bucket."""
     workloads: WorkloadsSpec = WorkloadsSpec()
     """In-cluster settings shared by every tenant."""
+    retired_tenants: list[RetiredTenant] = []
+    """Tenants removed from ``tenants``: a retired name or slot cannot be reused (a name only
+    with ``adopt: true``, which takes over its retained namespace). Default none."""
 
     @property
     def address_plan(self) -> AddressPlan:
@@ -638,10 +683,26 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
     except ValidationError as exc:
         problems.extend(_from_pydantic(exc, data))
     problems.extend(_cross_checks(data))
+    from .lifecycle import lifecycle_problems
+
+    problems.extend(lifecycle_problems(data))
     if problems:
-        raise SpecError(_dedupe(problems))
+        raise SpecError(_label_tenants(_dedupe(problems), data))
     assert spec is not None
     return spec
+
+
+def _label_tenants(problems: list[Problem], data: Mapping[str, Any]) -> list[Problem]:
+    """Give each problem under ``tenants[i]`` that tenant's name (``tenants[17] (billing).slot``)."""
+    raw = data.get("tenants")
+    tenants: list[Any] = raw if isinstance(raw, list) else []
+    out = []
+    for p in problems:
+        m = re.match(r"^tenants\[(\d+)\]", p.path)
+        t = tenants[int(m.group(1))] if m and int(m.group(1)) < len(tenants) else None
+        name = t.get("name") if isinstance(t, Mapping) else None
+        out.append(Problem(p.path, p.message, name) if isinstance(name, str) and p.tenant is None else p)
+    return out
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -775,7 +836,7 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
             if slot in slots:
                 out.append(Problem(f"tenants[{i}].slot", (
                     f"slot {slot} is already taken by tenants[{slots[slot]}]; give each tenant its own "
-                    f"slot (a free one: {_free_slot(slots, plan)})")))
+                    f"slot (a free one: {_free_slot({**slots, **_retired_slots(data)}, plan)})")))
             else:
                 slots[slot] = i
             if plan is not None and slot >= plan.capacity:
@@ -824,33 +885,49 @@ def _service_cidr_checks(data: Mapping[str, Any]) -> list[Problem]:
 
 
 def _access_principal_problems(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem]:
-    """EKS keeps ONE access entry per IAM principal and cluster: a principal listed twice (two
-    personas, two tenants, or a tenant and clusterAdmins) would make the second entry fail at
-    deploy time — and would merge two tenants' groups onto one identity. One pass over all lists."""
+    """EKS keeps ONE access entry per IAM principal and cluster. A principal may hold personas in
+    several tenants (its one entry carries every group), but not two personas of one tenant, and
+    a cluster admin cannot also be a tenant persona (its entry carries the cluster-admin policy,
+    which would override the tenant's fences). One pass over all lists."""
     out: list[Problem] = []
-    seen: dict[str, str] = {}
-
-    def visit(path: str, values: Any) -> None:
-        if not isinstance(values, list):
-            return
-        for j, arn in enumerate(values):
-            if not isinstance(arn, str):
-                continue
-            where = f"{path}[{j}]"
-            if arn in seen:
-                out.append(Problem(where, (
-                    f"{arn!r} is already listed at {seen[arn]}; EKS allows one access entry per IAM principal, "
-                    f"so give each tenant persona (and the cluster admins) its own IAM role")))
-            else:
-                seen[arn] = where
+    admins: dict[str, str] = {}
     cluster = data.get("cluster")
-    if isinstance(cluster, Mapping):
-        visit("cluster.clusterAdmins", cluster.get("clusterAdmins"))
+    if isinstance(cluster, Mapping) and isinstance(cluster.get("clusterAdmins"), list):
+        for j, arn in enumerate(cluster["clusterAdmins"]):
+            if isinstance(arn, str):
+                if arn in admins:
+                    out.append(Problem(f"cluster.clusterAdmins[{j}]", f"{arn!r} is listed twice; remove one"))
+                admins.setdefault(arn, f"cluster.clusterAdmins[{j}]")
     for i, t in enumerate(tenants):
-        if isinstance(t, Mapping):
-            for persona in ("admins", "editors", "viewers"):
-                visit(f"tenants[{i}].{persona}", t.get(persona))
+        if not isinstance(t, Mapping):
+            continue
+        seen: dict[str, str] = {}
+        for persona in ("admins", "editors", "viewers"):
+            values = t.get(persona)
+            if not isinstance(values, list):
+                continue
+            for j, arn in enumerate(values):
+                if not isinstance(arn, str):
+                    continue
+                where = f"tenants[{i}].{persona}[{j}]"
+                if arn in admins:
+                    out.append(Problem(where, (
+                        f"{arn!r} is a cluster admin ({admins[arn]}); a principal cannot be both a cluster admin "
+                        f"and a tenant persona: remove it here, or use a separate IAM role for the tenant")))
+                elif arn in seen:
+                    out.append(Problem(where, (
+                        f"{arn!r} is already listed at {seen[arn]} of this tenant; give a principal one persona "
+                        f"per tenant (remove one)")))
+                else:
+                    seen[arn] = where
     return out
+
+
+def _retired_slots(data: Mapping[str, Any]) -> dict[int, int]:
+    retired = data.get("retiredTenants")
+    if not isinstance(retired, list):
+        return {}
+    return {r["slot"]: -1 for r in retired if isinstance(r, Mapping) and isinstance(r.get("slot"), int)}
 
 
 def _free_slot(taken: Mapping[int, int], plan: AddressPlan | None) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from . import naming
 from .bundle import TenantBundle, TenantBundleArgs
@@ -42,6 +43,11 @@ class TenantArgs:
     """The placement admission policy: the tenant's namespace is created only after it."""
     service_exposure: pulumi.Resource | None = None
     """The Service exposure admission policy: the tenant's namespace is created only after it too."""
+    shared_principals: frozenset[str] = frozenset()
+    """Principals holding personas in several tenants: their one access entry is the platform's
+    (:class:`~tenancy.access.SharedAccess`), not this tenant's."""
+    shared_access_urn: pulumi.Input[str] | None = None
+    """URN of the platform's SharedAccess component (aliases of entries moving back here)."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -67,20 +73,23 @@ class Tenant(pulumi.ComponentResource):
         self.node_group: TenantNodeGroup | None = None
         self.access: TenantAccess | None = None
         if args.cluster is not None:
-            if args.network is not None and self.network is not None:
+            if args.network is not None and self.network is not None and not t.offboarding:
                 self.node_group = TenantNodeGroup(t.name, TenantNodeGroupArgs(
                     platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name,
                     subnet_ids=self.network.subnet_ids, security_group_id=self.network.security_group_id,
                     tenant_nodes_security_group_id=args.network.tenant_nodes_security_group_id,
                     depends_on=args.cluster.node_dependencies), opts=child)
-            if t.admins or t.editors or t.viewers:
+            own = [a for p in ("admins", "editors", "viewers") for a in getattr(t, p)
+                   if a not in args.shared_principals]
+            if own and not t.offboarding:
                 self.access = TenantAccess(t.name, TenantAccessArgs(
-                    platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name), opts=child)
+                    platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name,
+                    skip_principals=args.shared_principals, shared_access_urn=args.shared_access_urn), opts=child)
 
         # --- identity layer ---
         self.identity: TenantIdentity | None = None
-        if args.data_bucket is not None and args.cluster_identity is not None and (
-                t.service_accounts or args.platform.identity.access_points):
+        if args.data_bucket is not None and args.cluster_identity is not None and not t.offboarding and (
+                not t.team_stack) and (t.service_accounts or args.platform.identity.access_points):
             self.identity = TenantIdentity(
                 f"{t.name}-identity", TenantIdentityArgs.of(args.platform, t, args.data_bucket, args.cluster_identity),
                 opts=child)
@@ -88,11 +97,22 @@ class Tenant(pulumi.ComponentResource):
 
         # --- bundle layer ---
         irsa = args.platform.identity.mode == "irsa"
+        # teamStack: the team's own stack builds the bundle and the roles (tenancy.team).
+        self.bundle: TenantBundle | None = None
+        if t.team_stack:
+            self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
+            return
+        provider = args.cluster.provider if args.cluster is not None else None
+        if t.adopt and args.cluster is not None:
+            # The retained namespace and its objects exist: update them in place (pulumi-kubernetes
+            # >= 4.29 otherwise fails create with AlreadyExists; its upsertExistingObjects option).
+            provider = k8s.Provider(f"{t.name}-adopt", kubeconfig=args.cluster.kubeconfig,
+                                    upsert_existing_objects=True, opts=child)
         self.bundle = TenantBundle(t.name, TenantBundleArgs(
             tenant=t, vpc_cidr=args.platform.vpc_cidr, workloads=args.platform.workloads,
             # IRSA: the ServiceAccount names its role; Pod Identity associates it on the AWS side.
             role_arns=self.role_arns if irsa else {},
-            provider=args.cluster.provider if args.cluster is not None else None,
+            provider=provider,
             # The interface VPC endpoints (STS, ECR, EC2, Logs) live in the system subnets.
             aws_service_cidrs=[str(n) for n in plan.system_subnets()] if args.network is not None else (),
             s3_cidr_blocks=args.network.s3_cidr_blocks if args.network is not None else None,
@@ -102,6 +122,7 @@ class Tenant(pulumi.ComponentResource):
             # EKS places the API endpoint's ENIs in the cluster's subnets: the system subnets.
             api_endpoint_cidrs=[str(n) for n in plan.system_subnets()],
             wait_for=[r for r in (args.placement, args.service_exposure) if r is not None],
+            register_allow_from=False,  # the platform registers each edge once every tenant exists
         ), opts=child)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 
@@ -111,8 +132,10 @@ class Tenant(pulumi.ComponentResource):
         # --- network layer (edges) ---
         if self.network is not None and peer.network is not None:
             allow_tenant_traffic(self.network, peer.network)
-        # --- bundle layer (edges) ---
-        self.bundle.allow_from(peer.spec.name, peer_namespace=peer.bundle.namespace)
+        # --- bundle layer (edges) --- (a team-stack tenant's own edges are its stack's)
+        if self.bundle is not None:
+            self.bundle.allow_from(peer.spec.name,
+                                   peer_namespace=peer.bundle.namespace if peer.bundle is not None else None)
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What other stacks need about this tenant (exported by the stack program)."""
@@ -124,4 +147,7 @@ class Tenant(pulumi.ComponentResource):
             out["securityGroupId"] = self.network.security_group_id
         if self.node_group is not None:
             out["nodeGroupName"] = self.node_group.node_group.node_group_name
+        if self.spec.team_stack:
+            out["teamStack"] = True
+            out["allowFrom"] = list(self.spec.allow_from)
         return out

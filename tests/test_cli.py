@@ -47,8 +47,8 @@ def test_renders_are_identical_across_processes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("platform", "field"),
     [
-        (spec_with([tenant("a", 0), tenant("b", 0)]), "tenants[1].slot"),
-        (spec_with([tenant("a", 0, allowFrom=["ghost"])]), "tenants[0].allowFrom[0]"),
+        (spec_with([tenant("a", 0), tenant("b", 0)]), "tenants[1] (b).slot"),
+        (spec_with([tenant("a", 0, allowFrom=["ghost"])]), "tenants[0] (a).allowFrom[0]"),
         (spec_with([tenant(f"t{i}", i) for i in range(30)]), "tenants"),
         (spec_with(vpcCidr="10.0.0.0/22"), "vpcCidr"),
     ],
@@ -67,7 +67,7 @@ def test_invalid_config_exits_2_from_the_real_command(tmp_path: Path) -> None:
     cfg = stack_file(tmp_path / "Pulumi.bad.yaml", spec_with([tenant("a", 0, quota={"cpu": "lots"})]))
     proc = run("render", "--config", str(cfg), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
-    assert "tenants[0].quota.cpu" in proc.stderr and "Traceback" not in proc.stderr
+    assert "tenants[0] (a).quota.cpu" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "out").exists()
 
 
@@ -100,3 +100,23 @@ def test_a_missing_file_exits_1(tmp_path: Path, capsys) -> None:
 def test_validate_accepts_both_example_stacks() -> None:
     for stack in ("dev", "prod"):
         assert cli.main(["validate", "--stack", stack, "--stacks-dir", str(ROOT / "stacks")]) == 0
+
+
+def test_manifests_are_identical_across_processes(tmp_path: Path) -> None:
+    cfg = stack_file(tmp_path / "Pulumi.x.yaml", small_spec())
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert run("render", "--config", str(cfg), "--out", str(a), seed="1").returncode == 0
+    assert run("render", "--config", str(cfg), "--out", str(b), seed="2").returncode == 0
+    for f in sorted((a / "manifests").iterdir()):
+        assert f.read_bytes() == (b / "manifests" / f.name).read_bytes(), f.name
+
+
+def test_render_program_of_this_repository_equals_render_stack(tmp_path: Path) -> None:
+    """`--program .` runs stacks/ (Pulumi.yaml's main) with any-namespace config: the same render."""
+    prog, stack = tmp_path / "prog", tmp_path / "stack"
+    assert run("render", "--program", ".", "--config", "stacks/Pulumi.dev.yaml", "--out", str(prog)).returncode == 0
+    assert run("render", "--stack", "dev", "--out", str(stack)).returncode == 0
+    files = sorted(p.relative_to(stack) for p in stack.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(prog) for p in prog.rglob("*") if p.is_file())
+    for f in files:
+        assert (prog / f).read_bytes() == (stack / f).read_bytes(), f

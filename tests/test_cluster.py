@@ -303,13 +303,16 @@ def test_cluster_admins_get_cluster_scoped_admin_policy(result: RenderResult) ->
     assert assoc["inputs"]["clusterName"] == "acme"
 
 
-def test_a_principal_cannot_hold_two_access_entries() -> None:
+def test_a_principal_is_not_both_cluster_admin_and_tenant_persona_nor_twice_in_one_tenant() -> None:
+    load_platform(spec_with([tenant("a", 0, admins=[A_ADMIN]), tenant("b", 1, viewers=[A_ADMIN])]))  # allowed
     with pytest.raises(SpecError) as err:
-        load_platform(spec_with([tenant("a", 0, admins=[A_ADMIN]), tenant("b", 1, viewers=[A_ADMIN])]))
-    [p] = [p for p in err.value.problems if p.path == "tenants[1].viewers[0]"]
-    assert "tenants[0].admins[0]" in p.message and "own IAM role" in p.message
-    with pytest.raises(SpecError, match="clusterAdmins"):
+        load_platform(spec_with([tenant("a", 0, admins=[A_ADMIN], viewers=[A_ADMIN])]))
+    [p] = [p for p in err.value.problems if p.path == "tenants[0].viewers[0]"]
+    assert "tenants[0].admins[0]" in p.message and "one persona per tenant" in p.message
+    with pytest.raises(SpecError) as err:
         load_platform(spec_with([tenant("a", 0, editors=[ADMIN])], cluster={"clusterAdmins": [ADMIN]}))
+    [p] = err.value.problems
+    assert p.path == "tenants[0].editors[0]" and "cluster.clusterAdmins[0]" in p.message and "both" in p.message
 
 
 def test_sts_sessions_are_refused_with_the_role_arn_to_use() -> None:

@@ -376,7 +376,7 @@ def test_adding_removing_and_reordering_tenants_changes_no_other_tenants_identit
 def test_role_names_too_long_for_iam_are_rejected_with_path_and_fix() -> None:
     with pytest.raises(SpecError) as err:
         load_platform(spec_with([tenant("alpha", 0, serviceAccounts=["a" * 60])]))
-    assert "tenants[0].serviceAccounts[0]" in str(err.value) and "shorten" in str(err.value)
+    assert "tenants[0] (alpha).serviceAccounts[0]" in str(err.value) and "shorten" in str(err.value)
 
 
 def test_irsa_needs_the_cluster_oidc_outputs() -> None:

@@ -50,11 +50,19 @@ SPECIAL_TENANTS = [
     tenant("last-slot", 29, allowFrom=["bottle"], limits={"maxPerContainer": {"cpu": "4", "memory": "8Gi"}}),
 ]
 
+SRE = "arn:aws:iam::111122223333:role/sre"
+LIFECYCLE_TENANTS = [  # off-boarding, adoption, a team-stack tenant, a principal in several tenants
+    tenant("leaving", 0, offboarding=True, serviceAccounts=["app"], viewers=[SRE]),
+    tenant("old", 3, adopt=True, viewers=[SRE], allowFrom=["team"]),
+    tenant("team", 4, teamStack=True, editors=[SRE], allowFrom=["old"]),
+]
+
 
 def _specs() -> list[tuple[str, dict[str, Any]]]:
     out = [(k, spec_with(FOUR, **v)) for k, v in VARIANTS.items()]
     out.append(("odd-tenants", spec_with(SPECIAL_TENANTS)))
     out.append(("no-tenants", spec_with([])))
+    out.append(("lifecycle-team-shared", spec_with(LIFECYCLE_TENANTS, retiredTenants=[{"name": "old", "slot": 1}])))
     return out
 
 

@@ -24,6 +24,9 @@ from ..spec import PlatformSpec, load_platform
 from .mocks import TenancyMocks
 
 TENANT_COMPONENT = "tenancy:index:Tenant"
+TENANT_OWNERS = (TENANT_COMPONENT, "tenancy:bundle:TenantBundle", "tenancy:team:TeamTenant")
+"""Components that stand for one tenant (named after it): a standalone bundle, or a team
+stack's tenant, attributes its children like the platform's Tenant does."""
 
 
 class RenderError(RuntimeError):
@@ -44,6 +47,8 @@ class Registration:
     provider: str | None
     inputs: dict[str, Any]
     ignore_changes: list[str] = field(default_factory=list)
+    aliases: list[dict[str, str]] = field(default_factory=list)
+    """The aliases declared (name, type, parentUrn — empty when not set)."""
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
 
@@ -91,6 +96,9 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             retain_on_delete=bool(request.retainOnDelete), deleted_with=request.deletedWith or None,
             dependencies=sorted(set(request.dependencies)), provider=request.provider or None,
             inputs=inputs, ignore_changes=sorted(request.ignoreChanges), id=id_, outputs=state,
+            aliases=[{"urn": a.urn} if a.urn else {"name": a.spec.name, "type": a.spec.type,
+                                                    "parentUrn": a.spec.parentUrn}
+                     for a in request.aliases],
         )
         obj = _sync_await(rpc.serialize_properties(state, {}))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
@@ -135,10 +143,12 @@ def run_under_mocks(
     stack: str = "render",
     config: Mapping[str, Any] | None = None,
     on_resource: Callable[[], None] | None = None,
+    mocks: pulumi.runtime.Mocks | None = None,
 ) -> tuple[list[Registration], dict[str, Any]]:
     """Run any Pulumi program function under the mock engine, on a fresh event loop, and
     return every registration (sorted by URN) and the stack outputs. Settings and config are
-    reset afterwards, so runs never leak into each other."""
+    reset afterwards, so runs never leak into each other. ``mocks`` replaces the render's
+    :class:`TenancyMocks` (``on_resource`` is then ignored)."""
     config = dict(config or {})
     region = str(config.get("aws:region", "eu-west-1"))
     all_config = {k: v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
@@ -151,7 +161,7 @@ def run_under_mocks(
     # diagnostics, and the walk is a third of a render's time: skipped while rendering only.
     stack_trace = pulumi_resource._get_stack_trace
     pulumi_resource._get_stack_trace = _no_stack_trace  # type: ignore[assignment]
-    mocks = TenancyMocks(region=region, on_resource=on_resource)
+    mocks = mocks if mocks is not None else TenancyMocks(region=region, on_resource=on_resource)
     monitor = RecordingMonitor(mocks)
     outputs: dict[str, Any] = {}
     try:
@@ -173,7 +183,7 @@ def run_under_mocks(
 
             if isinstance(exc, SpecError):
                 raise
-            raise RenderError(f"the program failed under the mock engine: {exc}") from exc
+            raise RenderError(f"the program failed under the mock engine: {_root_cause(exc)}") from exc
         if monitor.duplicates:
             raise RenderError(
                 "duplicate resource URNs (the real engine refuses these): " + ", ".join(sorted(monitor.duplicates)))
@@ -215,7 +225,7 @@ def tenant_of(registrations: list[Registration]) -> dict[str, str | None]:
                 break
             chain.append(cur)
             r = by_urn[cur]
-            if r.type == TENANT_COMPONENT:
+            if r.type in TENANT_OWNERS:
                 found = r.name
                 break
             cur = r.parent

@@ -20,11 +20,28 @@ PLATFORM_GROUP = "platform"
 class RenderResult:
     project: str
     stack: str
-    spec: PlatformSpec
+    platform_spec: PlatformSpec | None
+    """The spec of the :class:`~tenancy.Platform` the program built, or None (a program that
+    builds only standalone components, e.g. a team stack)."""
     resources: list[dict[str, Any]]
     """Every registered resource, sorted by URN: urn, type, name, id, parent, tenant, custom,
     inputs, outputs, dependencies, protect, retainOnDelete, deletedWith, ignoreChanges, provider."""
     stack_outputs: dict[str, Any]
+
+    @property
+    def spec(self) -> PlatformSpec:
+        """The platform's spec; raises if the program built no :class:`~tenancy.Platform`."""
+        if self.platform_spec is None:
+            raise LookupError(f"the program of {self.project}/{self.stack} built no tenancy Platform")
+        return self.platform_spec
+
+    def find(self, type_token: str, name: str) -> dict[str, Any]:
+        """The one resource of this type and name (raises KeyError naming what exists)."""
+        found = [r for r in self.resources if r["type"] == type_token and r["name"] == name]
+        if len(found) != 1:
+            names = sorted(r["name"] for r in self.of_type(type_token))
+            raise KeyError(f"{len(found)} {type_token} named {name!r}; registered: {names}")
+        return found[0]
 
     def of_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
@@ -127,10 +144,16 @@ def render_spec(
     """Validate the ``tenancy:platform`` object and render it. Raises SpecError on bad input
     (before anything is registered) and RenderError if the program fails."""
     run = run_program(platform, project=project, stack=stack, config=config, on_resource=on_resource)
-    tenants = tenant_of(run.registrations)
-    resources = [_to_dict(r, tenants[r.urn]) for r in run.registrations]
-    return RenderResult(project=project, stack=stack, spec=run.spec, resources=resources,
-                        stack_outputs=_plain(run.stack_outputs))
+    return result_of(run.registrations, run.stack_outputs, project=project, stack=stack, spec=run.spec)
+
+
+def result_of(registrations: list[Registration], stack_outputs: Mapping[str, Any], *, project: str, stack: str,
+              spec: PlatformSpec | None) -> RenderResult:
+    """A :class:`RenderResult` from what :func:`~tenancy.render.engine.run_under_mocks` recorded."""
+    tenants = tenant_of(registrations)
+    resources = [_to_dict(r, tenants[r.urn]) for r in registrations]
+    return RenderResult(project=project, stack=stack, platform_spec=spec, resources=resources,
+                        stack_outputs=_plain(dict(stack_outputs)))
 
 
 def render_stack_file(path: Path, *, stack: str | None = None, project: str = "tenancy",

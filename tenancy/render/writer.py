@@ -50,7 +50,14 @@ def write_render(result: RenderResult, out_dir: Path) -> Path:
         mdir.mkdir()
         for group, objs in result.manifests.items():
             (mdir / f"{group}.yaml").write_text(dump_manifests(objs))
-        (tmp / "report.md").write_text(report(result))
+        (tmp / "outputs.json").write_text(json.dumps(result.stack_outputs, indent=2, sort_keys=True) + "\n")
+        (tmp / "report.md").write_text(report(result) if result.platform_spec is not None
+                                       else program_report(result))
+        if result.platform_spec is not None:
+            from ..lifecycle import LIFECYCLE_FILE, lifecycle_record
+
+            (tmp / LIFECYCLE_FILE).write_text(json.dumps(lifecycle_record(result.platform_spec), indent=2,
+                                                         sort_keys=True) + "\n")
         os.chmod(tmp, 0o755)
         old = None
         if out_dir.exists():
@@ -172,5 +179,25 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
         kinds = Counter(o.get("kind") for o in objs)
         lines.append(f"- `{group}`: " + ", ".join(f"{k} × {v}" for k, v in sorted(kinds.items())))
     if not manifests:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"
+
+
+def program_report(result: RenderResult) -> str:
+    """The report of a program that built no :class:`~tenancy.Platform` (e.g. a team stack):
+    what it registers, per tenant and per type, and its Kubernetes objects."""
+    counts = Counter(r["tenant"] for r in result.resources)
+    lines = [f"# Render of `{result.project}` / `{result.stack}`", "",
+             f"{len(result.resources)} resources; no tenancy Platform in this program.", "", "## Tenants", ""]
+    tenants = sorted(t for t in counts if t is not None)
+    lines += [f"- `{t}`: {counts[t]} resources" for t in tenants] or ["None."]
+    lines += ["", f"Other resources: {counts[None]}.", "", "## Resources by type", "", "| type | count |", "|---|---|"]
+    for typ, n in sorted(Counter(r["type"] for r in result.resources).items()):
+        lines.append(f"| `{typ}` | {n} |")
+    lines += ["", "## Kubernetes objects", ""]
+    for group, objs in result.manifests.items():
+        kinds = Counter(o.get("kind") for o in objs)
+        lines.append(f"- `{group}`: " + ", ".join(f"{k} × {v}" for k, v in sorted(kinds.items())))
+    if not result.manifests:
         lines.append("None.")
     return "\n".join(lines) + "\n"

@@ -108,7 +108,7 @@ def test_limit_range_out_of_order_is_rejected_with_a_path() -> None:
     with pytest.raises(SpecError) as exc:
         load_platform(bad)
     text = str(exc.value)
-    assert "tenants[0].limits" in text
+    assert "tenants[0] (alpha).limits" in text
     assert "defaultRequest.cpu 1 is above defaultLimit.cpu 500m" in text
     assert "defaultLimit.memory 8Gi is above maxPerContainer.memory 4Gi" in text
 
