@@ -200,6 +200,16 @@ def _no_stack_trace() -> source_pb2.StackTrace:
     return source_pb2.StackTrace()
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    """The innermost cause of ``exc``: Pulumi wraps an error raised while serializing an input in
+    "While processing input/resource …" errors; the message the user needs is the original one."""
+    seen: set[int] = set()
+    while exc.__cause__ is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        exc = exc.__cause__
+    return exc
+
+
 async def _resolve(values: Mapping[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in values.items():
