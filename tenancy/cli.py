@@ -3,6 +3,7 @@
     tenancy render --stack dev            # reads stacks/Pulumi.dev.yaml, writes build/dev/
     tenancy render --config FILE [--out DIR]
     tenancy validate --stack prod
+    tenancy fleet plan|render|preview|up FLEET --stacks-dir DIR   # cells: see tenancy/fleet/cli.py
 
 Exit codes: 0 success; 2 invalid configuration (every problem printed, no traceback);
 1 anything else.
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--out", type=Path, help="output directory (default: build/<stack>)")
             c.add_argument("--quiet", action="store_true", help="no progress output")
         c.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    from .fleet.cli import add_parser as add_fleet_parser
+
+    add_fleet_parser(sub)
     return p
 
 
@@ -77,6 +81,8 @@ def _problems(exc: SpecError, path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "fleet":
+        return _fleet(args)
     path, stack = _source(args)
     handlers: dict[str, Callable[[argparse.Namespace, Path, str], int]] = {"render": _render, "validate": _validate}
     try:
@@ -84,6 +90,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as exc:
         _problems(exc, path)
         return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        print("(run again with --debug for the traceback)", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _fleet(args: argparse.Namespace) -> int:
+    from .fleet.cli import main as fleet_main
+
+    try:
+        return fleet_main(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR
