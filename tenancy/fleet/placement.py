@@ -190,6 +190,7 @@ class _Planner:
 
     def run(self) -> Placement:
         self.take_existing()
+        self.check_edges()
         self.check_bases()
         if self.problems:
             raise SpecError(self.problems)
@@ -238,6 +239,18 @@ class _Planner:
                     self.problems.append(Problem(f"tenants[{i}].slot", (
                         f"{name!r} has slot {slot} in cell {c.name}; changing a tenant's slot re-addresses "
                         f"its subnets and is never implicit: write slot {slot} or remove the key")))
+
+    def check_edges(self) -> None:
+        """An allowFrom edge between two placed tenants in different cells (added to the fleet
+        file after both were placed) cannot be built: refuse it, naming both cells."""
+        placed = {n: c for c, ts in self.assigned.items() for n in ts}
+        for name, body in self.bodies.items():
+            for j, peer in enumerate(body.get("allowFrom") or []):
+                if name in placed and peer in placed and placed[name] != placed[peer]:
+                    self.problems.append(Problem(f"tenants[{self.index[name]}].allowFrom[{j}]", (
+                        f"{peer!r} (placed in {placed[peer]}) and {name!r} (placed in {placed[name]}) are in "
+                        "different cells, and an allowFrom edge cannot cross clusters; remove the edge (moving "
+                        "a tenant between cells is never implicit)")))
 
     def check_bases(self) -> None:
         for c in self.fleet.cells:

@@ -229,8 +229,7 @@ def load_fleet(data: Any) -> FleetSpec:
     except ValidationError as exc:
         problems.extend(_fleet_problems(exc))
     problems.extend(_raw_checks(data))
-    if fleet is not None:
-        problems.extend(_semantic_checks(fleet))
+    problems.extend(_semantic_checks(data))
     if problems:
         raise SpecError(_dedupe(problems))
     assert fleet is not None
@@ -265,6 +264,12 @@ def _raw_checks(data: Mapping[str, Any]) -> list[Problem]:
     out: list[Problem] = []
     defaults = data.get("defaults")
     if isinstance(defaults, Mapping):
+        for key, check in (("region", _region), ("account", _account)):
+            if key in defaults:
+                try:
+                    check(defaults[key]) if isinstance(defaults[key], str) else check(repr(defaults[key]))
+                except ValueError as exc:
+                    out.append(Problem(f"defaults.{key}", str(exc)))
         for key, why in FORBIDDEN_PLATFORM_KEYS.items():
             if key in defaults:
                 out.append(Problem(f"defaults.{key}", f"cannot be set for a fleet: {why}; remove it"))
@@ -289,56 +294,85 @@ def _raw_checks(data: Mapping[str, Any]) -> list[Problem]:
     return out
 
 
-def _semantic_checks(fleet: FleetSpec) -> list[Problem]:
+def _semantic_checks(data: Mapping[str, Any]) -> list[Problem]:
+    """Checks across fields, on the raw data (so they are reported alongside field errors);
+    malformed values are skipped here (the field validation reports them)."""
     out: list[Problem] = []
+
+    def items(key: str) -> list[tuple[int, Mapping[str, Any]]]:
+        v = data.get(key)
+        return [(i, x) for i, x in enumerate(v) if isinstance(x, Mapping)] if isinstance(v, list) else []
+
+    def text(m: Mapping[str, Any], key: str) -> str | None:
+        return m[key] if isinstance(m.get(key), str) else None
+
+    defaults = data.get("defaults") if isinstance(data.get("defaults"), Mapping) else {}
+    assert isinstance(defaults, Mapping)
+    fleet_name = text(data, "name")
     cells: dict[str, int] = {}
-    for i, c in enumerate(fleet.cells):
-        if c.name in cells:
-            out.append(Problem(f"cells[{i}].name", f"{c.name!r} is already the name of cells[{cells[c.name]}]; "
-                                                   "cell names must be unique (each is a stack)"))
-        cells.setdefault(c.name, i)
-        if fleet.region_of(c) is None:
-            out.append(Problem(f"cells[{i}].region", "is required (here or in defaults); add the cell's AWS region"))
     platform_names: dict[str, int] = {}
-    for i, c in enumerate(fleet.cells):
-        pname = fleet.platform_name(c)
-        if pname in platform_names and platform_names[pname] != cells.get(c.name):
-            out.append(Problem(f"cells[{i}].platformName", (
-                f"platform name {pname!r} is already used by cells[{platform_names[pname]}]; AWS names "
-                "derive from it, so give each cell its own")))
-        platform_names.setdefault(pname, i)
+    for i, c in items("cells"):
+        name = text(c, "name")
+        if name is None:
+            continue
+        if name in cells:
+            out.append(Problem(f"cells[{i}].name", f"{name!r} is already the name of cells[{cells[name]}]; "
+                                                   "cell names must be unique (each is a stack)"))
+            continue
+        cells[name] = i
+        if "region" not in c and "region" not in defaults:
+            out.append(Problem(f"cells[{i}].region", "is required (here or in defaults); add the cell's AWS region"))
+        pname = text(c, "platformName") or (f"{fleet_name}-{name}" if fleet_name else None)
+        if pname is not None:
+            if pname in platform_names:
+                out.append(Problem(f"cells[{i}].platformName", (
+                    f"platform name {pname!r} is already used by cells[{platform_names[pname]}]; AWS names "
+                    "derive from it, so give each cell its own")))
+            platform_names.setdefault(pname, i)
     tenants: dict[str, int] = {}
-    for i, t in enumerate(fleet.tenants):
-        if t.name in tenants:
-            out.append(Problem(f"tenants[{i}].name", (
-                f"{t.name!r} is already the name of tenants[{tenants[t.name]}]; tenant names are unique "
-                "across the fleet (a tenant lives in exactly one cell)")))
-        tenants.setdefault(t.name, i)
-        if t.cell is not None and t.cell not in cells:
-            out.append(Problem(f"tenants[{i}].cell", f"{t.cell!r} is not a cell of this fleet; "
+    for i, t in items("tenants"):
+        name = text(t, "name")
+        if name is not None:
+            if name in tenants:
+                out.append(Problem(f"tenants[{i}].name", (
+                    f"{name!r} is already the name of tenants[{tenants[name]}]; tenant names are unique "
+                    "across the fleet (a tenant lives in exactly one cell)")))
+            tenants.setdefault(name, i)
+        cell = text(t, "cell")
+        if cell is not None and cells and cell not in cells:
+            out.append(Problem(f"tenants[{i}].cell", f"{cell!r} is not a cell of this fleet; "
                                                      f"use one of {', '.join(cells)}"))
-        if "slot" in (t.model_extra or {}) and t.cell is None:
+        if "slot" in t and t.get("cell") is None:
             out.append(Problem(f"tenants[{i}].slot", "a slot only means something in a cell: pin the tenant "
                                                      "with `cell`, or leave the slot to the planner"))
-    for i, t in enumerate(fleet.tenants):
-        for j, peer in enumerate((t.model_extra or {}).get("allowFrom") or []):
-            if isinstance(peer, str) and peer not in tenants and peer != t.name:
+    for i, t in items("tenants"):
+        peers = t.get("allowFrom")
+        for j, peer in enumerate(peers if isinstance(peers, list) else []):
+            if isinstance(peer, str) and peer not in tenants:
                 out.append(Problem(f"tenants[{i}].allowFrom[{j}]", f"{peer!r} is not a tenant of this fleet; "
                                                                     "add that tenant or remove the entry"))
     accounts: set[str] = set()
-    for i, a in enumerate(fleet.accounts):
-        if a.id in accounts:
-            out.append(Problem(f"accounts[{i}].id", f"account {a.id} is listed twice; list it once"))
-        accounts.add(a.id)
-    if fleet.rollout.canary is not None and fleet.rollout.canary not in cells:
-        out.append(Problem("rollout.canary", f"{fleet.rollout.canary!r} is not a cell of this fleet"))
+    for i, a in items("accounts"):
+        aid = text(a, "id")
+        if aid is not None and aid in accounts:
+            out.append(Problem(f"accounts[{i}].id", f"account {aid} is listed twice; list it once"))
+        if aid is not None:
+            accounts.add(aid)
+    rollout = data.get("rollout") if isinstance(data.get("rollout"), Mapping) else {}
+    assert isinstance(rollout, Mapping)
+    canary = text(rollout, "canary")
     seen: dict[str, str] = {}
-    if fleet.rollout.canary:
-        seen[fleet.rollout.canary] = "rollout.canary"
-    for w, wave in enumerate(fleet.rollout.waves):
-        for k, name in enumerate(wave):
+    if canary is not None:
+        if cells and canary not in cells:
+            out.append(Problem("rollout.canary", f"{canary!r} is not a cell of this fleet"))
+        seen[canary] = "rollout.canary"
+    waves = rollout.get("waves")
+    for w, wave in enumerate(waves if isinstance(waves, list) else []):
+        for k, name in enumerate(wave if isinstance(wave, list) else []):
+            if not isinstance(name, str):
+                continue
             where = f"rollout.waves[{w}][{k}]"
-            if name not in cells:
+            if cells and name not in cells:
                 out.append(Problem(where, f"{name!r} is not a cell of this fleet"))
             elif name in seen:
                 out.append(Problem(where, f"{name!r} is already deployed at {seen[name]}; list each cell once"))
