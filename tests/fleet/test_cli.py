@@ -157,3 +157,30 @@ def test_deploy_refuses_stale_stack_files(tmp_path: Path, op: str, capsys) -> No
     fleet = write(tmp_path / "fleet.yaml", fleet_doc(tenants(2)))
     assert cli.main(["fleet", op, str(fleet), "--stacks-dir", str(tmp_path / "none")]) == 2
     assert "missing or differs" in capsys.readouterr().err
+
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "fleets" / "acme.yaml"
+
+
+def test_worked_example_is_planned_and_current(tmp_path: Path, capsys) -> None:
+    """README's example: its committed stack files are what the plan writes; it has room for
+    exactly four more tenants (one per cell, nodeGroupQuota 12), and the fifth is refused."""
+    assert plan(EXAMPLE, ROOT / "fleets" / "acme", "--check") == 0
+    import shutil
+
+    stacks = tmp_path / "stacks"
+    shutil.copytree(ROOT / "fleets" / "acme", stacks)
+    doc = yaml.safe_load(EXAMPLE.read_text())
+    doc["fleet"]["tenants"] += [{"name": f"extra{i}"} for i in range(4)]
+    fleet = write(tmp_path / "fleet.yaml", doc)
+    before = placement(stacks)
+    assert plan(fleet, stacks) == 0
+    after = placement(stacks)
+    assert all(after[c][t] == s for c, ts in before.items() for t, s in ts.items())
+    assert {len(ts) for ts in after.values()} == {11}
+    doc["fleet"]["tenants"].append({"name": "one-too-many"})
+    write(fleet, doc)
+    capsys.readouterr()
+    assert plan(fleet, stacks) == 2
+    assert "'one-too-many' cannot be placed in any cell" in capsys.readouterr().err
