@@ -310,36 +310,46 @@ class _Planner:
         return anchored + free
 
     def place(self, group: list[str], target: str | None) -> None:
+        # Adding k tenants lowers every countable limit's room by k, so the cell with the most
+        # room now is the one with the most room after: try cells in that order, take the first
+        # that fits. A cell with less room than the group needs cannot fit (the platform spec
+        # enforces exactly these limits), so it is not validated at all: one or two validations
+        # per group, whatever the fleet's size.
         candidates = [target] if target else [c.name for c in self.fleet.cells]
-        reasons: list[str] = []
-        best: tuple[int, int, str, dict[str, int], PlatformSpec] | None = None
+        room = {c: occupancy(self.specs[c], self.reserved(c)) for c in candidates}
+        candidates.sort(key=lambda c: (-room[c].free_tenants, self.cell_index[c]))
+        reasons: dict[str, list[str]] = {}  # reason → cells (cells that fail alike are named together)
+        best: tuple[str, dict[str, int], PlatformSpec] | None = None
         for cell in candidates:
+            if room[cell].free_tenants < len(group):
+                reasons.setdefault(room[cell].no_room(len(group)), []).append(cell)
+                continue
             tenants = self.with_slots(cell, group)
             if isinstance(tenants, str):
-                reasons.append(f"{cell}: {tenants}")
+                reasons.setdefault(tenants, []).append(cell)
                 continue
             spec, problems = self.validate(cell, tenants)
             if spec is None:
-                reasons.append(f"{cell}: " + "; ".join(f"{p.path}: {p.message}" for p in problems))
+                reasons.setdefault("; ".join(f"{p.path}: {p.message}" for p in problems), []).append(cell)
                 continue
             account = self.account_problem(cell, spec)
             if account is not None:
-                reasons.append(f"{cell}: {account}")
+                reasons.setdefault(account, []).append(cell)
                 continue
-            free = occupancy(spec, self.reserved(cell)).free_tenants
-            key = (free, -self.cell_index[cell])
-            if best is None or key > best[:2]:
-                best = (free, -self.cell_index[cell], cell, tenants, spec)
+            best = (cell, tenants, spec)
+            break
         if best is None:
             i = self.index[group[0]]
             who = f"tenant {group[0]!r}" if len(group) == 1 else \
                 f"tenants {', '.join(repr(n) for n in group)} (linked by allowFrom, placed together)"
             where = f"its pinned cell {target}" if target else "any cell"
             self.problems.append(Problem(f"tenants[{i}]", (
-                f"{who} cannot be placed in {where}: " + " | ".join(reasons)
+                f"{who} cannot be placed in {where}: " + " | ".join(
+                    f"{', '.join(sorted(cells, key=self.cell_index.__getitem__))}: {reason}"
+                    for reason, cells in sorted(reasons.items(), key=lambda kv: min(self.cell_index[c] for c in kv[1])))
                 + ". Add a cell, raise the quota named, or remove tenants")))
             return
-        _, _, cell, tenants, spec = best
+        cell, tenants, spec = best
         self.assigned[cell] = tenants
         self.specs[cell] = spec
 

@@ -71,6 +71,22 @@ class Occupancy:
         return min(free, key=lambda k: free[k])
 
 
+    def no_room(self, needed: int) -> str:
+        """Why ``needed`` more tenants cannot fit, naming the tightest limit and its setting."""
+        texts = {
+            "node groups": (self.node_group_quota - self.node_groups,
+                            f"{self.node_groups} of nodeGroupQuota {self.node_group_quota} managed node groups "
+                            "used (one per tenant plus the system node group)"),
+            "slots": (self.slot_capacity - self.slots,
+                      f"{self.slots} of the {self.slot_capacity} address slots used or reserved "
+                      "(vpcCidr / tenantBlockPrefix)"),
+            "subnets": ((self.subnet_quota - self.subnets) // self.az_count,
+                        f"{self.subnets} of subnetQuota {self.subnet_quota} subnets used ({self.az_count} per tenant)"),
+        }
+        free, text = min(texts.values(), key=lambda v: v[0])
+        return f"room for {max(free, 0)} more tenant(s), {needed} needed: {text}"
+
+
 def occupancy(spec: PlatformSpec, reserved_slots: set[int] | frozenset[int] = frozenset()) -> Occupancy:
     plan = spec.address_plan
     used = {t.slot for t in spec.tenants} | set(reserved_slots)
