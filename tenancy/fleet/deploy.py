@@ -128,7 +128,11 @@ def run_fleet(
     done = [0]
     if install_plugins:
         report("installing plugins (once, before the workers start)")
-        source.install_plugins()
+        try:
+            source.install_plugins()
+        except Exception as exc:
+            raise RuntimeError(f"installing the provider plugins failed ({_error_text(exc)}); if they are "
+                               "installed already, run again with --no-plugin-install") from exc
 
     def run_cell(cell: str) -> None:
         r = results[cell]
@@ -268,7 +272,13 @@ class AutomationStacks:
         self.env = dict(env or {})
         self.plugins = list(required_plugins() if plugins is None else plugins)
         self.pulumi_home = str(pulumi_home) if pulumi_home else None
-        self.command = auto.PulumiCommand(root=str(pulumi_root) if pulumi_root else None)
+        try:
+            self.command = auto.PulumiCommand(root=str(pulumi_root) if pulumi_root else None)
+        except FileNotFoundError:
+            where = f"{pulumi_root}/bin/pulumi" if pulumi_root else "`pulumi` on PATH"
+            raise RuntimeError(f"the Pulumi CLI was not found ({where}): install it "
+                               "(https://www.pulumi.com/docs/install/) or pass --pulumi-root DIR with DIR/bin/pulumi"
+                               ) from None
         self._prepared: set[str] = set()
         self._lock = threading.Lock()
 

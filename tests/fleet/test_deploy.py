@@ -225,3 +225,23 @@ def test_cli_exit_1_names_failed_cells(planned, monkeypatch, capsys):
     assert "fleet up: failed: us-1; not run: eu-1" in err
     use_fake(monkeypatch, FakeSource({"eu-1": ["conflict", "ok"]}))
     assert cli.main(["fleet", "preview", str(fleet), "--stacks-dir", str(stacks), "--retries", "1"]) == 0
+
+
+def test_cli_without_a_pulumi_cli_says_how_to_get_one(planned, tmp_path, capsys):
+    fleet, stacks = planned
+    code = cli.main(["fleet", "preview", str(fleet), "--stacks-dir", str(stacks),
+                     "--pulumi-root", str(tmp_path / "no-pulumi-here")])
+    err = capsys.readouterr().err
+    assert code == 1 and "the Pulumi CLI was not found" in err and "--pulumi-root" in err
+
+
+def test_plugin_install_failure_stops_before_any_cell(monkeypatch):
+    src = FakeSource()
+
+    def broken():
+        raise create_command_error(CommandResult(stdout="", stderr="error: could not download plugin", code=1))
+
+    monkeypatch.setattr(src, "install_plugins", broken)
+    with pytest.raises(RuntimeError, match="--no-plugin-install"):
+        run(src)
+    assert src.events == []
