@@ -184,3 +184,26 @@ def test_worked_example_is_planned_and_current(tmp_path: Path, capsys) -> None:
     capsys.readouterr()
     assert plan(fleet, stacks) == 2
     assert "'one-too-many' cannot be placed in any cell" in capsys.readouterr().err
+
+
+def test_removed_tenants_are_remembered_in_the_stack_file(tmp_path: Path) -> None:
+    fleet = write(tmp_path / "fleet.yaml", fleet_doc([{"name": "a", "cell": "eu-1"}, {"name": "b", "cell": "eu-1"}]))
+    stacks = tmp_path / "stacks"
+    assert plan(fleet, stacks) == 0
+    write(fleet, fleet_doc([{"name": "b", "cell": "eu-1"}]))
+    assert plan(fleet, stacks) == 0
+    _, config = load_stack_file(stacks / "Pulumi.eu-1.yaml")
+    assert config["tenancy:fleet"]["removedTenants"] == [{"name": "a", "slot": 0}]
+    write(fleet, fleet_doc([{"name": "b", "cell": "eu-1"}, {"name": "c", "cell": "eu-1"}]))
+    assert plan(fleet, stacks) == 0
+    assert placement(stacks)["Pulumi.eu-1.yaml"] == {"b": 1, "c": 2}  # slot 0 stays a's
+
+
+def test_a_stack_file_of_another_fleet_is_refused(tmp_path: Path, capsys) -> None:
+    stacks = tmp_path / "stacks"
+    stacks.mkdir()
+    write(stacks / "Pulumi.eu-1.yaml", {"config": {"aws:region": "eu-west-1", "tenancy:fleet": {"name": "other"},
+                                                   "tenancy:platform": {"name": "x", "tenants": []}}})
+    fleet = write(tmp_path / "fleet.yaml", fleet_doc(tenants(1)))
+    assert plan(fleet, stacks) == 2
+    assert "belongs to fleet 'other'" in capsys.readouterr().err
