@@ -7,7 +7,8 @@
 
 Exit codes: 0 success; 2 invalid fleet or a placement that cannot fit (every problem printed,
 naming the limit), or stack files out of date with the fleet (render/preview/up: run
-``plan`` first); 1 a cell failed to render or deploy (the failed cells are named).
+``plan`` first); 1 a cell failed to render or deploy (the failed cells are named), or
+``plan --check`` found a stack file that would change.
 """
 
 from __future__ import annotations
