@@ -82,7 +82,9 @@ def _problems(exc: SpecError, path: Path) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "fleet":
-        return _fleet(args)
+        from .fleet.cli import main as fleet_main
+
+        return fleet_main(args)
     path, stack = _source(args)
     handlers: dict[str, Callable[[argparse.Namespace, Path, str], int]] = {"render": _render, "validate": _validate}
     try:
@@ -90,22 +92,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SpecError as exc:
         _problems(exc, path)
         return EXIT_INVALID
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_ERROR
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        print("(run again with --debug for the traceback)", file=sys.stderr)
-        return EXIT_ERROR
-
-
-def _fleet(args: argparse.Namespace) -> int:
-    from .fleet.cli import main as fleet_main
-
-    try:
-        return fleet_main(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR

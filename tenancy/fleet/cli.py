@@ -64,6 +64,7 @@ def add_parser(sub: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    """Run ``tenancy fleet …`` (self-contained: the top-level CLI only dispatches here)."""
     handlers = {"plan": _plan, "render": _render, "preview": _deploy, "up": _deploy}
     try:
         return handlers[args.fleet_command](args)
@@ -72,6 +73,15 @@ def main(args: argparse.Namespace) -> int:
         for p in exc.problems:
             print(f"  - {p}", file=sys.stderr)
         return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        print("(run again with --debug for the traceback)", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def _placement(args: argparse.Namespace) -> Any:

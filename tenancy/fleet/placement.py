@@ -42,6 +42,21 @@ class Existing:
     """Tenant → slot, as deployed (or planned) before."""
     removed: Mapping[str, int] = field(default_factory=dict)
     """Tenants that left the cell earlier → their slots (never reused)."""
+    offboarding: frozenset[str] = frozenset()
+    """Tenants marked ``offboarding: true`` in the stack file (phase one of off-boarding done)."""
+
+
+def _keeps_retired_tenants() -> bool:
+    """Whether the platform spec lists removed tenants itself (``retiredTenants``): then the plan
+    writes each cell's removed tenants there too, so the platform's own lifecycle checks see them."""
+    return "retired_tenants" in PlatformSpec.model_fields
+
+
+def _two_phase_offboarding() -> bool:
+    """Whether the platform spec has two-phase off-boarding (``offboarding: true`` first)."""
+    from ..spec import TenantSpec
+
+    return "offboarding" in TenantSpec.model_fields
 
 
 @dataclass
@@ -129,6 +144,12 @@ class _Planner:
     def platform(self, cell: str, tenants: Mapping[str, int]) -> dict[str, Any]:
         data = self.base(cell)
         data["tenants"] = [{**self.bodies[n], "slot": s} for n, s in sorted(tenants.items(), key=lambda kv: kv[1])]
+        if self.removed[cell] and _keeps_retired_tenants():
+            retired = list(data.get("retiredTenants") or [])
+            listed = {r.get("name") for r in retired if isinstance(r, Mapping)}
+            retired += [{"name": n, "slot": s} for n, s in sorted(self.removed[cell].items(), key=lambda kv: kv[1])
+                        if n not in listed]
+            data["retiredTenants"] = retired
         return data
 
     def where(self, cell: str, problem: Problem, data: Mapping[str, Any]) -> Problem:
@@ -219,6 +240,10 @@ class _Planner:
                 if name not in self.index:
                     self.removed[c.name][name] = slot
                     self.newly_removed[c.name].append(name)
+                    if _two_phase_offboarding() and name not in prior.offboarding:
+                        self.problems.append(Problem(f"cells[{self.cell_index[c.name]}] ({c.name})", (
+                            f"tenant {name!r} (slot {slot}) left the fleet without being off-boarded first: put it "
+                            "back with `offboarding: true`, plan and deploy, then remove it (two-phase off-boarding)")))
                     continue
                 i = self.index[name]
                 if name in seen:

@@ -85,7 +85,11 @@ def read_existing(fleet: FleetSpec, stacks_dir: Path) -> dict[str, Existing]:
                 "or rename the cell")))
             continue
         removed = owner.get("removedTenants") if owner is not None else None
+        platform: Mapping[str, Any] = config["tenancy:platform"] \
+            if isinstance(config.get("tenancy:platform"), Mapping) else {}
         out[cell] = Existing(
+            offboarding=frozenset(t["name"] for t in platform.get("tenants") or []
+                                  if isinstance(t, Mapping) and t.get("offboarding") is True and "name" in t),
             slots=_tenant_slots(config),
             removed={r["name"]: r["slot"] for r in removed or []
                      if isinstance(r, Mapping) and isinstance(r.get("name"), str) and isinstance(r.get("slot"), int)})

@@ -190,6 +190,11 @@ def test_removed_tenants_are_remembered_in_the_stack_file(tmp_path: Path) -> Non
     fleet = write(tmp_path / "fleet.yaml", fleet_doc([{"name": "a", "cell": "eu-1"}, {"name": "b", "cell": "eu-1"}]))
     stacks = tmp_path / "stacks"
     assert plan(fleet, stacks) == 0
+    # phase one of off-boarding happened (where the platform spec has it, removal requires it)
+    path = stacks / "Pulumi.eu-1.yaml"
+    doc = yaml.safe_load(path.read_text())
+    doc["config"]["tenancy:platform"]["tenants"][0]["offboarding"] = True
+    path.write_text(yaml.safe_dump(doc))
     write(fleet, fleet_doc([{"name": "b", "cell": "eu-1"}]))
     assert plan(fleet, stacks) == 0
     _, config = load_stack_file(stacks / "Pulumi.eu-1.yaml")

@@ -19,7 +19,10 @@ def plan(doc, existing=None) -> Placement:
 
 
 def existing_of(p: Placement) -> dict[str, Existing]:
-    return {c.name: Existing(slots=c.tenants, removed=c.removed) for c in p.cells.values()}
+    # every tenant counts as off-boarded (phase one), so that removals are allowed where the
+    # platform spec has two-phase off-boarding (the flag is ignored where it does not)
+    return {c.name: Existing(slots=c.tenants, removed=c.removed, offboarding=frozenset(c.tenants))
+            for c in p.cells.values()}
 
 
 def refusal(doc, existing=None) -> str:
@@ -271,3 +274,30 @@ def test_an_explicit_slot_with_a_pin_is_honoured_or_refused():
     # spec without it; the planner reads the reserved slots from the raw keys either way)
     planner.specs["eu-2"] = load_platform({k: v for k, v in planner.base("eu-2").items() if k != "retiredTenants"})
     assert "slot 0 asked by 'a' is taken or reserved" in planner.with_slots("eu-2", ["a"])
+
+
+def test_with_platform_lifecycle_removed_tenants_are_retired_and_offboarded_first(monkeypatch):
+    """When the platform spec has two-phase off-boarding and retiredTenants (another issue adds
+    them), the plan writes removed tenants into the cell's retiredTenants and refuses a removal
+    that skipped phase one. Simulated here: the flags on, and the platform validated without the
+    keys this branch's spec does not know."""
+    from tenancy.fleet import placement as mod
+
+    seen: list[dict] = []
+
+    def validate(data):
+        seen.append(data)
+        return load_platform({k: v for k, v in data.items() if k != "retiredTenants"})
+
+    monkeypatch.setattr(mod, "_keeps_retired_tenants", lambda: True)
+    monkeypatch.setattr(mod, "_two_phase_offboarding", lambda: True)
+    monkeypatch.setattr(mod, "load_platform", validate)
+    doc = fleet_doc([{"name": "a", "cell": "eu-1"}, {"name": "b", "cell": "eu-1"}])
+    doc["fleet"]["cells"][0]["retiredTenants"] = [{"name": "old", "slot": 5}]
+    existing = {"eu-1": Existing(slots={"a": 0, "b": 1, "gone": 2})}
+    text = refusal(doc, existing)
+    assert "cells[0] (eu-1): tenant 'gone' (slot 2) left the fleet without being off-boarded first" in text
+    existing = {"eu-1": Existing(slots={"a": 0, "b": 1, "gone": 2}, offboarding=frozenset({"gone"}))}
+    p = plan(doc, existing)
+    assert p.cells["eu-1"].platform["retiredTenants"] == [{"name": "old", "slot": 5}, {"name": "gone", "slot": 2}]
+    assert "retiredTenants" not in p.cells["eu-2"].platform
