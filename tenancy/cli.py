@@ -7,6 +7,7 @@
     tenancy diff BASE HEAD [--format markdown|json] [--fail-on-loosened]   # two render folders
     tenancy check RENDER [--format markdown|json]
     tenancy --version
+    tenancy fleet plan|render|preview|up FLEET --stacks-dir DIR   # cells: see tenancy/fleet/cli.py
 
 Exit codes: 0 success; 2 invalid configuration or input (every problem printed, no traceback);
 3 a guardrail fails (check) or isolation loosens (diff --fail-on-loosened); 64 usage error (bad or
@@ -77,6 +78,9 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--quiet", action="store_true", help="no progress output")
         c.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     _review_parsers(sub)
+    from .fleet.cli import add_parser as add_fleet_parser
+
+    add_fleet_parser(sub)
     return p
 
 
@@ -137,6 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--program needs --config STACKFILE (the stack file holding the program's config)")
     if args.command in ("diff", "check"):
         return _review(args)
+    if args.command == "fleet":
+        from .fleet.cli import main as fleet_main
+
+        return fleet_main(args)
     path, stack = _source(args)
     handlers: dict[str, Callable[[argparse.Namespace, Path, str], int]] = {"render": _render, "validate": _validate}
     try:

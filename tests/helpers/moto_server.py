@@ -69,7 +69,9 @@ class MotoServer:
         req = urllib.request.Request(
             f"{self.url}{path}", data=body, method="POST", headers={"Content-Type": "text/plain"}
         )
-        urllib.request.urlopen(req, timeout=10).read()
+        # A reset reloads AWS's managed policies (MOTO_IAM_LOAD_MANAGED_POLICIES): on a loaded
+        # machine that has taken over 10 s, so allow a minute.
+        urllib.request.urlopen(req, timeout=60).read()
 
     def reset(self) -> None:
         """Forget every resource (and switch IAM enforcement off)."""

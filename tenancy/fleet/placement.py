@@ -1,0 +1,404 @@
+"""Placement: which cell (and which address slot) each tenant of a fleet lives in. Pure logic.
+
+The rules, in order (AWS's cell-based architecture guidance: a mapping table with overrides,
+placing a tenant is a control-plane task with capacity checked first):
+
+1. **Stable.** A tenant already in a cell's stack file keeps that cell and slot. Nothing else
+   moves it: a pin or a slot in the fleet file that disagrees is refused, never applied.
+2. **Removed tenants keep their slot.** A tenant that left the fleet leaves its cell's tenants,
+   but its slot is remembered and never handed out again (its subnets may still exist), as are
+   the slots of the platform's ``retiredTenants``.
+3. **Linked tenants together.** ``allowFrom`` edges cannot cross clusters, so each connected
+   group of tenants is placed as one; a group whose placed members already sit in two cells is
+   refused.
+4. **Pins first**, then the other new groups, largest first, each into the cell with the most
+   free room (by its tightest of node groups, address slots and subnets) among the cells where
+   it *fits*. A cell fits when :func:`tenancy.spec.load_platform` accepts the cell with the group
+   added — so every quota and check the platform spec enforces applies, including ones added
+   later — and when the cell's account keeps within its IAM role and OIDC provider quotas.
+5. A group that fits nowhere is refused, naming for each cell the limit it hit.
+
+:func:`plan_placement` returns a :class:`Placement` or raises :class:`tenancy.spec.SpecError`
+with every problem, each pointing into the fleet file.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..spec import PlatformSpec, Problem, SpecError, load_platform
+from .quotas import Occupancy, occupancy, platform_oidc_providers, platform_roles
+from .spec import FleetSpec
+
+
+@dataclass(frozen=True)
+class Existing:
+    """What a cell's stack file already holds."""
+
+    slots: Mapping[str, int] = field(default_factory=dict)
+    """Tenant → slot, as deployed (or planned) before."""
+    removed: Mapping[str, int] = field(default_factory=dict)
+    """Tenants that left the cell earlier → their slots (never reused)."""
+    offboarding: frozenset[str] = frozenset()
+    """Tenants marked ``offboarding: true`` in the stack file (phase one of off-boarding done)."""
+
+
+def _keeps_retired_tenants() -> bool:
+    """Whether the platform spec lists removed tenants itself (``retiredTenants``): then the plan
+    writes each cell's removed tenants there too, so the platform's own lifecycle checks see them."""
+    return "retired_tenants" in PlatformSpec.model_fields
+
+
+def _two_phase_offboarding() -> bool:
+    """Whether the platform spec has two-phase off-boarding (``offboarding: true`` first)."""
+    from ..spec import TenantSpec
+
+    return "offboarding" in TenantSpec.model_fields
+
+
+@dataclass
+class CellPlan:
+    name: str
+    region: str
+    account: str
+    platform: dict[str, Any]
+    """The complete ``tenancy:platform`` object, tenants in slot order."""
+    spec: PlatformSpec
+    kept: list[str]
+    added: list[str]
+    removed: dict[str, int]
+    """Every tenant that ever left this cell → its slot (carried from plan to plan)."""
+    newly_removed: list[str]
+    reserved_slots: set[int]
+
+    @property
+    def occupancy(self) -> Occupancy:
+        return occupancy(self.spec, self.reserved_slots)
+
+    @property
+    def tenants(self) -> dict[str, int]:
+        return {t.name: t.slot for t in self.spec.tenants}
+
+
+@dataclass
+class AccountUsage:
+    account: str
+    cells: list[str]
+    iam_roles: int
+    iam_role_limit: int
+    oidc_providers: int
+    oidc_provider_limit: int
+
+
+@dataclass
+class Placement:
+    fleet: FleetSpec
+    cells: dict[str, CellPlan]
+    accounts: dict[str, AccountUsage]
+
+    def cell_of(self, tenant: str) -> str:
+        for c in self.cells.values():
+            if tenant in c.tenants:
+                return c.name
+        raise KeyError(tenant)
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def plan_placement(fleet: FleetSpec, existing: Mapping[str, Existing] | None = None) -> Placement:
+    """Place every tenant of ``fleet``; ``existing`` is what the cells' stack files hold."""
+    return _Planner(fleet, existing or {}).run()
+
+
+class _Planner:
+    def __init__(self, fleet: FleetSpec, existing: Mapping[str, Existing]):
+        self.fleet = fleet
+        self.existing = existing
+        self.index = {t.name: i for i, t in enumerate(fleet.tenants)}
+        self.cell_index = {c.name: i for i, c in enumerate(fleet.cells)}
+        self.bodies = {t.name: t.tenant_keys() for t in fleet.tenants}
+        self.pins = {t.name: t.cell for t in fleet.tenants if t.cell}
+        self.problems: list[Problem] = []
+        # cell → tenant → slot, and the cells' reserved slots
+        self.assigned: dict[str, dict[str, int]] = {c.name: {} for c in fleet.cells}
+        self.removed: dict[str, dict[str, int]] = {c.name: {} for c in fleet.cells}
+        self.newly_removed: dict[str, list[str]] = {c.name: [] for c in fleet.cells}
+        self.specs: dict[str, PlatformSpec] = {}
+
+    # ---- helpers
+
+    def base(self, cell: str) -> dict[str, Any]:
+        return self.fleet.platform_base(self.fleet.cell(cell))
+
+    def reserved(self, cell: str) -> set[int]:
+        out = set(self.removed[cell].values())
+        retired = self.base(cell).get("retiredTenants")
+        if isinstance(retired, list):
+            out |= {r["slot"] for r in retired if isinstance(r, Mapping) and isinstance(r.get("slot"), int)}
+        return out
+
+    def platform(self, cell: str, tenants: Mapping[str, int]) -> dict[str, Any]:
+        data = self.base(cell)
+        data["tenants"] = [{**self.bodies[n], "slot": s} for n, s in sorted(tenants.items(), key=lambda kv: kv[1])]
+        if self.removed[cell] and _keeps_retired_tenants():
+            retired = list(data.get("retiredTenants") or [])
+            listed = {r.get("name") for r in retired if isinstance(r, Mapping)}
+            retired += [{"name": n, "slot": s} for n, s in sorted(self.removed[cell].items(), key=lambda kv: kv[1])
+                        if n not in listed]
+            data["retiredTenants"] = retired
+        return data
+
+    def where(self, cell: str, problem: Problem, data: Mapping[str, Any]) -> Problem:
+        """A platform problem of ``cell``, pointed back into the fleet file."""
+        ci = self.cell_index[cell]
+        m = re.match(r"^tenants\[(\d+)\]", problem.path)
+        if m:
+            name = data["tenants"][int(m.group(1))].get("name")
+            if name in self.index:
+                return Problem(f"tenants[{self.index[name]}]{problem.path[m.end():]}",
+                               f"{problem.message} (in cell {cell})")
+        if problem.path in ("", "tenants"):
+            return Problem(f"cells[{ci}] ({cell})", problem.message)
+        top = re.split(r"[.\[]", problem.path, maxsplit=1)[0]
+        cell_keys = self.fleet.cell(cell).platform_keys()
+        if top == "name":
+            return Problem(f"cells[{ci}].name", f"the platform name {data.get('name')!r}: {problem.message} "
+                                                "(or set a shorter platformName)")
+        if top in cell_keys or top not in self.fleet.defaults:
+            return Problem(f"cells[{ci}].{problem.path}", problem.message)
+        return Problem(f"defaults.{problem.path}", f"{problem.message} (in cell {cell})")
+
+    def validate(self, cell: str, tenants: Mapping[str, int]) -> tuple[PlatformSpec | None, list[Problem]]:
+        data = self.platform(cell, tenants)
+        try:
+            return load_platform(data), []
+        except SpecError as exc:
+            return None, [self.where(cell, p, data) for p in exc.problems]
+
+    def account_usage(self, specs: Mapping[str, PlatformSpec]) -> dict[str, AccountUsage]:
+        out: dict[str, AccountUsage] = {}
+        for c in self.fleet.cells:
+            if c.name not in specs:
+                continue
+            acct = self.fleet.account_of(c)
+            q = self.fleet.quotas(acct)
+            u = out.setdefault(acct, AccountUsage(acct, [], 0, q.iam_role_quota - q.iam_roles_in_use, 0,
+                                                  q.oidc_provider_quota - q.oidc_providers_in_use))
+            u.cells.append(c.name)
+            u.iam_roles += platform_roles(specs[c.name])
+            u.oidc_providers += platform_oidc_providers(specs[c.name])
+        return out
+
+    def account_problem(self, cell: str, spec: PlatformSpec) -> str | None:
+        acct = self.fleet.account_of(self.fleet.cell(cell))
+        usage = self.account_usage({**self.specs, cell: spec})[acct]
+        label = f"account {acct}" if acct != "default" else "the default account (cells with no account)"
+        if usage.iam_roles > usage.iam_role_limit:
+            return (f"{label} would hold {usage.iam_roles} IAM roles of this fleet, over its quota "
+                    f"({usage.iam_role_limit} left of iamRoleQuota); raise 'Roles per account' in Service "
+                    "Quotas and set accounts[].iamRoleQuota, or use a cell in another account")
+        if usage.oidc_providers > usage.oidc_provider_limit:
+            return (f"{label} would hold {usage.oidc_providers} OIDC providers, over its quota "
+                    f"({usage.oidc_provider_limit} left of oidcProviderQuota, not adjustable); put the cell "
+                    "in another account")
+        return None
+
+    # ---- the plan
+
+    def run(self) -> Placement:
+        self.take_existing()
+        self.check_edges()
+        self.check_bases()
+        if self.problems:
+            raise SpecError(self.problems)
+        for group, target in self.groups():
+            self.place(group, target)
+        if self.problems:
+            raise SpecError(self.problems)
+        cells = {}
+        for c in self.fleet.cells:
+            prior = self.existing.get(c.name, Existing())
+            cells[c.name] = CellPlan(
+                name=c.name, region=self.fleet.region_of(c) or "", account=self.fleet.account_of(c),
+                platform=self.platform(c.name, self.assigned[c.name]), spec=self.specs[c.name],
+                kept=[n for n in self.assigned[c.name] if n in prior.slots],
+                added=[n for n in self.assigned[c.name] if n not in prior.slots],
+                removed=dict(self.removed[c.name]), newly_removed=self.newly_removed[c.name],
+                reserved_slots=self.reserved(c.name))
+        return Placement(self.fleet, cells, self.account_usage(self.specs))
+
+    def take_existing(self) -> None:
+        seen: dict[str, str] = {}
+        for c in self.fleet.cells:
+            prior = self.existing.get(c.name, Existing())
+            self.removed[c.name].update(prior.removed)
+            for name, slot in prior.slots.items():
+                if name not in self.index:
+                    self.removed[c.name][name] = slot
+                    self.newly_removed[c.name].append(name)
+                    if _two_phase_offboarding() and name not in prior.offboarding:
+                        self.problems.append(Problem(f"cells[{self.cell_index[c.name]}] ({c.name})", (
+                            f"tenant {name!r} (slot {slot}) left the fleet without being off-boarded first: put it "
+                            "back with `offboarding: true`, plan and deploy, then remove it (two-phase off-boarding)")))
+                    continue
+                i = self.index[name]
+                if name in seen:
+                    self.problems.append(Problem(f"tenants[{i}]", (
+                        f"{name!r} is in the stack files of both cell {seen[name]} and cell {c.name}; a tenant "
+                        "lives in one cell: fix the stack files (remove it from the cell it must leave)")))
+                    continue
+                seen[name] = c.name
+                self.assigned[c.name][name] = slot
+                pin = self.pins.get(name)
+                if pin is not None and pin != c.name:
+                    self.problems.append(Problem(f"tenants[{i}].cell", (
+                        f"{name!r} lives in cell {c.name} (slot {slot}) but is pinned to {pin}; moving a tenant "
+                        "between cells is never implicit: pin it to its cell, or off-board it (remove it from "
+                        "the fleet, plan, deploy) and add it again under the new pin")))
+                wanted = self.bodies[name].get("slot")
+                if wanted is not None and wanted != slot:
+                    self.problems.append(Problem(f"tenants[{i}].slot", (
+                        f"{name!r} has slot {slot} in cell {c.name}; changing a tenant's slot re-addresses "
+                        f"its subnets and is never implicit: write slot {slot} or remove the key")))
+
+    def check_edges(self) -> None:
+        """An allowFrom edge between two placed tenants in different cells (added to the fleet
+        file after both were placed) cannot be built: refuse it, naming both cells."""
+        placed = {n: c for c, ts in self.assigned.items() for n in ts}
+        for name, body in self.bodies.items():
+            for j, peer in enumerate(body.get("allowFrom") or []):
+                if name in placed and peer in placed and placed[name] != placed[peer]:
+                    self.problems.append(Problem(f"tenants[{self.index[name]}].allowFrom[{j}]", (
+                        f"{peer!r} (placed in {placed[peer]}) and {name!r} (placed in {placed[name]}) are in "
+                        "different cells, and an allowFrom edge cannot cross clusters; remove the edge (moving "
+                        "a tenant between cells is never implicit)")))
+
+    def check_bases(self) -> None:
+        for c in self.fleet.cells:
+            spec, problems = self.validate(c.name, self.assigned[c.name])
+            self.problems.extend(problems)
+            if spec is not None:
+                self.specs[c.name] = spec
+        if not self.problems:
+            for acct, u in self.account_usage(self.specs).items():
+                if u.iam_roles > u.iam_role_limit or u.oidc_providers > u.oidc_provider_limit:
+                    cell = u.cells[-1]
+                    msg = self.account_problem(cell, self.specs[cell])
+                    self.problems.append(Problem(f"accounts ({acct})", f"{msg} (before any new tenant is placed)"))
+
+    def groups(self) -> list[tuple[list[str], str | None]]:
+        """Connected groups (by allowFrom, either direction) holding at least one new tenant, with
+        their forced cell (a placed member's or a pin), pins and anchored groups first."""
+        parent = {n: n for n in self.index}
+
+        def find(x: str) -> str:
+            while parent[x] != x:
+                parent[x] = parent[parent[x]]
+                x = parent[x]
+            return x
+
+        for name, body in self.bodies.items():
+            for peer in body.get("allowFrom") or []:
+                if peer in parent:
+                    parent[find(peer)] = find(name)
+        members: dict[str, list[str]] = {}
+        for name in self.index:
+            members.setdefault(find(name), []).append(name)
+        placed = {n: c for c, ts in self.assigned.items() for n in ts}
+        anchored: list[tuple[list[str], str | None]] = []
+        free: list[tuple[list[str], str | None]] = []
+        for group in members.values():
+            new = [n for n in group if n not in placed]
+            if not new:
+                continue
+            forced: dict[str, str] = {}
+            for n in group:
+                if n in placed:
+                    forced.setdefault(placed[n], f"{n!r} (placed in {placed[n]})")
+            for n in group:
+                if n in self.pins and n not in placed:
+                    forced.setdefault(self.pins[n], f"{n!r} (pinned to {self.pins[n]})")
+            first = self.index[new[0]]
+            if len(forced) > 1:
+                self.problems.append(Problem(f"tenants[{first}]", (
+                    f"tenants {', '.join(sorted(group))} are linked by allowFrom, which cannot cross clusters, "
+                    f"but {' and '.join(forced.values())} put them in different cells; remove an allowFrom "
+                    "edge or change a pin")))
+                continue
+            target = next(iter(forced), None)
+            (anchored if target else free).append((new, target))
+        free.sort(key=lambda g: (-len(g[0]), self.index[g[0][0]]))
+        return anchored + free
+
+    def place(self, group: list[str], target: str | None) -> None:
+        # Adding k tenants lowers every countable limit's room by k, so the cell with the most
+        # room now is the one with the most room after: try cells in that order, take the first
+        # that fits. A cell with less room than the group needs cannot fit (the platform spec
+        # enforces exactly these limits), so it is not validated at all: one or two validations
+        # per group, whatever the fleet's size.
+        candidates = [target] if target else [c.name for c in self.fleet.cells]
+        room = {c: occupancy(self.specs[c], self.reserved(c)) for c in candidates}
+        candidates.sort(key=lambda c: (-room[c].free_tenants, self.cell_index[c]))
+        reasons: dict[str, list[str]] = {}  # reason → cells (cells that fail alike are named together)
+        best: tuple[str, dict[str, int], PlatformSpec] | None = None
+        for cell in candidates:
+            if room[cell].free_tenants < len(group):
+                reasons.setdefault(room[cell].no_room(len(group)), []).append(cell)
+                continue
+            tenants = self.with_slots(cell, group)
+            if isinstance(tenants, str):
+                reasons.setdefault(tenants, []).append(cell)
+                continue
+            spec, problems = self.validate(cell, tenants)
+            if spec is None:
+                reasons.setdefault("; ".join(f"{p.path}: {p.message}" for p in problems), []).append(cell)
+                continue
+            account = self.account_problem(cell, spec)
+            if account is not None:
+                reasons.setdefault(account, []).append(cell)
+                continue
+            best = (cell, tenants, spec)
+            break
+        if best is None:
+            i = self.index[group[0]]
+            who = f"tenant {group[0]!r}" if len(group) == 1 else \
+                f"tenants {', '.join(repr(n) for n in group)} (linked by allowFrom, placed together)"
+            where = f"its pinned cell {target}" if target else "any cell"
+            self.problems.append(Problem(f"tenants[{i}]", (
+                f"{who} cannot be placed in {where}: " + " | ".join(
+                    f"{', '.join(sorted(cells, key=self.cell_index.__getitem__))}: {reason}"
+                    for reason, cells in sorted(reasons.items(), key=lambda kv: min(self.cell_index[c] for c in kv[1])))
+                + ". Add a cell, raise the quota named, or remove tenants")))
+            return
+        cell, tenants, spec = best
+        self.assigned[cell] = tenants
+        self.specs[cell] = spec
+
+    def with_slots(self, cell: str, group: list[str]) -> dict[str, int] | str:
+        tenants = dict(self.assigned[cell])
+        taken = set(tenants.values()) | self.reserved(cell)
+        for n in group:
+            wanted = self.bodies[n].get("slot")
+            if isinstance(wanted, int) and not isinstance(wanted, bool):
+                if wanted in taken:
+                    return (f"slot {wanted} asked by {n!r} is taken or reserved (by a current, removed or retired "
+                            "tenant); leave the slot to the planner")
+                tenants[n] = wanted
+                taken.add(wanted)
+        spec = self.specs[cell]
+        capacity = spec.address_plan.capacity
+        for n in group:
+            if n in tenants:
+                continue
+            slot = next((s for s in range(capacity) if s not in taken), None)
+            if slot is None:
+                return (f"no free address slot: vpcCidr {spec.vpc_cidr} in /{spec.tenant_block_prefix} blocks has "
+                        f"{capacity} slots, all used or reserved; use a larger vpcCidr or tenantBlockPrefix, "
+                        "or another cell")
+            tenants[n] = slot
+            taken.add(slot)
+        return tenants
