@@ -323,7 +323,7 @@ class Cluster(pulumi.ComponentResource):
         self.node_dependencies: list[pulumi.Resource] = [self.vpc_cni_addon]
         # Pod Identity needs its agent (a DaemonSet answering 169.254.170.23) on every node before
         # tenant pods start: "The EKS Pod Identity Agent is required" (EKS user guide,
-        # pod-id-agent-setup.adoc). Created before the node groups, which wait for it.
+        # manage-access/aws-access/service-accounts.adoc). Created before the node groups, which wait for it.
         self.pod_identity_agent_addon: Any = None
         if spec.identity.mode == "podIdentity":
             self.pod_identity_agent_addon = aws.eks.Addon(

@@ -401,7 +401,7 @@ def _one_cluster_tagged_group(r: Rendered) -> tuple[Status, str]:
 
 
 @check("identity.mode podIdentity → eks-pod-identity-agent add-on before tenant nodes", "prerequisite",
-       "EKS user guide pod-id-agent-setup.adoc: 'The EKS Pod Identity Agent is required'")
+       "EKS user guide service-accounts.adoc: 'The EKS Pod Identity Agent is required'")
 def _pod_identity_agent(r: Rendered) -> tuple[Status, str]:
     if r.spec.identity.mode != "podIdentity":
         return "n/a", "identity.mode is irsa"

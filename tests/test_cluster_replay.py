@@ -140,6 +140,15 @@ def test_negative_control_unknown_managed_policy(moto_server: Any, rendered: tup
         _replay(moto_server, rendered, resources)
 
 
+def test_negative_control_ebs_csi_role_trusting_another_service_account(
+        moto_server: Any, rendered: tuple[RenderResult, Any]) -> None:
+    result, _ = rendered
+    resources = _mutated(result, "aws:iam/role:Role", "acme_ebs-csi-role", lambda i: i.update(
+        assumeRolePolicy=i["assumeRolePolicy"].replace("kube-system:ebs-csi-controller-sa", "kube-system:default")))
+    with pytest.raises(arc.ReplayFailure, match="aws-ebs-csi-driver role trust is not scoped to its controller"):
+        _replay(moto_server, rendered, resources)
+
+
 def test_negative_control_duplicate_access_entry(moto_server: Any, rendered: tuple[RenderResult, Any]) -> None:
     result, _ = rendered
     alpha_admin = next(r for r in result.resources if r["type"] == "aws:eks/accessEntry:AccessEntry"

@@ -183,6 +183,9 @@ def test_exactly_one_cluster_tagged_group_per_node_eni(with_ingress) -> None:
         assert len(tagged) == 1, (who, tagged)
         assert marker not in tagged
     assert _finding(with_ingress, "exactly one kubernetes.io/cluster").status == "ok"
+    from tenancy.render.writer import report
+
+    assert "load balancers in the public subnets (10.40.0.0/21) may reach the system nodes" in report(with_ingress)
     # negative control: tag the marker too → two tagged groups on tenant ENIs
     res = [dict(r, inputs={**r["inputs"], "tags": {**(r["inputs"].get("tags") or {}), tag: "shared"}})
            if r["id"] == marker else r for r in with_ingress.resources]

@@ -63,6 +63,11 @@ def write_render(result: RenderResult, out_dir: Path) -> Path:
     return out_dir
 
 
+def plan_public(spec: Any) -> str:
+    """The public subnets' block (load balancers live there)."""
+    return str(spec.address_plan.block(0))
+
+
 def _weakened(result: RenderResult) -> list[str]:
     """Settings that loosen a secure default, so a reviewer sees them."""
     s = result.spec
@@ -79,6 +84,8 @@ def _weakened(result: RenderResult) -> list[str]:
     if s.workloads.ingress_controller_namespace:
         out.append(f"pods in namespace `{s.workloads.ingress_controller_namespace}` (ingress controller) may open "
                    "connections into every tenant")
+        out.append(f"load balancers in the public subnets ({plan_public(s)}) may reach the system nodes on TCP 80 and "
+                   "443 (the ingress controller)")
     if s.network.nat_gateways == "single":
         out.append("a single NAT gateway serves every zone (a zone outage cuts all egress)")
     for t in s.tenants:

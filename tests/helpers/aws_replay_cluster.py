@@ -231,8 +231,32 @@ def _addon(ctx: Any, r: dict[str, Any]) -> None:
     return None
 
 
+def _ebs_csi_check(ctx: Any, i: dict[str, Any]) -> list[str]:
+    """The EBS CSI driver's own role, read back from IAM: trust pinned to its controller's service
+    account (IRSA), and the AWS managed policy attached (Pod Identity associations have no moto
+    API: their trust is checked on the render)."""
+    arn = i.get("serviceAccountRoleArn")
+    if not arn:
+        return [] if i.get("podIdentityAssociations") else ["aws-ebs-csi-driver: no role of its own"]
+    iam = ctx.client("iam")
+    name = arn.rsplit("/", 1)[-1]
+    doc = iam.get_role(RoleName=name)["Role"]["AssumeRolePolicyDocument"]
+    doc = json.loads(doc) if isinstance(doc, str) else doc
+    conds = [s.get("Condition", {}).get("StringEquals", {}) for s in doc["Statement"]]
+    subs = [v for c in conds for k, v in c.items() if k.endswith(":sub")]
+    out = []
+    if subs != ["system:serviceaccount:kube-system:ebs-csi-controller-sa"]:
+        out.append(f"aws-ebs-csi-driver role trust is not scoped to its controller: sub={subs}")
+    attached = [p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]]
+    if "AmazonEBSCSIDriverPolicy" not in attached:
+        out.append(f"aws-ebs-csi-driver role lacks AmazonEBSCSIDriverPolicy: {attached}")
+    return out
+
+
 def _addon_check(ctx: Any, r: dict[str, Any], _: str | None) -> list[str]:
     i = ctx.resolve(r["inputs"])
+    if i["addonName"] == "aws-ebs-csi-driver":
+        return _ebs_csi_check(ctx, i)
     if i["addonName"] != "vpc-cni":
         return []
     out = []
