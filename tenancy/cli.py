@@ -3,9 +3,11 @@
     tenancy render --stack dev            # reads stacks/Pulumi.dev.yaml, writes build/dev/
     tenancy render --config FILE [--out DIR]
     tenancy validate --stack prod
+    tenancy diff BASE HEAD [--format markdown|json] [--fail-on-loosened]   # two render folders
+    tenancy check RENDER [--format markdown|json]
 
-Exit codes: 0 success; 2 invalid configuration (every problem printed, no traceback);
-1 anything else.
+Exit codes: 0 success; 2 invalid configuration or input (every problem printed, no traceback);
+3 a guardrail fails (check) or isolation loosens (diff --fail-on-loosened); 1 anything else.
 """
 
 from __future__ import annotations
@@ -15,11 +17,12 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .spec import SpecError, load_platform
 from .stackfile import load_stack_file, stack_name
 
-EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+EXIT_OK, EXIT_ERROR, EXIT_INVALID, EXIT_FAILED = 0, 1, 2, 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -39,7 +42,22 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--out", type=Path, help="output directory (default: build/<stack>)")
             c.add_argument("--quiet", action="store_true", help="no progress output")
         c.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
+    _review_parsers(sub)
     return p
+
+
+def _review_parsers(sub: Any) -> None:
+    """``diff`` and ``check``: commands over render folders (tenancy/diff.py, tenancy/check.py)."""
+    d = sub.add_parser("diff", help="what HEAD changes against BASE (two render folders of one stack): tenants, "
+                                    "resources, isolation")
+    d.add_argument("base", type=Path)
+    d.add_argument("head", type=Path)
+    d.add_argument("--fail-on-loosened", action="store_true", help="exit 3 when isolation loosens")
+    c = sub.add_parser("check", help="the guardrails over a render folder (exit 3 when a mandatory rule fails)")
+    c.add_argument("render", type=Path)
+    for x in (d, c):
+        x.add_argument("--format", choices=("markdown", "json"), default="markdown")
+        x.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
 
 def _source(args: argparse.Namespace) -> tuple[Path, str]:
@@ -77,6 +95,8 @@ def _problems(exc: SpecError, path: Path) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("diff", "check"):
+        return _review(args)
     path, stack = _source(args)
     handlers: dict[str, Callable[[argparse.Namespace, Path, str], int]] = {"render": _render, "validate": _validate}
     try:
@@ -93,6 +113,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         print("(run again with --debug for the traceback)", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _review(args: argparse.Namespace) -> int:
+    from .diff import RenderInputError
+
+    try:
+        if args.command == "diff":
+            return _diff(args)
+        return _check(args)
+    except RenderInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _diff(args: argparse.Namespace) -> int:
+    import json
+
+    from .diff import diff_renders, load_render, markdown
+
+    d = diff_renders(load_render(args.base), load_render(args.head))
+    print(json.dumps(d, indent=2, sort_keys=True) if args.format == "json" else markdown(d), end="\n"
+          if args.format == "json" else "")
+    return EXIT_FAILED if args.fail_on_loosened and d["summary"]["loosened"] else EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    import json
+
+    from . import check
+    from .diff import load_render
+
+    render = load_render(args.render)
+    results = check.run_checks(render.resources)
+    if args.format == "json":
+        print(json.dumps(check.document(results), indent=2, sort_keys=True))
+    else:
+        print(check.markdown(results, f"tenancy check — `{render.project}` / `{render.stack}`"), end="")
+    return EXIT_FAILED if check.failed(results) else EXIT_OK
 
 
 def _validate(args: argparse.Namespace, path: Path, stack: str) -> int:

@@ -66,12 +66,28 @@ def _integral(value: Any) -> Any:
     return value
 
 
+_FIRST_KEYS = ("apiVersion", "kind", "metadata", "name", "namespace")
+"""Keys written first, in this order, wherever they appear; every other key follows sorted."""
+
+
+def canonical(value: Any) -> Any:
+    """One canonical key order for a Kubernetes object, at every depth: ``apiVersion``, ``kind``,
+    ``metadata``, ``name``, ``namespace`` first, then the other keys sorted. The order a mapping
+    arrives in (the engine's wire format does not keep it: it varies with the hash seed) never
+    reaches a manifest file. Lists keep their order (it is meaningful in Kubernetes)."""
+    if isinstance(value, dict):
+        first = [k for k in _FIRST_KEYS if k in value]
+        rest = sorted(k for k in value if k not in _FIRST_KEYS)
+        return {k: canonical(value[k]) for k in (*first, *rest)}
+    if isinstance(value, list):
+        return [canonical(v) for v in value]
+    return value
+
+
 def manifest_of(resource: Mapping[str, Any]) -> dict[str, Any]:
     inputs = _integral(resource["inputs"])
-    obj = {k: v for k, v in inputs.items() if not k.startswith("__")}
-    ordered = {k: obj.pop(k) for k in ("apiVersion", "kind", "metadata") if k in obj}
-    ordered.update(sorted(obj.items()))
-    return ordered
+    obj: dict[str, Any] = canonical({k: v for k, v in inputs.items() if not k.startswith("__")})
+    return obj
 
 
 _KIND_ORDER = {k: i for i, k in enumerate([

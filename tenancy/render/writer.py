@@ -81,6 +81,35 @@ def _weakened(result: RenderResult) -> list[str]:
     return out
 
 
+def mermaid_graph(resources: list[dict[str, Any]]) -> str:
+    """A Mermaid flowchart of tenants and who may open connections to whom, from the render's
+    isolation facts (:mod:`tenancy.facts`): a solid arrow where every modelled layer (security
+    groups and NetworkPolicies) lets the source reach the destination; dotted arrows to the
+    internet and from non-tenant namespaces (ingress controller) into tenants."""
+    from ..facts import INTERNET, facts_of
+
+    f = facts_of(resources)
+    tenants = sorted(f.tenants)
+    ids = {t: f"t{i}" for i, t in enumerate(tenants)}
+    lines = ["```mermaid", "flowchart LR"]
+    lines += [f'  {ids[t]}["{t}"]' for t in tenants]
+    extra: dict[str, str] = {}
+    for (a, b) in sorted(f.network):
+        if not f.open(a, b) or a == b:
+            continue
+        if a in ids and b in ids:
+            lines.append(f"  {ids[a]} --> {ids[b]}")
+        elif a in ids and b == INTERNET:
+            extra.setdefault(b, f"x{len(extra)}")
+            lines.append(f"  {ids[a]} -.-> {extra[b]}")
+        elif b in ids and a not in ids and not a.startswith("platform:") and a != "kube-system":
+            extra.setdefault(a, f"x{len(extra)}")
+            lines.append(f"  {extra[a]} -.-> {ids[b]}")
+    lines += [f'  {i}(("{name}"))' for name, i in sorted(extra.items())]
+    lines.append("```")
+    return "\n".join(lines)
+
+
 def report(result: RenderResult) -> str:
     s = result.spec
     plan = s.address_plan
@@ -114,6 +143,9 @@ def report(result: RenderResult) -> str:
     lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
     weakened = _weakened(result)
     lines += [f"- {w}" for w in weakened] or ["None."]
+    lines += ["", "## Tenant graph", "",
+              "Who may open connections to whom (security groups and NetworkPolicies both allow; "
+              "computed from the rendered objects, `tenancy.facts`):", "", mermaid_graph(result.resources)]
     lines += ["", "## Resources by type", "", "| type | platform | per tenant (total) |", "|---|---|---|"]
     by_type: dict[str, Counter[bool]] = {}
     for r in result.resources:

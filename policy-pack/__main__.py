@@ -1,0 +1,9 @@
+"""The tenancy guardrails as a CrossGuard policy pack:
+
+    pulumi preview --policy-pack policy-pack [--policy-pack-config policy-pack/config.example.json]
+
+The rules are tenancy.check's (tenancy/policy_pack.py turns them into stack policies)."""
+
+from tenancy.policy_pack import pack
+
+pack()

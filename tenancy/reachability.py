@@ -1,0 +1,168 @@
+"""Security-group reachability over rendered resources (pure; no Pulumi, no AWS).
+
+Lifted from ``tests/helpers/sg_reachability.py`` (which stays the tests' own copy): it reads the
+rule resources of a render (``aws:vpc/securityGroup{Ingress,Egress}Rule``,
+``aws:ec2/securityGroupRule`` and inline ``ingress``/``egress`` of ``aws:ec2/securityGroup``),
+and applies AWS's semantics: a connection from A to B is allowed when one of A's groups has an
+egress rule matching B (by group or address) and one of B's groups has an ingress rule matching
+A, on a common protocol and port (security groups are stateful: replies need no rule).
+Source: *Security group rules*, Amazon VPC User Guide
+(https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
+SUBNET = "aws:ec2/subnet:Subnet"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+
+Net = ipaddress.IPv4Network
+
+
+@dataclass(frozen=True)
+class Rule:
+    group: str
+    egress: bool
+    protocol: str
+    from_port: int
+    to_port: int
+    peer_group: str | None
+    cidr: Net | None
+    prefix_list: str | None
+    source: str
+    """The rendered resource (type name) that declared it, for messages."""
+
+
+@dataclass(frozen=True)
+class Machines:
+    """A set of ENIs: the groups on them and the addresses they may hold."""
+
+    name: str
+    groups: frozenset[str]
+    cidrs: tuple[Net, ...]
+
+
+def _ports(proto: str, lo: Any, hi: Any) -> tuple[int, int]:
+    if proto in ("-1", "all") or lo is None:
+        return 0, 65535
+    lo, hi = int(lo), int(hi)
+    return (0, 65535) if lo == -1 else (lo, hi)
+
+
+def _net(value: Any) -> Net | None:
+    try:
+        return Net(str(value), strict=False)
+    except ValueError:
+        return None  # IPv6 or unknown: never a tenant's IPv4 address here
+
+
+def rules_of(resources: Iterable[Mapping[str, Any]]) -> list[Rule]:
+    """Every security group rule of the render, whatever resource declared it."""
+    out: list[Rule] = []
+    for r in resources:
+        i = r.get("inputs") or {}
+        if r["type"] in (SG_INGRESS, SG_EGRESS):
+            proto = str(i.get("ipProtocol", "-1"))
+            lo, hi = _ports(proto, i.get("fromPort"), i.get("toPort"))
+            out.append(Rule(str(i.get("securityGroupId")), r["type"] == SG_EGRESS, proto, lo, hi,
+                            i.get("referencedSecurityGroupId"),
+                            _net(i["cidrIpv4"]) if i.get("cidrIpv4") else None, i.get("prefixListId"),
+                            f"{r['type']} {r['name']}"))
+        elif r["type"] == SG_RULE:
+            proto = str(i.get("protocol", "-1"))
+            lo, hi = _ports(proto, i.get("fromPort"), i.get("toPort"))
+            peer = i.get("securityGroupId") if i.get("self") else i.get("sourceSecurityGroupId")
+            cidrs: list[Net | None] = [_net(c) for c in i.get("cidrBlocks") or []] or [None]
+            for c in cidrs:
+                out.append(Rule(str(i.get("securityGroupId")), i.get("type") == "egress", proto, lo, hi, peer, c,
+                                (i.get("prefixListIds") or [None])[0], f"{r['type']} {r['name']}"))
+        elif r["type"] == SG:
+            gid = str(r.get("id"))
+            for key, egress in (("ingress", False), ("egress", True)):
+                for x in i.get(key) or []:
+                    proto = str(x.get("protocol", "-1"))
+                    lo, hi = _ports(proto, x.get("fromPort"), x.get("toPort"))
+                    peers: list[tuple[str | None, Net | None]] = [(g, None) for g in x.get("securityGroups") or []]
+                    peers += [(None, _net(c)) for c in x.get("cidrBlocks") or []]
+                    if x.get("self"):
+                        peers.append((gid, None))
+                    for g, c in peers:
+                        out.append(Rule(gid, egress, proto, lo, hi, g, c, None, f"{r['type']} {r['name']} inline"))
+    return out
+
+
+def _matches(rule: Rule, peer: Machines) -> bool:
+    if rule.peer_group is not None:
+        return rule.peer_group in peer.groups
+    if rule.cidr is not None:
+        return any(rule.cidr.overlaps(c) for c in peer.cidrs)
+    return False  # prefix lists: AWS service ranges, never a machine of the VPC
+
+
+def _common(a: Rule, b: Rule) -> tuple[str, int, int] | None:
+    if a.protocol != "-1" and b.protocol != "-1" and a.protocol != b.protocol:
+        return None
+    lo, hi = max(a.from_port, b.from_port), min(a.to_port, b.to_port)
+    if lo > hi:
+        return None
+    proto = a.protocol if a.protocol != "-1" else b.protocol
+    return proto, lo, hi
+
+
+class RuleIndex:
+    """Rules indexed by group and direction, so that many pairs are checked fast."""
+
+    def __init__(self, rules: Sequence[Rule]):
+        self.egress: dict[str, list[Rule]] = {}
+        self.ingress: dict[str, list[Rule]] = {}
+        for r in rules:
+            (self.egress if r.egress else self.ingress).setdefault(r.group, []).append(r)
+
+    def allowed(self, src: Machines, dst: Machines) -> list[tuple[str, int, int, str, str]]:
+        """Every (protocol, from, to, egress rule, ingress rule) through which ``src`` can open a
+        connection to ``dst``; empty when none."""
+        egress = [r for g in sorted(src.groups) for r in self.egress.get(g, ()) if _matches(r, dst)]
+        if not egress:
+            return []
+        ingress = [r for g in sorted(dst.groups) for r in self.ingress.get(g, ()) if _matches(r, src)]
+        out = []
+        for e in egress:
+            for i in ingress:
+                c = _common(e, i)
+                if c is not None:
+                    out.append((*c, e.source, i.source))
+        return out
+
+
+def allowed(rules: list[Rule], src: Machines, dst: Machines) -> list[tuple[str, int, int, str, str]]:
+    """Every (protocol, from, to, egress rule, ingress rule) through which ``src`` can open a
+    connection to ``dst``; empty when none."""
+    return RuleIndex(rules).allowed(src, dst)
+
+
+def tenant_machines(resources: Sequence[Mapping[str, Any]], tenant: str | None, marker_group: str | None = None,
+                    name: str | None = None) -> Machines:
+    """A tenant's nodes (``tenant=None``: the platform's own nodes): the groups its launch
+    templates put on them if the render has any, else its own security groups plus
+    ``marker_group``; its subnets' addresses."""
+    mine = [r for r in resources if r.get("tenant") == tenant]
+    groups: set[str] = set()
+    for lt in (r for r in mine if r["type"] == LAUNCH_TEMPLATE):
+        groups |= set((lt.get("inputs") or {}).get("vpcSecurityGroupIds") or [])
+        for ni in (lt.get("inputs") or {}).get("networkInterfaces") or []:
+            groups |= set(ni.get("securityGroups") or [])
+    if not groups and tenant is not None:
+        groups = {str(r["id"]) for r in mine if r["type"] == SG}
+        if marker_group:
+            groups.add(marker_group)
+    cidrs = tuple(n for n in (_net((r.get("inputs") or {}).get("cidrBlock")) for r in mine if r["type"] == SUBNET)
+                  if n is not None)
+    return Machines(name or tenant or "platform", frozenset(groups), cidrs)
