@@ -5,6 +5,7 @@
     tenancy validate --stack prod
     tenancy diff BASE HEAD [--format markdown|json] [--fail-on-loosened]   # two render folders
     tenancy check RENDER [--format markdown|json]
+    tenancy verify --render DIR [--kubeconfig FILE] [--skip-aws] [--format markdown|json] [--out FILE]
 
 Exit codes: 0 success; 2 invalid configuration or input (every problem printed, no traceback);
 3 a guardrail fails (check) or isolation loosens (diff --fail-on-loosened); 1 anything else.
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
             c.add_argument("--quiet", action="store_true", help="no progress output")
         c.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     _review_parsers(sub)
+    from .verify.command import add_parser as _verify_parser
+
+    _verify_parser(sub)
     return p
 
 
@@ -97,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command in ("diff", "check"):
         return _review(args)
+    if args.command == "verify":  # exit codes: tenancy/verify/command.py
+        from .verify.command import run as _verify
+
+        return _verify(args)
     path, stack = _source(args)
     handlers: dict[str, Callable[[argparse.Namespace, Path, str], int]] = {"render": _render, "validate": _validate}
     try:
