@@ -54,6 +54,9 @@ class AwsState:
     roles: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """role name → {"Arn", "trust": doc, "inline": {name: doc}, "attached": {arn: doc or None}}."""
     bucket: str | None = None
+    aliases: dict[str, str] = field(default_factory=dict)
+    """Live value → rendered value for ids the render only knows as mock values (the S3 gateway
+    endpoint's prefix list, found by its service name)."""
 
 
 class AwsReader(Protocol):
@@ -118,7 +121,7 @@ def _live_rule_inputs(x: Mapping[str, Any], to_rendered: Mapping[str, str]) -> d
     if ref:
         i["referencedSecurityGroupId"] = to_rendered.get(ref, ref)
     elif x.get("PrefixListId"):
-        i["prefixListId"] = x["PrefixListId"]
+        i["prefixListId"] = to_rendered.get(x["PrefixListId"], x["PrefixListId"])
     elif x.get("CidrIpv4"):
         i["cidrIpv4"] = x["CidrIpv4"]
     elif x.get("CidrIpv6"):
@@ -142,6 +145,7 @@ def live_resources(resources: Sequence[Mapping[str, Any]], state: AwsState) -> l
     roles = rendered_roles(resources)
     ngs = rendered_node_groups(resources)
     to_rendered = {g["GroupId"]: str(groups[name]["id"]) for name, g in state.groups.items() if name in groups}
+    to_rendered.update(state.aliases)
     found_ids = set(to_rendered.values())
     missing_groups = {str(groups[n]["id"]) for n in groups if n not in state.groups}
     role_keys: dict[str, str] = {}
@@ -225,6 +229,7 @@ def drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Resul
     groups = rendered_groups(resources)
     names = {str(r["id"]): n for n, r in groups.items()}
     to_rendered = {g["GroupId"]: str(groups[n]["id"]) for n, g in state.groups.items() if n in groups}
+    to_rendered.update(state.aliases)
     rules_by_group: dict[str, set[tuple[Any, ...]]] = {}
     for r in resources:
         if r["type"] in (sg.SG_INGRESS, sg.SG_EGRESS):

@@ -244,7 +244,20 @@ class AwsClient:
             state.roles[name] = {"Arn": role["Arn"], "trust": _doc(role["AssumeRolePolicyDocument"]),
                                  "inline": inline, "attached": attached}
         state.bucket = self._bucket(resources)
+        state.aliases.update(self._prefix_lists(resources))
         return state
+
+    def _prefix_lists(self, resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Live → rendered ids of the gateway endpoints' prefix lists (by service name: the
+        render holds the mock engine's id)."""
+        names = {str((r.get("inputs") or {}).get("serviceName")): str((r.get("outputs") or {}).get("prefixListId"))
+                 for r in resources if r["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint"
+                 and (r.get("outputs") or {}).get("prefixListId")}
+        if not names:
+            return {}
+        found = self.client("ec2").describe_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": sorted(names)}])["PrefixLists"]
+        return {p["PrefixListId"]: names[p["PrefixListName"]] for p in found if p["PrefixListName"] in names}
 
     def _bucket(self, resources: Sequence[Mapping[str, Any]]) -> str | None:
         """The live name of the data bucket: the rendered bucket the tenant roles' policies name,
