@@ -32,11 +32,12 @@ from typing import Any, Protocol
 from .. import facts as F
 from .. import reachability as sg
 from ..naming import tenant_s3_prefix
-from .report import Result, failed, passed
+from .report import Result, failed, passed, skipped
 
 DRIFT, EXTRA = "drift.aws", "drift.aws.extra"
 S3_CHECK, PLACEMENT_CHECK, NETWORK_CHECK = "behaviour.s3", "behaviour.placement", "behaviour.network"
 SG = "aws:ec2/securityGroup:SecurityGroup"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 BUCKET = "aws:s3/bucket:Bucket"
 RENDER_ACCOUNT = "111122223333"
 """The account the render's mock engine uses in ARNs."""
@@ -54,6 +55,10 @@ class AwsState:
     roles: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """role name → {"Arn", "trust": doc, "inline": {name: doc}, "attached": {arn: doc or None}}."""
     bucket: str | None = None
+    launch_templates: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """nodeGroupName → the ``LaunchTemplateData`` of the version its live node group uses."""
+    access_entries: dict[str, dict[str, Any]] | None = None
+    """principal ARN → describe_access_entry's ``accessEntry`` (None: not read)."""
     aliases: dict[str, str] = field(default_factory=dict)
     """Live value → rendered value for ids the render only knows as mock values (the S3 gateway
     endpoint's prefix list, found by its service name)."""
@@ -153,6 +158,7 @@ def live_resources(resources: Sequence[Mapping[str, Any]], state: AwsState) -> l
         for k in (r.get("id"), name, (r.get("outputs") or {}).get("arn")):
             if k:
                 role_keys[str(k)] = name
+    lt_of = {str(((r.get("inputs") or {}).get("launchTemplate") or {}).get("id")): name for name, r in ngs.items()}
     out: list[dict[str, Any]] = []
     for r in resources:
         t, i = r["type"], r.get("inputs") or {}
@@ -199,6 +205,14 @@ def live_resources(resources: Sequence[Mapping[str, Any]], state: AwsState) -> l
                                 "name": f"{name}-{arn}", "id": None, "tenant": r.get("tenant"), "custom": True,
                                 "inputs": {"role": name, "policyArn": arn}, "outputs": {}})
                 continue
+        if t == LAUNCH_TEMPLATE and str(r.get("id")) in lt_of:
+            data = state.launch_templates.get(lt_of[str(r["id"])])
+            if data is not None:
+                res = copy.deepcopy(dict(r))
+                res["inputs"]["vpcSecurityGroupIds"] = [to_rendered.get(g, g) for g in _lt_groups(data)]
+                res["inputs"].pop("networkInterfaces", None)
+                out.append(res)
+                continue
         if t == F.IAM_ROLE_POLICY and role_keys.get(str(i.get("role"))) in state.roles:
             continue  # replaced by the live inline policies above
         if t == SG:
@@ -220,8 +234,82 @@ def live_resources(resources: Sequence[Mapping[str, Any]], state: AwsState) -> l
     return out
 
 
+def _lt_groups(data: Mapping[str, Any]) -> list[str]:
+    groups = list(data.get("SecurityGroupIds") or [])
+    for ni in data.get("NetworkInterfaces") or []:
+        groups += list(ni.get("Groups") or [])
+    return sorted(set(groups))
+
+
 # --------------------------------------------------------------------------------------------
 # Drift
+
+
+def _launch_template_drift(resources: Sequence[Mapping[str, Any]], state: AwsState,
+                           to_rendered: Mapping[str, str], names: Mapping[str, str]) -> list[Result]:
+    """The launch template version each node group runs: its nodes' security groups and IMDS settings."""
+    out: list[Result] = []
+    lts = {str(r.get("id")): r for r in _of(resources, LAUNCH_TEMPLATE)}
+    for name, ng in sorted(rendered_node_groups(resources).items()):
+        rid = str(((ng.get("inputs") or {}).get("launchTemplate") or {}).get("id"))
+        lt = lts.get(rid)
+        if lt is None or state.node_groups.get(name) is None:
+            continue
+        tenant, i = ng.get("tenant"), lt.get("inputs") or {}
+        what = f"launch template of node group {name}"
+        data = state.launch_templates.get(name)
+        if data is None:
+            out.append(failed(DRIFT, tenant, what, "the node group runs no readable launch template"))
+            continue
+        want = set(i.get("vpcSecurityGroupIds") or []) | {
+            g for ni in i.get("networkInterfaces") or [] for g in ni.get("securityGroups") or []}
+        have = {to_rendered.get(g, g) for g in _lt_groups(data)}
+        problems = [f"nodes lack security group {names.get(g, g)}" for g in sorted(want - have)]
+        problems += [f"nodes get security group {names.get(g, g)}, not in the render" for g in sorted(have - want)]
+        md, live_md = i.get("metadataOptions") or {}, data.get("MetadataOptions") or {}
+        for key, live_key in (("httpTokens", "HttpTokens"), ("httpPutResponseHopLimit", "HttpPutResponseHopLimit"),
+                              ("httpEndpoint", "HttpEndpoint")):
+            if key in md and str(_norm(md[key])) != str(_norm(live_md.get(live_key))):
+                problems.append(f"metadata option {key}: rendered {_norm(md[key])}, live {live_md.get(live_key)}")
+        out.append(failed(DRIFT, tenant, what, "; ".join(problems)) if problems
+                   else passed(DRIFT, tenant, what, "security groups and instance metadata options as rendered"))
+    return out
+
+
+def _norm(v: Any) -> Any:
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
+def _access_entry_drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Result]:
+    """Access entries: each rendered one maps its principal to its rendered groups; no other
+    entry maps anyone to a tenant's groups (``tenancy:<tenant>:…``)."""
+    if state.access_entries is None:
+        return [skipped(DRIFT, None, "access entries", "the AWS API answered ListAccessEntries with 404 "
+                                                      "(not served): access entries not verified")
+                ] if _of(resources, F.ACCESS_ENTRY) else []
+    out: list[Result] = []
+    live = {_rendered_account(arn, state.account): e for arn, e in state.access_entries.items()}
+    rendered = {str((r.get("inputs") or {}).get("principalArn")): r for r in _of(resources, F.ACCESS_ENTRY)}
+    tenants = {r.get("tenant") for r in resources if r.get("tenant")}
+    for arn, r in sorted(rendered.items()):
+        tenant, what = r.get("tenant"), f"access entry {arn}"
+        e = live.get(arn)
+        if e is None:
+            out.append(failed(DRIFT, tenant, what, "missing from the cluster"))
+            continue
+        want, have = sorted((r.get("inputs") or {}).get("kubernetesGroups") or []), sorted(e.get("kubernetesGroups")
+                                                                                            or [])
+        out.append(failed(DRIFT, tenant, what, f"Kubernetes groups {have}, rendered {want}") if want != have
+                   else passed(DRIFT, tenant, what, "groups as rendered"))
+    for arn, e in sorted(live.items()):
+        if arn in rendered:
+            continue
+        for g in e.get("kubernetesGroups") or []:
+            parts = str(g).split(":")
+            if len(parts) == 3 and parts[0] == "tenancy" and parts[1] in tenants:
+                out.append(failed(EXTRA, parts[1], f"access entry {arn}",
+                                  f"maps the principal to {g}, not in the render"))
+    return out
 
 
 def drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Result]:
@@ -252,6 +340,8 @@ def drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Resul
                                                    f"({live['GroupId']})"))
         if not missing and not extra:
             out.append(passed(DRIFT, tenant, what, f"{len(have)} rule(s) as rendered ({live['GroupId']})"))
+    out += _launch_template_drift(resources, state, to_rendered, names)
+    out += _access_entry_drift(resources, state)
     for name, r in sorted(rendered_node_groups(resources).items()):
         tenant, what = r.get("tenant"), f"node group {name}"
         ng = state.node_groups.get(name)

@@ -222,6 +222,32 @@ class AwsClient:
                 if exc.response["Error"]["Code"] not in ("ResourceNotFoundException", "NotFoundException"):
                     raise
                 state.node_groups[name] = None
+                continue
+            lt = (state.node_groups[name] or {}).get("launchTemplate") or {}
+            if lt.get("id") or lt.get("name"):
+                ref = {"LaunchTemplateId": lt["id"]} if lt.get("id") else {"LaunchTemplateName": lt["name"]}
+                versions = ec2.describe_launch_template_versions(**ref, Versions=[str(lt.get("version") or "$Default")])
+                found = versions.get("LaunchTemplateVersions") or []
+                state.launch_templates[name] = found[0]["LaunchTemplateData"] if found else None
+            else:
+                state.launch_templates[name] = None
+        clusters = sorted({str((r.get("inputs") or {}).get("clusterName")) for r in resources
+                           if r["type"] == F.ACCESS_ENTRY})
+        if clusters:
+            entries: dict[str, Any] | None = {}
+            try:
+                for cluster in clusters:
+                    for page in eks.get_paginator("list_access_entries").paginate(clusterName=cluster):
+                        for arn in page["accessEntries"]:
+                            entries[arn] = eks.describe_access_entry(  # type: ignore[index]
+                                clusterName=cluster, principalArn=arn)["accessEntry"]
+            except ClientError as exc:
+                # An API without access entries (the AWS emulator): reported as skipped, not passed.
+                if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404 or \
+                        exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                    raise
+                entries = None
+            state.access_entries = entries
         for name in rendered_roles(resources):
             try:
                 role = iam.get_role(RoleName=name)["Role"]

@@ -56,6 +56,13 @@ def test_verify_aws_holds_then_finds_each_tampering(moto_server: Any, render: Re
     s3 = [r for r in report.results if r.check == "behaviour.s3"]
     assert {r.object for r in s3} == {"IAM role acme.alpha.app", "IAM role acme.beta.api", "IAM role acme.beta.worker"}
     assert prober.calls >= 3 * 3
+    # the launch template each node group runs was read back from EC2 (groups, IMDS options)
+    lt = {r.object: r.status for r in report.results if r.object.startswith("launch template")}
+    assert lt == {f"launch template of node group acme-{t}": "pass" for t in ("alpha", "beta", "gamma")} | (
+        {"launch template of node group acme_system": "pass"} if "launch template of node group acme_system" in lt
+        else {})
+    # moto does not serve ListAccessEntries: reported as skipped, never as passed
+    assert [r.object for r in report.results if r.status == "skip"] == ["access entries"]
 
     ec2, iam, eks = moto_server.client("ec2"), moto_server.client("iam"), moto_server.client("eks")
     gid = {g["GroupName"]: g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
