@@ -463,7 +463,16 @@ def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any
                                                           "(externalIPs/ExternalName are not fenced by this render)"))
             continue
         admitted, status, message = verdict
-        if must and not admitted:
+        # ResourceQuota is the last admission plugin (after Pod Security and the admission
+        # policies; kubernetes/kubernetes pkg/kubeapiserver/options/plugins.go, AllOrderedPlugins):
+        # a quota refusal means every fence before it admitted the object.
+        by_quota = not admitted and "exceeded quota" in message
+        if must and by_quota:
+            out.append(skipped(ADMISSION_CHECK, t, what, f"the tenant is at its quota (every other fence admitted "
+                                                         f"it): {message[:160]}"))
+        elif by_quota:
+            out.append(failed(ADMISSION_CHECK, t, what, f"only the quota refused it (no fence did): {message[:160]}"))
+        elif must and not admitted:
             out.append(failed(ADMISSION_CHECK, t, what, f"refused (HTTP {status}): {message[:200]}"))
         elif not must and admitted:
             out.append(failed(ADMISSION_CHECK, t, what, "admitted: nothing refused it"))

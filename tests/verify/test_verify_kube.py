@@ -151,3 +151,24 @@ def test_differences_compare_what_the_render_sets() -> None:
     assert K.differences({"a": {"b": [1, "1Gi"]}}, {"a": {"b": [1.0, "1024Mi"], "c": 1}, "d": 2}) == []
     assert K.differences({"a": [1, 2]}, {"a": [1]}) != []
     assert K.differences({"a": {"b": "x"}}, {"a": {"b": "y"}}) == ["..a.b: rendered 'x', live 'y'".replace("..", ".")]
+
+
+def test_quota_refusals_are_not_fences(render: RenderResult) -> None:
+    """A tenant at its quota: the pinned pod's refusal is a skip (not a broken platform); a
+    must-refuse probe stopped only by the quota is a failure (no fence refused it)."""
+    cluster = _cluster(render)
+    fenced = cluster.dry_run_create
+
+    def at_quota(obj: Mapping[str, Any], user: str, groups: Sequence[str]) -> tuple[bool, int, str]:
+        ok, code, msg = fenced(obj, user, groups)
+        if obj["metadata"]["namespace"] == "beta" and (ok or "privileged" in str(obj)):
+            return False, 403, 'pods "x" is forbidden: exceeded quota: tenancy-quota, requested: pods=1'
+        return ok, code, msg
+
+    cluster.dry_run_create = at_quota  # type: ignore[method-assign]
+    report = verify(Render(Path("build/t"), render.project, render.stack, render.resources), kube=cluster)
+    beta = {(r.status, r.object.split(": ", 1)[1]) for r in report.results
+            if r.check == "behaviour.admission" and r.tenant == "beta"}
+    assert ("skip", "pinned restricted pod (the platform must stay usable)") in beta
+    assert ("fail", "privileged pod") in beta
+    assert [r.tenant for r in report.failures] == ["beta"]
