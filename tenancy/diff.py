@@ -160,7 +160,7 @@ def _network_changes(b: IsolationFacts, h: IsolationFacts, existing: set[str], n
         lo = b.network.get((a, z), {})
         hi = h.network.get((a, z), {})
         gained, lost = [], []
-        for layer in sorted(set(lo) | set(hi)):
+        for layer in sorted(set(lo) | set(hi), key=lambda x: (x != "securityGroup", x)):
             old: list[Port] = lo.get(layer) or []
             new: list[Port] = hi.get(layer) or []
             if not covers(old, new):
@@ -209,11 +209,11 @@ def _iam_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) ->
         else:
             out.append(_change("tightened", "iam", owner, peer,
                                f"role {role} can no longer {words.get(access, access)} under {where}"))
-    for key in sorted(set(b.trust) | set(h.trust)):
-        owner, role = key
+    for tkey in sorted(set(b.trust) | set(h.trust)):
+        owner, role = tkey
         if owner in new_or_gone:
             continue
-        old, new = set(b.trust.get(key, [])), set(h.trust.get(key, []))
+        old, new = set(b.trust.get(tkey, [])), set(h.trust.get(tkey, []))
         if not old or not new:
             continue  # the role itself came or went: its resources say so
         for s in sorted(new - old):
@@ -342,7 +342,7 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
     bt, ht = base.tenants, head.tenants
     changed = {r["tenant"] for r in resources if r["tenant"]} | {
         c["tenant"] for c in isolation if c["tenant"]}
-    tenants = {"added": sorted(ht - bt), "removed": sorted(bt - ht), "changed": sorted((changed & bt & ht))}
+    tenants = {"added": sorted(ht - bt), "removed": sorted(bt - ht), "changed": sorted(changed & bt & ht)}
     actions: dict[str, int] = {}
     for r in resources:
         actions[r["action"]] = actions.get(r["action"], 0) + 1

@@ -363,6 +363,14 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 continue
             ports = [(("any" if p in ("-1", "all") else p.lower()), lo, hi) for p, lo, hi, *_ in index.allowed(a, b)]
             f.network.setdefault((a.name, b.name), {})["securityGroup"] = sorted(set(ports))
+    # ... and to the internet: only the source's egress rules apply (nothing of ours guards the far end)
+    probes = sg.Machines(INTERNET, frozenset(), tuple(ipaddress.IPv4Network(a) for a in INTERNET_PROBES))
+    for a in machines:
+        if a.name in tset:
+            egress = [r for g in sorted(a.groups) for r in index.egress.get(g, ()) if sg.matches(r, probes)]
+            f.network.setdefault((a.name, INTERNET), {})["securityGroup"] = sorted(
+                {(("any" if r.protocol in ("-1", "all") else r.protocol.lower()), r.from_port, r.to_port)
+                 for r in egress})
     # NetworkPolicies
     policies: dict[str, list[Mapping[str, Any]]] = {}
     named: set[str] = set()
@@ -383,15 +391,15 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
         labels = namespaces.get(ns) or {NAME_LABEL: ns}
         eps.append(_Ep(t or ns, ns, labels, cidrs.get(t, ()) if t else ()))
     eps.append(_Ep(INTERNET, None, {}, ()))
-    for a in eps:
-        for b in eps:
-            if a.name == b.name or (a.name not in tset and b.name not in tset):
+    for src in eps:
+        for dst in eps:
+            if src.name == dst.name or (src.name not in tset and dst.name not in tset):
                 continue
-            out = list(ANY) if a.namespace is None else _allows(policies.get(a.namespace, []), a.namespace,
-                                                                "egress", b)
-            inn = list(ANY) if b.namespace is None else _allows(policies.get(b.namespace, []), b.namespace,
-                                                                "ingress", a)
-            f.network.setdefault((a.name, b.name), {})["networkPolicy"] = _intersect(out, inn)
+            out = list(ANY) if src.namespace is None else _allows(policies.get(src.namespace, []), src.namespace,
+                                                                  "egress", dst)
+            inn = list(ANY) if dst.namespace is None else _allows(policies.get(dst.namespace, []), dst.namespace,
+                                                                  "ingress", src)
+            f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = _intersect(out, inn)
 
 
 # --------------------------------------------------------------------------------------------

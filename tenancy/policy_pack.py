@@ -33,6 +33,7 @@ from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     PolicyPack,
     PolicyResource,
@@ -115,7 +116,7 @@ def _policy(rule: check.Rule) -> StackValidationPolicy:
     )
 
 
-def policies() -> list[StackValidationPolicy]:
+def policies() -> list[Policy]:
     """One stack policy per guardrail of :data:`tenancy.check.RULES`."""
     return [_policy(r) for r in check.RULES]
 
@@ -123,5 +124,5 @@ def policies() -> list[StackValidationPolicy]:
 def pack() -> PolicyPack:
     """The policy pack (constructing it starts the analyzer server: call it only from the pack's
     ``__main__``)."""
-    return PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=policies(),
+    return PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=list(policies()),
                       description="tenancy's multi-tenant isolation guardrails (tenancy check)")

@@ -99,7 +99,8 @@ def rules_of(resources: Iterable[Mapping[str, Any]]) -> list[Rule]:
     return out
 
 
-def _matches(rule: Rule, peer: Machines) -> bool:
+def matches(rule: Rule, peer: Machines) -> bool:
+    """Does the rule's peer (a group or an address range) include ``peer``?"""
     if rule.peer_group is not None:
         return rule.peer_group in peer.groups
     if rule.cidr is not None:
@@ -129,10 +130,10 @@ class RuleIndex:
     def allowed(self, src: Machines, dst: Machines) -> list[tuple[str, int, int, str, str]]:
         """Every (protocol, from, to, egress rule, ingress rule) through which ``src`` can open a
         connection to ``dst``; empty when none."""
-        egress = [r for g in sorted(src.groups) for r in self.egress.get(g, ()) if _matches(r, dst)]
+        egress = [r for g in sorted(src.groups) for r in self.egress.get(g, ()) if matches(r, dst)]
         if not egress:
             return []
-        ingress = [r for g in sorted(dst.groups) for r in self.ingress.get(g, ()) if _matches(r, src)]
+        ingress = [r for g in sorted(dst.groups) for r in self.ingress.get(g, ()) if matches(r, src)]
         out = []
         for e in egress:
             for i in ingress:

@@ -16,7 +16,8 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 
 
 def _diff(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> dict[str, Any]:
-    return diff_renders(Render(Path("base"), "tenancy", "review", base), Render(Path("head"), "tenancy", "review", head))
+    return diff_renders(Render(Path("base"), "tenancy", "review", base),
+                        Render(Path("head"), "tenancy", "review", head))
 
 
 def _iso(d: dict[str, Any], change: str, layer: str) -> list[dict[str, Any]]:

@@ -8,13 +8,13 @@ RBAC, ``--allow-privileged`` so Pod Security is the judge of privileged pods, a
 ``--service-cluster-ip-range``) plus what envtest lacks: service-account signing keys and a
 controller manager, which runs the controllers the tests rely on:
 
-- ``namespace`` and ``garbagecollector``: namespace deletion and owner-reference cleanup (without
+- ``namespace-controller`` and ``garbage-collector-controller``: namespace deletion and owner-reference cleanup (without
   them a deleted namespace stays ``Terminating`` forever);
-- ``serviceaccount``: the ``default`` ServiceAccount of every namespace (pods need it);
-- ``resourcequota``: ``status.hard``/``status.used`` (the quota admission plugin ignores a quota
+- ``serviceaccount-controller``: the ``default`` ServiceAccount of every namespace (pods need it);
+- ``resourcequota-controller``: ``status.hard``/``status.used`` (the quota admission plugin ignores a quota
   without status);
-- ``deployment``, ``replicaset``: Deployments create ReplicaSets create Pods, through admission;
-- ``validatingadmissionpolicy-status``: ``status.typeChecking`` of admission policies.
+- ``deployment-controller``, ``replicaset-controller``: Deployments create ReplicaSets create Pods, through admission;
+- ``validatingadmissionpolicy-status-controller``: ``status.typeChecking`` of admission policies.
 
 No scheduler and no kubelet: pods are admitted (or not) and stay Pending.
 """
@@ -41,8 +41,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-KCM_CONTROLLERS = ("namespace", "garbagecollector", "serviceaccount", "resourcequota", "deployment", "replicaset",
-                   "validatingadmissionpolicy-status")
+KCM_CONTROLLERS = ("namespace-controller", "garbage-collector-controller", "serviceaccount-controller",
+                   "resourcequota-controller", "deployment-controller", "replicaset-controller",
+                   "validatingadmissionpolicy-status-controller")
+"""Canonical names (``cmd/kube-controller-manager/names/controller_names.go``)."""
 START_TIMEOUT = 120.0
 """Seconds each component gets to become ready (the machine may be busy)."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ def base_spec() -> dict[str, Any]:
     return spec_with(BASE_TENANTS)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _render_json(key: str) -> str:
     spec = json.loads(key)
     return json.dumps(render_spec(spec, stack="review").document())

@@ -5,8 +5,8 @@ kube-controller-manager on 127.0.0.1), started on first use and stopped by PID a
 Binaries: ``make testenv`` (tests/helpers/testenv.py). Without them these tests skip, saying how to
 get them; with ``TENANCY_LIVE_REQUIRED=1`` (set by ``.ci/run``) they fail instead.
 
-Every live test runs in one xdist group (``--dist loadgroup`` in the Makefile) so the session
-fixture starts a single control plane.
+Every live test module is in one xdist group (``pytestmark``; ``--dist loadgroup`` in the Makefile)
+so that the session fixtures start each control plane once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import copy
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,15 +23,6 @@ from tests.fixtures.specs import ALPHA, BETA, GAMMA, spec_with, tenant
 from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube
 from tests.helpers.testenv import KUBE_BINARIES, require_binaries
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    here = Path(__file__).parent
-    for item in items:
-        if here in Path(str(item.fspath)).parents:
-            item.add_marker(pytest.mark.live)
-            item.add_marker(pytest.mark.xdist_group("live"))
-
 
 # The platform the admission/authorization tests apply: three tenants as in the render tests,
 # gamma allowed one LoadBalancer Service, and "zeta", a scratch tenant whose fences the negative

@@ -25,6 +25,7 @@ from tests.plan.test_admission import (
     required_affinity,
 )
 
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
 Rendered = dict[str, list[dict[str, Any]]]
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from tests.helpers import live
 from tests.helpers.controlplane import Kube, wait_for
 
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
 Rendered = dict[str, list[dict[str, Any]]]
 
 
@@ -35,20 +38,25 @@ def test_resource_quota_caps_pods_and_negative_control(kube: Kube, applied: Rend
     quota = live.of_kind(applied, "zeta", "ResourceQuota")[0]
     assert quota["spec"]["hard"]["pods"] == "2"
     editor = live.persona(kube, "zeta", "edit")
-    for i in range(2):
-        v = live.admission(editor, live.pinned_pod("zeta", f"q{i}"), dry_run=False)
-        assert v.admitted, v.message
-    third = live.pinned_pod("zeta", "q2")
-    v = live.admission(editor, third)
-    assert v.by_quota and "tenancy-quota" in v.message and "pods" in v.message, v.message
-
-    kube.delete_obj(quota)
+    pods = [live.pinned_pod("zeta", f"q{i}") for i in range(2)]
     try:
-        wait_for("the third pod admitted without the quota", lambda: live.admission(editor, third).admitted, 60)
+        for p in pods:
+            v = live.admission(editor, p, dry_run=False)
+            assert v.admitted, v.message
+        third = live.pinned_pod("zeta", "q2")
+        v = live.admission(editor, third)
+        assert v.by_quota and "tenancy-quota" in v.message and "pods" in v.message, v.message
+
+        kube.delete_obj(quota)
+        try:
+            wait_for("the third pod admitted without the quota", lambda: live.admission(editor, third).admitted, 60)
+        finally:
+            kube.apply(quota)
+            live.wait_for_quota_status(kube, quota)
+        wait_for("the quota enforced again", lambda: live.admission(editor, third).by_quota, 60)
     finally:
-        kube.apply(quota)
-        live.wait_for_quota_status(kube, quota)
-    wait_for("the quota enforced again", lambda: live.admission(editor, third).by_quota, 60)
+        for p in pods:  # other tests create (dry-run) pods in zeta
+            kube.delete(kube.path_of(p), params={"gracePeriodSeconds": "0"})
 
 
 def test_quota_caps_cpu_of_a_single_pod(kube: Kube, applied: Rendered) -> None:

@@ -11,6 +11,7 @@ import pytest
 from tests.helpers import live
 from tests.helpers.controlplane import Kube
 
+pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
 Rendered = dict[str, list[dict[str, Any]]]
 
 

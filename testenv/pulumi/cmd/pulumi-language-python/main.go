@@ -12,6 +12,12 @@
 // See the License for the specific language governing permissions and
 // limitations under the License.
 
+// tenancy testenv: copied unchanged from github.com/pulumi/pulumi at commit
+// 1b5949891b3cefcb9974752b24a5ecef0acc86c8 (sdk/python/cmd/pulumi-language-python/main.go).
+// That directory is its own Go module (github.com/pulumi/pulumi/sdk/python/cmd/pulumi-language-python/v3),
+// which has no tags and which the module proxy here does not serve, so the source is vendored and
+// compiled against pkg/v3 and sdk/v3 at the CLI's release (testenv/pulumi/go.mod).
+
 // pulumi-language-python serves as the "language host" for Pulumi programs written in Python.  It is ultimately
 // responsible for spawning the language runtime that executes the program.
 //
