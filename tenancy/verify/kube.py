@@ -377,17 +377,20 @@ def rbac_behaviour(reader: KubeReader, tenants: Sequence[str]) -> list[Result]:
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = list(pool.map(run, probes))
-    out: list[Result] = []
+    allowed_by: dict[tuple[str, str], list[str]] = {}
     counts: dict[tuple[str, str], int] = {}
     for (t, role, kind, verb, g, ns, res, name), allowed in answers:
+        counts[(t, role)] = counts.get((t, role), 0) + 1
         if allowed:
             what = f"{verb} {g or 'core'}/{res}{' ' + name if name else ''} in {ns or 'the cluster scope'}"
-            out.append(failed(RBAC_CHECK, t, f"persona {role}", f"{kind}: may {what}"))
-        else:
-            counts[(t, role)] = counts.get((t, role), 0) + 1
-    failing = {(x.tenant, x.object) for x in out}
+            allowed_by.setdefault((t, role), []).append(f"{kind}: may {what}")
+    out: list[Result] = []
     for (t, role), n in sorted(counts.items()):
-        if (t, f"persona {role}") not in failing:
+        bad = allowed_by.get((t, role))
+        if bad:
+            shown = "; ".join(bad[:6]) + (f"; and {len(bad) - 6} more" if len(bad) > 6 else "")
+            out.append(failed(RBAC_CHECK, t, f"persona {role}", f"{len(bad)} of {n} access reviews allowed: {shown}"))
+        else:
             out.append(passed(RBAC_CHECK, t, f"persona {role}", f"{n} access reviews denied"))
     return out
 

@@ -70,10 +70,12 @@ def test_verify_holds_on_the_applied_render_and_finds_each_tampering(
     finally:
         kube.apply(deny)
 
-    # 2. a RoleBinding of zeta's viewers to the broad ClusterRole `admin`
+    # 2. a RoleBinding of zeta's viewers to the broad ClusterRole `cluster-admin` (not `admin`:
+    #    that one's rules are filled by the clusterrole-aggregation controller, which the live
+    #    control plane does not run)
     rb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
           "metadata": {"name": "verify-tamper", "namespace": "zeta"},
-          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "admin"},
+          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
           "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
                         "name": live.persona_group("zeta", "view")}]}
     kube.apply(rb)
