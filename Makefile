@@ -5,7 +5,7 @@ TOOLS  := .tools
 STACK  ?= dev
 PIP    := $(VENV)/bin/python -m pip
 
-.PHONY: install tools render test lint bench reference clean
+.PHONY: install tools render test lint bench reference clean testenv
 
 install: $(VENV)/.installed
 tools: $(TOOLS)/.installed
@@ -32,9 +32,14 @@ $(TOOLS)/.installed: tests/tools/requirements.txt
 render: $(VENV)/.runtime
 	$(VENV)/bin/tenancy render --stack $(STACK)
 
-## test: the whole suite, with the independent analysers
+## test: the whole suite, with the independent analysers (and the live tests when `make testenv` has run;
+## they skip otherwise; one xdist group so that they share one control plane)
 test: install tools
-	TENANCY_TOOLS=$(abspath $(TOOLS))/bin $(VENV)/bin/python -m pytest -n 2 -q
+	TENANCY_TOOLS=$(abspath $(TOOLS))/bin $(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
+
+## testenv: build (or find, cached) the live tests' binaries from Go modules; last line: their folder
+testenv:
+	@bash testenv/build.sh
 
 lint: install
 	$(VENV)/bin/ruff check tenancy tests stacks examples

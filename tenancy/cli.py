@@ -8,6 +8,7 @@
     tenancy check RENDER [--format markdown|json]
     tenancy --version
     tenancy fleet plan|render|preview|up FLEET --stacks-dir DIR   # cells: see tenancy/fleet/cli.py
+    tenancy verify --render DIR [--kubeconfig FILE] [--skip-aws] [--format markdown|json] [--out FILE]
 
 Exit codes: 0 success; 2 invalid configuration or input (every problem printed, no traceback);
 3 a guardrail fails (check) or isolation loosens (diff --fail-on-loosened); 64 usage error (bad or
@@ -81,6 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     from .fleet.cli import add_parser as add_fleet_parser
 
     add_fleet_parser(sub)
+    from .verify.command import add_parser as _verify_parser
+
+    _verify_parser(sub)
     return p
 
 
@@ -145,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .fleet.cli import main as fleet_main
 
         return fleet_main(args)
+    if args.command == "verify":  # exit codes: tenancy/verify/command.py
+        from .verify.command import run as _verify
+
+        return _verify(args)
     path, stack = _source(args)
     handlers: dict[str, Callable[[argparse.Namespace, Path, str], int]] = {"render": _render, "validate": _validate}
     try:

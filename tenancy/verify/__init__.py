@@ -1,0 +1,21 @@
+"""``tenancy verify``: evidence that a deployed platform is isolated, now.
+
+Reads the render (``tenancy render`` output) and the deployed platform — the cluster through the
+caller's kubeconfig, AWS through the caller's credentials — and reports, per check, whether the
+platform is what the render says and behaves as isolated:
+
+- drift (:mod:`.kube`, :mod:`.aws`): every isolation-relevant object and AWS resource of the render
+  exists with its rendered settings; extras touching a tenant are reported;
+- isolation (:mod:`tenancy.facts`): the live platform read into the same isolation model as the
+  render, and compared with it by :func:`tenancy.diff.isolation_changes` (anything *looser* fails);
+- behaviour: as each tenant persona (access reviews, dry-run creates), and on AWS (workload roles'
+  S3 reach, node group taints, security group reachability).
+
+Pure checks live in :mod:`.kube` and :mod:`.aws`; I/O in :mod:`.clients`; the run in :mod:`.run`;
+the evidence report in :mod:`.report`. Read-only, except server-side dry runs and access reviews.
+"""
+
+from .report import Report, Result
+from .run import verify
+
+__all__ = ["Report", "Result", "verify"]

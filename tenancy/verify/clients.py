@@ -1,0 +1,334 @@
+"""The I/O of ``tenancy verify``: a Kubernetes client (the ``kubernetes`` package: any kubeconfig,
+including EKS's ``aws eks get-token`` exec plugin) and an AWS reader (boto3, the caller's
+credentials; ``AWS_ENDPOINT_URL`` points it at an emulator).
+
+Read-only by construction: the Kubernetes client sends GETs, SubjectAccessReviews,
+SelfSubjectReviews and POSTs with ``dryRun=All``; the AWS reader calls only ``Describe*``,
+``Get*``, ``List*``, ``sts:GetCallerIdentity`` and ``iam:SimulatePrincipalPolicy``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .. import facts as F
+from .aws import AwsState, rendered_groups, rendered_node_groups, rendered_roles
+
+
+class Unreachable(Exception):
+    """The platform cannot be reached (exit 1)."""
+
+
+class MissingDependency(Exception):
+    """An optional dependency is not installed (exit 2, with the fix)."""
+
+
+# --------------------------------------------------------------------------------------------
+# Kubernetes
+
+
+class KubeClient:
+    def __init__(self, kubeconfig: Path | None = None, context: str | None = None):
+        try:
+            from kubernetes import config
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise MissingDependency("tenancy verify needs the Kubernetes client: pip install 'tenancy[verify]' "
+                                    "(or pip install kubernetes), or pass --skip-kubernetes") from exc
+        try:
+            self.api = config.new_client_from_config(config_file=str(kubeconfig) if kubeconfig else None,
+                                                     context=context)
+        except config.ConfigException as exc:
+            raise MissingDependency(f"kubeconfig: {exc}") from exc
+        self._resources: dict[tuple[str, str], tuple[str, str, bool]] | None = None
+
+    def request(self, method: str, path: str, body: Any = None, params: Mapping[str, str] | None = None,
+                headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
+        """(HTTP status, decoded body) of one call; connection failures raise :class:`Unreachable`."""
+        from kubernetes.client.exceptions import ApiException
+
+        hdrs = {"Accept": "application/json", "Content-Type": "application/json", **(headers or {})}
+        try:
+            resp = self.api.call_api(path, method, query_params=list((params or {}).items()), header_params=hdrs,
+                                     body=body, auth_settings=["BearerToken"], _preload_content=False,
+                                     _return_http_data_only=True, _request_timeout=60)
+            status, data = resp.status, resp.data
+        except ApiException as exc:
+            status, data = exc.status, exc.body
+        except Exception as exc:  # urllib3 connection errors and the like
+            raise Unreachable(f"Kubernetes API {self.api.configuration.host}: {exc}") from exc
+        if status == 0:
+            raise Unreachable(f"Kubernetes API {self.api.configuration.host}: no answer")
+        try:
+            return status, json.loads(data) if data else {}
+        except ValueError:
+            return status, data.decode(errors="replace") if isinstance(data, bytes) else data
+
+    def _discover(self) -> dict[tuple[str, str], tuple[str, str, bool]]:
+        if self._resources is None:
+            out: dict[tuple[str, str], tuple[str, str, bool]] = {}
+            versions = [("v1", "/api/v1")]
+            status, groups = self.request("GET", "/apis")
+            if status != 200:
+                raise Unreachable(f"Kubernetes API discovery: HTTP {status}: {groups}")
+            for g in groups["groups"]:
+                versions += [(v["groupVersion"], f"/apis/{v['groupVersion']}") for v in g["versions"]]
+            for gv, prefix in versions:
+                status, doc = self.request("GET", prefix)
+                if status != 200:
+                    continue
+                for res in doc["resources"]:
+                    if "/" not in res["name"]:
+                        out.setdefault((gv, res["kind"]), (prefix, res["name"], res["namespaced"]))
+            self._resources = out
+        return self._resources
+
+    def path(self, api_version: str, kind: str, namespace: str | None = None, name: str | None = None) -> str | None:
+        found = self._discover().get((api_version, kind))
+        if found is None:
+            return None
+        prefix, plural, namespaced = found
+        ns = f"/namespaces/{namespace}" if namespaced and namespace else ""
+        return f"{prefix}{ns}/{plural}" + (f"/{name}" if name else "")
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        path = self.path(api_version, kind, namespace, name)
+        if path is None:
+            return None  # the server does not serve the kind at all: the object is missing
+        status, obj = self.request("GET", path)
+        if status == 404:
+            return None
+        if status != 200:
+            raise Unreachable(f"GET {path}: HTTP {status}: {_message(obj)}")
+        return dict(obj)
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        path = self.path(api_version, kind, namespace)
+        if path is None:
+            return []
+        status, doc = self.request("GET", path)
+        if status != 200:
+            raise Unreachable(f"GET {path}: HTTP {status}: {_message(doc)}")
+        return [dict(x) for x in doc.get("items") or []]
+
+    def can(self, user: str, groups: Sequence[str], verb: str, group: str, resource: str,
+            namespace: str | None = None, subresource: str = "", name: str = "") -> bool:
+        attrs = {"verb": verb, "group": group, "resource": resource}
+        for k, v in (("subresource", subresource), ("namespace", namespace or ""), ("name", name)):
+            if v:
+                attrs[k] = v
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                  "spec": {"user": user, "groups": [*groups, "system:authenticated"], "resourceAttributes": attrs}}
+        status, out = self.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
+        if status not in (200, 201):
+            raise Unreachable(f"SubjectAccessReview: HTTP {status}: {_message(out)}")
+        return bool(out["status"].get("allowed"))
+
+    def dry_run_create(self, obj: Mapping[str, Any], user: str, groups: Sequence[str]) -> tuple[bool, int, str]:
+        meta = obj.get("metadata") or {}
+        path = self.path(str(obj["apiVersion"]), str(obj["kind"]), meta.get("namespace"))
+        if path is None:
+            return False, 404, f"the server does not serve {obj['kind']}"
+        headers = {"Impersonate-User": user}
+        if groups:
+            if len(groups) > 1:
+                raise ValueError("one impersonated group at a time")
+            headers["Impersonate-Group"] = groups[0]
+        status, out = self.request("POST", path, dict(obj), params={"dryRun": "All"}, headers=headers)
+        return status in (200, 201), status, "" if status in (200, 201) else _message(out)
+
+    def whoami(self) -> str:
+        review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+        status, out = self.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", review)
+        if status not in (200, 201):
+            return f"unknown (SelfSubjectReview: HTTP {status})"
+        info = (out.get("status") or {}).get("userInfo") or {}
+        return f"{info.get('username')} (groups: {', '.join(info.get('groups') or [])})"
+
+    def reachable(self) -> None:
+        status, out = self.request("GET", "/version")
+        if status != 200:
+            raise Unreachable(f"Kubernetes API /version: HTTP {status}: {_message(out)}")
+
+
+def _message(body: Any) -> str:
+    return str(body.get("message", body)) if isinstance(body, dict) else str(body)
+
+
+# --------------------------------------------------------------------------------------------
+# AWS
+
+
+class AwsClient:
+    """boto3 with the caller's credentials and region (``session`` for tests or profiles)."""
+
+    def __init__(self, session: Any = None, endpoint_url: str | None = None):
+        import boto3
+
+        self.session = session or boto3.session.Session()
+        self.endpoint_url = endpoint_url
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service: str) -> Any:
+        if service not in self._clients:
+            kw = {"endpoint_url": self.endpoint_url} if self.endpoint_url else {}
+            self._clients[service] = self.session.client(service, **kw)
+        return self._clients[service]
+
+    def whoami(self) -> str:
+        return str(self._call(lambda: self.client("sts").get_caller_identity())["Arn"])
+
+    def _call(self, fn: Any) -> Any:
+        from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+        try:
+            return fn()
+        except (NoCredentialsError, BotoCoreError) as exc:
+            raise Unreachable(f"AWS: {exc}") from exc
+        except ClientError:
+            raise
+
+    def read(self, resources: Sequence[Mapping[str, Any]]) -> AwsState:
+        from botocore.exceptions import ClientError
+
+        state = AwsState(account=str(self._call(lambda: self.client("sts").get_caller_identity())["Account"]))
+        ec2, eks, iam = self.client("ec2"), self.client("eks"), self.client("iam")
+        groups = rendered_groups(resources)
+        if groups:
+            found = self._call(lambda: ec2.describe_security_groups(
+                Filters=[{"Name": "group-name", "Values": sorted(groups)}]))["SecurityGroups"]
+            for g in found:
+                want = (groups[g["GroupName"]].get("inputs") or {}).get("tags") or {}
+                tags = {t["Key"]: t["Value"] for t in g.get("Tags") or []}
+                platform = want.get("tenancy/platform")
+                if platform and tags.get("tenancy/platform") not in (None, platform):
+                    continue  # a same-named group of another platform
+                state.groups[g["GroupName"]] = {"GroupId": g["GroupId"], "VpcId": g.get("VpcId"), "rules": []}
+            ids = [g["GroupId"] for g in state.groups.values()]
+            if ids:
+                paginator = ec2.get_paginator("describe_security_group_rules")
+                by_id = {g["GroupId"]: g for g in state.groups.values()}
+                for page in paginator.paginate(Filters=[{"Name": "group-id", "Values": ids}]):
+                    for rule in page["SecurityGroupRules"]:
+                        if rule["GroupId"] in by_id:
+                            by_id[rule["GroupId"]]["rules"].append(rule)
+        for name, r in rendered_node_groups(resources).items():
+            cluster = (r.get("inputs") or {}).get("clusterName")
+            try:
+                state.node_groups[name] = eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] not in ("ResourceNotFoundException", "NotFoundException"):
+                    raise
+                state.node_groups[name] = None
+                continue
+            lt = (state.node_groups[name] or {}).get("launchTemplate") or {}
+            if lt.get("id") or lt.get("name"):
+                ref = {"LaunchTemplateId": lt["id"]} if lt.get("id") else {"LaunchTemplateName": lt["name"]}
+                versions = ec2.describe_launch_template_versions(**ref, Versions=[str(lt.get("version") or "$Default")])
+                found = versions.get("LaunchTemplateVersions") or []
+                state.launch_templates[name] = found[0]["LaunchTemplateData"] if found else None
+            else:
+                state.launch_templates[name] = None
+        clusters = sorted({str((r.get("inputs") or {}).get("clusterName")) for r in resources
+                           if r["type"] == F.ACCESS_ENTRY})
+        if clusters:
+            entries: dict[str, Any] | None = {}
+            try:
+                for cluster in clusters:
+                    for page in eks.get_paginator("list_access_entries").paginate(clusterName=cluster):
+                        for arn in page["accessEntries"]:
+                            entries[arn] = eks.describe_access_entry(  # type: ignore[index]
+                                clusterName=cluster, principalArn=arn)["accessEntry"]
+            except ClientError as exc:
+                # An API without access entries (the AWS emulator): reported as skipped, not passed.
+                if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") != 404 or \
+                        exc.response["Error"]["Code"] == "ResourceNotFoundException":
+                    raise
+                entries = None
+            state.access_entries = entries
+        for name in rendered_roles(resources):
+            try:
+                role = iam.get_role(RoleName=name)["Role"]
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "NoSuchEntity":
+                    raise
+                state.roles[name] = None
+                continue
+            inline = {}
+            for p in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+                inline[p] = _doc(iam.get_role_policy(RoleName=name, PolicyName=p)["PolicyDocument"])
+            attached: dict[str, Any] = {}
+            for a in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
+                try:
+                    pol = iam.get_policy(PolicyArn=a["PolicyArn"])["Policy"]
+                    ver = iam.get_policy_version(PolicyArn=a["PolicyArn"], VersionId=pol["DefaultVersionId"])
+                    attached[a["PolicyArn"]] = _doc(ver["PolicyVersion"]["Document"])
+                except ClientError:
+                    attached[a["PolicyArn"]] = None
+            state.roles[name] = {"Arn": role["Arn"], "trust": _doc(role["AssumeRolePolicyDocument"]),
+                                 "inline": inline, "attached": attached}
+        state.bucket = self._bucket(resources)
+        state.aliases.update(self._prefix_lists(resources))
+        return state
+
+    def _prefix_lists(self, resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+        """Live → rendered ids of the gateway endpoints' prefix lists (by service name: the
+        render holds the mock engine's id)."""
+        names = {str((r.get("inputs") or {}).get("serviceName")): str((r.get("outputs") or {}).get("prefixListId"))
+                 for r in resources if r["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint"
+                 and (r.get("outputs") or {}).get("prefixListId")}
+        if not names:
+            return {}
+        found = self.client("ec2").describe_prefix_lists(
+            Filters=[{"Name": "prefix-list-name", "Values": sorted(names)}])["PrefixLists"]
+        return {p["PrefixListId"]: names[p["PrefixListName"]] for p in found if p["PrefixListName"] in names}
+
+    def _bucket(self, resources: Sequence[Mapping[str, Any]]) -> str | None:
+        """The live name of the data bucket: the rendered bucket the tenant roles' policies name,
+        found by its ``bucket`` or its ``bucketPrefix`` (AWS adds a random suffix)."""
+        policies = " ".join(str((r.get("inputs") or {}).get("policy")) for r in resources
+                            if r["type"] == F.IAM_ROLE_POLICY and r.get("tenant"))
+        rendered = [r for r in resources if r["type"] == "aws:s3/bucket:Bucket"
+                    and str((r.get("outputs") or {}).get("bucket")) in policies]
+        if len(rendered) != 1:
+            return None
+        i = rendered[0].get("inputs") or {}
+        names = [b["Name"] for b in self.client("s3").list_buckets().get("Buckets") or []]
+        if i.get("bucket"):
+            return str(i["bucket"]) if i["bucket"] in names else None
+        prefix = str(i.get("bucketPrefix") or "")
+        matches = sorted(n for n in names if prefix and n.startswith(prefix))
+        return matches[0] if len(matches) == 1 else None
+
+
+class SimulatorProber:
+    """Real AWS: the IAM policy simulator decides whether a role may read and write an object
+    (``iam:SimulatePrincipalPolicy``; identity policies and permissions boundaries, nothing
+    touched). moto does not implement it (tests probe with real calls instead)."""
+
+    ACTIONS = ("s3:GetObject", "s3:PutObject")
+
+    def __init__(self, aws: AwsClient):
+        self.iam = aws.client("iam")
+
+    def allowed(self, role_arn: str, bucket: str, key: str) -> bool:
+        out = self.iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=list(self.ACTIONS),
+                                                 ResourceArns=[f"arn:aws:s3:::{bucket}/{key}"])
+        return any(r["EvalDecision"] == "allowed" for r in out["EvaluationResults"])
+
+
+def _doc(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    from urllib.parse import unquote
+
+    s = str(value)
+    try:
+        return dict(json.loads(s))
+    except ValueError:
+        return dict(json.loads(unquote(s)))
+
+
+__all__ = ["AwsClient", "KubeClient", "MissingDependency", "SimulatorProber", "Unreachable", "F"]

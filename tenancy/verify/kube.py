@@ -1,0 +1,491 @@
+"""Kubernetes checks of ``tenancy verify``: pure logic over a :class:`KubeReader`.
+
+Nothing here opens a connection: the reader (``tenancy.verify.clients.KubeClient`` on a real
+cluster, a fake in unit tests) answers ``get``/``list``, SubjectAccessReviews and server-side
+dry-run creates as an impersonated identity. Every request verify makes is a read, an access
+review or a ``dryRun=All`` create: nothing is stored.
+
+- :func:`drift`: every rendered object exists and holds what the render set (objects are compared
+  field by field on what the render sets: the API server adds defaults, which are not drift);
+  anything outside the render that touches a tenant (a NetworkPolicy, Role or RoleBinding in its
+  namespace; a binding anywhere whose subject is one of its groups or service accounts) is reported.
+- :func:`live_resources`: the live objects in the render's own format (``resources.json``
+  entries), so the one isolation model (:mod:`tenancy.facts`) reads the platform as it is and
+  :func:`tenancy.diff.isolation_changes` compares it with the render.
+- :func:`behaviour`: as each tenant persona, by SubjectAccessReview (cannot reach other tenants'
+  namespaces, cannot write its own fences, cannot escalate) and by dry-run creates (a pinned
+  restricted pod is admitted — the platform stays usable; a pod off its nodes, a privileged pod,
+  a Service with externalIPs and an ExternalName Service are refused).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Protocol
+
+from .. import facts as F
+from .. import naming
+from ..plan import admission as placement
+from ..plan import kubernetes as plan
+from ..render.result import is_kubernetes_object, manifest_of
+from .report import Result, failed, passed, skipped
+
+DRIFT, EXTRA = "drift.kubernetes", "drift.kubernetes.extra"
+RBAC_CHECK, ADMISSION_CHECK = "behaviour.rbac", "behaviour.admission"
+
+FACT_KINDS = {F.NAMESPACE, F.NETWORK_POLICY, F.ROLE, F.CLUSTER_ROLE, F.ROLE_BINDING, F.CLUSTER_ROLE_BINDING,
+              F.VAP, F.VAP_BINDING}
+"""The kinds the isolation facts read (the others are compared by :func:`drift` only)."""
+
+TENANT_NAMESPACE_KINDS: tuple[tuple[str, str], ...] = (
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("rbac.authorization.k8s.io/v1", "Role"),
+    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+)
+"""Kinds no tenant persona may write (they are fences): any of them in a tenant namespace that
+the render does not hold was put there by someone else, and may open or grant something."""
+
+FENCES: tuple[tuple[str, str], ...] = (
+    ("networking.k8s.io", "networkpolicies"), ("", "resourcequotas"), ("", "limitranges"), ("", "namespaces"),
+    ("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "rolebindings"),
+    ("rbac.authorization.k8s.io", "clusterroles"), ("rbac.authorization.k8s.io", "clusterrolebindings"),
+    ("", "serviceaccounts"), ("", "endpoints"), ("discovery.k8s.io", "endpointslices"),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+    ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
+)
+"""(group, resource) a persona must not write, in its namespace or cluster-wide: its walls
+(network policies, quota, limits, namespace labels, RBAC, admission) and Endpoints/EndpointSlices
+(CVE-2021-25740: hand-written endpoints point a Service anywhere)."""
+FENCE_VERBS = ("create", "patch", "delete")
+ESCALATIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("bind", "rbac.authorization.k8s.io", "clusterroles", "cluster-admin"),
+    ("bind", "rbac.authorization.k8s.io", "clusterroles", "admin"),
+    ("escalate", "rbac.authorization.k8s.io", "roles", ""),
+    ("impersonate", "", "users", ""),
+    ("impersonate", "", "groups", ""),
+    ("impersonate", "", "serviceaccounts", ""),
+)
+OTHER_NAMESPACE: tuple[tuple[str, str, str], ...] = (
+    ("get", "", "pods"), ("list", "", "pods"), ("create", "", "pods"), ("delete", "", "pods"),
+    ("get", "", "secrets"), ("list", "", "configmaps"), ("create", "", "pods/exec"),
+    ("create", "apps", "deployments"),
+)
+PEERS_PER_TENANT = 2
+"""Other tenants each persona is probed against (its neighbours in name order) plus
+``kube-system``: RBAC is the same for every pair, and the isolation facts already judge every
+pair statically, so probing all pairs (quadratic in tenants) adds time, not evidence."""
+
+
+class KubeReader(Protocol):
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None: ...
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]: ...
+
+    def can(self, user: str, groups: Sequence[str], verb: str, group: str, resource: str,
+            namespace: str | None = None, subresource: str = "", name: str = "") -> bool: ...
+
+    def dry_run_create(self, obj: Mapping[str, Any], user: str, groups: Sequence[str]) -> tuple[bool, int, str]: ...
+
+
+# --------------------------------------------------------------------------------------------
+# Comparison
+
+
+def _quantity(v: Any) -> Decimal | None:
+    """A Kubernetes quantity as a number (``1Gi``, ``500m``, ``2``), None when it is not one."""
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        return None
+    s = str(v).strip()
+    suffixes: dict[str, Decimal | int] = {
+        "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+        "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "k": 10**3, "M": 10**6,
+                "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+    for suf in sorted(suffixes, key=len, reverse=True):
+        if s.endswith(suf) and s[:-len(suf)]:
+            try:
+                return Decimal(s[:-len(suf)]) * Decimal(suffixes[suf])
+            except InvalidOperation:
+                return None
+    try:
+        return Decimal(s)
+    except InvalidOperation:
+        return None
+
+
+def _same_scalar(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
+    qa, qb = _quantity(a), _quantity(b)
+    return qa is not None and qb is not None and not isinstance(a, bool) and qa == qb
+
+
+def differences(rendered: Any, live: Any, path: str = "") -> list[str]:
+    """Where ``live`` does not hold what ``rendered`` sets: every key the render sets must be
+    there with the same value (keys the server adds are defaults, not drift), lists must match
+    element by element with the same length, quantities compare by value (``1024Mi`` = ``1Gi``)."""
+    if isinstance(rendered, dict):
+        if not isinstance(live, dict):
+            return [f"{path or '.'}: rendered an object, live {_short(live)}"]
+        out: list[str] = []
+        for k, v in rendered.items():
+            if k not in live:
+                if v in ({}, [], None, False, ""):
+                    continue  # empty values are dropped on the way in
+                out.append(f"{path}.{k}: missing (rendered {_short(v)})")
+            else:
+                out += differences(v, live[k], f"{path}.{k}")
+        return out
+    if isinstance(rendered, list):
+        if not isinstance(live, list) or len(live) != len(rendered):
+            return [f"{path}: rendered {_short(rendered)}, live {_short(live)}"]
+        out = []
+        for i, (a, b) in enumerate(zip(rendered, live, strict=True)):
+            out += differences(a, b, f"{path}[{i}]")
+        return out
+    return [] if _same_scalar(rendered, live) else [f"{path}: rendered {_short(rendered)}, live {_short(live)}"]
+
+
+def _short(v: Any, n: int = 80) -> str:
+    s = repr(v)
+    return s if len(s) <= n else s[: n - 1] + "…"
+
+
+def compared(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The part of an object verify compares: everything but ``metadata``/``status``, and the
+    labels of a Namespace (tenant label and Pod Security levels)."""
+    out = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+    if obj.get("kind") == "Namespace":
+        out["metadata"] = {"labels": dict((obj.get("metadata") or {}).get("labels") or {})}
+    return out
+
+
+def project(live: Any, rendered: Any) -> Any:
+    """``live`` reduced to the keys ``rendered`` sets (recursively; extra list elements kept
+    whole), so that server defaults do not read as changes to the isolation model."""
+    if isinstance(live, dict) and isinstance(rendered, dict):
+        return {k: project(live[k], rendered[k]) for k in rendered if k in live}
+    if isinstance(live, list) and isinstance(rendered, list):
+        return [project(x, rendered[i]) if i < len(rendered) else x for i, x in enumerate(live)]
+    return live
+
+
+def _what(obj: Mapping[str, Any]) -> str:
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    return f"{obj.get('kind')} {ns + '/' if ns else ''}{meta.get('name')}"
+
+
+def _type_of(obj: Mapping[str, Any]) -> str:
+    api = str(obj.get("apiVersion"))
+    if "/" not in api:
+        api = f"core/{api}"
+    return f"kubernetes:{api}:{obj.get('kind')}"
+
+
+# --------------------------------------------------------------------------------------------
+# Reading the live platform
+
+
+@dataclass
+class Live:
+    """What the cluster holds for one render: the live object of each rendered one (None when
+    missing) and the extra objects that touch a tenant."""
+
+    objects: list[tuple[dict[str, Any], dict[str, Any], dict[str, Any] | None]]
+    """(rendered resource, rendered manifest, live object or None)."""
+    extras: list[tuple[str | None, dict[str, Any], str]]
+    """(tenant, live object, why it touches the tenant)."""
+    cluster_roles: dict[str, dict[str, Any]]
+    """ClusterRoles the extra bindings refer to (so their grants are known)."""
+
+
+def tenant_namespaces(resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """namespace → tenant, from the render's Namespaces."""
+    return {manifest_of(r)["metadata"]["name"]: r["tenant"] for r in resources
+            if r["type"] == F.NAMESPACE and r.get("tenant")}
+
+
+def _subject_tenant(s: Mapping[str, Any], binding_ns: str | None, tenants_by_ns: Mapping[str, str]) -> str | None:
+    kind, name = s.get("kind"), str(s.get("name") or "")
+    if kind == "ServiceAccount":
+        return tenants_by_ns.get(str(s.get("namespace") or binding_ns))
+    if kind == "Group":
+        if name.startswith("system:serviceaccounts:"):
+            return tenants_by_ns.get(name.split(":", 2)[2])
+        parts = name.split(":")
+        if len(parts) == 3 and parts[0] == "tenancy":
+            return tenants_by_ns.get(naming.namespace(parts[1]))
+    if kind == "User" and name.startswith("system:serviceaccount:"):
+        parts = name.split(":")
+        return tenants_by_ns.get(parts[2]) if len(parts) > 3 else None
+    return None
+
+
+def read_live(reader: KubeReader, resources: Sequence[Mapping[str, Any]]) -> Live:
+    rendered = [(dict(r), manifest_of(r)) for r in resources if is_kubernetes_object(r)]
+    by_ns = tenant_namespaces(resources)
+
+    def fetch(pair: tuple[dict[str, Any], dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any], Any]:
+        r, m = pair
+        meta = m.get("metadata") or {}
+        return r, m, reader.get(m["apiVersion"], m["kind"], meta["name"], meta.get("namespace"))
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        objects = list(pool.map(fetch, rendered))
+    known = {(m["kind"], (m.get("metadata") or {}).get("namespace"), m["metadata"]["name"]) for _, m in rendered}
+    extras: list[tuple[str | None, dict[str, Any], str]] = []
+    for ns, tenant in sorted(by_ns.items()):
+        for api, kind in TENANT_NAMESPACE_KINDS:
+            for obj in reader.list(api, kind, ns):
+                obj.setdefault("apiVersion", api)
+                obj.setdefault("kind", kind)
+                if (kind, ns, obj["metadata"]["name"]) not in known:
+                    extras.append((tenant, obj, f"in {tenant}'s namespace {ns}, not in the render"))
+    for api, kind in (("rbac.authorization.k8s.io/v1", "RoleBinding"),
+                      ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")):
+        for obj in reader.list(api, kind):
+            obj.setdefault("apiVersion", api)
+            obj.setdefault("kind", kind)
+            bns = (obj.get("metadata") or {}).get("namespace")
+            if (kind, bns, obj["metadata"]["name"]) in known or (bns in by_ns):
+                continue  # rendered, or already listed as an extra of the tenant namespace
+            for s in obj.get("subjects") or []:
+                t = _subject_tenant(s, bns, by_ns)
+                if t:
+                    extras.append((t, obj, f"binds {s.get('kind')} {s.get('name')} of tenant {t}"))
+                    break
+    roles: dict[str, dict[str, Any]] = {}
+    for _, obj, _why in extras:
+        ref = obj.get("roleRef") or {}
+        if ref.get("kind") == "ClusterRole" and ref.get("name") not in roles:
+            cr = reader.get("rbac.authorization.k8s.io/v1", "ClusterRole", str(ref.get("name")))
+            if cr is not None:
+                cr.setdefault("apiVersion", "rbac.authorization.k8s.io/v1")
+                cr.setdefault("kind", "ClusterRole")
+                roles[str(ref["name"])] = cr
+    return Live(objects, extras, roles)
+
+
+def drift(live: Live) -> list[Result]:
+    out: list[Result] = []
+    for r, m, obj in live.objects:
+        what = _what(m)
+        tenant = r.get("tenant")
+        if obj is None:
+            out.append(failed(DRIFT, tenant, what, "missing from the cluster"))
+            continue
+        diffs = differences(compared(m), compared(obj))
+        if diffs:
+            out.append(failed(DRIFT, tenant, what, "; ".join(diffs[:5]) + (f" (+{len(diffs) - 5} more)"
+                                                                             if len(diffs) > 5 else "")))
+        else:
+            out.append(passed(DRIFT, tenant, what, "as rendered"))
+    for tenant, obj, why in live.extras:
+        ref = obj.get("roleRef") or {}
+        extra = f" → {ref.get('kind')} {ref.get('name')}" if ref else ""
+        out.append(failed(EXTRA, tenant, _what(obj), why + extra))
+    if not live.extras:
+        out.append(passed(EXTRA, None, "tenant namespaces and bindings of tenant subjects",
+                          "nothing outside the render"))
+    return out
+
+
+def live_resources(live: Live) -> list[dict[str, Any]]:
+    """The live Kubernetes objects the isolation facts read, as render resources: each rendered
+    object replaced by its live state (reduced to what the render sets), missing ones left out,
+    extras and the ClusterRoles they bind added."""
+    out: list[dict[str, Any]] = []
+    for r, m, obj in live.objects:
+        if obj is None:
+            continue
+        res = copy.deepcopy(r)
+        if not differences(compared(m), compared(obj)):
+            res["inputs"] = copy.deepcopy(r["inputs"])
+        else:
+            full = project(obj, m)
+            if m.get("kind") == "Namespace":  # labels are the namespace's meaning: keep them all
+                full.setdefault("metadata", {})["labels"] = dict((obj.get("metadata") or {}).get("labels") or {})
+            res["inputs"] = full
+        out.append(res)
+    for tenant, obj, _ in live.extras:
+        out.append(_as_resource(obj, tenant))
+    for cr in live.cluster_roles.values():
+        out.append(_as_resource(cr, None))
+    return out
+
+
+def _as_resource(obj: Mapping[str, Any], tenant: str | None) -> dict[str, Any]:
+    t = _type_of(obj)
+    return {"urn": f"live::{t}::{_what(obj)}", "type": t, "name": obj["metadata"]["name"], "id": None,
+            "tenant": None, "custom": True, "inputs": dict(obj), "outputs": {}, "parent": None,
+            "dependencies": []}
+
+
+def replace_kubernetes(resources: Sequence[Mapping[str, Any]], live: Sequence[Mapping[str, Any]]
+                       ) -> list[dict[str, Any]]:
+    """``resources`` with their fact-bearing Kubernetes objects replaced by ``live``'s."""
+    kept = [dict(r) for r in resources if not (is_kubernetes_object(r) and r["type"] in FACT_KINDS)]
+    return kept + [dict(r) for r in live if r["type"] in FACT_KINDS]
+
+
+# --------------------------------------------------------------------------------------------
+# Behaviour
+
+
+def persona(tenant: str, role: str) -> tuple[str, list[str]]:
+    """The identity verify impersonates for ``tenant``'s ``role`` (admin, edit, view): a made-up
+    user in the group the tenant's access entries map its principals to."""
+    return f"tenancy-verify:{tenant}:{role}", [naming.tenant_group(tenant, plan.PERSONAS[role])]
+
+
+def peers(tenant: str, tenants: Sequence[str]) -> list[str]:
+    ordered = sorted(tenants)
+    if len(ordered) < 2:
+        return []
+    i = ordered.index(tenant)
+    picks = [ordered[(i + k) % len(ordered)] for k in (1, -1)][:PEERS_PER_TENANT]
+    return sorted({p for p in picks if p != tenant})
+
+
+def rbac_behaviour(reader: KubeReader, tenants: Sequence[str]) -> list[Result]:
+    """Every persona of every tenant, by SubjectAccessReview: no access in its peers' namespaces
+    and kube-system, no write of a fence (own namespace or cluster-wide), no escalation."""
+    probes: list[tuple[str, str, str, str, str, str | None, str, str]] = []
+    for t in tenants:
+        own = naming.namespace(t)
+        for role in plan.PERSONAS:
+            for g, res in FENCES:
+                for verb in FENCE_VERBS:
+                    probes.append((t, role, "own fence", verb, g, own, res, ""))
+                    probes.append((t, role, "cluster fence", verb, g, None, res, ""))
+            for verb, g, res, name in ESCALATIONS:
+                probes.append((t, role, "escalation", verb, g, own, res, name))
+            for other in [*peers(t, tenants), "kube-system"]:
+                ons = naming.namespace(other) if other in tenants else other
+                for verb, g, res in OTHER_NAMESPACE:
+                    probes.append((t, role, f"namespace {ons}", verb, g, ons, res, ""))
+
+    def run(p: tuple[str, str, str, str, str, str | None, str, str]) -> tuple[Any, bool]:
+        t, role, _, verb, g, ns, res, name = p
+        user, groups = persona(t, role)
+        resource, _, sub = res.partition("/")
+        return p, reader.can(user, groups, verb, g, resource, ns, sub, name)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(run, probes))
+    allowed_by: dict[tuple[str, str], list[str]] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for (t, role, kind, verb, g, ns, res, name), allowed in answers:
+        counts[(t, role)] = counts.get((t, role), 0) + 1
+        if allowed:
+            what = f"{verb} {g or 'core'}/{res}{' ' + name if name else ''} in {ns or 'the cluster scope'}"
+            allowed_by.setdefault((t, role), []).append(f"{kind}: may {what}")
+    out: list[Result] = []
+    for (t, role), n in sorted(counts.items()):
+        bad = allowed_by.get((t, role))
+        if bad:
+            shown = "; ".join(bad[:6]) + (f"; and {len(bad) - 6} more" if len(bad) > 6 else "")
+            out.append(failed(RBAC_CHECK, t, f"persona {role}", f"{len(bad)} of {n} access reviews allowed: {shown}"))
+        else:
+            out.append(passed(RBAC_CHECK, t, f"persona {role}", f"{n} access reviews denied"))
+    return out
+
+
+def _restricted_pod(tenant: str, name: str, node_tenant: str | None) -> dict[str, Any]:
+    spec: dict[str, Any] = {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "app", "image": "registry.example/tenancy-verify:1",
+                        "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
+    }
+    if node_tenant:
+        spec["nodeSelector"] = {placement.TENANT_LABEL: node_tenant}
+        spec["tolerations"] = [{"key": placement.TENANT_LABEL, "operator": "Equal", "value": node_tenant,
+                                "effect": "NoSchedule"}]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": naming.namespace(tenant)},
+            "spec": spec}
+
+
+def admission_probes(tenant: str, tenants: Sequence[str]) -> list[tuple[str, bool, dict[str, Any]]]:
+    """(probe, must be admitted, object) for one tenant."""
+    ns = naming.namespace(tenant)
+    privileged = _restricted_pod(tenant, "tenancy-verify-privileged", tenant)
+    privileged["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+    del privileged["spec"]["securityContext"]
+    out = [("pinned restricted pod (the platform must stay usable)", True,
+            _restricted_pod(tenant, "tenancy-verify-pinned", tenant)),
+           ("pod without its node selector", False, _restricted_pod(tenant, "tenancy-verify-unpinned", None)),
+           ("privileged pod", False, privileged)]
+    for p in peers(tenant, tenants)[:1]:
+        out.append((f"pod on {p}'s nodes", False, _restricted_pod(tenant, "tenancy-verify-elsewhere", p)))
+    out += [
+        ("Service with externalIPs", False,
+         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "tenancy-verify-externalips", "namespace": ns},
+          "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}], "externalIPs": ["203.0.113.10"]}}),
+        ("ExternalName Service", False,
+         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "tenancy-verify-externalname", "namespace": ns},
+          "spec": {"type": "ExternalName", "externalName": "example.com"}}),
+    ]
+    return out
+
+
+def service_policy(resources: Sequence[Mapping[str, Any]]) -> str | None:
+    """The rendered admission policy that judges Services, if any (externalIPs/ExternalName)."""
+    for r in resources:
+        if r["type"] != F.VAP:
+            continue
+        for rule in ((manifest_of(r).get("spec") or {}).get("matchConstraints") or {}).get("resourceRules") or []:
+            if "services" in (rule.get("resources") or []) or "*" in (rule.get("resources") or []):
+                return str(manifest_of(r)["metadata"]["name"])
+    return None
+
+
+def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any]],
+                        tenants: Sequence[str]) -> list[Result]:
+    """Dry-run creates as each tenant's editor."""
+    svc_policy = service_policy(resources)
+    jobs = [(t, name, must, obj) for t in tenants for name, must, obj in admission_probes(t, tenants)]
+
+    def run(job: tuple[str, str, bool, dict[str, Any]]) -> tuple[Any, tuple[bool, int, str] | None]:
+        t, name, must, obj = job
+        if obj["kind"] == "Service" and svc_policy is None:
+            return job, None
+        user, groups = persona(t, "edit")
+        return job, reader.dry_run_create(obj, user, groups)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(run, jobs))
+    out: list[Result] = []
+    for (t, name, must, _obj), verdict in answers:
+        what = f"dry-run create as {t}'s editor: {name}"
+        if verdict is None:
+            out.append(skipped(ADMISSION_CHECK, t, what, "the render holds no admission policy over Services "
+                                                          "(externalIPs/ExternalName are not fenced by this render)"))
+            continue
+        admitted, status, message = verdict
+        # ResourceQuota is the last admission plugin (after Pod Security and the admission
+        # policies; kubernetes/kubernetes pkg/kubeapiserver/options/plugins.go, AllOrderedPlugins):
+        # a quota refusal means every fence before it admitted the object.
+        by_quota = not admitted and "exceeded quota" in message
+        if must and by_quota:
+            out.append(skipped(ADMISSION_CHECK, t, what, f"the tenant is at its quota (every other fence admitted "
+                                                         f"it): {message[:160]}"))
+        elif by_quota:
+            out.append(failed(ADMISSION_CHECK, t, what, f"only the quota refused it (no fence did): {message[:160]}"))
+        elif must and not admitted:
+            out.append(failed(ADMISSION_CHECK, t, what, f"refused (HTTP {status}): {message[:200]}"))
+        elif not must and admitted:
+            out.append(failed(ADMISSION_CHECK, t, what, "admitted: nothing refused it"))
+        elif must:
+            out.append(passed(ADMISSION_CHECK, t, what, "admitted"))
+        else:
+            by = "RBAC" if status == 403 and " cannot " in message else "admission"
+            out.append(passed(ADMISSION_CHECK, t, what, f"refused by {by} (HTTP {status}): {message[:160]}"))
+    return out
+
+
+def tenants_of(resources: Iterable[Mapping[str, Any]]) -> list[str]:
+    return sorted({r["tenant"] for r in resources if r.get("tenant") and r["type"] == F.NAMESPACE})

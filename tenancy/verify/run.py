@@ -1,0 +1,59 @@
+"""One ``tenancy verify`` run: the checks in order, into one :class:`~.report.Report`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..diff import Render, isolation_changes
+from ..facts import facts_of
+from . import aws as aws_checks
+from . import kube as kube_checks
+from .report import Report, Result, failed, passed
+
+ISOLATION = "isolation"
+LAYERS = ("network", "iam", "rbac", "placement", "admission")
+
+
+def isolation(render_resources: Sequence[Mapping[str, Any]], live_resources: Sequence[Mapping[str, Any]],
+              layers: Sequence[str] = LAYERS) -> list[Result]:
+    """The render's isolation facts against the live platform's: every way the live platform is
+    looser fails, naming the layer, the tenant and the peer."""
+    changes = isolation_changes(facts_of(render_resources), facts_of(live_resources))
+    out = [failed(ISOLATION, c["tenant"], f"{c['layer']}" + (f" (peer {c['peer']})" if c["peer"] else ""),
+                  c["detail"])
+           for c in changes if c["change"] == "loosened" and c["layer"] in layers]
+    bad = {r.object.split(" ")[0] for r in out}
+    out += [passed(ISOLATION, None, layer, "no looser than the render") for layer in layers if layer not in bad]
+    return out
+
+
+def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: aws_checks.AwsReader | None = None,
+           prober: aws_checks.S3Prober | None = None, identity: Mapping[str, str] | None = None) -> Report:
+    """Run every check that the given clients allow (``kube=None``/``aws=None`` skip a layer)."""
+    resources = render.resources
+    tenants = kube_checks.tenants_of(resources)
+    report = Report(render={"path": str(render.path), "project": render.project, "stack": render.stack,
+                            "tenants": tenants}, identity=dict(identity or {}))
+    live: list[dict[str, Any]] = [dict(r) for r in resources]
+    layers: list[str] = []
+    if kube is not None:
+        state = kube_checks.read_live(kube, resources)
+        report.add(kube_checks.drift(state))
+        live = kube_checks.replace_kubernetes(live, kube_checks.live_resources(state))
+        report.add(kube_checks.rbac_behaviour(kube, tenants))
+        report.add(kube_checks.admission_behaviour(kube, resources, tenants))
+        layers += ["network", "rbac", "admission"]
+    if aws is not None:
+        aws_state = aws.read(resources)
+        report.add(aws_checks.drift(resources, aws_state))
+        live = aws_checks.live_resources(live, aws_state)
+        layers += ["network", "iam", "placement"]
+        render_facts, live_facts = facts_of(resources), facts_of(live)
+        report.add(aws_checks.placement_behaviour(render_facts, live_facts))
+        report.add(aws_checks.network_behaviour(render_facts, live_facts))
+        if prober is not None:
+            report.add(aws_checks.s3_behaviour(render_facts, aws_state, prober))
+    if layers:
+        report.add(isolation(resources, live, [x for x in LAYERS if x in layers]))
+    return report

@@ -1,0 +1,271 @@
+"""What the live tests ask the real API server, and how they read its answers.
+
+- :func:`apply_render`: server-side apply a render's Kubernetes objects and wait until the server
+  enforces them (admission policies loaded, quotas' status computed).
+- :func:`admission`: create an object with ``dryRun=All`` as some identity and say who refused it
+  (a ValidatingAdmissionPolicy by name, Pod Security, RBAC, LimitRange, ResourceQuota).
+- :func:`fence_breaches`: every fence a persona could cross, by SubjectAccessReview.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from tenancy import naming
+from tenancy.plan import admission as placement
+from tenancy.plan import kubernetes as plan
+from tests.helpers.controlplane import ApiError, Kube, wait_for
+from tests.helpers.rbac import ESCALATION_VERBS, FENCES, WRITE_VERBS
+
+SERVICE_POLICY = "tenancy-service-exposure"
+"""The Service exposure policy (added by the issue-9 branch)."""
+SERVICE_POLICY_SKIP = "Service policy lands with the issue-9 branch"
+ENFORCE_TIMEOUT = 90.0
+
+
+# ------------------------------------------------------------------------------------------------
+# Objects
+
+
+def restricted(pod: dict[str, Any]) -> dict[str, Any]:
+    """``pod`` made to pass Pod Security ``restricted`` (pod- and container-level securityContext),
+    so that only the placement policy can refuse it. Placement fields are left untouched."""
+    p = copy.deepcopy(pod)
+    spec = p["spec"]
+    spec["securityContext"] = {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}}
+    for c in spec["containers"]:
+        c["securityContext"] = {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    return p
+
+
+def pinned_pod(tenant: str, name: str = "app", **spec_extra: Any) -> dict[str, Any]:
+    """A pod that every fence admits in ``tenant``'s namespace."""
+    spec = {"nodeSelector": {placement.TENANT_LABEL: tenant},
+            "tolerations": [{"key": placement.TENANT_LABEL, "operator": "Equal", "value": tenant,
+                             "effect": "NoSchedule"}],
+            "containers": [{"name": "app", "image": "registry.example/app:1"}], **spec_extra}
+    return restricted({"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": name, "namespace": naming.namespace(tenant)}, "spec": spec})
+
+
+def persona_group(tenant: str, role: str) -> str:
+    """The group bound to ``tenancy-<role>`` (role: admin, edit, view)."""
+    return naming.tenant_group(tenant, plan.PERSONAS[role])
+
+
+def persona(kube: Kube, tenant: str, role: str) -> Kube:
+    """A client impersonating a member of ``tenant``'s ``role`` group."""
+    return kube.as_user(f"live-{tenant}-{role}", persona_group(tenant, role))
+
+
+# ------------------------------------------------------------------------------------------------
+# Admission
+
+
+@dataclass
+class Verdict:
+    admitted: bool
+    status: int
+    message: str
+    obj: dict[str, Any] | None = None
+
+    def by_policy(self, name: str) -> bool:
+        """Refused by the ValidatingAdmissionPolicy ``name``."""
+        return not self.admitted and f"ValidatingAdmissionPolicy '{name}'" in self.message
+
+    @property
+    def by_pod_security(self) -> bool:
+        return not self.admitted and "violates PodSecurity" in self.message
+
+    @property
+    def by_rbac(self) -> bool:
+        return not self.admitted and self.status == 403 and " cannot " in self.message
+
+    @property
+    def by_quota(self) -> bool:
+        return not self.admitted and "exceeded quota" in self.message
+
+    def policy_message(self, name: str) -> str:
+        """The policy's own message (what follows ``denied request: ``)."""
+        assert self.by_policy(name), self.message
+        return self.message.split("denied request: ", 1)[1]
+
+
+def admission(client: Kube, obj: Mapping[str, Any], dry_run: bool = True) -> Verdict:
+    """Create ``obj`` (``dryRun=All`` by default: authorization and all admission, nothing stored)."""
+    try:
+        out = client.post(client.path_of(obj, named=False), dict(obj), dry_run=dry_run)
+        return Verdict(True, 201, "", out)
+    except ApiError as exc:
+        return Verdict(False, exc.status, exc.message)
+
+
+def update_admission(client: Kube, obj: Mapping[str, Any]) -> Verdict:
+    """Replace ``obj`` (PUT, ``dryRun=All``)."""
+    try:
+        out = client.request("PUT", client.path_of(obj), dict(obj), params={"dryRun": "All"})
+        return Verdict(True, 200, "", out)
+    except ApiError as exc:
+        return Verdict(False, exc.status, exc.message)
+
+
+def wait_until_policy_enforced(kube: Kube, probe: Mapping[str, Any], policy: str, enforced: bool = True,
+                               timeout: float = ENFORCE_TIMEOUT) -> None:
+    """The API server loads admission policies asynchronously: wait until ``probe`` is refused by
+    ``policy`` (or, with ``enforced=False``, no longer refused)."""
+    wait_for(f"{policy} {'enforced' if enforced else 'lifted'} on {probe['kind']} {probe['metadata']['name']}",
+             lambda: admission(kube, probe).by_policy(policy) == enforced, timeout, interval=0.5)
+
+
+# ------------------------------------------------------------------------------------------------
+# Applying a render
+
+
+def all_objects(rendered: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Mapping[str, Any]]:
+    """Platform objects first, then every Namespace (an edge's policy lives in the peer's namespace),
+    then each tenant's other objects, each group in the render's apply order."""
+    groups = sorted(rendered, key=lambda g: (g != "platform", g))
+    objs = [obj for g in groups for obj in rendered[g]]
+    return sorted(objs, key=lambda o: 0 if o in rendered.get("platform", ()) else 1 if o["kind"] == "Namespace" else 2)
+
+
+def policies(rendered: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[Mapping[str, Any]]:
+    return [o for o in all_objects(rendered) if o["kind"] == "ValidatingAdmissionPolicy"]
+
+
+def tenants_of(rendered: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]:
+    return sorted(g for g in rendered if g != "platform")
+
+
+def of_kind(rendered: Mapping[str, Sequence[Mapping[str, Any]]], group: str, kind: str) -> list[Mapping[str, Any]]:
+    return [o for o in rendered[group] if o["kind"] == kind]
+
+
+def apply_render(kube: Kube, rendered: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:
+    for obj in all_objects(rendered):
+        kube.apply(obj)
+    tenants = tenants_of(rendered)
+    for t in tenants:
+        wait_until_policy_enforced(kube, unpinned_probe(t), placement.POLICY_NAME)
+    if SERVICE_POLICY in {p["metadata"]["name"] for p in policies(rendered)}:
+        for t in tenants:
+            probe = {"apiVersion": "v1", "kind": "Service",
+                     "metadata": {"name": "probe", "namespace": naming.namespace(t)},
+                     "spec": {"type": "ExternalName", "externalName": "example.com"}}
+            wait_until_policy_enforced(kube, probe, SERVICE_POLICY)
+    for t in tenants:
+        for q in of_kind(rendered, t, "ResourceQuota"):
+            wait_for_quota_status(kube, q)
+
+
+def unpinned_probe(tenant: str) -> dict[str, Any]:
+    p = pinned_pod(tenant, "probe")
+    del p["spec"]["nodeSelector"]
+    return p
+
+
+def wait_for_quota_status(kube: Kube, quota: Mapping[str, Any], timeout: float = ENFORCE_TIMEOUT) -> None:
+    """The quota admission plugin ignores a quota until the controller manager has written its
+    ``status.hard`` (and refuses creates while a tracked resource is missing from ``status.used``)."""
+    want = set(quota["spec"]["hard"])
+
+    def ready() -> bool:
+        status = kube.get(kube.path_of(quota)).get("status") or {}
+        return want <= set(status.get("hard") or {}) and want <= set(status.get("used") or {})
+
+    wait_for(f"status of ResourceQuota {quota['metadata']['namespace']}/{quota['metadata']['name']}", ready, timeout)
+
+
+# ------------------------------------------------------------------------------------------------
+# Authorization
+
+
+ESCALATION_CHECKS: tuple[tuple[str, str, str, str], ...] = (
+    # (verb, group, resource, name): ways to gain more than the persona's Role through RBAC itself
+    ("bind", "rbac.authorization.k8s.io", "clusterroles", "cluster-admin"),
+    ("bind", "rbac.authorization.k8s.io", "clusterroles", "admin"),
+    ("bind", "rbac.authorization.k8s.io", "clusterroles", "edit"),
+    ("escalate", "rbac.authorization.k8s.io", "roles", ""),
+    ("escalate", "rbac.authorization.k8s.io", "clusterroles", ""),
+    ("impersonate", "", "users", ""),
+    ("impersonate", "", "groups", ""),
+    ("impersonate", "", "serviceaccounts", ""),
+    ("create", "", "pods/ephemeralcontainers", ""),  # not a fence per se, but checked as an update below
+)
+OTHER_NAMESPACE_CHECKS: tuple[tuple[str, str, str], ...] = (
+    ("get", "", "pods"), ("list", "", "pods"), ("create", "", "pods"), ("delete", "", "pods"),
+    ("get", "", "secrets"), ("list", "", "configmaps"), ("create", "apps", "deployments"),
+    ("create", "", "services"), ("create", "", "pods/exec"), ("list", "", "events"),
+)
+
+
+def fence_breaches(kube: Kube, tenant: str, role: str, all_tenants: Iterable[str]) -> list[str]:
+    """Everything ``tenant``'s ``role`` persona may do that crosses a fence, by SubjectAccessReview:
+    writes of the fences (tests/helpers/rbac.py FENCES: network policies, quota, limits, namespaces,
+    RBAC, service accounts and tokens, endpoints, admission policies) in its own namespace and
+    cluster-wide, RBAC escalation (bind to powerful ClusterRoles, escalate, impersonate), and any
+    access in other tenants' namespaces. Empty: fenced."""
+    user, group = f"live-{tenant}-{role}", persona_group(tenant, role)
+    own = naming.namespace(tenant)
+    checks: list[tuple[str, str, str, str | None, str]] = []
+    for g, resource in FENCES:
+        res, _, sub = resource.partition("/")
+        for verb in WRITE_VERBS + ESCALATION_VERBS:
+            checks.append((verb, g, res, own, sub))
+            checks.append((verb, g, res, None, sub))
+    for verb, g, res, name in ESCALATION_CHECKS:
+        r, _, sub = res.partition("/")
+        if verb == "create" and sub == "ephemeralcontainers":
+            continue
+        checks.append((verb, g, r, own, f"{sub}|{name}"))
+        checks.append((verb, g, r, None, f"{sub}|{name}"))
+    for other in all_tenants:
+        if other == tenant:
+            continue
+        for verb, g, res in OTHER_NAMESPACE_CHECKS:
+            r, _, sub = res.partition("/")
+            checks.append((verb, g, r, naming.namespace(other), sub))
+
+    def run(check: tuple[str, str, str, str | None, str]) -> str | None:
+        verb, g, res, ns, sub = check
+        sub, _, name = sub.partition("|")
+        if kube.can(user, [group], verb, res, g, ns, sub, name):
+            what = f"{g or 'core'}/{res}{'/' + sub if sub else ''}{' ' + name if name else ''}"
+            return f"{verb} {what} in {ns or 'the cluster scope'}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        return sorted(b for b in pool.map(run, checks) if b)
+
+
+def bindings_of_tenant_groups(kube: Kube, tenants: Iterable[str]) -> list[str]:
+    """Every RoleBinding/ClusterRoleBinding in the cluster that names a tenant persona group, other
+    than its own ``tenancy-<role>`` Role in its own namespace."""
+    groups = {persona_group(t, r): (t, r) for t in tenants for r in plan.PERSONAS}
+    out: list[str] = []
+    for path in ("/apis/rbac.authorization.k8s.io/v1/rolebindings",
+                 "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"):
+        for b in kube.get(path)["items"]:
+            for s in b.get("subjects") or []:
+                if s.get("kind") == "Group" and s.get("name") in groups:
+                    t, r = groups[s["name"]]
+                    ok = (b["kind"] == "RoleBinding" and b["metadata"].get("namespace") == naming.namespace(t)
+                          and b["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                                               "name": f"{plan.ROLE_PREFIX}{r}"})
+                    if not ok:
+                        out.append(f"{b['kind']} {b['metadata'].get('namespace', '')}/{b['metadata']['name']} "
+                                   f"binds {s['name']} to {b['roleRef']['kind']} {b['roleRef']['name']}")
+    return sorted(out)
+
+
+def wait_for_deletion(kube: Kube, obj: Mapping[str, Any], timeout: float = 60.0) -> None:
+    wait_for(f"deletion of {obj['kind']} {obj['metadata']['name']}", lambda: not kube.exists(obj), timeout)
+
+
+def now() -> float:
+    return time.monotonic()

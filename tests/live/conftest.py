@@ -1,0 +1,85 @@
+"""Live tests: the rendered in-cluster layer judged by a real API server, and deployed by the real
+Pulumi engine. One control plane for the whole session (etcd + kube-apiserver +
+kube-controller-manager on 127.0.0.1), started on first use and stopped by PID at the end.
+
+Binaries: ``make testenv`` (tests/helpers/testenv.py). Without them these tests skip, saying how to
+get them; with ``TENANCY_LIVE_REQUIRED=1`` (set by ``.ci/run``) they fail instead.
+
+Every live test module is in one xdist group (``pytestmark``; ``--dist loadgroup`` in the Makefile)
+so that the session fixtures start each control plane once.
+"""
+
+from __future__ import annotations
+
+import copy
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tenancy.render import render_spec
+from tests.fixtures.specs import ALPHA, BETA, GAMMA, spec_with, tenant
+from tests.helpers import live
+from tests.helpers.controlplane import ControlPlane, Kube
+from tests.helpers.testenv import KUBE_BINARIES, require_binaries
+
+# The platform the admission/authorization tests apply: three tenants as in the render tests,
+# gamma allowed one LoadBalancer Service, and "zeta", a scratch tenant whose fences the negative
+# controls break (so breaking them never disturbs the other tenants' checks).
+ZETA: dict[str, Any] = tenant("zeta", 3, quota={"cpu": "1", "memory": "1Gi", "pods": 2},
+                              editors=["arn:aws:iam::111122223333:role/zeta-devs"])
+
+
+def live_spec() -> dict[str, Any]:
+    gamma = copy.deepcopy(GAMMA)
+    gamma["quota"] = {"loadBalancers": 1}
+    return spec_with([ALPHA, BETA, gamma, ZETA])
+
+
+def _control_plane(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[ControlPlane]:
+    bin_dir = require_binaries(KUBE_BINARIES)
+    workdir = tmp_path_factory.mktemp(name)
+    cp = ControlPlane(bin_dir, workdir)
+    failed = True
+    try:
+        cp.start()
+        failed = False
+        yield cp
+    finally:
+        cp.stop()
+        if not failed:
+            # Logs are kept on failure (pytest keeps the last three base temp folders).
+            shutil.rmtree(workdir / "etcd", ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """The control plane the admission and authorization tests apply the render to."""
+    yield from _control_plane(tmp_path_factory, "controlplane")
+
+
+@pytest.fixture(scope="session")
+def engine_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
+    """A second, empty control plane for the Pulumi engine tests (they own the cluster-wide
+    placement policy there, and leave retained namespaces behind)."""
+    yield from _control_plane(tmp_path_factory, "engine-controlplane")
+
+
+@pytest.fixture(scope="session")
+def kube(control_plane: ControlPlane) -> Kube:
+    return control_plane.client()
+
+
+@pytest.fixture(scope="session")
+def rendered() -> dict[str, list[dict[str, Any]]]:
+    """The render's Kubernetes objects, grouped by tenant (``platform`` for shared ones)."""
+    return render_spec(live_spec(), stack="live").manifests
+
+
+@pytest.fixture(scope="session")
+def applied(kube: Kube, rendered: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Every rendered in-cluster object server-side applied (platform first, then each tenant), with
+    the admission policies enforced and the quotas' status computed before any test runs."""
+    live.apply_render(kube, rendered)
+    return rendered

@@ -1,0 +1,30 @@
+"""The platform's in-cluster layer only: the placement admission policy and every tenant's bundle
+(with the ``allowFrom`` edges), exactly as :class:`tenancy.Platform` wires them, but with a
+Kubernetes provider built from a kubeconfig instead of the EKS cluster's.
+
+Config:
+    tenancy:platform     the platform object (as in stacks/), validated by tenancy.load_platform
+    inclusters:kubeconfig  path to (or contents of) the target cluster's kubeconfig
+"""
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from tenancy.bundle import TenantBundle, TenantBundleArgs
+from tenancy.cluster import PlacementPolicy, PlacementPolicyArgs
+from tenancy.spec import load_platform
+
+spec = load_platform(pulumi.Config("tenancy").require_object("platform"))
+provider = k8s.Provider("cluster", kubeconfig=pulumi.Config().require("kubeconfig"))
+placement = PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))
+bundles = {
+    t.name: TenantBundle(t.name, TenantBundleArgs(
+        tenant=t, vpc_cidr=spec.vpc_cidr, workloads=spec.workloads, provider=provider,
+        pod_identity_agent=spec.identity.mode != "irsa", wait_for=[placement]))
+    for t in spec.tenants
+}
+# Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X (as in tenancy.Platform).
+for t in spec.tenants:
+    for peer in t.allow_from:
+        bundles[t.name].allow_from(peer, peer_namespace=bundles[peer].namespace)
+pulumi.export("namespaces", {name: b.namespace_name for name, b in bundles.items()})
