@@ -149,13 +149,20 @@ def _strict(r: Rendered) -> bool:
     return r.spec.cluster.network_policy_enforcing_mode == "strict"
 
 
+def _bundled(r: Rendered) -> list[Any]:
+    """The tenants whose in-cluster bundle this stack renders: a ``teamStack`` tenant's namespace,
+    NetworkPolicies and Services are its team's stack's (``tenancy.team``), judged by that stack's
+    own render, not here."""
+    return [t for t in r.spec.tenants if not t.team_stack]
+
+
 _STRICT_DOC = ("EKS user guide eks-networking-add-ons.adoc, strict mode: 'you must have a network policy for every "
                "endpoint that your pods need … this requirement applies to the CoreDNS pods'")
 
 
 @check("tenant pods → CoreDNS (udp+tcp/53)", "flow", _STRICT_DOC)
 def _tenant_dns(r: Rendered) -> tuple[Status, str]:
-    pairs = [(f"{t.name} → CoreDNS", _tenant(r, t.name), COREDNS) for t in r.spec.tenants]
+    pairs = [(f"{t.name} → CoreDNS", _tenant(r, t.name), COREDNS) for t in _bundled(r)]
     results = [_flows(r, pairs, p, 53) for p in ("UDP", "TCP")]
     bad = [d for s, d in results if s == "missing"]
     return ("missing", "; ".join(bad)) if bad else results[0]
@@ -176,15 +183,15 @@ def _coredns_upstream(r: Rendered) -> tuple[Status, str]:
        "EKS user guide private-clusters.adoc: STS (IRSA), ECR through interface endpoints in the system subnets")
 def _tenant_endpoints(r: Rendered) -> tuple[Status, str]:
     ip = str(r.spec.address_plan.system_subnets()[0].network_address + 20)
-    return _flows(r, ((t.name, _tenant(r, t.name), Endpoint(ip=ip)) for t in r.spec.tenants), "TCP", 443)
+    return _flows(r, ((t.name, _tenant(r, t.name), Endpoint(ip=ip)) for t in _bundled(r)), "TCP", 443)
 
 
 @check("tenants with kubernetesApiAccess → kubernetes ClusterIP (tcp/443); others not", "flow",
        "aws/amazon-network-policy-controller-k8s pkg/resolvers/endpoints.go: the agent sees ClusterIPs pre-DNAT")
 def _tenant_api(r: Rendered) -> tuple[Status, str]:
     api = Endpoint(ip=r.spec.kubernetes_service_ip)
-    on = [(t.name, _tenant(r, t.name), api) for t in r.spec.tenants if t.kubernetes_api_access]
-    off = [(t.name, _tenant(r, t.name), api) for t in r.spec.tenants if not t.kubernetes_api_access]
+    on = [(t.name, _tenant(r, t.name), api) for t in _bundled(r) if t.kubernetes_api_access]
+    off = [(t.name, _tenant(r, t.name), api) for t in _bundled(r) if not t.kubernetes_api_access]
     a = _flows(r, on, "TCP", 443) if on else ("n/a", "")
     b = _flows(r, off, "TCP", 443, expect=False) if off else ("n/a", "")
     bad = [d for s, d in (a, b) if s == "missing"]
@@ -213,7 +220,7 @@ def _service_range_excluded(r: Rendered) -> tuple[Status, str]:
                     leaks.append(f"{m['metadata']['namespace']}/{m['metadata']['name']}")
     if leaks:
         return "missing", f"ipBlocks covering {svc} in tenant policies: {', '.join(sorted(set(leaks))[:5])}"
-    return ("ok" if any(t.internet_egress for t in r.spec.tenants) else "n/a"), f"{svc} pinned and excluded"
+    return ("ok" if any(t.internet_egress for t in _bundled(r)) else "n/a"), f"{svc} pinned and excluded"
 
 
 @check("strict enforcing mode → policies for CoreDNS and every platform namespace", "prerequisite", _STRICT_DOC)
@@ -293,11 +300,11 @@ def _mesh_in_cluster(r: Rendered) -> tuple[Status, str]:
     if r.spec.workloads.mesh != "istio":
         return "n/a", "no mesh"
     wanted = kplan.injection_labels(r.spec.workloads)
-    unlabelled = [t.name for t in r.spec.tenants
+    unlabelled = [t.name for t in _bundled(r)
                   if any((_tenant(r, t.name).ns_labels or {}).get(k) != v for k, v in wanted.items())]
     if unlabelled:
         return "missing", f"namespaces without {wanted}: {', '.join(unlabelled[:5])}"
-    return _flows(r, ((t.name, _tenant(r, t.name), ISTIOD) for t in r.spec.tenants), "TCP", kplan.ISTIOD_PORT)
+    return _flows(r, ((t.name, _tenant(r, t.name), ISTIOD) for t in _bundled(r)), "TCP", kplan.ISTIOD_PORT)
 
 
 @check("ingress controller → every tenant's pods", "flow",
@@ -307,4 +314,4 @@ def _ingress_to_tenants(r: Rendered) -> tuple[Status, str]:
     if not ns:
         return "n/a", "no ingress controller namespace"
     ctrl = _platform(ns, app="ingress-controller")
-    return _flows(r, ((t.name, ctrl, _tenant(r, t.name)) for t in r.spec.tenants), "TCP", 8080)
+    return _flows(r, ((t.name, ctrl, _tenant(r, t.name)) for t in _bundled(r)), "TCP", 8080)

@@ -27,7 +27,8 @@ def _violations(res: Res) -> dict[str, list[check.Violation]]:
 @pytest.mark.parametrize("spec", [
     review.base_spec(),
     spec_with([ALPHA, BETA, GAMMA, DELTA], identity={"mode": "podIdentity", "accessPoints": True},
-              workloads={"mesh": "istio", "ingressControllerNamespace": "ingress"},
+              workloads={"mesh": "istio", "istio": {"preinstalled": True, "cni": True},
+              "ingressControllerNamespace": "ingress"},
               network={"tenantNetworkAcls": True},
               cluster={"endpointPublicAccessCidrs": ["203.0.113.0/24"]}),
 ], ids=["base", "options"])

@@ -175,8 +175,7 @@ def test_a_new_admission_policy_is_picked_up_generically() -> None:
 def test_replacing_inputs_make_replace_actions() -> None:
     def rename(res: list[dict[str, Any]]) -> None:
         g = review.find(res, NODE_GROUP, "beta")
-        name = g["inputs"].pop("nodeGroupName")
-        g["inputs"]["nodeGroupNamePrefix"] = name + "-"
+        g["inputs"]["nodeGroupNamePrefix"] = g["inputs"]["nodeGroupNamePrefix"] + "v2-"  # a new prefix: ForceNew
         review.find(res, "aws:ec2/subnet:Subnet", "beta")["inputs"]["cidrBlock"] = "10.40.99.0/24"
         g2 = review.find(res, NODE_GROUP, "gamma")
         g2["inputs"]["scalingConfig"]["desiredSize"] = 7  # ignoreChanges: never shown
@@ -185,7 +184,7 @@ def test_replacing_inputs_make_replace_actions() -> None:
     acts = {r["type"].rsplit(":", 1)[-1]: r for r in d["resources"]}
     assert set(acts) == {"NodeGroup", "Subnet"}
     assert acts["NodeGroup"]["action"] == "replace"
-    assert set(acts["NodeGroup"]["replacedBy"]) == {"nodeGroupName", "nodeGroupNamePrefix"}
+    assert set(acts["NodeGroup"]["replacedBy"]) == {"nodeGroupNamePrefix"}
     assert acts["Subnet"]["action"] == "replace" and acts["Subnet"]["replacedBy"] == ["cidrBlock"]
 
 

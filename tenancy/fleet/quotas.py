@@ -7,7 +7,7 @@ platform spec can check them; the fleet planner does (aws-limits.md):
   service role (created inside the ``eks:index:Cluster`` component, pulumi-eks
   ``nodejs/eks/cluster.ts``, because :mod:`tenancy.cluster` passes no ``serviceRole``), the
   system node role, the VPC CNI's IRSA role, the flow-log delivery role (CloudWatch
-  destination only); and per tenant its node role plus one role per service account.
+  destination only), the EBS CSI driver's role (``workloads.storage: ebs``, :mod:`tenancy.storage`); and per tenant its node role plus one role per service account.
   ``tests/fleet/test_quotas.py`` checks this count against the roles the real program registers.
   It is an upper bound: a tenant that creates fewer roles (e.g. while off-boarding) is still
   counted in full.
@@ -34,7 +34,8 @@ def tenant_roles(tenant: TenantSpec) -> int:
 def platform_roles(spec: PlatformSpec) -> int:
     """IAM roles one platform creates in its account (see the module docstring)."""
     flow_logs = 1 if spec.network.flow_logs.destination == "cloudWatch" else 0
-    return PLATFORM_FIXED_ROLES + flow_logs + sum(tenant_roles(t) for t in spec.tenants)
+    storage = 1 if spec.workloads.storage == "ebs" else 0
+    return PLATFORM_FIXED_ROLES + flow_logs + storage + sum(tenant_roles(t) for t in spec.tenants)
 
 
 def platform_oidc_providers(spec: PlatformSpec) -> int:

@@ -16,7 +16,8 @@ FULL = spec_with(
     [ALPHA, BETA, GAMMA, DELTA, tenant("bottle", 5, nodes={"capacityType": "SPOT"}, serviceAccounts=["x"])],
     identity={"mode": "podIdentity", "accessPoints": True, "accessLogging": True,
               "noncurrentVersionExpirationDays": 30},
-    workloads={"mesh": "istio", "ingressControllerNamespace": "ingress"},
+    workloads={"mesh": "istio", "istio": {"preinstalled": True, "cni": True},
+              "ingressControllerNamespace": "ingress"},
     network={"tenantNetworkAcls": True, "flowLogs": {"destination": "s3", "retentionDays": 30}},
     cluster={"endpointPublicAccessCidrs": ["203.0.113.0/24"], "clusterAdmins": ["arn:aws:iam::111122223333:role/a"]},
 )
