@@ -68,7 +68,8 @@ def test_document_shape_is_json_and_stable() -> None:
     assert json.dumps(d1, sort_keys=True) == json.dumps(d2, sort_keys=True)
     assert set(d1) == {"tenants", "network", "s3", "trust", "rbac", "placement", "admission", "podSecurity"}
     assert d1["placement"]["alpha"]["taints"] == ["tenancy/tenant=alpha:NO_SCHEDULE"]
-    assert d1["admission"]["enforced"]["alpha"] == {"tenancy-pod-placement": ["Deny"], "tenancy-service-exposure": ["Deny"]}
+    assert d1["admission"]["enforced"]["alpha"] == {"tenancy-pod-placement": ["Deny"],
+                                                     "tenancy-service-exposure": ["Deny"]}
     assert d1["podSecurity"]["beta"]["enforce"] == "restricted"
 
 

@@ -7,7 +7,8 @@ platform spec can check them; the fleet planner does (aws-limits.md):
   service role (created inside the ``eks:index:Cluster`` component, pulumi-eks
   ``nodejs/eks/cluster.ts``, because :mod:`tenancy.cluster` passes no ``serviceRole``), the
   system node role, the VPC CNI's IRSA role, the flow-log delivery role (CloudWatch
-  destination only), the EBS CSI driver's role (``workloads.storage: ebs``, :mod:`tenancy.storage`); and per tenant its node role plus one role per service account.
+  destination only), the EBS CSI driver's role (``workloads.storage: ebs``,
+  :mod:`tenancy.storage`); and per tenant its node role plus one role per service account.
   ``tests/fleet/test_quotas.py`` checks this count against the roles the real program registers.
   It is an upper bound: a tenant that creates fewer roles (e.g. while off-boarding) is still
   counted in full.
