@@ -98,10 +98,16 @@ def _writer(sink: Any) -> Callable[[str], None]:
 
 
 def _error_text(exc: BaseException) -> str:
+    """One line: the error's class and the engine's most telling line (the last line that
+    mentions an error, from stderr then stdout; a Python program's traceback goes to stdout)."""
     result = getattr(exc, "args", [None])[0]
-    stderr = getattr(result, "stderr", None)
-    text = (stderr or str(exc)).strip().splitlines()
-    return f"{type(exc).__name__}: {text[-1] if text else ''}".strip()
+    texts = [getattr(result, "stderr", None) or "", getattr(result, "stdout", None) or ""]
+    lines = [line.strip() for text in texts for line in text.splitlines() if line.strip()]
+    if not lines:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    telling = [line for line in lines if "error:" in line.lower()] or \
+        [line for line in lines if "error" in line.lower()] or lines
+    return f"{type(exc).__name__}: {telling[-1] if telling else ''}".strip()
 
 
 def run_fleet(

@@ -11,7 +11,9 @@ TENANCY_LIVE_REQUIRED=1 a missing binary fails the test instead (CI must not pas
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,12 @@ NEEDED = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
 CACHE = Path(os.environ.get("TENANCY_TESTENV_CACHE", Path.home() / ".cache" / "tenancy-testenv"))
 
 PROGRAM = '''\
+import os
+import time
+
 import pulumi
+
+time.sleep(float(os.environ.get("FLEET_TEST_HOLD", "0")))  # to hold the stack's lock in a test
 
 platform = pulumi.Config("tenancy").require_object("platform")
 fleet = pulumi.Config("tenancy").require_object("fleet")
@@ -118,3 +125,28 @@ def test_real_cli_through_the_command_line(live, capsys):
                      "--work-dir", str(tmp / "w"), "--pulumi-root", str(folder.parent), "--no-plugin-install"])
     err = capsys.readouterr().err
     assert code == 1 and "failed: us-1" in err and "not run: eu-1, eu-2" in err
+
+
+def test_real_cli_conflict_is_retried(live):
+    """A real concurrent update: another `pulumi up` holds the canary stack's lock (self-managed
+    backend: "the stack is currently locked by 1 lock(s)"); the runner retries until it is free."""
+    folder, project, stacks, fleet, env, tmp = live
+    source = AutomationStacks(project, stacks, tmp / "work", pulumi_root=folder.parent, env=env, plugins=[])
+    source.open("us-1")  # create the stack
+    holder = subprocess.Popen([str(folder / "pulumi"), "up", "--yes", "--non-interactive", "--stack", "us-1"],
+                              cwd=source.work_dir("us-1"), env={**os.environ, **env, "FLEET_TEST_HOLD": "10"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        locks = tmp / "state" / ".pulumi" / "locks"
+        deadline = time.monotonic() + 60
+        while not list(locks.rglob("*.json")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert list(locks.rglob("*.json")), "the holder never took the lock"
+        lines: list[str] = []
+        results = run_fleet("up", [["us-1"]], source, retries=6, backoff=2.0, report=lines.append)
+    finally:
+        holder.wait(timeout=120)
+    assert holder.returncode == 0
+    assert results[0].status == "succeeded", "\n".join(lines + [results[0].error])
+    assert results[0].attempts >= 2
+    assert any("concurrent update" in line for line in lines)
