@@ -174,6 +174,9 @@ class Kube:
                  groups: Iterable[str] = ()):
         self.server, self.ca, self.cert = server, ca, cert
         self.session = requests.Session()
+        # No proxies, and no REQUESTS_CA_BUNDLE overriding the cluster's CA (requests lets the
+        # environment win over session.verify).
+        self.session.trust_env = False
         self.session.verify = str(ca)
         self.session.cert = (str(cert.cert), str(cert.key))
         self.user, self.groups = user, tuple(groups)
@@ -193,7 +196,7 @@ class Kube:
         if body is not None:
             data = body if isinstance(body, (str, bytes)) else json.dumps(body)
         r = self.session.request(method, self.server + path, data=data, params=params,
-                                 headers={"Content-Type": content_type}, timeout=60)
+                                 headers={"Content-Type": content_type}, timeout=60, verify=str(self.ca))
         try:
             out = r.json()
         except ValueError:
