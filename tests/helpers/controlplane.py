@@ -14,7 +14,9 @@ controller manager, which runs the controllers the tests rely on:
 - ``resourcequota-controller``: ``status.hard``/``status.used`` (the quota admission plugin ignores a quota
   without status);
 - ``deployment-controller``, ``replicaset-controller``: Deployments create ReplicaSets create Pods, through admission;
-- ``validatingadmissionpolicy-status-controller``: ``status.typeChecking`` of admission policies.
+- ``validatingadmissionpolicy-status-controller``: ``status.typeChecking`` of admission policies;
+- ``clusterrole-aggregation-controller``: the rules of the aggregated built-in ClusterRoles
+  (``admin``, ``edit``, ``view``), empty without it.
 
 No scheduler and no kubelet: pods are admitted (or not) and stay Pending.
 """
@@ -43,7 +45,7 @@ from cryptography.x509.oid import NameOID
 
 KCM_CONTROLLERS = ("namespace-controller", "garbage-collector-controller", "serviceaccount-controller",
                    "resourcequota-controller", "deployment-controller", "replicaset-controller",
-                   "validatingadmissionpolicy-status-controller")
+                   "validatingadmissionpolicy-status-controller", "clusterrole-aggregation-controller")
 """Canonical names (``cmd/kube-controller-manager/names/controller_names.go``)."""
 START_TIMEOUT = 120.0
 """Seconds each component gets to become ready (the machine may be busy)."""
