@@ -14,7 +14,9 @@ controller manager, which runs the controllers the tests rely on:
 - ``resourcequota-controller``: ``status.hard``/``status.used`` (the quota admission plugin ignores a quota
   without status);
 - ``deployment-controller``, ``replicaset-controller``: Deployments create ReplicaSets create Pods, through admission;
-- ``validatingadmissionpolicy-status-controller``: ``status.typeChecking`` of admission policies.
+- ``validatingadmissionpolicy-status-controller``: ``status.typeChecking`` of admission policies;
+- ``clusterrole-aggregation-controller``: the rules of the aggregated built-in ClusterRoles
+  (``admin``, ``edit``, ``view``), empty without it.
 
 No scheduler and no kubelet: pods are admitted (or not) and stay Pending.
 """
@@ -43,7 +45,7 @@ from cryptography.x509.oid import NameOID
 
 KCM_CONTROLLERS = ("namespace-controller", "garbage-collector-controller", "serviceaccount-controller",
                    "resourcequota-controller", "deployment-controller", "replicaset-controller",
-                   "validatingadmissionpolicy-status-controller")
+                   "validatingadmissionpolicy-status-controller", "clusterrole-aggregation-controller")
 """Canonical names (``cmd/kube-controller-manager/names/controller_names.go``)."""
 START_TIMEOUT = 120.0
 """Seconds each component gets to become ready (the machine may be busy)."""
@@ -174,6 +176,9 @@ class Kube:
                  groups: Iterable[str] = ()):
         self.server, self.ca, self.cert = server, ca, cert
         self.session = requests.Session()
+        # No proxies, and no REQUESTS_CA_BUNDLE overriding the cluster's CA (requests lets the
+        # environment win over session.verify).
+        self.session.trust_env = False
         self.session.verify = str(ca)
         self.session.cert = (str(cert.cert), str(cert.key))
         self.user, self.groups = user, tuple(groups)
@@ -193,7 +198,7 @@ class Kube:
         if body is not None:
             data = body if isinstance(body, (str, bytes)) else json.dumps(body)
         r = self.session.request(method, self.server + path, data=data, params=params,
-                                 headers={"Content-Type": content_type}, timeout=60)
+                                 headers={"Content-Type": content_type}, timeout=60, verify=str(self.ca))
         try:
             out = r.json()
         except ValueError:

@@ -248,9 +248,10 @@ def bindings_of_tenant_groups(kube: Kube, tenants: Iterable[str]) -> list[str]:
     than its own ``tenancy-<role>`` Role in its own namespace."""
     groups = {persona_group(t, r): (t, r) for t in tenants for r in plan.PERSONAS}
     out: list[str] = []
-    for path in ("/apis/rbac.authorization.k8s.io/v1/rolebindings",
-                 "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"):
-        for b in kube.get(path)["items"]:
+    for kind, path in (("RoleBinding", "/apis/rbac.authorization.k8s.io/v1/rolebindings"),
+                       ("ClusterRoleBinding", "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings")):
+        for b in kube.get(path)["items"]:  # list items carry no kind
+            b = {**b, "kind": kind}
             for s in b.get("subjects") or []:
                 if s.get("kind") == "Group" and s.get("name") in groups:
                     t, r = groups[s["name"]]

@@ -11,7 +11,7 @@ import pytest
 from tenancy import naming
 from tenancy.plan import kubernetes as plan
 from tests.helpers import live
-from tests.helpers.controlplane import Kube
+from tests.helpers.controlplane import Kube, wait_for
 
 pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
 Rendered = dict[str, list[dict[str, Any]]]
@@ -75,14 +75,16 @@ def test_negative_control_a_rolebinding_to_a_broad_clusterrole_is_detected(kube:
                         "apiGroup": "rbac.authorization.k8s.io"}]}
     kube.apply(rb)
     try:
-        breaches = live.fence_breaches(kube, "zeta", "edit", tenants)
+        # The RBAC authorizer sees new bindings through its informers: wait for it.
+        breaches = wait_for("the binding to reach the authorizer",
+                            lambda: live.fence_breaches(kube, "zeta", "edit", tenants), 30)
         assert "create networking.k8s.io/networkpolicies in zeta" in breaches, breaches
         assert "create rbac.authorization.k8s.io/rolebindings in zeta" in breaches, breaches
         assert live.bindings_of_tenant_groups(kube, tenants) == [
             "RoleBinding zeta/negative-control-admin binds tenancy:zeta:editors to ClusterRole admin"]
     finally:
         kube.delete_obj(rb)
-    assert live.fence_breaches(kube, "zeta", "edit", tenants) == []
+    wait_for("the fences back", lambda: live.fence_breaches(kube, "zeta", "edit", tenants) == [], 30)
 
 
 def test_negative_control_a_persona_bound_in_another_namespace_is_detected(kube: Kube, applied: Rendered) -> None:
@@ -95,7 +97,9 @@ def test_negative_control_a_persona_bound_in_another_namespace_is_detected(kube:
                         "apiGroup": "rbac.authorization.k8s.io"}]}
     kube.apply(rb)
     try:
-        breaches = live.fence_breaches(kube, "zeta", "view", tenants)
+        breaches = wait_for("the binding to reach the authorizer",
+                            lambda: live.fence_breaches(kube, "zeta", "view", tenants), 30)
         assert "list core/pods in alpha" in breaches, breaches
     finally:
         kube.delete_obj(rb)
+    wait_for("the fences back", lambda: live.fence_breaches(kube, "zeta", "view", tenants) == [], 30)

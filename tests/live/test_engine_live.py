@@ -108,6 +108,10 @@ def test_engine_lifecycle(stack: Any, engine_control_plane: ControlPlane) -> Non
     # 2. preview right after: nothing to do (server-side apply round-trips every field).
     preview = stack.preview(color="never")
     assert _changes(preview.change_summary) == {}, preview.stdout
+    # Negative control: the same check sees a real change (one tenant's quota) as one update.
+    _set_tenants(stack, [{**NORTH, "quota": {"pods": 7}}, SOUTH])
+    preview = stack.preview(color="never")
+    assert _changes(preview.change_summary) == {"update": 1}, preview.stdout
 
     # 3. adding a tenant creates only its objects.
     _set_tenants(stack, [NORTH, SOUTH, WEST])
