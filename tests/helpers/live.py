@@ -24,7 +24,6 @@ from tests.helpers.rbac import ESCALATION_VERBS, FENCES, WRITE_VERBS
 
 SERVICE_POLICY = "tenancy-service-exposure"
 """The Service exposure policy (added by the issue-9 branch)."""
-SERVICE_POLICY_SKIP = "Service policy lands with the issue-9 branch"
 ENFORCE_TIMEOUT = 90.0
 
 
