@@ -257,7 +257,7 @@ def test_pods_of_deployments_pass_through_the_policy(kube: Kube, applied: Render
         items = kube.get("/api/v1/namespaces/alpha/pods", params={"labelSelector": f"app={name}"})["items"]
         return list(items)
 
-    owned = wait_for("the pinned Deployment's pod", lambda: pods_of("pinned"), 90)
+    owned = wait_for("the pinned Deployment's pod", lambda: pods_of("pinned"), 180)
     assert owned[0]["metadata"]["ownerReferences"][0]["kind"] == "ReplicaSet"
 
     def failure() -> str | None:
@@ -268,7 +268,7 @@ def test_pods_of_deployments_pass_through_the_policy(kube: Kube, applied: Render
                     return str(c.get("message", ""))
         return None
 
-    message = wait_for("ReplicaFailure on the unpinned Deployment's ReplicaSet", failure, 90)
+    message = wait_for("ReplicaFailure on the unpinned Deployment's ReplicaSet", failure, 180)
     assert f"ValidatingAdmissionPolicy '{placement.POLICY_NAME}'" in message, message
     events = kube.get("/api/v1/namespaces/alpha/events", params={"fieldSelector": "reason=FailedCreate"})["items"]
     assert any(placement.POLICY_NAME in e.get("message", "") for e in events), events
