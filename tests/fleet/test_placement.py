@@ -153,19 +153,26 @@ def test_tenant_problems_found_only_in_a_cell_name_the_fleet_tenant():
 
 
 def test_account_quotas_across_cells():
-    # eu-1 and eu-2 share account 111122223333; us-1 is alone in 444455556666.
-    # each cell: 4 platform roles (cluster, system nodes, CNI, flow logs); each tenant: 1 + SAs
-    doc = fleet_doc(tenants(4, serviceAccounts=["a", "b"]),
-                    accounts=[{"id": "111122223333", "iamRoleQuota": 20, "iamRolesInUse": 5}])
+    # eu-1 and eu-2 share account 111122223333; us-1 is alone in 444455556666. The quota is set
+    # from the counts (platform roles differ with the spec's options): room for exactly two
+    # tenants of 3 roles each (node role + 2 service accounts) beside the two empty cells.
+    from tenancy.fleet.quotas import platform_roles
+
+    fleet = load_fleet(fleet_doc())
+    empty = sum(platform_roles(load_platform({**fleet.platform_base(fleet.cell(c)), "tenants": []}))
+                for c in ("eu-1", "eu-2"))
+    quota = 5 + empty + 2 * 3 + 2
+    doc = fleet_doc(tenants(5, serviceAccounts=["a", "b"]),
+                    accounts=[{"id": "111122223333", "iamRoleQuota": quota, "iamRolesInUse": 5}])
     p = plan(doc)
     shared = p.accounts["111122223333"]
-    assert shared.iam_role_limit == 15 and shared.iam_roles <= 15
-    # 8 roles for two empty cells; each tenant takes 3 more: one tenant fits, the rest go to us-1
+    assert shared.iam_role_limit == quota - 5 and shared.iam_roles == empty + 2 * 3
     assert len(p.cells["eu-1"].tenants) + len(p.cells["eu-2"].tenants) == 2
-    assert len(p.cells["us-1"].tenants) == 2
+    assert len(p.cells["us-1"].tenants) == 3
     text = refusal(fleet_doc(tenants(4, serviceAccounts=["a", "b"]) + [{"name": "x", "cell": "eu-1"}],
-                             accounts=[{"id": "111122223333", "iamRoleQuota": 8}]))
-    assert "IAM roles" in text and "account 111122223333" in text
+                             accounts=[{"id": "111122223333", "iamRoleQuota": empty}]))
+    assert "tenant 'x' cannot be placed in its pinned cell eu-1" in text
+    assert "account 111122223333 would hold" in text and "IAM roles" in text
 
 
 def test_oidc_provider_quota():
