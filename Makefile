@@ -33,9 +33,9 @@ render: $(VENV)/.runtime
 	$(VENV)/bin/tenancy render --stack $(STACK)
 
 ## test: the whole suite, with the independent analysers (and the live tests when `make testenv` has run;
-## they skip otherwise; one xdist group so that they share one control plane)
+## they skip otherwise, or fail with TENANCY_LIVE_REQUIRED=1)
 test: install tools
-	TENANCY_TOOLS=$(abspath $(TOOLS))/bin $(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
+	TENANCY_TOOLS=$(abspath $(TOOLS))/bin $(VENV)/bin/python -m pytest -n 2 -q
 
 ## testenv: build (or find, cached) the live tests' binaries from Go modules; last line: their folder
 testenv:

@@ -5,8 +5,8 @@ kube-controller-manager on 127.0.0.1), started on first use and stopped by PID a
 Binaries: ``make testenv`` (tests/helpers/testenv.py). Without them these tests skip, saying how to
 get them; with ``TENANCY_LIVE_REQUIRED=1`` (set by ``.ci/run``) they fail instead.
 
-Every live test module is in one xdist group (``pytestmark``; ``--dist loadgroup`` in the Makefile)
-so that the session fixtures start each control plane once.
+Under pytest-xdist (``make test`` runs ``-n 2``) each worker that runs live tests starts its own
+control planes: the tests share no state across workers.
 """
 
 from __future__ import annotations

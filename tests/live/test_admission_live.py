@@ -25,7 +25,7 @@ from tests.plan.test_admission import (
     required_affinity,
 )
 
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
+pytestmark = pytest.mark.live
 Rendered = dict[str, list[dict[str, Any]]]
 
 

@@ -13,7 +13,7 @@ from tenancy.plan import kubernetes as plan
 from tests.helpers import live
 from tests.helpers.controlplane import Kube, wait_for
 
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
+pytestmark = pytest.mark.live
 Rendered = dict[str, list[dict[str, Any]]]
 
 

@@ -24,7 +24,7 @@ from tests.fixtures.specs import spec_with, tenant
 from tests.helpers.controlplane import ControlPlane, Kube
 from tests.helpers.testenv import PULUMI_BINARIES, require_binaries
 
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
+pytestmark = pytest.mark.live
 PROGRAM = Path(__file__).parent / "programs" / "inclusters"
 
 # Tenants of their own (this control plane is not the admission tests'): "north" allows "south" in.

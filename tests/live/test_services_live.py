@@ -11,7 +11,7 @@ import pytest
 from tests.helpers import live
 from tests.helpers.controlplane import Kube
 
-pytestmark = [pytest.mark.live, pytest.mark.xdist_group("live")]
+pytestmark = pytest.mark.live
 Rendered = dict[str, list[dict[str, Any]]]
 
 
