@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 
 
-class LookupError_(ValueError):
+class MissingValueError(ValueError):
     """An invoke answered nothing and the stack pins no value to fall back on."""
 
 
@@ -42,7 +42,7 @@ def region(parent: pulumi.Resource | None = None) -> pulumi.Output[str]:
     def pick(answer: str | None) -> str:
         value = answer or _config_region()
         if not value:
-            raise LookupError_("the region lookup (aws:index/getRegion) answered nothing and `aws:region` is not "
+            raise MissingValueError("the region lookup (aws:index/getRegion) answered nothing and `aws:region` is not "
                                "set: set `aws:region` in the stack config (or answer getRegion in your mocks)")
         return value
 
@@ -73,7 +73,7 @@ def account_id(parent: pulumi.Resource | None = None) -> pulumi.Output[str]:
         accounts = _config_accounts()
         if len(accounts) == 1:
             return accounts[0]
-        raise LookupError_("the caller identity lookup (aws:index/getCallerIdentity) answered no account id: set "
+        raise MissingValueError("the caller identity lookup (aws:index/getCallerIdentity) answered no account id: set "
                            "`aws:allowedAccountIds: [\"<account id>\"]` in the stack config (one account), or answer "
                            "getCallerIdentity in your mocks (tenancy.testing.Mocks does)")
 
@@ -84,19 +84,19 @@ def zone(names: Sequence[str] | None, i: int, wanted: int) -> str:
     """The ``i``-th of the region's available zones, with a clear error when there are too few
     (or the lookup answered nothing)."""
     if not names:
-        raise LookupError_("the availability zone lookup (aws:index/getAvailabilityZones) answered nothing: pin "
+        raise MissingValueError("the availability zone lookup (aws:index/getAvailabilityZones) answered nothing: pin "
                            f"the zones with network.zoneNames ({wanted} names, e.g. eu-west-1a, eu-west-1b, …) "
                            "or answer getAvailabilityZones in your mocks")
     if len(names) < wanted:
-        raise LookupError_(f"the region has {len(names)} available zone(s) but availabilityZones is {wanted}; "
+        raise MissingValueError(f"the region has {len(names)} available zone(s) but availabilityZones is {wanted}; "
                            f"lower availabilityZones or pin network.zoneNames")
     return names[i]
 
 
-def missing_output(type_token: str, output: str) -> LookupError_:
+def missing_output(type_token: str, output: str) -> MissingValueError:
     """The error for a resource output that came back empty — only possible under mocks that
     echo the inputs back (Pulumi's unit-testing guide): the real provider always sets it."""
-    return LookupError_(f"{type_token} came back without its `{output}` output: your mocks' new_resource must "
+    return MissingValueError(f"{type_token} came back without its `{output}` output: your mocks' new_resource must "
                         f"return it in the state (tenancy.testing.Mocks does); a real deployment always sets it")
 
 
