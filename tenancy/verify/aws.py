@@ -51,12 +51,12 @@ class AwsState:
     groups: dict[str, dict[str, Any]] = field(default_factory=dict)
     """SG name → {"GroupId", "VpcId", "rules": [describe_security_group_rules entries]}."""
     node_groups: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    """nodeGroupName → describe_nodegroup's ``nodegroup`` (None: not found)."""
+    """rendered node-group key (:func:`node_group_key`) → describe_nodegroup's ``nodegroup`` (None: not found)."""
     roles: dict[str, dict[str, Any] | None] = field(default_factory=dict)
     """role name → {"Arn", "trust": doc, "inline": {name: doc}, "attached": {arn: doc or None}}."""
     bucket: str | None = None
     launch_templates: dict[str, dict[str, Any] | None] = field(default_factory=dict)
-    """nodeGroupName → the ``LaunchTemplateData`` of the version its live node group uses."""
+    """rendered node-group key → the ``LaunchTemplateData`` of the version its live node group uses."""
     access_entries: dict[str, dict[str, Any]] | None = None
     """principal ARN → describe_access_entry's ``accessEntry`` (None: not read)."""
     aliases: dict[str, str] = field(default_factory=dict)
@@ -92,8 +92,32 @@ def rendered_roles(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[
             if r.get("tenant")}
 
 
+def node_group_key(r: Mapping[str, Any]) -> str:
+    """How a rendered node group is found in EKS: its fixed ``nodeGroupName`` or, as the platform
+    renders them (replacements create the new group first), its ``nodeGroupNamePrefix`` — EKS
+    holds the prefix plus a suffix the provider chose (:func:`live_node_group_name`)."""
+    i = r.get("inputs") or {}
+    if i.get("nodeGroupName"):
+        return str(i["nodeGroupName"])
+    if i.get("nodeGroupNamePrefix"):
+        return str(i["nodeGroupNamePrefix"]).removesuffix("-")
+    return str(r["name"])
+
+
+def live_node_group_name(r: Mapping[str, Any], live_names: Sequence[str]) -> list[str]:
+    """The live node groups that are this rendered one: the exact name, or every name that
+    starts with the rendered prefix (two while a replacement is in flight)."""
+    i = r.get("inputs") or {}
+    if i.get("nodeGroupName"):
+        return [n for n in live_names if n == i["nodeGroupName"]]
+    prefix = i.get("nodeGroupNamePrefix")
+    if prefix:
+        return sorted(n for n in live_names if n.startswith(str(prefix)))
+    return [n for n in live_names if n == r["name"]]
+
+
 def rendered_node_groups(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    return {str((r.get("inputs") or {}).get("nodeGroupName") or r["name"]): r for r in _of(resources, F.NODE_GROUP)}
+    return {node_group_key(r): r for r in _of(resources, F.NODE_GROUP)}
 
 
 def _num(v: Any) -> int:
@@ -167,7 +191,7 @@ def live_resources(resources: Sequence[Mapping[str, Any]], state: AwsState) -> l
         if t == SG and str(r.get("id")) in missing_groups:
             continue
         if t == F.NODE_GROUP:
-            name = str(i.get("nodeGroupName") or r["name"])
+            name = node_group_key(r)
             live = state.node_groups.get(name)
             if name in ngs and name in state.node_groups:
                 if live is None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import facts as F
-from .aws import AwsState, rendered_groups, rendered_node_groups, rendered_roles
+from .aws import AwsState, live_node_group_name, rendered_groups, rendered_node_groups, rendered_roles
 
 
 class Unreachable(Exception):
@@ -214,15 +214,24 @@ class AwsClient:
                     for rule in page["SecurityGroupRules"]:
                         if rule["GroupId"] in by_id:
                             by_id[rule["GroupId"]]["rules"].append(rule)
+        live_names: dict[str, list[str]] = {}
         for name, r in rendered_node_groups(resources).items():
-            cluster = (r.get("inputs") or {}).get("clusterName")
-            try:
-                state.node_groups[name] = eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)["nodegroup"]
-            except ClientError as exc:
-                if exc.response["Error"]["Code"] not in ("ResourceNotFoundException", "NotFoundException"):
-                    raise
+            cluster = str((r.get("inputs") or {}).get("clusterName"))
+            if cluster not in live_names:
+                try:
+                    live_names[cluster] = [n for page in eks.get_paginator("list_nodegroups").paginate(
+                        clusterName=cluster) for n in page["nodegroups"]]
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] not in ("ResourceNotFoundException", "NotFoundException"):
+                        raise
+                    live_names[cluster] = []
+            found_groups = [eks.describe_nodegroup(clusterName=cluster, nodegroupName=n)["nodegroup"]
+                            for n in live_node_group_name(r, live_names[cluster])]
+            if not found_groups:
                 state.node_groups[name] = None
                 continue
+            # While a replacement is in flight two groups share the prefix: the newer is the one kept.
+            state.node_groups[name] = max(found_groups, key=lambda g: str(g.get("createdAt") or ""))
             lt = (state.node_groups[name] or {}).get("launchTemplate") or {}
             if lt.get("id") or lt.get("name"):
                 ref = {"LaunchTemplateId": lt["id"]} if lt.get("id") else {"LaunchTemplateName": lt["name"]}

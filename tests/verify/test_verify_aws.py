@@ -98,7 +98,9 @@ def test_verify_aws_holds_then_finds_each_tampering(moto_server: Any, render: Re
     assert _verify(moto_server, render)[0].failures == []
 
     # 3. beta's node group loses its taint
-    ng = eks.describe_nodegroup(clusterName="acme", nodegroupName="acme-beta")["nodegroup"]
+    # node groups are named from a prefix (replacements create first): EKS holds prefix + suffix
+    [beta_ng] = [n for n in eks.list_nodegroups(clusterName="acme")["nodegroups"] if n.startswith("acme-beta-")]
+    ng = eks.describe_nodegroup(clusterName="acme", nodegroupName=beta_ng)["nodegroup"]
     _set_taints(moto_server, ng, [])
     report, _ = _verify(moto_server, render)
     fails = _failures(report)

@@ -147,3 +147,17 @@ def test_missing_resources(render: RenderResult) -> None:
     fails = {(c, t, o) for c, t, o, _ in _fails(render, state)}
     assert {("drift.aws", "beta", "security group acme-beta-nodes"), ("drift.aws", "gamma", "node group acme-gamma"),
             ("drift.aws", "alpha", "IAM role acme.alpha.app")} <= fails
+
+
+def test_node_groups_are_found_by_their_prefix_only() -> None:
+    """Node groups are rendered with a name prefix (replacements create first): the live group is
+    the one whose name starts with the prefix — never another tenant's group sharing a stem."""
+    from tenancy.verify.aws import live_node_group_name, node_group_key
+
+    r = {"name": "beta-nodes", "inputs": {"nodeGroupNamePrefix": "acme-beta-"}}
+    live = ["acme-beta-20261201abcdef", "acme-betamax-2026120199", "acme-beta2-20261201aa", "acme-alpha-1"]
+    assert node_group_key(r) == "acme-beta"
+    assert live_node_group_name(r, live) == ["acme-beta-20261201abcdef"]
+    assert live_node_group_name(r, ["acme-betamax-1"]) == []  # negative control: a longer stem is not it
+    fixed = {"name": "x", "inputs": {"nodeGroupName": "acme_system"}}
+    assert live_node_group_name(fixed, ["acme_system", "acme_system-2"]) == ["acme_system"]

@@ -32,6 +32,7 @@ KINDS = {"v1": [("Namespace", False), ("ResourceQuota", True), ("LimitRange", Tr
          "networking.k8s.io/v1": [("NetworkPolicy", True)],
          "rbac.authorization.k8s.io/v1": [("Role", True), ("RoleBinding", True), ("ClusterRole", False),
                                           ("ClusterRoleBinding", False)],
+         "storage.k8s.io/v1": [("StorageClass", False)],
          "admissionregistration.k8s.io/v1": [("ValidatingAdmissionPolicy", False),
                                              ("ValidatingAdmissionPolicyBinding", False)]}
 
