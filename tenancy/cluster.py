@@ -513,6 +513,20 @@ class TenantAccess(pulumi.ComponentResource):
 # Placement enforcement
 
 
+def _policy_and_binding(parent: pulumi.Resource, name: str, provider: pulumi.ProviderResource,
+                        policy: dict[str, Any], binding: dict[str, Any]) -> tuple[Any, Any]:
+    """Register an admission policy and its binding (after the policy) under ``parent``."""
+    from pulumi_kubernetes.admissionregistration import v1 as adm
+
+    registered = adm.ValidatingAdmissionPolicy(
+        f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"],
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider))
+    bound = adm.ValidatingAdmissionPolicyBinding(
+        f"{name}-binding", metadata=binding["metadata"], spec=binding["spec"],
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=[registered]))
+    return registered, bound
+
+
 @dataclass(frozen=True)
 class PlacementPolicyArgs:
     """Inputs of :class:`PlacementPolicy`."""
@@ -530,15 +544,8 @@ class PlacementPolicy(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlacementPolicyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:cluster:PlacementPolicy", name, None, opts)
-        from pulumi_kubernetes.admissionregistration import v1 as adm
-
-        policy, binding = admission.placement_policy(), admission.placement_binding()
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=args.provider)
-        self.policy = adm.ValidatingAdmissionPolicy(
-            f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"], opts=k8s_opts)
-        self.binding = adm.ValidatingAdmissionPolicyBinding(
-            f"{name}-binding", metadata=binding["metadata"], spec=binding["spec"],
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.policy]))
+        self.policy, self.binding = _policy_and_binding(
+            self, name, args.provider, admission.placement_policy(), admission.placement_binding())
         self.register_outputs({})
 
 
@@ -561,13 +568,6 @@ class ServiceExposurePolicy(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServiceExposurePolicyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:cluster:ServiceExposurePolicy", name, None, opts)
-        from pulumi_kubernetes.admissionregistration import v1 as adm
-
-        policy, binding = admission.service_exposure_policy(), admission.service_exposure_binding()
-        self.policy = adm.ValidatingAdmissionPolicy(
-            f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"],
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider))
-        self.binding = adm.ValidatingAdmissionPolicyBinding(
-            f"{name}-binding", metadata=binding["metadata"], spec=binding["spec"],
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.policy]))
+        self.policy, self.binding = _policy_and_binding(
+            self, name, args.provider, admission.service_exposure_policy(), admission.service_exposure_binding())
         self.register_outputs({})

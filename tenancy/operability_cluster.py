@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .facts import selector_matches
 from .operability import Rendered, Status, check, flow_result
 from .plan import admission
 from .plan import kubernetes as kplan
@@ -38,21 +39,6 @@ class Endpoint:
     ip: str | None = None
 
 
-def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    if selector is None:
-        return False
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in selector.get("matchExpressions") or []:
-        key, op, values = e["key"], e["operator"], e.get("values") or []
-        present = key in labels
-        if (op == "In" and labels.get(key) not in values) or (op == "NotIn" and present and labels[key] in values) \
-                or (op == "Exists" and not present) or (op == "DoesNotExist" and present):
-            return False
-    return True
-
-
 def _peer_matches(peer: Mapping[str, Any], ep: Endpoint, policy_ns: str) -> bool:
     if "ipBlock" in peer:
         if ep.ip is None:
@@ -64,9 +50,9 @@ def _peer_matches(peer: Mapping[str, Any], ep: Endpoint, policy_ns: str) -> bool
     if ep.namespace is None:
         return False
     # A peer without a namespaceSelector means the policy's own namespace.
-    ns_ok = (_selects(peer["namespaceSelector"], ep.ns_labels or {}) if "namespaceSelector" in peer
+    ns_ok = (selector_matches(peer["namespaceSelector"], ep.ns_labels or {}) if "namespaceSelector" in peer
              else ep.namespace == policy_ns)
-    pod_ok = _selects(peer["podSelector"], ep.labels or {}) if "podSelector" in peer else True
+    pod_ok = selector_matches(peer["podSelector"], ep.labels or {}) if "podSelector" in peer else True
     return pod_ok and ns_ok
 
 
@@ -91,7 +77,7 @@ class Policies:
     def _allowed(self, pod: Endpoint, other: Endpoint, direction: str, protocol: str, port: int) -> bool:
         assert pod.namespace is not None
         selecting = [p for p in self.by_ns.get(pod.namespace, [])
-                     if _selects(p["spec"].get("podSelector", {}), pod.labels or {})
+                     if selector_matches(p["spec"].get("podSelector", {}), pod.labels or {})
                      and direction.capitalize() in p["spec"].get("policyTypes", ["Ingress"])]
         # Strict mode: a pod no policy selects is denied. (Standard: allowed.)
         key, peers_key = ("ingress", "from") if direction == "ingress" else ("egress", "to")
@@ -244,7 +230,8 @@ def _strict_prereqs(r: Rendered) -> tuple[Status, str]:
         pods = [COREDNS] if ns == kplan.KUBE_DNS_NAMESPACE else []
         pods.append(_platform(ns, app="add-on"))
         for pod in pods:
-            if not any(_selects(p["spec"].get("podSelector", {}), pod.labels or {}) for p in pols.by_ns.get(ns, [])):
+            policies = pols.by_ns.get(ns, [])
+            if not any(selector_matches(p["spec"].get("podSelector", {}), pod.labels or {}) for p in policies):
                 unselected.append(f"{ns}/{dict(pod.labels or {})}")
     if unselected:
         return "missing", f"pods no policy selects (denied everything in strict mode): {', '.join(unselected)}"

@@ -162,13 +162,14 @@ VALIDATIONS: list[dict[str, str]] = [
 to change."""
 
 
-def placement_policy() -> dict[str, Any]:
-    """The ValidatingAdmissionPolicy (one for the whole cluster: the tenant comes from the
-    namespace label, so adding a tenant changes nothing here)."""
+def tenant_namespace_policy(name: str, resource: str, match_conditions: list[dict[str, Any]],
+                            variables: list[dict[str, Any]], validations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A ValidatingAdmissionPolicy on CREATE/UPDATE of a core ``resource`` in tenant namespaces
+    (``NAMESPACE_SELECTOR``), failing closed. Shared by the placement and Service policies."""
     return {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "metadata": {"name": name, "labels": dict(MANAGED_BY_LABELS)},
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {
@@ -177,29 +178,40 @@ def placement_policy() -> dict[str, Any]:
                     "apiGroups": [""],
                     "apiVersions": ["v1"],
                     "operations": ["CREATE", "UPDATE"],
-                    "resources": ["pods"],
+                    "resources": [resource],
                 }],
                 "matchPolicy": "Equivalent",
             },
-            "matchConditions": [dict(c) for c in MATCH_CONDITIONS],
-            "variables": [dict(v) for v in VARIABLES],
-            "validations": [dict(v) for v in VALIDATIONS],
+            "matchConditions": [dict(c) for c in match_conditions],
+            "variables": [dict(v) for v in variables],
+            "validations": [dict(v) for v in validations],
         },
     }
 
 
-def placement_binding() -> dict[str, Any]:
-    """The binding that makes the policy deny (not merely warn or audit)."""
+def deny_binding(name: str) -> dict[str, Any]:
+    """The binding that makes policy ``name`` deny (not merely warn or audit), in tenant namespaces."""
     return {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "metadata": {"name": name, "labels": dict(MANAGED_BY_LABELS)},
         "spec": {
-            "policyName": POLICY_NAME,
+            "policyName": name,
             "validationActions": ["Deny"],
             "matchResources": {"namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR)},
         },
     }
+
+
+def placement_policy() -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy (one for the whole cluster: the tenant comes from the
+    namespace label, so adding a tenant changes nothing here)."""
+    return tenant_namespace_policy(POLICY_NAME, "pods", MATCH_CONDITIONS, VARIABLES, VALIDATIONS)
+
+
+def placement_binding() -> dict[str, Any]:
+    """The binding that makes the policy deny (not merely warn or audit)."""
+    return deny_binding(POLICY_NAME)
 
 
 def manifests() -> list[dict[str, Any]]:
@@ -318,41 +330,13 @@ def service_exposure_policy() -> dict[str, Any]:
     platform versions: list of enabled admission controllers), so this policy is the guard.
     Tenants cannot write ``services/status`` (the other CVE-2020-8554 vector, via
     ``status.loadBalancer.ingress``): the bundle's Roles grant it read-only."""
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": SERVICE_POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR),
-                "resourceRules": [{
-                    "apiGroups": [""],
-                    "apiVersions": ["v1"],
-                    "operations": ["CREATE", "UPDATE"],
-                    "resources": ["services"],
-                }],
-                "matchPolicy": "Equivalent",
-            },
-            "matchConditions": [dict(c) for c in SERVICE_MATCH_CONDITIONS],
-            "variables": [dict(v) for v in SERVICE_VARIABLES],
-            "validations": [dict(v) for v in SERVICE_VALIDATIONS],
-        },
-    }
+    return tenant_namespace_policy(SERVICE_POLICY_NAME, "services", SERVICE_MATCH_CONDITIONS, SERVICE_VARIABLES,
+                                   SERVICE_VALIDATIONS)
 
 
 def service_exposure_binding() -> dict[str, Any]:
     """The binding that makes the Service policy deny, for tenant namespaces only."""
-    return {
-        "apiVersion": API_VERSION,
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": SERVICE_POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
-        "spec": {
-            "policyName": SERVICE_POLICY_NAME,
-            "validationActions": ["Deny"],
-            "matchResources": {"namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR)},
-        },
-    }
+    return deny_binding(SERVICE_POLICY_NAME)
 
 
 def service_manifests() -> list[dict[str, Any]]:
