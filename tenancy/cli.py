@@ -163,15 +163,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _UsageError as exc:
         print(f"tenancy: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - the CLI's last line of defence
+        return unexpected(exc, args.debug)
+
+
+def unexpected(exc: BaseException, debug: bool) -> int:
+    """The CLI's last line of defence (shared by every subcommand): exit 1 with the error's
+    message, or re-raise it with ``--debug`` for the traceback."""
+    if isinstance(exc, KeyboardInterrupt):
         print("interrupted", file=sys.stderr)
         return EXIT_ERROR
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        print("(run again with --debug for the traceback)", file=sys.stderr)
-        return EXIT_ERROR
+    if debug:
+        raise exc
+    print(f"error: {exc}", file=sys.stderr)
+    print("(run again with --debug for the traceback)", file=sys.stderr)
+    return EXIT_ERROR
 
 
 def _review(args: argparse.Namespace) -> int:

@@ -73,15 +73,10 @@ def main(args: argparse.Namespace) -> int:
         for p in exc.problems:
             print(f"  - {p}", file=sys.stderr)
         return EXIT_INVALID
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_ERROR
-    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
-        if args.debug:
-            raise
-        print(f"error: {exc}", file=sys.stderr)
-        print("(run again with --debug for the traceback)", file=sys.stderr)
-        return EXIT_ERROR
+    except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - the CLI's last line of defence
+        from ..cli import unexpected
+
+        return unexpected(exc, args.debug)
 
 
 def _placement(args: argparse.Namespace) -> Any:

@@ -21,11 +21,11 @@ import yaml
 
 from tenancy import cli
 from tenancy.fleet.deploy import AutomationStacks, run_fleet
+from tests.helpers.testenv import require_binaries
 
 from .helpers import fleet_doc, tenants
 
 NEEDED = ("pulumi", "pulumi-language-python", "pulumi-language-python-exec")
-CACHE = Path(os.environ.get("TENANCY_TESTENV_CACHE", Path.home() / ".cache" / "tenancy-testenv"))
 
 PROGRAM = '''\
 import os
@@ -44,17 +44,9 @@ pulumi.export("tenants", {t["name"]: t["slot"] for t in platform["tenants"]})
 
 
 def pulumi_bin() -> Path:
-    candidates = [Path(os.environ["TENANCY_TESTENV_BIN"])] if os.environ.get("TENANCY_TESTENV_BIN") else \
-        sorted(CACHE.glob("*/bin"), key=lambda p: p.stat().st_mtime, reverse=True)
-    for folder in candidates:
-        if all(os.access(folder / n, os.X_OK) for n in NEEDED):
-            return folder
-    msg = (f"the real-CLI fleet test needs {', '.join(NEEDED)} in TENANCY_TESTENV_BIN or {CACHE}/*/bin "
-           "(none found): build them with `make testenv` (issue 10's Go build of the Pulumi CLI and "
-           "Python language host)")
-    if os.environ.get("TENANCY_LIVE_REQUIRED", "") not in ("", "0", "false", "no"):
-        pytest.fail(f"TENANCY_LIVE_REQUIRED is set but {msg}", pytrace=False)
-    pytest.skip(msg)
+    """The testenv folder holding the CLI and its Python host (the live tests' rule: skipped with
+    how to build them, failed under TENANCY_LIVE_REQUIRED)."""
+    return require_binaries(NEEDED)
 
 
 @pytest.fixture
