@@ -12,6 +12,11 @@ Components:
   ``clusterAdmins`` access, and a Kubernetes provider for the layers above.
 * :class:`TenantNodeGroup` (``tenancy:cluster:TenantNodeGroup``) — one tenant's node role, its
   access entry, launch template and managed node group.
+* :class:`PoolNodeGroup` (``tenancy:cluster:PoolNodeGroup``) — one node pool's node role, access
+  entry, launch template and managed node group, labelled and tainted ``tenancy/pool=<pool>``.
+  With at least one pooled tenant the cluster also turns on security groups for pods (the VPC
+  CNI's ``ENABLE_POD_ENI``, strict mode, TCP early demux off for probes) and gives the cluster
+  role ``AmazonEKSVPCResourceController``; without, it renders exactly as before.
 * :class:`TenantAccess` (``tenancy:cluster:TenantAccess``) — one tenant's human access entries.
 * :class:`PlacementPolicy` (``tenancy:cluster:PlacementPolicy``) — the ValidatingAdmissionPolicy
   and its binding (see :mod:`tenancy.plan.admission`).
@@ -41,6 +46,8 @@ __all__ = [
     "ClusterArgs",
     "PlacementPolicy",
     "PlacementPolicyArgs",
+    "PoolNodeGroup",
+    "PoolNodeGroupArgs",
     "ServiceExposurePolicy",
     "ServiceExposurePolicyArgs",
     "TenantAccess",
@@ -308,16 +315,38 @@ class Cluster(pulumi.ComponentResource):
             policy_arn=partition.apply(lambda q: plan.managed_policy_arn(q, plan.CNI_POLICY)),
             opts=child,
         )
+        # Security groups for pods, only when a tenant is on a node pool (a platform without
+        # pooled tenants renders exactly as before): the cluster role manages the branch
+        # interfaces (AmazonEKSVPCResourceController), the CNI attaches trunk interfaces.
+        pod_sgs = bool(getattr(spec, "pooled_tenants", None))
+        cni_depends: list[pulumi.Resource] = [cni_policy]
+        self.vpc_resource_controller_policy: Any = None
+        if pod_sgs:
+            # pulumi-eks creates the cluster role inside its remote component: find it through
+            # the cluster (describe-cluster's roleArn), as the EKS user guide does
+            # (`aws eks describe-cluster --query cluster.roleArn`), and attach the policy there.
+            role_name = aws.eks.get_cluster_output(
+                name=self.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self)).role_arn.apply(
+                    lambda arn: arn.rsplit("/", 1)[-1])
+            self.vpc_resource_controller_policy = aws.iam.RolePolicyAttachment(
+                n("cluster-vpc-resource-controller"),
+                role=role_name,
+                policy_arn=partition.apply(
+                    lambda q: plan.managed_policy_arn(q, plan.CLUSTER_POLICIES_FOR_POD_SECURITY_GROUPS[0])),
+                opts=child,
+            )
+            cni_depends.append(self.vpc_resource_controller_policy)
         self.vpc_cni_addon = aws.eks.Addon(
             n("vpc-cni"),
             cluster_name=self.cluster_name,
             addon_name="vpc-cni",
-            configuration_values=json.dumps(plan.vpc_cni_configuration(cspec.network_policy_enforcing_mode)),
+            configuration_values=json.dumps(plan.vpc_cni_configuration(
+                cspec.network_policy_enforcing_mode, pod_security_groups=pod_sgs)),
             service_account_role_arn=cni_role.arn,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[cni_policy]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cni_depends),
         )
         self.node_dependencies: list[pulumi.Resource] = [self.vpc_cni_addon]
         # Pod Identity needs its agent (a DaemonSet answering 169.254.170.23) on every node before
@@ -443,6 +472,66 @@ class TenantNodeGroup(pulumi.ComponentResource):
             labels=plan.tenant_node_labels(t),
             taints=plan.tenant_node_taints(t),
             tags=naming.tags(p, t),
+            depends_on=args.depends_on,
+        )
+        self.role = parts.role
+        self.access_entry = parts.access_entry
+        self.launch_template = parts.launch_template
+        self.node_group = parts.node_group
+        self.register_outputs({
+            "nodeGroupName": self.node_group.node_group_name,
+            "nodeRoleArn": self.role.arn,
+            "launchTemplateId": self.launch_template.id,
+        })
+
+
+@dataclass(frozen=True)
+class PoolNodeGroupArgs:
+    """Inputs of :class:`PoolNodeGroup`."""
+
+    platform: PlatformSpec
+    pool: str
+    """The pool's name (``nodePools[].name``); its ``nodes`` come from the platform spec."""
+    cluster_name: pulumi.Input[str]
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    """The pool's own subnets (``PoolNetwork.subnet_ids``), and only those."""
+    security_group_id: pulumi.Input[str]
+    """The pool's node security group (``PoolNetwork.security_group_id``)."""
+    tenant_nodes_security_group_id: pulumi.Input[str]
+    """The rule-less marker group every tenant node carries (network layer)."""
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    """Pass ``Cluster.node_dependencies`` (the VPC CNI add-on)."""
+
+
+class PoolNodeGroup(pulumi.ComponentResource):
+    """One node pool's managed node group, shared by the pool's tenants: only in the pool's
+    subnets, labelled and tainted ``tenancy/pool=<pool>`` (only the pool's tenants' pods tolerate
+    it: the placement policy), launched from a template with IMDSv2 (hop limit 1), encrypted
+    gp3 and the groups ``[pool node group, marker]``; its own node role and EC2_LINUX access
+    entry. Names: ``<platform>_pool-<pool>…`` (never a tenant's). Tenants' pods on it carry their
+    own groups (security groups for pods), not these.
+
+    Attributes: ``node_group``, ``launch_template``, ``role``, ``access_entry``.
+    """
+
+    def __init__(self, name: str, args: PoolNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:cluster:PoolNodeGroup", name, None, opts)
+        p, pool = args.platform.name, args.pool
+        spec_pool = args.platform.node_pool(pool)
+        stem = plan.pool_resource_name(p, pool)
+        parts = _managed_node_group(
+            self,
+            stem,
+            cluster_name=args.cluster_name,
+            node_group_name=plan.pool_node_group_name(p, pool),
+            role_name=plan.pool_node_role_name(p, pool),
+            launch_template_name=plan.pool_launch_template_name(p, pool),
+            nodes=spec_pool.nodes,
+            subnet_ids=args.subnet_ids,
+            security_group_ids=[args.security_group_id, args.tenant_nodes_security_group_id],
+            labels=plan.pool_node_labels(pool),
+            taints=plan.pool_node_taints(pool),
+            tags={**naming.tags(p), plan.POOL_LABEL: pool},
             depends_on=args.depends_on,
         )
         self.role = parts.role

@@ -5,8 +5,13 @@
 * :class:`TenantNetwork` (``tenancy:network:TenantNetwork``) — one tenant's private subnets
   (one per zone, from its address block), their route table associations, its node security
   group and, optionally, its network ACL.
+* :class:`PoolNetwork` (``tenancy:network:PoolNetwork``) — one node pool's subnets (its address
+  block, exactly like a tenant's), its node security group and, optionally, its network ACL.
+  Built by :class:`Network` for every ``nodePools`` entry (``Network.pools``).
 * :func:`allow_tenant_traffic` — one ``allowFrom`` edge: the rules letting one tenant's nodes
   open connections to another's, owned by the tenant that declared it.
+* :func:`pool_nacl_entries` — the network ACL entries of edges that cross a pool's block (one
+  per block pair, not per tenant).
 
 What is allowed where is planned in :mod:`tenancy.plan.network`; addresses come from
 ``spec.address_plan`` (:mod:`tenancy.addressing`). See ``docs/network.md``.
@@ -24,9 +29,11 @@ import pulumi_aws as aws
 
 from . import invokes, naming
 from .plan import network as plan
+from .plan.cluster import pool_resource_name, pool_security_group_name
 from .spec import PlatformSpec, TenantSpec
 
-__all__ = ["Network", "TenantNetwork", "TenantNetworkArgs", "TenantPeering", "allow_tenant_traffic"]
+__all__ = ["Network", "PoolNetwork", "TenantNetwork", "TenantNetworkArgs", "TenantPeering", "allow_tenant_traffic",
+           "pool_nacl_entries"]
 
 INTERNET_CIDR = "0.0.0.0/0"
 
@@ -240,6 +247,16 @@ class Network(pulumi.ComponentResource):
 
         self._flow_logs(name, spec, vpc, tags)
 
+        # Node pools: built once per pool, whatever the number of their tenants.
+        self.pools: dict[str, PoolNetwork] = {}
+        node_pools = getattr(spec, "node_pools", None) or []
+        for pool in node_pools:
+            self.pools[pool.name] = PoolNetwork(pool_resource_name(spec.name, pool.name), _PoolNetworkArgs(
+                platform=spec, pool=pool.name, slot=pool.slot, vpc_id=vpc.id, zone_names=self.zone_names,
+                route_table_ids=(self.private_route_table_ids if _pool_internet_egress(spec, pool.name)
+                                 else [self.isolated_route_table_id] * azs),
+                refs=refs), opts=_child(self))
+
         self.register_outputs({
             "vpcId": self.vpc_id,
             "publicSubnetIds": self.public_subnet_ids,
@@ -321,6 +338,16 @@ class Network(pulumi.ComponentResource):
         self.flow_log_bucket = bucket
 
 
+def _pool_internet_egress(spec: PlatformSpec, pool: str) -> bool:
+    """Does a pool's block route to NAT? Yes when one of its tenants has ``internetEgress``: in
+    strict mode a pod's traffic leaves through its branch interface, unSNATed, and follows the
+    pool subnet's route table (EKS user guide, security-groups-for-pods.adoc: "Pods with assigned
+    security groups must be launched on nodes that are deployed in a private subnet configured
+    with a NAT gateway"). The tenants without ``internetEgress`` have no rule to the internet in
+    their groups, so the route alone lets nothing out."""
+    return any(t.internet_egress for t in spec.pool_tenants(pool))
+
+
 def _slug(group: str) -> str:
     return {plan.CONTROL_PLANE: "control-plane", plan.SYSTEM: "system-nodes",
             plan.TENANT_NODES: "tenant-nodes", plan.ENDPOINTS: "endpoints"}[group]
@@ -353,10 +380,17 @@ class TenantNetworkArgs:
     s3_prefix_list_id: pulumi.Input[str]
     tags: dict[str, str] = field(default_factory=dict)
     """Extra tags on every resource (on top of ``naming.tags(platform, tenant)``). Default none."""
+    pool_security_group_id: pulumi.Input[str] | None = None
+    """POOLED tenants only: the node security group of the tenant's pool (``PoolNetwork``),
+    admitted for kubelet probes. Default none (dedicated tenants)."""
+    tenant_nodes_security_group_id: pulumi.Input[str] | None = None
+    """POOLED tenants only: the marker group (``Network.tenant_nodes_security_group_id``), the
+    second group on the tenant's pods. Default none."""
 
     @classmethod
     def from_network(cls, network: Network, tenant: TenantSpec,
                      platform: PlatformSpec | None = None) -> TenantNetworkArgs:
+        pool = network.pools[tenant.pool] if getattr(tenant, "pool", None) else None
         return cls(
             platform=platform or network.spec, tenant=tenant, vpc_id=network.vpc_id,
             zone_names=network.zone_names, egress_route_table_ids=network.private_route_table_ids,
@@ -365,6 +399,8 @@ class TenantNetworkArgs:
             system_security_group_id=network.system_security_group_id,
             endpoint_security_group_id=network.endpoint_security_group_id,
             s3_prefix_list_id=network.s3_prefix_list_id,
+            pool_security_group_id=pool.security_group_id if pool is not None else None,
+            tenant_nodes_security_group_id=network.tenant_nodes_security_group_id if pool is not None else None,
         )
 
 
@@ -381,26 +417,40 @@ class TenantNetwork(pulumi.ComponentResource):
     Tenant nodes must carry :attr:`security_group_id` AND the network's ``tenant_nodes`` marker
     group, and nothing else shared (not the EKS cluster security group, which admits all
     traffic between its members).
+
+    A POOLED tenant (``tenant.pool``) has no subnets and no NACL (its pods' addresses are in its
+    pool's block); its group is built like a dedicated tenant's plus TCP from its pool's node
+    group (probes), and goes on its pods: :attr:`pod_security_group_ids` (its group and the
+    marker) is what the tenant's ``SecurityGroupPolicy`` lists.
     """
 
     subnet_ids: list[pulumi.Output[str]]
     security_group_id: pulumi.Output[str]
     network_acl_id: pulumi.Output[str] | None
+    pod_security_group_ids: pulumi.Output[list[str]] | None
+    """Pooled tenants: ``[tenant group id, marker group id]`` for the SecurityGroupPolicy; None
+    for dedicated tenants (their pods use their nodes' groups)."""
 
     def __init__(self, name: str, args: TenantNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:network:TenantNetwork", name, None, opts)
         platform, tenant = args.platform, args.tenant
         self.tenant = tenant.name
         self.platform = platform
-        self.slot = tenant.slot
+        self.pool: str | None = getattr(tenant, "pool", None)
+        pooled = self.pool is not None
+        if pooled and (args.pool_security_group_id is None or args.tenant_nodes_security_group_id is None):
+            raise ValueError(f"tenant {tenant.name!r} is on pool {self.pool!r}: TenantNetworkArgs needs "
+                             f"pool_security_group_id and tenant_nodes_security_group_id (use from_network)")
         address = platform.address_plan
-        self.block = str(address.tenant_block(tenant.slot))
+        # A pooled tenant's traffic is in its pool's block (NACL edges are the pool's).
+        self.slot = platform.node_pool(self.pool).slot if pooled else tenant.slot
+        self.block = str(address.tenant_block(self.slot))
         cluster = naming.cluster_name(platform.name)
         t = tenant.name
         self.tags = tags = {**naming.tags(platform.name, t), **args.tags}
 
         subnets = []
-        for i, cidr in enumerate(address.tenant_subnets(tenant.slot)):
+        for i, cidr in enumerate([] if pooled else address.tenant_subnets(tenant.slot)):
             label = f"{platform.name}-{t}-az{i}"
             sn = aws.ec2.Subnet(f"{t}-subnet-az{i}", vpc_id=args.vpc_id, cidr_block=str(cidr),
                                 availability_zone=args.zone_names[i], map_public_ip_on_launch=False,
@@ -410,9 +460,10 @@ class TenantNetwork(pulumi.ComponentResource):
             subnets.append(sn)
         self.subnet_ids = [s.id for s in subnets]
 
+        what = f"pods of tenant {t} (security groups for pods, pool {self.pool})" if pooled else f"nodes of tenant {t}"
         sg = aws.ec2.SecurityGroup(
             f"{t}-nodes", vpc_id=args.vpc_id, name=f"{platform.name}-{t}-nodes",
-            description=f"tenancy {platform.name}: nodes of tenant {t}",
+            description=f"tenancy {platform.name}: {what}",
             tags=plan.node_security_group_tags({**tags, "Name": f"{platform.name}-{t}-nodes"}, cluster),
             opts=_child(self))
         self.security_group_id = sg.id
@@ -422,13 +473,19 @@ class TenantNetwork(pulumi.ComponentResource):
             plan.ENDPOINTS: args.endpoint_security_group_id,
             plan.S3: args.s3_prefix_list_id,
         }
+        if pooled:
+            assert args.pool_security_group_id is not None
+            refs[plan.POOL_NODES] = args.pool_security_group_id
         ingress_controller = platform.workloads.ingress_controller_namespace is not None
         for rule in plan.tenant_rules(tenant.internet_egress, ingress_controller,
-                                      mesh=platform.workloads.mesh == "istio"):
+                                      mesh=platform.workloads.mesh == "istio", pooled=pooled):
             _sg_rule(f"{t}-nodes-{rule.key}", rule, sg.id, refs, tags, _child(self))
+        self.pod_security_group_ids = None
+        if pooled:
+            self.pod_security_group_ids = pulumi.Output.all(sg.id, args.tenant_nodes_security_group_id).apply(list)
 
         self.network_acl_id = None
-        if platform.network.tenant_network_acls:
+        if platform.network.tenant_network_acls and not pooled:
             nacl = aws.ec2.NetworkAcl(f"{t}-nacl", vpc_id=args.vpc_id, subnet_ids=self.subnet_ids,
                                       tags={**tags, "Name": f"{platform.name}-{t}"}, opts=_child(self))
             self.network_acl_id = nacl.id
@@ -440,7 +497,96 @@ class TenantNetwork(pulumi.ComponentResource):
             "subnetIds": self.subnet_ids,
             "securityGroupId": self.security_group_id,
             **({"networkAclId": self.network_acl_id} if self.network_acl_id is not None else {}),
+            **({"podSecurityGroupIds": self.pod_security_group_ids} if self.pod_security_group_ids is not None
+               else {}),
         })
+
+
+# --------------------------------------------------------------------------------------------
+# Node pools
+
+
+@dataclass(frozen=True)
+class _PoolNetworkArgs:
+    platform: PlatformSpec
+    pool: str
+    slot: int
+    vpc_id: pulumi.Input[str]
+    zone_names: Sequence[pulumi.Input[str]]
+    route_table_ids: Sequence[pulumi.Input[str]]
+    """Per zone, the route table of the pool's subnets."""
+    refs: Mapping[str, pulumi.Input[str]]
+    """The shared groups, the VPC CIDR and the S3 prefix list, by symbolic peer."""
+
+
+class PoolNetwork(pulumi.ComponentResource):
+    """One node pool's share of the VPC, every child named ``<platform>_pool-<pool>-…`` (never a
+    tenant's name: the underscore) and tagged ``tenancy/pool``:
+
+    * one private subnet per zone from the pool's address block (its ``slot``, in the tenants'
+      slot space), tagged like a tenant's subnets (role ``tenant``) plus ``tenancy/pool``; its
+      route table: NAT when a tenant of the pool has ``internetEgress``, else the isolated one;
+    * the pool's node security group ``<platform>_pool-<pool>-nodes``
+      (:func:`tenancy.plan.network.pool_node_rules`), cluster-tagged (the one tagged group on the
+      nodes' primary interfaces; the pods' branch interfaces carry their tenants' tagged group);
+    * with ``network.tenantNetworkAcls``, a network ACL like a tenant's, for the pool's block.
+
+    Attributes: ``subnet_ids``, ``security_group_id``, ``network_acl_id`` (or None), ``block``,
+    ``slot``.
+    """
+
+    def __init__(self, name: str, args: _PoolNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:network:PoolNetwork", name, None, opts)
+        platform, pool = args.platform, args.pool
+        self.pool = pool
+        self.slot = args.slot
+        address = platform.address_plan
+        self.block = str(address.tenant_block(args.slot))
+        cluster = naming.cluster_name(platform.name)
+        self.tags = tags = {**naming.tags(platform.name), POOL_TAG: pool}
+
+        subnets = []
+        for i, cidr in enumerate(address.tenant_subnets(args.slot)):
+            label = f"{name}-az{i}"
+            sn = aws.ec2.Subnet(f"{name}-subnet-az{i}", vpc_id=args.vpc_id, cidr_block=str(cidr),
+                                availability_zone=args.zone_names[i], map_public_ip_on_launch=False,
+                                tags=plan.subnet_tags(tags, cluster, "tenant", label), opts=_child(self))
+            aws.ec2.RouteTableAssociation(f"{name}-subnet-az{i}", subnet_id=sn.id,
+                                          route_table_id=args.route_table_ids[i], opts=_child(self))
+            subnets.append(sn)
+        self.subnet_ids = [s.id for s in subnets]
+
+        sg_name = pool_security_group_name(platform.name, pool)
+        sg = aws.ec2.SecurityGroup(
+            f"{name}-nodes", vpc_id=args.vpc_id, name=sg_name,
+            description=f"tenancy {platform.name}: nodes of pool {pool} (no tenant traffic)",
+            tags=plan.node_security_group_tags({**tags, "Name": sg_name}, cluster), opts=_child(self))
+        self.security_group_id = sg.id
+        for rule in plan.pool_node_rules(self.block):
+            _sg_rule(f"{name}-nodes-{rule.key}", rule, sg.id, args.refs, tags, _child(self))
+
+        self.network_acl_id: pulumi.Output[str] | None = None
+        if platform.network.tenant_network_acls:
+            nacl = aws.ec2.NetworkAcl(f"{name}-nacl", vpc_id=args.vpc_id, subnet_ids=self.subnet_ids,
+                                      tags={**tags, "Name": name}, opts=_child(self))
+            self.network_acl_id = nacl.id
+            for entry in plan.nacl_base_rules(address.vpc_cidr, address.tenant_block_prefix, self.block):
+                _nacl_pair(f"{name}-nacl-{entry.key}", nacl.id, entry.rule_number, entry.action, entry.cidr,
+                           _child(self))
+
+        self.register_outputs({
+            "subnetIds": self.subnet_ids,
+            "securityGroupId": self.security_group_id,
+            **({"networkAclId": self.network_acl_id} if self.network_acl_id is not None else {}),
+        })
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        return {"slot": self.slot, "addressBlock": self.block, "subnetIds": self.subnet_ids,
+                "securityGroupId": self.security_group_id}
+
+
+POOL_TAG = "tenancy/pool"
+"""Tag on a pool's subnets, node group, security group and NACL (value: the pool)."""
 
 
 def _nacl_pair(resource_name: str, acl_id: pulumi.Input[str], number: int, action: str, cidr: str,
@@ -484,8 +630,40 @@ def allow_tenant_traffic(owner: TenantNetwork, source: TenantNetwork) -> TenantP
     name = f"{owner.tenant}-from-{source.tenant}"
     ing = _sg_rule(name, ingress_rule, owner.security_group_id, refs, tags, opts)
     eg = _sg_rule(name, egress_rule, source.security_group_id, refs, tags, opts)
+    # Edges crossing a pool's block: one NACL entry per block pair (pool_nacl_entries).
     if owner.network_acl_id is not None and source.network_acl_id is not None:
         on_owner, on_source = plan.nacl_edge_rule_numbers(owner.slot, source.slot)
         _nacl_pair(f"{name}-nacl", owner.network_acl_id, on_owner, "allow", source.block, opts)
         _nacl_pair(f"{name}-nacl-peer", source.network_acl_id, on_source, "allow", owner.block, opts)
     return TenantPeering(owner.tenant, source.tenant, ing, eg)  # type: ignore[arg-type]
+
+
+def pool_nacl_entries(spec: PlatformSpec, tenants: Mapping[str, TenantNetwork], pools: Mapping[str, PoolNetwork],
+                      parents: Mapping[str, pulumi.Resource] | None = None) -> int:
+    """With ``network.tenantNetworkAcls``, the NACL entries of every ``allowFrom`` edge that
+    crosses a pool's block (:func:`tenancy.plan.network.nacl_peer_entries`): each pair of blocks
+    once, however many pooled tenants' edges join them, numbered like a tenant edge's entries
+    (``nacl_peer_rule_number``). Registered under the pool (``parents``: its component, default
+    the PoolNetwork), named ``<pool stem>-nacl-<owner>-<peer>[-peer]``. Returns the number of
+    entries (each one rule per direction)."""
+    if not spec.network.tenant_network_acls or not pools:
+        return 0
+    pool_of = {t.name: t.pool for t in spec.tenants if getattr(t, "pool", None)}
+    allow = {t.name: list(t.allow_from) for t in spec.tenants}
+    n = 0
+    for owner, entries in sorted(plan.nacl_peer_entries(allow, pool_of).items()):
+        for peer, declared in sorted(entries):
+            if owner not in pools and peer not in pools:
+                continue  # dedicated-to-dedicated: the owner tenant's allow_tenant_traffic
+            pool = owner if owner in pools else peer
+            acl = pools[owner].network_acl_id if owner in pools else tenants[owner].network_acl_id
+            peer_net: PoolNetwork | TenantNetwork = pools[peer] if peer in pools else tenants[peer]
+            if acl is None:
+                continue
+            parent = (parents or {}).get(pool, pools[pool])
+            stem = pool_resource_name(spec.name, pool)
+            _nacl_pair(f"{stem}-nacl-{owner}-{peer}{'' if declared else '-peer'}", acl,
+                       plan.nacl_peer_rule_number(peer_net.slot, declared), "allow", peer_net.block,
+                       _child(parent))
+            n += 1
+    return n

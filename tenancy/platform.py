@@ -13,11 +13,14 @@ from .cluster import (
     ClusterArgs,
     PlacementPolicy,
     PlacementPolicyArgs,
+    PoolNodeGroup,
+    PoolNodeGroupArgs,
     ServiceExposurePolicy,
     ServiceExposurePolicyArgs,
 )
 from .identity import ClusterIdentity, DataBucket
-from .network import Network
+from .network import Network, pool_nacl_entries
+from .plan.cluster import pool_resource_name
 from .spec import PlatformSpec
 from .storage import BlockStorage, BlockStorageArgs
 from .team import team_stack_facts
@@ -50,6 +53,15 @@ class Platform(pulumi.ComponentResource):
             platform=spec, vpc_id=net.vpc_id, system_subnet_ids=net.system_subnet_ids,
             control_plane_security_group_id=net.control_plane_security_group_id,
             system_security_group_id=net.system_security_group_id), opts=child)
+        # Node pools: one node group per pool (its subnets and group are the network's).
+        self.pools: dict[str, PoolNodeGroup] = {}
+        for pool in getattr(spec, "node_pools", None) or []:
+            pn = net.pools[pool.name]
+            self.pools[pool.name] = PoolNodeGroup(pool_resource_name(spec.name, pool.name), PoolNodeGroupArgs(
+                platform=spec, pool=pool.name, cluster_name=self.cluster.cluster_name, subnet_ids=pn.subnet_ids,
+                security_group_id=pn.security_group_id,
+                tenant_nodes_security_group_id=net.tenant_nodes_security_group_id,
+                depends_on=self.cluster.node_dependencies), opts=child)
         self.storage: BlockStorage | None = None
         if spec.workloads.storage == "ebs":
             c = self.cluster
@@ -86,6 +98,10 @@ class Platform(pulumi.ComponentResource):
         for t in spec.tenants:
             for peer in t.allow_from:
                 self.tenants[t.name].allow_from(self.tenants[peer])
+        # NACL entries of edges crossing a pool's block: once per block pair.
+        if net.pools:
+            pool_nacl_entries(spec, {n: t.network for n, t in self.tenants.items() if t.network is not None},
+                              net.pools)
         self.register_outputs({})
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
@@ -100,6 +116,10 @@ class Platform(pulumi.ComponentResource):
             "tenantDataBucket": self.data_bucket.bucket_name,
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,
             "tenants": {name: t.outputs() for name, t in sorted(self.tenants.items())},
+            **({"pools": {name: {**self.network.pools[name].outputs(),
+                                 "nodeGroupName": ng.node_group.node_group_name,
+                                 "tenants": [t.name for t in self.spec.pool_tenants(name)]}
+                          for name, ng in sorted(self.pools.items())}} if self.pools else {}),
             # For team stacks (tenancy.team.PlatformRef):
             "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),  # type: ignore[arg-type]
             "tenantDataBucketArn": self.data_bucket.bucket_arn,

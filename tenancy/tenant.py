@@ -59,8 +59,12 @@ class Tenant(pulumi.ComponentResource):
         self.spec = t
         self.namespace = naming.namespace(t.name)
         plan = args.platform.address_plan
-        self.address_block = str(plan.tenant_block(t.slot))
-        self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(t.slot)]
+        # A pooled tenant's pods take their addresses from its pool's block (branch interfaces
+        # in the pool's subnets); it owns no subnets, node group or NACL.
+        self.pool: str | None = getattr(t, "pool", None)
+        slot = args.platform.node_pool(self.pool).slot if self.pool else t.slot
+        self.address_block = str(plan.tenant_block(slot))
+        self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(slot)]
         child = pulumi.ResourceOptions(parent=self)
 
         # --- network layer ---
@@ -73,7 +77,7 @@ class Tenant(pulumi.ComponentResource):
         self.node_group: TenantNodeGroup | None = None
         self.access: TenantAccess | None = None
         if args.cluster is not None:
-            if args.network is not None and self.network is not None and not t.offboarding:
+            if args.network is not None and self.network is not None and not t.offboarding and not self.pool:
                 self.node_group = TenantNodeGroup(t.name, TenantNodeGroupArgs(
                     platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name,
                     subnet_ids=self.network.subnet_ids, security_group_id=self.network.security_group_id,
@@ -142,9 +146,13 @@ class Tenant(pulumi.ComponentResource):
         out: dict[str, pulumi.Input[object]] = {
             "namespace": self.namespace, "slot": self.spec.slot, "addressBlock": self.address_block,
             "subnetCidrs": self.subnet_cidrs, "roleArns": dict(self.role_arns)}
+        if self.pool:
+            out["pool"] = self.pool
         if self.network is not None:
             out["subnetIds"] = self.network.subnet_ids
             out["securityGroupId"] = self.network.security_group_id
+            if self.network.pod_security_group_ids is not None:
+                out["podSecurityGroupIds"] = self.network.pod_security_group_ids
         if self.node_group is not None:
             out["nodeGroupName"] = self.node_group.node_group.node_group_name
         if self.spec.team_stack:

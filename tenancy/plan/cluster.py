@@ -207,7 +207,83 @@ def principal_key(principal_arn: str) -> str:
     return f"{safe}-{digest}"
 
 
-def vpc_cni_configuration(enforcing_mode: str = "strict") -> dict[str, Any]:
+# --------------------------------------------------------------------------------------------
+# Node pools (shared nodes, security groups for pods)
+
+POOL_LABEL = "tenancy/pool"
+"""Label on a pool's nodes (value: the pool) and the key of its taint; the same key as
+:data:`SYSTEM_LABELS` (``tenancy/pool=system``), so a pool may not be called ``system``."""
+
+CLUSTER_POLICIES_FOR_POD_SECURITY_GROUPS = ("AmazonEKSVPCResourceController",)
+"""Managed policies the CLUSTER role needs for security groups for pods: "Add the
+AmazonEKSVPCResourceController managed IAM policy to the cluster role that is associated with
+your Amazon EKS cluster. The policy allows the role to manage network interfaces, their private
+IP addresses, and their attachment and detachment to and from network instances" (EKS user guide,
+security-groups-pods-deployment.adoc, step 2). pulumi-eks's own cluster role gets only
+``AmazonEKSClusterPolicy`` (``nodejs/eks/cluster/cluster.ts``: ``const managedPolicies =
+["AmazonEKSClusterPolicy"]``, more only with Auto Mode), so the platform attaches it."""
+
+POD_SECURITY_GROUP_ENFORCING_MODE = "strict"
+"""``strict``: "all inbound/outbound traffic from pod with security group will be enforced by
+security group rules" (aws/amazon-vpc-cni-k8s README). ``standard`` is NOT a wall between pooled
+tenants: there, traffic "from another pod on the same host ... won't be enforced by security
+group rules", and traffic leaving the VPC is SNATed through the node's primary interface and
+judged by the node's groups (same README; EKS user guide, security-groups-for-pods.adoc,
+"Considerations"). Costs of strict, all documented there: kubelet TCP probes need
+``DISABLE_TCP_EARLY_DEMUX=true`` on the ``aws-vpc-cni-init`` container; NodePort/LoadBalancer
+Services with instance targets and ``externalTrafficPolicy: Local`` are not supported for such
+pods; source NAT is off, so their internet traffic needs a NAT gateway route (the pool's
+subnets get one when a tenant of the pool has ``internetEgress``); kube-proxy must be in
+``iptables`` mode (EKS's default)."""
+
+
+def pool_resource_name(platform: str, pool: str) -> str:
+    """Pulumi and AWS name stem of a pool's objects: ``<platform>_pool-<pool>``. The underscore
+    cannot occur in a tenant name, so no pool name ever equals a tenant's (a tenant called
+    ``pool-a`` would otherwise own ``<platform>-pool-a-nodes``, the group of pool ``a``)."""
+    return platform_resource_name(platform, f"pool-{pool}")
+
+
+def pool_node_group_name(platform: str, pool: str) -> str:
+    return pool_resource_name(platform, pool)
+
+
+def pool_node_role_name(platform: str, pool: str) -> str:
+    return f"{pool_resource_name(platform, pool)}-node"
+
+
+def pool_launch_template_name(platform: str, pool: str) -> str:
+    return f"{pool_resource_name(platform, pool)}-nodes"
+
+
+def pool_security_group_name(platform: str, pool: str) -> str:
+    return f"{pool_resource_name(platform, pool)}-nodes"
+
+
+def pool_name_problems(platform: str, pool: str) -> list[str]:
+    """Derived AWS names of a pool that would exceed AWS's limits (IAM role: 64 characters; the
+    node group's prefix is cut to fit with a hash, see ``naming.node_group_name_prefix``)."""
+    out = []
+    role = pool_node_role_name(platform, pool)
+    if len(role) > 64:
+        out.append(f"the IAM node role name {role!r} is {len(role)} characters, over AWS's 64; shorten the "
+                   f"pool name (or the platform name) by {len(role) - 64}")
+    if pool == SYSTEM_LABELS[POOL_LABEL]:
+        out.append(f"{pool!r} is the system node group's {POOL_LABEL} label value; choose another pool name")
+    return out
+
+
+def pool_node_labels(pool: str) -> dict[str, str]:
+    return {POOL_LABEL: pool}
+
+
+def pool_node_taints(pool: str) -> list[dict[str, str]]:
+    """``tenancy/pool=<pool>:NoSchedule`` in the EKS API's casing: only pods tolerating their
+    own pool (the placement policy allows exactly that in the pool's tenants' namespaces)."""
+    return [{"key": POOL_LABEL, "value": pool, "effect": "NO_SCHEDULE"}]
+
+
+def vpc_cni_configuration(enforcing_mode: str = "strict", pod_security_groups: bool = False) -> dict[str, Any]:
     """The ``vpc-cni`` add-on's ``configurationValues``: network-policy enforcement on
     (``enableNetworkPolicy``) and the policy agent's mode as the ``aws-node`` container's
     ``NETWORK_POLICY_ENFORCING_MODE`` (``env``, as in the aws/amazon-vpc-cni-k8s Helm chart's
@@ -216,4 +292,13 @@ def vpc_cni_configuration(enforcing_mode: str = "strict") -> dict[str, Any]:
     ``aws eks describe-addon-configuration --addon-name vpc-cni --addon-version <v>``."""
     if enforcing_mode not in ("strict", "standard"):
         raise ValueError(f"NETWORK_POLICY_ENFORCING_MODE must be strict or standard, got {enforcing_mode!r}")
-    return {"enableNetworkPolicy": "true", "env": {"NETWORK_POLICY_ENFORCING_MODE": enforcing_mode}}
+    out: dict[str, Any] = {"enableNetworkPolicy": "true", "env": {"NETWORK_POLICY_ENFORCING_MODE": enforcing_mode}}
+    if pod_security_groups:
+        # Security groups for pods (node pools): the same ``env`` keys as ``kubectl set env
+        # daemonset aws-node`` in the EKS user guide (security-groups-pods-deployment.adoc), and
+        # the init container's ``init.env`` (the Helm chart's values.yaml: ``init: env:
+        # DISABLE_TCP_EARLY_DEMUX``), which the guide patches onto ``aws-vpc-cni-init``.
+        out["env"].update({"ENABLE_POD_ENI": "true",
+                           "POD_SECURITY_GROUP_ENFORCING_MODE": POD_SECURITY_GROUP_ENFORCING_MODE})
+        out["init"] = {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}}
+    return out

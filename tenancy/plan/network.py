@@ -16,14 +16,20 @@ Security groups and who uses them (the reasoning is in ``docs/network.md``):
 * ``endpoints`` — on the interface VPC endpoints. Admits 443 from the VPC.
 * one group per tenant — admits itself, the control plane (443, 10250), the system nodes
   (kubelet, for metrics-server), and each tenant in its ``allowFrom``; sends to itself, DNS, the
-  control plane, the endpoints and S3, and the internet only with ``internetEgress``.
+  control plane, the endpoints and S3, and the internet only with ``internetEgress``. A POOLED
+  tenant's group is the same, plus TCP from its pool's node group (kubelet probes); it sits on
+  the tenant's pods (security groups for pods), not on nodes.
+* one group per node pool (``poolNodes``) — on the pool's nodes beside the marker: admits the
+  control plane and the system nodes' kubelet calls, sends what a node needs (API, endpoints,
+  S3, DNS) and TCP into its own block (probes to the pods' branch interfaces). No self rule and
+  no tenant traffic: the pods carry their tenants' groups, not this one.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -43,6 +49,8 @@ CIDR_PEER = "cidr:"
 """``cidr:<block>``: a literal IPv4 block (API access from CI runners, VPNs, load balancers)."""
 SG_PEER = "sg:"
 """``sg:<id>``: a security group the platform does not own (API access from a CI runner's group)."""
+POOL_NODES = "poolNodes"
+"""On a pooled tenant's group: the node security group of the tenant's pool."""
 SHARED_GROUPS = (CONTROL_PLANE, SYSTEM, TENANT_NODES, ENDPOINTS)
 """The platform's shared security groups, in creation order."""
 
@@ -97,15 +105,31 @@ def _all(direction: Literal["ingress", "egress"], peer: str, what: str, key: str
     return SgRule(direction, ALL, None, None, peer, what, key)
 
 
-def tenant_rules(internet_egress: bool, ingress_controller: bool = False, mesh: bool = False) -> list[SgRule]:
+POOL_PROBE_RULE_KEY = "in-pool-probes"
+
+
+def tenant_rules(internet_egress: bool, ingress_controller: bool = False, mesh: bool = False,
+                 pooled: bool = False) -> list[SgRule]:
     """The rules of one tenant's node security group (its ``allowFrom`` edges come apart, from
-    :func:`edge_rules`). ``mesh``: sidecars reach istiod on the system nodes (15012)."""
+    :func:`edge_rules`). ``mesh``: sidecars reach istiod on the system nodes (15012).
+
+    ``pooled``: the tenant runs on a shared node pool and this group sits on its PODS (security
+    groups for pods, strict mode), so it also admits TCP from its pool's node group
+    (:data:`POOL_NODES`): the kubelet's liveness/readiness probes come from the node's primary
+    address, which carries the pool's node group, not the tenant's. "If you are using liveness
+    or readiness probes, then you also need to disable TCP early demux, so that the kubelet can
+    connect to Pods on branch network interfaces" (EKS user guide,
+    security-groups-pods-deployment.adoc); the probes cross the pod's branch interface and its
+    groups in strict mode (aws/amazon-vpc-cni-k8s README, ``POD_SECURITY_GROUP_ENFORCING_MODE``)."""
     rules = [
         _all("ingress", SELF, "the tenant's own nodes and pods", "in-self"),
         *(_tcp("ingress", p, CONTROL_PLANE, f"EKS control plane to nodes ({p})", f"in-cp-{p}")
           for p in CONTROL_PLANE_TO_TENANT_PORTS),
         _tcp("ingress", KUBELET_PORT, SYSTEM, "system nodes (metrics-server) to kubelet", "in-system-kubelet"),
     ]
+    if pooled:
+        rules.append(SgRule("ingress", TCP, 0, 65535, POOL_NODES, "kubelet probes from the pool's nodes "
+                            "(security groups for pods)", POOL_PROBE_RULE_KEY))
     if ingress_controller:
         rules.append(SgRule("ingress", TCP, 0, 65535, SYSTEM, "the platform's ingress controller on the "
                             "system nodes (NetworkPolicies narrow it to its namespace)", "in-system-ingress"))
@@ -153,6 +177,34 @@ def system_rules(load_balancers_from: str | None = None, mesh: bool = False) -> 
            _tcp("ingress", ISTIOD_WEBHOOK_PORT, CONTROL_PLANE, "EKS control plane to istiod's injection webhook",
                 "in-cp-15017")] if mesh else []),
         _all("egress", INTERNET, "add-ons: kubelets, AWS APIs, image registries", "out-all"),
+    ]
+
+
+def pool_node_rules(pool_block: str) -> list[SgRule]:
+    """The rules of a node pool's node security group (on the pool's nodes, with the marker).
+
+    The pool's nodes run only platform processes in their own network namespace (kubelet,
+    kube-proxy, aws-node); every tenant pod on them has a branch interface carrying its
+    tenant's group. So: the control plane reaches the kubelet (443, 10250), metrics-server the
+    kubelet (10250); the nodes reach the API, the endpoints, S3, DNS, and (probes) TCP into the
+    pool's own block — where the VPC resource controller creates the pods' branch interfaces,
+    in the node's subnet (aws/amazon-vpc-resource-controller-k8s,
+    ``pkg/provider/branch/trunk/trunk.go``: ``CreateAndAttachNetworkInterface(...,
+    t.instance.SubnetID(), ...)``). A pod's own groups still decide whether a probe gets in.
+    No self rule (nodes of a pool never talk to each other directly) and no tenant rule.
+    With a mesh, the sidecars are in the pods (their tenants' groups reach istiod)."""
+    return [
+        *(_tcp("ingress", p, CONTROL_PLANE, f"EKS control plane to pool nodes ({p})", f"in-cp-{p}")
+          for p in CONTROL_PLANE_TO_TENANT_PORTS),
+        _tcp("ingress", KUBELET_PORT, SYSTEM, "system nodes (metrics-server) to kubelet", "in-system-kubelet"),
+        SgRule("egress", UDP, DNS_PORT, DNS_PORT, SYSTEM, "DNS to CoreDNS on the system nodes", "out-dns-udp"),
+        _tcp("egress", DNS_PORT, SYSTEM, "DNS over TCP to CoreDNS on the system nodes", "out-dns-tcp"),
+        _tcp("egress", HTTPS_PORT, CONTROL_PLANE, "the Kubernetes API (kubelet, kube-proxy, aws-node)",
+             "out-cp-443"),
+        _tcp("egress", HTTPS_PORT, ENDPOINTS, "AWS APIs through the interface endpoints", "out-endpoints-443"),
+        _tcp("egress", HTTPS_PORT, S3, "S3 through the gateway endpoint (ECR image layers)", "out-s3-443"),
+        SgRule("egress", TCP, 0, 65535, f"{CIDR_PEER}{pool_block}", "kubelet probes to the pods' branch "
+               "interfaces in the pool's subnets (each pod's own groups decide)", "out-probes"),
     ]
 
 
@@ -220,10 +272,14 @@ def edge_rules(owner: str, source: str) -> tuple[SgRule, SgRule]:
 
 
 def rule_counts(allow_from: Mapping[str, Sequence[str]], internet_egress: Mapping[str, bool],
-                ingress_controller: bool = False, mesh: bool = False) -> dict[str, tuple[int, int]]:
+                ingress_controller: bool = False, mesh: bool = False,
+                pooled: Collection[str] = ()) -> dict[str, tuple[int, int]]:
     """``(ingress, egress)`` rules on each tenant's group, edges included: a tenant's ingress
-    grows with its own ``allowFrom``, its egress with the tenants that allow it."""
-    base = {t: tenant_rules(internet_egress.get(t, False), ingress_controller, mesh) for t in allow_from}
+    grows with its own ``allowFrom``, its egress with the tenants that allow it. ``pooled``:
+    tenants on a node pool (one more ingress rule: probes from the pool's nodes)."""
+    pooled = set(pooled)
+    base = {t: tenant_rules(internet_egress.get(t, False), ingress_controller, mesh, pooled=t in pooled)
+            for t in allow_from}
     allowed_by: dict[str, int] = {t: 0 for t in allow_from}
     for peers in allow_from.values():
         for p in set(peers):
@@ -341,29 +397,74 @@ def nacl_edge_rule_numbers(owner_slot: int, source_slot: int) -> tuple[int, int]
     return NACL_PEER_BASE + 2 * source_slot, NACL_PEER_BASE + 2 * owner_slot + 1
 
 
-def nacl_rule_counts(allow_from: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """Entries per direction on each tenant's NACL: 4 fixed plus one per edge touching it."""
-    touching: dict[str, int] = {t: 0 for t in allow_from}
+def nacl_owner(tenant: str, pool_of: Mapping[str, str]) -> str:
+    """Whose network ACL a tenant's traffic crosses: its pool's (pooled tenants have no subnets
+    of their own: their pods' branch interfaces are in the pool's subnets), else its own."""
+    return pool_of.get(tenant, tenant)
+
+
+def nacl_peer_entries(allow_from: Mapping[str, Sequence[str]],
+                      pool_of: Mapping[str, str] | None = None) -> dict[str, set[tuple[str, bool]]]:
+    """The peer entries of every NACL (a dedicated tenant's, keyed by tenant, or a pool's, keyed
+    by pool): ``(peer NACL owner, declared here)`` — the peer's block is admitted because an
+    edge "owner allows from source" joins them, declared by this NACL's side (``True``) or the
+    peer's. Several pooled tenants' edges to the same block collapse into one entry: a NACL
+    sees blocks, not tenants (the security groups tell pooled tenants apart)."""
+    pool_of = pool_of or {}
+    out: dict[str, set[tuple[str, bool]]] = {}
     for owner, peers in allow_from.items():
-        for p in set(peers):
-            touching[owner] += 1
-            if p in touching:
-                touching[p] += 1
-    return {t: 4 + n for t, n in touching.items()}
+        o = nacl_owner(owner, pool_of)
+        for src in set(peers):
+            s = nacl_owner(src, pool_of)
+            if s == o:
+                continue
+            out.setdefault(o, set()).add((s, True))
+            out.setdefault(s, set()).add((o, False))
+    return out
+
+
+def nacl_peer_rule_number(peer_slot: int, declared_here: bool) -> int:
+    """The number of one peer entry (see :func:`nacl_edge_rule_numbers`, which it generalises)."""
+    return NACL_PEER_BASE + 2 * peer_slot + (0 if declared_here else 1)
+
+
+def nacl_rule_counts(allow_from: Mapping[str, Sequence[str]],
+                     pool_of: Mapping[str, str] | None = None) -> dict[str, int]:
+    """Entries per direction on each NACL: 4 fixed plus one per distinct peer entry. Keys: the
+    dedicated tenants of ``allow_from`` and the pools of ``pool_of`` (pooled tenants have none)."""
+    pool_of = pool_of or {}
+    entries = nacl_peer_entries(allow_from, pool_of)
+    owners = [t for t in allow_from if t not in pool_of] + sorted(set(pool_of.values()))
+    return {o: 4 + len(entries.get(o, ())) for o in owners}
 
 
 # --------------------------------------------------------------------------------------------
 # Quotas (called by the spec's validation)
 
 
+SECURITY_GROUPS_PER_REGION = 2500
+"""Default "VPC security groups per Region" (Amazon VPC quotas)."""
+
+
 def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Mapping[str, bool],
                    positions: Mapping[str, int], sg_rule_quota: int = 60, nacls: bool = False,
                    nacl_rule_quota: int = 20, ingress_controller: bool = False,
-                   mesh: bool = False) -> list[tuple[str, str]]:
+                   mesh: bool = False, pool_of: Mapping[str, str] | None = None,
+                   pool_positions: Mapping[str, int] | None = None,
+                   security_group_quota: int = SECURITY_GROUPS_PER_REGION) -> list[tuple[str, str]]:
     """Every tenant whose security group (or NACL) would hold more rules than the quota, as
-    ``(path, message)``. ``positions`` maps tenant names to their index in ``tenants``."""
+    ``(path, message)``. ``positions`` maps tenant names to their index in ``tenants``.
+
+    Node pools: ``pool_of`` maps each POOLED tenant to its pool, ``pool_positions`` each pool to
+    its index in ``nodePools``. A pooled tenant's group has one more inbound rule (probes from
+    its pool's nodes); a pool's NACL holds one entry per distinct peer block of its tenants'
+    edges; every tenant and every pool has one group (plus the platform's four shared ones),
+    counted against ``security_group_quota``. A pool's node group has a fixed set of rules."""
+    pool_of = pool_of or {}
+    pool_positions = pool_positions or {}
     out: list[tuple[str, str]] = []
-    for t, (ing, eg) in rule_counts(allow_from, internet_egress, ingress_controller, mesh).items():
+    counts = rule_counts(allow_from, internet_egress, ingress_controller, mesh, pooled=set(pool_of))
+    for t, (ing, eg) in counts.items():
         for n, direction in ((ing, "inbound"), (eg, "outbound")):
             if n > sg_rule_quota:
                 out.append((f"tenants[{positions[t]}].allowFrom", (
@@ -371,14 +472,27 @@ def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Map
                     f"of {sg_rule_quota} (network.securityGroupRuleQuota); shorten allowFrom lists "
                     f"involving {t!r}, or raise 'Inbound or outbound rules per security group' in "
                     f"Service Quotas and set network.securityGroupRuleQuota")))
+    pools = set(pool_of.values()) | set(pool_positions)
+    groups = len(SHARED_GROUPS) + len(allow_from) + len(pools)
+    if groups > security_group_quota:
+        out.append(("tenants", (
+            f"the platform would create {groups} security groups (4 shared, one per tenant, one per node "
+            f"pool), over the quota of {security_group_quota} 'VPC security groups per Region'; raise it "
+            f"in Service Quotas or split the platform")))
     if nacls:
-        for t, n in nacl_rule_counts(allow_from).items():
-            if n > nacl_rule_quota:
-                out.append((f"tenants[{positions[t]}].allowFrom", (
-                    f"tenant {t!r}'s network ACL would need {n} rules per direction, over the quota "
-                    f"of {nacl_rule_quota} (network.networkAclRuleQuota); shorten allowFrom lists "
-                    f"involving {t!r}, raise 'Rules per network ACL' (up to 40) and set "
-                    f"network.networkAclRuleQuota, or turn network.tenantNetworkAcls off")))
+        for o, n in nacl_rule_counts(allow_from, pool_of).items():
+            if n <= nacl_rule_quota:
+                continue
+            if o in pools:
+                path = f"nodePools[{pool_positions[o]}]" if o in pool_positions else "nodePools"
+                what, fix = f"node pool {o!r}'s network ACL", "allowFrom lists involving its tenants"
+            else:
+                path, what, fix = f"tenants[{positions[o]}].allowFrom", f"tenant {o!r}'s network ACL", (
+                    f"allowFrom lists involving {o!r}")
+            out.append((path, (
+                f"{what} would need {n} rules per direction, over the quota of {nacl_rule_quota} "
+                f"(network.networkAclRuleQuota); shorten {fix}, raise 'Rules per network ACL' (up to 40) "
+                f"and set network.networkAclRuleQuota, or turn network.tenantNetworkAcls off")))
     return out
 
 
