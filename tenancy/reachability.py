@@ -8,6 +8,13 @@ egress rule matching B (by group or address) and one of B's groups has an ingres
 A, on a common protocol and port (security groups are stateful: replies need no rule).
 Source: *Security group rules*, Amazon VPC User Guide
 (https://docs.aws.amazon.com/vpc/latest/userguide/security-group-rules.html).
+
+Pods: without security groups for pods a pod uses its node's groups. A pod a
+``SecurityGroupPolicy`` (``vpcresources.k8s.aws/v1beta1``) selects gets a branch interface
+carrying the policy's groups INSTEAD (EKS user guide, security-groups-for-pods.adoc; in strict
+mode every packet crosses it), with an address from its node's subnet (the VPC resource
+controller creates branch interfaces in the node's subnet). :func:`tenant_machines` models a
+tenant whose every pod is selected (a policy with an empty ``podSelector``) that way.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 SUBNET = "aws:ec2/subnet:Subnet"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+SECURITY_GROUP_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
+POOL_LABEL = "tenancy/pool"
 
 Net = ipaddress.IPv4Network
 
@@ -149,12 +158,59 @@ def allowed(rules: list[Rule], src: Machines, dst: Machines) -> list[tuple[str, 
     return RuleIndex(rules).allowed(src, dst)
 
 
+def pod_security_groups(resources: Iterable[Mapping[str, Any]]) -> frozenset[str] | None:
+    """The groups security groups for pods put on EVERY pod of these (one tenant's) resources:
+    the union of the ``groupIds`` of its SecurityGroupPolicies that select all pods (empty
+    ``podSelector``, no ``serviceAccountSelector``); None when no such policy exists."""
+    groups: set[str] = set()
+    found = False
+    for r in resources:
+        if r["type"] != SECURITY_GROUP_POLICY:
+            continue
+        spec = (r.get("inputs") or {}).get("spec") or {}
+        sel = spec.get("podSelector")
+        if sel is None or (sel.get("matchLabels") or sel.get("matchExpressions")) or spec.get("serviceAccountSelector"):
+            continue
+        found = True
+        groups |= {str(g) for g in (spec.get("securityGroups") or {}).get("groupIds") or []}
+    return frozenset(groups) if found else None
+
+
+def pool_of(resources: Sequence[Mapping[str, Any]], tenant: str) -> str | None:
+    """A pooled tenant's pool: the ``tenancy/pool`` label of its namespace."""
+    for r in resources:
+        if r.get("tenant") == tenant and r["type"] == "kubernetes:core/v1:Namespace":
+            labels = (((r.get("inputs") or {}).get("metadata") or {}).get("labels") or {})
+            if labels.get(POOL_LABEL):
+                return str(labels[POOL_LABEL])
+    return None
+
+
+def pool_cidrs(resources: Sequence[Mapping[str, Any]], pool: str) -> tuple[Net, ...]:
+    """The addresses of a pool's subnets (tagged ``tenancy/pool=<pool>``)."""
+    out = []
+    for r in resources:
+        i = r.get("inputs") or {}
+        if r["type"] == SUBNET and (i.get("tags") or {}).get(POOL_LABEL) == pool:
+            n = _net(i.get("cidrBlock"))
+            if n is not None:
+                out.append(n)
+    return tuple(out)
+
+
 def tenant_machines(resources: Sequence[Mapping[str, Any]], tenant: str | None, marker_group: str | None = None,
                     name: str | None = None) -> Machines:
     """A tenant's nodes (``tenant=None``: the platform's own nodes): the groups its launch
     templates put on them if the render has any, else its own security groups plus
-    ``marker_group``; its subnets' addresses."""
+    ``marker_group``; its subnets' addresses. A tenant whose pods ALL get groups from a
+    SecurityGroupPolicy (a pooled tenant) is its pods: those groups, its pool's addresses."""
     mine = [r for r in resources if r.get("tenant") == tenant]
+    if tenant is not None:
+        pod_groups = pod_security_groups(mine)
+        if pod_groups is not None:
+            pool = pool_of(resources, tenant)
+            cidrs = pool_cidrs(resources, pool) if pool else ()
+            return Machines(name or tenant, pod_groups, cidrs)
     groups: set[str] = set()
     for lt in (r for r in mine if r["type"] == LAUNCH_TEMPLATE):
         groups |= set((lt.get("inputs") or {}).get("vpcSecurityGroupIds") or [])

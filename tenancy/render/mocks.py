@@ -154,7 +154,15 @@ def _eks_cluster_core(cluster: str, ctx: MockContext) -> dict[str, Any]:
         "oidcProviderArn": ctx.arn("iam", f"oidc-provider/{issuer}", region=False),
         "clusterSecurityGroupId": "sg-" + digest("eks-cluster-sg", cluster),
         "arn": ctx.arn("eks", f"cluster/{cluster}"),
+        # the service role pulumi-eks creates (`${name}-eksRole`, a ServiceRole with a random suffix)
+        "roleArn": ctx.arn("iam", f"role/{eks_cluster_role_name(cluster)}", region=False),
     }
+
+
+def eks_cluster_role_name(cluster: str) -> str:
+    """The name the mocks give the cluster role pulumi-eks creates inside its component (a real
+    deployment's is ``<name>-eksRole-<random>``): what ``aws.eks.getCluster`` returns as ``roleArn``."""
+    return f"{cluster}-eksRole-{digest('eks-role', cluster, length=7)}"
 
 
 def _eks_component(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
@@ -284,6 +292,7 @@ class TenancyMocks(pulumi.runtime.Mocks):
         if tok == "aws:eks/getCluster:getCluster":
             core = _eks_cluster_core(a.get("name") or "cluster", ctx)
             return {"name": a.get("name"), "id": a.get("name"), "arn": core["arn"], "endpoint": core["endpoint"],
+                    "roleArn": core["roleArn"],
                     "vpcConfig": {"clusterSecurityGroupId": core["clusterSecurityGroupId"]}}
         if tok == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps(a, sort_keys=True), "id": digest(json.dumps(a, sort_keys=True))}

@@ -25,6 +25,7 @@ from typing import Any
 
 RENDER_ACCOUNT = "111122223333"
 TENANT_TAG = "tenancy/tenant"
+POOL_TAG = "tenancy/pool"
 TAINT_EFFECTS = {"NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"}
 _NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
@@ -172,6 +173,10 @@ def _eks_cluster(ctx: Any, r: dict[str, Any]) -> str:
                                                      "Action": "sts:AssumeRole"}]}
     role = iam.create_role(RoleName=f"{i['name']}-eksRole-replay", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
     iam.attach_role_policy(RoleName=role["RoleName"], PolicyArn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy")
+    # what aws.eks.getCluster(...).roleArn names in the render: the role pulumi-eks made
+    from tenancy.render.mocks import eks_cluster_role_name
+
+    ctx.alias(eks_cluster_role_name(i["name"]), role["RoleName"])
     vpc_config: dict[str, Any] = {
         "subnetIds": i["subnetIds"], "securityGroupIds": [i["clusterSecurityGroup"]],
         "endpointPrivateAccess": bool(i.get("endpointPrivateAccess")),
@@ -274,6 +279,32 @@ def _addon_check(ctx: Any, r: dict[str, Any], _: str | None) -> list[str]:
     attached = [p["PolicyArn"] for p in iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]]
     if attached != ["arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy"]:
         out.append(f"vpc-cni role policies {attached}")
+    out += _pod_security_groups_check(ctx, i)
+    return out
+
+
+def _pod_security_groups_check(ctx: Any, i: dict[str, Any]) -> list[str]:
+    """Security groups for pods (EKS user guide, security-groups-pods-deployment.adoc): when the
+    CNI hands out branch interfaces (``ENABLE_POD_ENI``), the CLUSTER role (as moto holds it)
+    has AmazonEKSVPCResourceController, and probes work (``init.env.DISABLE_TCP_EARLY_DEMUX``
+    with strict mode). Without it, none of this is configured."""
+    config = json.loads(i.get("configurationValues") or "{}")
+    env = config.get("env") or {}
+    pod_eni = env.get("ENABLE_POD_ENI") == "true"
+    cluster = ctx.client("eks").describe_cluster(name=i["clusterName"])["cluster"]
+    iam = ctx.client("iam")
+    role = cluster["roleArn"].rsplit("/", 1)[-1]
+    attached = {p["PolicyName"] for p in iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"]}
+    out = []
+    if pod_eni != ("AmazonEKSVPCResourceController" in attached):
+        out.append(f"vpc-cni ENABLE_POD_ENI={env.get('ENABLE_POD_ENI')} but the cluster role {role} "
+                   f"has {sorted(attached)}")
+    if pod_eni:
+        mode = env.get("POD_SECURITY_GROUP_ENFORCING_MODE", "strict")  # the CNI's default
+        if mode != "strict":
+            out.append(f"vpc-cni POD_SECURITY_GROUP_ENFORCING_MODE={mode}: same-node pod traffic escapes the groups")
+        if ((config.get("init") or {}).get("env") or {}).get("DISABLE_TCP_EARLY_DEMUX") != "true":
+            out.append("vpc-cni: strict mode without init.env.DISABLE_TCP_EARLY_DEMUX=true breaks kubelet TCP probes")
     return out
 
 
@@ -365,6 +396,9 @@ def _node_group_check(ctx: Any, r: dict[str, Any], name: str | None) -> list[str
     ng = eks.describe_nodegroup(clusterName=i["clusterName"], nodegroupName=name)["nodegroup"]
     out: list[str] = []
     tenant = (ng.get("tags") or {}).get(TENANT_TAG)
+    pool = (ng.get("tags") or {}).get(POOL_TAG)
+    if pool and not tenant:
+        return out + _pool_node_group_check(ctx, i, name, ng, pool)
     for key, value in (ng.get("labels") or {}).items():
         out += [f"{name}: label {p}" for p in qualified_name_problems(key) + label_value_problems(value)]
     for t in ng.get("taints") or []:
@@ -480,9 +514,17 @@ def replay_cluster(ctx: Any, resources: Iterable[dict[str, Any]], *, check: bool
     from botocore.exceptions import BotoCoreError, ClientError
 
     mine = cluster_layer(resources)
-    addons_last = sorted(mine, key=lambda r: (
-        len(ORDER) if r["type"] == "aws:eks/addon:Addon" and r["inputs"].get("addonName") != "vpc-cni"
-        else ORDER.index(r["type"]), r["urn"]))
+    rendered_roles = {r["inputs"].get("name") for r in mine if r["type"] == "aws:iam/role:Role"}
+
+    def rank(r: dict[str, Any]) -> float:
+        if r["type"] == "aws:eks/addon:Addon" and r["inputs"].get("addonName") != "vpc-cni":
+            return len(ORDER)
+        if r["type"] == "aws:iam/rolePolicyAttachment:RolePolicyAttachment" and (
+                r["inputs"].get("role") not in rendered_roles):
+            return ORDER.index("eks:index:Cluster") + 0.5  # the cluster role pulumi-eks creates
+        return ORDER.index(r["type"])
+
+    addons_last = sorted(mine, key=lambda r: (rank(r), r["urn"]))
     ids: dict[str, str | None] = {}
     for r in addons_last:
         try:
@@ -500,3 +542,43 @@ def replay_cluster(ctx: Any, resources: Iterable[dict[str, Any]], *, check: bool
         if problems:
             raise ReplayFailure("replayed cluster layer does not hold up:\n  - " + "\n  - ".join(problems))
     return ids
+
+
+def _pool_node_group_check(ctx: Any, i: dict[str, Any], name: str | None, ng: dict[str, Any], pool: str) -> list[str]:
+    """A node pool's group: labelled and tainted exactly ``tenancy/pool=<pool>:NO_SCHEDULE``; its
+    subnets and security group the pool's (tagged ``tenancy/pool``, no tenant's); the marker
+    beside it; IMDSv2 hop 1, encrypted volumes; an EC2_LINUX access entry for its role."""
+    ec2 = ctx.client("ec2")
+    out: list[str] = []
+    for key, value in (ng.get("labels") or {}).items():
+        out += [f"{name}: label {p}" for p in qualified_name_problems(key) + label_value_problems(value)]
+    if (ng.get("labels") or {}).get(POOL_TAG) != pool:
+        out.append(f"{name}: label {POOL_TAG}={(ng.get('labels') or {}).get(POOL_TAG)} but tagged {pool}")
+    taints = {(t["key"], t.get("value"), t.get("effect")) for t in ng.get("taints") or []}
+    if taints != {(POOL_TAG, pool, "NO_SCHEDULE")}:
+        out.append(f"{name}: taints {sorted(taints)} are not exactly {POOL_TAG}={pool}:NO_SCHEDULE")
+    for s in ec2.describe_subnets(SubnetIds=ng["subnets"])["Subnets"]:
+        tags = _tags(s.get("Tags"))
+        if tags.get(POOL_TAG) != pool or tags.get(TENANT_TAG):
+            out.append(f"{name}: subnet {s['SubnetId']} is not pool {pool}'s (tags {tags})")
+    lt_ref = ng["launchTemplate"]
+    [ver] = ec2.describe_launch_template_versions(LaunchTemplateId=lt_ref["id"], Versions=[str(lt_ref["version"])])[
+        "LaunchTemplateVersions"]
+    data = ver["LaunchTemplateData"]
+    md = data.get("MetadataOptions") or {}
+    if md.get("HttpTokens") != "required" or int(md.get("HttpPutResponseHopLimit", 0)) != 1:
+        out.append(f"{name}: IMDS is not v2-only with hop limit 1: {md}")
+    for b in data.get("BlockDeviceMappings") or []:
+        if not b.get("Ebs", {}).get("Encrypted"):
+            out.append(f"{name}: volume {b['DeviceName']} is not encrypted")
+    groups = ec2.describe_security_groups(GroupIds=data.get("SecurityGroupIds") or [])["SecurityGroups"]
+    owners = sorted(_tags(g.get("Tags")).get(POOL_TAG) or _tags(g.get("Tags")).get(TENANT_TAG) or "" for g in groups)
+    if owners != ["", pool] or any(_tags(g.get("Tags")).get(TENANT_TAG) for g in groups):
+        out.append(f"{name}: security groups of {owners}: want the pool's own and the shared marker")
+    cp = ctx.extra.get("control_plane_sg")
+    if cp and cp in [g["GroupId"] for g in groups]:
+        out.append(f"{name}: nodes carry the control plane's security group")
+    entry = ctx.extra.get("access_entries", {}).get(i["clusterName"], {}).get(ng["nodeRole"])
+    if not entry or entry.get("type") != "EC2_LINUX":
+        out.append(f"{name}: node role {ng['nodeRole']} has no EC2_LINUX access entry")
+    return out

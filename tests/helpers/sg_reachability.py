@@ -167,3 +167,35 @@ def node_group_machines(resources: Sequence[Mapping[str, Any]], node_group: Mapp
     groups = frozenset(lt["inputs"].get("vpcSecurityGroupIds") or [])
     cidrs = tuple(Net(by_id[s]["inputs"]["cidrBlock"]) for s in node_group["inputs"]["subnetIds"])
     return Machines(node_group["name"], groups, cidrs)
+
+
+SECURITY_GROUP_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
+
+
+def security_group_policy_groups(resources: Sequence[Mapping[str, Any]], namespace: str) -> frozenset[str] | None:
+    """The groups the SecurityGroupPolicies of ``namespace`` put on EVERY pod there (a policy
+    with an empty podSelector and no serviceAccountSelector selects them all); None if none
+    does — then its pods would use their node's groups (EKS user guide, security groups for Pods)."""
+    found, groups = False, set()
+    for r in resources:
+        if r["type"] != SECURITY_GROUP_POLICY:
+            continue
+        obj = r["inputs"]
+        if (obj.get("metadata") or {}).get("namespace") != namespace:
+            continue
+        spec = obj.get("spec") or {}
+        if spec.get("podSelector") != {} or spec.get("serviceAccountSelector"):
+            continue
+        found = True
+        groups |= set(spec["securityGroups"]["groupIds"])
+    return frozenset(groups) if found else None
+
+
+def pooled_pods(resources: Sequence[Mapping[str, Any]], name: str, groups: frozenset[str],
+                pool_node_group: Mapping[str, Any]) -> Machines:
+    """A pooled tenant's pods: ``groups`` on their branch interfaces, addresses from the subnets
+    of the pool's node group (branch interfaces are created in the node's subnet: VPC resource
+    controller, pkg/provider/branch/trunk/trunk.go)."""
+    by_id = {str(r["id"]): r for r in resources if r.get("id")}
+    cidrs = tuple(Net(by_id[s]["inputs"]["cidrBlock"]) for s in pool_node_group["inputs"]["subnetIds"])
+    return Machines(name, groups, cidrs)
