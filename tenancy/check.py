@@ -19,7 +19,9 @@ no-fence-writes           mandatory   no persona bound in a tenant namespace can
                                       admission policies, mesh policies, cluster RBAC)
 taints-match-admission    mandatory   every node group of a tenant carries the taint
                                       ``tenancy/tenant=<t>:NoSchedule`` and label the
-                                      admission policy pins pods to
+                                      admission policy pins pods to; every node pool's
+                                      group ``tenancy/pool=<pool>:NoSchedule`` and its
+                                      label, and every pooled tenant's pool has one
 workload-role-scope       mandatory   every workload role trusts exactly one service
                                       account, of its own tenant, and reaches only its
                                       tenant's S3 prefix
@@ -167,6 +169,39 @@ def taints_match(resources: Resources, facts: IsolationFacts) -> list[Violation]
                 out.append(Violation("taints-match-admission", t, g["urn"],
                                      f"node group of {t} lacks the label {TENANT_LABEL}={t} that admission pins "
                                      f"the tenant's pods to"))
+    return out + _pool_taints_match(resources, facts)
+
+
+POOL_LABEL = "tenancy/pool"
+
+
+def _pool_taints_match(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Node pools: a node group tagged ``tenancy/pool=<pool>`` carries exactly that label and
+    the taint ``tenancy/pool=<pool>:NO_SCHEDULE`` (else other tenants' pods may land on the
+    pool); a pooled tenant (namespace labelled ``tenancy/pool``) has its pool's node group."""
+    out = []
+    pools: dict[str, Mapping[str, Any]] = {}
+    for g in _of(resources, NODE_GROUP):
+        i = g.get("inputs") or {}
+        pool = (i.get("tags") or {}).get(POOL_LABEL)
+        if g.get("tenant") or not pool:
+            continue
+        pools[pool] = g
+        taints = {f"{x.get('key')}={x.get('value', '')}:{x.get('effect')}" for x in i.get("taints") or []}
+        want = f"{POOL_LABEL}={pool}:NO_SCHEDULE"
+        if want not in taints:
+            out.append(Violation("taints-match-admission", None, g["urn"],
+                                 f"node group of pool {pool} lacks the taint {want}: pods of tenants outside the "
+                                 f"pool may be scheduled on it"))
+        if (i.get("labels") or {}).get(POOL_LABEL) != pool:
+            out.append(Violation("taints-match-admission", None, g["urn"],
+                                 f"node group of pool {pool} lacks the label {POOL_LABEL}={pool} that admission "
+                                 f"pins the pool's tenants to"))
+    for t, info in sorted(facts.tenants.items()):
+        pool = (info.get("labels") or {}).get(POOL_LABEL)
+        if pool and pool not in pools:
+            out.append(Violation("taints-match-admission", t, f"namespace of {t}",
+                                 f"{t} is on pool {pool}, but no node group carries {POOL_LABEL}={pool}"))
     return out
 
 

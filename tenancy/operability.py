@@ -45,7 +45,7 @@ ADDON = "aws:eks/addon:Addon"
 EKS_CLUSTER = "eks:index:Cluster"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
-EXTENSIONS: tuple[str, ...] = ("tenancy.operability_cluster",)
+EXTENSIONS: tuple[str, ...] = ("tenancy.operability_cluster", "tenancy.operability_pools")
 """Modules (dotted names) that register more checks with :func:`check` when imported."""
 
 
@@ -214,7 +214,9 @@ class Rendered:
         return Machines(node_group["name"], groups, self._subnet_cidrs(i.get("subnetIds") or []))
 
     def system_node_group(self) -> Mapping[str, Any] | None:
-        return next((n for n in self.node_groups() if n["tenant"] is None), None)
+        """The platform's node group that is not a node pool's (pools: ``tenancy/pool=<pool>``)."""
+        return next((n for n in self.node_groups() if n["tenant"] is None and
+                     (n["inputs"].get("labels") or {}).get("tenancy/pool") in (None, "system")), None)
 
     def tenant_node_groups(self) -> list[Mapping[str, Any]]:
         return [n for n in self.node_groups() if n["tenant"] is not None]
