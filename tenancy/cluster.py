@@ -318,7 +318,7 @@ class Cluster(pulumi.ComponentResource):
         # Security groups for pods, only when a tenant is on a node pool (a platform without
         # pooled tenants renders exactly as before): the cluster role manages the branch
         # interfaces (AmazonEKSVPCResourceController), the CNI attaches trunk interfaces.
-        pod_sgs = bool(getattr(spec, "pooled_tenants", None))
+        pod_sgs = bool(spec.pooled_tenants)
         cni_depends: list[pulumi.Resource] = [cni_policy]
         self.vpc_resource_controller_policy: Any = None
         if pod_sgs:
@@ -459,6 +459,7 @@ class TenantNodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:cluster:TenantNodeGroup", name, None, opts)
         p, t = args.platform.name, args.tenant.name
+        assert args.tenant.nodes is not None, "a pooled tenant has no node group of its own"
         parts = _managed_node_group(
             self,
             t,
@@ -508,7 +509,8 @@ class PoolNodeGroup(pulumi.ComponentResource):
     subnets, labelled and tainted ``tenancy/pool=<pool>`` (only the pool's tenants' pods tolerate
     it: the placement policy), launched from a template with IMDSv2 (hop limit 1), encrypted
     gp3 and the groups ``[pool node group, marker]``; its own node role and EC2_LINUX access
-    entry. Names: ``<platform>_pool-<pool>…`` (never a tenant's). Tenants' pods on it carry their
+    entry. AWS names ``<platform>-pool-<pool>…`` (``naming.pool_resource_name``), Pulumi names
+    ``<platform>_pool-<pool>…`` (never a tenant's). Tenants' pods on it carry their
     own groups (security groups for pods), not these.
 
     Attributes: ``node_group``, ``launch_template``, ``role``, ``access_entry``.
@@ -523,8 +525,8 @@ class PoolNodeGroup(pulumi.ComponentResource):
             self,
             stem,
             cluster_name=args.cluster_name,
-            node_group_name=plan.pool_node_group_name(p, pool),
-            role_name=plan.pool_node_role_name(p, pool),
+            node_group_name=naming.pool_node_group_name(p, pool),
+            role_name=naming.pool_node_role_name(p, pool),
             launch_template_name=plan.pool_launch_template_name(p, pool),
             nodes=spec_pool.nodes,
             subnet_ids=args.subnet_ids,

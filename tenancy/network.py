@@ -249,7 +249,7 @@ class Network(pulumi.ComponentResource):
 
         # Node pools: built once per pool, whatever the number of their tenants.
         self.pools: dict[str, PoolNetwork] = {}
-        node_pools = getattr(spec, "node_pools", None) or []
+        node_pools = spec.node_pools
         for pool in node_pools:
             self.pools[pool.name] = PoolNetwork(pool_resource_name(spec.name, pool.name), _PoolNetworkArgs(
                 platform=spec, pool=pool.name, slot=pool.slot, vpc_id=vpc.id, zone_names=self.zone_names,
@@ -390,7 +390,7 @@ class TenantNetworkArgs:
     @classmethod
     def from_network(cls, network: Network, tenant: TenantSpec,
                      platform: PlatformSpec | None = None) -> TenantNetworkArgs:
-        pool = network.pools[tenant.pool] if getattr(tenant, "pool", None) else None
+        pool = network.pools[tenant.pool] if tenant.pool else None
         return cls(
             platform=platform or network.spec, tenant=tenant, vpc_id=network.vpc_id,
             zone_names=network.zone_names, egress_route_table_ids=network.private_route_table_ids,
@@ -436,21 +436,21 @@ class TenantNetwork(pulumi.ComponentResource):
         platform, tenant = args.platform, args.tenant
         self.tenant = tenant.name
         self.platform = platform
-        self.pool: str | None = getattr(tenant, "pool", None)
+        self.pool: str | None = tenant.pool
         pooled = self.pool is not None
         if pooled and (args.pool_security_group_id is None or args.tenant_nodes_security_group_id is None):
             raise ValueError(f"tenant {tenant.name!r} is on pool {self.pool!r}: TenantNetworkArgs needs "
                              f"pool_security_group_id and tenant_nodes_security_group_id (use from_network)")
         address = platform.address_plan
         # A pooled tenant's traffic is in its pool's block (NACL edges are the pool's).
-        self.slot = platform.node_pool(self.pool).slot if pooled else tenant.slot
+        self.slot: int = platform.block_slot(tenant)
         self.block = str(address.tenant_block(self.slot))
         cluster = naming.cluster_name(platform.name)
         t = tenant.name
         self.tags = tags = {**naming.tags(platform.name, t), **args.tags}
 
         subnets = []
-        for i, cidr in enumerate([] if pooled else address.tenant_subnets(tenant.slot)):
+        for i, cidr in enumerate([] if pooled else address.tenant_subnets(self.slot)):
             label = f"{platform.name}-{t}-az{i}"
             sn = aws.ec2.Subnet(f"{t}-subnet-az{i}", vpc_id=args.vpc_id, cidr_block=str(cidr),
                                 availability_zone=args.zone_names[i], map_public_ip_on_launch=False,
@@ -648,7 +648,7 @@ def pool_nacl_entries(spec: PlatformSpec, tenants: Mapping[str, TenantNetwork], 
     entries (each one rule per direction)."""
     if not spec.network.tenant_network_acls or not pools:
         return 0
-    pool_of = {t.name: t.pool for t in spec.tenants if getattr(t, "pool", None)}
+    pool_of = {t.name: t.pool for t in spec.pooled_tenants if t.pool}
     allow = {t.name: list(t.allow_from) for t in spec.tenants}
     n = 0
     for owner, entries in sorted(plan.nacl_peer_entries(allow, pool_of).items()):

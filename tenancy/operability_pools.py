@@ -24,7 +24,7 @@ PROBE_PORT = 8080
 
 
 def _pooled(r: Rendered) -> list[Any]:
-    return list(getattr(r.spec, "pooled_tenants", None) or [])
+    return list(r.spec.pooled_tenants)
 
 
 def pool_node_group(r: Rendered, pool: str) -> Mapping[str, Any] | None:

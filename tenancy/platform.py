@@ -55,7 +55,7 @@ class Platform(pulumi.ComponentResource):
             system_security_group_id=net.system_security_group_id), opts=child)
         # Node pools: one node group per pool (its subnets and group are the network's).
         self.pools: dict[str, PoolNodeGroup] = {}
-        for pool in getattr(spec, "node_pools", None) or []:
+        for pool in spec.node_pools:
             pn = net.pools[pool.name]
             self.pools[pool.name] = PoolNodeGroup(pool_resource_name(spec.name, pool.name), PoolNodeGroupArgs(
                 platform=spec, pool=pool.name, cluster_name=self.cluster.cluster_name, subnet_ids=pn.subnet_ids,

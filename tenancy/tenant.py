@@ -61,8 +61,8 @@ class Tenant(pulumi.ComponentResource):
         plan = args.platform.address_plan
         # A pooled tenant's pods take their addresses from its pool's block (branch interfaces
         # in the pool's subnets); it owns no subnets, node group or NACL.
-        self.pool: str | None = getattr(t, "pool", None)
-        slot = args.platform.node_pool(self.pool).slot if self.pool else t.slot
+        self.pool: str | None = t.pool
+        slot = args.platform.block_slot(t)
         self.address_block = str(plan.tenant_block(slot))
         self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(slot)]
         child = pulumi.ResourceOptions(parent=self)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from .. import naming
 from .admission import SYSTEM_TAINT_KEY, TENANT_LABEL
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
@@ -238,39 +239,19 @@ subnets get one when a tenant of the pool has ``internetEgress``); kube-proxy mu
 
 
 def pool_resource_name(platform: str, pool: str) -> str:
-    """Pulumi and AWS name stem of a pool's objects: ``<platform>_pool-<pool>``. The underscore
-    cannot occur in a tenant name, so no pool name ever equals a tenant's (a tenant called
-    ``pool-a`` would otherwise own ``<platform>-pool-a-nodes``, the group of pool ``a``)."""
+    """PULUMI name stem of a pool's resources: ``<platform>_pool-<pool>`` (the underscore cannot
+    occur in a tenant name, so no pool resource's name ever equals a tenant's ``<tenant>-…``,
+    whatever the tenants are called). AWS names are ``naming.pool_resource_name``'s
+    ``<platform>-pool-<pool>…`` (the spec refuses a tenant called ``pool-<pool>``)."""
     return platform_resource_name(platform, f"pool-{pool}")
 
 
-def pool_node_group_name(platform: str, pool: str) -> str:
-    return pool_resource_name(platform, pool)
-
-
-def pool_node_role_name(platform: str, pool: str) -> str:
-    return f"{pool_resource_name(platform, pool)}-node"
-
-
 def pool_launch_template_name(platform: str, pool: str) -> str:
-    return f"{pool_resource_name(platform, pool)}-nodes"
+    return f"{naming.pool_resource_name(platform, pool)}-nodes"
 
 
 def pool_security_group_name(platform: str, pool: str) -> str:
-    return f"{pool_resource_name(platform, pool)}-nodes"
-
-
-def pool_name_problems(platform: str, pool: str) -> list[str]:
-    """Derived AWS names of a pool that would exceed AWS's limits (IAM role: 64 characters; the
-    node group's prefix is cut to fit with a hash, see ``naming.node_group_name_prefix``)."""
-    out = []
-    role = pool_node_role_name(platform, pool)
-    if len(role) > 64:
-        out.append(f"the IAM node role name {role!r} is {len(role)} characters, over AWS's 64; shorten the "
-                   f"pool name (or the platform name) by {len(role) - 64}")
-    if pool == SYSTEM_LABELS[POOL_LABEL]:
-        out.append(f"{pool!r} is the system node group's {POOL_LABEL} label value; choose another pool name")
-    return out
+    return f"{naming.pool_resource_name(platform, pool)}-nodes"
 
 
 def pool_node_labels(pool: str) -> dict[str, str]:
