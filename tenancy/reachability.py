@@ -177,12 +177,21 @@ def pod_security_groups(resources: Iterable[Mapping[str, Any]]) -> frozenset[str
 
 
 def pool_of(resources: Sequence[Mapping[str, Any]], tenant: str) -> str | None:
-    """A pooled tenant's pool: the ``tenancy/pool`` label of its namespace."""
+    """A pooled tenant's pool: the ``tenancy/pool`` label of its namespace or, without one, the
+    pool whose node group (tagged ``tenancy/pool``) the tenant's own group admits (probes)."""
     for r in resources:
         if r.get("tenant") == tenant and r["type"] == "kubernetes:core/v1:Namespace":
             labels = (((r.get("inputs") or {}).get("metadata") or {}).get("labels") or {})
             if labels.get(POOL_LABEL):
                 return str(labels[POOL_LABEL])
+    own = {str(r["id"]) for r in resources if r.get("tenant") == tenant and r["type"] == SG}
+    pools = {str(r["id"]): str(((r.get("inputs") or {}).get("tags") or {})[POOL_LABEL]) for r in resources
+             if r["type"] == SG and not r.get("tenant") and ((r.get("inputs") or {}).get("tags") or {}).get(POOL_LABEL)}
+    for r in resources:
+        i = r.get("inputs") or {}
+        peer = i.get("referencedSecurityGroupId")
+        if r["type"] == SG_INGRESS and str(i.get("securityGroupId")) in own and peer in pools:
+            return pools[peer]
     return None
 
 

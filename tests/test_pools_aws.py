@@ -337,3 +337,89 @@ def test_quota_arithmetic_counts_pooled_tenants_and_pools() -> None:
     problems = netplan.quota_problems({"a": []}, {}, {"a": 0}, pool_of={}, pool_positions={"p": 0, "q": 1},
                                       security_group_quota=6)
     assert problems and "7 security groups" in problems[0][1]
+
+
+# --------------------------------------------------------------------------------------------
+# Guardrails (check.py), isolation facts and operability on a pooled render
+
+
+def _with_policies(render: RenderResult) -> list[dict[str, Any]]:
+    """The render, plus the SecurityGroupPolicies of the shared design's contract where the k8s
+    layer did not render them (see tests/helpers/pools.py): what facts and operability read."""
+    res = copy.deepcopy(render.resources)
+    if any(r["type"] == reach.SECURITY_GROUP_POLICY for r in res):
+        return res
+    contract = {t: sorted(P.pod_groups(res, "acme", t)) for t in P.POOL_OF}
+    for t in P.POOL_OF:
+        res.append({"type": reach.SECURITY_GROUP_POLICY, "name": f"{t}/tenancy-pod-security-groups",
+                    "urn": f"urn:sgp:{t}", "id": f"{t}/sgp", "custom": True, "parent": None, "tenant": t,
+                    "inputs": {"apiVersion": "vpcresources.k8s.aws/v1beta1", "kind": "SecurityGroupPolicy",
+                               "metadata": {"name": "tenancy-pod-security-groups", "namespace": t},
+                               "spec": {"podSelector": {}, "securityGroups": {
+                                   "groupIds": contract[t]}}}})
+    return res
+
+
+def _violations_of(resources: list[dict[str, Any]], rule: str) -> list[Any]:
+    from tenancy.check import run_checks
+
+    return [v for r, _, vs in run_checks(resources) if r.id == rule for v in vs]
+
+
+def test_guardrails_cover_pools(render: RenderResult) -> None:
+    res = _with_policies(render)
+    assert _violations_of(res, "taints-match-admission") == []
+    assert _violations_of(res, "sg-cross-tenant-declared") == []
+    # negative control: a pool's node group without its taint
+    broken = copy.deepcopy(res)
+    ng = P.pool_node_group(broken, "shared-b")
+    ng["inputs"]["taints"] = []
+    [v] = _violations_of(broken, "taints-match-admission")
+    assert "pool shared-b lacks the taint tenancy/pool=shared-b:NO_SCHEDULE" in v.message
+    # negative control: a stray rule letting news open connections to idle
+    news, idle = (P.group_id(res, f"acme-{t}-nodes") for t in ("news", "idle"))
+    for typ, group, peer in ((reach.SG_INGRESS, idle, news), (reach.SG_EGRESS, news, idle)):
+        res.append({"type": typ, "name": f"stray-{typ}", "urn": f"urn:stray:{typ}", "id": f"stray-{typ}",
+                    "custom": True, "parent": None, "tenant": None, "inputs": {
+                        "securityGroupId": group, "referencedSecurityGroupId": peer, "ipProtocol": "-1"}})
+    assert any("news open connections to idle" in v.message for v in _violations_of(res, "sg-cross-tenant-declared"))
+
+
+def test_isolation_facts_model_pooled_pods_by_their_policy(render: RenderResult) -> None:
+    from tenancy import reachability
+    from tenancy.facts import facts_of
+
+    res = _with_policies(render)
+    m = reachability.tenant_machines(res, "media")
+    assert m.groups == P.pod_groups(res, "acme", "media")
+    assert m.cidrs == reach.node_group_machines(res, P.pool_node_group(res, "shared-a")).cidrs
+    f = facts_of(res)
+    assert f.network[("shop", "media")]["securityGroup"]  # declared
+    assert not f.network[("idle", "media")]["securityGroup"]
+    assert not f.network[("media", "news")]["securityGroup"]
+    assert f.network[("alpha", "news")]["securityGroup"]  # a dedicated tenant allowed into a pooled one
+
+
+def test_operability_covers_pooled_tenants(render: RenderResult, spec: dict[str, Any]) -> None:
+    from tenancy import operability
+
+    platform = load_platform(spec)
+    res = _with_policies(render)
+    findings = {f.name: f for f in operability.evaluate(platform, res)}
+    pool_checks = [f for n, f in findings.items() if "pool" in n or "security groups for pods" in n]
+    assert len(pool_checks) == 4 and all(f.status == "ok" for f in pool_checks), pool_checks
+    assert findings["control plane → kubelet on every node (tcp/10250)"].status == "ok"
+    # negative controls: no probe rule; no policy for a tenant; the CNI without pod ENIs
+    no_probe = [r for r in res if r["name"] != f"media-nodes-{netplan.POOL_PROBE_RULE_KEY}"]
+    f = {x.name: x for x in operability.evaluate(platform, no_probe)}
+    assert f["pool nodes → pooled tenants' pods (kubelet probes, tcp)"].status == "missing"
+    no_policy = [r for r in res if r["urn"] != "urn:sgp:film" and r.get("tenant") != "film"
+                 or r["type"] != reach.SECURITY_GROUP_POLICY]
+    [sgp] = [x for x in operability.evaluate(platform, no_policy) if x.name.startswith("security groups for pods")]
+    assert sgp.status == "missing" and "film" in sgp.detail
+    plain_cni = copy.deepcopy(res)
+    for r in plain_cni:
+        if r["type"] == ADDON and r["inputs"]["addonName"] == "vpc-cni":
+            r["inputs"]["configurationValues"] = json.dumps({"enableNetworkPolicy": "true"})
+    [sgp] = [x for x in operability.evaluate(platform, plain_cni) if x.name.startswith("security groups for pods")]
+    assert sgp.status == "missing" and "ENABLE_POD_ENI" in sgp.detail
