@@ -34,7 +34,9 @@ Network semantics
 -----------------
 *Security groups*: AWS's rules (:mod:`tenancy.reachability`); a tenant's pods use its nodes'
 security groups (VPC CNI without security groups for pods: "pods share the security groups of
-the node's primary ENI", EKS User Guide, *Security groups for Pods*). Endpoints: each tenant's
+the node's primary ENI", EKS User Guide, *Security groups for Pods*) — except a pooled tenant's,
+which a ``SecurityGroupPolicy`` selecting all its pods puts on branch interfaces in its pool's
+subnets: those pods are modelled by the policy's groups. Endpoints: each tenant's
 nodes, the platform's nodes (``platform:nodes``) and the cluster's control-plane groups
 (``platform:control-plane``).
 

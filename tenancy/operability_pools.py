@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from . import naming
@@ -27,27 +28,45 @@ def _pooled(r: Rendered) -> list[Any]:
     return list(r.spec.pooled_tenants)
 
 
-def pool_node_group(r: Rendered, pool: str) -> Mapping[str, Any] | None:
+@dataclass(frozen=True)
+class _Index:
+    """One pass over the render: pool node groups by pool, SecurityGroupPolicies by namespace
+    (so the work per pooled tenant does not grow with the number of tenants)."""
+
+    pools: dict[str, Mapping[str, Any]]
+    policies: dict[str, list[Mapping[str, Any]]]
+
+
+def _index(r: Rendered) -> _Index:
+    pools: dict[str, Mapping[str, Any]] = {}
+    for n in r.of_type(NODE_GROUP):
+        label = (n["inputs"].get("labels") or {}).get(cplan.POOL_LABEL)
+        if n["tenant"] is None and label and label != cplan.SYSTEM_LABELS[cplan.POOL_LABEL]:
+            pools.setdefault(str(label), n)
+    policies: dict[str, list[Mapping[str, Any]]] = {}
+    for p in r.of_type(SECURITY_GROUP_POLICY):
+        policies.setdefault(str((p["inputs"].get("metadata") or {}).get("namespace")), []).append(p)
+    return _Index(pools, policies)
+
+
+def pool_node_group(r: Rendered, pool: str, index: _Index | None = None) -> Mapping[str, Any] | None:
     """The node group labelled ``tenancy/pool=<pool>`` (not the system group's ``system``)."""
-    return next((n for n in r.of_type(NODE_GROUP) if n["tenant"] is None and
-                 (n["inputs"].get("labels") or {}).get(cplan.POOL_LABEL) == pool), None)
+    return (index or _index(r)).pools.get(pool)
 
 
-def pod_machines(r: Rendered, tenant: str, pool: str) -> Machines | None:
+def pod_machines(r: Rendered, tenant: str, pool: str, index: _Index | None = None) -> Machines | None:
     """A pooled tenant's pods: the groups of its namespace's SecurityGroupPolicies selecting all
     pods, the pool's subnets' addresses; None without such a policy."""
-    ns = naming.namespace(tenant)
-    policies = [p for p in r.of_type(SECURITY_GROUP_POLICY)
-                if ((p["inputs"].get("metadata") or {}).get("namespace")) == ns]
-    groups = pod_security_groups(policies)
-    ng = pool_node_group(r, pool)
+    index = index or _index(r)
+    groups = pod_security_groups(index.policies.get(naming.namespace(tenant), []))
+    ng = index.pools.get(pool)
     if groups is None or ng is None:
         return None
     return Machines(f"{tenant} pods", groups, r.node_machines(ng).cidrs)
 
 
-def _pairs(r: Rendered, dst: Machines | None) -> list[tuple[Machines | None, Machines | None]]:
-    return [(pod_machines(r, t.name, t.pool), dst) for t in _pooled(r)]
+def _pairs(r: Rendered, dst: Machines | None, index: _Index) -> list[tuple[Machines | None, Machines | None]]:
+    return [(pod_machines(r, t.name, t.pool, index), dst) for t in _pooled(r)]
 
 
 @check("pooled tenants' pods → DNS, Kubernetes API, interface endpoints", "flow",
@@ -63,8 +82,9 @@ def _pooled_pods_out(r: Rendered) -> tuple[Status, str]:
              ("tcp", netplan.HTTPS_PORT, r.control_plane()),
              ("tcp", netplan.HTTPS_PORT, r.interface_endpoints())]
     bad = []
+    index = _index(r)
     for proto, port, dst in flows:
-        status, detail = flow_result(r, _pairs(r, dst), proto, port)
+        status, detail = flow_result(r, _pairs(r, dst, index), proto, port)
         if status != "ok":
             bad.append(detail)
     return ("missing", "; ".join(bad)) if bad else ("ok", f"{len(_pooled(r))} pooled tenant(s): DNS, API, endpoints")
@@ -77,9 +97,10 @@ def _probes(r: Rendered) -> tuple[Status, str]:
     if not pooled:
         return "n/a", "no pooled tenants"
     pairs = []
+    index = _index(r)
     for t in pooled:
-        ng = pool_node_group(r, t.pool)
-        pairs.append((r.node_machines(ng) if ng else None, pod_machines(r, t.name, t.pool)))
+        ng = pool_node_group(r, t.pool, index)
+        pairs.append((r.node_machines(ng) if ng else None, pod_machines(r, t.name, t.pool, index)))
     return flow_result(r, pairs, "tcp", PROBE_PORT)
 
 
@@ -104,7 +125,8 @@ def _pod_security_groups(r: Rendered) -> tuple[Status, str]:
     if not any(str(a["inputs"].get("policyArn", "")).endswith(f"/{policy}")
                for a in r.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")):
         problems.append(f"no {policy} attachment (the cluster role cannot manage branch interfaces)")
-    uncovered = [t.name for t in pooled if pod_machines(r, t.name, t.pool) is None]
+    index = _index(r)
+    uncovered = [t.name for t in pooled if pod_machines(r, t.name, t.pool, index) is None]
     if uncovered:
         problems.append(f"no SecurityGroupPolicy for all pods (or no pool node group) for {', '.join(uncovered[:5])}")
     if problems:

@@ -176,22 +176,24 @@ def pod_security_groups(resources: Iterable[Mapping[str, Any]]) -> frozenset[str
     return frozenset(groups) if found else None
 
 
-def pool_of(resources: Sequence[Mapping[str, Any]], tenant: str) -> str | None:
+def pool_of(resources: Sequence[Mapping[str, Any]], tenant: str,
+            mine: Sequence[Mapping[str, Any]] | None = None) -> str | None:
     """A pooled tenant's pool: the ``tenancy/pool`` label of its namespace or, without one, the
-    pool whose node group (tagged ``tenancy/pool``) the tenant's own group admits (probes)."""
-    for r in resources:
-        if r.get("tenant") == tenant and r["type"] == "kubernetes:core/v1:Namespace":
+    pool whose node group (tagged ``tenancy/pool``) the tenant's own group admits (probes).
+    ``mine``: the tenant's own resources, if the caller has them."""
+    mine = [r for r in resources if r.get("tenant") == tenant] if mine is None else mine
+    for r in mine:
+        if r["type"] == "kubernetes:core/v1:Namespace":
             labels = (((r.get("inputs") or {}).get("metadata") or {}).get("labels") or {})
             if labels.get(POOL_LABEL):
                 return str(labels[POOL_LABEL])
-    own = {str(r["id"]) for r in resources if r.get("tenant") == tenant and r["type"] == SG}
-    pools = {str(r["id"]): str(((r.get("inputs") or {}).get("tags") or {})[POOL_LABEL]) for r in resources
-             if r["type"] == SG and not r.get("tenant") and ((r.get("inputs") or {}).get("tags") or {}).get(POOL_LABEL)}
+    own = {str(r["id"]) for r in mine if r["type"] == SG}
+    peers = {str((r.get("inputs") or {}).get("referencedSecurityGroupId")) for r in mine
+             if r["type"] == SG_INGRESS and str((r.get("inputs") or {}).get("securityGroupId")) in own}
     for r in resources:
-        i = r.get("inputs") or {}
-        peer = i.get("referencedSecurityGroupId")
-        if r["type"] == SG_INGRESS and str(i.get("securityGroupId")) in own and peer in pools:
-            return pools[peer]
+        tags = (r.get("inputs") or {}).get("tags") or {}
+        if r["type"] == SG and not r.get("tenant") and tags.get(POOL_LABEL) and str(r.get("id")) in peers:
+            return str(tags[POOL_LABEL])
     return None
 
 
@@ -217,7 +219,7 @@ def tenant_machines(resources: Sequence[Mapping[str, Any]], tenant: str | None, 
     if tenant is not None:
         pod_groups = pod_security_groups(mine)
         if pod_groups is not None:
-            pool = pool_of(resources, tenant)
+            pool = pool_of(resources, tenant, mine)
             cidrs = pool_cidrs(resources, pool) if pool else ()
             return Machines(name or tenant, pod_groups, cidrs)
     groups: set[str] = set()

@@ -130,6 +130,13 @@ class Tenant(pulumi.ComponentResource):
         ), opts=child)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 
+    @property
+    def pod_security_group_ids(self) -> pulumi.Output[list[str]] | None:
+        """Pooled tenants: the groups its ``SecurityGroupPolicy`` puts on its pods (its own group
+        and the marker; ``TenantNetwork.pod_security_group_ids``). None for dedicated tenants and
+        without a network layer."""
+        return self.network.pod_security_group_ids if self.network is not None else None
+
     def allow_from(self, peer: Tenant) -> None:
         """Let ``peer``'s pods open connections into this tenant: one set of resources per edge,
         owned by this tenant (the one that declared ``allowFrom``)."""
