@@ -460,10 +460,12 @@ class TenantNetwork(pulumi.ComponentResource):
             subnets.append(sn)
         self.subnet_ids = [s.id for s in subnets]
 
-        what = f"pods of tenant {t} (security groups for pods, pool {self.pool})" if pooled else f"nodes of tenant {t}"
+        # One description whether the group sits on the tenant's nodes or (pooled) its pods: it is
+        # ForceNew, and a tenant moving between a pool and its own nodes keeps its group (a
+        # replacement could not even be created first: the name is unique in the VPC).
         sg = aws.ec2.SecurityGroup(
             f"{t}-nodes", vpc_id=args.vpc_id, name=f"{platform.name}-{t}-nodes",
-            description=f"tenancy {platform.name}: {what}",
+            description=f"tenancy {platform.name}: nodes of tenant {t}",
             tags=plan.node_security_group_tags({**tags, "Name": f"{platform.name}-{t}-nodes"}, cluster),
             opts=_child(self))
         self.security_group_id = sg.id

@@ -423,3 +423,28 @@ def test_operability_covers_pooled_tenants(render: RenderResult, spec: dict[str,
             r["inputs"]["configurationValues"] = json.dumps({"enableNetworkPolicy": "true"})
     [sgp] = [x for x in operability.evaluate(platform, plain_cni) if x.name.startswith("security groups for pods")]
     assert sgp.status == "missing" and "ENABLE_POD_ENI" in sgp.detail
+
+
+def test_moving_a_tenant_onto_a_pool_keeps_its_group(render: RenderResult, spec: dict[str, Any]) -> None:
+    """gamma moves from its own nodes onto shared-b: its group stays (same URN, no ForceNew input
+    changes: a replacement could not be created first, the name is unique in the VPC); its
+    subnets, NACL and node group go; the probe rule is added."""
+    from tenancy.render.replacements import replacing_inputs
+
+    moved = copy.deepcopy(spec)
+    [gamma] = [t for t in moved["tenants"] if t["name"] == "gamma"]
+    del gamma["slot"]
+    gamma["pool"] = "shared-b"
+    after = render_spec(moved)
+
+    def groups(r: RenderResult) -> dict[str, dict[str, Any]]:
+        return {g["urn"]: g for g in r.for_tenant("gamma") if g["type"] == P.SG}
+
+    [(urn, before_sg)] = groups(render).items()
+    after_sg = groups(after)[urn]
+    changed = [k for k in set(before_sg["inputs"]) | set(after_sg["inputs"])
+               if before_sg["inputs"].get(k) != after_sg["inputs"].get(k)]
+    assert replacing_inputs(P.SG, changed) == [], changed
+    kinds = {r["type"] for r in after.for_tenant("gamma")}
+    assert not kinds & {SUBNET, P.NODE_GROUP, NACL, LT}
+    assert any(r["name"] == f"gamma-nodes-{netplan.POOL_PROBE_RULE_KEY}" for r in after.for_tenant("gamma"))
