@@ -435,6 +435,7 @@ def test_moving_a_tenant_onto_a_pool_keeps_its_group(render: RenderResult, spec:
     [gamma] = [t for t in moved["tenants"] if t["name"] == "gamma"]
     del gamma["slot"]
     gamma["pool"] = "shared-b"
+    gamma["quota"] = P.SMALL  # fits the pool (capacity preflight)
     after = render_spec(moved)
 
     def groups(r: RenderResult) -> dict[str, dict[str, Any]]:

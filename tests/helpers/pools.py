@@ -22,14 +22,16 @@ SG = "aws:ec2/securityGroup:SecurityGroup"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 POOL_LABEL = "tenancy/pool"
 
+SMALL = {"cpu": "2", "memory": "4Gi", "pods": 10}
+"""Pooled tenants' quota: small enough for the pools' branch interfaces (capacity preflight)."""
 POOLED = [
     # shared-a: media allows shop; shop has internet egress (the pool routes to NAT)
-    {"name": "media", "pool": "shared-a", "allowFrom": ["shop"], "serviceAccounts": ["app"]},
-    {"name": "shop", "pool": "shared-a", "internetEgress": True},
-    {"name": "idle", "pool": "shared-a"},
+    {"name": "media", "pool": "shared-a", "allowFrom": ["shop"], "serviceAccounts": ["app"], "quota": SMALL},
+    {"name": "shop", "pool": "shared-a", "internetEgress": True, "quota": SMALL},
+    {"name": "idle", "pool": "shared-a", "quota": SMALL},
     # shared-b: news allows a DEDICATED tenant; film allows a tenant of ANOTHER pool
-    {"name": "news", "pool": "shared-b", "allowFrom": ["alpha"]},
-    {"name": "film", "pool": "shared-b", "allowFrom": ["media"]},
+    {"name": "news", "pool": "shared-b", "allowFrom": ["alpha"], "quota": SMALL},
+    {"name": "film", "pool": "shared-b", "allowFrom": ["media"], "quota": SMALL},
 ]
 POOLS = [
     {"name": "shared-a", "slot": 5,
