@@ -449,3 +449,22 @@ def test_moving_a_tenant_onto_a_pool_keeps_its_group(render: RenderResult, spec:
     kinds = {r["type"] for r in after.for_tenant("gamma")}
     assert not kinds & {SUBNET, P.NODE_GROUP, NACL, LT}
     assert any(r["name"] == f"gamma-nodes-{netplan.POOL_PROBE_RULE_KEY}" for r in after.for_tenant("gamma"))
+
+
+def test_quota_inputs_from_the_raw_platform_object() -> None:
+    """What the spec's validation passes to quota_problems (``**pool_quota_inputs(data)``)."""
+    data = P.pooled_spec()
+    data["tenants"].append({"name": 3, "pool": "shared-a"})  # malformed entries are skipped
+    inputs = netplan.pool_quota_inputs(data)
+    assert inputs == {"pool_of": P.POOL_OF, "pool_positions": {"shared-a": 0, "shared-b": 1}}
+    allow = {t["name"]: t.get("allowFrom", []) for t in data["tenants"] if isinstance(t["name"], str)}
+    positions = {n: i for i, n in enumerate(allow)}
+    base_in = sum(r.direction == "ingress" for r in netplan.tenant_rules(False))
+    # a quota of base + 1 inbound rules holds any tenant with one edge; pooled tenants with an
+    # edge (media, news, film) need one more: the probe rule
+    def inbound(**kw: Any) -> list[str]:
+        return [p for p, m in netplan.quota_problems(allow, {}, positions, sg_rule_quota=base_in + 1, **kw)
+                if "inbound" in m]
+
+    assert inbound(**inputs) == ["tenants[3].allowFrom", "tenants[6].allowFrom", "tenants[7].allowFrom"]
+    assert inbound() == []  # negative control: without the pools, nobody is over

@@ -31,7 +31,7 @@ import ipaddress
 import json
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, TypedDict
 
 # --------------------------------------------------------------------------------------------
 # Security group rules
@@ -440,6 +440,24 @@ def nacl_rule_counts(allow_from: Mapping[str, Sequence[str]],
 
 # --------------------------------------------------------------------------------------------
 # Quotas (called by the spec's validation)
+
+
+class PoolQuotaInputs(TypedDict):
+    pool_of: dict[str, str]
+    pool_positions: dict[str, int]
+
+
+def pool_quota_inputs(data: Mapping[str, object]) -> PoolQuotaInputs:
+    """``pool_of`` and ``pool_positions`` for :func:`quota_problems`, read from the RAW platform
+    object (camelCase, before validation; entries of the wrong shape are skipped, the spec's own
+    checks report them): ``quota_problems(..., **pool_quota_inputs(data))``."""
+    tenants = data.get("tenants")
+    pools = data.get("nodePools")
+    pool_of = {t["name"]: t["pool"] for t in (tenants if isinstance(tenants, list) else [])
+               if isinstance(t, Mapping) and isinstance(t.get("name"), str) and isinstance(t.get("pool"), str)}
+    positions = {p["name"]: k for k, p in enumerate(pools if isinstance(pools, list) else [])
+                 if isinstance(p, Mapping) and isinstance(p.get("name"), str)}
+    return PoolQuotaInputs(pool_of=pool_of, pool_positions=positions)
 
 
 SECURITY_GROUPS_PER_REGION = 2500
