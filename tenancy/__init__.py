@@ -19,7 +19,7 @@ from .spec import PlatformSpec, Problem, SpecError, TenantSpec, load_platform
 _COMPONENTS = {
     "Platform": "platform", "Tenant": "tenant", "TenantArgs": "tenant",
     "Network": "network", "TenantNetwork": "network", "TenantNetworkArgs": "network",
-    "PoolNetwork": "network", "PoolNodeGroup": "cluster", "PoolNodeGroupArgs": "cluster",
+    "PoolNetwork": "network", "PoolNetworkArgs": "network", "PoolNodeGroup": "cluster", "PoolNodeGroupArgs": "cluster",
     "Cluster": "cluster", "ClusterArgs": "cluster", "TenantNodeGroup": "cluster", "TenantNodeGroupArgs": "cluster",
     "TenantAccess": "cluster", "TenantAccessArgs": "cluster", "PlacementPolicy": "cluster",
     "PlacementPolicyArgs": "cluster", "ServiceExposurePolicy": "cluster", "ServiceExposurePolicyArgs": "cluster",

@@ -32,7 +32,7 @@ from .plan import network as plan
 from .plan.cluster import pool_resource_name, pool_security_group_name
 from .spec import PlatformSpec, TenantSpec
 
-__all__ = ["Network", "PoolNetwork", "TenantNetwork", "TenantNetworkArgs", "TenantPeering", "allow_tenant_traffic",
+__all__ = ["Network", "PoolNetwork", "PoolNetworkArgs", "TenantNetwork", "TenantNetworkArgs", "TenantPeering", "allow_tenant_traffic",
            "pool_nacl_entries"]
 
 INTERNET_CIDR = "0.0.0.0/0"
@@ -251,7 +251,7 @@ class Network(pulumi.ComponentResource):
         self.pools: dict[str, PoolNetwork] = {}
         node_pools = spec.node_pools
         for pool in node_pools:
-            self.pools[pool.name] = PoolNetwork(pool_resource_name(spec.name, pool.name), _PoolNetworkArgs(
+            self.pools[pool.name] = PoolNetwork(pool_resource_name(spec.name, pool.name), PoolNetworkArgs(
                 platform=spec, pool=pool.name, slot=pool.slot, vpc_id=vpc.id, zone_names=self.zone_names,
                 route_table_ids=(self.private_route_table_ids if _pool_internet_egress(spec, pool.name)
                                  else [self.isolated_route_table_id] * azs),
@@ -509,10 +509,14 @@ class TenantNetwork(pulumi.ComponentResource):
 
 
 @dataclass(frozen=True)
-class _PoolNetworkArgs:
+class PoolNetworkArgs:
+    """What a :class:`PoolNetwork` needs (``Network`` builds one per ``nodePools`` entry)."""
+
     platform: PlatformSpec
     pool: str
+    """The pool's name."""
     slot: int
+    """The pool's ``slot`` (its address block)."""
     vpc_id: pulumi.Input[str]
     zone_names: Sequence[pulumi.Input[str]]
     route_table_ids: Sequence[pulumi.Input[str]]
@@ -537,7 +541,7 @@ class PoolNetwork(pulumi.ComponentResource):
     ``slot``.
     """
 
-    def __init__(self, name: str, args: _PoolNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: PoolNetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:network:PoolNetwork", name, None, opts)
         platform, pool = args.platform, args.pool
         self.pool = pool
