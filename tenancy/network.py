@@ -32,8 +32,8 @@ from .plan import network as plan
 from .plan.cluster import pool_resource_name, pool_security_group_name
 from .spec import PlatformSpec, TenantSpec
 
-__all__ = ["Network", "PoolNetwork", "PoolNetworkArgs", "TenantNetwork", "TenantNetworkArgs", "TenantPeering", "allow_tenant_traffic",
-           "pool_nacl_entries"]
+__all__ = ["Network", "PoolNetwork", "PoolNetworkArgs", "TenantNetwork", "TenantNetworkArgs", "TenantPeering",
+           "allow_tenant_traffic", "pool_nacl_entries"]
 
 INTERNET_CIDR = "0.0.0.0/0"
 
