@@ -172,6 +172,9 @@ class PoolCapacity:
     name: str
     index: int
     """The pool's position in ``nodePools``."""
+    slot: int
+    min_size: int
+    desired_size: int
     tenants: tuple[str, ...]
     """Its tenants, in spec order."""
     tiers: Mapping[str, int]
@@ -255,7 +258,8 @@ def pools_capacity(spec: PlatformSpec) -> list[PoolCapacity]:
             tiers[t.tier] = tiers.get(t.tier, 0) + 1
         subnets = plan.tenant_subnets(pool.slot) if 0 <= pool.slot < plan.capacity else []
         out.append(PoolCapacity(
-            name=pool.name, index=i, tenants=tuple(t.name for t in tenants), tiers=tiers,
+            name=pool.name, index=i, slot=pool.slot, min_size=pool.nodes.min_size,
+            desired_size=pool.nodes.desired_size, tenants=tuple(t.name for t in tenants), tiers=tiers,
             pods=sum(t.quota.pods for t in tenants), max_size=pool.nodes.max_size,
             instance_types=tuple(pool.nodes.instance_types),
             limits=tuple(table.get(it) for it in pool.nodes.instance_types),
@@ -380,3 +384,37 @@ def _iam_problems(spec: PlatformSpec, problem: type[Problem]) -> list[Problem]:
         f"one per service account), over the default quota of {IAM_ROLES_PER_ACCOUNT_QUOTA} 'Roles per account' "
         f"(shared with everything else in the account); raise it in Service Quotas, use fewer serviceAccounts, "
         f"or split the tenants across platforms in several accounts (tenancy fleet)"))]
+
+
+# --------------------------------------------------------------------------------------------
+# The render report
+
+
+def _share(used: int, total: int) -> str:
+    return f"{used} / {total} ({100 * used / total:.0f}%)" if total else f"{used} / 0"
+
+
+def report_lines(spec: PlatformSpec) -> list[str]:
+    """The "Node pools" section of ``report.md``: each pool's occupancy at ``maxSize``
+    (empty for a platform without pools)."""
+    pcs = pools_capacity(spec)
+    if not pcs:
+        return []
+    lines = ["## Node pools", "",
+             "Shared node groups (docs/pools.md), at `maxSize`: pods are the pool's tenants' `quota.pods` against "
+             "its branch network interfaces (security groups for pods), addresses are nodes plus pods against its "
+             f"subnets (branch-interface limits: {branch_eni_table().source}).", "",
+             "| pool | slot | subnets | nodes (min/desired/max) | tenants (premium, standard) | pods / branch capacity "
+             "| addresses / usable |", "|---|---|---|---|---|---|---|"]
+    for pc in pcs:
+        tiers = f"{len(pc.tenants)} ({pc.tiers.get('premium', 0)}, {pc.tiers.get('standard', 0)})"
+        if pc.known:
+            pods = _share(pc.pods, pc.branch_capacity) + f", {pc.branch_per_node}/node"
+            addresses = _share(pc.addresses_needed, pc.usable_addresses)
+        else:
+            bad = ", ".join(pc.unknown_types + pc.non_trunking_types)
+            pods = f"{pc.pods} / unknown ({bad}: not trunk-capable or not in the table)"
+            addresses = "unknown"
+        lines.append(f"| `{pc.name}` | {pc.slot} | {', '.join(pc.subnets)} | {', '.join(pc.instance_types)} "
+                     f"{pc.min_size}/{pc.desired_size}/{pc.max_size} | {tiers} | {pods} | {addresses} |")
+    return lines

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from .. import operability
+from ..plan.pools import report_lines as pool_report_lines
 from .result import RenderResult
 
 _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when built in
@@ -144,6 +145,8 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
         "",
         f"Platform `{s.name}`: VPC {s.vpc_cidr} over {s.availability_zones} zones, Kubernetes {s.kubernetes_version}, "
         f"{len(s.tenants)} tenant(s) of {plan.capacity} slots (/{s.tenant_block_prefix} blocks), "
+        + (f"{sum(t.pool is not None for t in s.tenants)} of them on {len(s.node_pools)} node pool(s), "
+           if s.node_pools else "") +
         f"{len(result.resources)} resources.",
         "",
         "## Platform subnets",
@@ -153,18 +156,25 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
         "",
         "## Tenants",
         "",
-        "| tenant | slot | address block | subnets | nodes (min/desired/max) | quota (cpu, memory, pods) "
+        "| tenant | tier | slot | address block | subnets | nodes (min/desired/max) | quota (cpu, memory, pods) "
         "| reachable from | service accounts | resources |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
+    pools = {p.name: p for p in s.node_pools}
     for t in sorted(s.tenants, key=lambda t: t.name):
-        n = t.nodes
+        if t.pool is not None:  # pooled: the pool's nodes and subnets (docs/pools.md)
+            n = pools[t.pool].nodes
+            where = f"— | pool `{t.pool}` | the pool's | pool `{t.pool}`: "
+        else:
+            assert t.slot is not None and t.nodes is not None
+            n = t.nodes
+            where = f"{t.slot} | {plan.tenant_block(t.slot)} | {', '.join(map(str, plan.tenant_subnets(t.slot)))} | "
         lines.append(
-            f"| `{t.name}` | {t.slot} | {plan.tenant_block(t.slot)} | "
-            f"{', '.join(map(str, plan.tenant_subnets(t.slot)))} | {', '.join(n.instance_types)} "
+            f"| `{t.name}` | {t.tier} | {where}{', '.join(n.instance_types)} "
             f"{n.min_size}/{n.desired_size}/{n.max_size} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
             f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
         )
+    lines += ["", *pool_report_lines(s)] if s.node_pools else []
     lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
     weakened = _weakened(result)
     lines += [f"- {w}" for w in weakened] or ["None."]
