@@ -79,7 +79,8 @@ class CellPlan:
         return occupancy(self.spec, self.reserved_slots)
 
     @property
-    def tenants(self) -> dict[str, int]:
+    def tenants(self) -> dict[str, int | None]:
+        """Each tenant's slot (None: on a shared node pool)."""
         return {t.name: t.slot for t in self.spec.tenants}
 
 

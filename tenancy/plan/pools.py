@@ -326,7 +326,7 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable, problem: type[Proble
             f"pods, over the {pc.branch_capacity} branch network interfaces (pods with security groups) of "
             f"maxSize {pc.max_size} × {lim.branch_interfaces} ({lim.instance_type}, BranchInterface in "
             f"{table.source}); {', '.join(fixes)}")))
-    if pc.addresses_needed > pc.usable_addresses:
+    if pc.subnets and pc.addresses_needed > pc.usable_addresses:  # no subnets: a bad slot, the spec reports it
         out.append(problem(where, (
             f"pool {pc.name!r} would run out of addresses: {pc.max_size} node(s) × {pc.node_addresses} addresses "
             f"(VPC CNI primary and warm interface, trunk) plus {pc.pods} pods need {pc.addresses_needed}, over the "

@@ -156,22 +156,18 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
         "",
         "## Tenants",
         "",
-        "| tenant | tier | slot | address block | subnets | nodes (min/desired/max) | quota (cpu, memory, pods) "
-        "| reachable from | service accounts | resources |",
+        "| tenant | tier | slot (or pool) | address block | subnets | nodes (min/desired/max) "
+        "| quota (cpu, memory, pods) | reachable from | service accounts | resources |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    pools = {p.name: p for p in s.node_pools}
     for t in sorted(s.tenants, key=lambda t: t.name):
-        if t.pool is not None:  # pooled: the pool's nodes and subnets (docs/pools.md)
-            n = pools[t.pool].nodes
-            where = f"— | pool `{t.pool}` | the pool's | pool `{t.pool}`: "
-        else:
-            assert t.slot is not None and t.nodes is not None
-            n = t.nodes
-            where = f"{t.slot} | {plan.tenant_block(t.slot)} | {', '.join(map(str, plan.tenant_subnets(t.slot)))} | "
+        n = t.nodes if t.nodes is not None else s.node_pool(t.pool or "").nodes
+        where = f"pool `{t.pool}`" if t.pool is not None else str(t.slot)
+        nodes = f"{', '.join(n.instance_types)} {n.min_size}/{n.desired_size}/{n.max_size}"
         lines.append(
-            f"| `{t.name}` | {t.tier} | {where}{', '.join(n.instance_types)} "
-            f"{n.min_size}/{n.desired_size}/{n.max_size} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
+            f"| `{t.name}` | {t.tier} | {where} | {plan.tenant_block(s.block_slot(t))} | "
+            f"{', '.join(map(str, plan.tenant_subnets(s.block_slot(t))))} | "
+            f"{nodes if t.pool is None else 'shared: ' + nodes} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
             f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
         )
     lines += ["", *pool_report_lines(s)] if s.node_pools else []
