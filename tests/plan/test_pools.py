@@ -246,3 +246,23 @@ def test_report_lines_show_each_pools_occupancy() -> None:
     assert "| 57 (5, 52) |" in a  # every tenth pooled tenant is premium
     assert "342 / 342 (100%), 38/node" in a and "621 / 1521 (41%)" in a
     assert P.report_lines(load_platform(spec_with())) == []  # no pools, no section
+
+
+def test_the_docs_quote_the_real_refusal_and_a_valid_example() -> None:
+    """docs/pools.md's worked example quotes the message load_platform gives (wrapped), and the
+    README's pool snippet validates."""
+    from pathlib import Path
+
+    import yaml
+
+    from tests.fixtures.pools import one_more_on_the_full_pool, pooled_platform
+
+    root = Path(__file__).resolve().parents[2]
+    doc = (root / "docs" / "pools.md").read_text()
+    quoted = doc.split("One more tenant on `shared-a`", 1)[1].split("```", 2)[1]
+    with pytest.raises(SpecError) as err:
+        load_platform(one_more_on_the_full_pool(pooled_platform(200)))
+    assert " ".join(quoted.split()) == " ".join(str(err.value.problems[0]).split())
+    readme = (root / "README.md").read_text()
+    snippet = readme.split("### Shared node pools", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    load_platform({"name": "acme", "vpcCidr": "10.40.0.0/16", **yaml.safe_load(snippet)})
