@@ -312,6 +312,9 @@ def test_with_platform_lifecycle_removed_tenants_are_retired_and_offboarded_firs
 
 def _pooled_doc(dedicated: int, pooled: int) -> dict:
     doc = fleet_doc(tenants(dedicated) + tenants(pooled, prefix="p", pool="shared"))
+    for t in doc["fleet"]["tenants"]:
+        if t.get("pool"):  # the capacity preflight: 10 per cell × 5 pods within the pool's 54 (6 × m6i.large)
+            t["quota"] = {"pods": 5}
     for c in doc["fleet"]["cells"]:
         c["nodePools"] = [{"name": "shared", "slot": 0}]
     return doc
