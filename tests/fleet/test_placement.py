@@ -357,3 +357,17 @@ def test_a_removed_pooled_tenant_is_retired_without_a_slot():
     assert p2.cells[cell].removed == {"p0": None} and p2.cells[cell].newly_removed == ["p0"]
     assert {"name": "p0"} in p2.cells[cell].platform["retiredTenants"]
     assert load_platform(p2.cells[cell].platform).retired_tenants[0].slot is None
+
+
+def test_a_full_pool_is_a_full_cell_for_its_tenants():
+    """The placer judges each cell with load_platform, so the capacity preflight (docs/pools.md)
+    keeps a pool's tenants within its branch network interfaces: 10 tenants × 5 pods fit a cell's
+    pool (6 × m6i.large = 54), 10 × 6 do not, and the refusal names the pool and the limit."""
+    assert plan(_pooled_doc(3, 30)) is not None
+    doc = _pooled_doc(3, 30)
+    for t in doc["fleet"]["tenants"]:
+        if t.get("pool"):
+            t["quota"] = {"pods": 6}
+    text = refusal(doc)
+    assert "nodePools[0].nodes.maxSize: pool 'shared' is oversubscribed" in text
+    assert "over the 54 branch network interfaces" in text
