@@ -316,7 +316,8 @@ def _pooled_doc(dedicated: int, pooled: int) -> dict:
         if t.get("pool"):  # the capacity preflight: 10 per cell × 5 pods within the pool's 54 (6 × m6i.large)
             t["quota"] = {"pods": 5}
     for c in doc["fleet"]["cells"]:
-        c["nodePools"] = [{"name": "shared", "slot": 0}]
+        c["nodePools"] = [{"name": "shared", "slot": 0, "nodes": {"instanceTypes": ["m6i.large"], "minSize": 2,
+                                                                   "maxSize": 6, "desiredSize": 2}}]
     return doc
 
 
