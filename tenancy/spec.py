@@ -55,7 +55,7 @@ class Problem:
     def display_path(self) -> str:
         if self.tenant is None:
             return self.path
-        m = re.match(r"^tenants\[\d+\]", self.path)
+        m = re.match(r"^(tenants|nodePools)\[\d+\]", self.path)
         return f"{m.group(0)} ({self.tenant}){self.path[m.end():]}" if m else self.path
 
 
@@ -802,13 +802,14 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
 
 
 def _label_tenants(problems: list[Problem], data: Mapping[str, Any]) -> list[Problem]:
-    """Give each problem under ``tenants[i]`` that tenant's name (``tenants[17] (billing).slot``)."""
-    raw = data.get("tenants")
-    tenants: list[Any] = raw if isinstance(raw, list) else []
+    """Give each problem under ``tenants[i]`` (or ``nodePools[i]``) that tenant's (pool's) name
+    (``tenants[17] (billing).slot``)."""
     out = []
     for p in problems:
-        m = re.match(r"^tenants\[(\d+)\]", p.path)
-        t = tenants[int(m.group(1))] if m and int(m.group(1)) < len(tenants) else None
+        m = re.match(r"^(tenants|nodePools)\[(\d+)\]", p.path)
+        raw = data.get(m.group(1)) if m else None
+        items: list[Any] = raw if isinstance(raw, list) else []
+        t = items[int(m.group(2))] if m and int(m.group(2)) < len(items) else None
         name = t.get("name") if isinstance(t, Mapping) else None
         out.append(Problem(p.path, p.message, name) if isinstance(name, str) and p.tenant is None else p)
     return out
