@@ -64,10 +64,12 @@ def test_pool_slots_and_names() -> None:
         [{"name": "shared-a", "slot": 0}, {"name": "shared-a", "slot": 1}, {"name": "shared-c", "slot": 5},
          {"name": "x", "slot": 99}, {"name": "y", "slot": 4}],
         retiredTenants=[{"name": "old", "slot": 4}]))
-    assert "nodePools[0] (shared-a).slot: slot 0 is already taken by tenants[0]; a pool needs its own slot (a free one: 3)" \
-        in problems
-    assert any(p.startswith("nodePools[1] (shared-a).name: 'shared-a' is already the name of nodePools[0]") for p in problems)
-    assert any(p.startswith("nodePools[2] (shared-c).name: 'shared-c' is also the name of tenants[1]") for p in problems)
+    assert ("nodePools[0] (shared-a).slot: slot 0 is already taken by tenants[0]; a pool needs its own slot "
+            "(a free one: 3)") in problems
+    assert any(p.startswith("nodePools[1] (shared-a).name: 'shared-a' is already the name of nodePools[0]")
+               for p in problems)
+    assert any(p.startswith("nodePools[2] (shared-c).name: 'shared-c' is also the name of tenants[1]")
+               for p in problems)
     assert any(p.startswith("nodePools[3] (x).slot: slot 99 is outside the address plan") for p in problems)
     assert any(p.startswith("nodePools[4] (y).slot: slot 4 belongs to a retired tenant") for p in problems)
 
