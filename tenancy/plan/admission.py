@@ -116,7 +116,8 @@ the pod-eni annotation alone."""
 
 VARIABLES: list[dict[str, str]] = [
     {"name": "tenant", "expression": f"namespaceObject.metadata.labels[{_T}]"},
-    {"name": "pool", "expression": f"{_P} in namespaceObject.metadata.labels ? namespaceObject.metadata.labels[{_P}] : ''"},
+    {"name": "pool",
+     "expression": f"{_P} in namespaceObject.metadata.labels ? namespaceObject.metadata.labels[{_P}] : ''"},
     {"name": "pooled", "expression": "variables.pool != ''"},
     # What the pod must select and tolerate: its pool's nodes when pooled, else its tenant's.
     {"name": "placementKey", "expression": f"variables.pooled ? {_P} : {_T}"},
