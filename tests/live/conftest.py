@@ -81,5 +81,6 @@ def rendered() -> dict[str, list[dict[str, Any]]]:
 def applied(kube: Kube, rendered: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """Every rendered in-cluster object server-side applied (platform first, then each tenant), with
     the admission policies enforced and the quotas' status computed before any test runs."""
+    live.install_crds(kube)
     live.apply_render(kube, rendered)
     return rendered
