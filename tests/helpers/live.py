@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import copy
 import time
-from pathlib import Path
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
