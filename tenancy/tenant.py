@@ -59,8 +59,9 @@ class Tenant(pulumi.ComponentResource):
         self.spec = t
         self.namespace = naming.namespace(t.name)
         plan = args.platform.address_plan
-        self.address_block = str(plan.tenant_block(t.slot))
-        self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(t.slot)]
+        # A pooled tenant's pods take addresses in its pool's block (security groups for pods).
+        self.address_block = str(plan.tenant_block(args.platform.block_slot(t)))
+        self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(args.platform.block_slot(t))]
         child = pulumi.ResourceOptions(parent=self)
 
         # --- network layer ---

@@ -91,10 +91,12 @@ class Occupancy:
 
 def occupancy(spec: PlatformSpec, reserved_slots: set[int] | frozenset[int] = frozenset()) -> Occupancy:
     plan = spec.address_plan
-    used = {t.slot for t in spec.tenants} | set(reserved_slots)
-    n = len(spec.tenants)
+    # Blocks (a node group and a block of subnets each): dedicated tenants and node pools.
+    used = {t.slot for t in spec.tenants if t.slot is not None} | {p.slot for p in spec.node_pools} \
+        | set(reserved_slots)
+    blocks = len(spec.dedicated_tenants) + len(spec.node_pools)
     return Occupancy(
-        tenants=n, node_groups=n + 1, node_group_quota=spec.node_group_quota,
+        tenants=len(spec.tenants), node_groups=blocks + 1, node_group_quota=spec.node_group_quota,
         slots=len(used), slot_capacity=plan.capacity,
-        subnets=plan.az_count * (2 + n), subnet_quota=spec.subnet_quota, az_count=plan.az_count,
+        subnets=plan.az_count * (2 + blocks), subnet_quota=spec.subnet_quota, az_count=plan.az_count,
     )

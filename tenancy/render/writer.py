@@ -158,11 +158,13 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for t in sorted(s.tenants, key=lambda t: t.name):
-        n = t.nodes
+        n = t.nodes if t.nodes is not None else s.node_pool(t.pool or "").nodes
+        where = f"pool `{t.pool}`" if t.pool is not None else str(t.slot)
+        nodes = f"{', '.join(n.instance_types)} {n.min_size}/{n.desired_size}/{n.max_size}"
         lines.append(
-            f"| `{t.name}` | {t.slot} | {plan.tenant_block(t.slot)} | "
-            f"{', '.join(map(str, plan.tenant_subnets(t.slot)))} | {', '.join(n.instance_types)} "
-            f"{n.min_size}/{n.desired_size}/{n.max_size} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
+            f"| `{t.name}` | {where} | {plan.tenant_block(s.block_slot(t))} | "
+            f"{', '.join(map(str, plan.tenant_subnets(s.block_slot(t))))} | "
+            f"{nodes if t.pool is None else 'shared: ' + nodes} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
             f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
         )
     lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
