@@ -145,13 +145,12 @@ def injection_labels(workloads: WorkloadsSpec) -> dict[str, str]:
 
 def pool_of(tenant: TenantSpec) -> str | None:
     """The pool a tenant's pods run on (``None``: dedicated nodes)."""
-    return getattr(tenant, "pool", None)
+    return tenant.pool
 
 
 def tier_of(tenant: TenantSpec) -> str:
-    """The tenant's tier: the spec's, else premium for dedicated and standard for pooled tenants."""
-    tier = getattr(tenant, "tier", None)
-    return str(tier) if tier else ("standard" if pool_of(tenant) else "premium")
+    """The tenant's tier (the spec fills it: premium for dedicated, standard for pooled tenants)."""
+    return str(tenant.tier)
 
 
 def placement_labels(tenant: TenantSpec) -> dict[str, str]:

@@ -55,6 +55,20 @@ def pinned_pod(tenant: str, name: str = "app", **spec_extra: Any) -> dict[str, A
                        "metadata": {"name": name, "namespace": naming.namespace(tenant)}, "spec": spec})
 
 
+def pooled_pod(tenant: str, pool: str, name: str = "app", **spec_extra: Any) -> dict[str, Any]:
+    """A pod that every fence admits in pooled ``tenant``'s namespace: it selects and tolerates its
+    pool, and carries the ``vpc.amazonaws.com/pod-eni`` request the VPC resource controller's
+    webhook adds to pods its SecurityGroupPolicy matches (``HandleLinuxPod``; the live API server
+    has no such webhook, so the fixture carries what it would add)."""
+    spec = {"nodeSelector": {placement.POOL_LABEL: pool},
+            "tolerations": [{"key": placement.POOL_LABEL, "operator": "Equal", "value": pool, "effect": "NoSchedule"}],
+            "containers": [{"name": "app", "image": "registry.example/app:1", "resources": {
+                "limits": {placement.POD_ENI_RESOURCE: "1"}, "requests": {placement.POD_ENI_RESOURCE: "1"}}}],
+            **spec_extra}
+    return restricted({"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": name, "namespace": naming.namespace(tenant)}, "spec": spec})
+
+
 def persona_group(tenant: str, role: str) -> str:
     """The group bound to ``tenancy-<role>`` (role: admin, edit, view)."""
     return naming.tenant_group(tenant, plan.PERSONAS[role])

@@ -43,6 +43,11 @@ def test_priority_classes_are_rendered_and_served(kube: Kube, applied: Rendered)
     assert classes["tenancy-standard"]["preemptionPolicy"] == "Never"
 
 
+def test_the_live_platform_has_both_tiers(kube: Kube, applied: Rendered) -> None:
+    tiers = {_tier(kube, t) for t in live.tenants_of(applied)}
+    assert tiers == set(plan.TIERS), tiers
+
+
 def test_each_tenant_runs_only_its_own_tier(kube: Kube, applied: Rendered) -> None:
     """Own class admitted (with its value); the other tier's class and the system-critical classes
     refused by tenancy-tier; no class admitted at priority 0."""
