@@ -95,3 +95,14 @@ def test_diff_reports_a_lost_security_group_policy() -> None:
 
 def test_negative_control_same_render_reports_nothing() -> None:
     assert _placement(_diff(pooled_beta(), pooled_beta())) == []
+
+
+def test_check_requires_the_security_group_policy_of_a_pooled_tenant() -> None:
+    from tenancy import check
+
+    def rule(res: list[dict[str, Any]]) -> list[Any]:
+        return [v for r, _, vs in check.run_checks(res) if r.id == "pooled-pod-security-groups" for v in vs]
+
+    assert rule(pooled_beta()) == []
+    [v] = rule(pooled_beta(sgp=False))
+    assert v.tenant == "beta" and "pool shared-a" in v.message and "SecurityGroupPolicy" in v.message
