@@ -658,11 +658,13 @@ def _pooled_placement(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str,
         p["labels"] = labels if p["nodeGroups"] == 1 else {k: v for k, v in p["labels"].items() if labels.get(k) == v}
     sgp_groups: dict[str, set[str]] = {}
     for r in by_type.get(SECURITY_GROUP_POLICY, []):
-        spec = (r.get("inputs") or {}).get("spec") or {}
+        obj = r.get("inputs") or {}
+        spec = obj.get("spec") or {}
         sel = spec.get("podSelector")
-        if r.get("tenant") and sel is not None and not (sel.get("matchLabels") or sel.get("matchExpressions")) \
+        owner = r.get("tenant") or f.namespace_tenant(_ns_of(obj))  # live extras carry no tenant
+        if owner and sel is not None and not (sel.get("matchLabels") or sel.get("matchExpressions")) \
                 and not spec.get("serviceAccountSelector"):
-            sgp_groups.setdefault(str(r["tenant"]), set()).update(
+            sgp_groups.setdefault(str(owner), set()).update(
                 str(g) for g in (spec.get("securityGroups") or {}).get("groupIds") or [])
     for t, info in f.tenants.items():
         labels = info["labels"]
