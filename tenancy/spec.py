@@ -1010,6 +1010,10 @@ def _pool_checks(data: Mapping[str, Any], tenants: list[Any], pools: list[Any], 
                 out.append(Problem(f"nodePools[{k}].name", (
                     f"{pname!r} is already the name of nodePools[{pool_names[pname]}]; pool names must be unique")))
             pool_names.setdefault(pname, k)
+            if pname in naming.RESERVED_POOL_NAMES:
+                out.append(Problem(f"nodePools[{k}].name", (
+                    f"{pname!r} is reserved: the platform's system nodes carry the label tenancy/pool={pname}; "
+                    "choose another pool name")))
             if pname in names:
                 out.append(Problem(f"nodePools[{k}].name", (
                     f"{pname!r} is also the name of tenants[{names[pname]}]; give the pool a name no tenant has "

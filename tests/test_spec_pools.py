@@ -101,3 +101,9 @@ def test_python_construction_is_validated_too() -> None:
     with pytest.raises(ValueError, match="has no slot"):
         TenantSpec(name="a", pool="p", slot=1)
     assert TenantSpec(name="a", pool="p").tier == "standard"
+
+
+def test_the_system_pool_name_is_reserved() -> None:
+    problems = _problems(_platform([], [{"name": "system", "slot": 1}]))
+    assert problems == ["nodePools[0] (system).name: 'system' is reserved: the platform's system nodes carry the "
+                        "label tenancy/pool=system; choose another pool name"]
