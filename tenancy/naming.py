@@ -83,6 +83,11 @@ word keeps them apart from tenants' ``<platform>-<tenant>...`` names (the spec r
 named ``pool-<an existing pool>``)."""
 
 
+RESERVED_POOL_NAMES = frozenset({"system"})
+"""Pool names taken by the platform: the system node group's nodes are labelled
+``tenancy/pool=system`` (:data:`tenancy.plan.cluster.SYSTEM_LABELS`)."""
+
+
 def pool_resource_name(platform: str, pool: str) -> str:
     """The base of a node pool's AWS names (node group prefix, security group, launch template):
     ``<platform>-pool-<pool>``."""

@@ -55,7 +55,7 @@ class Problem:
     def display_path(self) -> str:
         if self.tenant is None:
             return self.path
-        m = re.match(r"^tenants\[\d+\]", self.path)
+        m = re.match(r"^(tenants|nodePools)\[\d+\]", self.path)
         return f"{m.group(0)} ({self.tenant}){self.path[m.end():]}" if m else self.path
 
 
@@ -224,7 +224,9 @@ class QuotaSpec(_Model):
     memory: Quantity = "8Gi"
     """Memory for all pods together (requests and limits). Default 8Gi."""
     pods: int = Field(50, ge=1)
-    """Pods at most. Default 50. Each pod also takes a VPC address from the tenant's subnets."""
+    """Pods at most. Default 50 (10 for a tenant on a shared pool: each of its pods takes one of
+    the pool's branch network interfaces). Each pod also takes a VPC address from the tenant's (or
+    the pool's) subnets."""
     services: int = Field(20, ge=0)
     """Services at most. Default 20."""
     persistent_volume_claims: int = Field(10, ge=0)
@@ -290,6 +292,10 @@ class LimitsSpec(_Model):
                              "defaultRequest <= defaultLimit <= maxPerContainer")
         return self
 
+
+POOLED_DEFAULT_PODS = 10
+"""``quota.pods`` of a pooled tenant that sets none: pods on a pool are counted against its nodes'
+branch network interfaces (the capacity preflight), so the default is small."""
 
 Tier = Literal["premium", "standard"]
 """A tenant's service tier: its pods get the PriorityClass ``tenancy-<tier>`` and no other."""
@@ -362,6 +368,9 @@ class TenantSpec(_Model):
                 data = {**data, "nodes": NodesSpec()}
             if pooled and data.get("tier") is None:
                 data = {**data, "tier": "standard"}
+            quota = data.get("quota")
+            if pooled and (quota is None or (isinstance(quota, Mapping) and "pods" not in quota)):
+                data = {**data, "quota": {**(quota or {}), "pods": POOLED_DEFAULT_PODS}}
         return data
 
     @model_validator(mode="after")
@@ -655,9 +664,10 @@ class NodePoolSpec(_Model):
     slot: int = Field(ge=0)
     """The pool's block in the address plan (shared slot space with tenants and retired tenants):
     its nodes and all its tenants' pods take addresses there."""
-    nodes: NodesSpec = NodesSpec(min_size=2, max_size=6, desired_size=2)
+    nodes: NodesSpec = NodesSpec(instance_types=["m6i.2xlarge"], min_size=2, max_size=10, desired_size=2)
     """The pool's managed node group. Instance types must support branch network interfaces
-    (trunking; not the t family). Default m6i.large, 2..6 nodes."""
+    (trunking; not the t family), and each pod of a pooled tenant takes one: an m6i.2xlarge holds
+    38 such pods, an m6i.large 9 (docs/pools.md). Default m6i.2xlarge, 2..10 nodes (380 pods)."""
 
 
 class PlatformSpec(_Model):
@@ -782,6 +792,9 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
     from .lifecycle import lifecycle_problems
 
     problems.extend(lifecycle_problems(data))
+    if spec is not None:  # the capacity preflight: node pools, SG and IAM quotas (docs/pools.md)
+        from .plan.pools import capacity_problems
+        problems.extend(capacity_problems(spec))
     if problems:
         raise SpecError(_label_tenants(_dedupe(problems), data))
     assert spec is not None
@@ -789,13 +802,14 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
 
 
 def _label_tenants(problems: list[Problem], data: Mapping[str, Any]) -> list[Problem]:
-    """Give each problem under ``tenants[i]`` that tenant's name (``tenants[17] (billing).slot``)."""
-    raw = data.get("tenants")
-    tenants: list[Any] = raw if isinstance(raw, list) else []
+    """Give each problem under ``tenants[i]`` (or ``nodePools[i]``) that tenant's (pool's) name
+    (``tenants[17] (billing).slot``)."""
     out = []
     for p in problems:
-        m = re.match(r"^tenants\[(\d+)\]", p.path)
-        t = tenants[int(m.group(1))] if m and int(m.group(1)) < len(tenants) else None
+        m = re.match(r"^(tenants|nodePools)\[(\d+)\]", p.path)
+        raw = data.get(m.group(1)) if m else None
+        items: list[Any] = raw if isinstance(raw, list) else []
+        t = items[int(m.group(2))] if m and int(m.group(2)) < len(items) else None
         name = t.get("name") if isinstance(t, Mapping) else None
         out.append(Problem(p.path, p.message, name) if isinstance(name, str) and p.tenant is None else p)
     return out
@@ -996,6 +1010,10 @@ def _pool_checks(data: Mapping[str, Any], tenants: list[Any], pools: list[Any], 
                 out.append(Problem(f"nodePools[{k}].name", (
                     f"{pname!r} is already the name of nodePools[{pool_names[pname]}]; pool names must be unique")))
             pool_names.setdefault(pname, k)
+            if pname in naming.RESERVED_POOL_NAMES:
+                out.append(Problem(f"nodePools[{k}].name", (
+                    f"{pname!r} is reserved: the platform's system nodes carry the label tenancy/pool={pname}; "
+                    "choose another pool name")))
             if pname in names:
                 out.append(Problem(f"nodePools[{k}].name", (
                     f"{pname!r} is also the name of tenants[{names[pname]}]; give the pool a name no tenant has "

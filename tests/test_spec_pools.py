@@ -24,8 +24,8 @@ def _problems(data: dict) -> list[str]:
 def test_pooled_and_dedicated_tenants() -> None:
     spec = load_platform(_platform([
         {"name": "bank", "slot": 0},
-        {"name": "media", "pool": "shared-a"},
-        {"name": "shop", "pool": "shared-a", "tier": "premium"},
+        {"name": "media", "pool": "shared-a", "quota": {"pods": 20}},  # within the pool's capacity (54 pods)
+        {"name": "shop", "pool": "shared-a", "tier": "premium", "quota": {"pods": 20}},
     ]))
     bank, media, shop = spec.tenants
     assert not bank.pooled and bank.slot == 0 and bank.nodes is not None and bank.tier == "premium"
@@ -64,24 +64,27 @@ def test_pool_slots_and_names() -> None:
         [{"name": "shared-a", "slot": 0}, {"name": "shared-a", "slot": 1}, {"name": "shared-c", "slot": 5},
          {"name": "x", "slot": 99}, {"name": "y", "slot": 4}],
         retiredTenants=[{"name": "old", "slot": 4}]))
-    assert "nodePools[0].slot: slot 0 is already taken by tenants[0]; a pool needs its own slot (a free one: 3)" \
-        in problems
-    assert any(p.startswith("nodePools[1].name: 'shared-a' is already the name of nodePools[0]") for p in problems)
-    assert any(p.startswith("nodePools[2].name: 'shared-c' is also the name of tenants[1]") for p in problems)
-    assert any(p.startswith("nodePools[3].slot: slot 99 is outside the address plan") for p in problems)
-    assert any(p.startswith("nodePools[4].slot: slot 4 belongs to a retired tenant") for p in problems)
+    assert ("nodePools[0] (shared-a).slot: slot 0 is already taken by tenants[0]; a pool needs its own slot "
+            "(a free one: 3)") in problems
+    assert any(p.startswith("nodePools[1] (shared-a).name: 'shared-a' is already the name of nodePools[0]")
+               for p in problems)
+    assert any(p.startswith("nodePools[2] (shared-c).name: 'shared-c' is also the name of tenants[1]")
+               for p in problems)
+    assert any(p.startswith("nodePools[3] (x).slot: slot 99 is outside the address plan") for p in problems)
+    assert any(p.startswith("nodePools[4] (y).slot: slot 4 belongs to a retired tenant") for p in problems)
 
 
 def test_pool_name_length() -> None:
     long = "p" * 55
     problems = _problems(_platform([], [{"name": long, "slot": 1}]))
-    assert any(p.startswith("nodePools[0].name: the IAM node role name") for p in problems), problems
+    assert any(p.startswith("nodePools[0] (" + long + ").name: the IAM node role name") for p in problems), problems
 
 
 def test_node_groups_counted_per_dedicated_tenant_and_pool() -> None:
     # 40 tenants: too many node groups when dedicated, fine when 37 of them share two pools.
     dedicated = [{"name": f"t{i}", "slot": i} for i in range(3)]
-    pooled = [{"name": f"p{i}", "pool": "shared-a" if i % 2 else "shared-b"} for i in range(37)]
+    pooled = [{"name": f"p{i}", "pool": "shared-a" if i % 2 else "shared-b", "quota": {"pods": 2}}  # pools: 54 pods
+              for i in range(37)]
     pools = [{"name": "shared-a", "slot": 10}, {"name": "shared-b", "slot": 11}]
     spec = load_platform(_platform(dedicated + pooled, pools))
     assert len(spec.tenants) == 40
@@ -98,3 +101,9 @@ def test_python_construction_is_validated_too() -> None:
     with pytest.raises(ValueError, match="has no slot"):
         TenantSpec(name="a", pool="p", slot=1)
     assert TenantSpec(name="a", pool="p").tier == "standard"
+
+
+def test_the_system_pool_name_is_reserved() -> None:
+    problems = _problems(_platform([], [{"name": "system", "slot": 1}]))
+    assert problems == ["nodePools[0] (system).name: 'system' is reserved: the platform's system nodes carry the "
+                        "label tenancy/pool=system; choose another pool name"]
