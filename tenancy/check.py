@@ -178,9 +178,6 @@ def taints_match(resources: Resources, facts: IsolationFacts) -> list[Violation]
     return out + _pool_taints_match(resources, facts)
 
 
-POOL_LABEL = "tenancy/pool"
-
-
 def _pool_taints_match(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     """Node pools: a node group tagged ``tenancy/pool=<pool>`` carries exactly that label and
     the taint ``tenancy/pool=<pool>:NO_SCHEDULE`` (else other tenants' pods may land on the
