@@ -1130,7 +1130,7 @@ def _free_slot(taken: Mapping[int, int], plan: AddressPlan | None) -> str:
 
 def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem]:
     """Zone pinning and the security group / NACL rule quotas (``allowFrom`` edges add rules)."""
-    from .plan.network import quota_problems
+    from .plan.network import pool_quota_inputs, quota_problems
 
     out: list[Problem] = []
     net = data.get("network") if isinstance(data.get("network"), Mapping) else {}
@@ -1163,6 +1163,7 @@ def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem
         nacl_rule_quota=net.get("networkAclRuleQuota", 20),
         ingress_controller=bool(workloads.get("ingressControllerNamespace")),
         mesh=workloads.get("mesh") == "istio",
+        **pool_quota_inputs(data),
     ):
         out.append(Problem(path, msg))
     cluster = data.get("cluster") if isinstance(data.get("cluster"), Mapping) else {}

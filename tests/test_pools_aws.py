@@ -333,10 +333,10 @@ def test_quota_arithmetic_counts_pooled_tenants_and_pools() -> None:
     problems = netplan.quota_problems(many, {}, {n: i for i, n in enumerate(many)}, nacls=True,
                                       pool_of=pool_of, pool_positions={"busy": 1})
     assert [p for p, _ in problems] == ["nodePools[1]"] and "node pool 'busy'" in problems[0][1]
-    # security groups per Region: shared four + tenants + pools
+    # security groups per Region: the platform's own six + tenants + pools
     problems = netplan.quota_problems({"a": []}, {}, {"a": 0}, pool_of={}, pool_positions={"p": 0, "q": 1},
-                                      security_group_quota=6)
-    assert problems and "7 security groups" in problems[0][1]
+                                      security_group_quota=8)
+    assert problems and "9 security groups" in problems[0][1]
 
 
 # --------------------------------------------------------------------------------------------

@@ -462,6 +462,9 @@ def pool_quota_inputs(data: Mapping[str, object]) -> PoolQuotaInputs:
 
 SECURITY_GROUPS_PER_REGION = 2500
 """Default "VPC security groups per Region" (Amazon VPC quotas)."""
+PLATFORM_SECURITY_GROUPS = len(SHARED_GROUPS) + 2
+"""Groups every platform has in its VPC besides its tenants' and pools': the four shared groups,
+the VPC's default group and the cluster security group EKS creates itself."""
 
 
 def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Mapping[str, bool],
@@ -491,12 +494,13 @@ def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Map
                     f"involving {t!r}, or raise 'Inbound or outbound rules per security group' in "
                     f"Service Quotas and set network.securityGroupRuleQuota")))
     pools = set(pool_of.values()) | set(pool_positions)
-    groups = len(SHARED_GROUPS) + len(allow_from) + len(pools)
+    groups = PLATFORM_SECURITY_GROUPS + len(allow_from) + len(pools)
     if groups > security_group_quota:
         out.append(("tenants", (
-            f"the platform would create {groups} security groups (4 shared, one per tenant, one per node "
-            f"pool), over the quota of {security_group_quota} 'VPC security groups per Region'; raise it "
-            f"in Service Quotas or split the platform")))
+            f"the platform would have {groups} security groups ({PLATFORM_SECURITY_GROUPS} of its own, one per "
+            f"tenant, one per node pool), over the quota of {security_group_quota} 'VPC security groups per "
+            f"Region' (shared with everything else in the Region); raise it in Service Quotas or split the "
+            f"tenants across platforms (cells)")))
     if nacls:
         for o, n in nacl_rule_counts(allow_from, pool_of).items():
             if n <= nacl_rule_quota:

@@ -29,8 +29,9 @@ What is counted (docs/pools.md, "Capacity rules"):
 * **Security groups.** A pooled tenant's group holds the rules of a dedicated tenant's group
   (:func:`tenancy.plan.network.rule_counts`) plus one inbound rule from its pool's node group
   (kubelet probes come from the node's primary address); the platform's groups count against the
-  per-Region quota of 2,500; each pod's branch interface carries :data:`POD_SECURITY_GROUPS`
-  groups, within the 5 per network interface.
+  per-Region quota of 2,500. Both are checked by :func:`tenancy.plan.network.quota_problems`, which
+  the spec runs for every platform. Each pod's branch interface carries
+  :data:`POD_SECURITY_GROUPS` groups, within the 5 per network interface.
 * **IAM roles** per account: :func:`tenancy.fleet.quotas.platform_roles`, against 1,000.
 """
 
@@ -65,16 +66,10 @@ POD_SECURITY_GROUPS = 2
 group (what the system and control-plane groups admit for DNS and 443)."""
 SECURITY_GROUPS_PER_INTERFACE_QUOTA = 5
 """VPC quota "Security groups per network interface" (default 5, up to 16)."""
-SECURITY_GROUPS_PER_REGION_QUOTA = 2500
-"""VPC quota "VPC security groups per Region" (default 2,500, adjustable)."""
 IAM_ROLES_PER_ACCOUNT_QUOTA = 1000
 """IAM quota "Roles per account" (default 1,000, adjustable)."""
-POOL_TENANT_EXTRA_INGRESS = 1
-"""Inbound rules a pooled tenant's group has beyond a dedicated tenant's: from its pool's node group."""
-PLATFORM_SECURITY_GROUPS = 6
-"""Groups every platform has in its VPC besides its tenants' and pools': the VPC's default group,
-the four shared groups (control plane, system, tenantNodes marker, endpoints —
-:data:`tenancy.plan.network.SHARED_GROUPS`) and the cluster security group EKS creates itself."""
+# Security group rules (a pooled tenant's probe rule) and security groups per Region are counted by
+# the network plan (tenancy.plan.network.quota_problems), which the spec runs for every platform.
 
 assert POD_SECURITY_GROUPS <= SECURITY_GROUPS_PER_INTERFACE_QUOTA
 
@@ -290,7 +285,6 @@ def capacity_problems(spec: PlatformSpec) -> list[Problem]:
     table = branch_eni_table()
     for pc in pools_capacity(spec):
         out.extend(_pool_problems(pc, table, Problem))
-    out.extend(_security_group_problems(spec, Problem))
     out.extend(_iam_problems(spec, Problem))
     return out
 
@@ -336,40 +330,11 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable, problem: type[Proble
     return out
 
 
-def _security_group_problems(spec: PlatformSpec, problem: type[Problem]) -> list[Problem]:
-    from .network import SHARED_GROUPS, rule_counts
-
-    out: list[Problem] = []
-    quota = spec.network.security_group_rule_quota
-    pooled = [(i, t) for i, t in enumerate(spec.tenants) if t.pool is not None]
-    if pooled:
-        counts = rule_counts({t.name: t.allow_from for t in spec.tenants},
-                             {t.name: t.internet_egress for t in spec.tenants},
-                             ingress_controller=bool(spec.workloads.ingress_controller_namespace),
-                             mesh=spec.workloads.mesh == "istio")
-        for i, t in pooled:
-            ing, _ = counts[t.name]
-            # at or under the quota without the pool's rule: the spec's own check passed it, so only this one tips it
-            if ing <= quota < ing + POOL_TENANT_EXTRA_INGRESS:
-                out.append(problem(f"tenants[{i}].allowFrom", (
-                    f"pooled tenant {t.name!r}'s security group would need {ing + POOL_TENANT_EXTRA_INGRESS} inbound "
-                    f"rules ({ing} as a dedicated tenant, plus one from pool {t.pool!r}'s nodes for kubelet probes), "
-                    f"over the quota of {quota} (network.securityGroupRuleQuota); shorten its allowFrom, or raise "
-                    f"'Inbound or outbound rules per security group' in Service Quotas and set "
-                    f"network.securityGroupRuleQuota"), t.name))
-    groups = platform_security_groups(spec)
-    assert len(SHARED_GROUPS) + 2 == PLATFORM_SECURITY_GROUPS
-    if groups > SECURITY_GROUPS_PER_REGION_QUOTA:
-        out.append(problem("tenants", (
-            f"the platform needs {groups} security groups ({PLATFORM_SECURITY_GROUPS} of its own, one per tenant, "
-            f"one per node pool), over the default quota of {SECURITY_GROUPS_PER_REGION_QUOTA} 'VPC security groups "
-            f"per Region' (shared with everything else in the Region); raise it in Service Quotas or split the "
-            f"tenants across platforms (cells)")))
-    return out
-
-
 def platform_security_groups(spec: PlatformSpec) -> int:
-    """Security groups the platform has in its VPC (see :data:`PLATFORM_SECURITY_GROUPS`)."""
+    """Security groups the platform has in its VPC
+    (:data:`tenancy.plan.network.PLATFORM_SECURITY_GROUPS`, one per tenant, one per pool)."""
+    from .network import PLATFORM_SECURITY_GROUPS
+
     return PLATFORM_SECURITY_GROUPS + len(spec.tenants) + len(spec.node_pools)
 
 

@@ -129,34 +129,34 @@ def test_addresses_exactly_at_the_subnets_size_fit_and_one_more_is_refused() -> 
 
 def test_a_pooled_tenants_group_has_one_more_inbound_rule_than_a_dedicated_ones() -> None:
     # a tenant's group: 4 inbound rules + one per allowFrom peer (and 6 outbound + one per tenant it
-    # may reach, so the quota stays >= 7 here); pooled: + 1 inbound from the pool's nodes
+    # may reach, so the quota stays >= 7 here); pooled: + 1 inbound from the pool's nodes. Counted by
+    # the network plan's quota check, which load_platform runs with the pools.
     peers = [tenant("p1", 2), tenant("p2", 3), tenant("p3", 4)]
     a = pooled("a", "shared", 1, allowFrom=["p1", "p2", "p3"])
-    fits = platform([*peers, a], [node_pool("shared", 1)], network={"securityGroupRuleQuota": 8})
-    assert problems(fits) == []
+    load_platform(platform([*peers, a], [node_pool("shared", 1)], network={"securityGroupRuleQuota": 8}))
     data = platform([*peers, a], [node_pool("shared", 1)], network={"securityGroupRuleQuota": 7})
-    (msg,) = problems(data)
-    assert paths(data) == ["tenants[4].allowFrom"]
-    assert "pooled tenant 'a'" in msg and "8 inbound rules" in msg and "pool 'shared'" in msg
-    assert "network.securityGroupRuleQuota" in msg
-    with pytest.raises(SpecError, match=r"tenants\[4\] \(a\)\.allowFrom: pooled tenant 'a'"):
+    with pytest.raises(SpecError) as err:
         load_platform(data)
+    (msg,) = [str(p) for p in err.value.problems]
+    assert msg.startswith("tenants[4] (a).allowFrom: tenant 'a''s security group would need 8 inbound rules")
+    assert "network.securityGroupRuleQuota" in msg
     # the same tenant dedicated needs 7: within the quota, nothing reported
-    dedicated = platform([*peers, tenant("a", 5, allowFrom=["p1", "p2", "p3"])], [node_pool("shared", 1)],
-                         network={"securityGroupRuleQuota": 7})
-    assert problems(dedicated) == []
-    load_platform(dedicated)
+    load_platform(platform([*peers, tenant("a", 5, allowFrom=["p1", "p2", "p3"])], [node_pool("shared", 1)],
+                           network={"securityGroupRuleQuota": 7}))
 
 
-def test_security_groups_per_region(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_security_groups_per_region_are_counted_once() -> None:
+    from tenancy.plan import network as netplan
+
     data = platform([pooled("a", "shared", 1), pooled("b", "shared", 1)], [node_pool("shared", 1)])
     spec = PlatformSpec.model_validate(data)
-    assert P.platform_security_groups(spec) == 6 + 3 + 1  # own groups, bank + a + b, the pool
-    monkeypatch.setattr(P, "SECURITY_GROUPS_PER_REGION_QUOTA", 10)
-    assert problems(data) == []
-    monkeypatch.setattr(P, "SECURITY_GROUPS_PER_REGION_QUOTA", 9)
-    (msg,) = problems(data)
-    assert "needs 10 security groups" in msg and "over the default quota of 9" in msg
+    groups = P.platform_security_groups(spec)
+    assert groups == 6 + 3 + 1  # own groups, bank + a + b, the pool
+    args = ({t.name: t.allow_from for t in spec.tenants}, {}, {t.name: i for i, t in enumerate(spec.tenants)})
+    inputs = netplan.pool_quota_inputs(data)
+    assert netplan.quota_problems(*args, security_group_quota=groups, **inputs) == []
+    (problem,) = netplan.quota_problems(*args, security_group_quota=groups - 1, **inputs)
+    assert f"would have {groups} security groups" in problem[1]
 
 
 def test_pods_carry_two_groups_within_the_per_interface_quota() -> None:
