@@ -248,13 +248,13 @@ class TenantBundle(pulumi.ComponentResource):
         for peer in self._args.tenant.allow_from:
             known = bundles.get((key, peer))
             if known is not None:
-                self.allow_from(peer, peer_namespace=known.namespace)
+                self._register_edge(peer, peer_namespace=known.namespace)
             else:
                 self._pending.add(peer)
                 waiting.setdefault((key, peer), []).append(self)
         for other in waiting.pop((key, me), []):
             if me in other._pending:
-                other.allow_from(me, peer_namespace=self.namespace)
+                other._register_edge(me, peer_namespace=self.namespace)
         if not self._pending:
             return None
         # Runs after the synchronous program body (an apply of a known value), and is awaited
@@ -263,7 +263,7 @@ class TenantBundle(pulumi.ComponentResource):
 
     def _flush(self) -> list[str]:
         for peer in sorted(self._pending):
-            self.allow_from(peer)
+            self._register_edge(peer)
         return list(self.peerings)
 
     def allow_from(self, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
@@ -274,11 +274,17 @@ class TenantBundle(pulumi.ComponentResource):
 
         Each peer has one edge: a second call for the same peer (or a call for a peer the spec's
         ``allowFrom`` already registered) returns the existing edge."""
-        self._pending.discard(peer)
         if self._args.register_allow_from and peer in self._args.tenant.allow_from:
             warnings.warn(f"TenantBundle {self._name!r}: allow_from({peer!r}) is no longer needed — the bundle "
                           "registers the edges of its spec's allowFrom itself (this call returns that edge)",
                           DeprecationWarning, stacklevel=2)
+        return self._register_edge(peer, peer_namespace, opts)
+
+    def _register_edge(self, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
+                       opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
+        """The edge from ``peer`` (registered once), without the deprecation warning of
+        :meth:`allow_from`: how the bundle registers its spec's own ``allowFrom``."""
+        self._pending.discard(peer)
         if peer in self.peerings:
             return self.peerings[peer]
         problems = bundle_problems(TenantBundleArgs(

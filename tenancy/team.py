@@ -47,7 +47,7 @@ from .spec import PlatformSpec, Problem, SpecError, TenantSpec, load_platform
 TYPE = "tenancy:team:TeamTenant"
 
 FACT_KEYS = ("name", "vpcCidr", "availabilityZones", "tenantBlockPrefix", "kubernetesVersion", "identity",
-             "workloads")
+             "workloads", "nodePools")
 """The platform settings a team stack needs as plain values (the ``teamStackFacts`` output)."""
 
 
@@ -120,7 +120,7 @@ class TeamTenantArgs:
     platform: PlatformRef
     tenant: TenantSpec | Mapping[str, Any]
     """The tenant, as in the platform's ``tenants`` list (camelCase mapping or a TenantSpec):
-    the same ``name`` and ``slot``; ``quota``, ``limits``, ``serviceAccounts``, ``allowFrom``,
+    the same ``name`` and ``slot`` (or ``pool``); ``quota``, ``limits``, ``serviceAccounts``, ``allowFrom``,
     ``internetEgress`` are this stack's to set."""
 
 
@@ -166,7 +166,12 @@ def check_against_platform(tenant: TenantSpec, tenants: Mapping[str, Any] | None
     if not mine.get("teamStack"):
         out.append(f"tenant {tenant.name!r} is managed by the platform stack itself; set teamStack: true on it in "
                    "the platform's spec before building it from a team stack (else both stacks own its namespace)")
-    if mine.get("slot") is not None and int(mine["slot"]) != tenant.slot:
+    if mine.get("pool") != tenant.pool:
+        where = f"on node pool {mine['pool']!r}" if mine.get("pool") else "on dedicated nodes (a slot)"
+        out.append(f"tenant {tenant.name!r} runs {where} on the platform, not "
+                   f"{'on pool ' + repr(tenant.pool) if tenant.pool else 'on dedicated nodes'}; use the platform's "
+                   "placement (`pool`, or `slot`)")
+    elif mine.get("slot") is not None and int(mine["slot"]) != tenant.slot:
         out.append(f"tenant {tenant.name!r} has slot {int(mine['slot'])} on the platform, not {tenant.slot}; "
                    "use the platform's slot")
     for j, peer in enumerate(tenant.allow_from):
@@ -178,6 +183,18 @@ def check_against_platform(tenant: TenantSpec, tenants: Mapping[str, Any] | None
         out.append(f"tenant {tenant.name!r}: allowFrom {sorted(tenant.allow_from)} differs from the platform's "
                    f"{sorted(mine['allowFrom'])} (which opens the security groups); change both together")
     return out
+
+
+def _pod_security_groups(tenant: str, tenants: Any) -> list[str]:
+    """The pooled ``tenant``'s pod security groups from the platform's ``tenants`` output."""
+    mine = tenants.get(tenant) if isinstance(tenants, Mapping) else None
+    groups = mine.get("podSecurityGroupIds") if isinstance(mine, Mapping) else None
+    if not groups:
+        raise SpecError([Problem("tenant", (
+            f"tenant {tenant!r} is on a node pool, but the platform's tenants output has no podSecurityGroupIds "
+            "for it (its pods' security groups); pass the platform stack's outputs (`tenants`) from a platform "
+            "of tenancy >= 0.2 that declares the tenant with its pool"))])
+    return [str(g) for g in groups]
 
 
 class TeamTenant(pulumi.ComponentResource):
@@ -214,11 +231,16 @@ class TeamTenant(pulumi.ComponentResource):
                 cluster_name=ref.cluster_name), opts=child)
         self.role_arns: dict[str, pulumi.Output[str]] = self.identity.role_arns if self.identity else {}
 
+        # A pooled tenant's pods get its security groups (SecurityGroupPolicy): the platform's
+        # tenants output carries them (podSecurityGroupIds), built by the platform stack.
+        pod_groups = (pulumi.Output.all(ref.tenants, checked).apply(lambda a: _pod_security_groups(t.name, a[0]))
+                      if t.pooled else None)
         self.bundle = TenantBundle(t.name, TenantBundleArgs(
             tenant=t, vpc_cidr=spec.vpc_cidr, workloads=spec.workloads,
             role_arns=self.role_arns if irsa else {}, provider=self.provider,
             aws_service_cidrs=[str(n) for n in spec.address_plan.system_subnets()],
-            s3_cidr_blocks=ref.s3_cidr_blocks, pod_identity_agent=not irsa), opts=child)
+            s3_cidr_blocks=ref.s3_cidr_blocks, pod_identity_agent=not irsa,
+            pod_security_group_ids=pod_groups), opts=child)
         self.register_outputs({"namespace": self.bundle.namespace_name, "roleArns": dict(self.role_arns)})
 
     @staticmethod

@@ -129,3 +129,36 @@ def test_the_example_also_reads_the_platform_from_config(rendered: dict[str, Pat
     cfg["payments-team:platform"] = _platform_outputs(rendered)
     result = render_program(EXAMPLE, config=cfg, stack="payments")
     assert result.find("kubernetes:core/v1:Namespace", "payments")
+
+
+def test_a_pooled_team_tenant_gets_its_pods_security_groups_from_the_platform(tmp_path: Path) -> None:
+    """Shared node pools (issue 13): a pooled tenant built by a team stack gets the same
+    SecurityGroupPolicy as the platform would build, with the group ids from the platform's
+    ``tenants`` output; a team stack that gets the placement wrong is refused."""
+    doc = yaml.safe_load((EXAMPLE / "platform" / "Pulumi.dev.yaml").read_text())
+    platform_spec = doc["config"]["tenancy:platform"]
+    platform_spec["nodePools"] = [{"name": "shared", "slot": 5}]
+    platform_spec["tenants"].append({"name": "media", "pool": "shared", "teamStack": True})
+    (tmp_path / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc))
+    out = tmp_path / "platform"
+    assert cli.main(["render", "--config", str(tmp_path / "Pulumi.dev.yaml"), "--out", str(out), "--quiet"]) == 0
+    outputs = json.loads((out / "outputs.json").read_text())
+    groups = outputs["tenants"]["media"]["podSecurityGroupIds"]
+    assert len(groups) == 2 and outputs["teamStackFacts"]["nodePools"][0]["name"] == "shared"
+
+    cfg = yaml.safe_load((EXAMPLE / "Pulumi.payments.yaml").read_text())["config"]
+    cfg["payments-team:platformFacts"] = outputs["teamStackFacts"]
+    cfg["payments-team:tenant"] = {"name": "media", "pool": "shared", "serviceAccounts": ["app"]}
+    result = render_program(EXAMPLE, config=cfg, stack="media",
+                            mocks=Mocks(stack_references={PLATFORM_STACK: outputs}))
+    sgp = [r for r in result.resources if r["type"].endswith("SecurityGroupPolicy")
+           or r["inputs"].get("kind") == "SecurityGroupPolicy"]
+    assert len(sgp) == 1, [r["type"] for r in result.resources]
+    assert sgp[0]["inputs"]["spec"]["securityGroups"]["groupIds"] == groups
+    ns = result.find("kubernetes:core/v1:Namespace", "media")
+    assert ns is not None and ns["inputs"]["metadata"]["labels"]["tenancy/pool"] == "shared"
+
+    cfg["payments-team:tenant"] = {"name": "media", "slot": 6}
+    with pytest.raises(RenderError) as err:
+        render_program(EXAMPLE, config=cfg, stack="media", mocks=Mocks(stack_references={PLATFORM_STACK: outputs}))
+    assert "runs on node pool 'shared' on the platform, not on dedicated nodes" in str(err.value)
