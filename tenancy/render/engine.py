@@ -166,6 +166,27 @@ RENDER_GC_THRESHOLD = (10_000, 50, 100)
 
 
 @contextmanager
+def quiet_gc() -> Iterator[None]:
+    """The cyclic garbage collector's thresholds raised to :data:`RENDER_GC_THRESHOLD` (never
+    lowered; a caller that turned automatic collection off keeps it off), restored on exit.
+
+    A render keeps every resource, Output and pending task of the program alive until the
+    program ends, then its records, on top of the provider SDKs' hundreds of thousands of
+    imported objects. With CPython's default thresholds (700, 10, 10) a full collection runs
+    every ~70,000 allocations and walks all of them: for 25 tenants that was half of a render's
+    CPU time, reclaiming almost nothing. With (10000, 50, 100) the young generations are still
+    collected (peak memory of a 25-tenant render: +8 MB; 100 tenants: no more than before) and
+    full collections stop."""
+    old = gc.get_threshold()
+    if old[0] > 0:
+        gc.set_threshold(*(max(a, b) for a, b in zip(RENDER_GC_THRESHOLD, old, strict=False)))
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+
+
+@contextmanager
 def render_runtime() -> Iterator[None]:
     """The two process settings a render changes while the program runs under the mock engine
     (restored on exit); ``benchmarks/render_vs_sdk.py`` runs its SDK floor under them too, so
@@ -174,24 +195,15 @@ def render_runtime() -> Iterator[None]:
     * No stack walk per registration: the SDK walks the Python stack of every registration
       (``traceback.extract_stack``) to tell the engine where the resource was declared, for its
       diagnostics. The mock engine shows no diagnostics, and the walk was a third of a render.
-    * Fewer cyclic garbage collections: a render keeps every resource, Output and pending task
-      of the program alive until the program ends, on top of the provider SDKs' hundreds of
-      thousands of imported objects. With CPython's default thresholds (700, 10, 10) a full
-      collection runs every ~70,000 allocations and walks all of them: for 25 tenants that was
-      half of a render's CPU time, reclaiming almost nothing. With :data:`RENDER_GC_THRESHOLD`
-      the young generations are still collected (peak memory of a 25-tenant render: +8 MB) and
-      full collections stop. A caller that turned automatic collection off keeps it off.
+    * :func:`quiet_gc`.
     """
-    old = gc.get_threshold()
-    if old[0] > 0:
-        gc.set_threshold(*(max(a, b) for a, b in zip(RENDER_GC_THRESHOLD, old, strict=False)))
     stack_trace = pulumi_resource._get_stack_trace
     pulumi_resource._get_stack_trace = _no_stack_trace  # type: ignore[assignment]
     try:
-        yield
+        with quiet_gc():
+            yield
     finally:
         pulumi_resource._get_stack_trace = stack_trace  # type: ignore[assignment]
-        gc.set_threshold(*old)
 
 
 def _run_under_mocks(

@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .. import operability
+from .engine import quiet_gc
 from .result import RenderResult
 
 _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when built in
@@ -150,6 +151,11 @@ def dump_json(value: Any) -> str:
 
 def write_render(result: RenderResult, out_dir: Path) -> Path:
     """Write the render into ``out_dir`` (replacing it whole) and return it."""
+    with quiet_gc():  # see quiet_gc: the render's records are all alive while it is written
+        return _write_render(result, out_dir)
+
+
+def _write_render(result: RenderResult, out_dir: Path) -> Path:
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))

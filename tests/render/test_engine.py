@@ -82,3 +82,22 @@ def test_render_runtime_applies_while_the_program_runs_and_restores_the_process_
         assert seen[0][0][0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_quiet_gc_never_lowers_the_thresholds_and_restores_them() -> None:
+    import gc
+
+    from tenancy.render.engine import RENDER_GC_THRESHOLD, quiet_gc
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with quiet_gc():
+            assert gc.get_threshold() == RENDER_GC_THRESHOLD
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(50_000, 5, 500)
+        with quiet_gc():
+            assert gc.get_threshold() == (50_000, 50, 500)
+        assert gc.get_threshold() == (50_000, 5, 500)
+    finally:
+        gc.set_threshold(*before)
