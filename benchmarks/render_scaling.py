@@ -1,18 +1,25 @@
 """Render time against tenant count: `make bench` (or `python benchmarks/render_scaling.py 1 10 25 50`).
 
 Renders synthetic platforms in-process under the mock engine (what `tenancy render` does) and
-prints, per tenant count: resources registered, wall time, and time per tenant. Per-tenant cost
-should stay flat as the count grows; a rising ms/tenant column means per-tenant work that grows
-with the number of tenants.
+prints, per tenant count: resources registered, resources per tenant, wall time, and time per
+tenant. Per-tenant cost should stay flat as the count grows; a rising ms/tenant column means
+per-tenant work that grows with the number of tenants.
+
+``--pooled`` renders platforms mixing dedicated and pooled tenants instead (issue 13: 4
+dedicated tenants, the rest on 3 shared node pools — tests/fixtures/pools.py), e.g.
+``python benchmarks/render_scaling.py --pooled 50 100 200 400``.
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from tenancy.render import render_spec
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.fixtures
+from tenancy.render import render_spec  # noqa: E402
+from tests.fixtures.pools import pooled_platform  # noqa: E402
 
 
 def platform(count: int) -> dict[str, Any]:
@@ -29,15 +36,20 @@ def platform(count: int) -> dict[str, Any]:
             "subnetQuota": max(200, 3 * count + 6)}
 
 
-def main(counts: list[int]) -> None:
-    print(f"{'tenants':>8} {'resources':>10} {'seconds':>8} {'ms/tenant':>10} {'ms/resource':>12}")
+def main(counts: list[int], pooled: bool = False) -> None:
+    make = pooled_platform if pooled else platform
+    print(f"{'tenants':>8} {'resources':>10} {'res/tenant':>10} {'seconds':>8} {'ms/tenant':>10} {'ms/resource':>12}")
     for n in counts:
         started = time.perf_counter()
-        result = render_spec(platform(n), stack="bench")
+        result = render_spec(make(n), stack="bench")
         elapsed = time.perf_counter() - started
-        print(f"{n:>8} {len(result.resources):>10} {elapsed:>8.2f} {1000 * elapsed / max(n, 1):>10.1f} "
-              f"{1000 * elapsed / len(result.resources):>12.2f}", flush=True)
+        per_tenant = sum(r["tenant"] is not None for r in result.resources) / max(n, 1)
+        print(f"{n:>8} {len(result.resources):>10} {per_tenant:>10.1f} {elapsed:>8.2f} "
+              f"{1000 * elapsed / max(n, 1):>10.1f} {1000 * elapsed / len(result.resources):>12.2f}", flush=True)
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [1, 5, 10, 25, 50])
+    args = sys.argv[1:]
+    pooled = "--pooled" in args
+    counts = [int(a) for a in args if a != "--pooled"]
+    main(counts or ([25, 50, 100, 200] if pooled else [1, 5, 10, 25, 50]), pooled=pooled)

@@ -16,8 +16,11 @@ For each tenant count it measures, in this process:
   floor costs a program that does not change them);
 * **diff**: `tenancy diff` of this render against the same platform with one more tenant.
 
-and prints the ratio render/sdk (target: at most 1.5), the ratio render/sdk stock, and the diff
-time (target: a few seconds).
+and prints the ratio render/sdk (target: at most 1.5), the ratio render/sdk stock, the diff time
+(target: a few seconds) and resources and render milliseconds per tenant (flat as the count grows).
+
+``--pooled``: platforms mixing dedicated and pooled tenants (issue 13; tests/fixtures/pools.py),
+e.g. ``python benchmarks/render_vs_sdk.py --pooled 50 200``.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 sys.path.insert(0, str(Path(__file__).parent))
-from render_scaling import platform  # noqa: E402
+from render_scaling import platform, pooled_platform  # noqa: E402
 
 from tenancy.diff import diff_renders, load_render  # noqa: E402
 from tenancy.render import render_spec, write_render  # noqa: E402
@@ -112,21 +115,23 @@ def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True) -> 
         loop.close()
 
 
-def main(counts: list[int], repeat: int = 2) -> None:
+def main(counts: list[int], repeat: int = 2, pooled: bool = False) -> None:
     """Times are CPU seconds of this process (the machine may be shared; wall time in brackets),
     the best of ``repeat`` runs each."""
+    make = pooled_platform if pooled else platform
+    warm = make(7 if pooled else 1)
     with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports and first-use caches, not measured
-        write_render(render_spec(platform(1), stack="bench"), Path(tmp) / "warm")
-        _sdk_floor(render_spec(platform(1), stack="bench").resources)
+        write_render(render_spec(warm, stack="bench"), Path(tmp) / "warm")
+        _sdk_floor(render_spec(warm, stack="bench").resources)
     print(f"{'tenants':>8} {'resources':>10} {'render s':>16} {'sdk s':>16} {'ratio':>6} "
-          f"{'sdk stock s':>16} {'ratio':>6} {'diff s':>16}")
+          f"{'sdk stock s':>16} {'ratio':>6} {'diff s':>16} {'res/tenant':>10} {'ms/tenant':>9}")
     for n in counts:
         with tempfile.TemporaryDirectory() as tmp:
             t_render = w_render = t_sdk = w_sdk = t_stock = w_stock = float("inf")
             for _ in range(repeat):
                 gc.collect()
                 cpu, wall = time.process_time(), time.perf_counter()
-                result = render_spec(platform(n), stack="bench")
+                result = render_spec(make(n), stack="bench")
                 write_render(result, Path(tmp) / "base")
                 t_render, w_render = min(t_render, time.process_time() - cpu), min(w_render, time.perf_counter() - wall)
                 gc.collect()
@@ -137,15 +142,19 @@ def main(counts: list[int], repeat: int = 2) -> None:
                 cpu, wall = time.process_time(), time.perf_counter()
                 _sdk_floor(result.resources, like_render=False)
                 t_stock, w_stock = min(t_stock, time.process_time() - cpu), min(w_stock, time.perf_counter() - wall)
-            write_render(render_spec(platform(n + 1), stack="bench"), Path(tmp) / "head")
+            write_render(render_spec(make(n + 1), stack="bench"), Path(tmp) / "head")
             gc.collect()  # like the render and the floor, the diff does not pay for earlier garbage
             cpu, wall = time.process_time(), time.perf_counter()
             diff_renders(load_render(Path(tmp) / "base"), load_render(Path(tmp) / "head"))
             t_diff, w_diff = time.process_time() - cpu, time.perf_counter() - wall
+        per_tenant = sum(r["tenant"] is not None for r in result.resources) / max(n, 1)
         print(f"{n:>8} {len(result.resources):>10} {t_render:>7.2f} ({w_render:>6.2f}) {t_sdk:>7.2f} ({w_sdk:>6.2f}) "
               f"{t_render / t_sdk:>6.2f} {t_stock:>7.2f} ({w_stock:>6.2f}) {t_render / t_stock:>6.2f} "
-              f"{t_diff:>7.2f} ({w_diff:>6.2f})", flush=True)
+              f"{t_diff:>7.2f} ({w_diff:>6.2f}) {per_tenant:>10.1f} {1000 * t_render / max(n, 1):>9.1f}", flush=True)
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [5, 25])
+    args = sys.argv[1:]
+    pooled = "--pooled" in args
+    counts = [int(a) for a in args if a != "--pooled"]
+    main(counts or ([50, 200] if pooled else [5, 25]), pooled=pooled)

@@ -25,6 +25,7 @@ _COMPONENTS = {
     "DataBucket": "identity", "TenantIdentity": "identity", "TenantIdentityArgs": "identity",
     "ClusterIdentity": "identity",
     "TenantBundle": "bundle", "TenantBundleArgs": "bundle", "TenantPeering": "bundle",
+    "TierPriorityClasses": "tiers", "TierPriorityClassesArgs": "tiers",
 }
 
 __all__ = ["__version__", "AddressPlan", "PlatformSpec", "Problem", "SpecError", "TenantSpec", "load_platform",

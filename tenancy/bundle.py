@@ -131,6 +131,11 @@ class TenantBundleArgs:
     """Register the edges of the spec's ``allowFrom`` when the bundle is built (default). Calling
     :meth:`TenantBundle.allow_from` for the same peer afterwards returns that edge, never a
     second one. The Platform sets ``False`` and registers each edge once every tenant exists."""
+    pod_security_group_ids: pulumi.Input[Sequence[str]] | None = None
+    """For a POOLED tenant (``tenant.pool``): the security groups put on every one of its pods by
+    the SecurityGroupPolicy ``tenancy-pod-security-groups`` (security groups for pods), e.g.
+    ``TenantNetwork.pod_security_group_ids`` (the tenant's own group and the tenant-nodes marker
+    group). Required for pooled tenants, refused for dedicated ones. Default none."""
     known_tenants: Sequence[str] | None = None
     """The tenants that exist on the cluster. When given, ``allowFrom`` entries (and
     :meth:`TenantBundle.allow_from` peers) not among them are rejected, with the closest name.
@@ -197,7 +202,7 @@ class TenantBundle(pulumi.ComponentResource):
         self.manifests = plan.tenant_manifests(tenant, args.workloads, args.vpc_cidr, args.role_arns,
                                                args.aws_service_cidrs, args.pod_identity_agent,
                                                args.service_cidr, args.api_endpoint_cidrs,
-                                               args.kubernetes_service_ip)
+                                               args.kubernetes_service_ip, args.pod_security_group_ids)
         self.resources: dict[str, pulumi.CustomResource] = {}
         self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
         self.peerings: dict[str, TenantPeering] = {}

@@ -31,6 +31,10 @@ secrets-encryption        mandatory   Kubernetes secrets are envelope-encrypted 
 encrypted-volumes         mandatory   every launch template encrypts its EBS volumes
 imdsv2                    mandatory   every launch template requires IMDSv2 tokens with a
                                       hop limit of 1 (pods cannot reach node credentials)
+pooled-pod-security-      mandatory   every pooled tenant (namespace labelled
+groups                                ``tenancy/pool``) has a SecurityGroupPolicy putting
+                                      its own security groups on every pod, and every
+                                      tenant with such a policy has its pool label
 ========================  ==========  ===================================================
 """
 
@@ -44,6 +48,8 @@ from .facts import (
     NAMESPACE,
     NETWORK_POLICY,
     NODE_GROUP,
+    POOL_LABEL,
+    SECURITY_GROUP_POLICY,
     TENANT_LABEL,
     IsolationFacts,
     facts_of,
@@ -266,6 +272,40 @@ def imdsv2(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     return out
 
 
+def pooled_security_groups(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Pooled tenants share nodes: their wall on the network is the security groups a
+    SecurityGroupPolicy puts on their pods (security groups for pods). Without one, the
+    placement policy refuses their pods (no ``vpc.amazonaws.com/pod-eni``) — or, were admission
+    lifted, they would run with the pool nodes' group. A policy without the namespace's pool
+    label means admission treats the tenant as dedicated (its pods select tenant nodes that do
+    not exist)."""
+    out = []
+    covered: dict[str, Mapping[str, Any]] = {}
+    for r in _of(resources, SECURITY_GROUP_POLICY):
+        spec = (r.get("inputs") or {}).get("spec") or {}
+        sel = spec.get("podSelector")
+        groups = (spec.get("securityGroups") or {}).get("groupIds") or []
+        if r.get("tenant") and sel is not None and _everyone(sel) and not spec.get("serviceAccountSelector") \
+                and groups:
+            covered[str(r["tenant"])] = r
+    for ns in _tenant_namespaces(resources):
+        t = str(ns["tenant"])
+        labels = ((ns.get("inputs") or {}).get("metadata") or {}).get("labels") or {}
+        pool = labels.get(POOL_LABEL)
+        name = (ns["inputs"].get("metadata") or {}).get("name")
+        if pool and t not in covered:
+            out.append(Violation("pooled-pod-security-groups", t, ns["urn"],
+                                 f"namespace {name} is on pool {pool} but no SecurityGroupPolicy puts {t}'s own "
+                                 f"security groups on every pod (podSelector {{}}, groupIds): its pods would share "
+                                 f"the pool nodes' group, and admission refuses them"))
+        if not pool and t in covered:
+            out.append(Violation("pooled-pod-security-groups", t, covered[t]["urn"],
+                                 f"{t} has a SecurityGroupPolicy for every pod but its namespace {name} lacks the "
+                                 f"label {POOL_LABEL}=<pool>: admission pins its pods to tenant nodes instead of its "
+                                 f"pool"))
+    return out
+
+
 RULES: tuple[Rule, ...] = (
     Rule("tenant-default-deny", "every tenant namespace denies all traffic by default", "mandatory", default_deny),
     Rule("tenant-placement-enforced", "pod placement is enforced by admission in every tenant namespace",
@@ -282,6 +322,8 @@ RULES: tuple[Rule, ...] = (
     Rule("secrets-encryption", "Kubernetes secrets are encrypted with KMS", "mandatory", secrets_encryption),
     Rule("encrypted-volumes", "node volumes are encrypted", "mandatory", encrypted_volumes),
     Rule("imdsv2", "nodes require IMDSv2 with hop limit 1", "mandatory", imdsv2),
+    Rule("pooled-pod-security-groups", "pooled tenants put their own security groups on every pod", "mandatory",
+         pooled_security_groups),
 )
 RULES_BY_ID = {r.id: r for r in RULES}
 

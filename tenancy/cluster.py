@@ -430,6 +430,7 @@ class TenantNodeGroup(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantNodeGroupArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:cluster:TenantNodeGroup", name, None, opts)
         p, t = args.platform.name, args.tenant.name
+        assert args.tenant.nodes is not None, "a pooled tenant has no node group of its own"
         parts = _managed_node_group(
             self,
             t,

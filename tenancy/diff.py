@@ -257,9 +257,45 @@ def _rbac_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -
     return out
 
 
+_TIER_RANK = {"standard": 0, "premium": 1}
+
+
+def _pool_changes(t: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A tenant moved between dedicated nodes and node pools, changed tier, or lost the security
+    groups its SecurityGroupPolicy put on its pods (issue 13)."""
+    out = []
+    was, now = old.get("pool"), new.get("pool")
+    if was != now:
+        if now and not was:
+            out.append(_change("loosened", "placement", t, None,
+                               f"{t} moved from nodes of its own to the shared pool {now}: its pods now share nodes "
+                               f"(kernel, kubelet) with the pool's other tenants, walled by security groups for pods "
+                               f"and admission"))
+        elif was and not now:
+            out.append(_change("tightened", "placement", t, None, f"{t} moved from the shared pool {was} to nodes of "
+                                                                   f"its own"))
+        else:
+            out.append(_change("loosened", "placement", t, None,
+                               f"{t} moved from pool {was} to pool {now}: it now shares nodes with {now}'s tenants"))
+    lo, hi = old.get("tier"), new.get("tier")
+    if lo and hi and lo != hi:
+        up = _TIER_RANK.get(str(hi), 0) > _TIER_RANK.get(str(lo), 0)
+        out.append(_change("loosened" if up else "tightened", "placement", t, None,
+                           f"tier of {t}: {lo} → {hi}" + (": its pods may now take a higher priority and preempt "
+                                                         "lower-priority pods on the nodes they share" if up else "")))
+    if old.get("podSecurityGroups") and not new.get("podSecurityGroups"):
+        out.append(_change("loosened", "placement", t, None,
+                           f"{t}'s pods no longer get their own security groups (no SecurityGroupPolicy selecting "
+                           f"every pod)"))
+    return out
+
+
 def _placement_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -> list[dict[str, Any]]:
     out = []
     for t in sorted(set(b.placement) & set(h.placement) - new_or_gone):
+        out += _pool_changes(t, b.placement[t], h.placement[t])
+        if b.placement[t].get("pool") != h.placement[t].get("pool"):
+            continue  # a move: its taints changed with it, reported as the move
         old, new = set(b.placement[t]["taints"]), set(h.placement[t]["taints"])
         for taint in sorted(old - new):
             out.append(_change("loosened", "placement", t, None,

@@ -24,7 +24,10 @@ Pure: no Pulumi, no AWS, no cluster. ``facts_of(resources)`` returns :class:`Iso
       "s3": [{"tenant", "role", "target", "access": "objects|list", "resources": [...]}],
       "trust": [{"tenant", "role", "subjects": ["system:serviceaccount:ns:sa", …], "audiences"}],
       "rbac": [{"namespace", "tenant", "subject", "subjectTenant", "grants": ["group/resource:verb", …]}],
-      "placement": {"<tenant>": {"taints": ["key=value:effect", …], "labels": {...}, "nodeGroups": n}},
+      "placement": {"<tenant>": {"taints": ["key=value:effect", …], "labels": {...}, "nodeGroups": n,
+                                 "tier": "premium|standard",                # namespace label tenancy/tier
+                                 "pool": "<pool>",                          # pooled tenants only
+                                 "podSecurityGroups": ["sg-…", …]}},        # its SecurityGroupPolicy's groups
       "admission": {"policies": {"<name>": {"failurePolicy", "validations": [...], "scope": {...}}},
                     "enforced": {"<tenant>": {"<policy>": ["Deny", …]}}},
       "podSecurity": {"<tenant>": {"enforce": "restricted", "enforce-version": "latest", …}}
@@ -70,6 +73,7 @@ ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+SECURITY_GROUP_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 IAM_ROLE = "aws:iam/role:Role"
 IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
@@ -81,6 +85,9 @@ EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_COMPONENT = "eks:index:Cluster"
 
 TENANT_LABEL = "tenancy/tenant"
+POOL_LABEL = "tenancy/pool"
+"""On a pooled tenant's namespace (and the pool's nodes): the node pool its pods run on."""
+TIER_LABEL = "tenancy/tier"
 NAME_LABEL = "kubernetes.io/metadata.name"
 """Set by the API server on every namespace (Kubernetes 1.22+), so selectors may name one."""
 PSA_PREFIX = "pod-security.kubernetes.io/"
@@ -95,7 +102,7 @@ CONTROL_PLANE = "platform:control-plane"
 FENCES = frozenset({
     "networkpolicies", "resourcequotas", "limitranges", "namespaces", "validatingadmissionpolicies",
     "validatingadmissionpolicybindings", "peerauthentications", "authorizationpolicies",
-    "clusterroles", "clusterrolebindings", "nodes",
+    "clusterroles", "clusterrolebindings", "nodes", "securitygrouppolicies", "priorityclasses",
 })
 """Resources whose write access lets a persona move its own walls (kubernetes-retired
 multi-tenancy benchmarks: "tenants cannot modify their resource quotas / network policies")."""
@@ -629,6 +636,48 @@ def _placement(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]
         p["taints"] = sorted(taints if p["nodeGroups"] == 1 else set(p["taints"]) & taints)
         labels = {str(k): str(v) for k, v in (i.get("labels") or {}).items()}
         p["labels"] = labels if p["nodeGroups"] == 1 else {k: v for k, v in p["labels"].items() if labels.get(k) == v}
+    _pooled_placement(f, by_type)
+
+
+def _pooled_placement(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    """Tiers (namespace label ``tenancy/tier``) of every tenant with a placement, and the placement
+    of POOLED tenants (namespace label ``tenancy/pool``): their pool's node groups (no tenant,
+    labelled or tagged ``tenancy/pool=<pool>``), and the groups their SecurityGroupPolicies put on
+    every pod (empty podSelector)."""
+    pools: dict[str, dict[str, Any]] = {}
+    for r in by_type.get(NODE_GROUP, []):
+        i = r.get("inputs") or {}
+        pool = (i.get("labels") or {}).get(POOL_LABEL) or (i.get("tags") or {}).get(POOL_LABEL)
+        if r.get("tenant") or not pool:
+            continue
+        p = pools.setdefault(str(pool), {"taints": [], "labels": {}, "nodeGroups": 0})
+        p["nodeGroups"] += 1
+        taints = {f"{x.get('key')}={x.get('value', '')}:{x.get('effect')}" for x in i.get("taints") or []}
+        p["taints"] = sorted(taints if p["nodeGroups"] == 1 else set(p["taints"]) & taints)
+        labels = {str(k): str(v) for k, v in (i.get("labels") or {}).items()}
+        p["labels"] = labels if p["nodeGroups"] == 1 else {k: v for k, v in p["labels"].items() if labels.get(k) == v}
+    sgp_groups: dict[str, set[str]] = {}
+    for r in by_type.get(SECURITY_GROUP_POLICY, []):
+        obj = r.get("inputs") or {}
+        spec = obj.get("spec") or {}
+        sel = spec.get("podSelector")
+        owner = r.get("tenant") or f.namespace_tenant(_ns_of(obj))  # live extras carry no tenant
+        if owner and sel is not None and not (sel.get("matchLabels") or sel.get("matchExpressions")) \
+                and not spec.get("serviceAccountSelector"):
+            sgp_groups.setdefault(str(owner), set()).update(
+                str(g) for g in (spec.get("securityGroups") or {}).get("groupIds") or [])
+    for t, info in f.tenants.items():
+        labels = info["labels"]
+        pool = labels.get(POOL_LABEL)
+        if pool:
+            shared = pools.get(pool, {"taints": [], "labels": {}, "nodeGroups": 0})
+            f.placement[t] = {**{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                                 for k, v in shared.items()}, "pool": pool}
+        if t in sgp_groups:
+            f.placement.setdefault(t, {"taints": [], "labels": {}, "nodeGroups": 0})["podSecurityGroups"] = sorted(
+                sgp_groups[t])
+        if labels.get(TIER_LABEL) and t in f.placement:
+            f.placement[t]["tier"] = labels[TIER_LABEL]
 
 
 def _admission(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:

@@ -77,7 +77,8 @@ def lifecycle_problems(data: Mapping[str, Any]) -> list[Any]:
 def lifecycle_record(spec: Any) -> dict[str, Any]:
     """What :data:`LIFECYCLE_FILE` holds for a validated :class:`~tenancy.spec.PlatformSpec`."""
     return {
-        "tenants": {t.name: {"slot": t.slot, "offboarding": t.offboarding} for t in spec.tenants},
+        "tenants": {t.name: {"slot": t.slot, "offboarding": t.offboarding, **({"pool": t.pool} if t.pool else {})}
+                    for t in spec.tenants},
         "retiredTenants": [{"name": r.name, "slot": r.slot} for r in spec.retired_tenants],
     }
 
@@ -101,16 +102,19 @@ def transition_problems(previous: Mapping[str, Any], spec: Any) -> list[Any]:
     for name, before in sorted((previous.get("tenants") or {}).items()):
         slot = before.get("slot")
         if name in now:
-            if now[name].slot != slot:
+            # None: a tenant on a shared pool. Moving between a pool and dedicated nodes is allowed
+            # (new subnets are created, or the old ones deleted); moving between blocks is not.
+            if slot is not None and now[name].slot is not None and now[name].slot != slot:
                 i = spec.tenants.index(now[name])
                 out.append(_problem(f"tenants[{i}].slot", (
                     f"tenant {name!r} was in slot {slot}; a tenant's slot never changes (its subnets would be "
                     f"replaced): put it back to {slot}")))
             continue
         if name not in retired:
+            entry = f"{{name: {name}, slot: {slot}}}" if slot is not None else f"{{name: {name}}}"
             out.append(_problem("retiredTenants", (
-                f"tenant {name!r} (slot {slot}) was removed from tenants; add it here so its name and slot are "
-                f"never reused: - {{name: {name}, slot: {slot}}}")))
+                f"tenant {name!r} ({f'slot {slot}' if slot is not None else 'pooled'}) was removed from tenants; "
+                f"add it here so its name{' and slot are' if slot is not None else ' is'} never reused: - {entry}")))
         elif retired[name] != slot:
             out.append(_problem("retiredTenants", (
                 f"tenant {name!r} is retired with slot {retired[name]} but it had slot {slot}; write slot {slot}")))

@@ -77,6 +77,44 @@ def node_role_name(platform: str, tenant: str) -> str:
     return f"{platform}-{tenant}-node"
 
 
+POOL_NAME_PREFIX = "pool-"
+"""AWS names of a shared node pool's resources are ``<platform>-pool-<pool>...``: the ``pool-``
+word keeps them apart from tenants' ``<platform>-<tenant>...`` names (the spec refuses a tenant
+named ``pool-<an existing pool>``)."""
+
+
+RESERVED_POOL_NAMES = frozenset({"system"})
+"""Pool names taken by the platform: the system node group's nodes are labelled
+``tenancy/pool=system`` (:data:`tenancy.plan.cluster.SYSTEM_LABELS`)."""
+
+
+def pool_resource_name(platform: str, pool: str) -> str:
+    """The base of a node pool's AWS names (node group prefix, security group, launch template):
+    ``<platform>-pool-<pool>``."""
+    return f"{platform}-{POOL_NAME_PREFIX}{pool}"
+
+
+def pool_node_group_name(platform: str, pool: str) -> str:
+    return pool_resource_name(platform, pool)
+
+
+def pool_node_role_name(platform: str, pool: str) -> str:
+    return f"{pool_resource_name(platform, pool)}-node"
+
+
+def pool_name_problems(platform: str, pool: str) -> list[str]:
+    """Every derived AWS name of a node pool that would break a limit."""
+    out: list[str] = []
+    for what, name, limit in (
+        ("EKS node group name", pool_node_group_name(platform, pool), EKS_NODEGROUP_NAME_MAX),
+        ("IAM node role name", pool_node_role_name(platform, pool), IAM_ROLE_NAME_MAX),
+    ):
+        if len(name) > limit:
+            out.append(f"the {what} {name!r} is {len(name)} characters, over AWS's {limit}; shorten the "
+                       f"pool name (or the platform name) by {len(name) - limit}")
+    return out
+
+
 def service_account_role_name(platform: str, tenant: str, service_account: str) -> str:
     """The IAM role of a tenant's service account: ``<platform>.<tenant>.<service account>``.
 

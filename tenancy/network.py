@@ -392,7 +392,8 @@ class TenantNetwork(pulumi.ComponentResource):
         platform, tenant = args.platform, args.tenant
         self.tenant = tenant.name
         self.platform = platform
-        self.slot = tenant.slot
+        assert tenant.slot is not None, "a pooled tenant has no subnets of its own"
+        self.slot: int = tenant.slot
         address = platform.address_plan
         self.block = str(address.tenant_block(tenant.slot))
         cluster = naming.cluster_name(platform.name)

@@ -22,6 +22,7 @@ from .spec import PlatformSpec
 from .storage import BlockStorage, BlockStorageArgs
 from .team import team_stack_facts
 from .tenant import Tenant, TenantArgs
+from .tiers import TierPriorityClasses, TierPriorityClassesArgs
 
 TYPE = "tenancy:index:Platform"
 
@@ -62,6 +63,9 @@ class Platform(pulumi.ComponentResource):
             f"{spec.name}-placement", PlacementPolicyArgs(provider=self.cluster.provider), opts=child)
         self.service_exposure = ServiceExposurePolicy(
             f"{spec.name}-service-exposure", ServiceExposurePolicyArgs(provider=self.cluster.provider), opts=child)
+        # Tiers: the PriorityClasses each tenant's tenancy-tier quota admits one of.
+        self.tiers = TierPriorityClasses(f"{spec.name}-tiers", TierPriorityClassesArgs(provider=self.cluster.provider),
+                                         opts=child)
         self.cluster_identity = ClusterIdentity(
             oidc_provider_arn=self.cluster.oidc_provider_arn, oidc_issuer=self.cluster.oidc_issuer,
             cluster_name=self.cluster.cluster_name, cluster_arn=self.cluster.cluster_arn)

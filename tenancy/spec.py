@@ -55,7 +55,7 @@ class Problem:
     def display_path(self) -> str:
         if self.tenant is None:
             return self.path
-        m = re.match(r"^tenants\[\d+\]", self.path)
+        m = re.match(r"^(tenants|nodePools)\[\d+\]", self.path)
         return f"{m.group(0)} ({self.tenant}){self.path[m.end():]}" if m else self.path
 
 
@@ -166,6 +166,7 @@ def _retention(value: int) -> int:
 
 DnsLabel = Annotated[str, AfterValidator(_dns_label(63))]
 TenantName = Annotated[str, AfterValidator(_dns_label(naming.K8S_LABEL_MAX))]
+PoolName = Annotated[str, AfterValidator(_dns_label(naming.K8S_LABEL_MAX))]
 PlatformName = Annotated[str, AfterValidator(_dns_label(naming.PLATFORM_NAME_MAX))]
 Quantity = Annotated[str, BeforeValidator(_to_str), AfterValidator(_quantity)]
 PrincipalArn = Annotated[str, AfterValidator(_principal_arn)]
@@ -223,7 +224,9 @@ class QuotaSpec(_Model):
     memory: Quantity = "8Gi"
     """Memory for all pods together (requests and limits). Default 8Gi."""
     pods: int = Field(50, ge=1)
-    """Pods at most. Default 50. Each pod also takes a VPC address from the tenant's subnets."""
+    """Pods at most. Default 50 (10 for a tenant on a shared pool: each of its pods takes one of
+    the pool's branch network interfaces). Each pod also takes a VPC address from the tenant's (or
+    the pool's) subnets."""
     services: int = Field(20, ge=0)
     """Services at most. Default 20."""
     persistent_volume_claims: int = Field(10, ge=0)
@@ -290,16 +293,34 @@ class LimitsSpec(_Model):
         return self
 
 
+POOLED_DEFAULT_PODS = 10
+"""``quota.pods`` of a pooled tenant that sets none: pods on a pool are counted against its nodes'
+branch network interfaces (the capacity preflight), so the default is small."""
+
+Tier = Literal["premium", "standard"]
+"""A tenant's service tier: its pods get the PriorityClass ``tenancy-<tier>`` and no other."""
+
+
 class TenantSpec(_Model):
-    """One tenant: a namespace, a node group, an address block and the identities it owns."""
+    """One tenant: a namespace, its nodes (a dedicated node group, or a shared pool), an address
+    block or a pool's, and the identities it owns."""
 
     name: TenantName
     """DNS-1123 label, unique. The namespace name, and part of the tenant's AWS names."""
-    slot: int = Field(ge=0)
-    """The tenant's fixed block in the address plan (unique). Never reuse a removed tenant's
-    slot while its subnets may still exist."""
-    nodes: NodesSpec = NodesSpec()
-    """The tenant's dedicated managed node group (tainted for the tenant)."""
+    slot: int | None = Field(None, ge=0)
+    """A dedicated tenant's fixed block in the address plan (unique across tenants, pools and
+    retired tenants). Required unless the tenant names a ``pool``; not allowed with one. Never
+    reuse a removed tenant's slot while its subnets may still exist."""
+    pool: PoolName | None = None
+    """Run on the shared node pool of this name (``nodePools``) instead of dedicated nodes: no
+    ``slot`` and no ``nodes`` then. The tenant's pods get its own security group through security
+    groups for pods, and admission keeps them on that pool. Default: dedicated."""
+    nodes: NodesSpec | None = None
+    """A dedicated tenant's managed node group (tainted for the tenant). Default
+    ``NodesSpec()``; not allowed with ``pool``."""
+    tier: Tier = "premium"
+    """``premium`` or ``standard``: the only PriorityClass (``tenancy-<tier>``) the tenant's pods
+    may use. Default ``premium`` for a dedicated tenant, ``standard`` for a pooled one."""
     quota: QuotaSpec = QuotaSpec()
     """The namespace's ResourceQuota."""
     limits: LimitsSpec = LimitsSpec()
@@ -335,6 +356,43 @@ class TenantSpec(_Model):
     """Take over a namespace retained from a removed tenant of the same name (its objects are
     updated in place instead of failing with AlreadyExists). Required to re-use a name listed in
     ``retiredTenants``; keep it set afterwards. Default off."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _placement_defaults(cls, data: Any) -> Any:
+        """A dedicated tenant gets ``nodes: NodesSpec()``; a pooled tenant's tier defaults to
+        ``standard``."""
+        if isinstance(data, Mapping):
+            pooled = data.get("pool") is not None
+            if not pooled and data.get("nodes") is None:
+                data = {**data, "nodes": NodesSpec()}
+            if pooled and data.get("tier") is None:
+                data = {**data, "tier": "standard"}
+            quota = data.get("quota")
+            if pooled and (quota is None or (isinstance(quota, Mapping) and "pods" not in quota)):
+                data = {**data, "quota": {**(quota or {}), "pods": POOLED_DEFAULT_PODS}}
+        return data
+
+    @model_validator(mode="after")
+    def _placement(self) -> TenantSpec:
+        if self.pool is not None:
+            both = [f for f, given in (("slot", self.slot is not None), ("nodes", "nodes" in self.model_fields_set))
+                    if given]
+            if both:
+                raise ValueError(
+                    f"a tenant on the shared pool {self.pool!r} has no {' and no '.join(both)} of its own (it uses "
+                    f"the pool's nodes and subnets); remove {' and '.join(both)}, or remove `pool` to give the "
+                    f"tenant dedicated nodes")
+        elif self.slot is None:
+            raise ValueError(
+                "a tenant needs either a `slot` (its own address block and dedicated nodes) or a `pool` "
+                "(a shared node pool of nodePools); add one")
+        return self
+
+    @property
+    def pooled(self) -> bool:
+        """True when the tenant runs on a shared node pool (``pool``), not dedicated nodes."""
+        return self.pool is not None
 
     @model_validator(mode="after")
     def _service_accounts(self) -> TenantSpec:
@@ -591,8 +649,25 @@ class RetiredTenant(_Model):
 
     name: TenantName
     """The removed tenant's name (its retained namespace, its S3 prefix)."""
+    slot: int | None = Field(None, ge=0)
+    """The removed tenant's slot; none for a tenant that ran on a shared pool."""
+
+
+class NodePoolSpec(_Model):
+    """A shared node pool: one managed node group, tainted ``tenancy/pool=<name>``, on which the
+    tenants naming it in ``pool`` run side by side, each walled by its own security group
+    (security groups for pods), its NetworkPolicies and admission."""
+
+    name: PoolName
+    """DNS-1123 label, unique among pools and distinct from tenant names. AWS names of the pool
+    are ``<platform>-pool-<name>...``."""
     slot: int = Field(ge=0)
-    """The removed tenant's slot."""
+    """The pool's block in the address plan (shared slot space with tenants and retired tenants):
+    its nodes and all its tenants' pods take addresses there."""
+    nodes: NodesSpec = NodesSpec(instance_types=["m6i.2xlarge"], min_size=2, max_size=10, desired_size=2)
+    """The pool's managed node group. Instance types must support branch network interfaces
+    (trunking; not the t family), and each pod of a pooled tenant takes one: an m6i.2xlarge holds
+    38 such pods, an m6i.large 9 (docs/pools.md). Default m6i.2xlarge, 2..10 nodes (380 pods)."""
 
 
 class PlatformSpec(_Model):
@@ -609,7 +684,11 @@ class PlatformSpec(_Model):
                                   AfterValidator(_kubernetes_version)] = "1.33"
     """EKS Kubernetes version, 1.30..1.34. Default 1.33. Quote it in YAML ("1.30", not 1.30)."""
     tenants: list[TenantSpec] = []
-    """The tenants. Their order does not matter: each is placed by its `slot` and named by its `name`."""
+    """The tenants. Their order does not matter: each is placed by its `slot` (or `pool`) and named
+    by its `name`."""
+    node_pools: list[NodePoolSpec] = []
+    """Shared node pools for tenants that name them in `pool` (hundreds of tenants per cluster,
+    no idle dedicated nodes). Default none: every tenant has dedicated nodes."""
     tenant_block_prefix: int = Field(DEFAULT_TENANT_BLOCK_PREFIX, ge=MIN_VPC_PREFIX, le=28)
     """Prefix length of each tenant's address block. Default /21: a /16 holds 30 tenant slots."""
     node_group_quota: int = Field(30, ge=2, le=450)
@@ -650,6 +729,33 @@ class PlatformSpec(_Model):
                 return t
         raise KeyError(name)
 
+    def node_pool(self, name: str) -> NodePoolSpec:
+        for p in self.node_pools:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def dedicated_tenants(self) -> list[TenantSpec]:
+        """Tenants with their own node group and address block, in spec order."""
+        return [t for t in self.tenants if t.pool is None]
+
+    @property
+    def pooled_tenants(self) -> list[TenantSpec]:
+        """Tenants on a shared node pool, in spec order."""
+        return [t for t in self.tenants if t.pool is not None]
+
+    def block_slot(self, tenant: TenantSpec) -> int:
+        """The address block ``tenant``'s nodes and pods live in: its own ``slot``, or its pool's."""
+        if tenant.pool is not None:
+            return self.node_pool(tenant.pool).slot
+        assert tenant.slot is not None
+        return tenant.slot
+
+    def pool_tenants(self, pool: str) -> list[TenantSpec]:
+        """The tenants on node pool ``pool``, in spec order."""
+        return [t for t in self.tenants if t.pool == pool]
+
 
 def _vpc_cidr(value: str) -> str:
     try:
@@ -686,6 +792,9 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
     from .lifecycle import lifecycle_problems
 
     problems.extend(lifecycle_problems(data))
+    if spec is not None:  # the capacity preflight: node pools, SG and IAM quotas (docs/pools.md)
+        from .plan.pools import capacity_problems
+        problems.extend(capacity_problems(spec))
     if problems:
         raise SpecError(_label_tenants(_dedupe(problems), data))
     assert spec is not None
@@ -693,13 +802,14 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
 
 
 def _label_tenants(problems: list[Problem], data: Mapping[str, Any]) -> list[Problem]:
-    """Give each problem under ``tenants[i]`` that tenant's name (``tenants[17] (billing).slot``)."""
-    raw = data.get("tenants")
-    tenants: list[Any] = raw if isinstance(raw, list) else []
+    """Give each problem under ``tenants[i]`` (or ``nodePools[i]``) that tenant's (pool's) name
+    (``tenants[17] (billing).slot``)."""
     out = []
     for p in problems:
-        m = re.match(r"^tenants\[(\d+)\]", p.path)
-        t = tenants[int(m.group(1))] if m and int(m.group(1)) < len(tenants) else None
+        m = re.match(r"^(tenants|nodePools)\[(\d+)\]", p.path)
+        raw = data.get(m.group(1)) if m else None
+        items: list[Any] = raw if isinstance(raw, list) else []
+        t = items[int(m.group(2))] if m and int(m.group(2)) < len(items) else None
         name = t.get("name") if isinstance(t, Mapping) else None
         out.append(Problem(p.path, p.message, name) if isinstance(name, str) and p.tenant is None else p)
     return out
@@ -772,12 +882,19 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
         v = data.get(key, default)
         return v if isinstance(v, int) and not isinstance(v, bool) else None
 
+    raw_pools = data.get("nodePools", data.get("node_pools")) or []
+    pools: list[Any] = raw_pools if isinstance(raw_pools, list) else []
+    dedicated = [t for t in tenants if not (isinstance(t, Mapping) and t.get("pool") is not None)]
     quota = _int("nodeGroupQuota", 30)
-    if quota is not None and len(tenants) > quota - 1:
+    if quota is not None and len(dedicated) + len(pools) > quota - 1:
+        what = (f"{len(dedicated)} dedicated tenants and {len(pools)} node pools need "
+                f"{len(dedicated) + len(pools) + 1} managed node groups (one per dedicated tenant and pool plus "
+                f"the system node group)") if pools else (
+                f"{len(tenants)} tenants need {len(tenants) + 1} managed node groups (one per tenant plus "
+                f"the system node group)")
         out.append(Problem("tenants", (
-            f"{len(tenants)} tenants need {len(tenants) + 1} managed node groups (one per tenant plus "
-            f"the system node group), over nodeGroupQuota {quota}; raise the EKS quota 'Managed node "
-            f"groups per cluster' in Service Quotas and set nodeGroupQuota, or split the tenants "
+            f"{what}, over nodeGroupQuota {quota}; move tenants onto shared nodePools, raise the EKS quota "
+            f"'Managed node groups per cluster' in Service Quotas and set nodeGroupQuota, or split the tenants "
             f"across platforms (cells)")))
 
     plan: AddressPlan | None = None
@@ -794,13 +911,17 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
         if plan_problems:
             plan = None
     if plan is not None:
-        subnets = 2 * plan.az_count + len(tenants) * plan.az_count
+        blocks = len(dedicated) + len(pools)
+        subnets = 2 * plan.az_count + blocks * plan.az_count
         squota = _int("subnetQuota", 200)
         if squota is not None and subnets > squota:
+            who = (f"{len(dedicated)} dedicated tenants and {len(pools)} node pools" if pools
+                   else f"{len(tenants)} tenants")
             out.append(Problem("tenants", (
-                f"{len(tenants)} tenants in {plan.az_count} zones need {subnets} subnets, over the VPC "
+                f"{who} in {plan.az_count} zones need {subnets} subnets, over the VPC "
                 f"quota subnetQuota {squota}; raise 'Subnets per VPC' in Service Quotas and set "
-                f"subnetQuota, use fewer availabilityZones, or split the platform")))
+                f"subnetQuota, use fewer availabilityZones, move tenants onto shared nodePools, or split "
+                f"the platform")))
 
     out.extend(_network_checks(data, tenants))
     out.extend(_service_cidr_checks(data))
@@ -850,6 +971,8 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
             for rel, msg in naming.derived_name_problems(name, tname, sas):
                 out.append(Problem(f"tenants[{i}].{rel}", msg))
 
+    out.extend(_pool_checks(data, tenants, pools, names, slots, plan))
+
     for i, t in enumerate(tenants):
         if not isinstance(t, Mapping) or not isinstance(t.get("allowFrom"), list):
             continue
@@ -865,6 +988,75 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
                 out.append(Problem(f"tenants[{i}].allowFrom[{j}]",
                                    f"{peer!r} is not a tenant of this platform; {hint}"))
     out.extend(_access_principal_problems(data, tenants))
+    return out
+
+
+def _pool_checks(data: Mapping[str, Any], tenants: list[Any], pools: list[Any], names: Mapping[str, int],
+                 slots: Mapping[int, int], plan: AddressPlan | None) -> list[Problem]:
+    """Node pools: unique names apart from tenant names, slots shared with tenants and retired
+    tenants, derived AWS names, and every tenant's ``pool`` naming one of them."""
+    out: list[Problem] = []
+    platform = data.get("name") if isinstance(data.get("name"), str) else None
+    retired = _retired_slots(data)
+    pool_names: dict[str, int] = {}
+    pool_slots: dict[int, int] = {}
+    all_pool_slots = {pool.get("slot"): -2 for pool in pools if isinstance(pool, Mapping)}
+    for k, pool in enumerate(pools):
+        if not isinstance(pool, Mapping):
+            continue
+        pname = pool.get("name") if isinstance(pool.get("name"), str) else None
+        if pname is not None:
+            if pname in pool_names:
+                out.append(Problem(f"nodePools[{k}].name", (
+                    f"{pname!r} is already the name of nodePools[{pool_names[pname]}]; pool names must be unique")))
+            pool_names.setdefault(pname, k)
+            if pname in naming.RESERVED_POOL_NAMES:
+                out.append(Problem(f"nodePools[{k}].name", (
+                    f"{pname!r} is reserved: the platform's system nodes carry the label tenancy/pool={pname}; "
+                    "choose another pool name")))
+            if pname in names:
+                out.append(Problem(f"nodePools[{k}].name", (
+                    f"{pname!r} is also the name of tenants[{names[pname]}]; give the pool a name no tenant has "
+                    "(e.g. shared-a)")))
+            if platform is not None:
+                for msg in naming.pool_name_problems(platform, pname):
+                    out.append(Problem(f"nodePools[{k}].name", msg))
+        slot = pool.get("slot")
+        if isinstance(slot, int) and not isinstance(slot, bool) and slot >= 0:
+            taken: dict[Any, int] = {**slots, **retired, **all_pool_slots}
+            if slot in slots:
+                out.append(Problem(f"nodePools[{k}].slot", (
+                    f"slot {slot} is already taken by tenants[{slots[slot]}]; a pool needs its own slot "
+                    f"(a free one: {_free_slot(taken, plan)})")))
+            elif slot in retired:
+                out.append(Problem(f"nodePools[{k}].slot", (
+                    f"slot {slot} belongs to a retired tenant (retiredTenants) and is never reused; pick a free "
+                    f"slot ({_free_slot(taken, plan)})")))
+            elif slot in pool_slots:
+                out.append(Problem(f"nodePools[{k}].slot", (
+                    f"slot {slot} is already taken by nodePools[{pool_slots[slot]}]; give each pool its own slot "
+                    f"(a free one: {_free_slot(taken, plan)})")))
+            else:
+                pool_slots[slot] = k
+            if plan is not None and slot >= plan.capacity:
+                out.append(Problem(f"nodePools[{k}].slot", (
+                    f"slot {slot} is outside the address plan: {plan.vpc_cidr} with /{plan.tenant_block_prefix} "
+                    f"blocks has slots 0..{plan.capacity - 1}; pick a free slot in that range")))
+    for i, t in enumerate(tenants):
+        if not isinstance(t, Mapping):
+            continue
+        tname, pool = t.get("name"), t.get("pool")
+        if isinstance(tname, str) and tname.startswith(naming.POOL_NAME_PREFIX) \
+                and tname.removeprefix(naming.POOL_NAME_PREFIX) in pool_names:
+            out.append(Problem(f"tenants[{i}].name", (
+                f"{tname!r} would share its AWS names with node pool {tname.removeprefix(naming.POOL_NAME_PREFIX)!r} "
+                f"(<platform>-{tname}...); choose another tenant name")))
+        if isinstance(pool, str) and pool not in pool_names:
+            close = difflib.get_close_matches(pool, list(pool_names), n=1)
+            hint = (f"did you mean {close[0]!r}?" if close else
+                    "add it to nodePools (name, slot, nodes)" if not pool_names else
+                    f"the pools are {', '.join(sorted(pool_names))}")
+            out.append(Problem(f"tenants[{i}].pool", f"{pool!r} is not a node pool of this platform; {hint}"))
     return out
 
 

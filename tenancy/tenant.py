@@ -59,8 +59,9 @@ class Tenant(pulumi.ComponentResource):
         self.spec = t
         self.namespace = naming.namespace(t.name)
         plan = args.platform.address_plan
-        self.address_block = str(plan.tenant_block(t.slot))
-        self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(t.slot)]
+        # A pooled tenant's pods take addresses in its pool's block (security groups for pods).
+        self.address_block = str(plan.tenant_block(args.platform.block_slot(t)))
+        self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(args.platform.block_slot(t))]
         child = pulumi.ResourceOptions(parent=self)
 
         # --- network layer ---
@@ -122,6 +123,8 @@ class Tenant(pulumi.ComponentResource):
             # EKS places the API endpoint's ENIs in the cluster's subnets: the system subnets.
             api_endpoint_cidrs=[str(n) for n in plan.system_subnets()],
             wait_for=[r for r in (args.placement, args.service_exposure) if r is not None],
+            # Pooled tenants: the SecurityGroupPolicy puts the tenant's groups on its pods.
+            pod_security_group_ids=getattr(self.network, "pod_security_group_ids", None) if t.pooled else None,
             register_allow_from=False,  # the platform registers each edge once every tenant exists
         ), opts=child)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})

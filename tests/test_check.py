@@ -97,6 +97,16 @@ def _imdsv1(res: Res) -> None:
     review.find(res, LT, "alpha")["inputs"]["metadataOptions"]["httpTokens"] = "optional"
 
 
+def _sgp_without_pool(res: Res) -> None:
+    """A SecurityGroupPolicy for every pod of beta, whose namespace has no pool label."""
+    ns = review.find(res, "kubernetes:core/v1:Namespace", "beta")
+    res.append({**ns, "urn": "urn:x::sgp", "type": "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy",
+                "name": "beta/tenancy-pod-security-groups",
+                "inputs": {"apiVersion": "vpcresources.k8s.aws/v1beta1", "kind": "SecurityGroupPolicy",
+                           "metadata": {"name": "tenancy-pod-security-groups", "namespace": "beta"},
+                           "spec": {"podSelector": {}, "securityGroups": {"groupIds": ["sg-0beta"]}}}})
+
+
 FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "tenant-default-deny": (_drop_default_deny, "beta"),
     "tenant-placement-enforced": (_unbind_placement, "alpha"),
@@ -108,6 +118,7 @@ FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "secrets-encryption": (_no_secrets_key, None),
     "encrypted-volumes": (_plain_volume, "beta"),
     "imdsv2": (_imdsv1, "alpha"),
+    "pooled-pod-security-groups": (_sgp_without_pool, "beta"),
 }
 
 

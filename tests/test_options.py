@@ -128,7 +128,8 @@ def _prerequisite_problems(result: RenderResult) -> list[str]:
     elif "eks-pod-identity-agent" in addons:
         out.append("IRSA platform runs the Pod Identity agent")
     sc = result.of_type("kubernetes:storage.k8s.io/v1:StorageClass")
-    quotas = [q["inputs"]["spec"]["hard"] for q in result.of_type("kubernetes:core/v1:ResourceQuota")]
+    quotas = [q["inputs"]["spec"]["hard"] for q in result.of_type("kubernetes:core/v1:ResourceQuota")
+              if q["inputs"]["metadata"]["name"] == "tenancy-quota"]  # not the tier quota (pods only)
     if s.workloads.storage == "ebs":
         csi = addons.get("aws-ebs-csi-driver")
         own_role = csi is not None and (csi["inputs"].get("serviceAccountRoleArn")

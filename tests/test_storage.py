@@ -141,6 +141,8 @@ def test_one_default_encrypted_gp3_storage_class(irsa) -> None:
 def test_storage_off_means_no_driver_and_zero_claim_quota(no_storage, irsa) -> None:
     assert _addon(no_storage, "aws-ebs-csi-driver") is None and not no_storage.of_type(SC)
     for q in no_storage.of_type(QUOTA):
+        if q["inputs"]["metadata"]["name"] != "tenancy-quota":
+            continue  # the tier quota (tenancy-tier) caps pods only
         hard = q["inputs"]["spec"]["hard"]
         assert hard["persistentvolumeclaims"] == "0" and hard["requests.storage"] == "0", q["tenant"]
     assert _finding(no_storage, "PVC quota").status == "n/a"

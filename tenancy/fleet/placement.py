@@ -38,12 +38,17 @@ from .spec import FleetSpec
 class Existing:
     """What a cell's stack file already holds."""
 
-    slots: Mapping[str, int] = field(default_factory=dict)
-    """Tenant → slot, as deployed (or planned) before."""
-    removed: Mapping[str, int] = field(default_factory=dict)
-    """Tenants that left the cell earlier → their slots (never reused)."""
+    slots: Mapping[str, int | None] = field(default_factory=dict)
+    """Tenant → slot, as deployed (or planned) before (None: on a shared node pool)."""
+    removed: Mapping[str, int | None] = field(default_factory=dict)
+    """Tenants that left the cell earlier → their slots (never reused; None: it was pooled)."""
     offboarding: frozenset[str] = frozenset()
     """Tenants marked ``offboarding: true`` in the stack file (phase one of off-boarding done)."""
+
+
+def _slot_order(slot: int | None, name: str) -> tuple[int, int, str]:
+    """Dedicated tenants by slot, then pooled ones (no slot) by name."""
+    return (0, slot, name) if slot is not None else (1, 0, name)
 
 
 def _keeps_retired_tenants() -> bool:
@@ -69,8 +74,8 @@ class CellPlan:
     spec: PlatformSpec
     kept: list[str]
     added: list[str]
-    removed: dict[str, int]
-    """Every tenant that ever left this cell → its slot (carried from plan to plan)."""
+    removed: dict[str, int | None]
+    """Every tenant that ever left this cell → its slot (carried from plan to plan; None: pooled)."""
     newly_removed: list[str]
     reserved_slots: set[int]
 
@@ -79,7 +84,8 @@ class CellPlan:
         return occupancy(self.spec, self.reserved_slots)
 
     @property
-    def tenants(self) -> dict[str, int]:
+    def tenants(self) -> dict[str, int | None]:
+        """Each tenant's slot (None: on a shared node pool)."""
         return {t.name: t.slot for t in self.spec.tenants}
 
 
@@ -124,8 +130,8 @@ class _Planner:
         self.pins = {t.name: t.cell for t in fleet.tenants if t.cell}
         self.problems: list[Problem] = []
         # cell → tenant → slot, and the cells' reserved slots
-        self.assigned: dict[str, dict[str, int]] = {c.name: {} for c in fleet.cells}
-        self.removed: dict[str, dict[str, int]] = {c.name: {} for c in fleet.cells}
+        self.assigned: dict[str, dict[str, int | None]] = {c.name: {} for c in fleet.cells}
+        self.removed: dict[str, dict[str, int | None]] = {c.name: {} for c in fleet.cells}
         self.newly_removed: dict[str, list[str]] = {c.name: [] for c in fleet.cells}
         self.specs: dict[str, PlatformSpec] = {}
 
@@ -135,19 +141,25 @@ class _Planner:
         return self.fleet.platform_base(self.fleet.cell(cell))
 
     def reserved(self, cell: str) -> set[int]:
-        out = set(self.removed[cell].values())
-        retired = self.base(cell).get("retiredTenants")
-        if isinstance(retired, list):
-            out |= {r["slot"] for r in retired if isinstance(r, Mapping) and isinstance(r.get("slot"), int)}
+        """Slots no new tenant may take in ``cell``: removed and retired tenants', and the cell's
+        node pools' (``nodePools``)."""
+        out = {s for s in self.removed[cell].values() if s is not None}
+        base = self.base(cell)
+        for key in ("retiredTenants", "nodePools"):
+            items = base.get(key)
+            if isinstance(items, list):
+                out |= {r["slot"] for r in items if isinstance(r, Mapping) and isinstance(r.get("slot"), int)}
         return out
 
-    def platform(self, cell: str, tenants: Mapping[str, int]) -> dict[str, Any]:
+    def platform(self, cell: str, tenants: Mapping[str, int | None]) -> dict[str, Any]:
         data = self.base(cell)
-        data["tenants"] = [{**self.bodies[n], "slot": s} for n, s in sorted(tenants.items(), key=lambda kv: kv[1])]
+        data["tenants"] = [{**self.bodies[n], **({"slot": s} if s is not None else {})}
+                           for n, s in sorted(tenants.items(), key=lambda kv: _slot_order(kv[1], kv[0]))]
         if self.removed[cell] and _keeps_retired_tenants():
             retired = list(data.get("retiredTenants") or [])
             listed = {r.get("name") for r in retired if isinstance(r, Mapping)}
-            retired += [{"name": n, "slot": s} for n, s in sorted(self.removed[cell].items(), key=lambda kv: kv[1])
+            retired += [{"name": n, **({"slot": s} if s is not None else {})}
+                        for n, s in sorted(self.removed[cell].items(), key=lambda kv: _slot_order(kv[1], kv[0]))
                         if n not in listed]
             data["retiredTenants"] = retired
         return data
@@ -172,7 +184,7 @@ class _Planner:
             return Problem(f"cells[{ci}].{problem.path}", problem.message)
         return Problem(f"defaults.{problem.path}", f"{problem.message} (in cell {cell})")
 
-    def validate(self, cell: str, tenants: Mapping[str, int]) -> tuple[PlatformSpec | None, list[Problem]]:
+    def validate(self, cell: str, tenants: Mapping[str, int | None]) -> tuple[PlatformSpec | None, list[Problem]]:
         data = self.platform(cell, tenants)
         try:
             return load_platform(data), []
@@ -344,10 +356,12 @@ class _Planner:
         room = {c: occupancy(self.specs[c], self.reserved(c)) for c in candidates}
         candidates.sort(key=lambda c: (-room[c].free_tenants, self.cell_index[c]))
         reasons: dict[str, list[str]] = {}  # reason → cells (cells that fail alike are named together)
-        best: tuple[str, dict[str, int], PlatformSpec] | None = None
+        best: tuple[str, dict[str, int | None], PlatformSpec] | None = None
+        # Only dedicated tenants take a node group, a slot and subnets; pooled ones share their pool's.
+        needed = sum(1 for n in group if self.bodies[n].get("pool") is None)
         for cell in candidates:
-            if room[cell].free_tenants < len(group):
-                reasons.setdefault(room[cell].no_room(len(group)), []).append(cell)
+            if needed and room[cell].free_tenants < needed:
+                reasons.setdefault(room[cell].no_room(needed), []).append(cell)
                 continue
             tenants = self.with_slots(cell, group)
             if isinstance(tenants, str):
@@ -378,10 +392,13 @@ class _Planner:
         self.assigned[cell] = tenants
         self.specs[cell] = spec
 
-    def with_slots(self, cell: str, group: list[str]) -> dict[str, int] | str:
+    def with_slots(self, cell: str, group: list[str]) -> dict[str, int | None] | str:
         tenants = dict(self.assigned[cell])
-        taken = set(tenants.values()) | self.reserved(cell)
+        taken = {s for s in tenants.values() if s is not None} | self.reserved(cell)
         for n in group:
+            if self.bodies[n].get("pool") is not None:
+                tenants[n] = None  # on a shared node pool: no slot of its own
+                continue
             wanted = self.bodies[n].get("slot")
             if isinstance(wanted, int) and not isinstance(wanted, bool):
                 if wanted in taken:

@@ -8,7 +8,8 @@ platform spec can check them; the fleet planner does (aws-limits.md):
   ``nodejs/eks/cluster.ts``, because :mod:`tenancy.cluster` passes no ``serviceRole``), the
   system node role, the VPC CNI's IRSA role, the flow-log delivery role (CloudWatch
   destination only), the EBS CSI driver's role (``workloads.storage: ebs``,
-  :mod:`tenancy.storage`); and per tenant its node role plus one role per service account.
+  :mod:`tenancy.storage`), one node role per node pool; and per tenant one role per service
+  account plus, for a dedicated tenant, its node role.
   ``tests/fleet/test_quotas.py`` checks this count against the roles the real program registers.
   It is an upper bound: a tenant that creates fewer roles (e.g. while off-boarding) is still
   counted in full.
@@ -28,15 +29,18 @@ PLATFORM_FIXED_ROLES = 3
 
 
 def tenant_roles(tenant: TenantSpec) -> int:
-    """Node role + one IRSA / Pod Identity role per service account."""
-    return 1 + len(tenant.service_accounts)
+    """Node role (a dedicated tenant's; a pooled tenant runs on its pool's nodes) + one IRSA / Pod
+    Identity role per service account."""
+    return (0 if tenant.pooled else 1) + len(tenant.service_accounts)
 
 
 def platform_roles(spec: PlatformSpec) -> int:
-    """IAM roles one platform creates in its account (see the module docstring)."""
+    """IAM roles one platform creates in its account (see the module docstring), with one node
+    role per node pool."""
     flow_logs = 1 if spec.network.flow_logs.destination == "cloudWatch" else 0
     storage = 1 if spec.workloads.storage == "ebs" else 0
-    return PLATFORM_FIXED_ROLES + flow_logs + storage + sum(tenant_roles(t) for t in spec.tenants)
+    return (PLATFORM_FIXED_ROLES + flow_logs + storage + len(spec.node_pools)
+            + sum(tenant_roles(t) for t in spec.tenants))
 
 
 def platform_oidc_providers(spec: PlatformSpec) -> int:
@@ -91,10 +95,12 @@ class Occupancy:
 
 def occupancy(spec: PlatformSpec, reserved_slots: set[int] | frozenset[int] = frozenset()) -> Occupancy:
     plan = spec.address_plan
-    used = {t.slot for t in spec.tenants} | set(reserved_slots)
-    n = len(spec.tenants)
+    # Blocks (a node group and a block of subnets each): dedicated tenants and node pools.
+    used = {t.slot for t in spec.tenants if t.slot is not None} | {p.slot for p in spec.node_pools} \
+        | set(reserved_slots)
+    blocks = len(spec.dedicated_tenants) + len(spec.node_pools)
     return Occupancy(
-        tenants=n, node_groups=n + 1, node_group_quota=spec.node_group_quota,
+        tenants=len(spec.tenants), node_groups=blocks + 1, node_group_quota=spec.node_group_quota,
         slots=len(used), slot_capacity=plan.capacity,
-        subnets=plan.az_count * (2 + n), subnet_quota=spec.subnet_quota, az_count=plan.az_count,
+        subnets=plan.az_count * (2 + blocks), subnet_quota=spec.subnet_quota, az_count=plan.az_count,
     )

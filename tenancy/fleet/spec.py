@@ -285,7 +285,8 @@ def _raw_checks(data: Mapping[str, Any]) -> list[Problem]:
         for t in tenants:
             if isinstance(t, Mapping):
                 t = {k: v for k, v in t.items() if k not in FLEET_ONLY_TENANT_KEYS}
-                t.setdefault("slot", 0)
+                if t.get("pool") is None:  # a pooled tenant has no slot (tenancy.spec.TenantSpec)
+                    t.setdefault("slot", 0)
             bodies.append(t)
         try:
             _Tenants.model_validate({"tenants": bodies})

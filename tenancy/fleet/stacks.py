@@ -91,18 +91,25 @@ def read_existing(fleet: FleetSpec, stacks_dir: Path) -> dict[str, Existing]:
             offboarding=frozenset(t["name"] for t in platform.get("tenants") or []
                                   if isinstance(t, Mapping) and t.get("offboarding") is True and "name" in t),
             slots=_tenant_slots(config),
-            removed={r["name"]: r["slot"] for r in removed or []
-                     if isinstance(r, Mapping) and isinstance(r.get("name"), str) and isinstance(r.get("slot"), int)})
+            removed={r["name"]: r["slot"] if isinstance(r.get("slot"), int) else None for r in removed or []
+                     if isinstance(r, Mapping) and isinstance(r.get("name"), str)})
     if problems:
         raise SpecError(problems)
     return out
 
 
-def _tenant_slots(config: Mapping[str, Any]) -> dict[str, int]:
+def _tenant_slots(config: Mapping[str, Any]) -> dict[str, int | None]:
+    """Tenant → slot in a cell's stack file (None: a tenant on a shared node pool)."""
     platform = config.get("tenancy:platform")
     tenants = platform.get("tenants") if isinstance(platform, Mapping) else None
-    return {t["name"]: t["slot"] for t in tenants or []
-            if isinstance(t, Mapping) and isinstance(t.get("name"), str) and isinstance(t.get("slot"), int)}
+    return {t["name"]: t["slot"] if isinstance(t.get("slot"), int) else None for t in tenants or []
+            if isinstance(t, Mapping) and isinstance(t.get("name"), str)
+            and (isinstance(t.get("slot"), int) or isinstance(t.get("pool"), str))}
+
+
+def _slot_order(slot: int | None, name: str) -> tuple[int, int, str]:
+    """Dedicated tenants by slot, then pooled ones (no slot) by name."""
+    return (0, slot, name) if slot is not None else (1, 0, name)
 
 
 def cell_config(placement: Placement, cell: str) -> dict[str, Any]:
@@ -113,7 +120,8 @@ def cell_config(placement: Placement, cell: str) -> dict[str, Any]:
         config["aws:allowedAccountIds"] = [plan.account]
     owner: dict[str, Any] = {"name": placement.fleet.name, "cell": cell}
     if plan.removed:
-        owner["removedTenants"] = [{"name": n, "slot": s} for n, s in sorted(plan.removed.items(), key=lambda x: x[1])]
+        owner["removedTenants"] = [{"name": n, **({"slot": s} if s is not None else {})}
+                                   for n, s in sorted(plan.removed.items(), key=lambda x: _slot_order(x[1], x[0]))]
     config["tenancy:fleet"] = owner
     config["tenancy:platform"] = plan.platform
     return config
@@ -191,5 +199,7 @@ def placement_report(placement: Placement) -> str:
         cell = placement.cell_of(t.name)
         plan = placement.cells[cell]
         status = "new" if t.name in plan.added else "kept"
-        lines.append(f"| {t.name} | {cell} | {plan.tenants[t.name]} | {'yes' if t.cell else ''} | {status} |")
+        slot = plan.tenants[t.name]
+        where = str(slot) if slot is not None else f"pool {plan.spec.tenant(t.name).pool}"
+        lines.append(f"| {t.name} | {cell} | {where} | {'yes' if t.cell else ''} | {status} |")
     return "\n".join(lines) + "\n"

@@ -15,6 +15,25 @@ install, no webhook to keep alive). For every pod created or updated in a namesp
 * no blanket toleration (``operator: Exists`` without a key, which tolerates every taint);
 * no ``spec.nodeName`` at creation (it skips the scheduler, and with it taints and selectors).
 
+**Pooled tenants** (issue 13): a namespace that also carries ``tenancy/pool=<p>`` belongs to a
+tenant sharing pool ``p``'s nodes. Its pods must select ``tenancy/pool=<p>`` instead (nodeSelector,
+or ``tenancy/pool In [p]`` in every required term), may tolerate only ``tenancy/pool=<p>`` (never
+another pool's taint, never any ``tenancy/tenant`` taint), and must carry the
+``vpc.amazonaws.com/pod-eni`` resource request: the VPC resource controller's mutating webhook adds
+it to every pod a ``SecurityGroupPolicy`` matches (amazon-vpc-resource-controller-k8s,
+``webhooks/core/pod_webhook.go``, ``HandleLinuxPod``), and it is what makes the controller give the
+pod a branch ENI with the tenant's security groups. That webhook is registered with
+``failurePolicy: Ignore`` (same file, kubebuilder marker; ``config/webhook/manifests.yaml``), so
+when it is down the pod would be admitted without the request and run on the node's primary ENI,
+with the pool nodes' shared security group: validating admission runs after mutating admission,
+so this rule refuses such a pod instead (fail closed). A dedicated tenant's pods may never
+tolerate a ``tenancy/pool`` taint.
+
+In every tenant namespace, no pod may be created with the ``vpc.amazonaws.com/pod-eni``
+annotation, and only the VPC resource controller may change it later: it names the branch ENI
+(VLAN, address) the VPC CNI wires the pod to, and the controller's own annotation webhook that
+guards it (``webhooks/core/annotation_validation_webhook.go``) also fails open.
+
 The tenant is read from the namespace's label (``namespaceObject``), not from the pod: a tenant
 cannot write its namespace's labels (the bundle's RBAC does not grant it), so it cannot claim
 another tenant's nodes.
@@ -40,6 +59,22 @@ from typing import Any
 
 TENANT_LABEL = "tenancy/tenant"
 """Label on a tenant's namespace and nodes, and key of the tenant node groups' taint."""
+POOL_LABEL = "tenancy/pool"
+"""Label on a pool's nodes and on its pooled tenants' namespaces (value: the pool's name), and
+key of the pool node groups' taint (``tenancy/pool=<pool>:NoSchedule``)."""
+TIER_LABEL = "tenancy/tier"
+"""Label on every tenant namespace: the tenant's tier (``premium`` or ``standard``)."""
+POD_ENI_RESOURCE = "vpc.amazonaws.com/pod-eni"
+"""Extended resource the VPC resource controller's webhook requests for pods a SecurityGroupPolicy
+matches (``pkg/config/type.go``, ``ResourceNamePodENI``); also the annotation key the controller
+writes the pod's branch ENI into."""
+POD_SECURITY_GROUP_POLICY = "tenancy-pod-security-groups"
+"""Name of the SecurityGroupPolicy in each pooled tenant's namespace (:mod:`tenancy.plan.kubernetes`)."""
+RESOURCE_CONTROLLER_USERS = ("eks:vpc-resource-controller",
+                             "system:serviceaccount:kube-system:eks-vpc-resource-controller",
+                             "system:serviceaccount:kube-system:vpc-resource-controller")
+"""Identities the VPC resource controller writes the ``pod-eni`` annotation as (EKS's managed
+controller, and a self-managed one): ``annotation_validation_webhook.go`` accepts exactly these."""
 SYSTEM_TAINT_KEY = "CriticalAddonsOnly"
 """Taint key of the system node group."""
 POLICY_NAME = "tenancy-pod-placement"
@@ -47,6 +82,8 @@ API_VERSION = "admissionregistration.k8s.io/v1"
 MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "tenancy", "app.kubernetes.io/part-of": "tenancy"}
 
 _T = f"'{TENANT_LABEL}'"
+_P = f"'{POOL_LABEL}'"
+_ENI = f"'{POD_ENI_RESOURCE}'"
 
 NAMESPACE_SELECTOR: dict[str, Any] = {"matchExpressions": [{"key": TENANT_LABEL, "operator": "Exists"}]}
 """Namespaces the policy applies to: those labelled ``tenancy/tenant`` (any value)."""
@@ -58,22 +95,40 @@ def _changed(field: str) -> str:
             f"(has(object.spec.{field}) && object.spec.{field} != oldObject.spec.{field})")
 
 
+def _annotated(obj: str) -> str:
+    """CEL: ``obj`` carries the pod-eni annotation."""
+    return f"(has({obj}.metadata.annotations) && {_ENI} in {obj}.metadata.annotations)"
+
+
+_ENI_ANNOTATION_CHANGED = (f"{_annotated('object')} != {_annotated('oldObject')} || ({_annotated('object')} && "
+                           f"object.metadata.annotations[{_ENI}] != oldObject.metadata.annotations[{_ENI}])")
+
 MATCH_CONDITIONS: list[dict[str, str]] = [
     {
         "name": "create-or-placement-changed",
         "expression": "request.operation == 'CREATE' || "
-        + " || ".join(f"({_changed(f)})" for f in ("tolerations", "nodeSelector", "affinity", "nodeName")),
+        + " || ".join(f"({_changed(f)})" for f in ("tolerations", "nodeSelector", "affinity", "nodeName"))
+        + f" || ({_ENI_ANNOTATION_CHANGED})",
     },
 ]
-"""Skip UPDATEs that touch none of the placement fields (metadata, status-like changes)."""
+"""Skip UPDATEs that touch none of the placement fields (metadata, status-like changes) and leave
+the pod-eni annotation alone."""
 
 VARIABLES: list[dict[str, str]] = [
     {"name": "tenant", "expression": f"namespaceObject.metadata.labels[{_T}]"},
+    {"name": "pool",
+     "expression": f"{_P} in namespaceObject.metadata.labels ? namespaceObject.metadata.labels[{_P}] : ''"},
+    {"name": "pooled", "expression": "variables.pool != ''"},
+    # What the pod must select and tolerate: its pool's nodes when pooled, else its tenant's.
+    {"name": "placementKey", "expression": f"variables.pooled ? {_P} : {_T}"},
+    {"name": "placementValue", "expression": "variables.pooled ? variables.pool : variables.tenant"},
+    {"name": "ownToleration", "expression": ("'{key: ' + variables.placementKey + ', operator: Equal, value: ' + "
+                                              "variables.placementValue + ', effect: NoSchedule}'")},
     {"name": "tolerations", "expression": "has(object.spec.tolerations) ? object.spec.tolerations : []"},
     {
         "name": "selectorPinned",
-        "expression": (f"has(object.spec.nodeSelector) && {_T} in object.spec.nodeSelector && "
-                       f"object.spec.nodeSelector[{_T}] == variables.tenant"),
+        "expression": ("has(object.spec.nodeSelector) && variables.placementKey in object.spec.nodeSelector && "
+                       "object.spec.nodeSelector[variables.placementKey] == variables.placementValue"),
     },
     {
         "name": "affinityPinned",
@@ -84,49 +139,85 @@ VARIABLES: list[dict[str, str]] = [
             ".nodeSelectorTerms) > 0 && "
             "object.spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"
             ".nodeSelectorTerms.all(term, has(term.matchExpressions) && term.matchExpressions.exists(e, "
-            f"e.key == {_T} && e.operator == 'In' && has(e.values) && size(e.values) > 0 && "
-            "e.values.all(v, v == variables.tenant)))"
+            "e.key == variables.placementKey && e.operator == 'In' && has(e.values) && size(e.values) > 0 && "
+            "e.values.all(v, v == variables.placementValue)))"
         ),
     },
     {
+        # A pooled tenant has no tenancy/tenant taint of its own: every such toleration is foreign.
         "name": "foreignTolerations",
         "expression": (
             f"variables.tolerations.filter(t, has(t.key) && t.key == {_T} && "
-            "!((!has(t.operator) || t.operator == '' || t.operator == 'Equal') && "
+            "!(!variables.pooled && (!has(t.operator) || t.operator == '' || t.operator == 'Equal') && "
             "has(t.value) && t.value == variables.tenant))"
         ),
+    },
+    {
+        # A dedicated tenant has no pool: every tenancy/pool toleration is foreign.
+        "name": "foreignPoolTolerations",
+        "expression": (
+            f"variables.tolerations.filter(t, has(t.key) && t.key == {_P} && "
+            "!(variables.pooled && (!has(t.operator) || t.operator == '' || t.operator == 'Equal') && "
+            "has(t.value) && t.value == variables.pool))"
+        ),
+    },
+    {
+        "name": "podEniRequested",
+        "expression": (f"object.spec.containers.exists(c, has(c.resources) && has(c.resources.requests) && "
+                       f"{_ENI} in c.resources.requests && c.resources.requests[{_ENI}] != '0')"),
     },
 ]
 """Named sub-expressions, evaluated in order (later ones may use earlier ones)."""
 
-_TOL = "the toleration {key: tenancy/tenant, operator: Equal, value: ' + variables.tenant + ', effect: NoSchedule}"
-_FIX = "set spec.nodeSelector {\"tenancy/tenant\": \"' + variables.tenant + '\"} and " + _TOL
+_TOL = "the toleration ' + variables.ownToleration + '"
+_WHERE = "(variables.pooled ? 'pool ' + variables.pool : 'tenant ' + variables.tenant)"
+_FIX = ("set spec.nodeSelector {\"' + variables.placementKey + '\": \"' + variables.placementValue + '\"} and "
+        + _TOL)
+_ONLY = "tolerate only ' + variables.placementKey + '=' + variables.placementValue + ' with operator Equal'"
+
+
+def _tolerated(var: str, every: str) -> str:
+    """CEL: how the first toleration in ``variables.<var>`` reads in a message (``=<value>``, or
+    ``with operator Exists (every <every>)``)."""
+    first = f"variables.{var}[0]"
+    return (f"(has({first}.value) && (!has({first}.operator) || {first}.operator != 'Exists') "
+            f"? '=' + {first}.value : ' with operator Exists (every {every})')")
+
 
 VALIDATIONS: list[dict[str, str]] = [
     {
         "expression": "variables.selectorPinned || variables.affinityPinned",
         "message": (f"pods in a tenant namespace must select their tenant's nodes: set spec.nodeSelector "
                     f"{TENANT_LABEL}=<tenant> (or a required node affinity {TENANT_LABEL} In [<tenant>] in "
-                    f"every term)"),
+                    f"every term); in a pooled tenant's namespace, {POOL_LABEL}=<pool> instead"),
         "messageExpression": (
-            "'pods in namespace ' + namespaceObject.metadata.name + ' must run on the nodes of tenant ' + "
-            f"variables.tenant + ': {_FIX} (a required node affinity with tenancy/tenant In [' + "
-            "variables.tenant + '] in every nodeSelectorTerm also works)'"
+            f"'pods in namespace ' + namespaceObject.metadata.name + ' must run on the nodes of ' + {_WHERE} + "
+            f"': {_FIX} (a required node affinity with ' + variables.placementKey + ' In [' + "
+            "variables.placementValue + '] in every nodeSelectorTerm also works)'"
         ),
         "reason": "Forbidden",
     },
     {
         "expression": "size(variables.foreignTolerations) == 0",
-        "message": f"pods in a tenant namespace may tolerate only their own tenant's {TENANT_LABEL} taint",
+        "message": (f"pods in a tenant namespace may tolerate only their own tenant's {TENANT_LABEL} taint (a pooled "
+                    f"tenant's pods: none, only their pool's {POOL_LABEL} taint)"),
         "messageExpression": (
-            "'toleration of the taint tenancy/tenant' + "
-            "(has(variables.foreignTolerations[0].value) && "
-            "(!has(variables.foreignTolerations[0].operator) || "
-            "variables.foreignTolerations[0].operator != 'Exists') "
-            "? '=' + variables.foreignTolerations[0].value : ' with operator Exists (every tenant)') + "
+            f"'toleration of the taint tenancy/tenant' + {_tolerated('foreignTolerations', 'tenant')} + "
             "' is not allowed in namespace ' + namespaceObject.metadata.name + "
-            "': it would let the pod onto the nodes of another tenant; tolerate only tenancy/tenant=' + "
-            "variables.tenant + ' with operator Equal'"
+            f"': it would let the pod onto the nodes of another tenant; {_ONLY}"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "size(variables.foreignPoolTolerations) == 0",
+        "message": (f"pods in a tenant namespace may tolerate no {POOL_LABEL} taint but their own pool's (pods of a "
+                    "tenant with dedicated nodes: none)"),
+        "messageExpression": (
+            f"'toleration of the taint tenancy/pool' + {_tolerated('foreignPoolTolerations', 'pool')} + "
+            "' is not allowed in namespace ' + namespaceObject.metadata.name + "
+            "(variables.pooled ? ': it would let the pod onto the nodes of another pool' : "
+            "': tenant ' + variables.tenant + ' has dedicated nodes, and a pool taint would let its pods onto nodes "
+            f"shared by other tenants') + '; {_ONLY}"
         ),
         "reason": "Forbidden",
     },
@@ -143,7 +234,7 @@ VALIDATIONS: list[dict[str, str]] = [
     {
         "expression": "variables.tolerations.all(t, has(t.key) && t.key != '')",
         "message": ("pods in a tenant namespace must not tolerate every taint (operator: Exists without a key); "
-                    f"tolerate only {TENANT_LABEL}=<tenant>"),
+                    f"tolerate only {TENANT_LABEL}=<tenant> (or {POOL_LABEL}=<pool> in a pooled tenant's namespace)"),
         "messageExpression": (
             "'a toleration without a key (operator: Exists) tolerates every taint, those of other tenants "
             "and of the system nodes too, and is not allowed in namespace ' + namespaceObject.metadata.name + "
@@ -154,7 +245,31 @@ VALIDATIONS: list[dict[str, str]] = [
     {
         "expression": "request.operation != 'CREATE' || !has(object.spec.nodeName) || object.spec.nodeName == ''",
         "message": ("pods in a tenant namespace must not set spec.nodeName: it bypasses the scheduler; "
-                    f"use spec.nodeSelector {TENANT_LABEL}=<tenant>"),
+                    f"use spec.nodeSelector {TENANT_LABEL}=<tenant> ({POOL_LABEL}=<pool> in a pooled tenant's "
+                    "namespace)"),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "!variables.pooled || request.operation != 'CREATE' || variables.podEniRequested",
+        "message": (f"pods in a pooled tenant's namespace must get the {POD_ENI_RESOURCE} resource from the VPC "
+                    f"resource controller's webhook (SecurityGroupPolicy {POD_SECURITY_GROUP_POLICY}); without it "
+                    "they would run with the pool nodes' shared security group"),
+        "messageExpression": (
+            "'pods in namespace ' + namespaceObject.metadata.name + ' (tenant ' + variables.tenant + ', pool ' + "
+            f"variables.pool + ') must request {POD_ENI_RESOURCE}, which the VPC resource controller\\'s webhook "
+            f"adds to every pod the SecurityGroupPolicy {POD_SECURITY_GROUP_POLICY} matches: this one did not get "
+            "it, so it would run with the shared security group of the pool nodes instead of the tenant\\'s own. "
+            f"Check that SecurityGroupPolicy {POD_SECURITY_GROUP_POLICY} exists in the namespace and that the "
+            "controller is running (VPC CNI ENABLE_POD_ENI), then create the pod again'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": (f"request.operation == 'CREATE' ? !{_annotated('object')} : "
+                       f"(!({_ENI_ANNOTATION_CHANGED}) || request.userInfo.username in "
+                       f"{list(RESOURCE_CONTROLLER_USERS)!r})"),
+        "message": (f"the {POD_ENI_RESOURCE} annotation (the pod's branch network interface) is written only by "
+                    "the VPC resource controller: remove it from the pod"),
         "reason": "Forbidden",
     },
 ]

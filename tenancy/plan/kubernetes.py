@@ -7,9 +7,12 @@ typed pulumi_kubernetes resources, and the tests hand them to independent analys
 
 What a tenant gets (see ``docs/bundle.md``):
 
-- a Namespace labelled with its tenant and Pod Security Admission ``restricted`` (enforce, audit,
-  warn);
-- a ResourceQuota and a LimitRange;
+- a Namespace labelled with its tenant, its tier (``tenancy/tier``), its pool when it is pooled
+  (``tenancy/pool``) and Pod Security Admission ``restricted`` (enforce, audit, warn);
+- a ResourceQuota and a LimitRange, and the tier quota ``tenancy-tier`` admitting only its tier's
+  PriorityClass;
+- when pooled: the SecurityGroupPolicy ``tenancy-pod-security-groups`` putting the tenant's own
+  security groups on every pod of the namespace (security groups for pods);
 - Roles ``tenancy-admin|edit|view`` bound to the groups ``tenancy:<tenant>:admins|editors|viewers``;
 - its ServiceAccounts (annotated with their IAM role for IRSA) and the default ServiceAccount
   without an automounted token;
@@ -77,8 +80,27 @@ READ = ["get", "list", "watch"]
 WRITE = ["create", "update", "patch", "delete", "deletecollection"]
 
 FENCE_RESOURCES = frozenset({"networkpolicies", "resourcequotas", "limitranges", "namespaces",
-                             "roles", "rolebindings", "serviceaccounts", "serviceaccounts/token"})
-"""What the platform owns inside a tenant namespace: no tenant persona may write these."""
+                             "roles", "rolebindings", "serviceaccounts", "serviceaccounts/token",
+                             "securitygrouppolicies", "priorityclasses"})
+"""What the platform owns inside a tenant namespace (and the cluster-scoped PriorityClasses): no
+tenant persona may write these."""
+
+# Tiers (issue 13)
+TIERS = ("premium", "standard")
+PRIORITY_CLASSES: dict[str, str] = {"premium": "tenancy-premium", "standard": "tenancy-standard"}
+"""Tier -> the cluster-scoped PriorityClass its tenants' pods may use."""
+PRIORITY_VALUES: dict[str, int] = {"premium": 100_000, "standard": 10_000}
+"""Above 0 (pods that name no class) and far below ``system-cluster-critical`` (2000000000) and
+``system-node-critical`` (2000001000): the node agents and add-ons always win. User-defined classes
+may not exceed 1000000000 (``HighestUserDefinablePriority``, k8s.io/api/scheduling/v1)."""
+PREEMPTION_POLICIES: dict[str, str] = {"premium": "PreemptLowerPriority", "standard": "Never"}
+"""Premium pods may evict lower-priority pods to get scheduled (on a shared pool: standard
+tenants' pods — the point of the premium tier); standard pods queue ahead of unclassed pods but
+never evict anyone, so one standard tenant on a pool cannot evict another's pods."""
+TIER_QUOTA = "tenancy-tier"
+SGP_API_VERSION = "vpcresources.k8s.aws/v1beta1"
+SGP_NAME = admission.POD_SECURITY_GROUP_POLICY
+"""The SecurityGroupPolicy in each pooled tenant's namespace."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -121,10 +143,31 @@ def injection_labels(workloads: WorkloadsSpec) -> dict[str, str]:
     return {"istio-injection": "enabled"}
 
 
+def pool_of(tenant: TenantSpec) -> str | None:
+    """The pool a tenant's pods run on (``None``: dedicated nodes)."""
+    return tenant.pool
+
+
+def tier_of(tenant: TenantSpec) -> str:
+    """The tenant's tier (the spec fills it: premium for dedicated, standard for pooled tenants)."""
+    return str(tenant.tier)
+
+
+def placement_labels(tenant: TenantSpec) -> dict[str, str]:
+    """The namespace labels the admission policies read: ``tenancy/tier`` always, ``tenancy/pool``
+    when pooled (tenants cannot write their namespace's labels)."""
+    out = {admission.TIER_LABEL: tier_of(tenant)}
+    pool = pool_of(tenant)
+    if pool:
+        out[admission.POOL_LABEL] = pool
+    return out
+
+
 def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
               extra_labels: Mapping[str, str] | None = None) -> Manifest:
     """The tenant's Namespace with Pod Security Admission ``restricted`` enforced, audited and
-    warned. ``kubernetes.io/metadata.name`` is added by the API server, not here."""
+    warned, labelled with its tier and, when pooled, its pool (read by the placement policy).
+    ``kubernetes.io/metadata.name`` is added by the API server, not here."""
     name = naming.namespace(tenant.name)
     psa: dict[str, str] = {}
     for mode in ("enforce", "audit", "warn"):
@@ -139,7 +182,8 @@ def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
-        "metadata": {"name": name, "labels": {**labels(tenant.name), **psa, **grants, **(extra_labels or {})}},
+        "metadata": {"name": name, "labels": {**labels(tenant.name), **psa, **grants, **placement_labels(tenant),
+                                              **(extra_labels or {})}},
     }
 
 
@@ -165,6 +209,73 @@ def resource_quota(tenant: TenantSpec, storage: bool = True) -> Manifest:
         "kind": "ResourceQuota",
         "metadata": _meta("tenancy-quota", tenant.name, naming.namespace(tenant.name)),
         "spec": {"hard": hard},
+    }
+
+
+def tier_quota(tenant: TenantSpec) -> Manifest:
+    """The ResourceQuota ``tenancy-tier``: zero pods that name a PriorityClass other than the
+    tenant's tier's. The scope selector's requirements are ANDed; ``PriorityClass Exists`` matches
+    pods that set ``spec.priorityClassName`` and ``NotIn [<own class>]`` those whose class is not
+    the tenant's (k8s.io/kubernetes pkg/quota/v1/evaluator/core/pods.go, ``podMatchesScopeFunc`` /
+    ``podMatchesSelector``: an unset class is an absent key). So, in a tenant's namespace:
+
+    - its own tier's class: admitted;
+    - the other tier's class, ``system-cluster-critical``, ``system-node-critical`` or any other
+      class: refused (``exceeded quota: tenancy-tier``);
+    - no class: admitted at priority 0, below both tiers, so it can never preempt anything. Off-the-
+      shelf charts rarely set ``priorityClassName``; refusing them would break them for nothing
+      (a tenant gains no priority by leaving the class out). A plain ``NotIn`` without ``Exists``
+      would refuse them: an absent key matches ``NotIn``.
+
+    Verified on a real API server (tests/live/test_tiers_live.py)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": _meta(TIER_QUOTA, tenant.name, naming.namespace(tenant.name)),
+        "spec": {
+            "hard": {"pods": "0"},
+            "scopeSelector": {"matchExpressions": [
+                {"scopeName": "PriorityClass", "operator": "Exists"},
+                {"scopeName": "PriorityClass", "operator": "NotIn", "values": [PRIORITY_CLASSES[tier_of(tenant)]]},
+            ]},
+        },
+    }
+
+
+def priority_classes() -> list[Manifest]:
+    """The platform's PriorityClasses ``tenancy-premium`` and ``tenancy-standard`` (cluster-scoped,
+    platform-owned, never the global default: a pod gets a tier only by naming its class, and
+    each tenant's ``tenancy-tier`` quota admits only its own)."""
+    return [{
+        "apiVersion": "scheduling.k8s.io/v1",
+        "kind": "PriorityClass",
+        "metadata": {"name": PRIORITY_CLASSES[tier], "labels": {
+            naming.MANAGED_BY_LABEL: naming.MANAGED_BY, admission.TIER_LABEL: tier}},
+        "value": PRIORITY_VALUES[tier],
+        "globalDefault": False,
+        "preemptionPolicy": PREEMPTION_POLICIES[tier],
+        "description": f"tenancy: pods of {tier} tenants (only their own tier's class is admitted by their quota)",
+    } for tier in TIERS]
+
+
+def security_group_policy(tenant: TenantSpec, group_ids: Any) -> Manifest:
+    """The SecurityGroupPolicy ``tenancy-pod-security-groups`` of a pooled tenant: every pod of the
+    namespace (``podSelector: {}``) gets ``group_ids`` (the tenant's own security group and the
+    tenant-nodes marker group) on its branch ENI. ``group_ids`` is placed as given (a Pulumi
+    Output works).
+
+    Behaviour, from aws/amazon-vpc-resource-controller-k8s ``pkg/utils/helper.go``
+    (``filterPodSecurityGroups``): a policy with a non-nil podSelector is matched through
+    ``metav1.LabelSelectorAsSelector``, which turns an empty selector into ``labels.Everything()``
+    — every pod of the namespace; no serviceAccountSelector means no service-account condition; the
+    groups of every matching policy are appended (de-duplicated), so the pod gets all of them. The
+    webhook then requests ``vpc.amazonaws.com/pod-eni`` for the pod (``webhooks/core/pod_webhook.go``),
+    which the placement policy requires in pooled namespaces."""
+    return {
+        "apiVersion": SGP_API_VERSION,
+        "kind": "SecurityGroupPolicy",
+        "metadata": _meta(SGP_NAME, tenant.name, naming.namespace(tenant.name)),
+        "spec": {"podSelector": {}, "securityGroups": {"groupIds": group_ids}},
     }
 
 
@@ -526,14 +637,30 @@ def tenant_manifests(
     service_cidr: str | None = None,
     api_endpoint_cidrs: Sequence[Any] = (),
     kubernetes_service_ip: str | None = None,
+    pod_security_group_ids: Any = None,
 ) -> list[Manifest]:
     """Every object of one tenant's bundle, namespace first, edges excluded (they belong to the
-    declaring tenant but are built per edge: :func:`edge_manifests`)."""
+    declaring tenant but are built per edge: :func:`edge_manifests`).
+
+    ``pod_security_group_ids``: for a pooled tenant, the security groups its pods get
+    (``TenantNetwork.pod_security_group_ids``); required when the tenant is pooled, refused when
+    it is not."""
     workloads = workloads or WorkloadsSpec()
+    pool = pool_of(tenant)
+    if pool and pod_security_group_ids is None:
+        raise ValueError(f"tenant {tenant.name!r} is pooled (pool {pool!r}) but no pod_security_group_ids were given: "
+                         "its pods need their own security groups on the shared nodes (pass "
+                         "TenantNetwork.pod_security_group_ids)")
+    if not pool and pod_security_group_ids is not None:
+        raise ValueError(f"tenant {tenant.name!r} has dedicated nodes: pod_security_group_ids apply only to pooled "
+                         "tenants (its node group carries its security group)")
+    sgp = [security_group_policy(tenant, pod_security_group_ids)] if pool else []
     return [
         namespace(tenant, workloads.pod_security_version, injection_labels(workloads)),
         resource_quota(tenant, workloads.storage != "none"),
+        tier_quota(tenant),
         limit_range(tenant),
+        *sgp,
         *roles(tenant),
         *role_bindings(tenant),
         default_service_account(tenant),

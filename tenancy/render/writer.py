@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 
 from .. import operability
+from ..plan.pools import report_lines as pool_report_lines
 from .engine import quiet_gc
 from .result import RenderResult
 
@@ -260,6 +261,8 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
         "",
         f"Platform `{s.name}`: VPC {s.vpc_cidr} over {s.availability_zones} zones, Kubernetes {s.kubernetes_version}, "
         f"{len(s.tenants)} tenant(s) of {plan.capacity} slots (/{s.tenant_block_prefix} blocks), "
+        + (f"{sum(t.pool is not None for t in s.tenants)} of them on {len(s.node_pools)} node pool(s), "
+           if s.node_pools else "") +
         f"{len(result.resources)} resources.",
         "",
         "## Platform subnets",
@@ -269,18 +272,21 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
         "",
         "## Tenants",
         "",
-        "| tenant | slot | address block | subnets | nodes (min/desired/max) | quota (cpu, memory, pods) "
-        "| reachable from | service accounts | resources |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| tenant | tier | slot (or pool) | address block | subnets | nodes (min/desired/max) "
+        "| quota (cpu, memory, pods) | reachable from | service accounts | resources |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in sorted(s.tenants, key=lambda t: t.name):
-        n = t.nodes
+        n = t.nodes if t.nodes is not None else s.node_pool(t.pool or "").nodes
+        where = f"pool `{t.pool}`" if t.pool is not None else str(t.slot)
+        nodes = f"{', '.join(n.instance_types)} {n.min_size}/{n.desired_size}/{n.max_size}"
         lines.append(
-            f"| `{t.name}` | {t.slot} | {plan.tenant_block(t.slot)} | "
-            f"{', '.join(map(str, plan.tenant_subnets(t.slot)))} | {', '.join(n.instance_types)} "
-            f"{n.min_size}/{n.desired_size}/{n.max_size} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
+            f"| `{t.name}` | {t.tier} | {where} | {plan.tenant_block(s.block_slot(t))} | "
+            f"{', '.join(map(str, plan.tenant_subnets(s.block_slot(t))))} | "
+            f"{nodes if t.pool is None else 'shared: ' + nodes} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
             f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
         )
+    lines += ["", *pool_report_lines(s)] if s.node_pools else []
     lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
     weakened = _weakened(result)
     lines += [f"- {w}" for w in weakened] or ["None."]

@@ -38,16 +38,20 @@ DRIFT, EXTRA = "drift.kubernetes", "drift.kubernetes.extra"
 RBAC_CHECK, ADMISSION_CHECK = "behaviour.rbac", "behaviour.admission"
 
 FACT_KINDS = {F.NAMESPACE, F.NETWORK_POLICY, F.ROLE, F.CLUSTER_ROLE, F.ROLE_BINDING, F.CLUSTER_ROLE_BINDING,
-              F.VAP, F.VAP_BINDING}
+              F.VAP, F.VAP_BINDING, F.SECURITY_GROUP_POLICY}
 """The kinds the isolation facts read (the others are compared by :func:`drift` only)."""
 
 TENANT_NAMESPACE_KINDS: tuple[tuple[str, str], ...] = (
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("rbac.authorization.k8s.io/v1", "Role"),
     ("rbac.authorization.k8s.io/v1", "RoleBinding"),
+    (plan.SGP_API_VERSION, "SecurityGroupPolicy"),
 )
 """Kinds no tenant persona may write (they are fences): any of them in a tenant namespace that
-the render does not hold was put there by someone else, and may open or grant something."""
+the render does not hold was put there by someone else, and may open or grant something (an
+extra SecurityGroupPolicy ADDS its groups to the pods it selects: the VPC resource controller
+appends the groups of every matching policy, ``pkg/utils/helper.go`` ``filterPodSecurityGroups``).
+A cluster without the SecurityGroupPolicy CRD simply lists none."""
 
 FENCES: tuple[tuple[str, str], ...] = (
     ("networking.k8s.io", "networkpolicies"), ("", "resourcequotas"), ("", "limitranges"), ("", "namespaces"),
@@ -395,32 +399,67 @@ def rbac_behaviour(reader: KubeReader, tenants: Sequence[str]) -> list[Result]:
     return out
 
 
-def _restricted_pod(tenant: str, name: str, node_tenant: str | None) -> dict[str, Any]:
+def _restricted_pod(tenant: str, name: str, node_tenant: str | None, pool: str | None = None) -> dict[str, Any]:
+    """A Pod Security ``restricted`` pod in ``tenant``'s namespace, pinned to ``node_tenant``'s
+    nodes, or with ``pool`` to that node pool's (no pinning when both are None)."""
     spec: dict[str, Any] = {
         "securityContext": {"runAsNonRoot": True, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
         "containers": [{"name": "app", "image": "registry.example/tenancy-verify:1",
                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
     }
-    if node_tenant:
-        spec["nodeSelector"] = {placement.TENANT_LABEL: node_tenant}
-        spec["tolerations"] = [{"key": placement.TENANT_LABEL, "operator": "Equal", "value": node_tenant,
-                                "effect": "NoSchedule"}]
+    key, value = (placement.POOL_LABEL, pool) if pool else (placement.TENANT_LABEL, node_tenant)
+    if value:
+        spec["nodeSelector"] = {key: value}
+        spec["tolerations"] = [{"key": key, "operator": "Equal", "value": value, "effect": "NoSchedule"}]
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": naming.namespace(tenant)},
             "spec": spec}
 
 
-def admission_probes(tenant: str, tenants: Sequence[str]) -> list[tuple[str, bool, dict[str, Any]]]:
-    """(probe, must be admitted, object) for one tenant."""
+def tenant_pools(resources: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """tenant -> the node pool its namespace is labelled with (pooled tenants only)."""
+    out = {}
+    for r in resources:
+        if r["type"] == F.NAMESPACE and r.get("tenant"):
+            pool = ((manifest_of(r).get("metadata") or {}).get("labels") or {}).get(placement.POOL_LABEL)
+            if pool:
+                out[str(r["tenant"])] = str(pool)
+    return out
+
+
+def admission_probes(tenant: str, tenants: Sequence[str],
+                     pools: Mapping[str, str] | None = None) -> list[tuple[str, bool, dict[str, Any]]]:
+    """(probe, must be admitted, object) for one tenant. ``pools``: tenant -> node pool of the
+    pooled tenants (:func:`tenant_pools`).
+
+    A pooled tenant's pinned probe selects and tolerates its pool and carries NO
+    ``vpc.amazonaws.com/pod-eni`` request: on a working cluster the VPC resource controller's
+    webhook adds it (the tenant's SecurityGroupPolicy selects every pod; webhooks run on dry-run
+    requests too, they declare ``sideEffects: None``), so a refusal naming pod-eni means security
+    groups for pods are not working there."""
+    pools = pools or {}
     ns = naming.namespace(tenant)
-    privileged = _restricted_pod(tenant, "tenancy-verify-privileged", tenant)
+    own_pool = pools.get(tenant)
+    privileged = _restricted_pod(tenant, "tenancy-verify-privileged", tenant, own_pool)
     privileged["spec"]["containers"][0]["securityContext"] = {"privileged": True}
     del privileged["spec"]["securityContext"]
     out = [("pinned restricted pod (the platform must stay usable)", True,
-            _restricted_pod(tenant, "tenancy-verify-pinned", tenant)),
+            _restricted_pod(tenant, "tenancy-verify-pinned", tenant, own_pool)),
            ("pod without its node selector", False, _restricted_pod(tenant, "tenancy-verify-unpinned", None)),
            ("privileged pod", False, privileged)]
     for p in peers(tenant, tenants)[:1]:
-        out.append((f"pod on {p}'s nodes", False, _restricted_pod(tenant, "tenancy-verify-elsewhere", p)))
+        where = f"pool {pools[p]}" if p in pools else f"{p}'s nodes"
+        if pools.get(p) is None or pools.get(p) != own_pool:
+            out.append((f"pod on {where}", False, _restricted_pod(tenant, "tenancy-verify-elsewhere", p, pools.get(p))))
+    if own_pool:
+        out.append((f"pod on {tenant}'s own tenant nodes (it is on pool {own_pool})", False,
+                    _restricted_pod(tenant, "tenancy-verify-tenant-nodes", tenant)))
+    else:
+        other_pool = next(iter(sorted(set(pools.values()))), None)
+        if other_pool:
+            tol = _restricted_pod(tenant, "tenancy-verify-pool-toleration", tenant)
+            tol["spec"]["tolerations"].append({"key": placement.POOL_LABEL, "operator": "Equal", "value": other_pool,
+                                               "effect": "NoSchedule"})
+            out.append((f"pod tolerating pool {other_pool}'s taint", False, tol))
     out += [
         ("Service with externalIPs", False,
          {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "tenancy-verify-externalips", "namespace": ns},
@@ -447,7 +486,8 @@ def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any
                         tenants: Sequence[str]) -> list[Result]:
     """Dry-run creates as each tenant's editor."""
     svc_policy = service_policy(resources)
-    jobs = [(t, name, must, obj) for t in tenants for name, must, obj in admission_probes(t, tenants)]
+    pools = tenant_pools(resources)
+    jobs = [(t, name, must, obj) for t in tenants for name, must, obj in admission_probes(t, tenants, pools)]
 
     def run(job: tuple[str, str, bool, dict[str, Any]]) -> tuple[Any, tuple[bool, int, str] | None]:
         t, name, must, obj = job

@@ -308,3 +308,67 @@ def test_with_platform_lifecycle_removed_tenants_are_retired_and_offboarded_firs
     p = plan(doc, existing)
     assert p.cells["eu-1"].platform["retiredTenants"] == [{"name": "old", "slot": 5}, {"name": "gone", "slot": 2}]
     assert "retiredTenants" not in p.cells["eu-2"].platform
+
+
+def _pooled_doc(dedicated: int, pooled: int) -> dict:
+    doc = fleet_doc(tenants(dedicated) + tenants(pooled, prefix="p", pool="shared"))
+    for t in doc["fleet"]["tenants"]:
+        if t.get("pool"):  # the capacity preflight: 10 per cell × 5 pods within the pool's 54 (6 × m6i.large)
+            t["quota"] = {"pods": 5}
+    for c in doc["fleet"]["cells"]:
+        c["nodePools"] = [{"name": "shared", "slot": 0, "nodes": {"instanceTypes": ["m6i.large"], "minSize": 2,
+                                                                   "maxSize": 6, "desiredSize": 2}}]
+    return doc
+
+
+def test_pooled_tenants_take_no_slot_and_fill_cells_beyond_the_node_group_quota(tmp_path):
+    """Shared node pools (issue 13): pooled tenants need no node group, slot or subnets of their
+    own, so a cell whose node groups are all used still takes them; pool slots are never handed to
+    a dedicated tenant; a pool missing from the chosen cell is refused naming it; plans are stable
+    through the stack files."""
+    from tenancy.fleet.stacks import cell_config, read_existing, write_stacks
+
+    doc = _pooled_doc(12, 30)
+    p = plan(doc)
+    for c in p.cells.values():
+        spec = load_platform(c.platform)  # the independent judge again
+        # nodeGroupQuota 6: the system group, the pool and 4 dedicated tenants (not 5: the pool takes one)
+        assert len(spec.dedicated_tenants) == 4
+        assert 0 not in [t.slot for t in spec.dedicated_tenants]  # the pool's slot
+        assert all(t.slot is None for t in spec.pooled_tenants)
+    assert sum(len(c.spec.pooled_tenants) for c in p.cells.values()) == 30
+    # one more dedicated tenant does not fit: refused naming the node groups
+    assert "room for 0 more tenant(s), 1 needed: 6 of nodeGroupQuota 6" in refusal(_pooled_doc(13, 30))
+    # stable through the stack files: a second plan from what was written changes nothing
+    write_stacks(p, tmp_path)
+    again = plan(doc, read_existing(load_fleet(doc), tmp_path))
+    assert {c: cell_config(again, c) for c in again.cells} == {c: cell_config(p, c) for c in p.cells}
+    assert all(not c.added for c in again.cells.values())
+    # a pool the cell does not have: refused, naming the pool
+    doc["fleet"]["tenants"].append({"name": "lost", "pool": "nowhere", "cell": "eu-1"})
+    assert "'nowhere' is not a node pool of this platform" in refusal(doc, read_existing(load_fleet(doc), tmp_path))
+
+
+def test_a_removed_pooled_tenant_is_retired_without_a_slot():
+    p1 = plan(_pooled_doc(3, 6))
+    cell = p1.cell_of("p0")
+    doc = _pooled_doc(3, 6)
+    doc["fleet"]["tenants"] = [t for t in doc["fleet"]["tenants"] if t["name"] != "p0"]
+    p2 = plan(doc, existing_of(p1))
+    assert p2.cells[cell].removed == {"p0": None} and p2.cells[cell].newly_removed == ["p0"]
+    assert {"name": "p0"} in p2.cells[cell].platform["retiredTenants"]
+    assert load_platform(p2.cells[cell].platform).retired_tenants[0].slot is None
+
+
+def test_a_full_pool_is_a_full_cell_for_its_tenants():
+    """The placer judges each cell with load_platform, so the capacity preflight (docs/pools.md)
+    keeps a pool's tenants within its branch network interfaces: 10 tenants × 5 pods fit a cell's
+    pool (6 × m6i.large = 54), 10 × 6 do not, and the refusal names the pool and the limit."""
+    assert plan(_pooled_doc(3, 30)) is not None
+    doc = _pooled_doc(3, 30)
+    for t in doc["fleet"]["tenants"]:
+        if t.get("pool"):
+            t["quota"] = {"pods": 6}
+    text = refusal(doc)
+    assert "nodePools[0].nodes.maxSize: pool 'shared' is oversubscribed" in text
+    assert "over the 54 branch network interfaces" in text

@@ -14,7 +14,10 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+import yaml
 
 from tenancy import naming
 from tenancy.plan import admission as placement
@@ -48,6 +51,20 @@ def pinned_pod(tenant: str, name: str = "app", **spec_extra: Any) -> dict[str, A
             "tolerations": [{"key": placement.TENANT_LABEL, "operator": "Equal", "value": tenant,
                              "effect": "NoSchedule"}],
             "containers": [{"name": "app", "image": "registry.example/app:1"}], **spec_extra}
+    return restricted({"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": name, "namespace": naming.namespace(tenant)}, "spec": spec})
+
+
+def pooled_pod(tenant: str, pool: str, name: str = "app", **spec_extra: Any) -> dict[str, Any]:
+    """A pod that every fence admits in pooled ``tenant``'s namespace: it selects and tolerates its
+    pool, and carries the ``vpc.amazonaws.com/pod-eni`` request the VPC resource controller's
+    webhook adds to pods its SecurityGroupPolicy matches (``HandleLinuxPod``; the live API server
+    has no such webhook, so the fixture carries what it would add)."""
+    spec = {"nodeSelector": {placement.POOL_LABEL: pool},
+            "tolerations": [{"key": placement.POOL_LABEL, "operator": "Equal", "value": pool, "effect": "NoSchedule"}],
+            "containers": [{"name": "app", "image": "registry.example/app:1", "resources": {
+                "limits": {placement.POD_ENI_RESOURCE: "1"}, "requests": {placement.POD_ENI_RESOURCE: "1"}}}],
+            **spec_extra}
     return restricted({"apiVersion": "v1", "kind": "Pod",
                        "metadata": {"name": name, "namespace": naming.namespace(tenant)}, "spec": spec})
 
@@ -143,6 +160,44 @@ def tenants_of(rendered: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[str]
 
 def of_kind(rendered: Mapping[str, Sequence[Mapping[str, Any]]], group: str, kind: str) -> list[Mapping[str, Any]]:
     return [o for o in rendered[group] if o["kind"] == kind]
+
+
+CRDS = Path(__file__).resolve().parent.parent / "fixtures" / "crds"
+"""Vendored CustomResourceDefinitions the render uses (each file names its source)."""
+
+
+def install_crds(kube: Kube) -> list[str]:
+    """Install the vendored CRDs (the SecurityGroupPolicy of the VPC resource controller) and wait
+    until the API server serves them. Returns their names."""
+    names = []
+    for path in sorted(CRDS.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        kube.apply(crd)
+        names.append(crd["metadata"]["name"])
+
+        def established(crd: dict[str, Any] = crd) -> bool:
+            status = kube.get(kube.path_of(crd)).get("status") or {}
+            return any(c["type"] == "Established" and c["status"] == "True" for c in status.get("conditions") or [])
+
+        wait_for(f"CRD {crd['metadata']['name']} established", established, ENFORCE_TIMEOUT)
+        spec = crd["spec"]
+        probe = {"apiVersion": f"{spec['group']}/{spec['versions'][0]['name']}", "kind": spec["names"]["kind"],
+                 "metadata": {"name": "probe", "namespace": "default"}}
+
+        def served(probe: dict[str, Any] = probe) -> bool:
+            forget_discovery(kube)
+            kube.path_of(probe)
+            return True
+
+        wait_for(f"{probe['kind']} in the API server's discovery", served, ENFORCE_TIMEOUT)
+    return names
+
+
+def forget_discovery(kube: Kube) -> None:
+    """Drop the client's cached discovery (new CRDs are served)."""
+    from tests.helpers import controlplane
+
+    controlplane._DISCOVERY.pop(kube.server, None)
 
 
 def apply_render(kube: Kube, rendered: Mapping[str, Sequence[Mapping[str, Any]]]) -> None:

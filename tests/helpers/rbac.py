@@ -36,9 +36,12 @@ FENCES: tuple[tuple[str, str], ...] = (
     ("admissionregistration.k8s.io", "validatingadmissionpolicybindings"),
     ("security.istio.io", "peerauthentications"),
     ("security.istio.io", "authorizationpolicies"),
+    ("vpcresources.k8s.aws", "securitygrouppolicies"),
+    ("scheduling.k8s.io", "priorityclasses"),
 )
 """(group, resource) pairs no tenant persona may write: the fences (network policies, quota,
-limits, namespace, RBAC, service accounts and their tokens, the mesh's policies, admission) and
+limits, namespace, RBAC, service accounts and their tokens, the mesh's policies, admission, the
+pods' security groups (SecurityGroupPolicy) and the tiers' PriorityClasses) and
 Endpoints/EndpointSlices (CVE-2021-25740: hand-written endpoints can point a Service anywhere)."""
 
 

@@ -82,8 +82,9 @@ class Decision:
 
 
 def admit(policy: dict[str, Any], binding: dict[str, Any], pod: dict[str, Any], namespace: dict[str, Any],
-          operation: str = "CREATE", old_pod: dict[str, Any] | None = None, resource: str = "pods") -> Decision:
-    """Run ``policy`` bound by ``binding`` on a pod request in ``namespace``."""
+          operation: str = "CREATE", old_pod: dict[str, Any] | None = None, resource: str = "pods",
+          user: str = "tenant-user", groups: tuple[str, ...] = ("system:authenticated",)) -> Decision:
+    """Run ``policy`` bound by ``binding`` on a pod request in ``namespace``, made by ``user``."""
     assert binding["spec"]["policyName"] == policy["metadata"]["name"], "binding does not bind this policy"
     spec = policy["spec"]
     ns_labels = (namespace.get("metadata") or {}).get("labels") or {}
@@ -99,7 +100,8 @@ def admit(policy: dict[str, Any], binding: dict[str, Any], pod: dict[str, Any], 
         "oldObject": celpy.json_to_cel(old_pod),
         "namespaceObject": celpy.json_to_cel(namespace),
         "request": celpy.json_to_cel({"operation": operation, "namespace": namespace["metadata"]["name"],
-                                      "resource": {"group": "", "version": "v1", "resource": resource}}),
+                                      "resource": {"group": "", "version": "v1", "resource": resource},
+                                      "userInfo": {"username": user, "groups": list(groups)}}),
         "params": celpy.json_to_cel(None),
     }
     for cond in spec.get("matchConditions") or []:

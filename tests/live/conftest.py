@@ -34,7 +34,9 @@ ZETA: dict[str, Any] = tenant("zeta", 3, quota={"cpu": "1", "memory": "1Gi", "po
 def live_spec() -> dict[str, Any]:
     gamma = copy.deepcopy(GAMMA)
     gamma["quota"] = {"loadBalancers": 1}
-    return spec_with([ALPHA, BETA, gamma, ZETA])
+    beta = copy.deepcopy(BETA)
+    beta["tier"] = "standard"  # both tiers on the live platform (tests/live/test_tiers_live.py)
+    return spec_with([ALPHA, beta, gamma, ZETA])
 
 
 def _control_plane(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[ControlPlane]:
@@ -81,5 +83,6 @@ def rendered() -> dict[str, list[dict[str, Any]]]:
 def applied(kube: Kube, rendered: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
     """Every rendered in-cluster object server-side applied (platform first, then each tenant), with
     the admission policies enforced and the quotas' status computed before any test runs."""
+    live.install_crds(kube)
     live.apply_render(kube, rendered)
     return rendered

@@ -287,10 +287,13 @@ def test_core_cel_only() -> None:
 def test_every_message_expression_evaluates_to_a_string() -> None:
     # messageExpression errors would fall back silently: make sure none does on a bad pod.
     bad = pod(selector={"tenancy/tenant": "beta"},
-              tolerations=[own_toleration("beta"), {"key": "CriticalAddonsOnly"}, {"operator": "Exists"}],
+              tolerations=[own_toleration("beta"), {"key": "CriticalAddonsOnly"}, {"operator": "Exists"},
+                           {"key": "tenancy/pool", "operator": "Equal", "value": "shared-a"}],
               node_name="n1")
+    bad["metadata"]["annotations"] = {"vpc.amazonaws.com/pod-eni": "[]"}
     activation_ok = decide(bad)
-    assert len(activation_ok.violations) == len(POLICY["spec"]["validations"])
+    # Every rule but the pooled-only pod-eni one (tests/plan/test_pool_admission.py covers it).
+    assert len(activation_ok.violations) == len(POLICY["spec"]["validations"]) - 1
     statics = {v["message"] for v in POLICY["spec"]["validations"] if "messageExpression" in v}
     assert not statics & set(activation_ok.violations)
 

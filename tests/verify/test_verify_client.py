@@ -33,6 +33,8 @@ KINDS = {"v1": [("Namespace", False), ("ResourceQuota", True), ("LimitRange", Tr
          "rbac.authorization.k8s.io/v1": [("Role", True), ("RoleBinding", True), ("ClusterRole", False),
                                           ("ClusterRoleBinding", False)],
          "storage.k8s.io/v1": [("StorageClass", False)],
+         "scheduling.k8s.io/v1": [("PriorityClass", False)],
+         "vpcresources.k8s.aws/v1beta1": [("SecurityGroupPolicy", True)],
          "admissionregistration.k8s.io/v1": [("ValidatingAdmissionPolicy", False),
                                              ("ValidatingAdmissionPolicyBinding", False)]}
 

@@ -1,0 +1,420 @@
+"""The capacity preflight of shared node pools: does every pool hold its tenants?
+
+Pure functions, no Pulumi. :func:`capacity_problems` returns every limit a spec's pools (and
+the pooled tenants' security groups and roles) would exceed, each as a :class:`~tenancy.spec.Problem`
+naming the pool or tenant, the limit, the numbers and the fix; :func:`tenancy.spec.load_platform`
+refuses the spec with them before anything is registered. :func:`pool_capacity` gives the same
+numbers for the render report (``report.md``, "Node pools").
+
+What is counted (docs/pools.md, "Capacity rules"):
+
+* **Branch network interfaces.** Every pod of a pooled tenant gets its own security groups
+  (security groups for pods), which puts it on a *branch* network interface of its node's
+  *trunk* interface. The VPC resource controller advertises, per node, as many
+  ``vpc.amazonaws.com/pod-eni`` as the instance type's ``BranchInterface`` limit
+  (amazon-vpc-resource-controller-k8s ``pkg/provider/branch/provider.go``,
+  ``UpdateResourceCapacity``), and only types with ``IsTrunkingCompatible`` get a trunk at all.
+  Both come from the controller's published table ``pkg/aws/vpc/limits.go``, copied with its
+  commit into ``tenancy/data/branch_eni_limits.json`` (regenerate with
+  ``tools/branch_eni_limits.py``). A pool holds ``maxSize ×`` the smallest ``BranchInterface``
+  among its ``instanceTypes`` such pods, and its tenants' ``quota.pods`` must add up to no more.
+* **Addresses.** The branch interfaces are created in the node's own subnet
+  (``pkg/provider/branch/trunk/trunk.go``: ``CreateNetworkInterface`` in
+  ``instance.SubnetID()``), so the pool's subnets hold every pod plus, per node at ``maxSize``,
+  the node's own addresses: with the VPC CNI's default ``WARM_ENI_TARGET=1`` the node's primary
+  interface is filled with secondary addresses and, as soon as one pod off a branch interface
+  (a daemonset such as a CSI node plugin) takes one, a second full interface is attached
+  (amazon-vpc-cni-k8s ``docs/eni-and-ip-target.md``); plus the trunk interface's own address.
+  AWS reserves 5 addresses in every subnet.
+* **Security groups.** A pooled tenant's group holds the rules of a dedicated tenant's group
+  (:func:`tenancy.plan.network.rule_counts`) plus one inbound rule from its pool's node group
+  (kubelet probes come from the node's primary address); the platform's groups count against the
+  per-Region quota of 2,500; each pod's branch interface carries :data:`POD_SECURITY_GROUPS`
+  groups, within the 5 per network interface.
+* **IAM roles** per account: :func:`tenancy.fleet.quotas.platform_roles`, against 1,000.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+import json
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the spec imports this module lazily (load_platform), never the other way round at import time
+    from ..spec import PlatformSpec, Problem
+
+DATA_FILE = "branch_eni_limits.json"
+"""The copy of the VPC resource controller's table, in ``tenancy/data``."""
+REGENERATE = "tools/branch_eni_limits.py"
+
+SUBNET_RESERVED_ADDRESSES = 5
+"""AWS reserves the first four and the last address of every subnet (VPC user guide, "Subnet CIDR blocks")."""
+CNI_FULL_INTERFACES_PER_NODE = 2
+"""Interfaces the VPC CNI fills with secondary addresses on a pool node: the primary and one warm
+interface (``WARM_ENI_TARGET=1``, the default), the trunk's slot excepted."""
+TRUNK_ADDRESSES_PER_NODE = 1
+"""The trunk interface's own primary address (its branch interfaces are the pods)."""
+POD_SECURITY_GROUPS = 2
+"""Groups on each pooled pod's branch interface: the tenant's group and the ``tenantNodes`` marker
+group (what the system and control-plane groups admit for DNS and 443)."""
+SECURITY_GROUPS_PER_INTERFACE_QUOTA = 5
+"""VPC quota "Security groups per network interface" (default 5, up to 16)."""
+SECURITY_GROUPS_PER_REGION_QUOTA = 2500
+"""VPC quota "VPC security groups per Region" (default 2,500, adjustable)."""
+IAM_ROLES_PER_ACCOUNT_QUOTA = 1000
+"""IAM quota "Roles per account" (default 1,000, adjustable)."""
+POOL_TENANT_EXTRA_INGRESS = 1
+"""Inbound rules a pooled tenant's group has beyond a dedicated tenant's: from its pool's node group."""
+PLATFORM_SECURITY_GROUPS = 6
+"""Groups every platform has in its VPC besides its tenants' and pools': the VPC's default group,
+the four shared groups (control plane, system, tenantNodes marker, endpoints —
+:data:`tenancy.plan.network.SHARED_GROUPS`) and the cluster security group EKS creates itself."""
+
+assert POD_SECURITY_GROUPS <= SECURITY_GROUPS_PER_INTERFACE_QUOTA
+
+
+# --------------------------------------------------------------------------------------------
+# The table
+
+
+@dataclass(frozen=True)
+class InstanceLimits:
+    """One row of the VPC resource controller's table."""
+
+    instance_type: str
+    interfaces: int
+    """Network interfaces the instance can attach (the trunk takes one of them)."""
+    ipv4_per_interface: int
+    trunking_compatible: bool
+    """``IsTrunkingCompatible``: the instance can hold a trunk interface (security groups for pods)."""
+    branch_interfaces: int
+    """``BranchInterface``: pods with their own security groups one instance holds."""
+
+    @property
+    def node_addresses(self) -> int:
+        """Addresses one node of this type holds in its subnet, pods on branch interfaces aside
+        (see the module docstring)."""
+        full = min(CNI_FULL_INTERFACES_PER_NODE, max(self.interfaces - 1, 1))
+        return full * self.ipv4_per_interface + TRUNK_ADDRESSES_PER_NODE
+
+
+@dataclass(frozen=True)
+class BranchEniTable:
+    """The VPC resource controller's per-instance-type limits, with where they were copied from."""
+
+    repository: str
+    path: str
+    commit: str
+    generated_at: str | None
+    types: Mapping[str, InstanceLimits]
+
+    @property
+    def source(self) -> str:
+        """``github.com/aws/amazon-vpc-resource-controller-k8s pkg/aws/vpc/limits.go @ b8d425119bdb``"""
+        return f"{self.repository} {self.path} @ {self.commit[:12]}"
+
+    def get(self, instance_type: str) -> InstanceLimits | None:
+        return self.types.get(instance_type)
+
+    def unknown_type_message(self, instance_type: str) -> str:
+        close = difflib.get_close_matches(instance_type, list(self.types), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return (f"{instance_type!r} is not in the VPC resource controller's instance table ({self.source}, "
+                f"{len(self.types)} types), so its branch network interface capacity is unknown; {hint}use a listed "
+                f"trunking-compatible type, or, if AWS added the type since, regenerate "
+                f"tenancy/data/{DATA_FILE} with {REGENERATE} from a newer checkout of that repository")
+
+    def larger_in_family(self, instance_type: str, per_node_needed: int) -> str | None:
+        """The trunking-compatible type of ``instance_type``'s family (``m6i``) with the fewest
+        branch interfaces that still gives ``per_node_needed`` per node, if any."""
+        family = instance_type.split(".", 1)[0]
+        fits = [lim for name, lim in self.types.items() if name.split(".", 1)[0] == family
+                and lim.trunking_compatible and lim.branch_interfaces >= per_node_needed]
+        if not fits:
+            return None
+        best = min(fits, key=lambda lim: (lim.branch_interfaces, lim.interfaces, lim.instance_type))
+        return best.instance_type
+
+
+def parse_table(doc: Mapping[str, Any]) -> BranchEniTable:
+    """Read the JSON written by ``tools/branch_eni_limits.py``."""
+    columns = list(doc["columns"])
+    expected = ["interfaces", "ipv4PerInterface", "trunkingCompatible", "branchInterfaces"]
+    if columns != expected:
+        raise ValueError(f"{DATA_FILE}: columns {columns}, expected {expected}; regenerate it with {REGENERATE}")
+    types = {name: InstanceLimits(name, int(row[0]), int(row[1]), bool(row[2]), int(row[3]))
+             for name, row in doc["types"].items()}
+    src = doc["source"]
+    return BranchEniTable(src["repository"], src["path"], src["commit"], src.get("generatedAt"), types)
+
+
+@cache
+def branch_eni_table() -> BranchEniTable:
+    """The table shipped with the package (``tenancy/data/branch_eni_limits.json``)."""
+    text = resources.files("tenancy").joinpath("data").joinpath(DATA_FILE).read_text(encoding="utf-8")
+    return parse_table(json.loads(text))
+
+
+# --------------------------------------------------------------------------------------------
+# One pool's numbers
+
+
+@dataclass(frozen=True)
+class PoolCapacity:
+    """How full one node pool is at its ``maxSize``."""
+
+    name: str
+    index: int
+    """The pool's position in ``nodePools``."""
+    slot: int
+    min_size: int
+    desired_size: int
+    tenants: tuple[str, ...]
+    """Its tenants, in spec order."""
+    tiers: Mapping[str, int]
+    """Tenants per tier (``premium``, ``standard``)."""
+    pods: int
+    """The sum of its tenants' ``quota.pods``."""
+    max_size: int
+    instance_types: tuple[str, ...]
+    limits: tuple[InstanceLimits | None, ...]
+    """The table's row for each of ``instance_types`` (None: not in the table)."""
+    subnets: tuple[str, ...]
+    usable_addresses: int
+    """Addresses of the pool's subnets, less the 5 AWS reserves in each."""
+
+    @property
+    def unknown_types(self) -> list[str]:
+        return [t for t, lim in zip(self.instance_types, self.limits, strict=True) if lim is None]
+
+    @property
+    def non_trunking_types(self) -> list[str]:
+        return [t for t, lim in zip(self.instance_types, self.limits, strict=True)
+                if lim is not None and not lim.trunking_compatible]
+
+    @property
+    def known(self) -> bool:
+        """Every instance type is in the table and trunking-compatible (the numbers below are meaningful)."""
+        return not self.unknown_types and not self.non_trunking_types
+
+    @property
+    def limiting(self) -> InstanceLimits:
+        """The instance type with the fewest branch interfaces (the node group may launch any of them)."""
+        rows = [lim for lim in self.limits if lim is not None and lim.trunking_compatible]
+        if not rows or not self.known:
+            raise ValueError(f"pool {self.name!r}: instance types {list(self.instance_types)} are not all "
+                             "trunking-compatible types of the table")
+        return min(rows, key=lambda lim: (lim.branch_interfaces, lim.instance_type))
+
+    @property
+    def branch_per_node(self) -> int:
+        return self.limiting.branch_interfaces
+
+    @property
+    def branch_capacity(self) -> int:
+        """Pods with security groups the pool holds at ``maxSize``."""
+        return self.max_size * self.branch_per_node
+
+    @property
+    def node_addresses(self) -> int:
+        """Addresses one node takes besides its pods: the most of any of its instance types."""
+        return max(lim.node_addresses for lim in self.limits if lim is not None)
+
+    @property
+    def addresses_needed(self) -> int:
+        """Nodes at ``maxSize`` plus every pod its tenants' quotas admit."""
+        return self.max_size * self.node_addresses + self.pods
+
+
+def _pooled_by_pool(spec: PlatformSpec) -> dict[str, list[tuple[int, Any]]]:
+    """``{pool: [(index in tenants, tenant), …]}`` in one pass over the tenants."""
+    out: dict[str, list[tuple[int, Any]]] = {p.name: [] for p in spec.node_pools}
+    for i, t in enumerate(spec.tenants):
+        if t.pool is not None and t.pool in out:
+            out[t.pool].append((i, t))
+    return out
+
+
+def _usable(subnets: Iterable[ipaddress.IPv4Network]) -> int:
+    return sum(max(net.num_addresses - SUBNET_RESERVED_ADDRESSES, 0) for net in subnets)
+
+
+def pools_capacity(spec: PlatformSpec) -> list[PoolCapacity]:
+    """Every pool's numbers, in ``nodePools`` order."""
+    table = branch_eni_table()
+    plan = spec.address_plan
+    members = _pooled_by_pool(spec)
+    out = []
+    for i, pool in enumerate(spec.node_pools):
+        tenants = [t for _, t in members[pool.name]]
+        tiers: dict[str, int] = {}
+        for t in tenants:
+            tiers[t.tier] = tiers.get(t.tier, 0) + 1
+        subnets = plan.tenant_subnets(pool.slot) if 0 <= pool.slot < plan.capacity else []
+        out.append(PoolCapacity(
+            name=pool.name, index=i, slot=pool.slot, min_size=pool.nodes.min_size,
+            desired_size=pool.nodes.desired_size, tenants=tuple(t.name for t in tenants), tiers=tiers,
+            pods=sum(t.quota.pods for t in tenants), max_size=pool.nodes.max_size,
+            instance_types=tuple(pool.nodes.instance_types),
+            limits=tuple(table.get(it) for it in pool.nodes.instance_types),
+            subnets=tuple(map(str, subnets)), usable_addresses=_usable(subnets),
+        ))
+    return out
+
+
+def pool_capacity(spec: PlatformSpec, name: str) -> PoolCapacity:
+    for pc in pools_capacity(spec):
+        if pc.name == name:
+            return pc
+    raise KeyError(name)
+
+
+# --------------------------------------------------------------------------------------------
+# The preflight
+
+
+def capacity_problems(spec: PlatformSpec) -> list[Problem]:
+    """Every capacity limit the spec's pools, pooled tenants and roles exceed (empty: it fits).
+
+    Run by :func:`tenancy.spec.load_platform` on a spec whose fields validated; tenants naming an
+    unknown pool are skipped here (the spec's own checks report them)."""
+    from ..spec import Problem
+
+    out: list[Problem] = []
+    table = branch_eni_table()
+    for pc in pools_capacity(spec):
+        out.extend(_pool_problems(pc, table, Problem))
+    out.extend(_security_group_problems(spec, Problem))
+    out.extend(_iam_problems(spec, Problem))
+    return out
+
+
+def _pool_problems(pc: PoolCapacity, table: BranchEniTable, problem: type[Problem]) -> list[Problem]:
+    where = f"nodePools[{pc.index}]"
+    out: list[Problem] = []
+    for j, (it, lim) in enumerate(zip(pc.instance_types, pc.limits, strict=True)):
+        if lim is None:
+            out.append(problem(f"{where}.nodes.instanceTypes[{j}]",
+                               f"pool {pc.name!r}: {table.unknown_type_message(it)}"))
+        elif not lim.trunking_compatible:
+            out.append(problem(f"{where}.nodes.instanceTypes[{j}]", (
+                f"pool {pc.name!r}: {it} cannot hold a trunk network interface (IsTrunkingCompatible is false in "
+                f"{table.source}), so its pods could not get their tenant's security group (security groups for "
+                f"pods) and would not start; use a trunking-compatible type such as m6i.large (no t-family type "
+                f"qualifies)")))
+    if not pc.known:
+        return out
+    lim = pc.limiting
+    if pc.pods > pc.branch_capacity:
+        need_nodes = math.ceil(pc.pods / lim.branch_interfaces)
+        fixes = []
+        if need_nodes <= 450:
+            fixes.append(f"raise nodes.maxSize to {need_nodes}")
+        bigger = table.larger_in_family(lim.instance_type, math.ceil(pc.pods / pc.max_size))
+        if bigger is not None and bigger != lim.instance_type:
+            fixes.append(f"use a larger instance type (e.g. {bigger}: {table.types[bigger].branch_interfaces} per node)"
+                         + (" in place of every smaller one" if len(pc.instance_types) > 1 else ""))
+        fixes += ["lower its tenants' quota.pods", "or move tenants to another pool"]
+        out.append(problem(f"{where}.nodes.maxSize", (
+            f"pool {pc.name!r} is oversubscribed: its {len(pc.tenants)} tenant(s)' quota.pods add up to {pc.pods} "
+            f"pods, over the {pc.branch_capacity} branch network interfaces (pods with security groups) of "
+            f"maxSize {pc.max_size} × {lim.branch_interfaces} ({lim.instance_type}, BranchInterface in "
+            f"{table.source}); {', '.join(fixes)}")))
+    if pc.subnets and pc.addresses_needed > pc.usable_addresses:  # no subnets: a bad slot, the spec reports it
+        out.append(problem(where, (
+            f"pool {pc.name!r} would run out of addresses: {pc.max_size} node(s) × {pc.node_addresses} addresses "
+            f"(VPC CNI primary and warm interface, trunk) plus {pc.pods} pods need {pc.addresses_needed}, over the "
+            f"{pc.usable_addresses} usable addresses of its subnets {', '.join(pc.subnets) or '(none)'} (AWS "
+            f"reserves {SUBNET_RESERVED_ADDRESSES} per subnet); lower nodes.maxSize or its tenants' quota.pods, or "
+            f"move tenants to another pool (each pool has its own address block)")))
+    return out
+
+
+def _security_group_problems(spec: PlatformSpec, problem: type[Problem]) -> list[Problem]:
+    from .network import SHARED_GROUPS, rule_counts
+
+    out: list[Problem] = []
+    quota = spec.network.security_group_rule_quota
+    pooled = [(i, t) for i, t in enumerate(spec.tenants) if t.pool is not None]
+    if pooled:
+        counts = rule_counts({t.name: t.allow_from for t in spec.tenants},
+                             {t.name: t.internet_egress for t in spec.tenants},
+                             ingress_controller=bool(spec.workloads.ingress_controller_namespace),
+                             mesh=spec.workloads.mesh == "istio")
+        for i, t in pooled:
+            ing, _ = counts[t.name]
+            # at or under the quota without the pool's rule: the spec's own check passed it, so only this one tips it
+            if ing <= quota < ing + POOL_TENANT_EXTRA_INGRESS:
+                out.append(problem(f"tenants[{i}].allowFrom", (
+                    f"pooled tenant {t.name!r}'s security group would need {ing + POOL_TENANT_EXTRA_INGRESS} inbound "
+                    f"rules ({ing} as a dedicated tenant, plus one from pool {t.pool!r}'s nodes for kubelet probes), "
+                    f"over the quota of {quota} (network.securityGroupRuleQuota); shorten its allowFrom, or raise "
+                    f"'Inbound or outbound rules per security group' in Service Quotas and set "
+                    f"network.securityGroupRuleQuota"), t.name))
+    groups = platform_security_groups(spec)
+    assert len(SHARED_GROUPS) + 2 == PLATFORM_SECURITY_GROUPS
+    if groups > SECURITY_GROUPS_PER_REGION_QUOTA:
+        out.append(problem("tenants", (
+            f"the platform needs {groups} security groups ({PLATFORM_SECURITY_GROUPS} of its own, one per tenant, "
+            f"one per node pool), over the default quota of {SECURITY_GROUPS_PER_REGION_QUOTA} 'VPC security groups "
+            f"per Region' (shared with everything else in the Region); raise it in Service Quotas or split the "
+            f"tenants across platforms (cells)")))
+    return out
+
+
+def platform_security_groups(spec: PlatformSpec) -> int:
+    """Security groups the platform has in its VPC (see :data:`PLATFORM_SECURITY_GROUPS`)."""
+    return PLATFORM_SECURITY_GROUPS + len(spec.tenants) + len(spec.node_pools)
+
+
+def _iam_problems(spec: PlatformSpec, problem: type[Problem]) -> list[Problem]:
+    from ..fleet.quotas import platform_roles
+
+    roles = platform_roles(spec)
+    if roles <= IAM_ROLES_PER_ACCOUNT_QUOTA:
+        return []
+    return [problem("tenants", (
+        f"the platform creates {roles} IAM roles (platform roles, a node role per dedicated tenant and per node pool, "
+        f"one per service account), over the default quota of {IAM_ROLES_PER_ACCOUNT_QUOTA} 'Roles per account' "
+        f"(shared with everything else in the account); raise it in Service Quotas, use fewer serviceAccounts, "
+        f"or split the tenants across platforms in several accounts (tenancy fleet)"))]
+
+
+# --------------------------------------------------------------------------------------------
+# The render report
+
+
+def _share(used: int, total: int) -> str:
+    return f"{used} / {total} ({100 * used / total:.0f}%)" if total else f"{used} / 0"
+
+
+def report_lines(spec: PlatformSpec) -> list[str]:
+    """The "Node pools" section of ``report.md``: each pool's occupancy at ``maxSize``
+    (empty for a platform without pools)."""
+    pcs = pools_capacity(spec)
+    if not pcs:
+        return []
+    lines = ["## Node pools", "",
+             "Shared node groups (docs/pools.md), at `maxSize`: pods are the pool's tenants' `quota.pods` against "
+             "its branch network interfaces (security groups for pods), addresses are nodes plus pods against its "
+             f"subnets (branch-interface limits: {branch_eni_table().source}).", "",
+             "| pool | slot | subnets | nodes (min/desired/max) | tenants (premium, standard) | pods / branch capacity "
+             "| addresses / usable |", "|---|---|---|---|---|---|---|"]
+    for pc in pcs:
+        tiers = f"{len(pc.tenants)} ({pc.tiers.get('premium', 0)}, {pc.tiers.get('standard', 0)})"
+        if pc.known:
+            pods = _share(pc.pods, pc.branch_capacity) + f", {pc.branch_per_node}/node"
+            addresses = _share(pc.addresses_needed, pc.usable_addresses)
+        else:
+            bad = ", ".join(pc.unknown_types + pc.non_trunking_types)
+            pods = f"{pc.pods} / unknown ({bad}: not trunk-capable or not in the table)"
+            addresses = "unknown"
+        lines.append(f"| `{pc.name}` | {pc.slot} | {', '.join(pc.subnets)} | {', '.join(pc.instance_types)} "
+                     f"{pc.min_size}/{pc.desired_size}/{pc.max_size} | {tiers} | {pods} | {addresses} |")
+    return lines

@@ -1,0 +1,32 @@
+"""report.md with node pools: the pools' occupancy and pooled tenants in the tenant table (the
+report reads the spec; a full render of pooled tenants is covered once the layers build them)."""
+
+from __future__ import annotations
+
+from tenancy.render.result import RenderResult
+from tenancy.render.writer import report
+from tenancy.spec import load_platform
+from tests.fixtures.pools import pooled_platform
+from tests.fixtures.specs import small_spec
+
+
+def _report(data: dict) -> str:
+    return report(RenderResult("p", "s", load_platform(data), [], {}))
+
+
+def test_report_shows_pools_and_pooled_tenants() -> None:
+    text = _report(pooled_platform(200))
+    assert "200 tenant(s) of 30 slots (/21 blocks), 196 of them on 3 node pool(s)" in text
+    assert "## Node pools" in text
+    assert ("| `shared-a` | 4 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 | m6i.2xlarge 2/2/9 | 57 (5, 52) "
+            "| 342 / 342 (100%), 38/node | 621 / 1521 (41%) |") in text
+    assert ("| `p000` | standard | pool `shared-a` | 10.0.48.0/21 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 "
+            "| shared: m6i.2xlarge 2/2/9 | 2, 4Gi, 6 |") in text
+    assert "| `d00` | premium | 0 | 10.0.16.0/21 |" in text
+    assert "| `p009` | premium | pool `shared-a` |" in text  # a premium tenant on a pool
+
+
+def test_a_platform_without_pools_has_no_pool_section() -> None:
+    text = _report(small_spec())
+    assert "Node pools" not in text and "node pool(s)" not in text
+    assert "| `alpha` | premium | 0 |" in text
