@@ -9,11 +9,15 @@ For each tenant count it measures, in this process:
   parents and input values; an input holding another resource's id gets that resource's ``id``
   Output, so the SDK wires the same dependencies) under the SDK's stock ``MockMonitor`` and a
   mock that echoes inputs; no invokes, no typed argument classes, no apply chains of our own,
-  nothing written;
+  nothing written. It runs under the same process settings as the render
+  (:func:`tenancy.render.engine.render_runtime`: no stack walk per registration, the render's
+  garbage-collector thresholds), so that the ratio compares like with like;
+* **sdk stock**: the same floor under the SDK's and CPython's defaults (for reference: what the
+  floor costs a program that does not change them);
 * **diff**: `tenancy diff` of this render against the same platform with one more tenant.
 
-and prints the ratio render/sdk (target: at most 1.5), the diff time (target: a few seconds) and
-resources and render milliseconds per tenant (flat as the count grows).
+and prints the ratio render/sdk (target: at most 1.5), the ratio render/sdk stock, the diff time
+(target: a few seconds) and resources and render milliseconds per tenant (flat as the count grows).
 
 ``--pooled``: platforms mixing dedicated and pooled tenants (issue 13; tests/fixtures/pools.py),
 e.g. ``python benchmarks/render_vs_sdk.py --pooled 50 200``.
@@ -41,6 +45,7 @@ from render_scaling import platform, pooled_platform  # noqa: E402
 
 from tenancy.diff import diff_renders, load_render  # noqa: E402
 from tenancy.render import render_spec, write_render  # noqa: E402
+from tenancy.render.engine import render_runtime  # noqa: E402
 
 
 class _Echo(pulumi.runtime.Mocks):
@@ -51,8 +56,12 @@ class _Echo(pulumi.runtime.Mocks):
         return {}, []
 
 
-def _sdk_floor(resources: list[dict[str, Any]]) -> float:
-    """Register ``resources`` (a render's) as a flat program under the stock mock monitor."""
+def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True) -> float:
+    """Register ``resources`` (a render's) as a flat program under the stock mock monitor, under
+    the render's process settings (``like_render``) or the defaults."""
+    if like_render:
+        with render_runtime():
+            return _sdk_floor(resources, like_render=False)
     order = {r["urn"]: i for i, r in enumerate(resources)}
     text = {r["urn"]: json.dumps(r["inputs"]) for r in resources}
     referenced = {str(r["id"]) for r in resources if r.get("id") and any(
@@ -114,11 +123,11 @@ def main(counts: list[int], repeat: int = 2, pooled: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports and first-use caches, not measured
         write_render(render_spec(warm, stack="bench"), Path(tmp) / "warm")
         _sdk_floor(render_spec(warm, stack="bench").resources)
-    print(f"{'tenants':>8} {'resources':>10} {'render s':>16} {'sdk s':>16} {'ratio':>6} {'diff s':>16} "
-          f"{'res/tenant':>10} {'ms/tenant':>9}")
+    print(f"{'tenants':>8} {'resources':>10} {'render s':>16} {'sdk s':>16} {'ratio':>6} "
+          f"{'sdk stock s':>16} {'ratio':>6} {'diff s':>16} {'res/tenant':>10} {'ms/tenant':>9}")
     for n in counts:
         with tempfile.TemporaryDirectory() as tmp:
-            t_render = w_render = t_sdk = w_sdk = float("inf")
+            t_render = w_render = t_sdk = w_sdk = t_stock = w_stock = float("inf")
             for _ in range(repeat):
                 gc.collect()
                 cpu, wall = time.process_time(), time.perf_counter()
@@ -129,14 +138,19 @@ def main(counts: list[int], repeat: int = 2, pooled: bool = False) -> None:
                 cpu, wall = time.process_time(), time.perf_counter()
                 _sdk_floor(result.resources)
                 t_sdk, w_sdk = min(t_sdk, time.process_time() - cpu), min(w_sdk, time.perf_counter() - wall)
+                gc.collect()
+                cpu, wall = time.process_time(), time.perf_counter()
+                _sdk_floor(result.resources, like_render=False)
+                t_stock, w_stock = min(t_stock, time.process_time() - cpu), min(w_stock, time.perf_counter() - wall)
             write_render(render_spec(make(n + 1), stack="bench"), Path(tmp) / "head")
+            gc.collect()  # like the render and the floor, the diff does not pay for earlier garbage
             cpu, wall = time.process_time(), time.perf_counter()
             diff_renders(load_render(Path(tmp) / "base"), load_render(Path(tmp) / "head"))
             t_diff, w_diff = time.process_time() - cpu, time.perf_counter() - wall
         per_tenant = sum(r["tenant"] is not None for r in result.resources) / max(n, 1)
         print(f"{n:>8} {len(result.resources):>10} {t_render:>7.2f} ({w_render:>6.2f}) {t_sdk:>7.2f} ({w_sdk:>6.2f}) "
-              f"{t_render / t_sdk:>6.2f} {t_diff:>7.2f} ({w_diff:>6.2f}) {per_tenant:>10.1f} "
-              f"{1000 * t_render / max(n, 1):>9.1f}", flush=True)
+              f"{t_render / t_sdk:>6.2f} {t_stock:>7.2f} ({w_stock:>6.2f}) {t_render / t_stock:>6.2f} "
+              f"{t_diff:>7.2f} ({w_diff:>6.2f}) {per_tenant:>10.1f} {1000 * t_render / max(n, 1):>9.1f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..spec import PlatformSpec
 from ..stackfile import load_stack_file, stack_name
-from .engine import Registration, run_program, tenant_of
+from .engine import Registration, quiet_gc, run_program, tenant_of
 
 PLATFORM_GROUP = "platform"
 """The manifests group (file) for Kubernetes objects that belong to no tenant."""
@@ -151,7 +151,8 @@ def result_of(registrations: list[Registration], stack_outputs: Mapping[str, Any
               spec: PlatformSpec | None) -> RenderResult:
     """A :class:`RenderResult` from what :func:`~tenancy.render.engine.run_under_mocks` recorded."""
     tenants = tenant_of(registrations)
-    resources = [_to_dict(r, tenants[r.urn]) for r in registrations]
+    with quiet_gc():  # thousands of small dicts on top of the whole run's records
+        resources = [_to_dict(r, tenants[r.urn]) for r in registrations]
     return RenderResult(project=project, stack=stack, platform_spec=spec, resources=resources,
                         stack_outputs=_plain(dict(stack_outputs)))
 

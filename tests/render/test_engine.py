@@ -51,3 +51,53 @@ def test_a_failing_program_is_a_render_error() -> None:
 
     with pytest.raises(RenderError, match="boom"):
         run_under_mocks(bad)
+
+
+def test_render_runtime_applies_while_the_program_runs_and_restores_the_process_settings() -> None:
+    import gc
+
+    from pulumi.runtime import resource as pulumi_resource
+
+    from tenancy.render.engine import RENDER_GC_THRESHOLD
+
+    seen: list[tuple[tuple[int, int, int], object]] = []
+
+    def program() -> None:
+        seen.append((gc.get_threshold(), pulumi_resource._get_stack_trace))
+        _program()
+
+    before, walk = gc.get_threshold(), pulumi_resource._get_stack_trace
+    run_under_mocks(program)
+    assert seen[0][0] == RENDER_GC_THRESHOLD and seen[0][1] is not walk
+    assert gc.get_threshold() == before and pulumi_resource._get_stack_trace is walk
+    # a failing program restores them too
+    with pytest.raises(RenderError):
+        run_under_mocks(lambda: (_ for _ in ()).throw(ValueError("boom")))
+    assert gc.get_threshold() == before and pulumi_resource._get_stack_trace is walk
+    # automatic collection turned off by the caller stays off
+    gc.set_threshold(0)
+    try:
+        seen.clear()
+        run_under_mocks(program)
+        assert seen[0][0][0] == 0
+    finally:
+        gc.set_threshold(*before)
+
+
+def test_quiet_gc_never_lowers_the_thresholds_and_restores_them() -> None:
+    import gc
+
+    from tenancy.render.engine import RENDER_GC_THRESHOLD, quiet_gc
+
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        with quiet_gc():
+            assert gc.get_threshold() == RENDER_GC_THRESHOLD
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(50_000, 5, 500)
+        with quiet_gc():
+            assert gc.get_threshold() == (50_000, 50, 500)
+        assert gc.get_threshold() == (50_000, 5, 500)
+    finally:
+        gc.set_threshold(*before)

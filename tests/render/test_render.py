@@ -72,7 +72,7 @@ def test_a_failed_write_leaves_the_previous_render_untouched(tmp_path: Path, res
     out = write_render(result, tmp_path / "out")
     before = (out / "resources.json").read_bytes()
 
-    def boom(_):
+    def boom(*_):
         raise RuntimeError("disk full")
 
     monkeypatch.setattr(writer_module, "report", boom)
@@ -83,7 +83,7 @@ def test_a_failed_write_leaves_the_previous_render_untouched(tmp_path: Path, res
 
 
 def test_a_failed_first_write_leaves_nothing(tmp_path: Path, result, monkeypatch) -> None:
-    monkeypatch.setattr(writer_module, "report", lambda _: (_ for _ in ()).throw(RuntimeError("x")))
+    monkeypatch.setattr(writer_module, "report", lambda *_: (_ for _ in ()).throw(RuntimeError("x")))
     with pytest.raises(RuntimeError):
         write_render(result, tmp_path / "fresh")
     assert list(tmp_path.iterdir()) == []
