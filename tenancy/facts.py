@@ -59,6 +59,7 @@ CNI assigns pod IPs from the node's subnets).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -273,8 +274,12 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
 
 def _sg_endpoints(resources: Sequence[Mapping[str, Any]], by_type: Mapping[str, list[Mapping[str, Any]]],
                   tenants: Sequence[str]) -> list[sg.Machines]:
-    out = [sg.tenant_machines(resources, t) for t in tenants]
-    out.append(sg.tenant_machines(resources, None, name=PLATFORM_NODES))
+    by_tenant: dict[str | None, list[Mapping[str, Any]]] = {}
+    for r in resources:
+        by_tenant.setdefault(r.get("tenant"), []).append(r)
+    pools = sg.pools_cidrs(resources)
+    out = [sg.tenant_machines(resources, t, mine=by_tenant.get(t, []), pools=pools) for t in tenants]
+    out.append(sg.tenant_machines(resources, None, name=PLATFORM_NODES, mine=by_tenant.get(None, [])))
     cp: set[str] = set()
     for r in by_type.get(EKS_COMPONENT, []):
         i = r.get("inputs") or {}
@@ -296,23 +301,35 @@ class _Ep:
     labels: dict[str, str]
     cidrs: tuple[ipaddress.IPv4Network, ...]
 
+    def __post_init__(self) -> None:
+        self.addresses = tuple(str(c) for c in self.cidrs)
+
+
+@functools.lru_cache(maxsize=65536)
+def _block_matches(cidr: str, excepts: tuple[str, ...], addresses: tuple[str, ...] | None) -> bool:
+    """Whether the ipBlock ``cidr`` minus ``excepts`` takes in an endpoint with addresses
+    ``addresses`` (None: the internet). Cached on strings: a platform has few distinct blocks and
+    address sets, and every pair of tenants asks again (per-pair work must stay small for hundreds
+    of tenants)."""
+    cidrs = None if addresses is None else tuple(ipaddress.IPv4Network(a) for a in addresses)
+    try:
+        net = ipaddress.ip_network(cidr, strict=False)
+        nets = [ipaddress.ip_network(e, strict=False) for e in excepts]
+    except ValueError:
+        return False
+    if net.version != 4:
+        return False
+    if cidrs is None:  # the internet
+        return any(a in net and not any(a in e for e in nets) for a in INTERNET_PROBES)
+    return any(c.overlaps(net) and not any(c.subnet_of(e) for e in nets if e.version == 4)  # type: ignore[arg-type]
+               for c in cidrs)
+
 
 def _peer_matches(peer: Mapping[str, Any], own_ns: str, ep: _Ep) -> bool:
     if "ipBlock" in peer:
         block = peer["ipBlock"] or {}
-        try:
-            net = ipaddress.ip_network(str(block.get("cidr")), strict=False)
-            excepts = [ipaddress.ip_network(str(e), strict=False) for e in block.get("except") or []]
-        except ValueError:
-            return False
-        if net.version != 4:
-            return False
-        if ep.namespace is None:  # the internet
-            return any(a in net and not any(a in e for e in excepts) for a in INTERNET_PROBES)
-        for c in ep.cidrs:
-            if c.overlaps(net) and not any(c.subnet_of(e) for e in excepts if e.version == 4):  # type: ignore[arg-type]
-                return True
-        return False
+        return _block_matches(str(block.get("cidr")), tuple(str(e) for e in block.get("except") or []),
+                              None if ep.namespace is None else ep.addresses)
     if ep.namespace is None:
         return False
     if "namespaceSelector" in peer:

@@ -209,18 +209,37 @@ def pool_cidrs(resources: Sequence[Mapping[str, Any]], pool: str) -> tuple[Net, 
     return tuple(out)
 
 
+def pools_cidrs(resources: Sequence[Mapping[str, Any]]) -> dict[str, tuple[Net, ...]]:
+    """Every pool's subnet addresses (:func:`pool_cidrs` of each pool), in one pass."""
+    out: dict[str, list[Net]] = {}
+    for r in resources:
+        if r["type"] != SUBNET:
+            continue
+        i = r.get("inputs") or {}
+        pool = (i.get("tags") or {}).get(POOL_LABEL)
+        n = _net(i.get("cidrBlock")) if pool else None
+        if n is not None:
+            out.setdefault(str(pool), []).append(n)
+    return {k: tuple(v) for k, v in out.items()}
+
+
 def tenant_machines(resources: Sequence[Mapping[str, Any]], tenant: str | None, marker_group: str | None = None,
-                    name: str | None = None) -> Machines:
+                    name: str | None = None, *, mine: Sequence[Mapping[str, Any]] | None = None,
+                    pools: Mapping[str, tuple[Net, ...]] | None = None) -> Machines:
     """A tenant's nodes (``tenant=None``: the platform's own nodes): the groups its launch
     templates put on them if the render has any, else its own security groups plus
     ``marker_group``; its subnets' addresses. A tenant whose pods ALL get groups from a
-    SecurityGroupPolicy (a pooled tenant) is its pods: those groups, its pool's addresses."""
-    mine = [r for r in resources if r.get("tenant") == tenant]
+    SecurityGroupPolicy (a pooled tenant) is its pods: those groups, its pool's addresses.
+
+    ``mine`` (the tenant's own resources) and ``pools`` (:func:`pools_cidrs`) let a caller
+    that asks for every tenant pass what it computed once, so each call stays independent of
+    the number of tenants."""
+    mine = [r for r in resources if r.get("tenant") == tenant] if mine is None else mine
     if tenant is not None:
         pod_groups = pod_security_groups(mine)
         if pod_groups is not None:
             pool = pool_of(resources, tenant, mine)
-            cidrs = pool_cidrs(resources, pool) if pool else ()
+            cidrs = (pools.get(pool, ()) if pools is not None else pool_cidrs(resources, pool)) if pool else ()
             return Machines(name or tenant, pod_groups, cidrs)
     groups: set[str] = set()
     for lt in (r for r in mine if r["type"] == LAUNCH_TEMPLATE):
