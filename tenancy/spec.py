@@ -696,6 +696,14 @@ class PlatformSpec(_Model):
     system node group; raise it only after raising the quota in Service Quotas."""
     subnet_quota: int = Field(200, ge=1)
     """Subnets per VPC allowed by your VPC quota (default 200)."""
+    security_group_quota: int = Field(2500, ge=1)
+    """VPC security groups per Region your account may hold (default 2,500): the platform's
+    groups (6 of its own, one per tenant, one per node pool) must fit. Set it after raising the
+    quota in Service Quotas, lowered by the groups other stacks use in the Region."""
+    iam_role_quota: int = Field(1000, ge=1)
+    """IAM roles the platform may create in its account (default 1,000, IAM's 'Roles per
+    account'): platform roles, a node role per dedicated tenant and per node pool, one per service
+    account. Set it after raising the quota, lowered by the roles other stacks use."""
     network: NetworkSpec = NetworkSpec()
     """VPC egress, flow logs, network ACLs."""
     cluster: ClusterSpec = ClusterSpec()
@@ -1156,6 +1164,7 @@ def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem
             return out
     workloads = data.get("workloads") if isinstance(data.get("workloads"), Mapping) else {}
     assert isinstance(workloads, Mapping)
+    sg_quota = data.get("securityGroupQuota", 2500)
     for path, msg in quota_problems(
         allow, internet, positions,
         sg_rule_quota=net.get("securityGroupRuleQuota", 60),
@@ -1164,6 +1173,7 @@ def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem
         ingress_controller=bool(workloads.get("ingressControllerNamespace")),
         mesh=workloads.get("mesh") == "istio",
         **pool_quota_inputs(data),
+        security_group_quota=sg_quota if isinstance(sg_quota, int) and not isinstance(sg_quota, bool) else 2500,
     ):
         out.append(Problem(path, msg))
     cluster = data.get("cluster") if isinstance(data.get("cluster"), Mapping) else {}

@@ -499,8 +499,8 @@ def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Map
         out.append(("tenants", (
             f"the platform would have {groups} security groups ({PLATFORM_SECURITY_GROUPS} of its own, one per "
             f"tenant, one per node pool), over the quota of {security_group_quota} 'VPC security groups per "
-            f"Region' (shared with everything else in the Region); raise it in Service Quotas or split the "
-            f"tenants across platforms (cells)")))
+            f"Region' (shared with everything else in the Region); raise it in Service Quotas and set "
+            f"securityGroupQuota, or split the tenants across platforms (cells)")))
     if nacls:
         for o, n in nacl_rule_counts(allow_from, pool_of).items():
             if n <= nacl_rule_quota:

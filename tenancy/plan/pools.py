@@ -342,13 +342,15 @@ def _iam_problems(spec: PlatformSpec, problem: type[Problem]) -> list[Problem]:
     from ..fleet.quotas import platform_roles
 
     roles = platform_roles(spec)
-    if roles <= IAM_ROLES_PER_ACCOUNT_QUOTA:
+    quota = spec.iam_role_quota
+    if roles <= quota:
         return []
     return [problem("tenants", (
         f"the platform creates {roles} IAM roles (platform roles, a node role per dedicated tenant and per node pool, "
-        f"one per service account), over the default quota of {IAM_ROLES_PER_ACCOUNT_QUOTA} 'Roles per account' "
-        f"(shared with everything else in the account); raise it in Service Quotas, use fewer serviceAccounts, "
-        f"or split the tenants across platforms in several accounts (tenancy fleet)"))]
+        f"one per service account), over iamRoleQuota {quota} ('Roles per account', default "
+        f"{IAM_ROLES_PER_ACCOUNT_QUOTA}, shared with everything else in the account); raise it in Service Quotas and "
+        f"set iamRoleQuota, use fewer serviceAccounts, or split the tenants across platforms in several accounts "
+        f"(tenancy fleet)"))]
 
 
 # --------------------------------------------------------------------------------------------

@@ -167,17 +167,25 @@ def test_pods_carry_two_groups_within_the_per_interface_quota() -> None:
 # IAM roles
 
 
-def test_iam_roles_count_pools_not_pooled_tenants_node_roles(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_iam_roles_count_pools_not_pooled_tenants_node_roles() -> None:
     data = platform([pooled("a", "shared", 1, serviceAccounts=["app", "job"]), pooled("b", "shared", 1)],
                     [node_pool("shared", 1), node_pool("spare", 2)])
     spec = PlatformSpec.model_validate(data)
     # 3 fixed + flow-log role + EBS CSI role; bank's node role; 2 pool node roles; a's 2 service accounts
     assert platform_roles(spec) == 5 + 1 + 2 + 2
-    monkeypatch.setattr(P, "IAM_ROLES_PER_ACCOUNT_QUOTA", 10)
-    assert problems(data) == []
-    monkeypatch.setattr(P, "IAM_ROLES_PER_ACCOUNT_QUOTA", 9)
-    (msg,) = problems(data)
-    assert "creates 10 IAM roles" in msg and "over the default quota of 9" in msg
+    assert spec.iam_role_quota == P.IAM_ROLES_PER_ACCOUNT_QUOTA == 1000
+    assert problems({**data, "iamRoleQuota": 10}) == []
+    (msg,) = problems({**data, "iamRoleQuota": 9})
+    assert "creates 10 IAM roles" in msg and "over iamRoleQuota 9" in msg and "set iamRoleQuota" in msg
+
+
+def test_a_raised_security_group_quota_is_declared_in_the_spec() -> None:
+    data = platform([pooled("a", "shared", 1), pooled("b", "shared", 1)], [node_pool("shared", 1)])
+    load_platform({**data, "securityGroupQuota": 10})  # 6 + 3 tenants + 1 pool
+    with pytest.raises(SpecError) as err:
+        load_platform({**data, "securityGroupQuota": 9})
+    (msg,) = [str(p) for p in err.value.problems]
+    assert "would have 10 security groups" in msg and "set securityGroupQuota" in msg
 
 
 # --------------------------------------------------------------------------------------------
