@@ -95,8 +95,8 @@ def test_moto_state_judged_independently_agrees_with_allow_from(moto_server: Any
         else:
             lt = next(r for r in render.resources if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate"
                       and r.get("tenant") == name)
-            ver = ec2.describe_launch_template_versions(LaunchTemplateId=ctx.resolve(lt["id"]))["LaunchTemplateVersions"][0]
-            data = ver["LaunchTemplateData"]
+            versions = ec2.describe_launch_template_versions(LaunchTemplateId=ctx.resolve(lt["id"]))
+            data = versions["LaunchTemplateVersions"][0]["LaunchTemplateData"]
             ids = set(data.get("SecurityGroupIds") or [])
             for ni in data.get("NetworkInterfaces") or []:
                 ids |= set(ni.get("Groups") or [])
