@@ -159,47 +159,41 @@ def no_fence_writes(resources: Resources, facts: IsolationFacts) -> list[Violati
     return out
 
 
+def _pinned(g: Mapping[str, Any], key: str, value: str, tenant: str | None, who: str, outsiders: str,
+            pinned: str) -> list[Violation]:
+    """Violations of node group ``g`` (of ``who``) lacking the taint ``key=value:NO_SCHEDULE``
+    (``outsiders`` could be scheduled on it) or the label ``key=value`` admission pins ``pinned`` to."""
+    i = g.get("inputs") or {}
+    taints = {f"{x.get('key')}={x.get('value', '')}:{x.get('effect')}" for x in i.get("taints") or []}
+    want = f"{key}={value}:NO_SCHEDULE"
+    out = []
+    if want not in taints:
+        out.append(Violation("taints-match-admission", tenant, g["urn"],
+                             f"node group of {who} lacks the taint {want}: {outsiders} may be scheduled on it"))
+    if (i.get("labels") or {}).get(key) != value:
+        out.append(Violation("taints-match-admission", tenant, g["urn"],
+                             f"node group of {who} lacks the label {key}={value} that admission pins {pinned} to"))
+    return out
+
+
 def taints_match(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Every tenant node group carries ``tenancy/tenant=<t>`` (taint and label); every pool node
+    group (tagged ``tenancy/pool=<pool>``) carries ``tenancy/pool=<pool>``; a pooled tenant
+    (namespace labelled ``tenancy/pool``) has its pool's node group."""
     out = []
-    for t in sorted(facts.tenants):
-        groups = [r for r in _of(resources, NODE_GROUP) if r.get("tenant") == t]
-        want_taint = f"{TENANT_LABEL}={t}:NO_SCHEDULE"
-        for g in groups:
-            i = g.get("inputs") or {}
-            taints = {f"{x.get('key')}={x.get('value', '')}:{x.get('effect')}" for x in i.get("taints") or []}
-            if want_taint not in taints:
-                out.append(Violation("taints-match-admission", t, g["urn"],
-                                     f"node group of {t} lacks the taint {want_taint}: other tenants' pods may be "
-                                     f"scheduled on it"))
-            if (i.get("labels") or {}).get(TENANT_LABEL) != t:
-                out.append(Violation("taints-match-admission", t, g["urn"],
-                                     f"node group of {t} lacks the label {TENANT_LABEL}={t} that admission pins "
-                                     f"the tenant's pods to"))
-    return out + _pool_taints_match(resources, facts)
-
-
-def _pool_taints_match(resources: Resources, facts: IsolationFacts) -> list[Violation]:
-    """Node pools: a node group tagged ``tenancy/pool=<pool>`` carries exactly that label and
-    the taint ``tenancy/pool=<pool>:NO_SCHEDULE`` (else other tenants' pods may land on the
-    pool); a pooled tenant (namespace labelled ``tenancy/pool``) has its pool's node group."""
-    out = []
+    by_tenant: dict[str, list[Mapping[str, Any]]] = {}
     pools: dict[str, Mapping[str, Any]] = {}
     for g in _of(resources, NODE_GROUP):
-        i = g.get("inputs") or {}
-        pool = (i.get("tags") or {}).get(POOL_LABEL)
-        if g.get("tenant") or not pool:
-            continue
-        pools[pool] = g
-        taints = {f"{x.get('key')}={x.get('value', '')}:{x.get('effect')}" for x in i.get("taints") or []}
-        want = f"{POOL_LABEL}={pool}:NO_SCHEDULE"
-        if want not in taints:
-            out.append(Violation("taints-match-admission", None, g["urn"],
-                                 f"node group of pool {pool} lacks the taint {want}: pods of tenants outside the "
-                                 f"pool may be scheduled on it"))
-        if (i.get("labels") or {}).get(POOL_LABEL) != pool:
-            out.append(Violation("taints-match-admission", None, g["urn"],
-                                 f"node group of pool {pool} lacks the label {POOL_LABEL}={pool} that admission "
-                                 f"pins the pool's tenants to"))
+        pool = ((g.get("inputs") or {}).get("tags") or {}).get(POOL_LABEL)
+        if g.get("tenant"):
+            by_tenant.setdefault(str(g["tenant"]), []).append(g)
+        elif pool:
+            pools[str(pool)] = g
+            out += _pinned(g, POOL_LABEL, str(pool), None, f"pool {pool}", "pods of tenants outside the pool",
+                           "the pool's tenants' pods")
+    for t in sorted(facts.tenants):
+        for g in by_tenant.get(t, []):
+            out += _pinned(g, TENANT_LABEL, t, t, t, "other tenants' pods", "the tenant's pods")
     for t, info in sorted(facts.tenants.items()):
         pool = (info.get("labels") or {}).get(POOL_LABEL)
         if pool and pool not in pools:

@@ -447,6 +447,12 @@ class TenantNodeGroupArgs:
     without which nodes never become Ready). Default: nothing."""
 
 
+def _node_group_outputs(parts: _NodeGroupParts) -> dict[str, Any]:
+    """What a tenant's or a pool's node group component registers as its outputs."""
+    return {"nodeGroupName": parts.node_group.node_group_name, "nodeRoleArn": parts.role.arn,
+            "launchTemplateId": parts.launch_template.id}
+
+
 class TenantNodeGroup(pulumi.ComponentResource):
     """One tenant's managed node group: only in the tenant's subnets, labelled and tainted
     ``tenancy/tenant=<name>``, launched from a template with IMDSv2 (hop limit 1), encrypted gp3
@@ -475,15 +481,9 @@ class TenantNodeGroup(pulumi.ComponentResource):
             tags=naming.tags(p, t),
             depends_on=args.depends_on,
         )
-        self.role = parts.role
-        self.access_entry = parts.access_entry
-        self.launch_template = parts.launch_template
-        self.node_group = parts.node_group
-        self.register_outputs({
-            "nodeGroupName": self.node_group.node_group_name,
-            "nodeRoleArn": self.role.arn,
-            "launchTemplateId": self.launch_template.id,
-        })
+        self.role, self.access_entry = parts.role, parts.access_entry
+        self.launch_template, self.node_group = parts.launch_template, parts.node_group
+        self.register_outputs(_node_group_outputs(parts))
 
 
 @dataclass(frozen=True)
@@ -536,15 +536,9 @@ class PoolNodeGroup(pulumi.ComponentResource):
             tags={**naming.tags(p), plan.POOL_LABEL: pool},
             depends_on=args.depends_on,
         )
-        self.role = parts.role
-        self.access_entry = parts.access_entry
-        self.launch_template = parts.launch_template
-        self.node_group = parts.node_group
-        self.register_outputs({
-            "nodeGroupName": self.node_group.node_group_name,
-            "nodeRoleArn": self.role.arn,
-            "launchTemplateId": self.launch_template.id,
-        })
+        self.role, self.access_entry = parts.role, parts.access_entry
+        self.launch_template, self.node_group = parts.launch_template, parts.node_group
+        self.register_outputs(_node_group_outputs(parts))
 
 
 @dataclass(frozen=True)
