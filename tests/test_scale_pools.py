@@ -61,7 +61,11 @@ def test_resources_per_pooled_tenant_stay_flat(render: RenderResult, spec: dict[
              and t.get("tier", "standard") == "standard"]
     # every pooled tenant without edges owns exactly as many resources as any other: no per-tenant
     # work depends on the number (or the order) of tenants
-    assert len({counts[n] for n in plain}) == 1, {n: counts[n] for n in plain[:5]}
+    assert len(plain) > 100 and len({counts[n] for n in plain}) == 1, {n: counts[n] for n in plain[:5]}
+    # ... and that number is a whole tenant: its namespace, SecurityGroupPolicy, group, role, quota
+    mine = {r["type"] for r in render.resources if r.get("tenant") == plain[0]}
+    assert counts[plain[0]] >= 20 and {"kubernetes:core/v1:Namespace", "aws:ec2/securityGroup:SecurityGroup",
+                                       "aws:iam/role:Role"} <= mine, sorted(mine)
 
 
 def test_no_tenant_reaches_another_unless_declared(render: RenderResult, spec: dict[str, Any]) -> None:
