@@ -99,6 +99,11 @@ def test_verify_holds_on_the_applied_render_and_finds_each_tampering(
     loose["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] = "privileged"
     kube.apply(loose)
     try:
+        # Pod Security reads namespace labels from an informer cache: wait until it sees the relabel.
+        privileged = live.pinned_pod("zeta", "privileged")
+        privileged["spec"]["containers"][0]["securityContext"] = {"privileged": True}
+        wait_for("zeta's privileged relabel to reach Pod Security",
+                 lambda: live.admission(kube, privileged).admitted, 30)
         code, doc, err = _verify(control_plane, render_dir, out, capsys)
         fails = _fails(doc)
         assert code == 3
