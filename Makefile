@@ -42,7 +42,7 @@ testenv:
 	@bash testenv/build.sh
 
 lint: install
-	$(VENV)/bin/ruff check tenancy tests stacks examples
+	$(VENV)/bin/ruff check tenancy tests stacks examples benchmarks tools
 	$(VENV)/bin/mypy tenancy
 
 bench: install

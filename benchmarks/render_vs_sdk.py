@@ -1,23 +1,30 @@
 """Render cost against the Pulumi SDK's own cost for the same resources, in one run:
 `python benchmarks/render_vs_sdk.py [TENANTS ...]` (default 5 25).
 
-For each tenant count it measures, in this process:
+For each tenant count it measures, in this process (CPU seconds, best of three interleaved runs):
 
 * **render**: what `tenancy render` does — the stack program under the mock engine, then
   resources.json, manifests/ and report.md written to a temporary folder;
-* **sdk**: the floor — a flat program registering the very same resources (same types, names,
+* three floors, each a flat program registering the very same resources (same types, names,
   parents and input values; an input holding another resource's id gets that resource's ``id``
-  Output, so the SDK wires the same dependencies) under the SDK's stock ``MockMonitor`` and a
-  mock that echoes inputs; no invokes, no typed argument classes, no apply chains of our own,
-  nothing written. It runs under the same process settings as the render
-  (:func:`tenancy.render.engine.render_runtime`: no stack walk per registration, the render's
-  garbage-collector thresholds), so that the ratio compares like with like;
-* **sdk stock**: the same floor under the SDK's and CPython's defaults (for reference: what the
-  floor costs a program that does not change them);
+  Output, so the SDK wires the same dependencies) under the SDK's stock ``MockMonitor`` and a mock
+  that echoes inputs; no invokes, no apply chains of our own, nothing written:
+
+  - **typed sdk** (the target's floor): each resource through its provider SDK class
+    (``pulumi_aws.ec2.SecurityGroup(...)``, ``pulumi_kubernetes.core.v1.Namespace(...)`` with the
+    render's Kubernetes provider, ``pulumi_eks.Cluster(...)``), as a program declaring these
+    resources by hand would, under the render's process settings
+    (:func:`tenancy.render.engine.render_runtime`: no stack walk per registration, the render's
+    garbage-collector thresholds);
+  - **plain sdk**: plain ``pulumi.CustomResource``s (no typed classes, no built-in aliases), same
+    settings — stricter than any real program;
+  - **plain stock**: the plain floor under the SDK's and CPython's defaults;
+
 * **diff**: `tenancy diff` of this render against the same platform with one more tenant.
 
-and prints the ratio render/sdk (target: at most 1.5), the ratio render/sdk stock, the diff time
+and prints each ratio render/floor (target: at most 1.5 against the typed floor), the diff time
 (target: a few seconds) and resources and render milliseconds per tenant (flat as the count grows).
+tests/render/test_benchmark_floor.py checks that the floors register the render's resources.
 
 ``--pooled``: platforms mixing dedicated and pooled tenants (issue 13; tests/fixtures/pools.py),
 e.g. ``python benchmarks/render_vs_sdk.py --pooled 50 200``.
@@ -26,7 +33,10 @@ e.g. ``python benchmarks/render_vs_sdk.py --pooled 50 200``.
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
+import importlib
+import inspect
 import json
 import sys
 import tempfile
@@ -49,19 +59,62 @@ from tenancy.render.engine import render_runtime  # noqa: E402
 
 
 class _Echo(pulumi.runtime.Mocks):
+    """Echoes inputs as outputs; keeps ``(type, name, inputs)`` of every registration it saw
+    when ``record`` (tests check that a floor registers the render's resources)."""
+
+    def __init__(self, record: bool = False):
+        self.seen: list[tuple[str, str, dict[str, Any]]] | None = [] if record else None
+
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        if self.seen is not None:
+            self.seen.append((args.typ, args.name, dict(args.inputs)))
         return f"{args.name}-id", dict(args.inputs)
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict, list]:
         return {}, []
 
 
-def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True) -> float:
+_PACKAGES = {"aws": "pulumi_aws", "kubernetes": "pulumi_kubernetes", "eks": "pulumi_eks"}
+
+
+def _camel(snake: str) -> str:
+    head, *rest = snake.split("_")
+    return head + "".join(w[:1].upper() + w[1:] for w in rest)
+
+
+@functools.cache
+def _typed_class(token: str) -> tuple[type, dict[str, str]] | None:
+    """The provider SDK's class for a type token, and its inputs' names (camelCase → keyword),
+    e.g. ``aws:ec2/securityGroup:SecurityGroup`` → ``pulumi_aws.ec2.SecurityGroup``,
+    ``kubernetes:networking.k8s.io/v1:NetworkPolicy`` → ``pulumi_kubernetes.networking.v1.NetworkPolicy``."""
+    package, module, name = token.split(":")
+    if package == "pulumi" and module == "providers":
+        package, module, name = name, "index", "Provider"
+    if package not in _PACKAGES:
+        return None
+    path = [] if module.startswith("index") else [m.split(".")[0] for m in module.split("/")[:2]]
+    if package == "aws":
+        path = path[:1]  # aws:ec2/securityGroup:SecurityGroup lives in pulumi_aws.ec2
+    mod = importlib.import_module(".".join([_PACKAGES[package], *path]))
+    cls = getattr(mod, name, None)
+    if cls is None:
+        return None
+    params = inspect.signature(cls._internal_init).parameters
+    return cls, {_camel(p): p for p in params if p not in ("__self__", "resource_name", "opts", "__props__")}
+
+
+def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True, typed: bool = False,
+               mocks: _Echo | None = None) -> float:
     """Register ``resources`` (a render's) as a flat program under the stock mock monitor, under
-    the render's process settings (``like_render``) or the defaults."""
+    the render's process settings (``like_render``) or the defaults.
+
+    ``typed``: through the provider SDKs' own classes (``pulumi_aws.ec2.SecurityGroup(...)``,
+    ``pulumi_kubernetes.core.v1.Namespace(...)``, with the render's provider passed to each
+    Kubernetes resource), as a program written by hand would declare them; otherwise as plain
+    ``CustomResource``\ s with the same type tokens."""
     if like_render:
         with render_runtime():
-            return _sdk_floor(resources, like_render=False)
+            return _sdk_floor(resources, like_render=False, typed=typed, mocks=mocks)
     order = {r["urn"]: i for i, r in enumerate(resources)}
     text = {r["urn"]: json.dumps(r["inputs"]) for r in resources}
     referenced = {str(r["id"]) for r in resources if r.get("id") and any(
@@ -94,8 +147,15 @@ def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True) -> 
 
         for r in ordered:
             parent = made.get(r.get("parent") or "")
-            opts = pulumi.ResourceOptions(parent=parent)
-            if r["custom"]:
+            provider = made.get((r.get("provider") or "").rpartition("::")[0]) if typed else None
+            opts = pulumi.ResourceOptions(parent=parent, provider=provider)
+            found = _typed_class(r["type"]) if typed else None
+            if found and set(r["inputs"]) <= set(found[1]):
+                cls, names = found
+                made[r["urn"]] = cls(r["name"], opts, **{names[k]: wire(v) for k, v in r["inputs"].items()})
+            elif typed and r["custom"]:
+                raise ValueError(f"no provider SDK class takes the inputs of {r['type']}: {sorted(r['inputs'])}")
+            elif r["custom"]:
                 made[r["urn"]] = pulumi.CustomResource(r["type"], r["name"], wire(dict(r["inputs"])), opts)
             else:
                 made[r["urn"]] = pulumi.ComponentResource(r["type"], r["name"], None, opts)
@@ -103,7 +163,7 @@ def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True) -> 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        pulumi_mocks.set_mocks(_Echo(), project="bench", stack="sdk", preview=False)
+        pulumi_mocks.set_mocks(mocks or _Echo(), project="bench", stack="sdk", preview=False)
         settings.SETTINGS.rpc_manager.clear()
         settings.SETTINGS.outputs.clear()
         started = time.perf_counter()
@@ -115,42 +175,56 @@ def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True) -> 
         loop.close()
 
 
-def main(counts: list[int], repeat: int = 2, pooled: bool = False) -> None:
+def _render_once(spec: Any, out: Path) -> None:
+    write_render(render_spec(spec, stack="bench"), out)
+
+
+def _timed(fn: Any) -> tuple[float, float]:
+    """CPU and wall seconds of ``fn()``, after a collection (no run pays for earlier garbage)."""
+    gc.collect()
+    cpu, wall = time.process_time(), time.perf_counter()
+    fn()
+    return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def main(counts: list[int], repeat: int = 3, pooled: bool = False) -> None:
     """Times are CPU seconds of this process (the machine may be shared; wall time in brackets),
-    the best of ``repeat`` runs each."""
+    the best of ``repeat`` interleaved runs each."""
     make = pooled_platform if pooled else platform
     warm = make(7 if pooled else 1)
     with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports and first-use caches, not measured
         write_render(render_spec(warm, stack="bench"), Path(tmp) / "warm")
         _sdk_floor(render_spec(warm, stack="bench").resources)
-    print(f"{'tenants':>8} {'resources':>10} {'render s':>16} {'sdk s':>16} {'ratio':>6} "
-          f"{'sdk stock s':>16} {'ratio':>6} {'diff s':>16} {'res/tenant':>10} {'ms/tenant':>9}")
+        _sdk_floor(render_spec(warm, stack="bench").resources, typed=True)
+    columns = ("typed sdk", "plain sdk", "plain stock")
+    print(f"{'tenants':>8} {'resources':>10} {'render s':>16} "
+          + " ".join(f"{c + ' s':>16} {'ratio':>6}" for c in columns)
+          + f" {'diff s':>16} {'res/tenant':>10} {'ms/tenant':>9}")
     for n in counts:
         with tempfile.TemporaryDirectory() as tmp:
-            t_render = w_render = t_sdk = w_sdk = t_stock = w_stock = float("inf")
+            best: dict[str, tuple[float, float]] = {}
+            result = render_spec(make(n), stack="bench")
+            res = result.resources
+            runs = {
+                "render": functools.partial(_render_once, make(n), Path(tmp) / "base"),
+                "typed sdk": functools.partial(_sdk_floor, res, typed=True),
+                "plain sdk": functools.partial(_sdk_floor, res),
+                "plain stock": functools.partial(_sdk_floor, res, like_render=False),
+            }
             for _ in range(repeat):
-                gc.collect()
-                cpu, wall = time.process_time(), time.perf_counter()
-                result = render_spec(make(n), stack="bench")
-                write_render(result, Path(tmp) / "base")
-                t_render, w_render = min(t_render, time.process_time() - cpu), min(w_render, time.perf_counter() - wall)
-                gc.collect()
-                cpu, wall = time.process_time(), time.perf_counter()
-                _sdk_floor(result.resources)
-                t_sdk, w_sdk = min(t_sdk, time.process_time() - cpu), min(w_sdk, time.perf_counter() - wall)
-                gc.collect()
-                cpu, wall = time.process_time(), time.perf_counter()
-                _sdk_floor(result.resources, like_render=False)
-                t_stock, w_stock = min(t_stock, time.process_time() - cpu), min(w_stock, time.perf_counter() - wall)
+                for key, fn in runs.items():
+                    cpu, wall = _timed(fn)
+                    old = best.get(key, (float("inf"), float("inf")))
+                    best[key] = (min(old[0], cpu), min(old[1], wall))
             write_render(render_spec(make(n + 1), stack="bench"), Path(tmp) / "head")
-            gc.collect()  # like the render and the floor, the diff does not pay for earlier garbage
-            cpu, wall = time.process_time(), time.perf_counter()
-            diff_renders(load_render(Path(tmp) / "base"), load_render(Path(tmp) / "head"))
-            t_diff, w_diff = time.process_time() - cpu, time.perf_counter() - wall
+            best["diff"] = _timed(lambda: diff_renders(load_render(Path(tmp) / "base"),
+                                                       load_render(Path(tmp) / "head")))
         per_tenant = sum(r["tenant"] is not None for r in result.resources) / max(n, 1)
-        print(f"{n:>8} {len(result.resources):>10} {t_render:>7.2f} ({w_render:>6.2f}) {t_sdk:>7.2f} ({w_sdk:>6.2f}) "
-              f"{t_render / t_sdk:>6.2f} {t_stock:>7.2f} ({w_stock:>6.2f}) {t_render / t_stock:>6.2f} "
-              f"{t_diff:>7.2f} ({w_diff:>6.2f}) {per_tenant:>10.1f} {1000 * t_render / max(n, 1):>9.1f}", flush=True)
+        t_render, w_render = best["render"]
+        cells = " ".join(f"{best[c][0]:>7.2f} ({best[c][1]:>6.2f}) {t_render / best[c][0]:>6.2f}" for c in columns)
+        print(f"{n:>8} {len(result.resources):>10} {t_render:>7.2f} ({w_render:>6.2f}) {cells} "
+              f"{best['diff'][0]:>7.2f} ({best['diff'][1]:>6.2f}) {per_tenant:>10.1f} "
+              f"{1000 * t_render / max(n, 1):>9.1f}", flush=True)
 
 
 if __name__ == "__main__":
