@@ -1,8 +1,9 @@
 """The scale case of issue 13: 200 tenants on one cluster (4 dedicated, 196 on 3 shared pools,
 tests/fixtures/pools.py) render, pass every guardrail of `tenancy check`, and are proven isolated
 by the security-group analyser (tests/helpers/sg_reachability.py) over every pair of tenants;
-per-tenant resources stay flat. Timing is measured by benchmarks/render_scaling.py --pooled, not
-here."""
+and by network-config-analyzer over the render's own NetworkPolicies (one sample pod per tenant:
+every pair, and DNS); per-tenant resources stay flat. Timing is measured by
+benchmarks/render_scaling.py --pooled, not here."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from tenancy.render import RenderResult, render_spec
 from tests.fixtures.pools import pooled_platform
 from tests.helpers import pools as P
 from tests.helpers import sg_reachability as reach
+from tests.helpers.nca import Nca, SampleCluster
 
 COUNT = 200
 
@@ -98,3 +100,43 @@ def test_negative_control_one_stray_rule_among_two_hundred_tenants_is_caught(ren
                                                "ipProtocol": "tcp", "fromPort": 5432, "toPort": 5432}})
     assert reach.allowed(reach.rules_of(res), m[x], m[y])
     assert not reach.allowed(reach.rules_of(render.resources), m[x], m[y])
+
+
+@pytest.mark.slow
+def test_networkpolicies_of_two_hundred_tenants_admit_only_declared_edges_and_dns(
+        render: RenderResult, spec: dict[str, Any], tmp_path: Any) -> None:
+    """nca over every NetworkPolicy the 200-tenant render deploys (tenants' and the platform's),
+    with one pod per tenant namespace and CoreDNS: a tenant's pod reaches another's only along a
+    declared allowFrom edge (expected map written from the spec, not from the plan), and every pod
+    resolves DNS (about a minute of nca)."""
+    names = [t["name"] for t in spec["tenants"]]
+    layout: dict[str, list[tuple[str, dict[str, str]]]] = {n: [("app", {"app": "web"})] for n in names}
+    layout["kube-system"] = [("coredns", {"k8s-app": "kube-dns"})]
+    nca = Nca(tmp_path / "nca", SampleCluster.build(layout, tenants=names), timeout=900)
+    objs = [o for group in render.manifests.values() for o in group]
+    assert sum(o["kind"] == "NetworkPolicy" for o in objs) > 4 * len(names)
+    # negative control in the same run: a stray pair of policies (p150's ingress, p010's egress)
+    # opens one undeclared edge across pools; the analysis must see exactly that edge
+    stray = [{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "stray-in", "namespace": "p150"},
+              "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [
+                  {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "p010"}}}]}]}},
+             {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+              "metadata": {"name": "stray-out", "namespace": "p010"},
+              "spec": {"podSelector": {}, "policyTypes": ["Egress"], "egress": [{"to": [
+                  {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "p150"}}}]}]}}]
+    conn = nca.connectivity(nca.policies(objs + stray, "scale"))
+    allow = {t["name"]: set(t.get("allowFrom", [])) for t in spec["tenants"]}
+    assert "p010" not in allow["p150"]
+    assert conn.get("p010/app", "p150/app") == "All connections"  # the stray edge is seen ...
+    allow["p150"].add("p010")  # ... and is the only difference from the declared map
+    wrong = []
+    for x, y in itertools.permutations(names, 2):
+        got, want = conn.get(f"{x}/app", f"{y}/app"), "All connections" if x in allow[y] else None
+        if got != want:
+            wrong.append(f"{x} -> {y}: {got} (want {want})")
+    assert wrong == [], wrong[:10]
+    no_dns = [n for n in names if conn.get(f"{n}/app", "kube-system/coredns") != "{protocols:TCP, UDP,dst_ports:53}"]
+    assert no_dns == [], no_dns[:10]
+    assert sum(map(len, allow.values())) > 10  # declared edges were exercised
+

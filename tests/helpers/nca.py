@@ -68,8 +68,9 @@ class Result:
 class Nca:
     """nca over one sample cluster, with files written under ``workdir``."""
 
-    def __init__(self, workdir: Path, cluster: SampleCluster):
+    def __init__(self, workdir: Path, cluster: SampleCluster, timeout: float = 120):
         self.dir = workdir
+        self.timeout = timeout
         self.dir.mkdir(parents=True, exist_ok=True)
         self.ns_file = self._dump("namespaces.yaml", [{"apiVersion": "v1", "kind": "NamespaceList",
                                                        "items": cluster.namespaces}])
@@ -89,7 +90,7 @@ class Nca:
 
     def _run(self, *args: str | Path) -> Result:
         cmd = [tool("nca"), *map(str, args), "--ns_list", str(self.ns_file), "--pod_list", str(self.pod_file)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, cwd=self.dir)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=self.timeout, cwd=self.dir)
         out = proc.stdout + proc.stderr
         if re.search(r"^Error:|Traceback", out, re.M):
             raise AssertionError(f"nca failed to read its input:\n{out}")
