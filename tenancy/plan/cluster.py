@@ -269,8 +269,10 @@ def vpc_cni_configuration(enforcing_mode: str = "strict", pod_security_groups: b
     (``enableNetworkPolicy``) and the policy agent's mode as the ``aws-node`` container's
     ``NETWORK_POLICY_ENFORCING_MODE`` (``env``, as in the aws/amazon-vpc-cni-k8s Helm chart's
     ``values.yaml``, which the add-on's configuration mirrors; VPC CNI 1.17.1+; EKS user guide,
-    "Set up policy enforcement at Pod startup"). Not checked against a live add-on schema here:
-    ``aws eks describe-addon-configuration --addon-name vpc-cni --addon-version <v>``."""
+    "Set up policy enforcement at Pod startup"). The shape (``enableNetworkPolicy``, ``env``,
+    ``init.env``, string values) is what pulumi-eks's ``VpcCniAddon`` writes to the same managed
+    add-on (pulumi/pulumi-eks ``nodejs/eks/addons/cni-addon.ts``); the live schema needs an
+    account: ``aws eks describe-addon-configuration --addon-name vpc-cni --addon-version <v>``."""
     if enforcing_mode not in ("strict", "standard"):
         raise ValueError(f"NETWORK_POLICY_ENFORCING_MODE must be strict or standard, got {enforcing_mode!r}")
     out: dict[str, Any] = {"enableNetworkPolicy": "true", "env": {"NETWORK_POLICY_ENFORCING_MODE": enforcing_mode}}

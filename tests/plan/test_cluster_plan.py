@@ -52,3 +52,44 @@ def test_web_identity_trust_is_exact() -> None:
     cond = doc["Statement"][0]["Condition"]
     assert cond == {"StringEquals": {"oidc.x/id/A:sub": "system:serviceaccount:kube-system:aws-node",
                                      "oidc.x/id/A:aud": "sts.amazonaws.com"}}
+
+
+# What pulumi-eks's own VpcCniAddon writes to the same EKS managed add-on's configurationValues
+# (pulumi/pulumi-eks at 7bf0c1b1, nodejs/eks/addons/cni-addon.ts: computeEnv and
+# mergeConfigurationValues, pinned by __snapshots__/cni-addon.test.ts.snap; its
+# examples/pod-security-groups/index.ts adds env POD_SECURITY_GROUP_ENFORCING_MODE "strict"), and
+# the EKS user guide's strict network-policy mode (env NETWORK_POLICY_ENFORCING_MODE). Written out
+# here by hand from those sources, so that a renamed or mistyped key fails.
+PULUMI_EKS_TOP_LEVEL = {"enableNetworkPolicy", "env", "init"}
+PULUMI_EKS_ENV = {
+    "AWS_VPC_CNI_NODE_PORT_SUPPORT", "AWS_VPC_ENI_MTU", "AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER",
+    "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "AWS_VPC_K8S_CNI_EXTERNALSNAT", "AWS_VPC_K8S_CNI_LOGLEVEL",
+    "AWS_VPC_K8S_CNI_LOG_FILE", "AWS_VPC_K8S_CNI_VETHPREFIX", "AWS_VPC_K8S_PLUGIN_LOG_FILE",
+    "AWS_VPC_K8S_PLUGIN_LOG_LEVEL", "ENABLE_POD_ENI", "ENABLE_PREFIX_DELEGATION", "ENI_CONFIG_LABEL_DEF",
+    "WARM_ENI_TARGET", "WARM_IP_TARGET", "WARM_PREFIX_TARGET",
+    "POD_SECURITY_GROUP_ENFORCING_MODE",  # the pod-security-groups example
+    "NETWORK_POLICY_ENFORCING_MODE",  # EKS user guide, network policy strict mode
+}
+PULUMI_EKS_INIT_ENV = {"DISABLE_TCP_EARLY_DEMUX"}
+
+
+def _string_leaves(value: object) -> bool:
+    if isinstance(value, dict):
+        return all(_string_leaves(v) for v in value.values())
+    return isinstance(value, str)
+
+
+def test_vpc_cni_configuration_has_the_shape_the_managed_add_on_takes() -> None:
+    for mode in ("strict", "standard"):
+        for pooled in (False, True):
+            cfg = plan.vpc_cni_configuration(mode, pod_security_groups=pooled)
+            assert set(cfg) <= PULUMI_EKS_TOP_LEVEL, cfg
+            assert set(cfg["env"]) <= PULUMI_EKS_ENV, cfg
+            assert set(cfg.get("init", {}).get("env", {})) <= PULUMI_EKS_INIT_ENV, cfg
+            # every value a string ("true", not true), as pulumi-eks stringifies them
+            assert _string_leaves(cfg), cfg
+            assert cfg["enableNetworkPolicy"] == "true" and cfg["env"]["NETWORK_POLICY_ENFORCING_MODE"] == mode
+    pooled_cfg = plan.vpc_cni_configuration("strict", pod_security_groups=True)
+    assert pooled_cfg["env"]["ENABLE_POD_ENI"] == "true"
+    assert pooled_cfg["env"]["POD_SECURITY_GROUP_ENFORCING_MODE"] == "strict"
+    assert pooled_cfg["init"] == {"env": {"DISABLE_TCP_EARLY_DEMUX": "true"}}
