@@ -111,7 +111,7 @@ def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True, typ
     ``typed``: through the provider SDKs' own classes (``pulumi_aws.ec2.SecurityGroup(...)``,
     ``pulumi_kubernetes.core.v1.Namespace(...)``, with the render's provider passed to each
     Kubernetes resource), as a program written by hand would declare them; otherwise as plain
-    ``CustomResource``\ s with the same type tokens."""
+    ``CustomResource`` objects with the same type tokens."""
     if like_render:
         with render_runtime():
             return _sdk_floor(resources, like_render=False, typed=typed, mocks=mocks)
