@@ -1,7 +1,8 @@
 """Render cost against the Pulumi SDK's own cost for the same resources, in one run:
 `python benchmarks/render_vs_sdk.py [TENANTS ...]` (default 5 25).
 
-For each tenant count it measures, in this process (CPU seconds, best of three interleaved runs):
+For each tenant count it measures, in this process (CPU seconds, the best of 15 interleaved runs up
+to 10 tenants, of 7 above; ``--repeat N`` to choose):
 
 * **render**: what `tenancy render` does — the stack program under the mock engine, then
   resources.json, manifests/ and report.md written to a temporary folder;
@@ -37,10 +38,11 @@ import functools
 import gc
 import importlib
 import inspect
-import json
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,8 @@ class _Echo(pulumi.runtime.Mocks):
 
     def __init__(self, record: bool = False):
         self.seen: list[tuple[str, str, dict[str, Any]]] | None = [] if record else None
+        self.urns: list[str] = []
+        """The URNs the monitor registered (when ``record``)."""
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
         if self.seen is not None:
@@ -103,6 +107,41 @@ def _typed_class(token: str) -> tuple[type, dict[str, str]] | None:
     return cls, {_camel(p): p for p in params if p not in ("__self__", "resource_name", "opts", "__props__")}
 
 
+def _creation_order(resources: list[dict[str, Any]], ids: dict[str, str]) -> list[dict[str, Any]]:
+    """``resources`` so that every resource comes after its parent and after every resource whose
+    id its inputs hold (a resource must exist to be a parent or to hand out its ``id`` Output),
+    otherwise in the render's order."""
+    by_urn = {r["urn"]: r for r in resources}
+
+    def held(v: Any) -> Iterator[str]:
+        if isinstance(v, str) and v in ids:
+            yield ids[v]
+        elif isinstance(v, dict):
+            for x in v.values():
+                yield from held(x)
+        elif isinstance(v, list):
+            for x in v:
+                yield from held(x)
+
+    out: list[dict[str, Any]] = []
+    done: set[str] = set()
+
+    def visit(urn: str) -> None:
+        if urn in done or urn not in by_urn:
+            return
+        done.add(urn)
+        r = by_urn[urn]
+        visit(r.get("parent") or "")
+        for dep in held(r["inputs"]):
+            if dep != urn:
+                visit(dep)
+        out.append(r)
+
+    for r in resources:
+        visit(r["urn"])
+    return out
+
+
 def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True, typed: bool = False,
                mocks: _Echo | None = None) -> float:
     """Register ``resources`` (a render's) as a flat program under the stock mock monitor, under
@@ -115,23 +154,8 @@ def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True, typ
     if like_render:
         with render_runtime():
             return _sdk_floor(resources, like_render=False, typed=typed, mocks=mocks)
-    order = {r["urn"]: i for i, r in enumerate(resources)}
-    text = {r["urn"]: json.dumps(r["inputs"]) for r in resources}
-    referenced = {str(r["id"]) for r in resources if r.get("id") and any(
-        f'"{r["id"]}"' in t for u, t in text.items() if u != r["urn"])}
-    by_urn = {r["urn"]: r for r in resources}
-
-    def depth(r: dict[str, Any]) -> int:
-        d, cur = 0, r.get("parent")
-        while cur in by_urn:
-            d, cur = d + 1, by_urn[cur].get("parent")
-        return d
-
-    ordered = sorted(resources, key=lambda r: (depth(r), order[r["urn"]]))
-    # referenced resources first, so that their id Outputs exist when a referrer is registered
-    ordered = sorted(ordered, key=lambda r: 0 if r.get("id") in referenced else 1)
-
     ids = {str(r["id"]): r["urn"] for r in resources if r.get("id") and r["custom"]}
+    ordered = _creation_order(resources, ids)
 
     def program() -> None:
         made: dict[str, pulumi.Resource] = {}
@@ -168,7 +192,10 @@ def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True, typ
         settings.SETTINGS.outputs.clear()
         started = time.perf_counter()
         _sync_await(run_pulumi_func(program))
-        return time.perf_counter() - started
+        took = time.perf_counter() - started
+        if mocks is not None and mocks.seen is not None:
+            mocks.urns = sorted(settings.SETTINGS.monitor.resources)  # type: ignore[union-attr]
+        return took
     finally:
         settings.reset_options()
         asyncio.set_event_loop(None)
@@ -187,9 +214,15 @@ def _timed(fn: Any) -> tuple[float, float]:
     return time.process_time() - cpu, time.perf_counter() - wall
 
 
-def main(counts: list[int], repeat: int = 3, pooled: bool = False) -> None:
+def default_repeat(tenants: int) -> int:
+    """Runs per column: the minimum of many runs estimates a cost without the shared machine's
+    noise (±30% between single runs here); small platforms are cheap to repeat."""
+    return 15 if tenants <= 10 else 7
+
+
+def main(counts: list[int], repeat: int | None = None, pooled: bool = False) -> None:
     """Times are CPU seconds of this process (the machine may be shared; wall time in brackets),
-    the best of ``repeat`` interleaved runs each."""
+    the best of ``repeat`` interleaved runs each (default: :func:`default_repeat`)."""
     make = pooled_platform if pooled else platform
     warm = make(7 if pooled else 1)
     with tempfile.TemporaryDirectory() as tmp:  # warm-up: imports and first-use caches, not measured
@@ -199,10 +232,11 @@ def main(counts: list[int], repeat: int = 3, pooled: bool = False) -> None:
     columns = ("typed sdk", "plain sdk", "plain stock")
     print(f"{'tenants':>8} {'resources':>10} {'render s':>16} "
           + " ".join(f"{c + ' s':>16} {'ratio':>6}" for c in columns)
-          + f" {'diff s':>16} {'res/tenant':>10} {'ms/tenant':>9}")
+          + f" {'paired':>6} {'diff s':>16} {'res/tenant':>10} {'ms/tenant':>9}")
     for n in counts:
         with tempfile.TemporaryDirectory() as tmp:
             best: dict[str, tuple[float, float]] = {}
+            paired: list[float] = []  # render / typed floor of the same round (adjacent runs)
             result = render_spec(make(n), stack="bench")
             res = result.resources
             runs = {
@@ -211,11 +245,14 @@ def main(counts: list[int], repeat: int = 3, pooled: bool = False) -> None:
                 "plain sdk": functools.partial(_sdk_floor, res),
                 "plain stock": functools.partial(_sdk_floor, res, like_render=False),
             }
-            for _ in range(repeat):
+            for _ in range(repeat or default_repeat(n)):
+                this: dict[str, float] = {}
                 for key, fn in runs.items():
                     cpu, wall = _timed(fn)
+                    this[key] = cpu
                     old = best.get(key, (float("inf"), float("inf")))
                     best[key] = (min(old[0], cpu), min(old[1], wall))
+                paired.append(this["render"] / this["typed sdk"])
             write_render(render_spec(make(n + 1), stack="bench"), Path(tmp) / "head")
             best["diff"] = _timed(lambda: diff_renders(load_render(Path(tmp) / "base"),
                                                        load_render(Path(tmp) / "head")))
@@ -223,6 +260,7 @@ def main(counts: list[int], repeat: int = 3, pooled: bool = False) -> None:
         t_render, w_render = best["render"]
         cells = " ".join(f"{best[c][0]:>7.2f} ({best[c][1]:>6.2f}) {t_render / best[c][0]:>6.2f}" for c in columns)
         print(f"{n:>8} {len(result.resources):>10} {t_render:>7.2f} ({w_render:>6.2f}) {cells} "
+              f"{statistics.median(paired):>6.2f} "
               f"{best['diff'][0]:>7.2f} ({best['diff'][1]:>6.2f}) {per_tenant:>10.1f} "
               f"{1000 * t_render / max(n, 1):>9.1f}", flush=True)
 
@@ -230,5 +268,10 @@ def main(counts: list[int], repeat: int = 3, pooled: bool = False) -> None:
 if __name__ == "__main__":
     args = sys.argv[1:]
     pooled = "--pooled" in args
+    repeat = None
+    if "--repeat" in args:
+        i = args.index("--repeat")
+        repeat = int(args[i + 1])
+        del args[i:i + 2]
     counts = [int(a) for a in args if a != "--pooled"]
-    main(counts or ([50, 200] if pooled else [5, 25]), pooled=pooled)
+    main(counts or ([50, 200] if pooled else [5, 25]), repeat=repeat, pooled=pooled)

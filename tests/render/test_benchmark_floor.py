@@ -29,6 +29,11 @@ def _custom(seen: list[tuple[str, str, dict[str, Any]]]) -> Counter[tuple[str, s
                    if not t.startswith("tenancy:") and t != "eks:index:Cluster")
 
 
+def _tail(urn: str) -> str:
+    """``urn:pulumi:STACK::PROJECT::TYPES::NAME`` without stack and project."""
+    return urn.split("::", 2)[2]
+
+
 @pytest.mark.parametrize("typed", [False, True], ids=["plain", "typed"])
 def test_floor_registers_the_renders_resources(resources: list[dict[str, Any]], typed: bool) -> None:
     echo = _Echo(record=True)
@@ -37,6 +42,8 @@ def test_floor_registers_the_renders_resources(resources: list[dict[str, Any]], 
     assert _custom(echo.seen) == _custom([(r["type"], r["name"], r["inputs"]) for r in resources if r["custom"]])
     components = Counter(t for t, _, _ in echo.seen if t.startswith("tenancy:") or t == "eks:index:Cluster")
     assert components == Counter(r["type"] for r in resources if not r["custom"])
+    # the same tree: every resource under the same parents (URN without its stack and project)
+    assert sorted(map(_tail, echo.urns)) == sorted(_tail(r["urn"]) for r in resources)
     if typed:  # pulumi-eks's component too, with the render's inputs (a remote component)
         [eks] = [i for t, _, i in echo.seen if t == "eks:index:Cluster"]
         [rendered] = [r["inputs"] for r in resources if r["type"] == "eks:index:Cluster"]
@@ -52,3 +59,18 @@ def test_typed_floor_uses_the_provider_sdk_classes() -> None:
     assert _typed_class("pulumi:providers:kubernetes")[0] is k8s.Provider  # type: ignore[index]
     assert _typed_class("aws:ec2/securityGroup:SecurityGroup")[1]["vpcId"] == "vpc_id"  # type: ignore[index]
     assert _typed_class("tenancy:index:Tenant") is None
+
+
+def test_negative_control_a_floor_creating_children_before_parents_is_caught(
+        resources: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The floor's earlier order (every referenced resource first, before its own parent) registers
+    different URNs: the tree check above sees it."""
+    import render_vs_sdk
+
+    def referenced_first(res: list[dict[str, Any]], ids: dict[str, str]) -> list[dict[str, Any]]:
+        return sorted(res, key=lambda r: 0 if r.get("id") in ids else 1)
+
+    monkeypatch.setattr(render_vs_sdk, "_creation_order", referenced_first)
+    echo = _Echo(record=True)
+    _sdk_floor(resources, typed=True, mocks=echo)
+    assert sorted(map(_tail, echo.urns)) != sorted(_tail(r["urn"]) for r in resources)
