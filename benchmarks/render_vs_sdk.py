@@ -99,12 +99,25 @@ def _typed_class(token: str) -> tuple[type, dict[str, str]] | None:
     path = [] if module.startswith("index") else [m.split(".")[0] for m in module.split("/")[:2]]
     if package == "aws":
         path = path[:1]  # aws:ec2/securityGroup:SecurityGroup lives in pulumi_aws.ec2
-    mod = importlib.import_module(".".join([_PACKAGES[package], *path]))
+    try:
+        mod = importlib.import_module(".".join([_PACKAGES[package], *path]))
+    except ModuleNotFoundError:
+        return None  # a Kubernetes kind the SDK has no class for (a CRD's: see _custom_kind)
     cls = getattr(mod, name, None)
     if cls is None:
         return None
     params = inspect.signature(cls._internal_init).parameters
     return cls, {_camel(p): p for p in params if p not in ("__self__", "resource_name", "opts", "__props__")}
+
+
+def _custom_kind(name: str, inputs: dict[str, Any], opts: pulumi.ResourceOptions) -> pulumi.CustomResource:
+    """A kind pulumi_kubernetes has no class for (a CRD's, e.g. ``SecurityGroupPolicy``), as a
+    program declares it: ``pulumi_kubernetes.apiextensions.CustomResource``."""
+    import pulumi_kubernetes as k8s
+
+    rest = {k: v for k, v in inputs.items() if k not in ("apiVersion", "kind", "metadata")}
+    return k8s.apiextensions.CustomResource(name, api_version=inputs["apiVersion"], kind=inputs["kind"],
+                                            metadata=inputs.get("metadata"), opts=opts, **rest)
 
 
 def _creation_order(resources: list[dict[str, Any]], ids: dict[str, str]) -> list[dict[str, Any]]:
@@ -177,6 +190,8 @@ def _sdk_floor(resources: list[dict[str, Any]], *, like_render: bool = True, typ
             if found and set(r["inputs"]) <= set(found[1]):
                 cls, names = found
                 made[r["urn"]] = cls(r["name"], opts, **{names[k]: wire(v) for k, v in r["inputs"].items()})
+            elif typed and r["type"].startswith("kubernetes:") and {"apiVersion", "kind"} <= set(r["inputs"]):
+                made[r["urn"]] = _custom_kind(r["name"], wire(dict(r["inputs"])), opts)
             elif typed and r["custom"]:
                 raise ValueError(f"no provider SDK class takes the inputs of {r['type']}: {sorted(r['inputs'])}")
             elif r["custom"]:

@@ -12,15 +12,18 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from render_scaling import platform  # noqa: E402
+from render_scaling import platform, pooled_platform  # noqa: E402
 from render_vs_sdk import _Echo, _sdk_floor, _typed_class  # noqa: E402
 
 from tenancy.render import render_spec  # noqa: E402
 
 
-@pytest.fixture(scope="module")
-def resources() -> list[dict[str, Any]]:
-    return render_spec(platform(2), stack="bench").resources
+@pytest.fixture(scope="module", params=["dedicated", "pooled"])
+def resources(request: pytest.FixtureRequest) -> list[dict[str, Any]]:
+    """Both benchmark platforms: dedicated tenants, and the pooled one (``--pooled``), whose
+    SecurityGroupPolicies are a CRD's kind (no pulumi_kubernetes class)."""
+    spec = platform(2) if request.param == "dedicated" else pooled_platform(7)
+    return render_spec(spec, stack="bench").resources
 
 
 def _custom(seen: list[tuple[str, str, dict[str, Any]]]) -> Counter[tuple[str, str, tuple[str, ...]]]:
