@@ -488,12 +488,8 @@ class TenantNetwork(pulumi.ComponentResource):
 
         self.network_acl_id = None
         if platform.network.tenant_network_acls and not pooled:
-            nacl = aws.ec2.NetworkAcl(f"{t}-nacl", vpc_id=args.vpc_id, subnet_ids=self.subnet_ids,
-                                      tags={**tags, "Name": f"{platform.name}-{t}"}, opts=_child(self))
-            self.network_acl_id = nacl.id
-            for entry in plan.nacl_base_rules(address.vpc_cidr, address.tenant_block_prefix, self.block):
-                _nacl_pair(f"{t}-nacl-{entry.key}", nacl.id, entry.rule_number, entry.action, entry.cidr,
-                           _child(self))
+            self.network_acl_id = _block_network_acl(self, t, f"{platform.name}-{t}", platform, self.block,
+                                                     args.vpc_id, self.subnet_ids, tags)
 
         self.register_outputs({
             "subnetIds": self.subnet_ids,
@@ -573,12 +569,8 @@ class PoolNetwork(pulumi.ComponentResource):
 
         self.network_acl_id: pulumi.Output[str] | None = None
         if platform.network.tenant_network_acls:
-            nacl = aws.ec2.NetworkAcl(f"{name}-nacl", vpc_id=args.vpc_id, subnet_ids=self.subnet_ids,
-                                      tags={**tags, "Name": name}, opts=_child(self))
-            self.network_acl_id = nacl.id
-            for entry in plan.nacl_base_rules(address.vpc_cidr, address.tenant_block_prefix, self.block):
-                _nacl_pair(f"{name}-nacl-{entry.key}", nacl.id, entry.rule_number, entry.action, entry.cidr,
-                           _child(self))
+            self.network_acl_id = _block_network_acl(self, name, name, platform, self.block, args.vpc_id,
+                                                     self.subnet_ids, tags)
 
         self.register_outputs({
             "subnetIds": self.subnet_ids,
@@ -593,6 +585,19 @@ class PoolNetwork(pulumi.ComponentResource):
 
 POOL_TAG = "tenancy/pool"
 """Tag on a pool's subnets, node group, security group and NACL (value: the pool)."""
+
+
+def _block_network_acl(parent: pulumi.Resource, key: str, display_name: str, platform: PlatformSpec, block: str,
+                       vpc_id: pulumi.Input[str], subnet_ids: Sequence[pulumi.Input[str]],
+                       tags: dict[str, str]) -> pulumi.Output[str]:
+    """The network ACL of one address block (a dedicated tenant's or a pool's) on its subnets: the
+    base rules of :func:`plan.nacl_base_rules`, resources named ``<key>-nacl…``. Returns its id."""
+    address = platform.address_plan
+    nacl = aws.ec2.NetworkAcl(f"{key}-nacl", vpc_id=vpc_id, subnet_ids=subnet_ids,
+                              tags={**tags, "Name": display_name}, opts=_child(parent))
+    for entry in plan.nacl_base_rules(address.vpc_cidr, address.tenant_block_prefix, block):
+        _nacl_pair(f"{key}-nacl-{entry.key}", nacl.id, entry.rule_number, entry.action, entry.cidr, _child(parent))
+    return nacl.id
 
 
 def _nacl_pair(resource_name: str, acl_id: pulumi.Input[str], number: int, action: str, cidr: str,

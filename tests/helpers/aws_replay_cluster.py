@@ -389,6 +389,29 @@ def _node_group(ctx: Any, r: dict[str, Any]) -> str:
     return ng["nodegroupName"]
 
 
+def _launch_template_data(ctx: Any, name: str | None, ng: dict[str, Any],
+                          out: list[str]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """A node group's launch template as EC2 stores it, and the security groups it puts on the
+    nodes; appends to ``out`` what any node group's template must not do: IMDS other than v2-only
+    with hop limit 1, an unencrypted volume, the control plane's security group on the nodes."""
+    ec2 = ctx.client("ec2")
+    lt_ref = ng["launchTemplate"]
+    [ver] = ec2.describe_launch_template_versions(LaunchTemplateId=lt_ref["id"], Versions=[str(lt_ref["version"])])[
+        "LaunchTemplateVersions"]
+    data = ver["LaunchTemplateData"]
+    md = data.get("MetadataOptions") or {}
+    if md.get("HttpTokens") != "required" or int(md.get("HttpPutResponseHopLimit", 0)) != 1:
+        out.append(f"{name}: IMDS is not v2-only with hop limit 1: {md}")
+    for b in data.get("BlockDeviceMappings") or []:
+        if not b.get("Ebs", {}).get("Encrypted"):
+            out.append(f"{name}: volume {b['DeviceName']} is not encrypted")
+    groups = ec2.describe_security_groups(GroupIds=data.get("SecurityGroupIds") or [])["SecurityGroups"]
+    cp = ctx.extra.get("control_plane_sg")
+    if cp and cp in [g["GroupId"] for g in groups]:
+        out.append(f"{name}: nodes carry the control plane's security group")
+    return data, groups
+
+
 def _node_group_check(ctx: Any, r: dict[str, Any], name: str | None) -> list[str]:
     """Read the node group back from moto and judge it: moto stores taints and labels as given."""
     i = ctx.resolve(r["inputs"])
@@ -420,27 +443,13 @@ def _node_group_check(ctx: Any, r: dict[str, Any], name: str | None) -> list[str
         if owner != tenant:
             out.append(f"{name}: subnet {s['SubnetId']} belongs to {owner or 'the platform'}, "
                        f"not {tenant or 'the platform'}")
-    # Launch template, as EC2 stores it.
-    lt_ref = ng["launchTemplate"]
-    [ver] = ec2.describe_launch_template_versions(LaunchTemplateId=lt_ref["id"], Versions=[str(lt_ref["version"])])[
-        "LaunchTemplateVersions"]
-    data = ver["LaunchTemplateData"]
-    md = data.get("MetadataOptions") or {}
-    if md.get("HttpTokens") != "required" or int(md.get("HttpPutResponseHopLimit", 0)) != 1:
-        out.append(f"{name}: IMDS is not v2-only with hop limit 1: {md}")
-    for b in data.get("BlockDeviceMappings") or []:
-        if not b.get("Ebs", {}).get("Encrypted"):
-            out.append(f"{name}: volume {b['DeviceName']} is not encrypted")
-    groups = ec2.describe_security_groups(GroupIds=data.get("SecurityGroupIds") or [])["SecurityGroups"]
+    data, groups = _launch_template_data(ctx, name, ng, out)
     owners = [_tags(g.get("Tags")).get(TENANT_TAG) for g in groups]
     if tenant:
         if sorted(o or "" for o in owners) != ["", tenant] or len(groups) != 2:
             out.append(f"{name}: security groups of tenants {owners}: want its own and the shared marker")
     elif any(owners):
         out.append(f"{name}: system nodes carry tenant security groups {owners}")
-    cp = ctx.extra.get("control_plane_sg")
-    if cp and cp in [g["GroupId"] for g in groups]:
-        out.append(f"{name}: nodes carry the control plane's security group")
     for spec in data.get("TagSpecifications") or []:
         if tenant and _tags(spec["Tags"]).get(TENANT_TAG) != tenant:
             out.append(f"{name}: {spec['ResourceType']} tags lack {TENANT_TAG}={tenant}")
@@ -561,23 +570,10 @@ def _pool_node_group_check(ctx: Any, i: dict[str, Any], name: str | None, ng: di
         tags = _tags(s.get("Tags"))
         if tags.get(POOL_TAG) != pool or tags.get(TENANT_TAG):
             out.append(f"{name}: subnet {s['SubnetId']} is not pool {pool}'s (tags {tags})")
-    lt_ref = ng["launchTemplate"]
-    [ver] = ec2.describe_launch_template_versions(LaunchTemplateId=lt_ref["id"], Versions=[str(lt_ref["version"])])[
-        "LaunchTemplateVersions"]
-    data = ver["LaunchTemplateData"]
-    md = data.get("MetadataOptions") or {}
-    if md.get("HttpTokens") != "required" or int(md.get("HttpPutResponseHopLimit", 0)) != 1:
-        out.append(f"{name}: IMDS is not v2-only with hop limit 1: {md}")
-    for b in data.get("BlockDeviceMappings") or []:
-        if not b.get("Ebs", {}).get("Encrypted"):
-            out.append(f"{name}: volume {b['DeviceName']} is not encrypted")
-    groups = ec2.describe_security_groups(GroupIds=data.get("SecurityGroupIds") or [])["SecurityGroups"]
+    _, groups = _launch_template_data(ctx, name, ng, out)
     owners = sorted(_tags(g.get("Tags")).get(POOL_TAG) or _tags(g.get("Tags")).get(TENANT_TAG) or "" for g in groups)
     if owners != ["", pool] or any(_tags(g.get("Tags")).get(TENANT_TAG) for g in groups):
         out.append(f"{name}: security groups of {owners}: want the pool's own and the shared marker")
-    cp = ctx.extra.get("control_plane_sg")
-    if cp and cp in [g["GroupId"] for g in groups]:
-        out.append(f"{name}: nodes carry the control plane's security group")
     entry = ctx.extra.get("access_entries", {}).get(i["clusterName"], {}).get(ng["nodeRole"])
     if not entry or entry.get("type") != "EC2_LINUX":
         out.append(f"{name}: node role {ng['nodeRole']} has no EC2_LINUX access entry")

@@ -11,6 +11,7 @@ has an ingress rule matching A, on a common protocol and port.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -136,6 +137,26 @@ def can_reach(rules: list[Rule], src: Machines, dst: Machines, protocol: str | N
             continue
         return True
     return False
+
+
+def edge_violations(rules: list[Rule], machines: Mapping[str, Machines],
+                    allow_from: Mapping[str, Iterable[str]], own_port: int | None = None) -> list[str]:
+    """Every ordered pair of tenants whose reachability differs from the declared ``allowFrom``
+    edges (``allow_from[y]``: who may open connections to ``y``): a declared edge that is closed,
+    an undeclared one that is open (with its first path); with ``own_port``, a tenant that cannot
+    reach itself on that TCP port."""
+    allow = {t: set(a) for t, a in allow_from.items()}
+    out = []
+    for x, y in itertools.permutations(allow, 2):
+        paths = allowed(rules, machines[x], machines[y])
+        if x in allow[y] and not paths:
+            out.append(f"{y} allows {x} but {x} cannot reach {y}")
+        if x not in allow[y] and paths:
+            out.append(f"{x} reaches {y} without {y} allowing it: {paths[0]}")
+    if own_port is not None:
+        out += [f"{t} cannot reach itself" for t, m in machines.items()
+                if not can_reach(rules, m, m, "tcp", own_port)]
+    return out
 
 
 def tenant_machines(resources: Sequence[Mapping[str, Any]], tenant: str, marker_group: str | None) -> Machines:
