@@ -54,6 +54,20 @@ if complete; then
   exit 0
 fi
 
+# One build per key at a time: a second `make testenv` (or a test session building on demand) waits
+# here for the first and then finds the binaries cached, instead of racing it over the same files.
+mkdir -p "$cache"
+exec 9>"$cache/$key.lock"
+if ! flock -n 9; then
+  echo "testenv: another build of $key is running; waiting for it ($(date -u +%H:%M:%S))" >&2
+  flock 9
+fi
+if complete; then
+  echo "testenv: cached ($key, built by the build we waited for)"
+  echo "$bin"
+  exit 0
+fi
+
 if ! command -v go >/dev/null 2>&1; then
   echo "testenv: Go is not installed; install Go >= 1.26 (https://go.dev/dl/) and run 'make testenv' again" >&2
   exit 2
@@ -78,8 +92,10 @@ run() {  # run NAME DIR -- go build args...
   fi
   echo "[$step/$total] $name: building in testenv/$dir ($(date -u +%H:%M:%S); cold builds take minutes)"
   local t0=$SECONDS
-  (cd "$dir" && go build -trimpath -o "$bin/.$name.tmp" "$@")
-  mv "$bin/.$name.tmp" "$bin/$name"
+  # A temporary name of this process's own, renamed into place once whole.
+  local tmp="$bin/.$name.tmp.$$"
+  (cd "$dir" && go build -trimpath -o "$tmp" "$@")
+  mv -f "$tmp" "$bin/$name"
   echo "[$step/$total] $name: built in $((SECONDS - t0))s"
 }
 
@@ -92,8 +108,12 @@ pulumi_ldflags="-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Versi
 run pulumi pulumi -ldflags "$pulumi_ldflags" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
 run pulumi-language-python pulumi -ldflags "$pulumi_ldflags" ./cmd/pulumi-language-python
 # The language host runs this shim (sdk/python/cmd/pulumi-language-python-exec in the sdk/v3 module).
-sdk_dir="$(cd pulumi && go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3)"
-install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$bin/pulumi-language-python-exec"
+# `go mod download` (not `go list -m`, whose Dir is empty on a cold module cache) fetches it if needed.
+sdk_dir="$(cd pulumi && go mod download -json github.com/pulumi/pulumi/sdk/v3 \
+  | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p')"
+[[ -n "$sdk_dir" ]] || { echo "testenv: go mod download github.com/pulumi/pulumi/sdk/v3 gave no directory" >&2; exit 1; }
+install -m 0755 "$sdk_dir/python/cmd/pulumi-language-python-exec" "$bin/.pulumi-language-python-exec.tmp.$$"
+mv -f "$bin/.pulumi-language-python-exec.tmp.$$" "$bin/pulumi-language-python-exec"
 
 if [[ ! -x "$bin/pulumi-resource-kubernetes" ]]; then
   (cd pulumi-kubernetes && VERSION="$K8S_PROVIDER_VERSION" go run ./gen)

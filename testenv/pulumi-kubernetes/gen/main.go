@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 )
 
 const module = "github.com/pulumi/pulumi-kubernetes/provider/v4"
@@ -40,11 +39,21 @@ func main() {
 	if version == "" {
 		log.Fatal("set VERSION to the provider version")
 	}
-	dir, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", module).Output()
+	// `go mod download -json` fetches the module into GOMODCACHE when it is not there yet and prints
+	// where it is. (`go list -m -f {{.Dir}}` prints an empty Dir on a cold module cache, which is how
+	// a fresh machine failed with "open cmd/pulumi-resource-kubernetes/schema.json".)
+	out, err := exec.Command("go", "mod", "download", "-json", module).Output()
 	if err != nil {
-		log.Fatalf("go list -m %s: %v", module, err)
+		log.Fatalf("go mod download %s: %v", module, err)
 	}
-	src := filepath.Join(strings.TrimSpace(string(dir)), "cmd", "pulumi-resource-kubernetes")
+	var info struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &info); err != nil {
+		log.Fatalf("go mod download %s: %v", module, err)
+	}
+	if info.Error != "" || info.Dir == "" {
+		log.Fatalf("go mod download %s: no module directory (%s)", module, info.Error)
+	}
+	src := filepath.Join(info.Dir, "cmd", "pulumi-resource-kubernetes")
 	dst := filepath.Join("cmd", "pulumi-resource-kubernetes")
 	minify(filepath.Join(src, "schema.json"), filepath.Join(dst, "schema-embed.json"),
 		func(doc map[string]any) { doc["version"] = version })
