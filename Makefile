@@ -4,8 +4,13 @@ VENV   := .venv
 TOOLS  := .tools
 STACK  ?= dev
 PIP    := $(VENV)/bin/python -m pip
+# The test suite runs with the tested versions of every dependency (tests/constraints.txt and
+# tests/tools/constraints.txt, written by `make lock`); `make test LOCK=0` takes the newest versions
+# pyproject.toml's ranges allow instead (the scheduled drift job). `make render` keeps the ranges.
+LOCK   ?= 1
+LOCKED  = $(if $(filter 1,$(LOCK)),-c $(1),)
 
-.PHONY: install tools render test lint bench reference clean testenv
+.PHONY: install tools render test lint bench reference clean testenv lock drift
 
 install: $(VENV)/.installed
 tools: $(TOOLS)/.installed
@@ -18,14 +23,14 @@ $(VENV)/.runtime: pyproject.toml
 	touch $@
 
 # ... and what testing and linting add.
-$(VENV)/.installed: $(VENV)/.runtime
-	$(PIP) install -q -e '.[test,dev]'
+$(VENV)/.installed: $(VENV)/.runtime tests/constraints.txt
+	$(PIP) install -q $(call LOCKED,tests/constraints.txt) -e '.[test,dev]'
 	touch $@
 
-$(TOOLS)/.installed: tests/tools/requirements.txt
+$(TOOLS)/.installed: tests/tools/requirements.txt tests/tools/constraints.txt
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/python -m pip install -q --upgrade pip
-	$(TOOLS)/bin/python -m pip install -q -r tests/tools/requirements.txt
+	$(TOOLS)/bin/python -m pip install -q $(call LOCKED,tests/tools/constraints.txt) -r tests/tools/requirements.txt
 	touch $@
 
 ## render: render the dev stack offline (no cloud account, no Pulumi CLI) into build/$(STACK)
@@ -44,6 +49,15 @@ testenv:
 lint: install
 	$(VENV)/bin/ruff check tenancy tests stacks examples benchmarks tools
 	$(VENV)/bin/mypy tenancy
+
+## lock: re-resolve the tested versions (tests/constraints.txt, tests/tools/constraints.txt) from the
+## ranges and tests/lock-holds.txt; run the suite after it, and commit the locks with what they fixed
+lock:
+	$(PYTHON) tools/lock.py
+
+## drift: what the newest versions the ranges allow change against the locks (run `make test LOCK=0` too)
+drift:
+	$(PYTHON) tools/lock.py --report
 
 bench: install
 	$(VENV)/bin/python benchmarks/render_scaling.py
