@@ -6,6 +6,7 @@
 #   bash testenv/build.sh          build what is missing; the LAST line printed is the bin folder
 #   bash testenv/build.sh --find   print the bin folder if it is complete (exit 1 otherwise); needs no Go
 #   bash testenv/build.sh --path   print where the bin folder is (built or not); needs no Go
+#   bash testenv/build.sh --key    print the cache key (versions + wrapper hash): a CI cache key; needs no Go
 #
 # Binaries go to ${TENANCY_TESTENV_CACHE:-$HOME/.cache/tenancy-testenv}/<key>/bin, where <key> names
 # the versions and hashes the wrapper modules (go.mod, go.sum, *.go) and this script. Go's own caches
@@ -40,6 +41,10 @@ complete() {
   for b in "${binaries[@]}"; do [[ -x "$bin/$b" ]] || return 1; done
 }
 
+if [[ "${1:-}" == "--key" ]]; then
+  echo "$key"
+  exit 0
+fi
 if [[ "${1:-}" == "--path" ]]; then
   echo "$bin"
   exit 0
