@@ -64,7 +64,7 @@ bench: install
 
 ## reference: regenerate README's spec reference from the models' documentation
 reference: install
-	$(VENV)/bin/python -c "from pathlib import Path; from tenancy.reference import splice; p = Path('README.md'); p.write_text(splice(p.read_text()))"
+	$(VENV)/bin/python -c "from pathlib import Path; from tenancy.spec.reference import splice; p = Path('README.md'); p.write_text(splice(p.read_text()))"
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

@@ -55,9 +55,9 @@ from pulumi.runtime.sync_await import _sync_await
 sys.path.insert(0, str(Path(__file__).parent))
 from render_scaling import platform, pooled_platform  # noqa: E402
 
-from tenancy.diff import diff_renders, load_render  # noqa: E402
 from tenancy.render import render_spec, write_render  # noqa: E402
 from tenancy.render.engine import render_runtime  # noqa: E402
+from tenancy.review.diff import diff_renders, load_render  # noqa: E402
 
 
 class _Echo(pulumi.runtime.Mocks):

@@ -2,8 +2,8 @@
 
     pulumi preview --policy-pack policy-pack [--policy-pack-config policy-pack/config.example.json]
 
-The rules are tenancy.check's (tenancy/policy_pack.py turns them into stack policies)."""
+The rules are tenancy.review.check's (tenancy/review/policy_pack.py turns them into stack policies)."""
 
-from tenancy.policy_pack import pack
+from tenancy.review.policy_pack import pack
 
 pack()

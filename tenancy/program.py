@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import pulumi
 
-from .platform import Platform
-from .spec import SpecError, load_platform
+from tenancy.components.platform import Platform
+from tenancy.plan.validate import load_platform
+from tenancy.spec import SpecError
 
 
 def main() -> Platform:

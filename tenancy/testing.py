@@ -39,13 +39,14 @@ from typing import Any
 
 import pulumi
 
-from .render.engine import RenderError, run_under_mocks
-from .render.mocks import ACCOUNT_ID, TenancyMocks
-from .render.program import ProgramError, qualify_config
-from .render.program import render_program as _render_program
-from .render.result import RenderResult, result_of
-from .render.writer import write_render
-from .stackfile import load_config, stack_name
+from tenancy.components.platform import BUILT_SPECS
+from tenancy.render.engine import RenderError, run_under_mocks
+from tenancy.render.mocks import ACCOUNT_ID, TenancyMocks
+from tenancy.render.program import ProgramError, qualify_config
+from tenancy.render.program import render_program as _render_program
+from tenancy.render.result import RenderResult, result_of
+from tenancy.render.writer import write_render
+from tenancy.spec.stackfile import load_config, stack_name
 
 __all__ = ["ACCOUNT_ID", "Mocks", "ProgramError", "RenderError", "RenderResult", "render_program", "run",
            "write_render"]
@@ -95,8 +96,6 @@ def run(
     namespace (``aws:region``, ``acme:platform``); keys without one belong to ``project``.
     ``mocks`` defaults to :class:`Mocks` in ``aws:region`` (or eu-west-1).
     """
-    from .platform import BUILT_SPECS
-
     cfg = qualify_config(config or {}, project)
     if mocks is None:
         mocks = Mocks(region=str(cfg.get("aws:region", "eu-west-1")))

@@ -13,7 +13,7 @@ import pulumi
 import pytest
 
 from tenancy import Network, Platform, load_platform
-from tenancy.bundle import TenantBundle, TenantBundleArgs
+from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.render.engine import RenderError, run_under_mocks
 from tenancy.spec import TenantSpec
 from tenancy.testing import Mocks, render_program, run

@@ -1,5 +1,5 @@
 """A team stack: the payments tenant's namespace, quota, RBAC, network policies, service accounts
-and their IAM roles, built against the platform stack's outputs (tenancy.team).
+and their IAM roles, built against the platform stack's outputs (tenancy.components.team).
 
 The platform stack is referenced by name (`platformStack`, a StackReference); its settings come
 from `platformFacts` (its `teamStackFacts` output). Without `platformStack`, the platform's
@@ -8,7 +8,7 @@ outputs are read from the `platform` config object instead.
 
 import pulumi
 
-from tenancy.team import PlatformRef, TeamTenant, TeamTenantArgs
+from tenancy.components.team import PlatformRef, TeamTenant, TeamTenantArgs
 
 config = pulumi.Config()
 stack_name = config.get("platformStack")

@@ -29,9 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..spec import PlatformSpec, Problem, SpecError, load_platform
-from .quotas import Occupancy, occupancy, platform_oidc_providers, platform_roles
-from .spec import FleetSpec
+from tenancy.fleet.spec import FleetSpec
+from tenancy.plan.capacity import Occupancy, occupancy, platform_oidc_providers, platform_roles
+from tenancy.plan.validate import load_platform
+from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
 
 
 @dataclass(frozen=True)
@@ -59,8 +60,6 @@ def _keeps_retired_tenants() -> bool:
 
 def _two_phase_offboarding() -> bool:
     """Whether the platform spec has two-phase off-boarding (``offboarding: true`` first)."""
-    from ..spec import TenantSpec
-
     return "offboarding" in TenantSpec.model_fields
 
 

@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .placement import Placement
-from .stacks import stack_path
+from tenancy.fleet.placement import Placement
+from tenancy.fleet.stacks import placement_report, stack_path
+from tenancy.render import render_stack_file, write_render
 
 
 @dataclass
@@ -39,8 +40,6 @@ def render_cell(stack_file: str, cell: str, out: str) -> CellRender:
     """Render one cell (runs in a worker process)."""
     started = time.monotonic()
     try:
-        from ..render import render_stack_file, write_render
-
         result = render_stack_file(Path(stack_file), stack=cell)
         written = write_render(result, Path(out))
         return CellRender(cell, True, time.monotonic() - started, len(result.resources),
@@ -73,8 +72,6 @@ def render_fleet(placement: Placement, stacks_dir: Path, out: Path, *, parallel:
 
 
 def write_fleet_report(placement: Placement, renders: list[CellRender], out: Path) -> None:
-    from .stacks import placement_report
-
     by_cell = {r.cell: r for r in renders}
     lines = [placement_report(placement).rstrip("\n"), "", "## Render", "",
              "| cell | result | resources | Kubernetes objects | seconds | output |", "|---|---|---|---|---|---|"]

@@ -30,16 +30,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
-from ..spec import (
-    DnsLabel,
-    PlatformName,
-    Problem,
-    SpecError,
-    TenantName,
-    TenantSpec,
-    _from_pydantic,
-    format_path,
-)
+from tenancy.spec.errors import Problem, SpecError, dedupe, problems_from_pydantic
+from tenancy.spec.models import DnsLabel, PlatformName, TenantName, TenantSpec
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -227,37 +219,15 @@ def load_fleet(data: Any) -> FleetSpec:
     try:
         fleet = FleetSpec.model_validate(data)
     except ValidationError as exc:
-        problems.extend(_fleet_problems(exc))
+        problems.extend(problems_from_pydantic(exc, FleetSpec))
     problems.extend(_raw_checks(data))
     problems.extend(_semantic_checks(data))
     if problems:
-        raise SpecError(_dedupe(problems))
+        raise SpecError(dedupe(problems))
     assert fleet is not None
     return fleet
 
 
-def _dedupe(problems: list[Problem]) -> list[Problem]:
-    out: list[Problem] = []
-    for p in problems:
-        if p not in out:
-            out.append(p)
-    return out
-
-
-def _fleet_problems(exc: ValidationError) -> list[Problem]:
-    out = []
-    for err in exc.errors(include_url=False):
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-        path = format_path(loc)
-        if err["type"] == "extra_forbidden":
-            out.append(Problem(path, f"unknown key {loc[-1]!r}; remove it"))
-        elif err["type"] == "missing":
-            out.append(Problem(path, "is required; add it"))
-        elif err["type"] in ("value_error", "assertion_error"):
-            out.append(Problem(path, str(err.get("ctx", {}).get("error", err["msg"]))))
-        else:
-            out.append(Problem(path, f"{err['msg']} (got {err.get('input')!r}); fix the value"))
-    return out
 
 
 def _raw_checks(data: Mapping[str, Any]) -> list[Problem]:
@@ -291,7 +261,7 @@ def _raw_checks(data: Mapping[str, Any]) -> list[Problem]:
         try:
             _Tenants.model_validate({"tenants": bodies})
         except ValidationError as exc:
-            out.extend(_from_pydantic(exc, {"tenants": bodies}))
+            out.extend(problems_from_pydantic(exc, _Tenants))
     return out
 
 

@@ -24,9 +24,9 @@ from typing import Any
 
 import yaml
 
-from ..spec import Problem, SpecError
-from .placement import Existing, Placement
-from .spec import DEFAULT_ACCOUNT, FleetSpec, load_fleet
+from tenancy.fleet.placement import Existing, Placement
+from tenancy.fleet.spec import DEFAULT_ACCOUNT, FleetSpec, load_fleet
+from tenancy.spec import Problem, SpecError
 
 OWNED_KEYS = ("aws:region", "aws:allowedAccountIds", "tenancy:fleet", "tenancy:platform")
 

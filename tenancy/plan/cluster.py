@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .. import naming
-from .admission import SYSTEM_TAINT_KEY, TENANT_LABEL
+from tenancy.plan.admission import SYSTEM_TAINT_KEY, TENANT_LABEL
+from tenancy.spec import naming
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every EKS control-plane log type. ``audit`` records who did what in the API (the evidence a

@@ -5,7 +5,7 @@ Pure functions of names and ARNs (no Pulumi): the identity components call them 
 
 Every document names its resources exactly. None uses ``Resource: "*"``; the tenant's data
 permissions are scoped to ``tenants/<tenant>/`` in the shared bucket (see
-:func:`tenancy.naming.tenant_s3_prefix`).
+:func:`tenancy.spec.naming.tenant_s3_prefix`).
 
 Encryption context and S3 Bucket Keys
 -------------------------------------
@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .. import naming
+from tenancy.spec import naming
 
 VERSION = "2012-10-17"
 

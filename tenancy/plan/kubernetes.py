@@ -1,7 +1,7 @@
 """Each tenant's in-cluster objects as plain Kubernetes manifests (no Pulumi).
 
 Every function returns dicts exactly as the API server receives them (``apiVersion``, ``kind``,
-``metadata``, ``spec``…, camelCase keys). :mod:`tenancy.bundle` registers them unchanged with
+``metadata``, ``spec``…, camelCase keys). :mod:`tenancy.components.bundle` registers them unchanged with
 typed pulumi_kubernetes resources, and the tests hand them to independent analysers
 (kubernetes-validate, network-config-analyzer) as they are.
 
@@ -29,9 +29,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from .. import naming
-from ..spec import TenantSpec, WorkloadsSpec
-from . import admission
+from tenancy.plan import admission
+from tenancy.spec import TenantSpec, WorkloadsSpec, naming
 
 Manifest = dict[str, Any]
 

@@ -1,7 +1,7 @@
 """The network plan: which traffic each security group admits, which VPC endpoints exist, the
 tags, the network ACL rules, the flow-log policies and the quota arithmetic.
 
-Pure functions, no Pulumi: :mod:`tenancy.network` turns this plan into resources, and
+Pure functions, no Pulumi: :mod:`tenancy.components.network` turns this plan into resources, and
 :func:`quota_problems` lets the spec reject a platform whose rules would not fit AWS's quotas
 before anything is built.
 

@@ -39,9 +39,7 @@ import ipaddress
 from collections.abc import Sequence
 from typing import Any
 
-from .. import naming
-from ..spec import PlatformSpec
-from .kubernetes import (
+from tenancy.plan.kubernetes import (
     ISTIOD_LABELS,
     ISTIOD_NAMESPACE,
     ISTIOD_PORT,
@@ -49,6 +47,7 @@ from .kubernetes import (
     KUBE_DNS_NAMESPACE,
     Manifest,
 )
+from tenancy.spec import PlatformSpec, naming
 
 NP_KUBE_DNS = "tenancy-kube-dns"
 NP_PLATFORM = "tenancy-platform"

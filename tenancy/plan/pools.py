@@ -32,7 +32,7 @@ What is counted (docs/pools.md, "Capacity rules"):
   per-Region quota of 2,500. Both are checked by :func:`tenancy.plan.network.quota_problems`, which
   the spec runs for every platform. Each pod's branch interface carries
   :data:`POD_SECURITY_GROUPS` groups, within the 5 per network interface.
-* **IAM roles** per account: :func:`tenancy.fleet.quotas.platform_roles`, against 1,000.
+* **IAM roles** per account: :func:`tenancy.plan.capacity.platform_roles`, against 1,000.
 """
 
 from __future__ import annotations
@@ -45,10 +45,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # the spec imports this module lazily (load_platform), never the other way round at import time
-    from ..spec import PlatformSpec, Problem
+from tenancy.plan.capacity import platform_roles
+from tenancy.plan.network import PLATFORM_SECURITY_GROUPS
+from tenancy.spec.errors import Problem
+from tenancy.spec.models import PlatformSpec
 
 DATA_FILE = "branch_eni_limits.json"
 """The copy of the VPC resource controller's table, in ``tenancy/data``."""
@@ -277,27 +279,25 @@ def pool_capacity(spec: PlatformSpec, name: str) -> PoolCapacity:
 def capacity_problems(spec: PlatformSpec) -> list[Problem]:
     """Every capacity limit the spec's pools, pooled tenants and roles exceed (empty: it fits).
 
-    Run by :func:`tenancy.spec.load_platform` on a spec whose fields validated; tenants naming an
+    Run by :func:`tenancy.plan.validate.load_platform` on a spec whose fields validated; tenants naming an
     unknown pool are skipped here (the spec's own checks report them)."""
-    from ..spec import Problem
-
     out: list[Problem] = []
     table = branch_eni_table()
     for pc in pools_capacity(spec):
-        out.extend(_pool_problems(pc, table, Problem))
-    out.extend(_iam_problems(spec, Problem))
+        out.extend(_pool_problems(pc, table))
+    out.extend(_iam_problems(spec))
     return out
 
 
-def _pool_problems(pc: PoolCapacity, table: BranchEniTable, problem: type[Problem]) -> list[Problem]:
+def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
     where = f"nodePools[{pc.index}]"
     out: list[Problem] = []
     for j, (it, lim) in enumerate(zip(pc.instance_types, pc.limits, strict=True)):
         if lim is None:
-            out.append(problem(f"{where}.nodes.instanceTypes[{j}]",
+            out.append(Problem(f"{where}.nodes.instanceTypes[{j}]",
                                f"pool {pc.name!r}: {table.unknown_type_message(it)}"))
         elif not lim.trunking_compatible:
-            out.append(problem(f"{where}.nodes.instanceTypes[{j}]", (
+            out.append(Problem(f"{where}.nodes.instanceTypes[{j}]", (
                 f"pool {pc.name!r}: {it} cannot hold a trunk network interface (IsTrunkingCompatible is false in "
                 f"{table.source}), so its pods could not get their tenant's security group (security groups for "
                 f"pods) and would not start; use a trunking-compatible type such as m6i.large (no t-family type "
@@ -315,13 +315,13 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable, problem: type[Proble
             fixes.append(f"use a larger instance type (e.g. {bigger}: {table.types[bigger].branch_interfaces} per node)"
                          + (" in place of every smaller one" if len(pc.instance_types) > 1 else ""))
         fixes += ["lower its tenants' quota.pods", "or move tenants to another pool"]
-        out.append(problem(f"{where}.nodes.maxSize", (
+        out.append(Problem(f"{where}.nodes.maxSize", (
             f"pool {pc.name!r} is oversubscribed: its {len(pc.tenants)} tenant(s)' quota.pods add up to {pc.pods} "
             f"pods, over the {pc.branch_capacity} branch network interfaces (pods with security groups) of "
             f"maxSize {pc.max_size} × {lim.branch_interfaces} ({lim.instance_type}, BranchInterface in "
             f"{table.source}); {', '.join(fixes)}")))
     if pc.subnets and pc.addresses_needed > pc.usable_addresses:  # no subnets: a bad slot, the spec reports it
-        out.append(problem(where, (
+        out.append(Problem(where, (
             f"pool {pc.name!r} would run out of addresses: {pc.max_size} node(s) × {pc.node_addresses} addresses "
             f"(VPC CNI primary and warm interface, trunk) plus {pc.pods} pods need {pc.addresses_needed}, over the "
             f"{pc.usable_addresses} usable addresses of its subnets {', '.join(pc.subnets) or '(none)'} (AWS "
@@ -333,19 +333,15 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable, problem: type[Proble
 def platform_security_groups(spec: PlatformSpec) -> int:
     """Security groups the platform has in its VPC
     (:data:`tenancy.plan.network.PLATFORM_SECURITY_GROUPS`, one per tenant, one per pool)."""
-    from .network import PLATFORM_SECURITY_GROUPS
-
     return PLATFORM_SECURITY_GROUPS + len(spec.tenants) + len(spec.node_pools)
 
 
-def _iam_problems(spec: PlatformSpec, problem: type[Problem]) -> list[Problem]:
-    from ..fleet.quotas import platform_roles
-
+def _iam_problems(spec: PlatformSpec) -> list[Problem]:
     roles = platform_roles(spec)
     quota = spec.iam_role_quota
     if roles <= quota:
         return []
-    return [problem("tenants", (
+    return [Problem("tenants", (
         f"the platform creates {roles} IAM roles (platform roles, a node role per dedicated tenant and per node pool, "
         f"one per service account), over iamRoleQuota {quota} ('Roles per account', default "
         f"{IAM_ROLES_PER_ACCOUNT_QUOTA}, shared with everything else in the account); raise it in Service Quotas and "

@@ -1,6 +1,6 @@
 """The block-storage plan: what the platform needs so tenants' PersistentVolumeClaims bind.
 
-Pure functions, no Pulumi (:mod:`tenancy.storage` builds the resources). Why it is needed:
+Pure functions, no Pulumi (:mod:`tenancy.components.storage` builds the resources). Why it is needed:
 from Kubernetes 1.30 EKS no longer marks ``gp2`` as the default StorageClass
 (``kubernetes-versions-standard.adoc``), and the in-tree EBS provisioner is gone, so without
 the EBS CSI driver and a default class every PVC stays ``Pending``.

@@ -7,9 +7,9 @@
 It needs no cloud account, no Pulumi CLI and no network.
 """
 
-from ..stackfile import load_stack_file
-from .engine import RenderError
-from .result import RenderResult, render_spec, render_stack_file
-from .writer import write_render
+from tenancy.render.engine import RenderError
+from tenancy.render.result import RenderResult, render_spec, render_stack_file
+from tenancy.render.writer import write_render
+from tenancy.spec.stackfile import load_stack_file
 
 __all__ = ["RenderError", "RenderResult", "load_stack_file", "render_spec", "render_stack_file", "write_render"]

@@ -22,8 +22,9 @@ from pulumi.runtime.proto import resource_pb2, source_pb2
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from ..spec import PlatformSpec, load_platform
-from .mocks import TenancyMocks
+from tenancy.plan.validate import load_platform
+from tenancy.render.mocks import TenancyMocks
+from tenancy.spec import PlatformSpec, SpecError
 
 TENANT_COMPONENT = "tenancy:index:Tenant"
 TENANT_OWNERS = (TENANT_COMPONENT, "tenancy:bundle:TenantBundle", "tenancy:team:TeamTenant")
@@ -129,7 +130,7 @@ def run_program(
     ``config`` holds the other stack config keys (``aws:region`` …), as in a stack file.
     """
     spec = load_platform(platform)
-    from ..program import main as program_main  # the same function `pulumi up` runs
+    from tenancy.program import main as program_main  # the same function `pulumi up` runs
 
     all_config = dict(config or {})
     all_config["tenancy:platform"] = platform
@@ -231,8 +232,6 @@ def _run_under_mocks(
             if root is not None:
                 outputs = _sync_await(_resolve(getattr(root, "outputs", {})))
         except Exception as exc:
-            from ..spec import SpecError
-
             if isinstance(exc, SpecError):
                 raise
             raise RenderError(f"the program failed under the mock engine: {_root_cause(exc)}") from exc

@@ -17,9 +17,10 @@ from typing import Any
 
 import pulumi
 
-from ..stackfile import read_yaml
-from .engine import run_under_mocks
-from .result import RenderResult, result_of
+from tenancy.components.platform import BUILT_SPECS
+from tenancy.render.engine import run_under_mocks
+from tenancy.render.result import RenderResult, result_of
+from tenancy.spec.stackfile import read_yaml
 
 
 class ProgramError(ValueError):
@@ -84,8 +85,6 @@ def render_program(
     """Run the program in ``directory`` under the mock engine with ``config`` (a stack file's
     ``config:`` mapping) and return its render. The spec of the :class:`~tenancy.Platform` it
     builds, if any, is the result's ``spec``."""
-    from ..platform import BUILT_SPECS
-
     name, entry = program_entry(directory)
     project = project or name
     BUILT_SPECS.clear()

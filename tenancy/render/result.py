@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..spec import PlatformSpec
-from ..stackfile import load_stack_file, stack_name
-from .engine import Registration, quiet_gc, run_program, tenant_of
+from tenancy.render.engine import Registration, quiet_gc, run_program, tenant_of
+from tenancy.spec import PlatformSpec
+from tenancy.spec.stackfile import load_stack_file, stack_name
 
 PLATFORM_GROUP = "platform"
 """The manifests group (file) for Kubernetes objects that belong to no tenant."""

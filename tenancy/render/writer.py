@@ -18,10 +18,12 @@ from typing import Any
 
 import yaml
 
-from .. import operability
-from ..plan.pools import report_lines as pool_report_lines
-from .engine import quiet_gc
-from .result import RenderResult
+from tenancy.plan.pools import report_lines as pool_report_lines
+from tenancy.render.engine import quiet_gc
+from tenancy.render.result import RenderResult
+from tenancy.review import operability
+from tenancy.review.facts import INTERNET, facts_of
+from tenancy.spec.lifecycle import LIFECYCLE_FILE, lifecycle_record
 
 _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when built in
 
@@ -171,8 +173,6 @@ def _write_render(result: RenderResult, out_dir: Path) -> Path:
         (tmp / "report.md").write_text(report(result, manifests) if result.platform_spec is not None
                                        else program_report(result))
         if result.platform_spec is not None:
-            from ..lifecycle import LIFECYCLE_FILE, lifecycle_record
-
             (tmp / LIFECYCLE_FILE).write_text(json.dumps(lifecycle_record(result.platform_spec), indent=2,
                                                          sort_keys=True) + "\n")
         os.chmod(tmp, 0o755)
@@ -225,11 +225,9 @@ def _weakened(result: RenderResult) -> list[str]:
 
 def mermaid_graph(resources: list[dict[str, Any]]) -> str:
     """A Mermaid flowchart of tenants and who may open connections to whom, from the render's
-    isolation facts (:mod:`tenancy.facts`): a solid arrow where every modelled layer (security
+    isolation facts (:mod:`tenancy.review.facts`): a solid arrow where every modelled layer (security
     groups and NetworkPolicies) lets the source reach the destination; dotted arrows to the
     internet and from non-tenant namespaces (ingress controller) into tenants."""
-    from ..facts import INTERNET, facts_of
-
     f = facts_of(resources)
     tenants = sorted(f.tenants)
     ids = {t: f"t{i}" for i, t in enumerate(tenants)}
@@ -294,7 +292,7 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
     lines += ["", *operability.report_lines(operability.evaluate(s, result.resources))]
     lines += ["", "## Tenant graph", "",
               "Who may open connections to whom (security groups and NetworkPolicies both allow; "
-              "computed from the rendered objects, `tenancy.facts`):", "", mermaid_graph(result.resources)]
+              "computed from the rendered objects, `tenancy.review.facts`):", "", mermaid_graph(result.resources)]
     lines += ["", "## Resources by type", "", "| type | platform | per tenant (total) |", "|---|---|---|"]
     by_type: dict[str, Counter[bool]] = {}
     for r in result.resources:

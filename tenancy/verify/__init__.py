@@ -6,8 +6,8 @@ platform is what the render says and behaves as isolated:
 
 - drift (:mod:`.kube`, :mod:`.aws`): every isolation-relevant object and AWS resource of the render
   exists with its rendered settings; extras touching a tenant are reported;
-- isolation (:mod:`tenancy.facts`): the live platform read into the same isolation model as the
-  render, and compared with it by :func:`tenancy.diff.isolation_changes` (anything *looser* fails);
+- isolation (:mod:`tenancy.review.facts`): the live platform read into the same isolation model as the
+  render, and compared with it by :func:`tenancy.review.diff.isolation_changes` (anything *looser* fails);
 - behaviour: as each tenant persona (access reviews, dry-run creates), and on AWS (workload roles'
   S3 reach, node group taints, security group reachability).
 
@@ -15,7 +15,7 @@ Pure checks live in :mod:`.kube` and :mod:`.aws`; I/O in :mod:`.clients`; the ru
 the evidence report in :mod:`.report`. Read-only, except server-side dry runs and access reviews.
 """
 
-from .report import Report, Result
-from .run import verify
+from tenancy.verify.report import Report, Result
+from tenancy.verify.run import verify
 
 __all__ = ["Report", "Result", "verify"]

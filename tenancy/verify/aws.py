@@ -11,7 +11,7 @@ attached policies, the data bucket's name. Rendered resources are found by their
   rendered taints and labels; roles hold exactly their rendered inline policy names and managed
   policy attachments. Extras on a tenant's group or role are ``drift.aws.extra``.
 - :func:`live_resources`: the render's resources with these replaced by their live state
-  (live ids translated back to the render's), for :mod:`tenancy.facts`; policy *documents* are
+  (live ids translated back to the render's), for :mod:`tenancy.review.facts`; policy *documents* are
   judged there, by what they grant (S3 prefixes, who may assume the role), not by text (the
   render's ARNs hold mock ids).
 - :func:`s3_behaviour`: each workload role against its own prefix and its neighbours' (and the
@@ -29,10 +29,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .. import facts as F
-from .. import reachability as sg
-from ..naming import tenant_s3_prefix
-from .report import Result, failed, passed, skipped
+from tenancy.review import facts as F
+from tenancy.review import reachability as sg
+from tenancy.spec.naming import tenant_s3_prefix
+from tenancy.verify.kube import peers
+from tenancy.verify.report import Result, failed, passed, skipped
 
 DRIFT, EXTRA = "drift.aws", "drift.aws.extra"
 S3_CHECK, PLACEMENT_CHECK, NETWORK_CHECK = "behaviour.s3", "behaviour.placement", "behaviour.network"
@@ -458,8 +459,6 @@ def workload_roles(render_facts: F.IsolationFacts) -> dict[str, list[str]]:
 
 
 def s3_behaviour(render_facts: F.IsolationFacts, state: AwsState, prober: S3Prober) -> list[Result]:
-    from .kube import peers
-
     out: list[Result] = []
     if not state.bucket:
         return [failed(S3_CHECK, None, "data bucket", "not found in AWS")] if workload_roles(render_facts) else []

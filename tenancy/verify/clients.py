@@ -14,8 +14,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import facts as F
-from .aws import AwsState, live_node_group_name, rendered_groups, rendered_node_groups, rendered_roles
+from tenancy.review import facts as F
+from tenancy.verify.aws import AwsState, live_node_group_name, rendered_groups, rendered_node_groups, rendered_roles
 
 
 class Unreachable(Exception):

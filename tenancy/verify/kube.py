@@ -10,8 +10,8 @@ review or a ``dryRun=All`` create: nothing is stored.
   anything outside the render that touches a tenant (a NetworkPolicy, Role or RoleBinding in its
   namespace; a binding anywhere whose subject is one of its groups or service accounts) is reported.
 - :func:`live_resources`: the live objects in the render's own format (``resources.json``
-  entries), so the one isolation model (:mod:`tenancy.facts`) reads the platform as it is and
-  :func:`tenancy.diff.isolation_changes` compares it with the render.
+  entries), so the one isolation model (:mod:`tenancy.review.facts`) reads the platform as it is and
+  :func:`tenancy.review.diff.isolation_changes` compares it with the render.
 - :func:`behaviour`: as each tenant persona, by SubjectAccessReview (cannot reach other tenants'
   namespaces, cannot write its own fences, cannot escalate) and by dry-run creates (a pinned
   restricted pod is admitted — the platform stays usable; a pod off its nodes, a privileged pod,
@@ -27,12 +27,12 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from .. import facts as F
-from .. import naming
-from ..plan import admission as placement
-from ..plan import kubernetes as plan
-from ..render.result import is_kubernetes_object, manifest_of
-from .report import Result, failed, passed, skipped
+from tenancy.plan import admission as placement
+from tenancy.plan import kubernetes as plan
+from tenancy.render.result import is_kubernetes_object, manifest_of
+from tenancy.review import facts as F
+from tenancy.spec import naming
+from tenancy.verify.report import Result, failed, passed, skipped
 
 DRIFT, EXTRA = "drift.kubernetes", "drift.kubernetes.extra"
 RBAC_CHECK, ADMISSION_CHECK = "behaviour.rbac", "behaviour.admission"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..diff import Render, isolation_changes
-from ..facts import facts_of
-from . import aws as aws_checks
-from . import kube as kube_checks
-from .report import Report, Result, failed, passed
+from tenancy.review.diff import Render, isolation_changes
+from tenancy.review.facts import facts_of
+from tenancy.verify import aws as aws_checks
+from tenancy.verify import kube as kube_checks
+from tenancy.verify.report import Report, Result, failed, passed
 
 ISOLATION = "isolation"
 LAYERS = ("network", "iam", "rbac", "placement", "admission")

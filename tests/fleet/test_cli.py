@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from tenancy import cli
-from tenancy.spec import load_platform
-from tenancy.stackfile import load_stack_file
+from tenancy.plan.validate import load_platform
+from tenancy.spec.stackfile import load_stack_file
 
 from .helpers import fleet_doc, tenants
 

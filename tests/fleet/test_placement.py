@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 
 from tenancy.fleet.placement import Existing, Placement, plan_placement
 from tenancy.fleet.spec import load_fleet
-from tenancy.spec import SpecError, load_platform
+from tenancy.plan.validate import load_platform
+from tenancy.spec import SpecError
 
 from .helpers import fleet_doc, tenants
 
@@ -156,7 +157,7 @@ def test_account_quotas_across_cells():
     # eu-1 and eu-2 share account 111122223333; us-1 is alone in 444455556666. The quota is set
     # from the counts (platform roles differ with the spec's options): room for exactly two
     # tenants of 3 roles each (node role + 2 service accounts) beside the two empty cells.
-    from tenancy.fleet.quotas import platform_roles
+    from tenancy.plan.capacity import platform_roles
 
     fleet = load_fleet(fleet_doc())
     empty = sum(platform_roles(load_platform({**fleet.platform_base(fleet.cell(c)), "tenants": []}))

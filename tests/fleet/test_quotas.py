@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tenancy.fleet.quotas import platform_oidc_providers, platform_roles
+from tenancy.plan.capacity import platform_oidc_providers, platform_roles
+from tenancy.plan.validate import load_platform
 from tenancy.render import render_spec
-from tenancy.spec import load_platform
 from tests.fixtures.specs import spec_with, tenant
 
 ROLES_INSIDE_EKS_COMPONENT = 1

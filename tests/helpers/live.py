@@ -19,9 +19,9 @@ from typing import Any
 
 import yaml
 
-from tenancy import naming
 from tenancy.plan import admission as placement
 from tenancy.plan import kubernetes as plan
+from tenancy.spec import naming
 from tests.helpers.controlplane import ApiError, Kube, wait_for
 from tests.helpers.rbac import ESCALATION_VERBS, FENCES, WRITE_VERBS
 

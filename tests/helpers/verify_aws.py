@@ -3,7 +3,7 @@
 moto does not implement ``iam:SimulatePrincipalPolicy`` (verify's prober on real AWS), so the
 tests decide "may this role read/write this key" by a real call with the role's credentials
 (``AssumeRoleWithWebIdentity``) while moto's IAM enforcement is on, as
-tests/test_identity_enforcement.py does.
+tests/components/test_identity_enforcement.py does.
 """
 
 from __future__ import annotations

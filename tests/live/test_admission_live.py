@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from tenancy import naming
 from tenancy.plan import admission as placement
+from tenancy.spec import naming
 from tests.helpers import live
 from tests.helpers.controlplane import Kube, wait_for
 from tests.helpers.vap import admit

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tenancy import naming
 from tenancy.plan import kubernetes as plan
+from tenancy.spec import naming
 from tests.helpers import live
 from tests.helpers.controlplane import Kube, wait_for
 

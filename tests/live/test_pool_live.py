@@ -6,7 +6,7 @@ the personas' fences, and tiers. Negative controls: the namespace's pool label a
 Two pooled tenants join the session's cluster (whose platform objects — the placement policy,
 the PriorityClasses — come from the live render): ``media`` on pool ``shared-a`` (standard tier)
 and ``press`` on pool ``shared-b`` (premium). Their objects are the bundle's manifests
-(:func:`tenancy.plan.kubernetes.tenant_manifests`, which tests/test_bundle.py shows the bundle
+(:func:`tenancy.plan.kubernetes.tenant_manifests`, which tests/components/test_bundle.py shows the bundle
 registers unchanged) with literal security group ids; they are removed after this module.
 """
 
@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from tenancy import naming
 from tenancy.plan import admission as placement
 from tenancy.plan import kubernetes as plan
-from tenancy.spec import load_platform
+from tenancy.plan.validate import load_platform
+from tenancy.spec import naming
 from tests.fixtures.specs import ALPHA, spec_with
 from tests.helpers import live
 from tests.helpers.controlplane import ApiError, Kube, wait_for

@@ -10,9 +10,9 @@ from typing import Any
 import kubernetes_validate
 import pytest
 
-from tenancy import naming
 from tenancy.plan import kubernetes as pk
-from tenancy.spec import SpecError, TenantSpec, WorkloadsSpec, load_platform
+from tenancy.plan.validate import load_platform
+from tenancy.spec import SpecError, TenantSpec, WorkloadsSpec, naming
 from tests.fixtures.specs import spec_with, tenant
 from tests.helpers.rbac import FENCES, WRITE_VERBS, allows, escalation_problems
 
@@ -231,7 +231,7 @@ def test_bindings_name_the_access_entry_groups() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Network policy structure (connectivity itself is judged by nca in tests/test_isolation.py)
+# Network policy structure (connectivity itself is judged by nca in tests/review/test_isolation.py)
 
 
 def test_dns_rule_selects_kube_dns_in_kube_system_on_both_protocols() -> None:

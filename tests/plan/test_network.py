@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tenancy.plan import network as plan
-from tenancy.spec import SpecError, load_platform
+from tenancy.plan.validate import load_platform
+from tenancy.spec import SpecError
 from tests.fixtures.specs import spec_with, tenant
 
 

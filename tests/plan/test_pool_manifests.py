@@ -16,7 +16,8 @@ import yaml
 
 from tenancy.plan import admission
 from tenancy.plan import kubernetes as pk
-from tenancy.spec import TenantSpec, load_platform
+from tenancy.plan.validate import load_platform
+from tenancy.spec import TenantSpec
 from tests.fixtures.specs import spec_with, tenant
 
 KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33")

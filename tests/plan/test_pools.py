@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tenancy.fleet.quotas import platform_roles
 from tenancy.plan import pools as P
-from tenancy.spec import PlatformSpec, SpecError, load_platform
+from tenancy.plan.capacity import platform_roles
+from tenancy.plan.validate import load_platform
+from tenancy.spec import PlatformSpec, SpecError
 from tests.fixtures.specs import spec_with, tenant
 
 

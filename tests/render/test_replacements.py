@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from tenancy.render.replacements import AWS, rule_for
+from tenancy.plan.replacements import AWS, rule_for
 from tests.fixtures.specs import ALPHA, BETA, DELTA, GAMMA, spec_with, tenant
 from tests.helpers import review
 
@@ -27,7 +27,7 @@ FULL = spec_with(
 def test_every_rendered_type_is_in_the_table(spec: dict) -> None:
     types = {r["type"] for r in review.resources(spec)}
     missing = sorted(t for t in types if rule_for(t) is None)
-    assert not missing, f"add these types to tenancy/render/replacements.py (with their source): {missing}"
+    assert not missing, f"add these types to tenancy/plan/replacements.py (with their source): {missing}"
 
 
 def test_unknown_types_are_not_guessed() -> None:

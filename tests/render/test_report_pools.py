@@ -3,9 +3,9 @@ report reads the spec; a full render of pooled tenants is covered once the layer
 
 from __future__ import annotations
 
+from tenancy.plan.validate import load_platform
 from tenancy.render.result import RenderResult
 from tenancy.render.writer import report
-from tenancy.spec import load_platform
 from tests.fixtures.pools import pooled_platform
 from tests.fixtures.specs import small_spec
 

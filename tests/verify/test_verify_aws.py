@@ -1,5 +1,5 @@
 """tenancy verify's AWS layer against a real AWS API (moto): the whole render replayed into it
-(tests/test_platform_replay.py's replay), verify → every check holds; then each kind of tampering
+(tests/components/test_platform_replay.py's replay), verify → every check holds; then each kind of tampering
 from the console — a security group rule admitting another tenant, a broad policy attached to a
 workload role, a node group's taint removed — fails verify (exit 3) naming the check, the tenant
 and the object, and reverting it makes verify pass again (the negative control)."""
@@ -10,14 +10,14 @@ from typing import Any
 
 import pytest
 
-from tenancy.diff import Render
 from tenancy.render import RenderResult, render_spec
+from tenancy.review.diff import Render
 from tenancy.verify import verify
 from tenancy.verify.report import FAIL
+from tests.components.test_platform_replay import _replay_platform
 from tests.fixtures.specs import small_spec
 from tests.helpers import aws_replay
 from tests.helpers.verify_aws import EnforcedCallProber, aws_client
-from tests.test_platform_replay import _replay_platform
 
 pytestmark = pytest.mark.slow
 

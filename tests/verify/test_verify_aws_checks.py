@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from tenancy import facts as F
-from tenancy import reachability as sg
-from tenancy.diff import Render
 from tenancy.render import RenderResult, render_spec
+from tenancy.review import facts as F
+from tenancy.review import reachability as sg
+from tenancy.review.diff import Render
 from tenancy.verify import aws as A
 from tenancy.verify import verify
 from tenancy.verify.report import FAIL

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from tenancy.diff import Render
 from tenancy.render import RenderResult, render_spec
 from tenancy.render.result import is_kubernetes_object, manifest_of
+from tenancy.review.diff import Render
 from tenancy.verify import kube as K
 from tenancy.verify import verify
 from tenancy.verify.report import FAIL

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from tenancy.diff import Render
 from tenancy.plan import kubernetes as pk
+from tenancy.plan.validate import load_platform
 from tenancy.render import render_spec
 from tenancy.render.result import is_kubernetes_object, manifest_of
-from tenancy.spec import load_platform
+from tenancy.review.diff import Render
 from tenancy.verify import kube as K
 from tenancy.verify import verify
 from tenancy.verify.report import FAIL

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tenancy.diff import Render
 from tenancy.render import RenderResult, render_spec
+from tenancy.review.diff import Render
 from tenancy.verify import aws as A
 from tenancy.verify import verify
 from tests.helpers import pools as P

@@ -10,9 +10,9 @@ Config:
 import pulumi
 import pulumi_kubernetes as k8s
 
-from tenancy.bundle import TenantBundle, TenantBundleArgs
-from tenancy.cluster import PlacementPolicy, PlacementPolicyArgs
-from tenancy.spec import load_platform
+from tenancy.components.bundle import TenantBundle, TenantBundleArgs
+from tenancy.components.cluster import PlacementPolicy, PlacementPolicyArgs
+from tenancy.plan.validate import load_platform
 
 spec = load_platform(pulumi.Config("tenancy").require_object("platform"))
 provider = k8s.Provider("cluster", kubeconfig=pulumi.Config().require("kubeconfig"))

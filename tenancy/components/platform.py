@@ -1,0 +1,132 @@
+"""The platform: the one place that knows every layer. It builds them from a spec and wires the
+outputs of one layer into the next (network → cluster → identity → per-tenant bundle)."""
+
+from __future__ import annotations
+
+import pulumi
+
+from tenancy.components.access import TYPE as SHARED_ACCESS
+from tenancy.components.access import SharedAccess, SharedAccessArgs, shared_principals
+from tenancy.components.access import component_name as shared_access_name
+from tenancy.components.cluster import (
+    Cluster,
+    ClusterArgs,
+    PlacementPolicy,
+    PlacementPolicyArgs,
+    PoolNodeGroup,
+    PoolNodeGroupArgs,
+    ServiceExposurePolicy,
+    ServiceExposurePolicyArgs,
+)
+from tenancy.components.identity import ClusterIdentity, DataBucket
+from tenancy.components.network import Network, pool_nacl_entries
+from tenancy.components.storage import BlockStorage, BlockStorageArgs
+from tenancy.components.team import team_stack_facts
+from tenancy.components.tenant import Tenant, TenantArgs
+from tenancy.components.tiers import TierPriorityClasses, TierPriorityClassesArgs
+from tenancy.plan.cluster import pool_resource_name
+from tenancy.spec import PlatformSpec
+
+TYPE = "tenancy:index:Platform"
+
+BUILT_SPECS: list[PlatformSpec] = []
+"""Specs of the Platforms built in this process, in order: how ``tenancy render --program`` and
+:mod:`tenancy.testing` find the spec of a user's program (cleared before each run)."""
+
+
+class Platform(pulumi.ComponentResource):
+    """A whole multi-tenant EKS platform from one validated :class:`PlatformSpec`.
+
+    Use :func:`tenancy.load_platform` to build the spec from config: it rejects every invalid
+    input, with its path and the fix, before anything is registered.
+    """
+
+    def __init__(self, name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions | None = None):
+        super().__init__(TYPE, name, None, opts)
+        self.spec = spec
+        BUILT_SPECS.append(spec)
+        child = pulumi.ResourceOptions(parent=self)
+        # --- network layer ---
+        self.network = Network(spec.name, spec, opts=child)
+        # --- cluster layer ---
+        net = self.network
+        self.cluster = Cluster(spec.name, ClusterArgs(
+            platform=spec, vpc_id=net.vpc_id, system_subnet_ids=net.system_subnet_ids,
+            control_plane_security_group_id=net.control_plane_security_group_id,
+            system_security_group_id=net.system_security_group_id), opts=child)
+        # Node pools: one node group per pool (its subnets and group are the network's).
+        self.pools: dict[str, PoolNodeGroup] = {}
+        for pool in spec.node_pools:
+            pn = net.pools[pool.name]
+            self.pools[pool.name] = PoolNodeGroup(pool_resource_name(spec.name, pool.name), PoolNodeGroupArgs(
+                platform=spec, pool=pool.name, cluster_name=self.cluster.cluster_name, subnet_ids=pn.subnet_ids,
+                security_group_id=pn.security_group_id,
+                tenant_nodes_security_group_id=net.tenant_nodes_security_group_id,
+                depends_on=self.cluster.node_dependencies), opts=child)
+        self.storage: BlockStorage | None = None
+        if spec.workloads.storage == "ebs":
+            c = self.cluster
+            agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
+            self.storage = BlockStorage(f"{spec.name}-storage", BlockStorageArgs(
+                platform=spec, cluster_name=c.cluster_name, provider=c.provider,
+                oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
+                depends_on=[c.system_nodes.node_group, *agent]), opts=child)
+        self.placement = PlacementPolicy(
+            f"{spec.name}-placement", PlacementPolicyArgs(provider=self.cluster.provider), opts=child)
+        self.service_exposure = ServiceExposurePolicy(
+            f"{spec.name}-service-exposure", ServiceExposurePolicyArgs(provider=self.cluster.provider), opts=child)
+        # Tiers: the PriorityClasses each tenant's tenancy-tier quota admits one of.
+        self.tiers = TierPriorityClasses(f"{spec.name}-tiers", TierPriorityClassesArgs(provider=self.cluster.provider),
+                                         opts=child)
+        self.cluster_identity = ClusterIdentity(
+            oidc_provider_arn=self.cluster.oidc_provider_arn, oidc_issuer=self.cluster.oidc_issuer,
+            cluster_name=self.cluster.cluster_name, cluster_arn=self.cluster.cluster_arn)
+        # --- identity layer ---
+        self.data_bucket = DataBucket("tenant-data", spec, opts=child)
+        self.tenants: dict[str, Tenant] = {}
+        shared = frozenset(shared_principals(spec))
+        shared_urn = pulumi.create_urn(shared_access_name(spec.name), SHARED_ACCESS, parent=self)
+        for t in spec.tenants:
+            self.tenants[t.name] = Tenant(t.name, TenantArgs(
+                platform=spec, tenant=t, network=self.network, cluster=self.cluster,
+                data_bucket=self.data_bucket, cluster_identity=self.cluster_identity, placement=self.placement,
+                service_exposure=self.service_exposure,
+                shared_principals=shared, shared_access_urn=shared_urn),
+                opts=child)
+        # Principals with personas in several tenants: one access entry each, with all groups.
+        self.shared_access: SharedAccess | None = None
+        if shared:
+            self.shared_access = SharedAccess(shared_access_name(spec.name), SharedAccessArgs(
+                platform=spec, cluster_name=self.cluster.cluster_name, tenants=self.tenants), opts=child)
+        # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
+        for t in spec.tenants:
+            for peer in t.allow_from:
+                self.tenants[t.name].allow_from(self.tenants[peer])
+        # NACL entries of edges crossing a pool's block: once per block pair.
+        if net.pools:
+            pool_nacl_entries(spec, {n: t.network for n, t in self.tenants.items() if t.network is not None},
+                              net.pools)
+        self.register_outputs({})
+
+    def outputs(self) -> dict[str, pulumi.Input[object]]:
+        """The stack outputs other stacks need (see README, "Stack outputs")."""
+        return {
+            "platformName": self.spec.name,
+            "clusterName": self.cluster.cluster_name,
+            "oidcProviderArn": self.cluster.oidc_provider_arn,
+            "oidcIssuer": self.cluster.oidc_issuer,
+            "eksManagedSecurityGroupId": self.cluster.eks_managed_security_group_id,
+            "network": self.network.outputs(),
+            "tenantDataBucket": self.data_bucket.bucket_name,
+            "tenantDataKeyArn": self.data_bucket.kms_key_arn,
+            "tenants": {name: t.outputs() for name, t in sorted(self.tenants.items())},
+            **({"pools": {name: {**self.network.pools[name].outputs(),
+                                 "nodeGroupName": ng.node_group.node_group_name,
+                                 "tenants": [t.name for t in self.spec.pool_tenants(name)]}
+                          for name, ng in sorted(self.pools.items())}} if self.pools else {}),
+            # For team stacks (tenancy.components.team.PlatformRef):
+            "kubeconfig": pulumi.Output.secret(self.cluster.kubeconfig),  # type: ignore[arg-type]
+            "tenantDataBucketArn": self.data_bucket.bucket_arn,
+            "s3CidrBlocks": self.network.s3_cidr_blocks,
+            "teamStackFacts": team_stack_facts(self.spec),
+        }

@@ -1,0 +1,392 @@
+"""``tenancy check RENDER``: the platform's guardrails, as rules over a render's resource graph.
+
+Each rule reads the render's resources and its :mod:`isolation facts <tenancy.review.facts>` and
+returns violations, each naming the rule, the tenant and the resource. The same rules ship as a
+Pulumi CrossGuard policy pack (:mod:`tenancy.review.policy_pack`, ``policy-pack/``), so
+``pulumi preview --policy-pack policy-pack`` enforces them too.
+
+Rules (``mandatory`` fail the check, exit 3; ``advisory`` are reported only):
+
+========================  ==========  ===================================================
+id                        level       what must hold
+========================  ==========  ===================================================
+tenant-default-deny       mandatory   every tenant namespace has a NetworkPolicy selecting
+                                      all its pods for Ingress and Egress
+tenant-placement-enforced mandatory   an admission policy bound with ``Deny`` checks pod
+                                      creation in every tenant namespace
+no-fence-writes           mandatory   no persona bound in a tenant namespace can write a
+                                      fence (NetworkPolicies, quotas, limits, namespaces,
+                                      admission policies, mesh policies, cluster RBAC)
+taints-match-admission    mandatory   every node group of a tenant carries the taint
+                                      ``tenancy/tenant=<t>:NoSchedule`` and label the
+                                      admission policy pins pods to; every node pool's
+                                      group ``tenancy/pool=<pool>:NoSchedule`` and its
+                                      label, and every pooled tenant's pool has one
+workload-role-scope       mandatory   every workload role trusts exactly one service
+                                      account, of its own tenant, and reaches only its
+                                      tenant's S3 prefix
+sg-cross-tenant-declared  mandatory   security groups let a tenant reach another only where
+                                      a NetworkPolicy edge (an ``allowFrom``) declares it
+private-endpoint          mandatory   the cluster API is private, or public only to listed
+                                      CIDRs (never 0.0.0.0/0)
+secrets-encryption        mandatory   Kubernetes secrets are envelope-encrypted with KMS
+encrypted-volumes         mandatory   every launch template encrypts its EBS volumes
+imdsv2                    mandatory   every launch template requires IMDSv2 tokens with a
+                                      hop limit of 1 (pods cannot reach node credentials)
+pooled-pod-security-      mandatory   every pooled tenant (namespace labelled
+groups                                ``tenancy/pool``) has a SecurityGroupPolicy putting
+                                      its own security groups on every pod, and every
+                                      tenant with such a policy has its pool label
+========================  ==========  ===================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from tenancy.review.facts import (
+    NAMESPACE,
+    NETWORK_POLICY,
+    NODE_GROUP,
+    POOL_LABEL,
+    SECURITY_GROUP_POLICY,
+    TENANT_LABEL,
+    IsolationFacts,
+    facts_of,
+    fence_grants,
+)
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+EKS_COMPONENT = "eks:index:Cluster"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+IAM_ROLE = "aws:iam/role:Role"
+
+Resources = Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    tenant: str | None
+    resource: str
+    """URN (or name) of the resource at fault."""
+    message: str
+
+    def document(self) -> dict[str, Any]:
+        return {"rule": self.rule, "tenant": self.tenant, "resource": self.resource, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    enforcement: str
+    """``mandatory`` or ``advisory`` (CrossGuard's levels; ``disabled`` through config)."""
+    check: Callable[[Resources, IsolationFacts], list[Violation]]
+
+
+def _of(resources: Resources, typ: str) -> list[Mapping[str, Any]]:
+    return [r for r in resources if r["type"] == typ]
+
+
+def _tenant_namespaces(resources: Resources) -> list[Mapping[str, Any]]:
+    return [r for r in _of(resources, NAMESPACE) if r.get("tenant")]
+
+
+def _everyone(selector: Mapping[str, Any] | None) -> bool:
+    s = selector or {}
+    return not s.get("matchLabels") and not s.get("matchExpressions")
+
+
+def default_deny(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    for ns in _tenant_namespaces(resources):
+        name = (ns["inputs"].get("metadata") or {}).get("name")
+        types: set[str] = set()
+        for np in _of(resources, NETWORK_POLICY):
+            obj = np.get("inputs") or {}
+            spec = obj.get("spec") or {}
+            if (obj.get("metadata") or {}).get("namespace") != name or not _everyone(spec.get("podSelector")):
+                continue
+            pt = spec.get("policyTypes") or (["Ingress", "Egress"] if spec.get("egress") else ["Ingress"])
+            if "Ingress" in pt and not spec.get("ingress"):
+                types.add("Ingress")
+            if "Egress" in pt and not spec.get("egress"):
+                types.add("Egress")
+        missing = sorted({"Ingress", "Egress"} - types)
+        if missing:
+            out.append(Violation("tenant-default-deny", ns["tenant"], ns["urn"],
+                                 f"namespace {name} has no default-deny NetworkPolicy for {', '.join(missing)} "
+                                 f"(podSelector {{}}, policyTypes [{', '.join(missing)}], no rules)"))
+    return out
+
+
+def _covers_pod_create(scope: Mapping[str, Any]) -> bool:
+    for rr in scope.get("resourceRules") or []:
+        if ("" in (rr.get("apiGroups") or []) or "*" in (rr.get("apiGroups") or [])) and \
+                any(r in ("pods", "*") for r in rr.get("resources") or []) and \
+                any(o in ("CREATE", "*") for o in rr.get("operations") or []):
+            return True
+    return False
+
+
+def placement_enforced(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    for ns in _tenant_namespaces(resources):
+        t = ns["tenant"]
+        enforced = facts.enforced.get(t, {})
+        if not any("Deny" in acts and _covers_pod_create(facts.policies[p]["scope"])
+                   for p, acts in enforced.items() if p in facts.policies):
+            out.append(Violation("tenant-placement-enforced", t, ns["urn"],
+                                 f"no ValidatingAdmissionPolicy bound with Deny checks pod creation in namespace "
+                                 f"{facts.tenants[t]['namespace']}: nothing pins its pods to its nodes"))
+    return out
+
+
+def no_fence_writes(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    for (ns, subject), grants in sorted(facts.rbac.items()):
+        tenant = facts.namespace_tenant(ns) if ns != "*" else facts.subject_tenant.get(subject)
+        if tenant is None:
+            continue
+        fences = fence_grants(grants)
+        if fences:
+            out.append(Violation("no-fence-writes", tenant, (facts.rbac_bindings.get((ns, subject)) or [ns])[0],
+                                 f"{subject} can write its own fences in {ns if ns != '*' else 'the cluster'}: "
+                                 f"{', '.join(fences[:5])}"))
+    return out
+
+
+def _pinned(g: Mapping[str, Any], key: str, value: str, tenant: str | None, who: str, outsiders: str,
+            pinned: str) -> list[Violation]:
+    """Violations of node group ``g`` (of ``who``) lacking the taint ``key=value:NO_SCHEDULE``
+    (``outsiders`` could be scheduled on it) or the label ``key=value`` admission pins ``pinned`` to."""
+    i = g.get("inputs") or {}
+    taints = {f"{x.get('key')}={x.get('value', '')}:{x.get('effect')}" for x in i.get("taints") or []}
+    want = f"{key}={value}:NO_SCHEDULE"
+    out = []
+    if want not in taints:
+        out.append(Violation("taints-match-admission", tenant, g["urn"],
+                             f"node group of {who} lacks the taint {want}: {outsiders} may be scheduled on it"))
+    if (i.get("labels") or {}).get(key) != value:
+        out.append(Violation("taints-match-admission", tenant, g["urn"],
+                             f"node group of {who} lacks the label {key}={value} that admission pins {pinned} to"))
+    return out
+
+
+def taints_match(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Every tenant node group carries ``tenancy/tenant=<t>`` (taint and label); every pool node
+    group (tagged ``tenancy/pool=<pool>``) carries ``tenancy/pool=<pool>``; a pooled tenant
+    (namespace labelled ``tenancy/pool``) has its pool's node group."""
+    out = []
+    by_tenant: dict[str, list[Mapping[str, Any]]] = {}
+    pools: dict[str, Mapping[str, Any]] = {}
+    for g in _of(resources, NODE_GROUP):
+        pool = ((g.get("inputs") or {}).get("tags") or {}).get(POOL_LABEL)
+        if g.get("tenant"):
+            by_tenant.setdefault(str(g["tenant"]), []).append(g)
+        elif pool:
+            pools[str(pool)] = g
+            out += _pinned(g, POOL_LABEL, str(pool), None, f"pool {pool}", "pods of tenants outside the pool",
+                           "the pool's tenants' pods")
+    for t in sorted(facts.tenants):
+        for g in by_tenant.get(t, []):
+            out += _pinned(g, TENANT_LABEL, t, t, t, "other tenants' pods", "the tenant's pods")
+    for t, info in sorted(facts.tenants.items()):
+        pool = (info.get("labels") or {}).get(POOL_LABEL)
+        if pool and pool not in pools:
+            out.append(Violation("taints-match-admission", t, f"namespace of {t}",
+                                 f"{t} is on pool {pool}, but no node group carries {POOL_LABEL}={pool}"))
+    return out
+
+
+def workload_role_scope(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    urns = {str((r.get("inputs") or {}).get("name") or r["name"]): r["urn"] for r in _of(resources, IAM_ROLE)}
+    for (owner, role), subjects in sorted(facts.trust.items()):
+        sa = [s for s in subjects if s.startswith("system:serviceaccount:") or s == "pods.eks.amazonaws.com"]
+        if not sa or owner == "platform":
+            continue
+        ns = facts.tenants.get(owner, {}).get("namespace")
+        if len(subjects) != 1:
+            out.append(Violation("workload-role-scope", owner, urns.get(role, role),
+                                 f"role {role} trusts {len(subjects)} principals ({', '.join(subjects)}); a workload "
+                                 f"role must trust exactly one service account"))
+        for s in sa:
+            parts = s.split(":")
+            if s == "pods.eks.amazonaws.com" or len(parts) != 4 or parts[2] != ns or "*" in s or "?" in s:
+                out.append(Violation("workload-role-scope", owner, urns.get(role, role),
+                                     f"role {role} trusts {s}, not one service account of namespace {ns}"))
+    for (owner, role), auds in sorted(facts.audiences.items()):
+        if owner != "platform" and auds != ["sts.amazonaws.com"]:
+            out.append(Violation("workload-role-scope", owner, urns.get(role, role),
+                                 f"role {role} accepts web-identity tokens for audience(s) {auds or 'any'}; IRSA "
+                                 f"tokens must be pinned to sts.amazonaws.com"))
+    for (owner, role, target, access), res in sorted(facts.s3.items()):
+        if owner != "platform" and target != owner:
+            out.append(Violation("workload-role-scope", owner, urns.get(role, role),
+                                 f"role {role} of {owner} reaches {target}'s S3 prefix ({access}: {', '.join(res)})"))
+    return out
+
+
+def sg_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    tenants = set(facts.tenants)
+    for (a, b), layers in sorted(facts.network.items()):
+        if a in tenants and b in tenants and layers.get("securityGroup") and not layers.get("networkPolicy"):
+            out.append(Violation("sg-cross-tenant-declared", b, f"security groups of {b}",
+                                 f"security groups let {a} open connections to {b}, but no allowFrom edge "
+                                 f"(NetworkPolicy) declares it"))
+    return out
+
+
+def private_endpoint(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    for r in [*_of(resources, EKS_COMPONENT), *_of(resources, EKS_CLUSTER)]:
+        i = r.get("inputs") or {}
+        vpc = i.get("vpcConfig") or i
+        public = vpc.get("endpointPublicAccess", r["type"] == EKS_CLUSTER)
+        cidrs = vpc.get("publicAccessCidrs") or i.get("publicAccessCidrs") or []
+        if public and (not cidrs or {"0.0.0.0/0", "::/0"} & set(cidrs)):
+            out.append(Violation("private-endpoint", None, r["urn"],
+                                 "the cluster API endpoint is public to the whole internet: set "
+                                 "cluster.endpointPublicAccessCidrs to the networks that need it, or keep it private"))
+        if r["type"] == EKS_CLUSTER and not vpc.get("endpointPrivateAccess", False):
+            out.append(Violation("private-endpoint", None, r["urn"], "the cluster API has no private endpoint"))
+    return out
+
+
+def secrets_encryption(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    for r in _of(resources, EKS_COMPONENT):
+        if not (r.get("inputs") or {}).get("encryptionConfigKeyArn"):
+            out.append(Violation("secrets-encryption", None, r["urn"],
+                                 "Kubernetes secrets are not envelope-encrypted: set encryptionConfigKeyArn"))
+    for r in _of(resources, EKS_CLUSTER):
+        enc = (r.get("inputs") or {}).get("encryptionConfig") or {}
+        if "secrets" not in (enc.get("resources") or []) or not (enc.get("provider") or {}).get("keyArn"):
+            out.append(Violation("secrets-encryption", None, r["urn"],
+                                 "Kubernetes secrets are not envelope-encrypted (encryptionConfig)"))
+    return out
+
+
+def _true(v: Any) -> bool:
+    return v is True or str(v).lower() == "true"
+
+
+def encrypted_volumes(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    for r in _of(resources, LAUNCH_TEMPLATE):
+        for m in (r.get("inputs") or {}).get("blockDeviceMappings") or []:
+            if not _true((m.get("ebs") or {}).get("encrypted")):
+                out.append(Violation("encrypted-volumes", r.get("tenant"), r["urn"],
+                                     f"volume {m.get('deviceName')} of launch template {r['name']} is not encrypted"))
+    return out
+
+
+def imdsv2(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    out = []
+    for r in _of(resources, LAUNCH_TEMPLATE):
+        md = (r.get("inputs") or {}).get("metadataOptions") or {}
+        if md.get("httpTokens") != "required" or int(float(md.get("httpPutResponseHopLimit") or 2)) != 1:
+            out.append(Violation("imdsv2", r.get("tenant"), r["urn"],
+                                 f"launch template {r['name']} must set metadataOptions httpTokens: required and "
+                                 f"httpPutResponseHopLimit: 1 (has {md.get('httpTokens')!r}, "
+                                 f"{md.get('httpPutResponseHopLimit')!r}): pods could take the node's credentials"))
+    return out
+
+
+def pooled_security_groups(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Pooled tenants share nodes: their wall on the network is the security groups a
+    SecurityGroupPolicy puts on their pods (security groups for pods). Without one, the
+    placement policy refuses their pods (no ``vpc.amazonaws.com/pod-eni``) — or, were admission
+    lifted, they would run with the pool nodes' group. A policy without the namespace's pool
+    label means admission treats the tenant as dedicated (its pods select tenant nodes that do
+    not exist)."""
+    out = []
+    covered: dict[str, Mapping[str, Any]] = {}
+    for r in _of(resources, SECURITY_GROUP_POLICY):
+        spec = (r.get("inputs") or {}).get("spec") or {}
+        sel = spec.get("podSelector")
+        groups = (spec.get("securityGroups") or {}).get("groupIds") or []
+        if r.get("tenant") and sel is not None and _everyone(sel) and not spec.get("serviceAccountSelector") \
+                and groups:
+            covered[str(r["tenant"])] = r
+    for ns in _tenant_namespaces(resources):
+        t = str(ns["tenant"])
+        labels = ((ns.get("inputs") or {}).get("metadata") or {}).get("labels") or {}
+        pool = labels.get(POOL_LABEL)
+        name = (ns["inputs"].get("metadata") or {}).get("name")
+        if pool and t not in covered:
+            out.append(Violation("pooled-pod-security-groups", t, ns["urn"],
+                                 f"namespace {name} is on pool {pool} but no SecurityGroupPolicy puts {t}'s own "
+                                 f"security groups on every pod (podSelector {{}}, groupIds): its pods would share "
+                                 f"the pool nodes' group, and admission refuses them"))
+        if not pool and t in covered:
+            out.append(Violation("pooled-pod-security-groups", t, covered[t]["urn"],
+                                 f"{t} has a SecurityGroupPolicy for every pod but its namespace {name} lacks the "
+                                 f"label {POOL_LABEL}=<pool>: admission pins its pods to tenant nodes instead of its "
+                                 f"pool"))
+    return out
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("tenant-default-deny", "every tenant namespace denies all traffic by default", "mandatory", default_deny),
+    Rule("tenant-placement-enforced", "pod placement is enforced by admission in every tenant namespace",
+         "mandatory", placement_enforced),
+    Rule("no-fence-writes", "no tenant persona can write its own fences", "mandatory", no_fence_writes),
+    Rule("taints-match-admission", "tenant node groups carry the taint and label admission expects", "mandatory",
+         taints_match),
+    Rule("workload-role-scope", "workload roles trust one service account and reach only their tenant's prefix",
+         "mandatory", workload_role_scope),
+    Rule("sg-cross-tenant-declared", "no security group admits another tenant unless declared", "mandatory",
+         sg_declared),
+    Rule("private-endpoint", "the cluster API endpoint is private (or limited to listed CIDRs)", "mandatory",
+         private_endpoint),
+    Rule("secrets-encryption", "Kubernetes secrets are encrypted with KMS", "mandatory", secrets_encryption),
+    Rule("encrypted-volumes", "node volumes are encrypted", "mandatory", encrypted_volumes),
+    Rule("imdsv2", "nodes require IMDSv2 with hop limit 1", "mandatory", imdsv2),
+    Rule("pooled-pod-security-groups", "pooled tenants put their own security groups on every pod", "mandatory",
+         pooled_security_groups),
+)
+RULES_BY_ID = {r.id: r for r in RULES}
+
+
+def run_checks(resources: Resources, *, levels: Mapping[str, str] | None = None,
+               facts: IsolationFacts | None = None) -> list[tuple[Rule, str, list[Violation]]]:
+    """Every rule over ``resources``: (rule, effective level, violations). ``levels`` overrides a
+    rule's level (``mandatory``, ``advisory``, ``disabled``)."""
+    facts = facts if facts is not None else facts_of(resources)
+    out = []
+    for rule in RULES:
+        level = (levels or {}).get(rule.id, rule.enforcement)
+        if level == "disabled":
+            continue
+        out.append((rule, level, rule.check(resources, facts)))
+    return out
+
+
+def failed(results: Sequence[tuple[Rule, str, list[Violation]]]) -> bool:
+    return any(level == "mandatory" and v for _, level, v in results)
+
+
+def document(results: Sequence[tuple[Rule, str, list[Violation]]]) -> dict[str, Any]:
+    return {"passed": not failed(results),
+            "rules": [{"id": r.id, "description": r.description, "enforcement": level,
+                       "passed": not v, "violations": [x.document() for x in v]} for r, level, v in results]}
+
+
+def markdown(results: Sequence[tuple[Rule, str, list[Violation]]], title: str = "tenancy check") -> str:
+    bad = sum(1 for _, level, v in results if v and level == "mandatory")
+    lines = [f"### {title}", "", f"**{'✅ all guardrails hold' if not bad else f'❌ {bad} mandatory rule(s) fail'}** "
+             f"({len(results)} rules).", "", "| rule | level | result |", "|---|---|---|"]
+    for r, level, v in results:
+        lines.append(f"| `{r.id}` | {level} | {'pass' if not v else f'**{len(v)} violation(s)**'} |")
+    problems = [(r, x) for r, _, v in results for x in v]
+    if problems:
+        lines += ["", "| rule | tenant | resource | problem |", "|---|---|---|---|"]
+        for r, x in problems:
+            lines.append(f"| `{r.id}` | {x.tenant or '—'} | `{x.resource}` | {x.message.replace('|', '/')} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,428 @@
+"""``tenancy diff BASE HEAD``: what a change does, resource by resource and to isolation.
+
+Compares two render folders of the same stack (``tenancy render`` output: ``resources.json``)
+and reports
+
+* tenants added, removed and changed;
+* every resource change with its action: ``create``, ``update`` (with the changed inputs),
+  ``replace`` (a changed input forces it: :mod:`tenancy.plan.replacements`), ``delete``, or
+  ``retain`` (removed from the program, kept in the cloud: ``retainOnDelete``). Unchanged
+  resources never appear, so the resources of tenants a change did not touch never do either;
+* isolation changes, computed from the two renders' :mod:`isolation facts <tenancy.review.facts>`
+  (never from names): each ``loosened`` or ``tightened``, with the layer (``network``, ``iam``,
+  ``rbac``, ``placement``, ``admission``), the tenant, the peer where there is one, and a
+  one-line explanation.
+
+JSON shape (``--format json``)::
+
+    {"stack": {...}, "summary": {...},
+     "tenants": {"added": [], "removed": [], "changed": []},
+     "resources": [{"urn", "type", "name", "tenant", "action", "changed": [...], "replacedBy": [...]}],
+     "isolation": [{"change": "loosened|tightened", "layer", "tenant", "peer", "detail"}]}
+
+Exit codes (CLI): 0 done, 3 with ``--fail-on-loosened`` when isolation loosens, 2 bad input,
+1 anything else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from tenancy.plan.replacements import replacing_inputs
+from tenancy.review.facts import (
+    INTERNET,
+    PSA_LEVELS,
+    IsolationFacts,
+    Port,
+    covers,
+    facts_of,
+    fence_grants,
+)
+from tenancy.review.facts import (
+    _fmt_ports as fmt_ports,
+)
+
+TENANT_COMPONENT = "tenancy:index:Tenant"
+LAYER_NAMES = {"securityGroup": "SG rule", "networkPolicy": "NetworkPolicy"}
+
+
+class RenderInputError(ValueError):
+    """A render folder is missing, unreadable or not a render (the CLI's exit 2)."""
+
+
+@dataclass
+class Render:
+    """A render folder, read back: ``resources.json``'s project, stack and resources."""
+
+    path: Path
+    project: str
+    stack: str
+    resources: list[dict[str, Any]]
+
+    @property
+    def tenants(self) -> set[str]:
+        return {r["name"] for r in self.resources if r["type"] == TENANT_COMPONENT} | {
+            r["tenant"] for r in self.resources if r.get("tenant")}
+
+
+def load_render(path: Path | str) -> Render:
+    """Read a render folder (or its ``resources.json``); :class:`RenderInputError` names the fix."""
+    p = Path(path)
+    f = p / "resources.json" if p.is_dir() else p
+    if not f.is_file():
+        raise RenderInputError(f"{p}: no resources.json here; give a folder written by `tenancy render` "
+                               f"(e.g. build/dev)")
+    try:
+        doc = json.loads(f.read_text())
+    except ValueError as exc:
+        raise RenderInputError(f"{f}: not JSON ({exc}); render it again with `tenancy render`") from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("resources"), list) or any(
+            not isinstance(r, dict) or "urn" not in r or "type" not in r for r in doc["resources"]):
+        raise RenderInputError(f"{f}: not a tenancy render (expected {{project, stack, resources: [{{urn, type, "
+                               f"…}}]}}); render it with `tenancy render`")
+    return Render(p if p.is_dir() else p.parent, str(doc.get("project")), str(doc.get("stack")), doc["resources"])
+
+
+# --------------------------------------------------------------------------------------------
+# Resources
+
+
+def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted input paths that differ (dicts compared key by key, lists and scalars whole)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for k in sorted(set(old) | set(new)):
+            if k.startswith("__"):
+                continue
+            p = f"{prefix}.{k}" if prefix else k
+            if k not in old or k not in new:
+                out.append(p)
+            elif old[k] != new[k]:
+                out += changed_paths(old[k], new[k], p)
+        return out
+    return [] if old == new else [prefix or "."]
+
+
+def _ignored(path: str, ignore: Sequence[str]) -> bool:
+    return any(path == i or path.startswith(i + ".") or path.startswith(i + "[") for i in ignore)
+
+
+def resource_changes(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    b = {r["urn"]: r for r in base}
+    h = {r["urn"]: r for r in head}
+    out = []
+    for urn in sorted(set(b) | set(h)):
+        old, new = b.get(urn), h.get(urn)
+        r = new or old
+        assert r is not None
+        entry = {"urn": urn, "type": r["type"], "name": r["name"], "tenant": r.get("tenant"), "changed": []}
+        if old is None:
+            entry["action"] = "create"
+        elif new is None:
+            entry["action"] = "retain" if old.get("retainOnDelete") else "delete"
+        else:
+            paths = [p for p in changed_paths(old.get("inputs") or {}, new.get("inputs") or {})
+                     if not _ignored(p, new.get("ignoreChanges") or [])]
+            if old.get("provider") != new.get("provider"):
+                paths.append("(provider)")
+            if not paths:
+                continue
+            forcing = replacing_inputs(r["type"], [p for p in paths if p != "(provider)"])
+            if "(provider)" in paths:
+                forcing.append("(provider)")
+            entry["action"] = "replace" if forcing else "update"
+            entry["changed"] = paths
+            if forcing:
+                entry["replacedBy"] = forcing
+        out.append(entry)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Isolation
+
+
+def _change(change: str, layer: str, tenant: str | None, peer: str | None, detail: str) -> dict[str, Any]:
+    return {"change": change, "layer": layer, "tenant": tenant, "peer": peer, "detail": detail}
+
+
+def _network_changes(b: IsolationFacts, h: IsolationFacts, existing: set[str], new_or_gone: set[str]
+                     ) -> list[dict[str, Any]]:
+    out = []
+    for a, z in sorted(set(b.network) | set(h.network)):
+        ends = {a, z}
+        if ends & new_or_gone and not (ends - new_or_gone) & existing:
+            continue  # a tenant arriving or leaving, paired with the platform: expected plumbing
+        lo = b.network.get((a, z), {})
+        hi = h.network.get((a, z), {})
+        gained, lost = [], []
+        for layer in sorted(set(lo) | set(hi), key=lambda x: (x != "securityGroup", x)):
+            old: list[Port] = lo.get(layer) or []
+            new: list[Port] = hi.get(layer) or []
+            if not covers(old, new):
+                gained.append(layer)
+            if not covers(new, old):
+                lost.append(layer)
+        if not gained and not lost:
+            continue
+        tenant, peer = (z, a) if z in existing | new_or_gone else (a, z)
+        was, now = b.open(a, z), h.open(a, z)
+        what = "open connections to" if z != INTERNET else "open connections to"
+        if gained:
+            layers = " + ".join(LAYER_NAMES.get(x, x) for x in gained)
+            ports = ", ".join(fmt_ports(hi.get(gained[0]) or []))
+            if now and not was:
+                detail = f"{a} can now {what} {z} ({layers}; {ports})"
+            elif now:
+                detail = f"{a} → {z} widened ({layers} now {ports})"
+            else:
+                closed = " + ".join(LAYER_NAMES.get(x, x) for x in sorted(hi) if not hi[x])
+                detail = f"{layers} now admit {a} → {z} ({ports}); still closed by {closed or 'another layer'}"
+            out.append(_change("loosened", "network", tenant, peer, detail))
+        if lost and not gained:
+            layers = " + ".join(LAYER_NAMES.get(x, x) for x in lost)
+            if was and not now:
+                detail = f"{a} can no longer {what} {z} ({layers})"
+            else:
+                detail = f"{a} → {z} narrowed ({layers})"
+            out.append(_change("tightened", "network", tenant, peer, detail))
+    return out
+
+
+def _iam_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -> list[dict[str, Any]]:
+    out = []
+    words = {"objects": "read and write objects", "list": "list keys"}
+    for key in sorted(set(b.s3) ^ set(h.s3)):
+        owner, role, target, access = key
+        if owner == target and owner in new_or_gone:
+            continue
+        peer = target if target != owner else None
+        where = f"{target}'s prefix" if peer else "its own prefix"
+        if key in h.s3:
+            out.append(_change("loosened", "iam", owner, peer,
+                               f"role {role} can now {words.get(access, access)} under {where} "
+                               f"({', '.join(h.s3[key])})"))
+        else:
+            out.append(_change("tightened", "iam", owner, peer,
+                               f"role {role} can no longer {words.get(access, access)} under {where}"))
+    for tkey in sorted(set(b.trust) | set(h.trust)):
+        owner, role = tkey
+        if owner in new_or_gone:
+            continue
+        old, new = set(b.trust.get(tkey, [])), set(h.trust.get(tkey, []))
+        if not old or not new:
+            continue  # the role itself came or went: its resources say so
+        for s in sorted(new - old):
+            out.append(_change("loosened", "iam", owner, _subject_tenant(s, h),
+                               f"role {role} can now be assumed by {s}"))
+        for s in sorted(old - new):
+            out.append(_change("tightened", "iam", owner, _subject_tenant(s, b),
+                               f"role {role} can no longer be assumed by {s}"))
+    return out
+
+
+def _subject_tenant(subject: str, f: IsolationFacts) -> str | None:
+    if subject.startswith("system:serviceaccount:"):
+        parts = subject.split(":")
+        return f.namespace_tenant(parts[2]) if len(parts) > 2 else None
+    return None
+
+
+def _rbac_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for key in sorted(set(b.rbac) | set(h.rbac)):
+        ns, subject = key
+        f = h if key in h.rbac else b
+        tenant = f.namespace_tenant(ns)
+        if tenant in new_or_gone:
+            continue
+        peer = f.subject_tenant.get(subject)
+        peer = peer if peer != tenant else None
+        where = f"in {ns}" if ns != "*" else "cluster-wide"
+        old, new = b.rbac.get(key, frozenset()), h.rbac.get(key, frozenset())
+        for change, grants in (("loosened", new - old), ("tightened", old - new)):
+            if not grants:
+                continue
+            fences = fence_grants(grants)
+            shown = (fences or sorted(grants))[:3]
+            more = f" and {len(grants) - len(shown)} more" if len(grants) > len(shown) else ""
+            verb = "can now" if change == "loosened" else "can no longer"
+            note = " — writes its own fences" if fences and change == "loosened" else ""
+            out.append(_change(change, "rbac", tenant, peer,
+                               f"{subject} {verb} {', '.join(shown)}{more} {where}{note}"))
+    return out
+
+
+_TIER_RANK = {"standard": 0, "premium": 1}
+
+
+def _pool_changes(t: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A tenant moved between dedicated nodes and node pools, changed tier, or lost the security
+    groups its SecurityGroupPolicy put on its pods (issue 13)."""
+    out = []
+    was, now = old.get("pool"), new.get("pool")
+    if was != now:
+        if now and not was:
+            out.append(_change("loosened", "placement", t, None,
+                               f"{t} moved from nodes of its own to the shared pool {now}: its pods now share nodes "
+                               f"(kernel, kubelet) with the pool's other tenants, walled by security groups for pods "
+                               f"and admission"))
+        elif was and not now:
+            out.append(_change("tightened", "placement", t, None, f"{t} moved from the shared pool {was} to nodes of "
+                                                                   f"its own"))
+        else:
+            out.append(_change("loosened", "placement", t, None,
+                               f"{t} moved from pool {was} to pool {now}: it now shares nodes with {now}'s tenants"))
+    lo, hi = old.get("tier"), new.get("tier")
+    if lo and hi and lo != hi:
+        up = _TIER_RANK.get(str(hi), 0) > _TIER_RANK.get(str(lo), 0)
+        out.append(_change("loosened" if up else "tightened", "placement", t, None,
+                           f"tier of {t}: {lo} → {hi}" + (": its pods may now take a higher priority and preempt "
+                                                         "lower-priority pods on the nodes they share" if up else "")))
+    if old.get("podSecurityGroups") and not new.get("podSecurityGroups"):
+        out.append(_change("loosened", "placement", t, None,
+                           f"{t}'s pods no longer get their own security groups (no SecurityGroupPolicy selecting "
+                           f"every pod)"))
+    return out
+
+
+def _placement_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for t in sorted(set(b.placement) & set(h.placement) - new_or_gone):
+        out += _pool_changes(t, b.placement[t], h.placement[t])
+        if b.placement[t].get("pool") != h.placement[t].get("pool"):
+            continue  # a move: its taints changed with it, reported as the move
+        old, new = set(b.placement[t]["taints"]), set(h.placement[t]["taints"])
+        for taint in sorted(old - new):
+            out.append(_change("loosened", "placement", t, None,
+                               f"{t}'s nodes no longer carry the taint {taint}: pods of other tenants can be "
+                               f"scheduled there unless admission stops them"))
+        for taint in sorted(new - old):
+            out.append(_change("tightened", "placement", t, None, f"{t}'s nodes now carry the taint {taint}"))
+    for t in sorted(set(b.placement) - set(h.placement) - new_or_gone):
+        out.append(_change("loosened", "placement", t, None, f"{t} no longer has nodes of its own"))
+    return out
+
+
+def _admission_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -> list[dict[str, Any]]:
+    out = []
+    for name in sorted(set(b.policies) | set(h.policies)):
+        old, new = b.policies.get(name), h.policies.get(name)
+        if old is None:
+            out.append(_change("tightened", "admission", None, None, f"admission policy {name} added"))
+            continue
+        if new is None:
+            out.append(_change("loosened", "admission", None, None, f"admission policy {name} removed"))
+            continue
+        removed = sorted(set(old["validations"]) - set(new["validations"]))
+        added = sorted(set(new["validations"]) - set(old["validations"]))
+        if removed:
+            out.append(_change("loosened", "admission", None, None,
+                               f"{name} no longer checks {len(removed)} rule(s): {removed[0][:80]}"))
+        if added:
+            out.append(_change("tightened", "admission", None, None,
+                               f"{name} checks {len(added)} more rule(s): {added[0][:80]}"))
+        if old["failurePolicy"] != new["failurePolicy"]:
+            change = "loosened" if new["failurePolicy"] == "Ignore" else "tightened"
+            out.append(_change(change, "admission", None, None,
+                               f"{name} failurePolicy {old['failurePolicy']} → {new['failurePolicy']}"))
+        if old["scope"] != new["scope"] or old["matchConditions"] != new["matchConditions"]:
+            out.append(_change("loosened", "admission", None, None,
+                               f"{name} now matches different requests (matchConstraints/matchConditions "
+                               f"changed): review what it no longer sees"))
+    for t in sorted((set(b.tenants) & set(h.tenants)) - new_or_gone):
+        old_e, new_e = b.enforced.get(t, {}), h.enforced.get(t, {})
+        for p in sorted(set(old_e) | set(new_e)):
+            was, now = "Deny" in old_e.get(p, []), "Deny" in new_e.get(p, [])
+            if was and not now:
+                out.append(_change("loosened", "admission", t, None,
+                                   f"admission policy {p} no longer denies in {t}'s namespace"))
+            elif now and not was:
+                out.append(_change("tightened", "admission", t, None,
+                                   f"admission policy {p} now denies in {t}'s namespace"))
+        old_p, new_p = b.pod_security.get(t, {}), h.pod_security.get(t, {})
+        lo, hi = old_p.get("enforce", "privileged"), new_p.get("enforce", "privileged")
+        if PSA_LEVELS.get(hi, 0) != PSA_LEVELS.get(lo, 0):
+            change = "loosened" if PSA_LEVELS.get(hi, 0) < PSA_LEVELS.get(lo, 0) else "tightened"
+            out.append(_change(change, "admission", t, None, f"Pod Security enforce level of {t}: {lo} → {hi}"))
+    return out
+
+
+def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[str, Any]]:
+    existing = set(base.tenants) & set(head.tenants)
+    new_or_gone = set(base.tenants) ^ set(head.tenants)
+    return [
+        *_network_changes(base, head, existing, new_or_gone),
+        *_iam_changes(base, head, new_or_gone),
+        *_rbac_changes(base, head, new_or_gone),
+        *_placement_changes(base, head, new_or_gone),
+        *_admission_changes(base, head, new_or_gone),
+    ]
+
+
+# --------------------------------------------------------------------------------------------
+# The whole diff
+
+
+def diff_renders(base: Render, head: Render) -> dict[str, Any]:
+    if (base.project, base.stack) != (head.project, head.stack):
+        raise RenderInputError(
+            f"{base.path} renders {base.project}/{base.stack} but {head.path} renders {head.project}/{head.stack}: "
+            "compare two renders of the same stack")
+    resources = resource_changes(base.resources, head.resources)
+    isolation = isolation_changes(facts_of(base.resources), facts_of(head.resources))
+    bt, ht = base.tenants, head.tenants
+    changed = {r["tenant"] for r in resources if r["tenant"]} | {
+        c["tenant"] for c in isolation if c["tenant"]}
+    tenants = {"added": sorted(ht - bt), "removed": sorted(bt - ht), "changed": sorted(changed & bt & ht)}
+    actions: dict[str, int] = {}
+    for r in resources:
+        actions[r["action"]] = actions.get(r["action"], 0) + 1
+    summary = {"resources": actions,
+               "loosened": sum(1 for c in isolation if c["change"] == "loosened"),
+               "tightened": sum(1 for c in isolation if c["change"] == "tightened")}
+    return {"stack": {"project": head.project, "stack": head.stack}, "summary": summary, "tenants": tenants,
+            "resources": resources, "isolation": isolation}
+
+
+def _cell(v: Any) -> str:
+    s = "—" if v in (None, "", []) else str(v)
+    return s.replace("|", "\\|").replace("\n", " ")
+
+
+def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
+    """The diff as one Markdown comment (GitHub/GitLab flavoured)."""
+    s, t = d["summary"], d["tenants"]
+    acts = ", ".join(f"{n} {a}" for a, n in sorted(s["resources"].items())) or "no resource changes"
+    lines = [f"### tenancy diff — `{d['stack']['project']}` / `{d['stack']['stack']}`", ""]
+    flag = "⚠️ " if s["loosened"] else ""
+    lines += [f"{flag}**Isolation: {s['loosened']} loosened, {s['tightened']} tightened.** Resources: {acts}.", ""]
+    lines += [f"Tenants added: {', '.join(f'`{x}`' for x in t['added']) or '—'}; "
+              f"removed: {', '.join(f'`{x}`' for x in t['removed']) or '—'}; "
+              f"changed: {', '.join(f'`{x}`' for x in t['changed']) or '—'}.", ""]
+    lines += ["#### Isolation changes", ""]
+    if d["isolation"]:
+        lines += ["| change | layer | tenant | peer | detail |", "|---|---|---|---|---|"]
+        for c in sorted(d["isolation"], key=lambda c: (c["change"] != "loosened", c["layer"], str(c["tenant"]))):
+            lines.append(f"| **{c['change']}** | {c['layer']} | {_cell(c['tenant'])} | {_cell(c['peer'])} | "
+                         f"{_cell(c['detail'])} |")
+    else:
+        lines.append("None.")
+    lines += ["", "#### Resource changes", ""]
+    rs = d["resources"]
+    if rs:
+        order = {"replace": 0, "delete": 1, "retain": 2, "update": 3, "create": 4}
+        rs = sorted(rs, key=lambda r: (order.get(r["action"], 9), str(r["tenant"]), r["type"], r["name"]))
+        lines += ["| action | type | name | tenant | changed inputs |", "|---|---|---|---|---|"]
+        for r in rs[:max_resources]:
+            ch = ", ".join(f"`{p}`{' (replaces)' if p in r.get('replacedBy', []) else ''}" for p in r["changed"])
+            lines.append(f"| {r['action']} | `{r['type']}` | `{r['name']}` | {_cell(r['tenant'])} | {ch or '—'} |")
+        if len(rs) > max_resources:
+            lines.append(f"| … | {len(rs) - max_resources} more | | | (see the JSON output) |")
+    else:
+        lines.append("None.")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,726 @@
+"""Isolation facts: what a render lets each tenant do to, and reach in, the others.
+
+One model, computed from a render's resources alone (``resources.json``, or
+:attr:`tenancy.render.RenderResult.resources`), shared by every consumer that asks "what does
+this platform isolate?": ``tenancy diff`` compares two renders' facts, ``tenancy check`` judges
+one render's facts, and live checks (``tenancy verify``) can probe a deployed platform against
+them. It never reads the spec and never matches resource names: it reads what the objects say
+(security group rules, NetworkPolicies, IAM documents, RBAC bindings, node group taints,
+admission policies and namespace labels), so a new object of a known *kind* (another
+ValidatingAdmissionPolicy, a kube-system NetworkPolicy, an extra security group rule) is picked
+up without a change here.
+
+Pure: no Pulumi, no AWS, no cluster. ``facts_of(resources)`` returns :class:`IsolationFacts`;
+``IsolationFacts.document()`` is its JSON form::
+
+    {
+      "tenants": {"<tenant>": {"namespace": "<ns>", "labels": {...}}},
+      "network": [                       # who can open connections to whom (ordered pairs)
+        {"from": "<tenant|namespace|platform:…|internet>", "to": "…",
+         "securityGroup": ["tcp/443", "any/0-65535", …] | null,   # null: the layer is not modelled
+         "networkPolicy": […] | null,                               # for this pair; [] = denied
+         "open": true|false}                                        # both modelled layers allow
+      ],
+      "s3": [{"tenant", "role", "target", "access": "objects|list", "resources": [...]}],
+      "trust": [{"tenant", "role", "subjects": ["system:serviceaccount:ns:sa", …], "audiences"}],
+      "rbac": [{"namespace", "tenant", "subject", "subjectTenant", "grants": ["group/resource:verb", …]}],
+      "placement": {"<tenant>": {"taints": ["key=value:effect", …], "labels": {...}, "nodeGroups": n,
+                                 "tier": "premium|standard",                # namespace label tenancy/tier
+                                 "pool": "<pool>",                          # pooled tenants only
+                                 "podSecurityGroups": ["sg-…", …]}},        # its SecurityGroupPolicy's groups
+      "admission": {"policies": {"<name>": {"failurePolicy", "validations": [...], "scope": {...}}},
+                    "enforced": {"<tenant>": {"<policy>": ["Deny", …]}}},
+      "podSecurity": {"<tenant>": {"enforce": "restricted", "enforce-version": "latest", …}}
+    }
+
+Network semantics
+-----------------
+*Security groups*: AWS's rules (:mod:`tenancy.review.reachability`); a tenant's pods use its nodes'
+security groups (VPC CNI without security groups for pods: "pods share the security groups of
+the node's primary ENI", EKS User Guide, *Security groups for Pods*) — except a pooled tenant's,
+which a ``SecurityGroupPolicy`` selecting all its pods puts on branch interfaces in its pool's
+subnets: those pods are modelled by the policy's groups. Endpoints: each tenant's
+nodes, the platform's nodes (``platform:nodes``) and the cluster's control-plane groups
+(``platform:control-plane``).
+
+*NetworkPolicies* (Kubernetes ``networking.k8s.io/v1`` semantics): a pod is isolated for a
+direction once any policy with that ``policyType`` selects it; allowed traffic is the union of
+the rules of the policies selecting it; a connection needs the source's egress and the
+destination's ingress. Pod labels are unknown in a render, so the model answers "can *some* pod
+of A open a connection to *some* pod of B" (an over-approximation, the safe side for a
+reviewer): a policy with a non-empty ``podSelector`` may select some pods, a peer's
+``podSelector`` may match some pods, and a namespace is isolated as a whole only by a policy
+with the empty ``podSelector``. Endpoints: tenant namespaces, the other namespaces the policies
+name (``kube-system``, the ingress controller's), and ``internet`` (an ``ipBlock`` holding
+public probe addresses not in its ``except``). Pods' addresses are their tenant's subnets (VPC
+CNI assigns pod IPs from the node's subnets).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import ipaddress
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenancy.review import reachability as sg
+from tenancy.spec.naming import tenant_s3_prefix
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
+CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
+ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
+VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
+VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
+SECURITY_GROUP_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+IAM_ROLE = "aws:iam/role:Role"
+IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+IAM_POLICY = "aws:iam/policy:Policy"
+IAM_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
+ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
+EKS_CLUSTER = "aws:eks/cluster:Cluster"
+EKS_COMPONENT = "eks:index:Cluster"
+
+TENANT_LABEL = "tenancy/tenant"
+POOL_LABEL = "tenancy/pool"
+"""On a pooled tenant's namespace (and the pool's nodes): the node pool its pods run on."""
+TIER_LABEL = "tenancy/tier"
+NAME_LABEL = "kubernetes.io/metadata.name"
+"""Set by the API server on every namespace (Kubernetes 1.22+), so selectors may name one."""
+PSA_PREFIX = "pod-security.kubernetes.io/"
+PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
+"""Pod Security Standards, loosest first. A namespace without an ``enforce`` label gets the
+cluster default, which on EKS is ``privileged`` (no AdmissionConfiguration override)."""
+INTERNET = "internet"
+INTERNET_PROBES = tuple(ipaddress.IPv4Address(a) for a in ("1.1.1.1", "8.8.8.8", "9.9.9.9", "208.67.222.222"))
+"""Public addresses standing for "the internet": an ipBlock admitting any of them opens it."""
+PLATFORM_NODES = "platform:nodes"
+CONTROL_PLANE = "platform:control-plane"
+FENCES = frozenset({
+    "networkpolicies", "resourcequotas", "limitranges", "namespaces", "validatingadmissionpolicies",
+    "validatingadmissionpolicybindings", "peerauthentications", "authorizationpolicies",
+    "clusterroles", "clusterrolebindings", "nodes", "securitygrouppolicies", "priorityclasses",
+})
+"""Resources whose write access lets a persona move its own walls (kubernetes-retired
+multi-tenancy benchmarks: "tenants cannot modify their resource quotas / network policies")."""
+WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection", "*", "escalate", "bind"})
+
+Port = tuple[str, int, int]
+"""(protocol lower-case or ``any``, from, to)."""
+ANY: tuple[Port, ...] = (("any", 0, 65535),)
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def _labels(obj: Mapping[str, Any]) -> dict[str, str]:
+    return dict(((obj.get("metadata") or {}).get("labels")) or {})
+
+
+def _ns_of(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("namespace") or "")
+
+
+def _name_of(obj: Mapping[str, Any]) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
+
+
+def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """A Kubernetes LabelSelector against a label set (``None`` matches nothing; ``{}`` all)."""
+    if selector is None:
+        return False
+    for k, v in (selector.get("matchLabels") or {}).items():
+        if labels.get(k) != v:
+            return False
+    for e in selector.get("matchExpressions") or []:
+        key, op, values = e.get("key"), e.get("operator"), list(e.get("values") or [])
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _fmt_ports(ports: Iterable[Port]) -> list[str]:
+    out = []
+    for proto, lo, hi in sorted(set(ports)):
+        out.append(f"{proto}/{lo}" if lo == hi else f"{proto}/{lo}-{hi}")
+    return out
+
+
+def _intersect(a: Sequence[Port], b: Sequence[Port]) -> list[Port]:
+    out = []
+    for pa, la, ha in a:
+        for pb, lb, hb in b:
+            if pa != "any" and pb != "any" and pa != pb:
+                continue
+            lo, hi = max(la, lb), min(ha, hb)
+            if lo <= hi:
+                out.append((pa if pa != "any" else pb, lo, hi))
+    return sorted(set(out))
+
+
+def covers(old: Sequence[Port], new: Sequence[Port]) -> bool:
+    """Every port of ``new`` is within some port range of ``old``."""
+    for pn, ln, hn in new:
+        if not any((po == "any" or po == pn) and lo <= ln and hn <= ho for po, lo, ho in old):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# The model
+
+
+@dataclass
+class IsolationFacts:
+    tenants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    network: dict[tuple[str, str], dict[str, list[Port] | None]] = field(default_factory=dict)
+    s3: dict[tuple[str, str, str, str], list[str]] = field(default_factory=dict)
+    """(tenant, role, target tenant, access) → the document resources/prefixes granting it."""
+    trust: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(tenant, role) → subjects that can assume it (service accounts, ``*`` for anyone)."""
+    audiences: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(tenant, role) → the ``:aud`` values its web-identity trust requires (``[]``: none, any
+    audience) — only for roles trusted through an OIDC provider (IRSA)."""
+    rbac: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
+    """(namespace or ``*`` for cluster-wide, subject) → grants ``group/resource:verb``."""
+    subject_tenant: dict[str, str | None] = field(default_factory=dict)
+    rbac_bindings: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    """(namespace or ``*``, subject) → URNs of the bindings granting it."""
+    placement: dict[str, dict[str, Any]] = field(default_factory=dict)
+    policies: dict[str, dict[str, Any]] = field(default_factory=dict)
+    enforced: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    pod_security: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def namespace_tenant(self, namespace: str) -> str | None:
+        for t, info in self.tenants.items():
+            if info["namespace"] == namespace:
+                return t
+        return None
+
+    def open(self, src: str, dst: str) -> bool:
+        """Can some pod/node of ``src`` open a connection to ``dst`` through every modelled layer?"""
+        layers = self.network.get((src, dst))
+        if not layers:
+            return False
+        modelled = [v for v in layers.values() if v is not None]
+        return bool(modelled) and all(modelled)
+
+    def document(self) -> dict[str, Any]:
+        return {
+            "tenants": {t: self.tenants[t] for t in sorted(self.tenants)},
+            "network": [
+                {"from": a, "to": b,
+                 **{k: (_fmt_ports(v) if v is not None else None) for k, v in sorted(layers.items())},
+                 "open": self.open(a, b)}
+                for (a, b), layers in sorted(self.network.items())
+            ],
+            "s3": [{"tenant": t, "role": r, "target": g, "access": a, "resources": res}
+                   for (t, r, g, a), res in sorted(self.s3.items())],
+            "trust": [{"tenant": t, "role": r, "subjects": s, "audiences": self.audiences.get((t, r))}
+                      for (t, r), s in sorted(self.trust.items())],
+            "rbac": [{"namespace": ns, "tenant": self.namespace_tenant(ns), "subject": s,
+                      "subjectTenant": self.subject_tenant.get(s), "grants": sorted(g)}
+                     for (ns, s), g in sorted(self.rbac.items())],
+            "placement": {t: self.placement[t] for t in sorted(self.placement)},
+            "admission": {"policies": {p: self.policies[p] for p in sorted(self.policies)},
+                          "enforced": {t: self.enforced[t] for t in sorted(self.enforced)}},
+            "podSecurity": {t: self.pod_security[t] for t in sorted(self.pod_security)},
+        }
+
+
+def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
+    """The isolation facts of a render (its ``resources`` list)."""
+    f = IsolationFacts()
+    by_type: dict[str, list[Mapping[str, Any]]] = {}
+    for r in resources:
+        by_type.setdefault(r["type"], []).append(r)
+    tenants = sorted({r["tenant"] for r in resources if r.get("tenant")})
+    namespaces: dict[str, dict[str, str]] = {}
+    for r in by_type.get(NAMESPACE, []):
+        obj = r.get("inputs") or {}
+        name = _name_of(obj)
+        labels = {NAME_LABEL: name, **_labels(obj)}
+        namespaces[name] = labels
+        if r.get("tenant"):
+            f.tenants[r["tenant"]] = {"namespace": name, "labels": labels}
+            f.pod_security[r["tenant"]] = {k[len(PSA_PREFIX):]: v for k, v in sorted(labels.items())
+                                           if k.startswith(PSA_PREFIX)}
+    for t in tenants:
+        f.tenants.setdefault(t, {"namespace": None, "labels": {}})
+    _network(f, resources, by_type, tenants, namespaces)
+    _iam(f, by_type, tenants)
+    _rbac(f, by_type)
+    _placement(f, by_type, tenants)
+    _admission(f, by_type)
+    return f
+
+
+# --------------------------------------------------------------------------------------------
+# Network
+
+
+def _sg_endpoints(resources: Sequence[Mapping[str, Any]], by_type: Mapping[str, list[Mapping[str, Any]]],
+                  tenants: Sequence[str]) -> list[sg.Machines]:
+    by_tenant: dict[str | None, list[Mapping[str, Any]]] = {}
+    for r in resources:
+        by_tenant.setdefault(r.get("tenant"), []).append(r)
+    pools = sg.pools_cidrs(resources)
+    out = [sg.tenant_machines(resources, t, mine=by_tenant.get(t, []), pools=pools) for t in tenants]
+    out.append(sg.tenant_machines(resources, None, name=PLATFORM_NODES, mine=by_tenant.get(None, [])))
+    cp: set[str] = set()
+    for r in by_type.get(EKS_COMPONENT, []):
+        i = r.get("inputs") or {}
+        if i.get("clusterSecurityGroup"):
+            cp.add(str(i["clusterSecurityGroup"]))
+    for r in by_type.get(EKS_CLUSTER, []):
+        cp |= {str(g) for g in ((r.get("inputs") or {}).get("vpcConfig") or {}).get("securityGroupIds") or []}
+    if cp:
+        out.append(sg.Machines(CONTROL_PLANE, frozenset(cp), ()))
+    return [m for m in out if m.groups]
+
+
+@dataclass
+class _Ep:
+    """A NetworkPolicy endpoint: a namespace (with labels and pod addresses) or the internet."""
+
+    name: str
+    namespace: str | None
+    labels: dict[str, str]
+    cidrs: tuple[ipaddress.IPv4Network, ...]
+
+    def __post_init__(self) -> None:
+        self.addresses = tuple(str(c) for c in self.cidrs)
+
+
+@functools.lru_cache(maxsize=65536)
+def _block_matches(cidr: str, excepts: tuple[str, ...], addresses: tuple[str, ...] | None) -> bool:
+    """Whether the ipBlock ``cidr`` minus ``excepts`` takes in an endpoint with addresses
+    ``addresses`` (None: the internet). Cached on strings: a platform has few distinct blocks and
+    address sets, and every pair of tenants asks again (per-pair work must stay small for hundreds
+    of tenants)."""
+    cidrs = None if addresses is None else tuple(ipaddress.IPv4Network(a) for a in addresses)
+    try:
+        net = ipaddress.ip_network(cidr, strict=False)
+        nets = [ipaddress.ip_network(e, strict=False) for e in excepts]
+    except ValueError:
+        return False
+    if net.version != 4:
+        return False
+    if cidrs is None:  # the internet
+        return any(a in net and not any(a in e for e in nets) for a in INTERNET_PROBES)
+    return any(c.overlaps(net) and not any(c.subnet_of(e) for e in nets if e.version == 4)  # type: ignore[arg-type]
+               for c in cidrs)
+
+
+def _peer_matches(peer: Mapping[str, Any], own_ns: str, ep: _Ep) -> bool:
+    if "ipBlock" in peer:
+        block = peer["ipBlock"] or {}
+        return _block_matches(str(block.get("cidr")), tuple(str(e) for e in block.get("except") or []),
+                              None if ep.namespace is None else ep.addresses)
+    if ep.namespace is None:
+        return False
+    if "namespaceSelector" in peer:
+        return selector_matches(peer.get("namespaceSelector") or {}, ep.labels)
+    if "podSelector" in peer:
+        return ep.namespace == own_ns
+    return False
+
+
+def _rule_ports(rule: Mapping[str, Any]) -> list[Port]:
+    ports = rule.get("ports") or []
+    if not ports:
+        return list(ANY)
+    out: list[Port] = []
+    for p in ports:
+        proto = str(p.get("protocol") or "TCP").lower()
+        port = p.get("port")
+        if port is None or isinstance(port, str) and not str(port).isdigit():
+            out.append((proto, 0, 65535))  # every port, or a named port (unknown number)
+            continue
+        lo = int(port)
+        out.append((proto, lo, int(p.get("endPort") or lo)))
+    return out
+
+
+def _allows(policies: Sequence[Mapping[str, Any]], own_ns: str, direction: str, ep: _Ep) -> list[Port]:
+    """Ports on which some pod of ``own_ns`` may send (``egress``) to / accept (``ingress``)
+    from ``ep`` under the namespace's NetworkPolicies."""
+    key, peers_key = ("egress", "to") if direction == "egress" else ("ingress", "from")
+    ptype = "Egress" if direction == "egress" else "Ingress"
+    applying = []
+    isolated_all = False
+    for p in policies:
+        spec = p.get("spec") or {}
+        types = spec.get("policyTypes") or (["Ingress", "Egress"] if spec.get("egress") else ["Ingress"])
+        if ptype not in types:
+            continue
+        applying.append(spec)
+        if not (spec.get("podSelector") or {}).get("matchLabels") and \
+                not (spec.get("podSelector") or {}).get("matchExpressions"):
+            isolated_all = True
+    if not isolated_all:
+        return list(ANY)  # some pod of the namespace is not isolated in this direction
+    out: list[Port] = []
+    for spec in applying:
+        for rule in spec.get(key) or []:
+            peers = rule.get(peers_key)
+            if not peers or any(_peer_matches(peer, own_ns, ep) for peer in peers):
+                out += _rule_ports(rule)
+    return sorted(set(out))
+
+
+def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
+             by_type: Mapping[str, list[Mapping[str, Any]]], tenants: Sequence[str],
+             namespaces: Mapping[str, dict[str, str]]) -> None:
+    # Security groups
+    index = sg.RuleIndex(sg.rules_of(resources))
+    machines = _sg_endpoints(resources, by_type, tenants)
+    tset = set(tenants)
+    for a in machines:
+        for b in machines:
+            if a.name == b.name or (a.name not in tset and b.name not in tset):
+                continue
+            ports = [(("any" if p in ("-1", "all") else p.lower()), lo, hi) for p, lo, hi, *_ in index.allowed(a, b)]
+            f.network.setdefault((a.name, b.name), {})["securityGroup"] = sorted(set(ports))
+    # ... and to the internet: only the source's egress rules apply (nothing of ours guards the far end)
+    probes = sg.Machines(INTERNET, frozenset(), tuple(ipaddress.IPv4Network(a) for a in INTERNET_PROBES))
+    for a in machines:
+        if a.name in tset:
+            egress = [r for g in sorted(a.groups) for r in index.egress.get(g, ()) if sg.matches(r, probes)]
+            f.network.setdefault((a.name, INTERNET), {})["securityGroup"] = sorted(
+                {(("any" if r.protocol in ("-1", "all") else r.protocol.lower()), r.from_port, r.to_port)
+                 for r in egress})
+    # NetworkPolicies
+    policies: dict[str, list[Mapping[str, Any]]] = {}
+    named: set[str] = set()
+    for r in by_type.get(NETWORK_POLICY, []):
+        obj = r.get("inputs") or {}
+        policies.setdefault(_ns_of(obj), []).append(obj)
+        spec = obj.get("spec") or {}
+        for rule in [*(spec.get("ingress") or []), *(spec.get("egress") or [])]:
+            for peer in [*(rule.get("from") or []), *(rule.get("to") or [])]:
+                sel = peer.get("namespaceSelector") or {}
+                if (sel.get("matchLabels") or {}).get(NAME_LABEL):
+                    named.add(sel["matchLabels"][NAME_LABEL])
+    cidrs = {m.name: m.cidrs for m in machines}
+    eps: list[_Ep] = []
+    ns_tenant = {info["namespace"]: t for t, info in f.tenants.items() if info["namespace"]}
+    for ns in sorted(set(namespaces) | named | set(policies)):
+        t = ns_tenant.get(ns)
+        labels = namespaces.get(ns) or {NAME_LABEL: ns}
+        eps.append(_Ep(t or ns, ns, labels, cidrs.get(t, ()) if t else ()))
+    eps.append(_Ep(INTERNET, None, {}, ()))
+    for src in eps:
+        for dst in eps:
+            if src.name == dst.name or (src.name not in tset and dst.name not in tset):
+                continue
+            out = list(ANY) if src.namespace is None else _allows(policies.get(src.namespace, []), src.namespace,
+                                                                  "egress", dst)
+            inn = list(ANY) if dst.namespace is None else _allows(policies.get(dst.namespace, []), dst.namespace,
+                                                                  "ingress", src)
+            f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = _intersect(out, inn)
+
+
+# --------------------------------------------------------------------------------------------
+# IAM
+
+
+def _doc(value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    try:
+        d = json.loads(str(value))
+    except (TypeError, ValueError):
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _list(v: Any) -> list[Any]:
+    return v if isinstance(v, list) else [] if v is None else [v]
+
+
+def _iam_match(pattern: str, value: str) -> bool:
+    """IAM wildcards: ``*`` any run of characters, ``?`` one (fnmatch's, without ``[...]``)."""
+    return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
+
+
+def _s3_grants(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(access, resource-or-prefix pattern) of every Allow statement on S3 in a policy document:
+    ``objects`` for object ARNs (``arn:aws:s3:::bucket/key``), ``list`` for ``s3:prefix``
+    conditions on bucket listing (or the whole bucket when the condition is absent)."""
+    out = []
+    for st in _list(doc.get("Statement")):
+        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+            continue
+        actions = [str(a) for a in _list(st.get("Action"))]
+        if not any(a == "*" or a.lower().startswith("s3:") for a in actions):
+            continue
+        for res in (str(x) for x in _list(st.get("Resource"))):
+            if res == "*" or res.startswith("arn:aws") and ":s3:::" in res and "/" in res:
+                out.append(("objects", res))
+            elif ":s3:::" in res:
+                prefixes: list[str] = []
+                for cond in (st.get("Condition") or {}).values():
+                    if isinstance(cond, dict):
+                        prefixes += [str(p) for p in _list(cond.get("s3:prefix"))]
+                bucket = res.split(":s3:::", 1)[1]
+                out += [("list", f"{bucket}/{p}") for p in prefixes] or [("list", f"{bucket}/*")]
+    return out
+
+
+def _iam(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]], tenants: Sequence[str]) -> None:
+    roles = {}
+    for r in by_type.get(IAM_ROLE, []):
+        keys = {str(r.get("id")), str((r.get("inputs") or {}).get("name")), str((r.get("outputs") or {}).get("arn"))}
+        roles.update({k: r for k in keys if k and k != "None"})
+    docs: dict[str, list[dict[str, Any]]] = {}
+    for r in by_type.get(IAM_ROLE, []):
+        docs[r["urn"]] = [_doc(p.get("policy")) for p in (r.get("inputs") or {}).get("inlinePolicies") or []]
+    for r in by_type.get(IAM_ROLE_POLICY, []):
+        role = roles.get(str((r.get("inputs") or {}).get("role")))
+        if role is not None:
+            docs[role["urn"]].append(_doc((r.get("inputs") or {}).get("policy")))
+    managed = {str((p.get("outputs") or {}).get("arn")): _doc((p.get("inputs") or {}).get("policy"))
+               for p in by_type.get(IAM_POLICY, [])}
+    for r in by_type.get(IAM_ATTACHMENT, []):
+        role = roles.get(str((r.get("inputs") or {}).get("role")))
+        doc = managed.get(str((r.get("inputs") or {}).get("policyArn")))
+        if role is not None and doc is not None:
+            docs[role["urn"]].append(doc)
+    pod_identity: dict[str, list[str]] = {}
+    for r in by_type.get(POD_IDENTITY, []):
+        i = r.get("inputs") or {}
+        role = roles.get(str(i.get("roleArn")))
+        if role is not None:
+            pod_identity.setdefault(role["urn"], []).append(
+                f"system:serviceaccount:{i.get('namespace')}:{i.get('serviceAccount')}")
+    for r in by_type.get(IAM_ROLE, []):
+        owner = r.get("tenant") or "platform"
+        name = str((r.get("inputs") or {}).get("name") or r["name"])
+        grants = [g for d in docs[r["urn"]] for g in _s3_grants(d)]
+        trust_doc = _doc((r.get("inputs") or {}).get("assumeRolePolicy"))
+        subjects = _trust_subjects(trust_doc)
+        auds = _trust_audiences(trust_doc)
+        if auds is not None:
+            f.audiences[(owner, name)] = auds
+        if pod_identity.get(r["urn"]):
+            subjects = sorted(set(s for s in subjects if s != "pods.eks.amazonaws.com") | set(pod_identity[r["urn"]]))
+        if subjects:
+            f.trust[(owner, name)] = subjects
+        for access, pattern in grants:
+            for target in tenants:
+                probe = tenant_s3_prefix(target) + "probe"
+                if access == "objects":
+                    hit = pattern == "*" or _iam_match(pattern.split(":s3:::", 1)[-1].split("/", 1)[-1], probe)
+                else:
+                    hit = _iam_match(pattern.split("/", 1)[-1], probe) or _iam_match(
+                        pattern.split("/", 1)[-1], tenant_s3_prefix(target))
+                if hit:
+                    f.s3.setdefault((owner, name, target, access), []).append(pattern)
+    for k in f.s3:
+        f.s3[k] = sorted(set(f.s3[k]))
+
+
+def _trust_audiences(doc: Mapping[str, Any]) -> list[str] | None:
+    """The ``:aud`` values required by web-identity statements; None without such statements."""
+    found: list[str] | None = None
+    for st in _list(doc.get("Statement")):
+        if isinstance(st, dict) and st.get("Effect") == "Allow" and isinstance(st.get("Principal"), dict) \
+                and st["Principal"].get("Federated"):
+            found = found or []
+            for cond in (st.get("Condition") or {}).values():
+                if isinstance(cond, dict):
+                    found += [str(v) for k, v0 in cond.items() if k.endswith(":aud") for v in _list(v0)]
+    return sorted(set(found)) if found is not None else None
+
+
+def _trust_subjects(doc: Mapping[str, Any]) -> list[str]:
+    """Who may assume a role: the ``:sub`` values of web-identity statements (a missing ``sub``
+    condition means any service account of the provider: ``system:serviceaccount:*``), Pod
+    Identity's service principal, other AWS principals verbatim. Service principals of AWS
+    services (``ec2.amazonaws.com``) are listed as such."""
+    out: set[str] = set()
+    for st in _list(doc.get("Statement")):
+        if not isinstance(st, dict) or st.get("Effect") != "Allow":
+            continue
+        principal = st.get("Principal") or {}
+        if principal == "*":
+            out.add("*")
+            continue
+        if isinstance(principal, dict) and principal.get("Federated"):
+            subs = []
+            for cond in (st.get("Condition") or {}).values():
+                if isinstance(cond, dict):
+                    subs += [str(v) for k, v0 in cond.items() if k.endswith(":sub") for v in _list(v0)]
+            out |= set(subs) or {"system:serviceaccount:*"}
+        elif isinstance(principal, dict):
+            for v in _list(principal.get("Service")) + _list(principal.get("AWS")):
+                out.add(str(v))
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------------------------
+# RBAC
+
+
+def _grants(rules: Iterable[Mapping[str, Any]]) -> frozenset[str]:
+    out = set()
+    for rule in rules:
+        for g in rule.get("apiGroups") or [""]:
+            for res in rule.get("resources") or []:
+                for v in rule.get("verbs") or []:
+                    out.add(f"{g or 'core'}/{res}:{v}")
+        for url in rule.get("nonResourceURLs") or []:
+            for v in rule.get("verbs") or []:
+                out.add(f"url{url}:{v}")
+    return frozenset(out)
+
+
+def _subject(s: Mapping[str, Any], ns: str) -> str:
+    kind = s.get("kind")
+    if kind == "ServiceAccount":
+        return f"ServiceAccount:{s.get('namespace') or ns}/{s.get('name')}"
+    return f"{kind}:{s.get('name')}"
+
+
+def _rbac(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    roles = {(_ns_of(r["inputs"]), _name_of(r["inputs"])): _grants(r["inputs"].get("rules") or [])
+             for r in by_type.get(ROLE, []) if r.get("inputs")}
+    croles = {_name_of(r["inputs"]): _grants(r["inputs"].get("rules") or [])
+              for r in by_type.get(CLUSTER_ROLE, []) if r.get("inputs")}
+    for typ in (ROLE_BINDING, CLUSTER_ROLE_BINDING):
+        for r in by_type.get(typ, []):
+            obj = r.get("inputs") or {}
+            ns = _ns_of(obj) if typ == ROLE_BINDING else "*"
+            ref = obj.get("roleRef") or {}
+            grants = (roles.get((ns, str(ref.get("name")))) if ref.get("kind") == "Role"
+                      else croles.get(str(ref.get("name"))))
+            if grants is None:  # a role the render does not hold (built-in ClusterRole): by name
+                grants = frozenset({f"{ref.get('kind')}:{ref.get('name')}"})
+            for s in obj.get("subjects") or []:
+                key = (ns, _subject(s, ns))
+                f.rbac[key] = f.rbac.get(key, frozenset()) | grants
+                f.rbac_bindings.setdefault(key, []).append(r["urn"])
+    groups: dict[str, str | None] = {}
+    for r in by_type.get(ACCESS_ENTRY, []):
+        for g in (r.get("inputs") or {}).get("kubernetesGroups") or []:
+            groups[f"Group:{g}"] = r.get("tenant")
+    for _, subject in f.rbac:
+        if subject.startswith("ServiceAccount:"):
+            f.subject_tenant[subject] = f.namespace_tenant(subject.split(":", 1)[1].split("/")[0])
+        else:
+            f.subject_tenant[subject] = groups.get(subject)
+
+
+def fence_grants(grants: Iterable[str]) -> list[str]:
+    """The grants that write a fence (:data:`FENCES`)."""
+    out = []
+    for g in grants:
+        res, _, verb = g.rpartition(":")
+        resource = res.split("/", 1)[-1].split("/")[0]
+        if verb in WRITE_VERBS and (resource in FENCES or resource == "*"):
+            out.append(g)
+    return sorted(out)
+
+
+# --------------------------------------------------------------------------------------------
+# Placement and admission
+
+
+def _placement(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]], tenants: Sequence[str]) -> None:
+    for r in by_type.get(NODE_GROUP, []):
+        t = r.get("tenant")
+        if not t:
+            continue
+        i = r.get("inputs") or {}
+        p = f.placement.setdefault(t, {"taints": [], "labels": {}, "nodeGroups": 0})
+        p["nodeGroups"] += 1
+        taints = {f"{x.get('key')}={x.get('value', '')}:{x.get('effect')}" for x in i.get("taints") or []}
+        # A taint counts only if EVERY node group of the tenant carries it.
+        p["taints"] = sorted(taints if p["nodeGroups"] == 1 else set(p["taints"]) & taints)
+        labels = {str(k): str(v) for k, v in (i.get("labels") or {}).items()}
+        p["labels"] = labels if p["nodeGroups"] == 1 else {k: v for k, v in p["labels"].items() if labels.get(k) == v}
+    _pooled_placement(f, by_type)
+
+
+def _pooled_placement(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    """Tiers (namespace label ``tenancy/tier``) of every tenant with a placement, and the placement
+    of POOLED tenants (namespace label ``tenancy/pool``): their pool's node groups (no tenant,
+    labelled or tagged ``tenancy/pool=<pool>``), and the groups their SecurityGroupPolicies put on
+    every pod (empty podSelector)."""
+    pools: dict[str, dict[str, Any]] = {}
+    for r in by_type.get(NODE_GROUP, []):
+        i = r.get("inputs") or {}
+        pool = (i.get("labels") or {}).get(POOL_LABEL) or (i.get("tags") or {}).get(POOL_LABEL)
+        if r.get("tenant") or not pool:
+            continue
+        p = pools.setdefault(str(pool), {"taints": [], "labels": {}, "nodeGroups": 0})
+        p["nodeGroups"] += 1
+        taints = {f"{x.get('key')}={x.get('value', '')}:{x.get('effect')}" for x in i.get("taints") or []}
+        p["taints"] = sorted(taints if p["nodeGroups"] == 1 else set(p["taints"]) & taints)
+        labels = {str(k): str(v) for k, v in (i.get("labels") or {}).items()}
+        p["labels"] = labels if p["nodeGroups"] == 1 else {k: v for k, v in p["labels"].items() if labels.get(k) == v}
+    sgp_groups: dict[str, set[str]] = {}
+    for r in by_type.get(SECURITY_GROUP_POLICY, []):
+        obj = r.get("inputs") or {}
+        spec = obj.get("spec") or {}
+        sel = spec.get("podSelector")
+        owner = r.get("tenant") or f.namespace_tenant(_ns_of(obj))  # live extras carry no tenant
+        if owner and sel is not None and not (sel.get("matchLabels") or sel.get("matchExpressions")) \
+                and not spec.get("serviceAccountSelector"):
+            sgp_groups.setdefault(str(owner), set()).update(
+                str(g) for g in (spec.get("securityGroups") or {}).get("groupIds") or [])
+    for t, info in f.tenants.items():
+        labels = info["labels"]
+        pool = labels.get(POOL_LABEL)
+        if pool:
+            shared = pools.get(pool, {"taints": [], "labels": {}, "nodeGroups": 0})
+            f.placement[t] = {**{k: (list(v) if isinstance(v, list) else dict(v) if isinstance(v, dict) else v)
+                                 for k, v in shared.items()}, "pool": pool}
+        if t in sgp_groups:
+            f.placement.setdefault(t, {"taints": [], "labels": {}, "nodeGroups": 0})["podSecurityGroups"] = sorted(
+                sgp_groups[t])
+        if labels.get(TIER_LABEL) and t in f.placement:
+            f.placement[t]["tier"] = labels[TIER_LABEL]
+
+
+def _admission(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    vaps = {}
+    for r in by_type.get(VAP, []):
+        obj = r.get("inputs") or {}
+        spec = obj.get("spec") or {}
+        name = _name_of(obj)
+        vaps[name] = spec
+        f.policies[name] = {
+            "failurePolicy": spec.get("failurePolicy", "Fail"),
+            "validations": sorted(str(v.get("expression")) for v in spec.get("validations") or []),
+            "matchConditions": sorted(str(c.get("expression")) for c in spec.get("matchConditions") or []),
+            "scope": spec.get("matchConstraints") or {},
+        }
+    for r in by_type.get(VAP_BINDING, []):
+        spec = (r.get("inputs") or {}).get("spec") or {}
+        policy = str(spec.get("policyName"))
+        pspec = vaps.get(policy)
+        if pspec is None:
+            continue
+        p_sel = (pspec.get("matchConstraints") or {}).get("namespaceSelector", {})
+        b_sel = (spec.get("matchResources") or {}).get("namespaceSelector", {})
+        for t, info in f.tenants.items():
+            labels = info["labels"]
+            if info["namespace"] and selector_matches(p_sel, labels) and selector_matches(b_sel, labels):
+                acts = f.enforced.setdefault(t, {}).setdefault(policy, [])
+                acts[:] = sorted(set(acts) | set(spec.get("validationActions") or []))

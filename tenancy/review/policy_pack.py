@@ -1,0 +1,128 @@
+"""The guardrails of ``tenancy check`` as a Pulumi CrossGuard policy pack.
+
+One ``StackValidationPolicy`` per rule of :mod:`tenancy.review.check` (they need the whole resource
+graph), with the rule's enforcement level and a config schema::
+
+    pulumi preview --policy-pack policy-pack            # policy-pack/ in this repository
+    pulumi preview --policy-pack policy-pack --policy-pack-config cfg.json
+
+``cfg.json`` may set, per policy, ``enforcementLevel`` (``advisory``, ``mandatory``,
+``disabled``) and ``excludeTenants`` (tenants whose violations are not reported).
+
+The policies see the stack as the engine sends it (``PolicyResource``: type, props, urn,
+parent); :func:`resources_of` turns that into the render's resource shape, so the rules are the
+same code as ``tenancy check``. Differences from an offline render, handled here:
+
+* a resource's tenant comes from its ``tenancy:index:Tenant`` ancestor (parent chain), as in a
+  render;
+* ``AnalyzerResource`` carries no resource id: a resource's id is its ``id`` property when the
+  engine sends one, else its URN. Security-group rules reference group ids, so for groups
+  created in the same preview (ids unknown) ``sg-cross-tenant-declared`` cannot resolve peers
+  and stays silent rather than guessing;
+* unknown values (preview) read as absent instead of aborting the whole policy;
+* under a real preview a remote component (``eks:index:Cluster``) has children
+  (``aws:eks/cluster:Cluster``…); the rules read both shapes.
+
+Requires ``pulumi-policy`` (``pip install 'tenancy[policy]'``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyConfigSchema,
+    PolicyPack,
+    PolicyResource,
+    ReportViolation,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import UnknownValueError
+
+from tenancy.review import check
+from tenancy.review.facts import facts_of
+
+PACK_NAME = "tenancy-guardrails"
+TENANT_COMPONENT = "tenancy:index:Tenant"
+LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY,
+          "disabled": EnforcementLevel.DISABLED}
+CONFIG_SCHEMA = {
+    "excludeTenants": {"type": "array", "items": {"type": "string"}, "default": [],
+                       "description": "tenants whose violations are not reported (e.g. during a migration)"},
+}
+
+
+def _plain(value: Any) -> Any:
+    """A plain copy of (possibly proxied) props: unknown values become None."""
+    if isinstance(value, Mapping):
+        out = {}
+        for k in list(value):
+            try:
+                out[k] = _plain(value[k])
+            except UnknownValueError:
+                out[k] = None
+        return out
+    if isinstance(value, (list, tuple)) or (hasattr(value, "__getitem__") and hasattr(value, "__len__")
+                                             and not isinstance(value, (str, bytes))):
+        items = []
+        for i in range(len(value)):
+            try:
+                items.append(_plain(value[i]))
+            except UnknownValueError:
+                items.append(None)
+        return items
+    return value
+
+
+def _tenant(r: PolicyResource) -> str | None:
+    cur: PolicyResource | None = r
+    while cur is not None:
+        if cur.resource_type == TENANT_COMPONENT:
+            return cur.name
+        cur = cur.parent
+    return None
+
+
+def resources_of(resources: Iterable[PolicyResource]) -> list[dict[str, Any]]:
+    """The engine's view of a stack, in the shape of a render's ``resources``."""
+    out = []
+    for r in resources:
+        props = _plain(r.props)
+        out.append({"urn": r.urn, "type": r.resource_type, "name": r.name, "id": props.get("id") or r.urn,
+                    "parent": r.parent.urn if r.parent is not None else None, "tenant": _tenant(r),
+                    "custom": not r.resource_type.startswith("tenancy:"), "inputs": props, "outputs": props})
+    return out
+
+
+def _policy(rule: check.Rule) -> StackValidationPolicy:
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        excluded = set(args.get_config().get("excludeTenants") or [])
+        res = resources_of(args.resources)
+        urns = {r["urn"] for r in res}
+        for v in rule.check(res, facts_of(res)):
+            if v.tenant in excluded:
+                continue
+            where = f"[{v.tenant}] " if v.tenant else ""
+            report_violation(f"{where}{v.message}", v.resource if v.resource in urns else None)
+
+    return StackValidationPolicy(
+        name=rule.id, description=rule.description, validate=validate,
+        enforcement_level=LEVELS[rule.enforcement],
+        config_schema=PolicyConfigSchema(properties=dict(CONFIG_SCHEMA)),
+    )
+
+
+def policies() -> list[Policy]:
+    """One stack policy per guardrail of :data:`tenancy.review.check.RULES`."""
+    return [_policy(r) for r in check.RULES]
+
+
+def pack() -> PolicyPack:
+    """The policy pack (constructing it starts the analyzer server: call it only from the pack's
+    ``__main__``)."""
+    return PolicyPack(name=PACK_NAME, enforcement_level=EnforcementLevel.MANDATORY, policies=list(policies()),
+                      description="tenancy's multi-tenant isolation guardrails (tenancy check)")

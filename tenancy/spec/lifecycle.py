@@ -1,0 +1,121 @@
+"""Tenant lifecycle guards — pure, no Pulumi.
+
+A tenant's life: added (name + slot) → ``offboarding: true`` (access, workload roles and nodes
+removed; namespace, fences, subnets and data kept) → deleted from ``tenants`` and listed in
+``retiredTenants`` (name and slot never handed out again) → optionally its name re-used with
+``adopt: true`` (the new tenant takes over the retained namespace and the S3 prefix
+``<name>/`` — deliberately).
+
+Two kinds of checks:
+
+- on the spec alone (:func:`lifecycle_problems`, run by :func:`tenancy.spec.load_platform`):
+  a retired slot is never reused, a retired name only with ``adopt: true``;
+- against the previous render of the same stack (:func:`transition_problems`, run by
+  ``tenancy render`` when its output directory holds a previous render, and usable in CI): a
+  tenant that disappeared must be listed in ``retiredTenants`` and must have been off-boarded
+  first (``offboarding: true`` in the previous render).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tenancy.spec.errors import Problem
+
+LIFECYCLE_FILE = "lifecycle.json"
+"""Written beside ``resources.json`` by every render: each tenant's slot and off-boarding flag,
+and the retired tenants — what the next render's transition checks compare against."""
+
+
+def lifecycle_problems(data: Mapping[str, Any]) -> list[Problem]:
+    """Problems of the raw ``tenancy:platform`` object with ``retiredTenants``: reuse of a retired
+    slot (always refused) or name (refused unless ``adopt: true``), and retired entries twice."""
+    retired = data.get("retiredTenants")
+    if not isinstance(retired, list) or not retired:
+        return []
+    out = []
+    by_name: dict[str, int] = {}
+    by_slot: dict[int, int] = {}
+    for k, r in enumerate(retired):
+        if not isinstance(r, Mapping):
+            continue
+        name, slot = r.get("name"), r.get("slot")
+        if isinstance(name, str):
+            if name in by_name:
+                out.append(Problem(f"retiredTenants[{k}].name", f"{name!r} is already retired at "
+                                                                 f"retiredTenants[{by_name[name]}]; list it once"))
+            by_name.setdefault(name, k)
+        if isinstance(slot, int) and not isinstance(slot, bool):
+            by_slot.setdefault(slot, k)
+    tenants = data.get("tenants")
+    for i, t in enumerate(tenants if isinstance(tenants, list) else []):
+        if not isinstance(t, Mapping):
+            continue
+        name, slot = t.get("name"), t.get("slot")
+        if isinstance(slot, int) and not isinstance(slot, bool) and slot in by_slot:
+            k = by_slot[slot]
+            out.append(Problem(f"tenants[{i}].slot", (
+                f"slot {slot} belongs to the retired tenant {retired[k].get('name')!r} (retiredTenants[{k}]); "
+                f"a retired slot is never reused (its subnets' addresses may still be in flow logs, "
+                f"allow-lists and caches): pick a free slot")))
+        if isinstance(name, str) and name in by_name and t.get("adopt") is not True:
+            k = by_name[name]
+            out.append(Problem(f"tenants[{i}].name", (
+                f"{name!r} is the retired tenant retiredTenants[{k}] (slot {retired[k].get('slot')}); its "
+                f"namespace and S3 prefix {name}/ may still exist: choose another name, or set "
+                f"`adopt: true` on this tenant to take them over deliberately")))
+    return out
+
+
+def lifecycle_record(spec: Any) -> dict[str, Any]:
+    """What :data:`LIFECYCLE_FILE` holds for a validated :class:`~tenancy.spec.PlatformSpec`."""
+    return {
+        "tenants": {t.name: {"slot": t.slot, "offboarding": t.offboarding, **({"pool": t.pool} if t.pool else {})}
+                    for t in spec.tenants},
+        "retiredTenants": [{"name": r.name, "slot": r.slot} for r in spec.retired_tenants],
+    }
+
+
+def read_lifecycle(render_dir: Path) -> dict[str, Any] | None:
+    """The lifecycle record of a previous render, or None if there is none."""
+    path = Path(render_dir) / LIFECYCLE_FILE
+    try:
+        return json.loads(path.read_text())  # type: ignore[no-any-return]
+    except (OSError, ValueError):
+        return None
+
+
+def transition_problems(previous: Mapping[str, Any], spec: Any) -> list[Any]:
+    """Problems of going from a previous render's lifecycle record to ``spec``: every tenant that
+    disappeared must be in ``retiredTenants`` (with its slot) and must have been off-boarded in
+    the previous render; a tenant's slot never changes."""
+    out = []
+    now = {t.name: t for t in spec.tenants}
+    retired = {r.name: r.slot for r in spec.retired_tenants}
+    for name, before in sorted((previous.get("tenants") or {}).items()):
+        slot = before.get("slot")
+        if name in now:
+            # None: a tenant on a shared pool. Moving between a pool and dedicated nodes is allowed
+            # (new subnets are created, or the old ones deleted); moving between blocks is not.
+            if slot is not None and now[name].slot is not None and now[name].slot != slot:
+                i = spec.tenants.index(now[name])
+                out.append(Problem(f"tenants[{i}].slot", (
+                    f"tenant {name!r} was in slot {slot}; a tenant's slot never changes (its subnets would be "
+                    f"replaced): put it back to {slot}")))
+            continue
+        if name not in retired:
+            entry = f"{{name: {name}, slot: {slot}}}" if slot is not None else f"{{name: {name}}}"
+            out.append(Problem("retiredTenants", (
+                f"tenant {name!r} ({f'slot {slot}' if slot is not None else 'pooled'}) was removed from tenants; "
+                f"add it here so its name{' and slot are' if slot is not None else ' is'} never reused: - {entry}")))
+        elif retired[name] != slot:
+            out.append(Problem("retiredTenants", (
+                f"tenant {name!r} is retired with slot {retired[name]} but it had slot {slot}; write slot {slot}")))
+        if not before.get("offboarding"):
+            out.append(Problem("tenants", (
+                f"tenant {name!r} was removed without being off-boarded first: put it back with "
+                f"`offboarding: true`, deploy, then remove it (two-phase off-boarding, README)")))
+    return out

@@ -1,0 +1,187 @@
+"""`tenancy check`: every guardrail rule holds on real renders (negative controls) and fails on a
+render with its fault injected, naming the rule, the tenant and the resource."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tenancy.cli import main
+from tenancy.review import check
+from tests.fixtures.specs import ALPHA, BETA, DELTA, GAMMA, spec_with
+from tests.helpers import review
+
+Res = list[dict[str, Any]]
+NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
+LT = "aws:ec2/launchTemplate:LaunchTemplate"
+
+
+def _violations(res: Res) -> dict[str, list[check.Violation]]:
+    return {r.id: v for r, _, v in check.run_checks(res) if v}
+
+
+@pytest.mark.parametrize("spec", [
+    review.base_spec(),
+    spec_with([ALPHA, BETA, GAMMA, DELTA], identity={"mode": "podIdentity", "accessPoints": True},
+              workloads={"mesh": "istio", "istio": {"preinstalled": True, "cni": True},
+              "ingressControllerNamespace": "ingress"},
+              network={"tenantNetworkAcls": True},
+              cluster={"endpointPublicAccessCidrs": ["203.0.113.0/24"]}),
+], ids=["base", "options"])
+def test_real_renders_pass_every_rule(spec: dict[str, Any]) -> None:
+    assert _violations(review.resources(spec)) == {}
+
+
+def _drop_default_deny(res: Res) -> None:
+    res.remove(review.find(res, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "beta", "tenancy-default-deny"))
+
+
+def _unbind_placement(res: Res) -> None:
+    res.remove(review.find(res, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"))
+
+
+def _fence_write(res: Res) -> None:
+    review.find(res, "kubernetes:rbac.authorization.k8s.io/v1:Role", "alpha", "tenancy-admin")["inputs"][
+        "rules"].append({"apiGroups": [""], "resources": ["resourcequotas"], "verbs": ["update"]})
+
+
+def _drop_taint(res: Res) -> None:
+    review.find(res, NODE_GROUP, "gamma")["inputs"]["taints"] = []
+
+
+def _widen_prefix(res: Res) -> None:
+    p = review.find(res, "aws:iam/rolePolicy:RolePolicy", "beta")
+    p["inputs"]["policy"] = p["inputs"]["policy"].replace("tenants/beta/*", "tenants/*")
+
+
+def _trust_any_sa(res: Res) -> None:
+    role = review.find(res, "aws:iam/role:Role", "alpha", "alpha.app")
+    doc = json.loads(role["inputs"]["assumeRolePolicy"])
+    cond = doc["Statement"][0]["Condition"]
+    sub = next(k for k in cond["StringEquals"] if k.endswith(":sub"))
+    cond["StringLike"] = {sub: "system:serviceaccount:*"}
+    del cond["StringEquals"][sub]
+    role["inputs"]["assumeRolePolicy"] = json.dumps(doc)
+
+
+def _undeclared_sg(res: Res) -> None:
+    a = review.find(res, "aws:ec2/securityGroup:SecurityGroup", "alpha")
+    g = review.find(res, "aws:ec2/securityGroup:SecurityGroup", "gamma")
+    res.append({"urn": "urn:x::rule", "type": "aws:ec2/securityGroupRule:SecurityGroupRule", "name": "injected",
+                "tenant": None, "id": "sgr-x", "custom": True, "outputs": {},
+                "inputs": {"type": "ingress", "securityGroupId": a["id"], "sourceSecurityGroupId": g["id"],
+                           "protocol": "-1", "fromPort": 0, "toPort": 0}})
+    res.append({"urn": "urn:x::rule2", "type": "aws:ec2/securityGroupRule:SecurityGroupRule", "name": "injected2",
+                "tenant": None, "id": "sgr-y", "custom": True, "outputs": {},
+                "inputs": {"type": "egress", "securityGroupId": g["id"], "sourceSecurityGroupId": a["id"],
+                           "protocol": "-1", "fromPort": 0, "toPort": 0}})
+
+
+def _public_endpoint(res: Res) -> None:
+    review.find(res, "eks:index:Cluster")["inputs"]["endpointPublicAccess"] = True
+
+
+def _no_secrets_key(res: Res) -> None:
+    del review.find(res, "eks:index:Cluster")["inputs"]["encryptionConfigKeyArn"]
+
+
+def _plain_volume(res: Res) -> None:
+    review.find(res, LT, "beta")["inputs"]["blockDeviceMappings"][0]["ebs"]["encrypted"] = "false"
+
+
+def _imdsv1(res: Res) -> None:
+    review.find(res, LT, "alpha")["inputs"]["metadataOptions"]["httpTokens"] = "optional"
+
+
+def _sgp_without_pool(res: Res) -> None:
+    """A SecurityGroupPolicy for every pod of beta, whose namespace has no pool label."""
+    ns = review.find(res, "kubernetes:core/v1:Namespace", "beta")
+    res.append({**ns, "urn": "urn:x::sgp", "type": "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy",
+                "name": "beta/tenancy-pod-security-groups",
+                "inputs": {"apiVersion": "vpcresources.k8s.aws/v1beta1", "kind": "SecurityGroupPolicy",
+                           "metadata": {"name": "tenancy-pod-security-groups", "namespace": "beta"},
+                           "spec": {"podSelector": {}, "securityGroups": {"groupIds": ["sg-0beta"]}}}})
+
+
+FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
+    "tenant-default-deny": (_drop_default_deny, "beta"),
+    "tenant-placement-enforced": (_unbind_placement, "alpha"),
+    "no-fence-writes": (_fence_write, "alpha"),
+    "taints-match-admission": (_drop_taint, "gamma"),
+    "workload-role-scope": (_widen_prefix, "beta"),
+    "sg-cross-tenant-declared": (_undeclared_sg, "alpha"),
+    "private-endpoint": (_public_endpoint, None),
+    "secrets-encryption": (_no_secrets_key, None),
+    "encrypted-volumes": (_plain_volume, "beta"),
+    "imdsv2": (_imdsv1, "alpha"),
+    "pooled-pod-security-groups": (_sgp_without_pool, "beta"),
+}
+
+
+def test_every_rule_has_a_fault() -> None:
+    assert set(FAULTS) == set(check.RULES_BY_ID)
+
+
+@pytest.mark.parametrize("rule", sorted(FAULTS))
+def test_each_rule_fails_on_its_fault(rule: str) -> None:
+    inject, tenant = FAULTS[rule]
+    res = review.base()
+    inject(res)
+    got = _violations(res)
+    assert rule in got, f"{rule} did not fire"
+    assert set(got) == {rule}, f"the fault for {rule} also tripped {set(got) - {rule}}"
+    assert tenant in {v.tenant for v in got[rule]}
+    assert all(v.resource and v.message for v in got[rule])
+
+
+def test_trust_in_any_service_account_fails_role_scope() -> None:
+    res = review.base()
+    _trust_any_sa(res)
+    [v] = _violations(res)["workload-role-scope"]
+    assert v.tenant == "alpha" and "system:serviceaccount:*" in v.message
+
+
+def test_levels_can_be_lowered() -> None:
+    res = review.base()
+    _imdsv1(res)
+    results = check.run_checks(res, levels={"imdsv2": "advisory"})
+    assert not check.failed(results)
+    assert "imdsv2" not in {r.id for r, _, _ in check.run_checks(res, levels={"imdsv2": "disabled"})}
+
+
+def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = review.write(tmp_path, "good", review.base())
+    assert main(["check", str(good)]) == 0
+    assert "all guardrails hold" in capsys.readouterr().out
+    res = review.base()
+    _drop_taint(res)
+    bad = review.write(tmp_path, "bad", res)
+    assert main(["check", str(bad)]) == 3
+    out = capsys.readouterr().out
+    assert "`taints-match-admission` | gamma | `urn:pulumi:" in out
+    assert main(["check", str(bad), "--format", "json"]) == 3
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["passed"] is False
+    assert main(["check", str(tmp_path / "missing")]) == 2
+
+
+def test_fence_violation_names_the_binding() -> None:
+    res = review.base()
+    _fence_write(res)
+    [v] = _violations(res)["no-fence-writes"]
+    assert v.resource.endswith("alpha/tenancy-admins") and "core/resourcequotas:update" in v.message
+
+
+def test_irsa_trust_without_audience_fails_role_scope() -> None:
+    res = review.base()
+    role = review.find(res, "aws:iam/role:Role", "beta", "beta.api")
+    doc = json.loads(role["inputs"]["assumeRolePolicy"])
+    cond = doc["Statement"][0]["Condition"]["StringEquals"]
+    del cond[next(k for k in cond if k.endswith(":aud"))]
+    role["inputs"]["assumeRolePolicy"] = json.dumps(doc)
+    [v] = _violations(res)["workload-role-scope"]
+    assert v.tenant == "beta" and "audience" in v.message
