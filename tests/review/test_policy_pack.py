@@ -127,3 +127,82 @@ def test_analyzer_dispatch_and_config_levels(level: str) -> None:
     assert diags[0].urn.endswith("gamma-nodes")
     others = {d.policyName for d in resp.diagnostics} - {"taints-match-admission"}
     assert others <= {"sg-cross-tenant-declared"} and not others, others
+
+
+# Previews with unknown values (issue 21): a value the engine does not know yet never makes a
+# mandatory violation; the policy says it could not run (advisory) and runs in full at `up`.
+
+SGP = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
+
+
+def _new_platform_preview(res: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A preview of a platform not created yet: the KMS key is created in the same update."""
+    for r in res:
+        if r["type"] == check.EKS_COMPONENT:
+            r["inputs"]["encryptionConfigKeyArn"] = UNKNOWN_STRING_VALUE
+    return res
+
+
+def _pooled() -> list[dict[str, Any]]:
+    spec = review.base_spec()
+    spec["nodePools"] = [{"name": "shared", "slot": 10}]
+    spec["tenants"].append({"name": "delta", "pool": "shared"})
+    return review.resources(spec)
+
+
+def _new_pooled_tenant_preview(res: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A preview adding a pooled tenant: its security group, hence the SGP's groupIds, is created in the
+    same update."""
+    for r in res:
+        if r["type"] == SGP and r["tenant"] == "delta":
+            r["inputs"]["spec"]["securityGroups"]["groupIds"] = UNKNOWN_ARRAY
+    return res
+
+
+UNKNOWN_ARRAY = "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2"  # pulumi_policy.proxy.UNKNOWN_ARRAY_VALUE
+
+
+def _diagnostics(res: list[dict[str, Any]]) -> list[Any]:
+    servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", policies(), EnforcementLevel.MANDATORY)
+    req = proto.AnalyzeStackRequest()
+    for r in res:
+        s = struct_pb2.Struct()
+        # The engine sends an unknown as its sentinel string (pulumi's rpc serialisation).
+        json_format.ParseDict(json.loads(json.dumps(r["inputs"])), s)
+        req.resources.append(proto.AnalyzerResource(type=r["type"], properties=s, urn=r["urn"], name=r["name"],
+                                                    parent=r.get("parent") or ""))
+    return list(servicer.AnalyzeStack(req, None).diagnostics)
+
+
+@pytest.mark.parametrize(("preview", "rule"), [(_new_platform_preview, "secrets-encryption"),
+                                                 (_new_pooled_tenant_preview, "pooled-pod-security-groups")])
+def test_unknown_values_make_no_mandatory_violation(preview: Any, rule: str) -> None:
+    res = preview(_pooled() if rule == "pooled-pod-security-groups" else review.base())
+    diags = _diagnostics(res)
+    assert not [d for d in diags if d.enforcementLevel == proto.MANDATORY], [d.message for d in diags]
+    mine = [d for d in diags if d.policyName == rule]
+    assert len(mine) == 1 and mine[0].enforcementLevel == proto.ADVISORY
+    assert "can't run policy" in mine[0].message and "during preview" in mine[0].message
+
+
+@pytest.mark.parametrize("rule", ["secrets-encryption", "pooled-pod-security-groups"])
+def test_negative_control_known_faults_stay_mandatory_under_preview(rule: str) -> None:
+    """The same rules on values that ARE known and wrong: mandatory, even with unknowns elsewhere."""
+    if rule == "secrets-encryption":
+        res = review.base()
+        for r in res:
+            if r["type"] == check.EKS_COMPONENT:
+                r["inputs"]["encryptionConfigKeyArn"] = ""
+        res = _new_pooled_tenant_preview(res)  # an unrelated unknown (no SGP in base: nothing changes)
+    else:
+        res = _pooled()
+        for r in res:
+            if r["type"] == SGP and r["tenant"] == "delta":
+                r["inputs"]["spec"]["securityGroups"]["groupIds"] = []
+        res = _new_platform_preview(res)  # an unrelated unknown
+    diags = [d for d in _diagnostics(res) if d.policyName == rule]
+    assert diags and all(d.enforcementLevel == proto.MANDATORY for d in diags), [d.message for d in diags]
+
+
+def test_the_pooled_fixture_is_clean_when_known() -> None:
+    assert {d.policyName for d in _diagnostics(_pooled())} == set()
