@@ -91,10 +91,22 @@ def read_lifecycle(render_dir: Path) -> dict[str, Any] | None:
 def transition_problems(previous: Mapping[str, Any], spec: Any) -> list[Any]:
     """Problems of going from a previous render's lifecycle record to ``spec``: every tenant that
     disappeared must be in ``retiredTenants`` (with its slot) and must have been off-boarded in
-    the previous render; a tenant's slot never changes."""
+    the previous render; a tenant's slot never changes; a slot freed in this change (its tenant moved
+    to a shared pool) is not taken by another tenant in the same change."""
     out = []
     now = {t.name: t for t in spec.tenants}
     retired = {r.name: r.slot for r in spec.retired_tenants}
+    held = {before.get("slot"): name for name, before in (previous.get("tenants") or {}).items()
+            if before.get("slot") is not None}
+    for i, t in enumerate(spec.tenants):
+        holder = held.get(t.slot) if t.slot is not None else None
+        if holder is not None and holder != t.name and holder in now:
+            # The holder moved to a pool: its subnets (this slot's CIDRs) are deleted by this very update,
+            # after the new tenant's subnets with the same CIDRs would be created (create before delete).
+            out.append(Problem(f"tenants[{i}].slot", (
+                f"slot {t.slot} belonged to {holder!r} in the previous render and is freed by this change ({holder!r} "
+                f"moves to a shared pool; its subnets are deleted at the end of the update): take it in a later "
+                f"change, once they are gone, or choose another free slot now")))
     for name, before in sorted((previous.get("tenants") or {}).items()):
         slot = before.get("slot")
         if name in now:

@@ -114,6 +114,26 @@ def test_transition_requires_offboarding_then_retirement() -> None:
     assert any("slot never changes" in str(p) for p in transition_problems(before, moved))
 
 
+def test_a_slot_freed_by_a_move_to_a_pool_is_not_taken_in_the_same_change() -> None:
+    """alpha moves from slot 0 to a pool; gamma may not take slot 0 in the same change (alpha's subnets on
+    that block are deleted only at the end of the update), but may in the next one."""
+    before = {"tenants": {"alpha": {"slot": 0, "offboarding": False}, "beta": {"slot": 1, "offboarding": False}}}
+    pools = [{"name": "shared", "slot": 5}]
+    taken = load_platform(spec_with([{"name": "alpha", "pool": "shared"}, tenant("beta", 1), tenant("gamma", 0)],
+                                    nodePools=pools))
+    problems = transition_problems(before, taken)
+    assert [p.path for p in problems] == ["tenants[2].slot"]
+    assert "belonged to 'alpha' in the previous render" in problems[0].message
+    # negative controls: the move alone, another free slot, and the reuse one change later are fine
+    moved = load_platform(spec_with([{"name": "alpha", "pool": "shared"}, tenant("beta", 1)], nodePools=pools))
+    assert transition_problems(before, moved) == []
+    elsewhere = load_platform(spec_with([{"name": "alpha", "pool": "shared"}, tenant("beta", 1),
+                                         tenant("gamma", 2)], nodePools=pools))
+    assert transition_problems(before, elsewhere) == []
+    later = {"tenants": {"alpha": {"slot": None, "offboarding": False}, "beta": {"slot": 1, "offboarding": False}}}
+    assert transition_problems(later, taken) == []
+
+
 @pytest.mark.parametrize(
     ("tenants", "retired", "path", "words"),
     [
