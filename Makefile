@@ -62,9 +62,9 @@ drift:
 bench: install
 	$(VENV)/bin/python benchmarks/render_scaling.py
 
-## reference: regenerate README's spec reference from the models' documentation
+## reference: regenerate docs/reference.md's spec reference from the models' documentation
 reference: install
-	$(VENV)/bin/python -c "from pathlib import Path; from tenancy.spec.reference import splice; p = Path('README.md'); p.write_text(splice(p.read_text()))"
+	$(VENV)/bin/python -c "from pathlib import Path; from tenancy.spec.reference import splice; p = Path('docs/reference.md'); p.write_text(splice(p.read_text()))"
 
 clean:
 	rm -rf build .pytest_cache .hypothesis

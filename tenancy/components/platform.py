@@ -109,7 +109,7 @@ class Platform(pulumi.ComponentResource):
         self.register_outputs({})
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
-        """The stack outputs other stacks need (see README, "Stack outputs")."""
+        """The stack outputs other stacks need (see docs/deploy.md, "Stack outputs")."""
         return {
             "platformName": self.spec.name,
             "clusterName": self.cluster.cluster_name,

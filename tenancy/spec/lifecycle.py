@@ -129,5 +129,5 @@ def transition_problems(previous: Mapping[str, Any], spec: Any) -> list[Any]:
         if not before.get("offboarding"):
             out.append(Problem("tenants", (
                 f"tenant {name!r} was removed without being off-boarded first: put it back with "
-                f"`offboarding: true`, deploy, then remove it (two-phase off-boarding, README)")))
+                f"`offboarding: true`, deploy, then remove it (two-phase off-boarding, docs/deploy.md)")))
     return out

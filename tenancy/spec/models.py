@@ -313,7 +313,7 @@ class TenantSpec(_Model):
     Default off."""
     team_stack: bool = False
     """The tenant's in-cluster objects and workload roles are built by the team's own stack
-    (:class:`tenancy.components.team.TeamTenant`, README "Team stacks"); the platform builds its subnets,
+    (:class:`tenancy.components.team.TeamTenant`, docs/library.md "Team stacks"); the platform builds its subnets,
     security group, nodes and access entries only. Default off."""
     adopt: bool = False
     """Take over a namespace retained from a removed tenant of the same name (its objects are

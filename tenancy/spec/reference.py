@@ -1,7 +1,7 @@
 """The spec reference, generated from the models' own field documentation.
 
-`python -m tenancy.spec.reference` prints it; README.md carries it between markers and a test keeps
-the two in sync, so the reference can never drift from the code.
+`python -m tenancy.spec.reference` prints it; docs/reference.md carries it between markers (`make reference`
+splices it in) and a test keeps the two in sync, so the reference can never drift from the code.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def reference() -> str:
 
 
 def splice(readme: str) -> str:
-    """README text with the generated reference between the markers."""
+    """A document's text (docs/reference.md) with the generated reference between the markers."""
     head, _, rest = readme.partition(BEGIN)
     _, _, tail = rest.partition(END)
     return f"{head}{BEGIN}\n\n{reference()}\n{END}{tail}"

@@ -273,5 +273,5 @@ def test_the_docs_quote_the_real_refusal_and_a_valid_example() -> None:
         load_platform(one_more_on_the_full_pool(pooled_platform(200)))
     assert " ".join(quoted.split()) == " ".join(str(err.value.problems[0]).split())
     readme = (root / "README.md").read_text()
-    snippet = readme.split("### Shared node pools", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
+    snippet = readme.split("### Pools and tiers", 1)[1].split("```yaml", 1)[1].split("```", 1)[0]
     load_platform({"name": "acme", "vpcCidr": "10.40.0.0/16", **yaml.safe_load(snippet)})

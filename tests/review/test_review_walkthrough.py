@@ -1,4 +1,4 @@
-"""The README's reviewer walkthrough ("Reviewing a change") quotes `tenancy diff` output on the dev
+"""docs/review.md's reviewer walkthrough ("Reviewing a change") quotes `tenancy diff` output on the dev
 stack: keep it real. Both changes it describes are made to stacks/Pulumi.dev.yaml here, rendered,
 diffed, and every quoted line must be what `tenancy diff` prints today."""
 
@@ -16,13 +16,14 @@ from tenancy.review.diff import diff_renders, load_render, markdown
 from tenancy.spec.stackfile import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "review.md"
 SECTION = re.compile(r"^## Reviewing a change.*?(?=^## )", re.M | re.S)
 
 
 def _quotes() -> list[list[str]]:
-    """The README section's quoted blocks (lines after "> "), in order."""
-    section = SECTION.search((ROOT / "README.md").read_text())
-    assert section, "README: no 'Reviewing a change' section"
+    """The walkthrough's quoted blocks (lines after "> "), in order."""
+    section = SECTION.search(DOC.read_text())
+    assert section, "docs/review.md: no 'Reviewing a change' section"
     blocks: list[list[str]] = []
     current: list[str] | None = None
     for line in section.group(0).splitlines():
@@ -80,3 +81,13 @@ def test_the_quoted_new_tenant_is_the_real_output(tmp_path: Path, dev: Any) -> N
     m = re.search(r"(\d+) more `create` rows", more)
     assert m and int(m.group(1)) == len(rows) - sum(line.startswith("| create |") for line in shown), more
     assert all("| delta |" in row for row in rows)
+
+
+def test_the_walkthrough_is_quoted_once_and_checked() -> None:
+    """Both quotes are in the checked section; no unchecked copy of `tenancy diff` output elsewhere."""
+    assert len(_quotes()) == 2
+    for path in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        text = path.read_text()
+        if path == DOC:
+            text = SECTION.sub("", text)
+        assert "> ### tenancy diff" not in text, f"{path.name} quotes diff output outside the checked walkthrough"
