@@ -45,6 +45,7 @@ from tenancy.review.facts import (
 from tenancy.review.facts import (
     _fmt_ports as fmt_ports,
 )
+from tenancy.review.perimeter import perimeter_changes, perimeter_of, summary_markdown
 
 TENANT_COMPONENT = "tenancy:index:Tenant"
 LAYER_NAMES = {"securityGroup": "SG rule", "networkPolicy": "NetworkPolicy"}
@@ -374,7 +375,9 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
             f"{base.path} renders {base.project}/{base.stack} but {head.path} renders {head.project}/{head.stack}: "
             "compare two renders of the same stack")
     resources = resource_changes(base.resources, head.resources)
-    isolation = isolation_changes(facts_of(base.resources), facts_of(head.resources))
+    head_perimeter = perimeter_of(head.resources)
+    isolation = [*isolation_changes(facts_of(base.resources), facts_of(head.resources)),
+                 *perimeter_changes(perimeter_of(base.resources), head_perimeter)]
     bt, ht = base.tenants, head.tenants
     changed = {r["tenant"] for r in resources if r["tenant"]} | {
         c["tenant"] for c in isolation if c["tenant"]}
@@ -386,7 +389,7 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
                "loosened": sum(1 for c in isolation if c["change"] == "loosened"),
                "tightened": sum(1 for c in isolation if c["change"] == "tightened")}
     return {"stack": {"project": head.project, "stack": head.stack}, "summary": summary, "tenants": tenants,
-            "resources": resources, "isolation": isolation}
+            "resources": resources, "isolation": isolation, "security": head_perimeter.document()}
 
 
 def _cell(v: Any) -> str:
@@ -404,6 +407,8 @@ def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
     lines += [f"Tenants added: {', '.join(f'`{x}`' for x in t['added']) or '—'}; "
               f"removed: {', '.join(f'`{x}`' for x in t['removed']) or '—'}; "
               f"changed: {', '.join(f'`{x}`' for x in t['changed']) or '—'}.", ""]
+    if d.get("security"):
+        lines += summary_markdown(d["security"])
     lines += ["#### Isolation changes", ""]
     if d["isolation"]:
         lines += ["| change | layer | tenant | peer | detail |", "|---|---|---|---|---|"]

@@ -1,0 +1,134 @@
+"""The review sees the perimeter, the people and the exposure (issue 21): change pairs on a real
+render, each loosening and its reverse, classified by `tenancy diff` (JSON with the exact value,
+markdown, `--fail-on-loosened`), plus neutral changes that report no isolation change."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tenancy import cli
+from tenancy.review.diff import diff_renders, load_render, markdown
+from tenancy.review.perimeter import perimeter_of
+from tests.helpers import review
+
+STRANGER = "arn:aws:iam::999988887777:role/contractor"
+STRANGER_ALPHA = "arn:aws:iam::999988887777:role/contractor-alpha"
+Spec = dict[str, Any]
+
+
+def _cluster(spec: Spec) -> dict[str, Any]:
+    return spec.setdefault("cluster", {})
+
+
+def _tenant(spec: Spec, name: str) -> dict[str, Any]:
+    return next(t for t in spec["tenants"] if t["name"] == name)
+
+
+def public_api(s: Spec) -> None:
+    _cluster(s)["endpointPublicAccessCidrs"] = ["203.0.113.0/24"]
+
+
+def wider_api_cidrs(s: Spec) -> None:
+    _cluster(s)["apiAccessCidrs"] = ["10.32.0.0/12"]
+
+
+def standard_mode(s: Spec) -> None:
+    _cluster(s)["networkPolicyEnforcingMode"] = "standard"
+
+
+def foreign_admin(s: Spec) -> None:
+    _cluster(s)["clusterAdmins"] = [*_cluster(s).get("clusterAdmins", []), STRANGER]
+
+
+def foreign_tenant_admin(s: Spec) -> None:
+    _tenant(s, "alpha")["admins"] = [*_tenant(s, "alpha").get("admins", []), STRANGER_ALPHA]
+
+
+def exposure(s: Spec) -> None:
+    _tenant(s, "beta").setdefault("quota", {}).update({"loadBalancers": 2, "nodePorts": 2})
+
+
+def base_spec() -> Spec:
+    s = review.base_spec()
+    _cluster(s)["apiAccessCidrs"] = ["10.40.0.0/20"]
+    return s
+
+
+CASES: list[tuple[Callable[[Spec], None], str, Callable[[dict[str, Any]], bool]]] = [
+    (public_api, "api", lambda c: c["value"] == ["203.0.113.0/24"]),
+    (wider_api_cidrs, "api", lambda c: c["value"] == "10.32.0.0/12"),
+    (standard_mode, "policy-agent", lambda c: c["value"] == {"from": "strict", "to": "standard"}),
+    (foreign_admin, "people", lambda c: c["value"]["principal"] == STRANGER and c["value"]["grant"] == "cluster-admin"
+     and c["value"]["newAccount"] is True and "not seen before" in c["detail"]),
+    (foreign_tenant_admin, "people", lambda c: c["value"]["grant"] == "alpha:admins" and c["tenant"] == "alpha"
+     and c["value"]["principal"] == STRANGER_ALPHA and c["value"]["newAccount"] is True),
+    (exposure, "exposure", lambda c: c["tenant"] == "beta" and c["value"] in ({"loadBalancers": 2}, {"nodePorts": 2})),
+]
+
+
+def _diff(tmp_path: Path, base: Spec, head: Spec, tag: str) -> dict[str, Any]:
+    b = review.write(tmp_path, f"{tag}-base", review.resources(base))
+    h = review.write(tmp_path, f"{tag}-head", review.resources(head))
+    return diff_renders(load_render(b), load_render(h))
+
+
+@pytest.mark.parametrize(("change", "layer", "names_value"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_each_loosening_and_its_reverse(tmp_path: Path, change: Any, layer: str, names_value: Any) -> None:
+    base = base_spec()
+    head = copy.deepcopy(base)
+    change(head)
+    d = _diff(tmp_path, base, head, "fwd")
+    mine = [c for c in d["isolation"] if c["layer"] == layer]
+    assert mine and all(c["change"] == "loosened" for c in mine), d["isolation"]
+    assert any(names_value(c) for c in mine), mine
+    # the value appears in the markdown too, and --fail-on-loosened fails
+    md = markdown(d)
+    assert any(c["detail"].split(" (")[0] in md for c in mine)
+    assert cli.main(["diff", str(tmp_path / "fwd-base"), str(tmp_path / "fwd-head"), "--fail-on-loosened"]) == 3
+    back = _diff(tmp_path, head, base, "back")
+    rev = [c for c in back["isolation"] if c["layer"] == layer]
+    assert rev and all(c["change"] == "tightened" for c in rev), back["isolation"]
+    assert cli.main(["diff", str(tmp_path / "back-base"), str(tmp_path / "back-head"), "--fail-on-loosened"]) == 0
+
+
+def test_the_whole_merge_request_of_the_issue_is_loud(tmp_path: Path) -> None:
+    """Every change of the issue's one merge request at once: all six are loosenings, none missed."""
+    base = base_spec()
+    head = copy.deepcopy(base)
+    for change, _, _ in CASES:
+        change(head)
+    d = _diff(tmp_path, base, head, "all")
+    layers = {c["layer"] for c in d["isolation"] if c["change"] == "loosened"}
+    assert {"api", "policy-agent", "people", "exposure"} <= layers
+    assert d["summary"]["loosened"] >= 7
+    md = markdown(d)
+    assert "public to 203.0.113.0/24" in md and STRANGER in md and "network policy enforcement standard" in md
+
+
+@pytest.mark.parametrize("neutral", [
+    lambda s: _tenant(s, "alpha").setdefault("quota", {}).update({"cpu": "12"}),
+    lambda s: _cluster(s).update({"logRetentionDays": 60}),
+], ids=["cpu-quota", "log-retention"])
+def test_neutral_changes_report_no_isolation_change(tmp_path: Path, neutral: Any) -> None:
+    base = base_spec()
+    head = copy.deepcopy(base)
+    neutral(head)
+    d = _diff(tmp_path, base, head, "neutral")
+    assert d["resources"], "the change must change something"
+    assert d["isolation"] == []
+
+
+def test_the_security_summary_of_the_head() -> None:
+    doc = perimeter_of(review.resources(base_spec())).document()
+    assert doc["api"] == {"public": False, "publicCidrs": [], "private": sorted(doc["api"]["private"])}
+    assert "10.40.0.0/20" in doc["api"]["private"]
+    assert doc["policyAgent"] == "strict" and doc["secretsEncrypted"] is True
+    assert all(v == {"loadBalancers": 0, "nodePorts": 0} for v in doc["exposure"].values())
+    assert all(n["imdsTokens"] == "required" and n["imdsHopLimit"] == 1 and n["encrypted"] for n in doc["nodes"].values())
+    assert json.dumps(doc)  # JSON-serialisable: it goes in `tenancy diff --format json`
