@@ -42,6 +42,7 @@ from tenancy.components.platform_policies import PlatformNetworkPolicies, Platfo
 from tenancy.plan import admission
 from tenancy.plan import cluster as plan
 from tenancy.spec import NodesSpec, PlatformSpec, TenantSpec, naming
+from tenancy.spec.wire import POOL_LABEL
 
 __all__ = [
     "Cluster",
@@ -533,7 +534,7 @@ class PoolNodeGroup(pulumi.ComponentResource):
             security_group_ids=[args.security_group_id, args.tenant_nodes_security_group_id],
             labels=plan.pool_node_labels(pool),
             taints=plan.pool_node_taints(pool),
-            tags={**naming.tags(p), plan.POOL_LABEL: pool},
+            tags={**naming.tags(p), POOL_LABEL: pool},
             depends_on=args.depends_on,
         )
         self.role, self.access_entry = parts.role, parts.access_entry
