@@ -24,7 +24,6 @@ from tenancy.plan import cluster as plan
 from tenancy.spec import PlatformSpec, naming
 
 TYPE = "tenancy:access:SharedAccess"
-ENTRY = "aws:eks/accessEntry:AccessEntry"
 TENANT_ACCESS = "tenancy:cluster:TenantAccess"
 
 

@@ -42,6 +42,7 @@ import pulumi_kubernetes as k8s
 
 from tenancy.plan import kubernetes as plan
 from tenancy.spec import TenantSpec, WorkloadsSpec
+from tenancy.spec.wire import NETWORKING_API_VERSION, RBAC_API_VERSION
 
 __all__ = ["TenantBundle", "TenantBundleArgs", "TenantPeering", "TenantPeeringArgs", "allow_tenant_traffic",
            "register_manifest"]
@@ -51,9 +52,9 @@ _TYPED: dict[tuple[str, str], Any] = {
     ("v1", "ResourceQuota"): k8s.core.v1.ResourceQuota,
     ("v1", "LimitRange"): k8s.core.v1.LimitRange,
     ("v1", "ServiceAccount"): k8s.core.v1.ServiceAccount,
-    ("rbac.authorization.k8s.io/v1", "Role"): k8s.rbac.v1.Role,
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"): k8s.rbac.v1.RoleBinding,
-    ("networking.k8s.io/v1", "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
+    (RBAC_API_VERSION, "Role"): k8s.rbac.v1.Role,
+    (RBAC_API_VERSION, "RoleBinding"): k8s.rbac.v1.RoleBinding,
+    (NETWORKING_API_VERSION, "NetworkPolicy"): k8s.networking.v1.NetworkPolicy,
 }
 _TOP_LEVEL = {"rules": "rules", "roleRef": "role_ref", "subjects": "subjects", "spec": "spec",
               "automountServiceAccountToken": "automount_service_account_token"}

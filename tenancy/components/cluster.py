@@ -42,6 +42,7 @@ from tenancy.components.platform_policies import PlatformNetworkPolicies, Platfo
 from tenancy.plan import admission
 from tenancy.plan import cluster as plan
 from tenancy.spec import NodesSpec, PlatformSpec, TenantSpec, naming
+from tenancy.spec.wire import POOL_LABEL
 
 __all__ = [
     "Cluster",
@@ -210,31 +211,39 @@ class Cluster(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:cluster:Cluster", name, None, opts)
+        self._args = args
+        self._spec = args.platform
+        self._cname = naming.cluster_name(self._spec.name)
+        self._tags = naming.tags(self._spec.name)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._partition = _partition(self)
+        self._account = invokes.account_id(self)
+        self._region = invokes.region(self)
+
+        key, log_group = self._secrets_key_and_logs()
+        self._control_plane(key, log_group)
+        self._vpc_cni()
+        self._pod_identity_agent()
+        self._system_nodes()
+        self._admins()
+        self._outputs()
+
+    def _n(self, role: str) -> str:
+        return plan.platform_resource_name(self._spec.name, role)
+
+    def _secrets_key_and_logs(self) -> tuple[Any, Any]:
+        """Secrets envelope encryption (and the control-plane log group), key rotation on."""
         import pulumi_aws as aws
-        import pulumi_eks as eks
-        import pulumi_kubernetes as k8s
 
-        spec = args.platform
-        cspec = spec.cluster
-        p = spec.name
-        cname = naming.cluster_name(p)
-        tags = naming.tags(p)
-        child = pulumi.ResourceOptions(parent=self)
-        n = lambda role: plan.platform_resource_name(p, role)  # noqa: E731
-
-        partition = _partition(self)
-        account = invokes.account_id(self)
-        region = invokes.region(self)
-
-        # Secrets envelope encryption (and the control-plane log group), key rotation on.
+        n, cname, child = self._n, self._cname, self._child
         key = aws.kms.Key(
             n("cluster-key"),
             description=f"EKS cluster {cname}: Kubernetes secrets envelope encryption and control-plane logs",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=pulumi.Output.all(partition, account, region).apply(
+            policy=pulumi.Output.all(self._partition, self._account, self._region).apply(
                 lambda a: json.dumps(plan.cluster_key_policy(a[0], a[1], a[2], cname))),
-            tags=tags,
+            tags=self._tags,
             opts=child,
         )
         aws.kms.Alias(n("cluster-key"), name=f"alias/{n('eks')}", target_key_id=key.key_id, opts=child)
@@ -244,14 +253,24 @@ class Cluster(pulumi.ComponentResource):
         log_group = aws.cloudwatch.LogGroup(
             n("control-plane-logs"),
             name=plan.log_group_name(cname),
-            retention_in_days=cspec.log_retention_days,
+            retention_in_days=self._spec.cluster.log_retention_days,
             kms_key_id=key.arn,
-            tags=tags,
+            tags=self._tags,
             opts=child,
         )
+        return key, log_group
 
+    def _control_plane(self, key: Any, log_group: Any) -> None:
+        """The pulumi-eks cluster on the network layer's control-plane group, its identity outputs
+        and the Kubernetes provider."""
+        import pulumi_aws as aws
+        import pulumi_eks as eks
+        import pulumi_kubernetes as k8s
+
+        spec, cspec, args, n, cname = self._spec, self._spec.cluster, self._args, self._n, self._cname
+        partition, account, region = self._partition, self._account, self._region
         control_plane_sg = aws.ec2.SecurityGroup.get(
-            n("control-plane-sg"), args.control_plane_security_group_id, opts=child)
+            n("control-plane-sg"), args.control_plane_security_group_id, opts=self._child)
 
         public = bool(cspec.endpoint_public_access_cidrs)
         self.eks = eks.Cluster(
@@ -278,7 +297,7 @@ class Cluster(pulumi.ComponentResource):
             deletion_protection=cspec.deletion_protection,
             # explicit: unset, EKS (and pulumi-eks) default to EXTENDED support pricing
             upgrade_policy={"support_type": cspec.upgrade_policy},
-            tags=tags,
+            tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[log_group], protect=cspec.deletion_protection),
         )
 
@@ -298,17 +317,21 @@ class Cluster(pulumi.ComponentResource):
         self.eks_managed_security_group_id = aws.eks.get_cluster_output(
             name=self.cluster_name, opts=pulumi.InvokeOutputOptions(parent=self)).vpc_config.cluster_security_group_id
         self.secrets_key_arn = key.arn
-        self.provider = k8s.Provider(n("k8s"), kubeconfig=self.kubeconfig, opts=child)
+        self.provider = k8s.Provider(n("k8s"), kubeconfig=self.kubeconfig, opts=self._child)
 
-        # VPC CNI: network-policy enforcement on (NetworkPolicies are ignored without it), and
-        # its AWS permissions on an IRSA role for kube-system/aws-node instead of the node roles.
+    def _vpc_cni(self) -> None:
+        """VPC CNI: network-policy enforcement on (NetworkPolicies are ignored without it), and
+        its AWS permissions on an IRSA role for kube-system/aws-node instead of the node roles."""
+        import pulumi_aws as aws
+
+        spec, n, child, partition = self._spec, self._n, self._child, self._partition
         cni_role = aws.iam.Role(
             n("vpc-cni-role"),
-            name=plan.cni_role_name(p),
+            name=plan.cni_role_name(spec.name),
             description="VPC CNI (kube-system/aws-node) via IRSA",
             assume_role_policy=pulumi.Output.all(self.oidc_provider_arn, self.oidc_issuer).apply(
                 lambda a: json.dumps(plan.web_identity_trust_policy(a[0], a[1], *plan.CNI_SERVICE_ACCOUNT))),
-            tags=tags,
+            tags=self._tags,
             opts=child,
         )
         cni_policy = aws.iam.RolePolicyAttachment(
@@ -343,36 +366,46 @@ class Cluster(pulumi.ComponentResource):
             cluster_name=self.cluster_name,
             addon_name="vpc-cni",
             configuration_values=json.dumps(plan.vpc_cni_configuration(
-                cspec.network_policy_enforcing_mode, pod_security_groups=pod_sgs)),
+                spec.cluster.network_policy_enforcing_mode, pod_security_groups=pod_sgs)),
             service_account_role_arn=cni_role.arn,
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            tags=tags,
+            tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=cni_depends),
         )
         self.node_dependencies: list[pulumi.Resource] = [self.vpc_cni_addon]
-        # Pod Identity needs its agent (a DaemonSet answering 169.254.170.23) on every node before
-        # tenant pods start: "The EKS Pod Identity Agent is required" (EKS user guide,
-        # manage-access/aws-access/service-accounts.adoc). Created before the node groups, which wait for it.
+
+    def _pod_identity_agent(self) -> None:
+        """Pod Identity needs its agent (a DaemonSet answering 169.254.170.23) on every node before
+        tenant pods start: "The EKS Pod Identity Agent is required" (EKS user guide,
+        manage-access/aws-access/service-accounts.adoc). Created before the node groups, which wait for it."""
+        import pulumi_aws as aws
+
         self.pod_identity_agent_addon: Any = None
-        if spec.identity.mode == "podIdentity":
+        if self._spec.identity.mode == "podIdentity":
             self.pod_identity_agent_addon = aws.eks.Addon(
-                n("pod-identity-agent"),
+                self._n("pod-identity-agent"),
                 cluster_name=self.cluster_name,
                 addon_name="eks-pod-identity-agent",
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
-                tags=tags,
-                opts=child,
+                tags=self._tags,
+                opts=self._child,
             )
             self.node_dependencies.append(self.pod_identity_agent_addon)
 
+    def _system_nodes(self) -> None:
+        """The platform namespaces' NetworkPolicies, the system node group (CoreDNS and add-ons
+        only) and managed CoreDNS on it."""
+        import pulumi_aws as aws
+
+        spec, args, n, p = self._spec, self._args, self._n, self._spec.name
         # Strict mode denies every pod no policy selects: the platform's own namespaces get
         # theirs before any platform pod (CoreDNS below) starts.
         self.platform_policies = PlatformNetworkPolicies(
-            n("platform-policies"), PlatformNetworkPoliciesArgs(platform=spec, provider=self.provider), opts=child)
+            n("platform-policies"), PlatformNetworkPoliciesArgs(platform=spec, provider=self.provider),
+            opts=self._child)
 
-        # The system node group: CoreDNS and add-ons only.
         self.system_nodes = _managed_node_group(
             self,
             n("system"),
@@ -380,12 +413,12 @@ class Cluster(pulumi.ComponentResource):
             node_group_name=plan.system_node_group_name(p),
             role_name=plan.system_node_role_name(p),
             launch_template_name=n("system-nodes"),
-            nodes=cspec.system_nodes,
+            nodes=spec.cluster.system_nodes,
             subnet_ids=args.system_subnet_ids,
             security_group_ids=[args.system_security_group_id],
             labels=dict(plan.SYSTEM_LABELS),
             taints=plan.system_node_taints(),
-            tags=tags,
+            tags=self._tags,
             depends_on=self.node_dependencies,
         )
         # Managed CoreDNS once there are nodes it may run on (it tolerates CriticalAddonsOnly).
@@ -395,24 +428,28 @@ class Cluster(pulumi.ComponentResource):
             addon_name="coredns",
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            tags=tags,
+            tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.system_nodes.node_group, self.platform_policies]),
         )
 
-        # Platform cluster admins: cluster-wide AmazonEKSClusterAdminPolicy.
-        for arn in cspec.cluster_admins:
-            key_name = n(f"admin-{plan.principal_key(arn)}")
-            entry = aws.eks.AccessEntry(
-                key_name, cluster_name=self.cluster_name, principal_arn=arn, type="STANDARD", tags=tags, opts=child)
+    def _admins(self) -> None:
+        """Platform cluster admins: cluster-wide AmazonEKSClusterAdminPolicy."""
+        import pulumi_aws as aws
+
+        for arn in self._spec.cluster.cluster_admins:
+            key_name = self._n(f"admin-{plan.principal_key(arn)}")
+            entry = aws.eks.AccessEntry(key_name, cluster_name=self.cluster_name, principal_arn=arn, type="STANDARD",
+                                        tags=self._tags, opts=self._child)
             aws.eks.AccessPolicyAssociation(
                 key_name,
                 cluster_name=self.cluster_name,
                 principal_arn=entry.principal_arn,
-                policy_arn=partition.apply(lambda q: plan.access_policy_arn(q, plan.CLUSTER_ADMIN_POLICY)),
+                policy_arn=self._partition.apply(lambda q: plan.access_policy_arn(q, plan.CLUSTER_ADMIN_POLICY)),
                 access_scope={"type": "cluster"},
-                opts=child,
+                opts=self._child,
             )
 
+    def _outputs(self) -> None:
         self.register_outputs({
             "clusterName": self.cluster_name,
             "oidcProviderArn": self.oidc_provider_arn,
@@ -533,7 +570,7 @@ class PoolNodeGroup(pulumi.ComponentResource):
             security_group_ids=[args.security_group_id, args.tenant_nodes_security_group_id],
             labels=plan.pool_node_labels(pool),
             taints=plan.pool_node_taints(pool),
-            tags={**naming.tags(p), plan.POOL_LABEL: pool},
+            tags={**naming.tags(p), POOL_LABEL: pool},
             depends_on=args.depends_on,
         )
         self.role, self.access_entry = parts.role, parts.access_entry

@@ -23,6 +23,7 @@ import pulumi_aws as aws
 from tenancy.components import invokes
 from tenancy.plan import iam
 from tenancy.spec import PlatformSpec, TenantSpec, naming
+from tenancy.spec.wire import AWS_KMS_KEY, AWS_S3_ACCESS_POINT, AWS_S3_BUCKET, SERVICE_ACCOUNT_TAG
 
 LOG_PREFIX = "s3-access/"
 """Key prefix of the data bucket's server access logs in the log bucket."""
@@ -96,8 +97,8 @@ class DataBucket(pulumi.ComponentResource):
             opts=keep,
         )
         pab = self._lock_down(f"{name}-bucket", bucket, child)
-        bucket_arn = invokes.present(bucket.arn, "aws:s3/bucket:Bucket", "arn")
-        key_arn = invokes.present(key.arn, "aws:kms/key:Key", "arn")
+        bucket_arn = invokes.present(bucket.arn, AWS_S3_BUCKET, "arn")
+        key_arn = invokes.present(key.arn, AWS_KMS_KEY, "arn")
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-bucket-encryption",
             bucket=bucket.id,
@@ -153,7 +154,7 @@ class DataBucket(pulumi.ComponentResource):
             log_policy = aws.s3.BucketPolicy(
                 f"{name}-logs-policy",
                 bucket=logs.id,
-                policy=pulumi.Output.all(invokes.present(logs.arn, "aws:s3/bucket:Bucket", "arn"), bucket_arn,
+                policy=pulumi.Output.all(invokes.present(logs.arn, AWS_S3_BUCKET, "arn"), bucket_arn,
                                          key_arn).apply(
                     lambda a: json.dumps(iam.access_log_bucket_policy(a[0], a[1], iam.Arn.parse(a[2]).account),
                                          sort_keys=True)),
@@ -308,7 +309,7 @@ class TenantIdentity(pulumi.ComponentResource):
                 name=role_name,
                 description=f"tenancy {spec.name}: tenant {tenant.name}, service account {sa} ({mode})",
                 assume_role_policy=trust,
-                tags=naming.tags(spec.name, tenant.name, **{naming.SERVICE_ACCOUNT_TAG: sa}),
+                tags=naming.tags(spec.name, tenant.name, **{SERVICE_ACCOUNT_TAG: sa}),
                 opts=child,
             )
             aws.iam.RolePolicy(f"{role_name}-tenant-data", role=role.id, name="tenant-data", policy=permissions,
@@ -320,7 +321,7 @@ class TenantIdentity(pulumi.ComponentResource):
                     namespace=namespace,
                     service_account=sa,
                     role_arn=role.arn,
-                    tags=naming.tags(spec.name, tenant.name, **{naming.SERVICE_ACCOUNT_TAG: sa}),
+                    tags=naming.tags(spec.name, tenant.name, **{SERVICE_ACCOUNT_TAG: sa}),
                     opts=pulumi.ResourceOptions(parent=role),
                 )
             self.role_arns[sa] = role.arn
@@ -329,7 +330,7 @@ class TenantIdentity(pulumi.ComponentResource):
             aws.s3control.AccessPointPolicy(
                 f"{tenant.name}-access-point-policy",
                 access_point_arn=access_point.arn,
-                policy=pulumi.Output.all(invokes.present(access_point.arn, "aws:s3/accessPoint:AccessPoint", "arn"),
+                policy=pulumi.Output.all(invokes.present(access_point.arn, AWS_S3_ACCESS_POINT, "arn"),
                                          *self.role_arns.values()).apply(
                     lambda a: json.dumps(iam.access_point_policy(a[0], tenant.name, list(a[1:])), sort_keys=True)),
                 opts=pulumi.ResourceOptions(parent=access_point),

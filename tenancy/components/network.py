@@ -31,6 +31,8 @@ from tenancy.components import invokes
 from tenancy.plan import network as plan
 from tenancy.plan.cluster import pool_resource_name, pool_security_group_name
 from tenancy.spec import PlatformSpec, TenantSpec, naming
+from tenancy.spec.wire import AWS_S3_BUCKET
+from tenancy.spec.wire import POOL_LABEL as POOL_TAG
 
 __all__ = ["Network", "PoolNetwork", "PoolNetworkArgs", "TenantNetwork", "TenantNetworkArgs", "TenantPeering",
            "allow_tenant_traffic", "pool_nacl_entries"]
@@ -329,7 +331,7 @@ class Network(pulumi.ComponentResource):
         account = invokes.account_id(self)
         policy = aws.s3.BucketPolicy(
             f"{name}-flow-logs", bucket=bucket.id,
-            policy=pulumi.Output.all(invokes.present(bucket.arn, "aws:s3/bucket:Bucket", "arn"), account).apply(
+            policy=pulumi.Output.all(invokes.present(bucket.arn, AWS_S3_BUCKET, "arn"), account).apply(
                 lambda a: plan.flow_logs_bucket_policy(a[0], a[1], plan.partition_of(a[0]))),
             opts=_child(self))
         self.flow_log = aws.ec2.FlowLog(
@@ -583,8 +585,6 @@ class PoolNetwork(pulumi.ComponentResource):
                 "securityGroupId": self.security_group_id}
 
 
-POOL_TAG = "tenancy/pool"
-"""Tag on a pool's subnets, node group, security group and NACL (value: the pool)."""
 
 
 def _block_network_acl(parent: pulumi.Resource, key: str, display_name: str, platform: PlatformSpec, block: str,

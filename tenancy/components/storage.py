@@ -21,6 +21,7 @@ from tenancy.plan import cluster as cplan
 from tenancy.plan import iam as iplan
 from tenancy.plan import storage as plan
 from tenancy.spec import PlatformSpec, naming
+from tenancy.spec.wire import MANAGED_BY_LABEL
 
 __all__ = ["BlockStorage", "BlockStorageArgs"]
 
@@ -117,7 +118,7 @@ class BlockStorage(pulumi.ComponentResource):
             **identity,
         )
         sc = self.volume_key.arn.apply(
-            lambda k: plan.storage_class(k, {naming.MANAGED_BY_LABEL: naming.MANAGED_BY}))
+            lambda k: plan.storage_class(k, {MANAGED_BY_LABEL: naming.MANAGED_BY}))
         self.storage_class = StorageClass(
             n("storage-class"),
             metadata=sc["metadata"],

@@ -57,17 +57,19 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-TENANT_LABEL = "tenancy/tenant"
-"""Label on a tenant's namespace and nodes, and key of the tenant node groups' taint."""
-POOL_LABEL = "tenancy/pool"
-"""Label on a pool's nodes and on its pooled tenants' namespaces (value: the pool's name), and
-key of the pool node groups' taint (``tenancy/pool=<pool>:NoSchedule``)."""
-TIER_LABEL = "tenancy/tier"
-"""Label on every tenant namespace: the tenant's tier (``premium`` or ``standard``)."""
-POD_ENI_RESOURCE = "vpc.amazonaws.com/pod-eni"
-"""Extended resource the VPC resource controller's webhook requests for pods a SecurityGroupPolicy
-matches (``pkg/config/type.go``, ``ResourceNamePodENI``); also the annotation key the controller
-writes the pod's branch ENI into."""
+from tenancy.spec.wire import ADMISSION_API_VERSION as API_VERSION
+from tenancy.spec.wire import (
+    LOAD_BALANCERS_LABEL,
+    MANAGED_BY_LABEL,
+    NODE_PORTS_LABEL,
+    PART_OF_LABEL,
+    POD_ENI_RESOURCE,
+    POOL_LABEL,
+    SYSTEM_TAINT_KEY,
+    TENANT_LABEL,
+)
+from tenancy.spec.wire import TIER_LABEL as TIER_LABEL  # re-exported for tests and callers
+
 POD_SECURITY_GROUP_POLICY = "tenancy-pod-security-groups"
 """Name of the SecurityGroupPolicy in each pooled tenant's namespace (:mod:`tenancy.plan.kubernetes`)."""
 RESOURCE_CONTROLLER_USERS = ("eks:vpc-resource-controller",
@@ -75,11 +77,8 @@ RESOURCE_CONTROLLER_USERS = ("eks:vpc-resource-controller",
                              "system:serviceaccount:kube-system:vpc-resource-controller")
 """Identities the VPC resource controller writes the ``pod-eni`` annotation as (EKS's managed
 controller, and a self-managed one): ``annotation_validation_webhook.go`` accepts exactly these."""
-SYSTEM_TAINT_KEY = "CriticalAddonsOnly"
-"""Taint key of the system node group."""
 POLICY_NAME = "tenancy-pod-placement"
-API_VERSION = "admissionregistration.k8s.io/v1"
-MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "tenancy", "app.kubernetes.io/part-of": "tenancy"}
+MANAGED_BY_LABELS = {MANAGED_BY_LABEL: "tenancy", PART_OF_LABEL: "tenancy"}
 
 _T = f"'{TENANT_LABEL}'"
 _P = f"'{POOL_LABEL}'"
@@ -338,13 +337,6 @@ def manifests() -> list[dict[str, Any]]:
 # Service exposure (deploy review D4/D5)
 
 SERVICE_POLICY_NAME = "tenancy-service-exposure"
-LOAD_BALANCERS_LABEL = "tenancy/load-balancers"
-"""Namespace label, set to ``allowed`` by the bundle when the tenant's ``quota.loadBalancers`` is
-above 0: the Service policy admits ``type: LoadBalancer`` only then. Tenants cannot write their
-namespace's labels, so only the spec grants it."""
-NODE_PORTS_LABEL = "tenancy/node-ports"
-"""Namespace label, set to ``allowed`` when ``quota.nodePorts`` is above 0: only then may a
-Service open node ports (``type: NodePort``, or a LoadBalancer that allocates node ports)."""
 ALLOWED = "allowed"
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from tenancy.plan.admission import SYSTEM_TAINT_KEY, TENANT_LABEL
 from tenancy.spec import naming
+from tenancy.spec.wire import POOL_LABEL, SYSTEM_TAINT_KEY, TENANT_LABEL
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 """Every EKS control-plane log type. ``audit`` records who did what in the API (the evidence a
@@ -36,7 +36,7 @@ PERSONAS = ("admins", "editors", "viewers")
 """Tenant personas, mapped by access entries to the Kubernetes groups ``tenancy:<tenant>:<persona>``
 that the bundle's RoleBindings bind. No EKS access policy is associated with them."""
 
-SYSTEM_LABELS = {"tenancy/pool": "system"}
+SYSTEM_LABELS = {POOL_LABEL: "system"}
 """Labels of the system node group's nodes."""
 
 METADATA_OPTIONS: dict[str, Any] = {
@@ -211,9 +211,6 @@ def principal_key(principal_arn: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Node pools (shared nodes, security groups for pods)
 
-POOL_LABEL = "tenancy/pool"
-"""Label on a pool's nodes (value: the pool) and the key of its taint; the same key as
-:data:`SYSTEM_LABELS` (``tenancy/pool=system``), so a pool may not be called ``system``."""
 
 CLUSTER_POLICIES_FOR_POD_SECURITY_GROUPS = ("AmazonEKSVPCResourceController",)
 """Managed policies the CLUSTER role needs for security groups for pods: "Add the

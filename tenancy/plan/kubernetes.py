@@ -31,17 +31,29 @@ from typing import Any
 
 from tenancy.plan import admission
 from tenancy.spec import TenantSpec, WorkloadsSpec, naming
+from tenancy.spec.wire import (
+    IRSA_ANNOTATION,
+    ISTIO_REV_LABEL,
+    LOAD_BALANCERS_LABEL,
+    MANAGED_BY_LABEL,
+    NAMESPACE_NAME_LABEL,
+    NETWORKING_API_VERSION,
+    NODE_PORTS_LABEL,
+    PEER_LABEL,
+    POOL_LABEL,
+    RBAC_API_VERSION,
+    SGP_API_VERSION,
+    SGP_KIND,
+    TENANT_LABEL,
+    TIER_LABEL,
+)
 
 Manifest = dict[str, Any]
 
 # --------------------------------------------------------------------------------------------
 # Constants the tests and docs refer to
 
-NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
-"""Set by the API server on every namespace (1.21+) and immutable by users: the only namespace
-label a NetworkPolicy can trust to name a namespace."""
 PSA_LEVEL = "restricted"
-IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 IMDS_CIDR = "169.254.169.254/32"
 LINK_LOCAL_CIDR = "169.254.0.0/16"
 """Excluded from internet egress: the instance metadata service (169.254.169.254), the EKS Pod
@@ -97,7 +109,6 @@ PREEMPTION_POLICIES: dict[str, str] = {"premium": "PreemptLowerPriority", "stand
 tenants' pods — the point of the premium tier); standard pods queue ahead of unclassed pods but
 never evict anyone, so one standard tenant on a pool cannot evict another's pods."""
 TIER_QUOTA = "tenancy-tier"
-SGP_API_VERSION = "vpcresources.k8s.aws/v1beta1"
 SGP_NAME = admission.POD_SECURITY_GROUP_POLICY
 """The SecurityGroupPolicy in each pooled tenant's namespace."""
 
@@ -108,7 +119,7 @@ SGP_NAME = admission.POD_SECURITY_GROUP_POLICY
 
 def labels(tenant: str, **extra: str) -> dict[str, str]:
     """Labels on every object a tenant owns."""
-    out = {naming.TENANT_LABEL: tenant, naming.MANAGED_BY_LABEL: naming.MANAGED_BY}
+    out = {TENANT_LABEL: tenant, MANAGED_BY_LABEL: naming.MANAGED_BY}
     out.update(extra)
     return out
 
@@ -138,7 +149,7 @@ def injection_labels(workloads: WorkloadsSpec) -> dict[str, str]:
     if workloads.mesh != "istio":
         return {}
     if workloads.istio.revision:
-        return {"istio.io/rev": workloads.istio.revision}
+        return {ISTIO_REV_LABEL: workloads.istio.revision}
     return {"istio-injection": "enabled"}
 
 
@@ -155,10 +166,10 @@ def tier_of(tenant: TenantSpec) -> str:
 def placement_labels(tenant: TenantSpec) -> dict[str, str]:
     """The namespace labels the admission policies read: ``tenancy/tier`` always, ``tenancy/pool``
     when pooled (tenants cannot write their namespace's labels)."""
-    out = {admission.TIER_LABEL: tier_of(tenant)}
+    out = {TIER_LABEL: tier_of(tenant)}
     pool = pool_of(tenant)
     if pool:
-        out[admission.POOL_LABEL] = pool
+        out[POOL_LABEL] = pool
     return out
 
 
@@ -175,9 +186,9 @@ def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
     # Grants read by the Service exposure admission policy (tenants cannot write these labels).
     grants: dict[str, str] = {}
     if tenant.quota.load_balancers > 0:
-        grants[admission.LOAD_BALANCERS_LABEL] = admission.ALLOWED
+        grants[LOAD_BALANCERS_LABEL] = admission.ALLOWED
     if tenant.quota.node_ports > 0:
-        grants[admission.NODE_PORTS_LABEL] = admission.ALLOWED
+        grants[NODE_PORTS_LABEL] = admission.ALLOWED
     return {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -249,7 +260,7 @@ def priority_classes() -> list[Manifest]:
         "apiVersion": "scheduling.k8s.io/v1",
         "kind": "PriorityClass",
         "metadata": {"name": PRIORITY_CLASSES[tier], "labels": {
-            naming.MANAGED_BY_LABEL: naming.MANAGED_BY, admission.TIER_LABEL: tier}},
+            MANAGED_BY_LABEL: naming.MANAGED_BY, TIER_LABEL: tier}},
         "value": PRIORITY_VALUES[tier],
         "globalDefault": False,
         "preemptionPolicy": PREEMPTION_POLICIES[tier],
@@ -272,7 +283,7 @@ def security_group_policy(tenant: TenantSpec, group_ids: Any) -> Manifest:
     which the placement policy requires in pooled namespaces."""
     return {
         "apiVersion": SGP_API_VERSION,
-        "kind": "SecurityGroupPolicy",
+        "kind": SGP_KIND,
         "metadata": _meta(SGP_NAME, tenant.name, naming.namespace(tenant.name)),
         "spec": {"podSelector": {}, "securityGroups": {"groupIds": group_ids}},
     }
@@ -359,7 +370,7 @@ def roles(tenant: TenantSpec) -> list[Manifest]:
     """Roles ``tenancy-admin``, ``tenancy-edit`` and ``tenancy-view`` in the tenant namespace."""
     ns = naming.namespace(tenant.name)
     return [{
-        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "apiVersion": RBAC_API_VERSION,
         "kind": "Role",
         "metadata": _meta(f"{ROLE_PREFIX}{role}", tenant.name, ns),
         "rules": _RULES[role](),
@@ -371,7 +382,7 @@ def role_bindings(tenant: TenantSpec) -> list[Manifest]:
     principals to (``tenancy:<tenant>:admins`` …). Only Roles, never ClusterRoles."""
     ns = naming.namespace(tenant.name)
     return [{
-        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "apiVersion": RBAC_API_VERSION,
         "kind": "RoleBinding",
         "metadata": _meta(f"{ROLE_PREFIX}{persona}", tenant.name, ns),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{ROLE_PREFIX}{role}"},
@@ -423,7 +434,7 @@ def default_service_account(tenant: TenantSpec) -> Manifest:
 
 def _np(name: str, tenant: str, namespace: str, spec: dict[str, Any], **extra_labels: str) -> Manifest:
     return {
-        "apiVersion": "networking.k8s.io/v1",
+        "apiVersion": NETWORKING_API_VERSION,
         "kind": "NetworkPolicy",
         "metadata": _meta(name, tenant, namespace, **extra_labels),
         "spec": spec,
@@ -609,19 +620,19 @@ def edge_manifests(tenant: str, peer: str, mesh: str = "none") -> list[Manifest]
             "podSelector": {},
             "policyTypes": ["Ingress"],
             "ingress": [{"from": [{"namespaceSelector": namespace_selector(p_ns)}]}],
-        }, **{"tenancy/peer": peer}),
+        }, **{PEER_LABEL: peer}),
         _np(f"{EDGE_EGRESS_PREFIX}{tenant}", tenant, p_ns, {
             "podSelector": {},
             "policyTypes": ["Egress"],
             "egress": [{"to": [{"namespaceSelector": namespace_selector(t_ns)}]}],
-        }, **{"tenancy/peer": peer}),
+        }, **{PEER_LABEL: peer}),
     ]
     if mesh == "istio":
         ap = _istio("AuthorizationPolicy", f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
             "action": "ALLOW",
             "rules": [{"from": [{"source": {"namespaces": [p_ns]}}]}],
         })
-        ap["metadata"]["labels"]["tenancy/peer"] = peer
+        ap["metadata"]["labels"][PEER_LABEL] = peer
         out.append(ap)
     return out
 

@@ -33,6 +33,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
+from tenancy.spec.wire import CLUSTER_TAG_PREFIX, ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG, SUBNET_ROLE_TAG
+
 # --------------------------------------------------------------------------------------------
 # Security group rules
 
@@ -319,10 +321,6 @@ def endpoint_resource_suffix(service: str) -> str:
 # --------------------------------------------------------------------------------------------
 # Tags
 
-CLUSTER_TAG_PREFIX = "kubernetes.io/cluster/"
-ELB_ROLE_TAG = "kubernetes.io/role/elb"
-INTERNAL_ELB_ROLE_TAG = "kubernetes.io/role/internal-elb"
-SUBNET_ROLE_TAG = "tenancy/subnet-role"
 
 SubnetRole = Literal["public", "system", "tenant"]
 

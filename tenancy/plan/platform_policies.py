@@ -48,6 +48,8 @@ from tenancy.plan.kubernetes import (
     Manifest,
 )
 from tenancy.spec import PlatformSpec, naming
+from tenancy.spec.wire import MANAGED_BY_LABEL, NETWORKING_API_VERSION, TENANT_LABEL
+from tenancy.spec.wire import PLATFORM_TAG as PLATFORM_LABEL
 
 NP_KUBE_DNS = "tenancy-kube-dns"
 NP_PLATFORM = "tenancy-platform"
@@ -58,11 +60,9 @@ ISTIOD_WEBHOOK_PORT = 15017
 COREDNS_METRICS_PORT = 9153
 AMAZON_DNS_LINK_LOCAL = "169.254.169.253/32"
 """The Amazon DNS server's link-local address (Nitro instances), besides VPC base + 2."""
-PLATFORM_LABEL = "tenancy/platform"
-"""Label (``"true"``) on the platform namespaces this module manages."""
 
 NON_TENANT_NAMESPACES: dict[str, Any] = {
-    "matchExpressions": [{"key": naming.TENANT_LABEL, "operator": "DoesNotExist"}]}
+    "matchExpressions": [{"key": TENANT_LABEL, "operator": "DoesNotExist"}]}
 """Every namespace without the tenant label (tenants cannot label namespaces)."""
 
 
@@ -99,11 +99,11 @@ def created_namespaces(spec: PlatformSpec) -> list[str]:
 
 def _meta(name: str, namespace: str) -> dict[str, Any]:
     return {"name": name, "namespace": namespace,
-            "labels": {naming.MANAGED_BY_LABEL: naming.MANAGED_BY, PLATFORM_LABEL: "true"}}
+            "labels": {MANAGED_BY_LABEL: naming.MANAGED_BY, PLATFORM_LABEL: "true"}}
 
 
 def _np(name: str, namespace: str, spec: dict[str, Any]) -> Manifest:
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": _meta(name, namespace),
+    return {"apiVersion": NETWORKING_API_VERSION, "kind": "NetworkPolicy", "metadata": _meta(name, namespace),
             "spec": spec}
 
 
@@ -171,6 +171,6 @@ def manifests(spec: PlatformSpec) -> list[Manifest]:
 def namespace_manifests(spec: PlatformSpec) -> list[Manifest]:
     """The platform namespaces the platform upserts (see :func:`created_namespaces`)."""
     return [{"apiVersion": "v1", "kind": "Namespace",
-             "metadata": {"name": n, "labels": {naming.MANAGED_BY_LABEL: naming.MANAGED_BY, PLATFORM_LABEL: "true"}}}
+             "metadata": {"name": n, "labels": {MANAGED_BY_LABEL: naming.MANAGED_BY, PLATFORM_LABEL: "true"}}}
             for n in created_namespaces(spec)]
 

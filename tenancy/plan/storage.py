@@ -20,6 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from tenancy.spec.wire import DEFAULT_CLASS_ANNOTATION, SYSTEM_TAINT_KEY, TENANT_LABEL
+
 ADDON = "aws-ebs-csi-driver"
 CONTROLLER_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
 """The chart's ``controller.serviceAccount.name``: the only pod that calls the EC2 API."""
@@ -28,8 +30,6 @@ MANAGED_POLICY = "service-role/AmazonEBSCSIDriverPolicy"
 ``arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy``)."""
 PROVISIONER = "ebs.csi.aws.com"
 STORAGE_CLASS = "gp3-encrypted"
-DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
-SYSTEM_TAINT_KEY = "CriticalAddonsOnly"
 
 
 def addon_configuration(system_labels: dict[str, str]) -> dict[str, Any]:
@@ -95,7 +95,7 @@ def storage_class(kms_key_arn: str, labels: dict[str, str]) -> dict[str, Any]:
             "csi.storage.k8s.io/fstype": "ext4",
             # the driver's templated tags (extraCreateMetadata is on by default): the volume
             # names its tenant, whose namespace is the tenant's name
-            "tagSpecification_1": "tenancy/tenant={{ .PVCNamespace }}",
+            "tagSpecification_1": TENANT_LABEL + "={{ .PVCNamespace }}",
         },
         "reclaimPolicy": "Delete",
         "volumeBindingMode": "WaitForFirstConsumer",

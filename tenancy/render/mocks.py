@@ -17,6 +17,38 @@ from typing import Any
 
 import pulumi
 
+from tenancy.spec.wire import (
+    AWS_EIP,
+    AWS_EKS_ACCESS_ENTRY,
+    AWS_EKS_CLUSTER,
+    AWS_EKS_NODE_GROUP,
+    AWS_EKS_POD_IDENTITY,
+    AWS_FLOW_LOG,
+    AWS_IAM_POLICY,
+    AWS_IAM_ROLE,
+    AWS_INTERNET_GATEWAY,
+    AWS_KMS_KEY,
+    AWS_LAUNCH_TEMPLATE,
+    AWS_LOG_GROUP,
+    AWS_NAT_GATEWAY,
+    AWS_NETWORK_ACL,
+    AWS_NETWORK_ACL_ASSOCIATION,
+    AWS_NETWORK_ACL_RULE,
+    AWS_ROUTE,
+    AWS_ROUTE_TABLE,
+    AWS_ROUTE_TABLE_ASSOCIATION,
+    AWS_S3_ACCESS_POINT,
+    AWS_S3_BUCKET,
+    AWS_S3_BUCKET_V2,
+    AWS_SECURITY_GROUP,
+    AWS_SECURITY_GROUP_RULE,
+    AWS_SG_EGRESS_RULE,
+    AWS_SG_INGRESS_RULE,
+    AWS_SUBNET,
+    AWS_VPC,
+    AWS_VPC_ENDPOINT,
+)
+
 ACCOUNT_ID = "111122223333"
 """The fake AWS account every rendered ARN lives in."""
 PARTITION = "aws"
@@ -41,25 +73,25 @@ def digest(*parts: str, length: int = 17) -> str:
 
 # Prefixes of EC2-style ids, by type token.
 ID_PREFIX: dict[str, str] = {
-    "aws:ec2/vpc:Vpc": "vpc",
-    "aws:ec2/subnet:Subnet": "subnet",
-    "aws:ec2/securityGroup:SecurityGroup": "sg",
-    "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
-    "aws:ec2/routeTable:RouteTable": "rtb",
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
-    "aws:ec2/route:Route": "r",
-    "aws:ec2/internetGateway:InternetGateway": "igw",
-    "aws:ec2/natGateway:NatGateway": "nat",
-    "aws:ec2/eip:Eip": "eipalloc",
-    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
-    "aws:ec2/flowLog:FlowLog": "fl",
-    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
-    "aws:ec2/networkAcl:NetworkAcl": "acl",
-    "aws:ec2/networkAclRule:NetworkAclRule": "nacl",
-    "aws:ec2/networkAclAssociation:NetworkAclAssociation": "aclassoc",
-    "aws:kms/key:Key": "key",
+    AWS_VPC: "vpc",
+    AWS_SUBNET: "subnet",
+    AWS_SECURITY_GROUP: "sg",
+    AWS_SECURITY_GROUP_RULE: "sgrule",
+    AWS_SG_INGRESS_RULE: "sgr",
+    AWS_SG_EGRESS_RULE: "sgr",
+    AWS_ROUTE_TABLE: "rtb",
+    AWS_ROUTE_TABLE_ASSOCIATION: "rtbassoc",
+    AWS_ROUTE: "r",
+    AWS_INTERNET_GATEWAY: "igw",
+    AWS_NAT_GATEWAY: "nat",
+    AWS_EIP: "eipalloc",
+    AWS_VPC_ENDPOINT: "vpce",
+    AWS_FLOW_LOG: "fl",
+    AWS_LAUNCH_TEMPLATE: "lt",
+    AWS_NETWORK_ACL: "acl",
+    AWS_NETWORK_ACL_RULE: "nacl",
+    AWS_NETWORK_ACL_ASSOCIATION: "aclassoc",
+    AWS_KMS_KEY: "key",
 }
 
 
@@ -120,7 +152,7 @@ def _log_group(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str,
 
 def _eip(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
     n = int(digest("eip", name, length=4), 16)
-    return {"allocationId": _resource_id("aws:ec2/eip:Eip", name), "domain": inputs.get("domain", "vpc"),
+    return {"allocationId": _resource_id(AWS_EIP, name), "domain": inputs.get("domain", "vpc"),
             "publicIp": f"198.51.100.{n % 254 + 1}"}
 
 
@@ -216,22 +248,22 @@ def _eks_access_entry(name: str, inputs: dict[str, Any], ctx: MockContext) -> di
 
 
 OUTPUTS: dict[str, Callable[[str, dict[str, Any], MockContext], dict[str, Any]]] = {
-    "aws:iam/role:Role": _iam_role,
-    "aws:iam/policy:Policy": _iam_policy,
-    "aws:kms/key:Key": _kms_key,
-    "aws:s3/bucket:Bucket": _s3_bucket,
-    "aws:s3/bucketV2:BucketV2": _s3_bucket,
-    "aws:s3/accessPoint:AccessPoint": _s3_access_point,
-    "aws:eks/podIdentityAssociation:PodIdentityAssociation": _pod_identity_association,
-    "aws:cloudwatch/logGroup:LogGroup": _log_group,
-    "aws:ec2/eip:Eip": _eip,
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
-    "aws:ec2/vpc:Vpc": _vpc,
-    "aws:eks/cluster:Cluster": _eks_cluster,
+    AWS_IAM_ROLE: _iam_role,
+    AWS_IAM_POLICY: _iam_policy,
+    AWS_KMS_KEY: _kms_key,
+    AWS_S3_BUCKET: _s3_bucket,
+    AWS_S3_BUCKET_V2: _s3_bucket,
+    AWS_S3_ACCESS_POINT: _s3_access_point,
+    AWS_EKS_POD_IDENTITY: _pod_identity_association,
+    AWS_LOG_GROUP: _log_group,
+    AWS_EIP: _eip,
+    AWS_VPC_ENDPOINT: _vpc_endpoint,
+    AWS_VPC: _vpc,
+    AWS_EKS_CLUSTER: _eks_cluster,
     "eks:index:Cluster": _eks_component,
-    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
-    "aws:eks/accessEntry:AccessEntry": _eks_access_entry,
+    AWS_LAUNCH_TEMPLATE: _launch_template,
+    AWS_EKS_NODE_GROUP: _eks_node_group,
+    AWS_EKS_ACCESS_ENTRY: _eks_access_entry,
 }
 
 

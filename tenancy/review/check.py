@@ -57,11 +57,11 @@ from tenancy.review.facts import (
     facts_of,
     fence_grants,
 )
+from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
+from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
+from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
 
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 EKS_COMPONENT = "eks:index:Cluster"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-IAM_ROLE = "aws:iam/role:Role"
 
 Resources = Sequence[Mapping[str, Any]]
 

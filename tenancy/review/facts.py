@@ -68,32 +68,29 @@ from typing import Any
 
 from tenancy.review import reachability as sg
 from tenancy.spec.naming import tenant_s3_prefix
+from tenancy.spec.wire import AWS_EKS_ACCESS_ENTRY as ACCESS_ENTRY
+from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
+from tenancy.spec.wire import AWS_EKS_NODE_GROUP as NODE_GROUP
+from tenancy.spec.wire import AWS_EKS_POD_IDENTITY as POD_IDENTITY
+from tenancy.spec.wire import AWS_IAM_POLICY as IAM_POLICY
+from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
+from tenancy.spec.wire import AWS_IAM_ROLE_POLICY as IAM_ROLE_POLICY
+from tenancy.spec.wire import AWS_IAM_ROLE_POLICY_ATTACHMENT as IAM_ATTACHMENT
+from tenancy.spec.wire import K8S_NAMESPACE as NAMESPACE
+from tenancy.spec.wire import K8S_NETWORK_POLICY as NETWORK_POLICY
+from tenancy.spec.wire import K8S_SECURITY_GROUP_POLICY as SECURITY_GROUP_POLICY
+from tenancy.spec.wire import K8S_VAP as VAP
+from tenancy.spec.wire import NAMESPACE_NAME_LABEL as NAME_LABEL
+from tenancy.spec.wire import POOL_LABEL, TIER_LABEL
+from tenancy.spec.wire import TENANT_LABEL as TENANT_LABEL  # re-exported
 
-NAMESPACE = "kubernetes:core/v1:Namespace"
-NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
 CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
-VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
-SECURITY_GROUP_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-IAM_ROLE = "aws:iam/role:Role"
-IAM_ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
-IAM_POLICY = "aws:iam/policy:Policy"
-IAM_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
-ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_COMPONENT = "eks:index:Cluster"
 
-TENANT_LABEL = "tenancy/tenant"
-POOL_LABEL = "tenancy/pool"
-"""On a pooled tenant's namespace (and the pool's nodes): the node pool its pods run on."""
-TIER_LABEL = "tenancy/tier"
-NAME_LABEL = "kubernetes.io/metadata.name"
-"""Set by the API server on every namespace (Kubernetes 1.22+), so selectors may name one."""
 PSA_PREFIX = "pod-security.kubernetes.io/"
 PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
 """Pod Security Standards, loosest first. A namespace without an ``enforce`` label gets the

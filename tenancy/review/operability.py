@@ -31,19 +31,26 @@ from typing import Any, Literal
 
 from tenancy.plan import network as netplan
 from tenancy.spec import PlatformSpec
+from tenancy.spec.wire import AWS_EKS_ACCESS_POLICY_ASSOCIATION as ACCESS_POLICY_ASSOCIATION
+from tenancy.spec.wire import AWS_EKS_ADDON as ADDON
+from tenancy.spec.wire import AWS_EKS_NODE_GROUP as NODE_GROUP
+from tenancy.spec.wire import AWS_SECURITY_GROUP as SG
+from tenancy.spec.wire import AWS_SG_EGRESS_RULE as SG_EGRESS
+from tenancy.spec.wire import AWS_SG_INGRESS_RULE as SG_INGRESS
+from tenancy.spec.wire import AWS_SUBNET as SUBNET
+from tenancy.spec.wire import AWS_VPC_ENDPOINT as VPC_ENDPOINT
+from tenancy.spec.wire import (
+    CLUSTER_TAG_PREFIX,
+    DEFAULT_CLASS_ANNOTATION,
+    POOL_LABEL,
+    SUBNET_ROLE_TAG,
+    SYSTEM_TAINT_KEY,
+)
 
 Status = Literal["ok", "missing", "n/a"]
 Kind = Literal["flow", "prerequisite"]
 
-SG = "aws:ec2/securityGroup:SecurityGroup"
-SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-SUBNET = "aws:ec2/subnet:Subnet"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
-ADDON = "aws:eks/addon:Addon"
 EKS_CLUSTER = "eks:index:Cluster"
-VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 EXTENSIONS: tuple[str, ...] = ("tenancy.review.operability_cluster", "tenancy.review.operability_pools")
 """Modules (dotted names) that register more checks with :func:`check` when imported."""
@@ -216,7 +223,7 @@ class Rendered:
     def system_node_group(self) -> Mapping[str, Any] | None:
         """The platform's node group that is not a node pool's (pools: ``tenancy/pool=<pool>``)."""
         return next((n for n in self.node_groups() if n["tenant"] is None and
-                     (n["inputs"].get("labels") or {}).get("tenancy/pool") in (None, "system")), None)
+                     (n["inputs"].get("labels") or {}).get(POOL_LABEL) in (None, "system")), None)
 
     def tenant_node_groups(self) -> list[Mapping[str, Any]]:
         return [n for n in self.node_groups() if n["tenant"] is not None]
@@ -242,7 +249,7 @@ class Rendered:
     def public_subnets(self) -> Machines:
         """Internet-facing load balancers' ENIs live in the public subnets (no groups of ours)."""
         cidrs = tuple(Net(s["inputs"]["cidrBlock"]) for s in self.of_type(SUBNET)
-                      if (s["inputs"].get("tags") or {}).get(netplan.SUBNET_ROLE_TAG) == "public")
+                      if (s["inputs"].get("tags") or {}).get(SUBNET_ROLE_TAG) == "public")
         return Machines("public subnets (load balancers)", frozenset(), cidrs, external=True)
 
     def eks_cluster(self) -> Mapping[str, Any] | None:
@@ -389,7 +396,7 @@ def _lb_to_ingress(r: Rendered) -> tuple[Status, str]:
 @check("exactly one kubernetes.io/cluster/<name>-tagged security group per node ENI", "prerequisite",
        "aws-load-balancer-controller pkg/targetgroupbinding/networking_manager.go resolveEndpointSGForENI")
 def _one_cluster_tagged_group(r: Rendered) -> tuple[Status, str]:
-    tag = netplan.CLUSTER_TAG_PREFIX + r.spec.name
+    tag = CLUSTER_TAG_PREFIX + r.spec.name
     tags = {str(g["id"]): (g["inputs"].get("tags") or {}) for g in r.of_type(SG)}
     bad = []
     for ng in r.node_groups():
@@ -431,11 +438,11 @@ def _storage(r: Rendered) -> tuple[Status, str]:
     if not (i.get("serviceAccountRoleArn") or i.get("podIdentityAssociations")):
         return "missing", "the CSI driver has no identity of its own (it would need the node role)"
     config = str(i.get("configurationValues") or "")
-    if "CriticalAddonsOnly" not in config:
+    if SYSTEM_TAINT_KEY not in config:
         return "missing", "the CSI controller does not tolerate the system nodes' CriticalAddonsOnly taint"
     defaults = [o for o in r.resources if o["type"] == "kubernetes:storage.k8s.io/v1:StorageClass" and
                 ((o["inputs"].get("metadata") or {}).get("annotations") or {}).get(
-                    "storageclass.kubernetes.io/is-default-class") == "true"]
+                    DEFAULT_CLASS_ANNOTATION) == "true"]
     if len(defaults) != 1:
         return "missing", f"{len(defaults)} default StorageClass(es); exactly one is needed"
     if str((defaults[0]["inputs"].get("parameters") or {}).get("encrypted")) != "true":
@@ -446,7 +453,6 @@ def _storage(r: Rendered) -> tuple[Status, str]:
 # --------------------------------------------------------------------------------------------
 # Who can reach the API, who is cluster-admin (report section)
 
-ACCESS_POLICY_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
 
 
 def api_access_lines(spec: PlatformSpec, resources: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -22,11 +22,11 @@ from tenancy.plan import network as netplan
 from tenancy.plan import platform_policies as pplan
 from tenancy.review.facts import selector_matches
 from tenancy.review.operability import Rendered, Status, check, flow_result
-
-NP = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
-NAMESPACE = "kubernetes:core/v1:Namespace"
-VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
-ADDON = "aws:eks/addon:Addon"
+from tenancy.spec.wire import AWS_EKS_ADDON as ADDON
+from tenancy.spec.wire import K8S_NAMESPACE as NAMESPACE
+from tenancy.spec.wire import K8S_NETWORK_POLICY as NP
+from tenancy.spec.wire import K8S_VAP as VAP
+from tenancy.spec.wire import NAMESPACE_NAME_LABEL
 
 
 @dataclass(frozen=True)
@@ -106,12 +106,12 @@ def _policies(r: Rendered) -> Policies:
 def _tenant(r: Rendered, name: str) -> Endpoint:
     ns = next((m for m in _manifests(r, NAMESPACE) if m["metadata"]["name"] == name), None)
     labels = dict((ns or {}).get("metadata", {}).get("labels") or {})
-    labels["kubernetes.io/metadata.name"] = name
+    labels[NAMESPACE_NAME_LABEL] = name
     return Endpoint(name, {"app": "web"}, labels)
 
 
 def _platform(ns: str, **labels: str) -> Endpoint:
-    return Endpoint(ns, labels, {"kubernetes.io/metadata.name": ns})
+    return Endpoint(ns, labels, {NAMESPACE_NAME_LABEL: ns})
 
 
 COREDNS = _platform(kplan.KUBE_DNS_NAMESPACE, **kplan.KUBE_DNS_LABELS)

@@ -15,9 +15,10 @@ from typing import Any
 
 from tenancy.plan import cluster as cplan
 from tenancy.plan import network as netplan
-from tenancy.review.operability import NODE_GROUP, Machines, Rendered, Status, check, flow_result
-from tenancy.review.reachability import SECURITY_GROUP_POLICY, pod_security_groups
+from tenancy.review.operability import Machines, Rendered, Status, check, flow_result
+from tenancy.review.reachability import pod_security_groups
 from tenancy.spec import naming
+from tenancy.spec.wire import AWS_EKS_NODE_GROUP, AWS_IAM_ROLE_POLICY_ATTACHMENT, K8S_SECURITY_GROUP_POLICY, POOL_LABEL
 
 _SGP_DOC = "EKS user guide security-groups-for-pods.adoc and security-groups-pods-deployment.adoc"
 PROBE_PORT = 8080
@@ -39,12 +40,12 @@ class _Index:
 
 def _index(r: Rendered) -> _Index:
     pools: dict[str, Mapping[str, Any]] = {}
-    for n in r.of_type(NODE_GROUP):
-        label = (n["inputs"].get("labels") or {}).get(cplan.POOL_LABEL)
-        if n["tenant"] is None and label and label != cplan.SYSTEM_LABELS[cplan.POOL_LABEL]:
+    for n in r.of_type(AWS_EKS_NODE_GROUP):
+        label = (n["inputs"].get("labels") or {}).get(POOL_LABEL)
+        if n["tenant"] is None and label and label != cplan.SYSTEM_LABELS[POOL_LABEL]:
             pools.setdefault(str(label), n)
     policies: dict[str, list[Mapping[str, Any]]] = {}
-    for p in r.of_type(SECURITY_GROUP_POLICY):
+    for p in r.of_type(K8S_SECURITY_GROUP_POLICY):
         policies.setdefault(str((p["inputs"].get("metadata") or {}).get("namespace")), []).append(p)
     return _Index(pools, policies)
 
@@ -74,8 +75,8 @@ def _pairs(r: Rendered, dst: Machines | None, index: _Index) -> list[tuple[Machi
 def _pooled_pods_out(r: Rendered) -> tuple[Status, str]:
     if not _pooled(r):
         return "n/a", "no pooled tenants"
-    system = next((n for n in r.of_type(NODE_GROUP) if n["tenant"] is None and
-                   (n["inputs"].get("labels") or {}).get(cplan.POOL_LABEL) == cplan.SYSTEM_LABELS[cplan.POOL_LABEL]),
+    system = next((n for n in r.of_type(AWS_EKS_NODE_GROUP) if n["tenant"] is None and
+                   (n["inputs"].get("labels") or {}).get(POOL_LABEL) == cplan.SYSTEM_LABELS[POOL_LABEL]),
                   None)
     flows = [("udp", netplan.DNS_PORT, r.node_machines(system) if system else None),
              ("tcp", netplan.DNS_PORT, r.node_machines(system) if system else None),
@@ -123,7 +124,7 @@ def _pod_security_groups(r: Rendered) -> tuple[Status, str]:
         problems.append("init.env.DISABLE_TCP_EARLY_DEMUX is not true: kubelet TCP probes fail in strict mode")
     policy = cplan.CLUSTER_POLICIES_FOR_POD_SECURITY_GROUPS[0]
     if not any(str(a["inputs"].get("policyArn", "")).endswith(f"/{policy}")
-               for a in r.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")):
+               for a in r.of_type(AWS_IAM_ROLE_POLICY_ATTACHMENT)):
         problems.append(f"no {policy} attachment (the cluster role cannot manage branch interfaces)")
     index = _index(r)
     uncovered = [t.name for t in pooled if pod_machines(r, t.name, t.pool, index) is None]
@@ -137,9 +138,9 @@ def _pod_security_groups(r: Rendered) -> tuple[Status, str]:
 @check("pool nodes → interface endpoints (tcp/443)", "flow",
        "EKS user guide private-clusters.adoc: ECR, STS, EC2 through interface endpoints (kubelet image pulls)")
 def _pool_nodes_to_endpoints(r: Rendered) -> tuple[Status, str]:
-    system = cplan.SYSTEM_LABELS[cplan.POOL_LABEL]
-    pools = [n for n in r.of_type(NODE_GROUP) if n["tenant"] is None and
-             (n["inputs"].get("labels") or {}).get(cplan.POOL_LABEL) not in (None, system)]
+    system = cplan.SYSTEM_LABELS[POOL_LABEL]
+    pools = [n for n in r.of_type(AWS_EKS_NODE_GROUP) if n["tenant"] is None and
+             (n["inputs"].get("labels") or {}).get(POOL_LABEL) not in (None, system)]
     if not pools:
         return "n/a", "no node pools"
     return flow_result(r, ((r.node_machines(n), r.interface_endpoints()) for n in pools), "tcp", netplan.HTTPS_PORT)

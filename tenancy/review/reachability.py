@@ -24,14 +24,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SG = "aws:ec2/securityGroup:SecurityGroup"
-SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-SUBNET = "aws:ec2/subnet:Subnet"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-SECURITY_GROUP_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
-POOL_LABEL = "tenancy/pool"
+from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
+from tenancy.spec.wire import AWS_SECURITY_GROUP as SG
+from tenancy.spec.wire import AWS_SECURITY_GROUP_RULE as SG_RULE
+from tenancy.spec.wire import AWS_SG_EGRESS_RULE as SG_EGRESS
+from tenancy.spec.wire import AWS_SG_INGRESS_RULE as SG_INGRESS
+from tenancy.spec.wire import AWS_SUBNET as SUBNET
+from tenancy.spec.wire import K8S_NAMESPACE, POOL_LABEL
+from tenancy.spec.wire import K8S_SECURITY_GROUP_POLICY as SECURITY_GROUP_POLICY
 
 Net = ipaddress.IPv4Network
 
@@ -183,7 +183,7 @@ def pool_of(resources: Sequence[Mapping[str, Any]], tenant: str,
     ``mine``: the tenant's own resources, if the caller has them."""
     mine = [r for r in resources if r.get("tenant") == tenant] if mine is None else mine
     for r in mine:
-        if r["type"] == "kubernetes:core/v1:Namespace":
+        if r["type"] == K8S_NAMESPACE:
             labels = (((r.get("inputs") or {}).get("metadata") or {}).get("labels") or {})
             if labels.get(POOL_LABEL):
                 return str(labels[POOL_LABEL])

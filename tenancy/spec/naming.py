@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import hashlib
 
-TENANT_LABEL = "tenancy/tenant"
-"""Label (Kubernetes) and tag (AWS) naming the tenant that owns an object."""
-PLATFORM_TAG = "tenancy/platform"
-SERVICE_ACCOUNT_TAG = "tenancy/service-account"
-"""Tag naming the Kubernetes service account an IAM role serves."""
-MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+from tenancy.spec.wire import MANAGED_BY_LABEL as MANAGED_BY_LABEL  # re-exported: the 0.2 names
+from tenancy.spec.wire import PLATFORM_TAG, TENANT_LABEL
+from tenancy.spec.wire import SERVICE_ACCOUNT_TAG as SERVICE_ACCOUNT_TAG  # re-exported (0.2 name)
+
 MANAGED_BY = "tenancy"
 
 IAM_ROLE_NAME_MAX = 64

@@ -30,16 +30,16 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from tenancy.review import facts as F
-from tenancy.review import reachability as sg
 from tenancy.spec.naming import tenant_s3_prefix
+from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
+from tenancy.spec.wire import AWS_SECURITY_GROUP as SG
+from tenancy.spec.wire import AWS_SG_EGRESS_RULE as SG_EGRESS
+from tenancy.spec.wire import AWS_SG_INGRESS_RULE as SG_INGRESS
 from tenancy.verify.kube import peers
 from tenancy.verify.report import Result, failed, passed, skipped
 
 DRIFT, EXTRA = "drift.aws", "drift.aws.extra"
 S3_CHECK, PLACEMENT_CHECK, NETWORK_CHECK = "behaviour.s3", "behaviour.placement", "behaviour.network"
-SG = "aws:ec2/securityGroup:SecurityGroup"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
-BUCKET = "aws:s3/bucket:Bucket"
 RENDER_ACCOUNT = "111122223333"
 """The account the render's mock engine uses in ARNs."""
 
@@ -161,7 +161,7 @@ def _live_rule_inputs(x: Mapping[str, Any], to_rendered: Mapping[str, str]) -> d
 
 def _prefix_lists(resources: Sequence[Mapping[str, Any]]) -> set[str]:
     return {str((r.get("inputs") or {}).get("prefixListId")) for r in resources
-            if r["type"] in (sg.SG_INGRESS, sg.SG_EGRESS) and (r.get("inputs") or {}).get("prefixListId")}
+            if r["type"] in (SG_INGRESS, SG_EGRESS) and (r.get("inputs") or {}).get("prefixListId")}
 
 
 def _rendered_account(value: str, account: str) -> str:
@@ -187,7 +187,7 @@ def live_resources(resources: Sequence[Mapping[str, Any]], state: AwsState) -> l
     out: list[dict[str, Any]] = []
     for r in resources:
         t, i = r["type"], r.get("inputs") or {}
-        if t in (sg.SG_INGRESS, sg.SG_EGRESS) and (str(i.get("securityGroupId")) in found_ids | missing_groups):
+        if t in (SG_INGRESS, SG_EGRESS) and (str(i.get("securityGroupId")) in found_ids | missing_groups):
             continue  # replaced by the live rules below (or gone with its group)
         if t == SG and str(r.get("id")) in missing_groups:
             continue
@@ -251,7 +251,7 @@ def live_resources(resources: Sequence[Mapping[str, Any]], state: AwsState) -> l
         if name not in groups:
             continue
         for x in g["rules"]:
-            typ = sg.SG_EGRESS if x["IsEgress"] else sg.SG_INGRESS
+            typ = SG_EGRESS if x["IsEgress"] else SG_INGRESS
             out.append({"urn": f"live::{typ}::{x.get('SecurityGroupRuleId')}", "type": typ,
                         "name": str(x.get("SecurityGroupRuleId")), "id": x.get("SecurityGroupRuleId"),
                         "tenant": groups[name].get("tenant"), "custom": True,
@@ -345,9 +345,9 @@ def drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Resul
     to_rendered.update(state.aliases)
     rules_by_group: dict[str, set[tuple[Any, ...]]] = {}
     for r in resources:
-        if r["type"] in (sg.SG_INGRESS, sg.SG_EGRESS):
+        if r["type"] in (SG_INGRESS, SG_EGRESS):
             i = r.get("inputs") or {}
-            rules_by_group.setdefault(str(i.get("securityGroupId")), set()).add(_rule_key(i, r["type"] == sg.SG_EGRESS))
+            rules_by_group.setdefault(str(i.get("securityGroupId")), set()).add(_rule_key(i, r["type"] == SG_EGRESS))
     for name, r in sorted(groups.items()):
         tenant = r.get("tenant")
         what = f"security group {name}"

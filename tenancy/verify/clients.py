@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tenancy.review import facts as F
+from tenancy.spec.wire import AWS_S3_BUCKET, AWS_VPC_ENDPOINT, PLATFORM_TAG
 from tenancy.verify.aws import AwsState, live_node_group_name, rendered_groups, rendered_node_groups, rendered_roles
 
 
@@ -202,8 +203,8 @@ class AwsClient:
             for g in found:
                 want = (groups[g["GroupName"]].get("inputs") or {}).get("tags") or {}
                 tags = {t["Key"]: t["Value"] for t in g.get("Tags") or []}
-                platform = want.get("tenancy/platform")
-                if platform and tags.get("tenancy/platform") not in (None, platform):
+                platform = want.get(PLATFORM_TAG)
+                if platform and tags.get(PLATFORM_TAG) not in (None, platform):
                     continue  # a same-named group of another platform
                 state.groups[g["GroupName"]] = {"GroupId": g["GroupId"], "VpcId": g.get("VpcId"), "rules": []}
             ids = [g["GroupId"] for g in state.groups.values()]
@@ -286,7 +287,7 @@ class AwsClient:
         """Live → rendered ids of the gateway endpoints' prefix lists (by service name: the
         render holds the mock engine's id)."""
         names = {str((r.get("inputs") or {}).get("serviceName")): str((r.get("outputs") or {}).get("prefixListId"))
-                 for r in resources if r["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint"
+                 for r in resources if r["type"] == AWS_VPC_ENDPOINT
                  and (r.get("outputs") or {}).get("prefixListId")}
         if not names:
             return {}
@@ -299,7 +300,7 @@ class AwsClient:
         found by its ``bucket`` or its ``bucketPrefix`` (AWS adds a random suffix)."""
         policies = " ".join(str((r.get("inputs") or {}).get("policy")) for r in resources
                             if r["type"] == F.IAM_ROLE_POLICY and r.get("tenant"))
-        rendered = [r for r in resources if r["type"] == "aws:s3/bucket:Bucket"
+        rendered = [r for r in resources if r["type"] == AWS_S3_BUCKET
                     and str((r.get("outputs") or {}).get("bucket")) in policies]
         if len(rendered) != 1:
             return None

@@ -27,11 +27,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
-from tenancy.plan import admission as placement
 from tenancy.plan import kubernetes as plan
 from tenancy.render.result import is_kubernetes_object, manifest_of
 from tenancy.review import facts as F
 from tenancy.spec import naming
+from tenancy.spec.wire import (
+    NETWORKING_API_VERSION,
+    POOL_LABEL,
+    RBAC_API_VERSION,
+    SGP_API_VERSION,
+    SGP_KIND,
+    TENANT_LABEL,
+)
 from tenancy.verify.report import Result, failed, passed, skipped
 
 DRIFT, EXTRA = "drift.kubernetes", "drift.kubernetes.extra"
@@ -42,10 +49,10 @@ FACT_KINDS = {F.NAMESPACE, F.NETWORK_POLICY, F.ROLE, F.CLUSTER_ROLE, F.ROLE_BIND
 """The kinds the isolation facts read (the others are compared by :func:`drift` only)."""
 
 TENANT_NAMESPACE_KINDS: tuple[tuple[str, str], ...] = (
-    ("networking.k8s.io/v1", "NetworkPolicy"),
-    ("rbac.authorization.k8s.io/v1", "Role"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    (plan.SGP_API_VERSION, "SecurityGroupPolicy"),
+    (NETWORKING_API_VERSION, "NetworkPolicy"),
+    (RBAC_API_VERSION, "Role"),
+    (RBAC_API_VERSION, "RoleBinding"),
+    (SGP_API_VERSION, SGP_KIND),
 )
 """Kinds no tenant persona may write (they are fences): any of them in a tenant namespace that
 the render does not hold was put there by someone else, and may open or grant something (an
@@ -249,8 +256,8 @@ def read_live(reader: KubeReader, resources: Sequence[Mapping[str, Any]]) -> Liv
                 obj.setdefault("kind", kind)
                 if (kind, ns, obj["metadata"]["name"]) not in known:
                     extras.append((tenant, obj, f"in {tenant}'s namespace {ns}, not in the render"))
-    for api, kind in (("rbac.authorization.k8s.io/v1", "RoleBinding"),
-                      ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding")):
+    for api, kind in ((RBAC_API_VERSION, "RoleBinding"),
+                      (RBAC_API_VERSION, "ClusterRoleBinding")):
         for obj in reader.list(api, kind):
             obj.setdefault("apiVersion", api)
             obj.setdefault("kind", kind)
@@ -266,9 +273,9 @@ def read_live(reader: KubeReader, resources: Sequence[Mapping[str, Any]]) -> Liv
     for _, obj, _why in extras:
         ref = obj.get("roleRef") or {}
         if ref.get("kind") == "ClusterRole" and ref.get("name") not in roles:
-            cr = reader.get("rbac.authorization.k8s.io/v1", "ClusterRole", str(ref.get("name")))
+            cr = reader.get(RBAC_API_VERSION, "ClusterRole", str(ref.get("name")))
             if cr is not None:
-                cr.setdefault("apiVersion", "rbac.authorization.k8s.io/v1")
+                cr.setdefault("apiVersion", RBAC_API_VERSION)
                 cr.setdefault("kind", "ClusterRole")
                 roles[str(ref["name"])] = cr
     return Live(objects, extras, roles)
@@ -407,7 +414,7 @@ def _restricted_pod(tenant: str, name: str, node_tenant: str | None, pool: str |
         "containers": [{"name": "app", "image": "registry.example/tenancy-verify:1",
                         "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}],
     }
-    key, value = (placement.POOL_LABEL, pool) if pool else (placement.TENANT_LABEL, node_tenant)
+    key, value = (POOL_LABEL, pool) if pool else (TENANT_LABEL, node_tenant)
     if value:
         spec["nodeSelector"] = {key: value}
         spec["tolerations"] = [{"key": key, "operator": "Equal", "value": value, "effect": "NoSchedule"}]
@@ -420,7 +427,7 @@ def tenant_pools(resources: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     out = {}
     for r in resources:
         if r["type"] == F.NAMESPACE and r.get("tenant"):
-            pool = ((manifest_of(r).get("metadata") or {}).get("labels") or {}).get(placement.POOL_LABEL)
+            pool = ((manifest_of(r).get("metadata") or {}).get("labels") or {}).get(POOL_LABEL)
             if pool:
                 out[str(r["tenant"])] = str(pool)
     return out
@@ -457,7 +464,7 @@ def admission_probes(tenant: str, tenants: Sequence[str],
         other_pool = next(iter(sorted(set(pools.values()))), None)
         if other_pool:
             tol = _restricted_pod(tenant, "tenancy-verify-pool-toleration", tenant)
-            tol["spec"]["tolerations"].append({"key": placement.POOL_LABEL, "operator": "Equal", "value": other_pool,
+            tol["spec"]["tolerations"].append({"key": POOL_LABEL, "operator": "Equal", "value": other_pool,
                                                "effect": "NoSchedule"})
             out.append((f"pod tolerating pool {other_pool}'s taint", False, tol))
     out += [
