@@ -42,7 +42,7 @@ from tenancy.components.platform_policies import PlatformNetworkPolicies, Platfo
 from tenancy.plan import admission
 from tenancy.plan import cluster as plan
 from tenancy.spec import NodesSpec, PlatformSpec, TenantSpec, naming
-from tenancy.spec.wire import POOL_LABEL
+from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL
 
 __all__ = [
     "Cluster",
@@ -305,8 +305,8 @@ class Cluster(pulumi.ComponentResource):
         self.cluster_arn = pulumi.Output.all(partition, region, account, self.cluster_name).apply(
             lambda v: f"arn:{v[0]}:eks:{v[1]}:{v[2]}:cluster/{v[3]}")
         # Checked: under mocks that echo inputs back, these remote-component outputs are empty.
-        self.oidc_provider_arn = invokes.present(self.eks.oidc_provider_arn, "eks:index:Cluster", "oidcProviderArn")
-        self.oidc_issuer = invokes.present(self.eks.oidc_issuer, "eks:index:Cluster", "oidcIssuer").apply(
+        self.oidc_provider_arn = invokes.present(self.eks.oidc_provider_arn, EKS_COMPONENT, "oidcProviderArn")
+        self.oidc_issuer = invokes.present(self.eks.oidc_issuer, EKS_COMPONENT, "oidcIssuer").apply(
             lambda i: i.removeprefix("https://"))
         self.kubeconfig = self.eks.kubeconfig_json
         # pulumi-eks returns the group it was given (``clusterSecurityGroup``), i.e. the network

@@ -69,6 +69,7 @@ from tenancy.spec.wire import (
     AWS_SUBNET,
     AWS_VPC,
     AWS_VPC_ENDPOINT,
+    EKS_COMPONENT,
 )
 
 
@@ -184,7 +185,7 @@ K8S_KIND: dict[str, tuple[str, ...]] = {
 }
 
 OTHER: dict[str, Replacement] = {
-    "eks:index:Cluster": Replacement(
+    EKS_COMPONENT: Replacement(
         ("name", "serviceRole", "clusterSecurityGroup", "encryptionConfigKeyArn", "kubernetesServiceIpAddressRange",
          "ipFamily", "bootstrapSelfManagedAddons"),
         "pulumi-eks nodejs/eks/cluster.ts (inputs passed to aws.eks.Cluster) + " + _TF + "eks/cluster.go"),

@@ -47,6 +47,7 @@ from tenancy.spec.wire import (
     AWS_SUBNET,
     AWS_VPC,
     AWS_VPC_ENDPOINT,
+    EKS_COMPONENT,
 )
 
 ACCOUNT_ID = "111122223333"
@@ -260,7 +261,7 @@ OUTPUTS: dict[str, Callable[[str, dict[str, Any], MockContext], dict[str, Any]]]
     AWS_VPC_ENDPOINT: _vpc_endpoint,
     AWS_VPC: _vpc,
     AWS_EKS_CLUSTER: _eks_cluster,
-    "eks:index:Cluster": _eks_component,
+    EKS_COMPONENT: _eks_component,
     AWS_LAUNCH_TEMPLATE: _launch_template,
     AWS_EKS_NODE_GROUP: _eks_node_group,
     AWS_EKS_ACCESS_ENTRY: _eks_access_entry,

@@ -60,8 +60,7 @@ from tenancy.review.facts import (
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
-
-EKS_COMPONENT = "eks:index:Cluster"
+from tenancy.spec.wire import EKS_COMPONENT
 
 Resources = Sequence[Mapping[str, Any]]
 

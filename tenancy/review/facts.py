@@ -76,12 +76,12 @@ from tenancy.spec.wire import AWS_IAM_POLICY as IAM_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY as IAM_ROLE_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY_ATTACHMENT as IAM_ATTACHMENT
+from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL, TIER_LABEL
 from tenancy.spec.wire import K8S_NAMESPACE as NAMESPACE
 from tenancy.spec.wire import K8S_NETWORK_POLICY as NETWORK_POLICY
 from tenancy.spec.wire import K8S_SECURITY_GROUP_POLICY as SECURITY_GROUP_POLICY
 from tenancy.spec.wire import K8S_VAP as VAP
 from tenancy.spec.wire import NAMESPACE_NAME_LABEL as NAME_LABEL
-from tenancy.spec.wire import POOL_LABEL, TIER_LABEL
 from tenancy.spec.wire import TENANT_LABEL as TENANT_LABEL  # re-exported
 
 ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role"
@@ -89,7 +89,6 @@ CLUSTER_ROLE = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole"
 ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
 CLUSTER_ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding"
 VAP_BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding"
-EKS_COMPONENT = "eks:index:Cluster"
 
 PSA_PREFIX = "pod-security.kubernetes.io/"
 PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}

@@ -42,15 +42,16 @@ from tenancy.spec.wire import AWS_VPC_ENDPOINT as VPC_ENDPOINT
 from tenancy.spec.wire import (
     CLUSTER_TAG_PREFIX,
     DEFAULT_CLASS_ANNOTATION,
+    K8S_RESOURCE_QUOTA,
     POOL_LABEL,
     SUBNET_ROLE_TAG,
     SYSTEM_TAINT_KEY,
 )
+from tenancy.spec.wire import EKS_COMPONENT as EKS_CLUSTER
 
 Status = Literal["ok", "missing", "n/a"]
 Kind = Literal["flow", "prerequisite"]
 
-EKS_CLUSTER = "eks:index:Cluster"
 
 EXTENSIONS: tuple[str, ...] = ("tenancy.review.operability_cluster", "tenancy.review.operability_pools")
 """Modules (dotted names) that register more checks with :func:`check` when imported."""
@@ -426,7 +427,7 @@ def _pod_identity_agent(r: Rendered) -> tuple[Status, str]:
 @check("PVC quota → EBS CSI driver (own role, system-node toleration) and one default StorageClass", "prerequisite",
        "EKS user guide kubernetes-versions-standard.adoc (no default StorageClass from 1.30); ebs-csi.adoc")
 def _storage(r: Rendered) -> tuple[Status, str]:
-    quota = [o for o in r.resources if o["type"] == "kubernetes:core/v1:ResourceQuota"]
+    quota = [o for o in r.resources if o["type"] == K8S_RESOURCE_QUOTA]
     wants = [q["tenant"] for q in quota
              if str(((q["inputs"].get("spec") or {}).get("hard") or {}).get("persistentvolumeclaims", "0")) != "0"]
     if not wants:

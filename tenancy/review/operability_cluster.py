@@ -23,10 +23,10 @@ from tenancy.plan import platform_policies as pplan
 from tenancy.review.facts import selector_matches
 from tenancy.review.operability import Rendered, Status, check, flow_result
 from tenancy.spec.wire import AWS_EKS_ADDON as ADDON
+from tenancy.spec.wire import EKS_COMPONENT, NAMESPACE_NAME_LABEL
 from tenancy.spec.wire import K8S_NAMESPACE as NAMESPACE
 from tenancy.spec.wire import K8S_NETWORK_POLICY as NP
 from tenancy.spec.wire import K8S_VAP as VAP
-from tenancy.spec.wire import NAMESPACE_NAME_LABEL
 
 
 @dataclass(frozen=True)
@@ -191,7 +191,7 @@ def _tenant_api(r: Rendered) -> tuple[Status, str]:
        "cluster.serviceCidr pinned on the cluster")
 def _service_range_excluded(r: Rendered) -> tuple[Status, str]:
     svc = ipaddress.IPv4Network(r.spec.service_cidr)
-    cluster = next(iter(r.of_type("eks:index:Cluster")), None)
+    cluster = next(iter(r.of_type(EKS_COMPONENT)), None)
     if cluster is not None and cluster["inputs"].get("kubernetesServiceIpAddressRange") != str(svc):
         return "missing", "the cluster's kubernetesServiceIpAddressRange is not the spec's Service range"
     leaks = []

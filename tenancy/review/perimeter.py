@@ -34,16 +34,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-EKS_COMPONENT = "eks:index:Cluster"
-EKS_CLUSTER = "aws:eks/cluster:Cluster"
-ACCESS_ENTRY = "aws:eks/accessEntry:AccessEntry"
-ACCESS_POLICY = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
-ADDON = "aws:eks/addon:Addon"
-SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
-SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
-SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
-RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
-LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+from tenancy.spec.wire import AWS_EKS_ACCESS_ENTRY as ACCESS_ENTRY
+from tenancy.spec.wire import AWS_EKS_ACCESS_POLICY_ASSOCIATION as ACCESS_POLICY
+from tenancy.spec.wire import AWS_EKS_ADDON as ADDON
+from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
+from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
+from tenancy.spec.wire import AWS_SECURITY_GROUP as SECURITY_GROUP
+from tenancy.spec.wire import AWS_SECURITY_GROUP_RULE as SG_RULE
+from tenancy.spec.wire import AWS_SG_INGRESS_RULE as SG_INGRESS
+from tenancy.spec.wire import EKS_COMPONENT
+from tenancy.spec.wire import K8S_RESOURCE_QUOTA as RESOURCE_QUOTA
 
 CLUSTER_ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 PERSONA_GROUP_PREFIX = "tenancy:"

@@ -130,5 +130,6 @@ def test_the_security_summary_of_the_head() -> None:
     assert "10.40.0.0/20" in doc["api"]["private"]
     assert doc["policyAgent"] == "strict" and doc["secretsEncrypted"] is True
     assert all(v == {"loadBalancers": 0, "nodePorts": 0} for v in doc["exposure"].values())
-    assert all(n["imdsTokens"] == "required" and n["imdsHopLimit"] == 1 and n["encrypted"] for n in doc["nodes"].values())
+    assert all(n["imdsTokens"] == "required" and n["imdsHopLimit"] == 1 and n["encrypted"]
+               for n in doc["nodes"].values())
     assert json.dumps(doc)  # JSON-serialisable: it goes in `tenancy diff --format json`
