@@ -51,6 +51,13 @@ FACT_KEYS = ("name", "vpcCidr", "availabilityZones", "tenantBlockPrefix", "kuber
              "workloads", "nodePools")
 """The platform settings a team stack needs as plain values (the ``teamStackFacts`` output)."""
 
+TEAM_MIRRORED_KEYS = ("quota", "internetEgress", "kubernetesApiAccess")
+"""Tenant settings a team stack's copy must repeat exactly: the platform's ``tenants`` output carries
+them for each team tenant. The platform's capacity checks (pods per pool, branch interfaces) count its
+own copy of the quota, and its security groups open the internet and the API only for its own copy of
+the switches, so a team copy that differs would be a quota nobody checked or a NetworkPolicy opening
+a path the security group keeps closed (or the reverse)."""
+
 
 def team_stack_facts(spec: PlatformSpec) -> dict[str, Any]:
     """The platform's ``teamStackFacts`` output: :data:`FACT_KEYS` of its spec, camelCase."""
@@ -180,6 +187,12 @@ def check_against_platform(tenant: TenantSpec, tenants: Mapping[str, Any] | None
             close = difflib.get_close_matches(peer, list(tenants), n=1)
             out.append(f"tenant {tenant.name!r}: allowFrom[{j}] {peer!r} is not a tenant of the platform"
                        + (f"; did you mean {close[0]!r}?" if close else ""))
+    copy = tenant.model_dump(by_alias=True, mode="json")
+    for key in TEAM_MIRRORED_KEYS:
+        if key in mine and mine[key] != copy[key]:
+            out.append(f"tenant {tenant.name!r}: {key} {copy[key]!r} differs from the platform's {mine[key]!r}; "
+                       "set the same value in both stacks (the platform's copy is what its capacity checks and "
+                       "security groups use)")
     if mine.get("allowFrom") is not None and sorted(mine["allowFrom"]) != sorted(tenant.allow_from):
         out.append(f"tenant {tenant.name!r}: allowFrom {sorted(tenant.allow_from)} differs from the platform's "
                    f"{sorted(mine['allowFrom'])} (which opens the security groups); change both together")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from tenancy.components.team import TEAM_MIRRORED_KEYS
 from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.components.cluster import Cluster, TenantAccess, TenantAccessArgs, TenantNodeGroup, TenantNodeGroupArgs
 from tenancy.components.identity import ClusterIdentity, DataBucket, TenantIdentity, TenantIdentityArgs
@@ -166,4 +167,8 @@ class Tenant(pulumi.ComponentResource):
         if self.spec.team_stack:
             out["teamStack"] = True
             out["allowFrom"] = list(self.spec.allow_from)
+            # What the team's copy must repeat exactly (checked by the team stack): the platform's
+            # capacity checks count this quota, and builds the walls these switches open (AWS side).
+            mirrored = self.spec.model_dump(by_alias=True, mode="json")
+            out.update({key: mirrored[key] for key in TEAM_MIRRORED_KEYS})
         return out

@@ -108,6 +108,9 @@ def _team(rendered: dict[str, Path], **tenant: Any) -> RenderResult:
         ({"slot": 5}, "has slot 1 on the platform, not 5"),
         ({"name": "alpha", "slot": 0, "allowFrom": []}, "managed by the platform stack itself; set teamStack: true"),
         ({"name": "paymnts"}, "is not a tenant of platform 'acme' (did you mean 'payments'?)"),
+        ({"quota": {"cpu": "8", "memory": "12Gi", "pods": 40}}, "quota {'cpu': '8'"),
+        ({"internetEgress": True}, "internetEgress True differs from the platform's False"),
+        ({"kubernetesApiAccess": True}, "kubernetesApiAccess True differs from the platform's False"),
     ],
 )
 def test_the_team_stack_is_checked_against_the_platform(rendered: dict[str, Path], tenant: dict[str, Any],
