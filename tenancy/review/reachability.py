@@ -24,6 +24,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tenancy.review import netpol
+
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG_EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -169,7 +171,7 @@ def pod_security_groups(resources: Iterable[Mapping[str, Any]]) -> frozenset[str
             continue
         spec = (r.get("inputs") or {}).get("spec") or {}
         sel = spec.get("podSelector")
-        if sel is None or (sel.get("matchLabels") or sel.get("matchExpressions")) or spec.get("serviceAccountSelector"):
+        if not netpol.selects_everything(sel) or spec.get("serviceAccountSelector"):
             continue
         found = True
         groups |= {str(g) for g in (spec.get("securityGroups") or {}).get("groupIds") or []}
