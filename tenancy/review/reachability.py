@@ -1,6 +1,8 @@
 """Security-group reachability over rendered resources (pure; no Pulumi, no AWS).
 
-Lifted from ``tests/helpers/sg_reachability.py`` (which stays the tests' own copy): it reads the
+The product's one security-group evaluator (the tests' former copy in
+``tests/helpers/sg_reachability.py`` now builds its endpoints over this module; the independent
+judge is ``tests/components/test_sg_judge_moto.py``, reading EC2's state): it reads the
 rule resources of a render (``aws:vpc/securityGroup{Ingress,Egress}Rule``,
 ``aws:ec2/securityGroupRule`` and inline ``ingress``/``egress`` of ``aws:ec2/securityGroup``),
 and applies AWS's semantics: a connection from A to B is allowed when one of A's groups has an
