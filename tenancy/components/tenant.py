@@ -12,11 +12,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from tenancy.components.team import TEAM_MIRRORED_KEYS
 from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.components.cluster import Cluster, TenantAccess, TenantAccessArgs, TenantNodeGroup, TenantNodeGroupArgs
 from tenancy.components.identity import ClusterIdentity, DataBucket, TenantIdentity, TenantIdentityArgs
 from tenancy.components.network import Network, TenantNetwork, TenantNetworkArgs, allow_tenant_traffic
+from tenancy.components.team import TEAM_MIRRORED_KEYS
 from tenancy.spec import PlatformSpec, TenantSpec, naming
 
 TYPE = "tenancy:index:Tenant"

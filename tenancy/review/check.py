@@ -46,6 +46,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tenancy.review import netpol
 from tenancy.review.facts import (
     NAMESPACE,
     NETWORK_POLICY,
@@ -94,11 +95,6 @@ def _tenant_namespaces(resources: Resources) -> list[Mapping[str, Any]]:
     return [r for r in _of(resources, NAMESPACE) if r.get("tenant")]
 
 
-def _everyone(selector: Mapping[str, Any] | None) -> bool:
-    s = selector or {}
-    return not s.get("matchLabels") and not s.get("matchExpressions")
-
-
 def default_deny(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     out = []
     for ns in _tenant_namespaces(resources):
@@ -107,9 +103,10 @@ def default_deny(resources: Resources, facts: IsolationFacts) -> list[Violation]
         for np in _of(resources, NETWORK_POLICY):
             obj = np.get("inputs") or {}
             spec = obj.get("spec") or {}
-            if (obj.get("metadata") or {}).get("namespace") != name or not _everyone(spec.get("podSelector")):
+            if (obj.get("metadata") or {}).get("namespace") != name or \
+                    not netpol.selects_everything(netpol.pod_selector(spec)):
                 continue
-            pt = spec.get("policyTypes") or (["Ingress", "Egress"] if spec.get("egress") else ["Ingress"])
+            pt = netpol.policy_types(spec)
             if "Ingress" in pt and not spec.get("ingress"):
                 types.add("Ingress")
             if "Egress" in pt and not spec.get("egress"):
@@ -310,7 +307,7 @@ def pooled_security_groups(resources: Resources, facts: IsolationFacts) -> list[
         spec = (r.get("inputs") or {}).get("spec") or {}
         sel = spec.get("podSelector")
         groups = (spec.get("securityGroups") or {}).get("groupIds") or []
-        if r.get("tenant") and sel is not None and _everyone(sel) and not spec.get("serviceAccountSelector") \
+        if r.get("tenant") and netpol.selects_everything(sel) and not spec.get("serviceAccountSelector") \
                 and groups:
             covered[str(r["tenant"])] = r
     for ns in _tenant_namespaces(resources):

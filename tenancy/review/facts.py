@@ -43,7 +43,8 @@ subnets: those pods are modelled by the policy's groups. Endpoints: each tenant'
 nodes, the platform's nodes (``platform:nodes``) and the cluster's control-plane groups
 (``platform:control-plane``).
 
-*NetworkPolicies* (Kubernetes ``networking.k8s.io/v1`` semantics): a pod is isolated for a
+*NetworkPolicies* (Kubernetes ``networking.k8s.io/v1`` semantics, evaluated by
+:mod:`tenancy.review.netpol`, the evaluator the operability checks use too): a pod is isolated for a
 direction once any policy with that ``policyType`` selects it; allowed traffic is the union of
 the rules of the policies selecting it; a connection needs the source's egress and the
 destination's ingress. Pod labels are unknown in a render, so the model answers "can *some* pod
@@ -59,14 +60,16 @@ CNI assigns pod IPs from the node's subnets).
 from __future__ import annotations
 
 import fnmatch
-import functools
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tenancy.review import netpol
 from tenancy.review import reachability as sg
+from tenancy.review.netpol import Port, selector_matches
+from tenancy.review.netpol import covers as covers  # re-exported: tenancy.review.diff, tests
 from tenancy.spec.naming import tenant_s3_prefix
 from tenancy.spec.wire import AWS_EKS_ACCESS_ENTRY as ACCESS_ENTRY
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
@@ -95,7 +98,7 @@ PSA_LEVELS = {"privileged": 0, "baseline": 1, "restricted": 2}
 """Pod Security Standards, loosest first. A namespace without an ``enforce`` label gets the
 cluster default, which on EKS is ``privileged`` (no AdmissionConfiguration override)."""
 INTERNET = "internet"
-INTERNET_PROBES = tuple(ipaddress.IPv4Address(a) for a in ("1.1.1.1", "8.8.8.8", "9.9.9.9", "208.67.222.222"))
+INTERNET_PROBES = tuple(ipaddress.IPv4Address(a) for a in netpol.INTERNET_PROBES)
 """Public addresses standing for "the internet": an ipBlock admitting any of them opens it."""
 PLATFORM_NODES = "platform:nodes"
 CONTROL_PLANE = "platform:control-plane"
@@ -107,11 +110,6 @@ FENCES = frozenset({
 """Resources whose write access lets a persona move its own walls (kubernetes-retired
 multi-tenancy benchmarks: "tenants cannot modify their resource quotas / network policies")."""
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection", "*", "escalate", "bind"})
-
-Port = tuple[str, int, int]
-"""(protocol lower-case or ``any``, from, to)."""
-ANY: tuple[Port, ...] = (("any", 0, 65535),)
-
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
@@ -129,51 +127,11 @@ def _name_of(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name") or "")
 
 
-def selector_matches(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
-    """A Kubernetes LabelSelector against a label set (``None`` matches nothing; ``{}`` all)."""
-    if selector is None:
-        return False
-    for k, v in (selector.get("matchLabels") or {}).items():
-        if labels.get(k) != v:
-            return False
-    for e in selector.get("matchExpressions") or []:
-        key, op, values = e.get("key"), e.get("operator"), list(e.get("values") or [])
-        if op == "In" and labels.get(key) not in values:
-            return False
-        if op == "NotIn" and key in labels and labels[key] in values:
-            return False
-        if op == "Exists" and key not in labels:
-            return False
-        if op == "DoesNotExist" and key in labels:
-            return False
-    return True
-
-
 def _fmt_ports(ports: Iterable[Port]) -> list[str]:
     out = []
     for proto, lo, hi in sorted(set(ports)):
         out.append(f"{proto}/{lo}" if lo == hi else f"{proto}/{lo}-{hi}")
     return out
-
-
-def _intersect(a: Sequence[Port], b: Sequence[Port]) -> list[Port]:
-    out = []
-    for pa, la, ha in a:
-        for pb, lb, hb in b:
-            if pa != "any" and pb != "any" and pa != pb:
-                continue
-            lo, hi = max(la, lb), min(ha, hb)
-            if lo <= hi:
-                out.append((pa if pa != "any" else pb, lo, hi))
-    return sorted(set(out))
-
-
-def covers(old: Sequence[Port], new: Sequence[Port]) -> bool:
-    """Every port of ``new`` is within some port range of ``old``."""
-    for pn, ln, hn in new:
-        if not any((po == "any" or po == pn) and lo <= ln and hn <= ho for po, lo, ho in old):
-            return False
-    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -291,92 +249,11 @@ def _sg_endpoints(resources: Sequence[Mapping[str, Any]], by_type: Mapping[str, 
 
 @dataclass
 class _Ep:
-    """A NetworkPolicy endpoint: a namespace (with labels and pod addresses) or the internet."""
+    """A NetworkPolicy endpoint of the facts: a namespace (some pod of it, labels unknown, with
+    its tenant's addresses) or the internet (the probe addresses)."""
 
     name: str
-    namespace: str | None
-    labels: dict[str, str]
-    cidrs: tuple[ipaddress.IPv4Network, ...]
-
-    def __post_init__(self) -> None:
-        self.addresses = tuple(str(c) for c in self.cidrs)
-
-
-@functools.lru_cache(maxsize=65536)
-def _block_matches(cidr: str, excepts: tuple[str, ...], addresses: tuple[str, ...] | None) -> bool:
-    """Whether the ipBlock ``cidr`` minus ``excepts`` takes in an endpoint with addresses
-    ``addresses`` (None: the internet). Cached on strings: a platform has few distinct blocks and
-    address sets, and every pair of tenants asks again (per-pair work must stay small for hundreds
-    of tenants)."""
-    cidrs = None if addresses is None else tuple(ipaddress.IPv4Network(a) for a in addresses)
-    try:
-        net = ipaddress.ip_network(cidr, strict=False)
-        nets = [ipaddress.ip_network(e, strict=False) for e in excepts]
-    except ValueError:
-        return False
-    if net.version != 4:
-        return False
-    if cidrs is None:  # the internet
-        return any(a in net and not any(a in e for e in nets) for a in INTERNET_PROBES)
-    return any(c.overlaps(net) and not any(c.subnet_of(e) for e in nets if e.version == 4)  # type: ignore[arg-type]
-               for c in cidrs)
-
-
-def _peer_matches(peer: Mapping[str, Any], own_ns: str, ep: _Ep) -> bool:
-    if "ipBlock" in peer:
-        block = peer["ipBlock"] or {}
-        return _block_matches(str(block.get("cidr")), tuple(str(e) for e in block.get("except") or []),
-                              None if ep.namespace is None else ep.addresses)
-    if ep.namespace is None:
-        return False
-    if "namespaceSelector" in peer:
-        return selector_matches(peer.get("namespaceSelector") or {}, ep.labels)
-    if "podSelector" in peer:
-        return ep.namespace == own_ns
-    return False
-
-
-def _rule_ports(rule: Mapping[str, Any]) -> list[Port]:
-    ports = rule.get("ports") or []
-    if not ports:
-        return list(ANY)
-    out: list[Port] = []
-    for p in ports:
-        proto = str(p.get("protocol") or "TCP").lower()
-        port = p.get("port")
-        if port is None or isinstance(port, str) and not str(port).isdigit():
-            out.append((proto, 0, 65535))  # every port, or a named port (unknown number)
-            continue
-        lo = int(port)
-        out.append((proto, lo, int(p.get("endPort") or lo)))
-    return out
-
-
-def _allows(policies: Sequence[Mapping[str, Any]], own_ns: str, direction: str, ep: _Ep) -> list[Port]:
-    """Ports on which some pod of ``own_ns`` may send (``egress``) to / accept (``ingress``)
-    from ``ep`` under the namespace's NetworkPolicies."""
-    key, peers_key = ("egress", "to") if direction == "egress" else ("ingress", "from")
-    ptype = "Egress" if direction == "egress" else "Ingress"
-    applying = []
-    isolated_all = False
-    for p in policies:
-        spec = p.get("spec") or {}
-        types = spec.get("policyTypes") or (["Ingress", "Egress"] if spec.get("egress") else ["Ingress"])
-        if ptype not in types:
-            continue
-        applying.append(spec)
-        if not (spec.get("podSelector") or {}).get("matchLabels") and \
-                not (spec.get("podSelector") or {}).get("matchExpressions"):
-            isolated_all = True
-    if not isolated_all:
-        return list(ANY)  # some pod of the namespace is not isolated in this direction
-    out: list[Port] = []
-    for spec in applying:
-        for rule in spec.get(key) or []:
-            peers = rule.get(peers_key)
-            if not peers or any(_peer_matches(peer, own_ns, ep) for peer in peers):
-                out += _rule_ports(rule)
-    return sorted(set(out))
+    ep: netpol.Endpoint
 
 
 def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
@@ -418,17 +295,15 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
     for ns in sorted(set(namespaces) | named | set(policies)):
         t = ns_tenant.get(ns)
         labels = namespaces.get(ns) or {NAME_LABEL: ns}
-        eps.append(_Ep(t or ns, ns, labels, cidrs.get(t, ()) if t else ()))
-    eps.append(_Ep(INTERNET, None, {}, ()))
+        addresses = tuple(str(c) for c in (cidrs.get(t, ()) if t else ()))
+        eps.append(_Ep(t or ns, netpol.Endpoint(ns, labels, None, addresses)))
+    eps.append(_Ep(INTERNET, netpol.Endpoint(networks=tuple(f"{a}/32" for a in netpol.INTERNET_PROBES))))
     for src in eps:
         for dst in eps:
             if src.name == dst.name or (src.name not in tset and dst.name not in tset):
                 continue
-            out = list(ANY) if src.namespace is None else _allows(policies.get(src.namespace, []), src.namespace,
-                                                                  "egress", dst)
-            inn = list(ANY) if dst.namespace is None else _allows(policies.get(dst.namespace, []), dst.namespace,
-                                                                  "ingress", src)
-            f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = _intersect(out, inn)
+            f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = netpol.connection(
+                policies.get(src.ep.namespace or "", []), src.ep, policies.get(dst.ep.namespace or "", []), dst.ep)
 
 
 # --------------------------------------------------------------------------------------------
@@ -676,8 +551,7 @@ def _pooled_placement(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str,
         spec = obj.get("spec") or {}
         sel = spec.get("podSelector")
         owner = r.get("tenant") or f.namespace_tenant(_ns_of(obj))  # live extras carry no tenant
-        if owner and sel is not None and not (sel.get("matchLabels") or sel.get("matchExpressions")) \
-                and not spec.get("serviceAccountSelector"):
+        if owner and netpol.selects_everything(sel) and not spec.get("serviceAccountSelector"):
             sgp_groups.setdefault(str(owner), set()).update(
                 str(g) for g in (spec.get("securityGroups") or {}).get("groupIds") or [])
     for t, info in f.tenants.items():

@@ -3,9 +3,10 @@
 mesh's paths to istiod, and the prerequisites of the in-cluster options.
 
 They read the RENDERED Kubernetes objects and security group rules. The NetworkPolicy flows are
-judged by a small evaluator of standard NetworkPolicy semantics over sample endpoints (a pod in
-each namespace, labelled like the real one; IP addresses for what lives outside the cluster),
-with strict mode as "a pod no policy selects is denied". The independent judgement of the same
+judged by the product's NetworkPolicy evaluator (:mod:`tenancy.review.netpol`, shared with the
+isolation facts) over sample endpoints (a pod in each namespace, labelled like the real one; IP
+addresses for what lives outside the cluster), with strict mode as "a pod no policy selects is
+denied". The independent judgement of the same
 flows is network-config-analyzer's, in ``tests/review/test_reachability_cluster.py``.
 """
 
@@ -20,7 +21,7 @@ from tenancy.plan import admission
 from tenancy.plan import kubernetes as kplan
 from tenancy.plan import network as netplan
 from tenancy.plan import platform_policies as pplan
-from tenancy.review.facts import selector_matches
+from tenancy.review import netpol
 from tenancy.review.operability import Rendered, Status, check, flow_result
 from tenancy.spec.wire import AWS_EKS_ADDON as ADDON
 from tenancy.spec.wire import EKS_COMPONENT, NAMESPACE_NAME_LABEL
@@ -38,32 +39,11 @@ class Endpoint:
     ns_labels: Mapping[str, str] | None = None
     ip: str | None = None
 
-
-def _peer_matches(peer: Mapping[str, Any], ep: Endpoint, policy_ns: str) -> bool:
-    if "ipBlock" in peer:
-        if ep.ip is None:
-            return False
-        block = peer["ipBlock"]
-        addr = ipaddress.ip_address(ep.ip)
-        return addr in ipaddress.ip_network(block["cidr"]) and not any(
-            addr in ipaddress.ip_network(x) for x in block.get("except") or [])
-    if ep.namespace is None:
-        return False
-    # A peer without a namespaceSelector means the policy's own namespace.
-    ns_ok = (selector_matches(peer["namespaceSelector"], ep.ns_labels or {}) if "namespaceSelector" in peer
-             else ep.namespace == policy_ns)
-    pod_ok = selector_matches(peer["podSelector"], ep.labels or {}) if "podSelector" in peer else True
-    return pod_ok and ns_ok
-
-
-def _port_matches(ports: list[Mapping[str, Any]] | None, protocol: str, port: int) -> bool:
-    if not ports:
-        return True
-    for p in ports:
-        if p.get("protocol", "TCP") == protocol and ("port" not in p or p["port"] == port
-                                                     or (p.get("endPort") and p["port"] <= port <= p["endPort"])):
-            return True
-    return False
+    def as_peer(self) -> netpol.Endpoint:
+        """This endpoint as the NetworkPolicy evaluator sees it: a sample pod declares no named
+        container ports, so a rule naming a port does not admit it."""
+        return netpol.Endpoint(self.namespace, self.ns_labels or {}, self.labels or {},
+                               (f"{self.ip}/32",) if self.ip else (), {})
 
 
 class Policies:
@@ -74,25 +54,12 @@ class Policies:
         for m in manifests:
             self.by_ns.setdefault(m["metadata"]["namespace"], []).append(m)
 
-    def _allowed(self, pod: Endpoint, other: Endpoint, direction: str, protocol: str, port: int) -> bool:
-        assert pod.namespace is not None
-        selecting = [p for p in self.by_ns.get(pod.namespace, [])
-                     if selector_matches(p["spec"].get("podSelector", {}), pod.labels or {})
-                     and direction.capitalize() in p["spec"].get("policyTypes", ["Ingress"])]
-        # Strict mode: a pod no policy selects is denied. (Standard: allowed.)
-        key, peers_key = ("ingress", "from") if direction == "ingress" else ("egress", "to")
-        for p in selecting:
-            for rule in p["spec"].get(key) or []:
-                peers = rule.get(peers_key)
-                if (not peers or any(_peer_matches(x, other, pod.namespace) for x in peers)) and \
-                        _port_matches(rule.get("ports"), protocol, port):
-                    return True
-        return False
-
     def connects(self, src: Endpoint, dst: Endpoint, protocol: str, port: int) -> bool:
-        out_ok = src.namespace is None or self._allowed(src, dst, "egress", protocol, port)
-        in_ok = dst.namespace is None or self._allowed(dst, src, "ingress", protocol, port)
-        return out_ok and in_ok
+        """Under strict mode: a pod no policy (of that direction) selects is denied
+        (``unselected=()``; standard Kubernetes would allow it)."""
+        ports = netpol.connection(self.by_ns.get(src.namespace or "", []), src.as_peer(),
+                                  self.by_ns.get(dst.namespace or "", []), dst.as_peer(), unselected=())
+        return netpol.port_in(ports, protocol, port)
 
 
 def _manifests(r: Rendered, type_token: str) -> list[Mapping[str, Any]]:
@@ -231,7 +198,7 @@ def _strict_prereqs(r: Rendered) -> tuple[Status, str]:
         pods.append(_platform(ns, app="add-on"))
         for pod in pods:
             policies = pols.by_ns.get(ns, [])
-            if not any(selector_matches(p["spec"].get("podSelector", {}), pod.labels or {}) for p in policies):
+            if not any(netpol.may_select(p, pod.as_peer()) for p in policies):
                 unselected.append(f"{ns}/{dict(pod.labels or {})}")
     if unselected:
         return "missing", f"pods no policy selects (denied everything in strict mode): {', '.join(unselected)}"

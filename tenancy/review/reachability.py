@@ -1,6 +1,8 @@
 """Security-group reachability over rendered resources (pure; no Pulumi, no AWS).
 
-Lifted from ``tests/helpers/sg_reachability.py`` (which stays the tests' own copy): it reads the
+The product's one security-group evaluator (the tests' former copy in
+``tests/helpers/sg_reachability.py`` now builds its endpoints over this module; the independent
+judge is ``tests/components/test_sg_judge_moto.py``, reading EC2's state): it reads the
 rule resources of a render (``aws:vpc/securityGroup{Ingress,Egress}Rule``,
 ``aws:ec2/securityGroupRule`` and inline ``ingress``/``egress`` of ``aws:ec2/securityGroup``),
 and applies AWS's semantics: a connection from A to B is allowed when one of A's groups has an
@@ -24,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from tenancy.review import netpol
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
 from tenancy.spec.wire import AWS_SECURITY_GROUP as SG
 from tenancy.spec.wire import AWS_SECURITY_GROUP_RULE as SG_RULE
@@ -169,7 +172,7 @@ def pod_security_groups(resources: Iterable[Mapping[str, Any]]) -> frozenset[str
             continue
         spec = (r.get("inputs") or {}).get("spec") or {}
         sel = spec.get("podSelector")
-        if sel is None or (sel.get("matchLabels") or sel.get("matchExpressions")) or spec.get("serviceAccountSelector"):
+        if not netpol.selects_everything(sel) or spec.get("serviceAccountSelector"):
             continue
         found = True
         groups |= {str(g) for g in (spec.get("securityGroups") or {}).get("groupIds") or []}

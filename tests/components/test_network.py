@@ -1,8 +1,9 @@
 """The network layer over the rendered resource graph (the real program under mocks).
 
-Isolation is judged from the rendered rules by tests/helpers/sg_reachability.py, which resolves
-group ids through the rendered resources and applies AWS's semantics; nothing here re-reads the
-plan that wrote the rules.
+Isolation is judged from the rendered rules by the product's analysis (tenancy/review/reachability.py,
+through tests/helpers/sg_reachability.py's endpoints), which resolves group ids through the
+rendered resources and applies AWS's semantics; nothing here re-reads the plan that wrote the
+rules. The independent judge of the same question is tests/components/test_sg_judge_moto.py.
 """
 
 from __future__ import annotations

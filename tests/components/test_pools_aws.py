@@ -1,5 +1,6 @@
 """Node pools, AWS side (issue 13): what the render builds for pools and pooled tenants, and the
-security-group analysis (tests/helpers/sg_reachability.py, independent of tenancy/plan/network.py)
+product's security-group analysis (tenancy/review/reachability.py, through the tests' endpoints in
+tests/helpers/sg_reachability.py; independent of tenancy/plan/network.py, which wrote the rules)
 proving pooled tenants isolated from each other and from dedicated tenants except declared
 ``allowFrom`` edges, and that what must work works. Every claim has a negative control.
 
@@ -208,7 +209,7 @@ def test_what_pooled_pods_need_works(render: RenderResult, spec: dict[str, Any])
               if r.egress and r.group in m[t].groups and r.prefix_list and r.from_port <= 443 <= r.to_port]
         assert s3, f"{t}: no egress to the S3 prefix list on 443"
         internet = reach.external("internet", "203.0.113.9/32")
-        out = [r for r in rules if r.egress and r.group in m[t].groups and reach._matches(r, internet)]
+        out = [r for r in rules if r.egress and r.group in m[t].groups and reach.matches(r, internet)]
         assert bool(out) == (t == "shop"), t  # internet only with internetEgress
 
 

@@ -1,8 +1,10 @@
-"""A second, independent security-group judge (issue 13 follow-up to the lifted copy in
-tests/helpers/sg_reachability.py): the pooled platform is replayed into the AWS API emulator
+"""The independent security-group judge (issue 13; since issue 20 the only one besides the
+product's tenancy/review/reachability.py, whose former test copy tests/helpers/sg_reachability.py
+now only builds endpoints over the product's evaluator): the pooled platform is replayed into the AWS API emulator
 (moto), and reachability is decided from what EC2 then HOLDS — DescribeSecurityGroups and
 DescribeSubnets — by a small evaluator written here from the EC2 user guide's rules, sharing no
-code with tenancy/review/reachability.py or its test copy:
+code with tenancy/review/reachability.py or tests/helpers/sg_reachability.py (it takes only the
+spec fixture and POOL_OF from tests/helpers/pools.py, and the replay from test_platform_replay):
 
 * a security group is a set of allow rules; a flow is allowed when some egress rule of a group
   on the source ENI and some ingress rule of a group on the destination ENI both match it

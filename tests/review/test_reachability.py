@@ -1,5 +1,6 @@
-"""What must be REACHABLE, judged by the independent analyser (tests/helpers/sg_reachability.py)
-on the rendered security group rules — the counterpart of the isolation tests. Each flow has a
+"""What must be REACHABLE, judged by the product's security-group analysis
+(tenancy/review/reachability.py, through tests/helpers/sg_reachability.py's endpoints) on the
+rendered security group rules — the counterpart of the isolation tests. Each flow has a
 negative control: a render or a client for which it must NOT hold.
 
 The flows (and why the platform needs them) are written here by hand from the providers' and
@@ -192,3 +193,20 @@ def test_exactly_one_cluster_tagged_group_per_node_eni(with_ingress) -> None:
            if r["id"] == marker else r for r in with_ingress.resources]
     [f] = [f for f in operability.evaluate(with_ingress.spec, res) if f.name.startswith("exactly one")]
     assert f.status == "missing" and "alpha-nodes" in f.detail
+
+
+def test_the_moto_judge_shares_no_code_with_the_product_analysis() -> None:
+    """tests/components/test_sg_judge_moto.py is the independent judge of security-group
+    reachability (issue 20): it imports neither the product's evaluator nor the tests' endpoint
+    helpers over it, and takes from tests/helpers/pools.py only the spec and the pool map."""
+    import ast
+    from pathlib import Path
+
+    src = Path(__file__).parents[1] / "components" / "test_sg_judge_moto.py"
+    tree = ast.parse(src.read_text())
+    imported = {a.name if isinstance(n, ast.Import) else f"{n.module}.{a.name}"
+                for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    assert not [m for m in imported if "reachability" in m or "tenancy.review" in m], imported
+    used = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+            and n.value.id == "P"}
+    assert used == {"pooled_spec", "POOL_OF"}, used

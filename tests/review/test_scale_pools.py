@@ -1,6 +1,7 @@
 """The scale case of issue 13: 200 tenants on one cluster (4 dedicated, 196 on 3 shared pools,
 tests/fixtures/pools.py) render, pass every guardrail of `tenancy check`, and are proven isolated
-by the security-group analyser (tests/helpers/sg_reachability.py) over every pair of tenants;
+by the product's security-group analysis (tenancy/review/reachability.py, through
+tests/helpers/sg_reachability.py) over every pair of tenants;
 and by network-config-analyzer over the render's own NetworkPolicies (one sample pod per tenant:
 every pair, and DNS); per-tenant resources stay flat. Timing is measured by
 benchmarks/render_scaling.py --pooled, not here."""
