@@ -26,7 +26,10 @@ workload-role-scope       mandatory   every workload role trusts exactly one ser
                                       account, of its own tenant, and reaches only its
                                       tenant's S3 prefix
 sg-cross-tenant-declared  mandatory   security groups let a tenant reach another only where
-                                      a NetworkPolicy edge (an ``allowFrom``) declares it
+                                      a NetworkPolicy edge (an ``allowFrom``) declares it,
+                                      each side of the wall on its own
+np-cross-tenant-declared  mandatory   no NetworkPolicy opens one side of a wall towards
+                                      another tenant (an edge opens both sides)
 private-endpoint          mandatory   the cluster API is private, or public only to listed
                                       CIDRs (never 0.0.0.0/0)
 secrets-encryption        mandatory   Kubernetes secrets are envelope-encrypted with KMS
@@ -228,14 +231,55 @@ def workload_role_scope(resources: Resources, facts: IsolationFacts) -> list[Vio
 
 
 def sg_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Security groups open a path between two tenants only where an ``allowFrom`` edge (a
+    NetworkPolicy connection) declares it — and each side of the wall on its own: an ingress rule
+    admitting another tenant while that tenant's egress still blocks it is a violation too."""
     out = []
     tenants = set(facts.tenants)
     for (a, b), layers in sorted(facts.network.items()):
-        if a in tenants and b in tenants and layers.get("securityGroup") and not layers.get("networkPolicy"):
+        if a not in tenants or b not in tenants or layers.get("networkPolicy"):
+            continue
+        if layers.get("securityGroup"):
             out.append(Violation("sg-cross-tenant-declared", b, f"security groups of {b}",
                                  f"security groups let {a} open connections to {b}, but no allowFrom edge "
                                  f"(NetworkPolicy) declares it"))
+            continue
+        sides = facts.sides.get((a, b), {})
+        if sides.get("securityGroupIngress"):
+            out.append(Violation("sg-cross-tenant-declared", b, f"security groups of {b}",
+                                 f"{b}'s security groups admit {a} ({_ports(sides['securityGroupIngress'])}) with no "
+                                 f"allowFrom edge; only {a}'s egress still blocks it"))
+        if sides.get("securityGroupEgress"):
+            out.append(Violation("sg-cross-tenant-declared", a, f"security groups of {a}",
+                                 f"{a}'s security groups let it out towards {b} "
+                                 f"({_ports(sides['securityGroupEgress'])}) with no allowFrom edge; only {b}'s "
+                                 f"ingress still blocks it"))
     return out
+
+
+def np_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """The NetworkPolicy sibling of ``sg-cross-tenant-declared``: an ``allowFrom`` edge opens both
+    sides (the peer's egress and the tenant's ingress); a policy opening one side alone towards
+    another tenant is a stray opening the other side's next change completes."""
+    out = []
+    tenants = set(facts.tenants)
+    for (a, b), sides in sorted(facts.sides.items()):
+        if a not in tenants or b not in tenants or (facts.network.get((a, b)) or {}).get("networkPolicy"):
+            continue
+        if sides.get("networkPolicyIngress"):
+            out.append(Violation("np-cross-tenant-declared", b, f"NetworkPolicies of {b}",
+                                 f"{b}'s NetworkPolicies admit {a} ({_ports(sides['networkPolicyIngress'])}) but {a} "
+                                 f"has no egress towards {b}: a one-sided edge (declare it with allowFrom)"))
+        if sides.get("networkPolicyEgress"):
+            out.append(Violation("np-cross-tenant-declared", a, f"NetworkPolicies of {a}",
+                                 f"{a}'s NetworkPolicies let it out towards {b} "
+                                 f"({_ports(sides['networkPolicyEgress'])}) but {b} does not admit it: a one-sided "
+                                 f"edge (declare it with allowFrom)"))
+    return out
+
+
+def _ports(ports: Sequence[tuple[str, int, int]]) -> str:
+    return ", ".join(f"{p}/{lo}" if lo == hi else f"{p}/{lo}-{hi}" for p, lo, hi in ports)
 
 
 def private_endpoint(resources: Resources, facts: IsolationFacts) -> list[Violation]:
@@ -339,6 +383,8 @@ RULES: tuple[Rule, ...] = (
          "mandatory", workload_role_scope),
     Rule("sg-cross-tenant-declared", "no security group admits another tenant unless declared", "mandatory",
          sg_declared),
+    Rule("np-cross-tenant-declared", "no NetworkPolicy opens one side of a wall towards another tenant", "mandatory",
+         np_declared),
     Rule("private-endpoint", "the cluster API endpoint is private (or limited to listed CIDRs)", "mandatory",
          private_endpoint),
     Rule("secrets-encryption", "Kubernetes secrets are encrypted with KMS", "mandatory", secrets_encryption),

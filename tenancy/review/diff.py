@@ -49,6 +49,11 @@ from tenancy.review.perimeter import perimeter_changes, perimeter_of, summary_ma
 
 TENANT_COMPONENT = "tenancy:index:Tenant"
 LAYER_NAMES = {"securityGroup": "SG rule", "networkPolicy": "NetworkPolicy"}
+SIDE_NAMES = {"securityGroupEgress": ("{a}'s security groups", "let it out towards {z}"),
+              "securityGroupIngress": ("{z}'s security groups", "admit {a}"),
+              "networkPolicyEgress": ("{a}'s NetworkPolicies", "let it out towards {z}"),
+              "networkPolicyIngress": ("{z}'s NetworkPolicies", "admit {a}")}
+"""Each side of a wall between two tenants, judged on its own (facts ``sides``)."""
 
 
 class RenderInputError(ValueError):
@@ -169,6 +174,7 @@ def _network_changes(b: IsolationFacts, h: IsolationFacts, existing: set[str], n
             if not covers(new, old):
                 lost.append(layer)
         if not gained and not lost:
+            out += _side_changes(b, h, a, z, new_or_gone)
             continue
         tenant, peer = (z, a) if z in existing | new_or_gone else (a, z)
         was, now = b.open(a, z), h.open(a, z)
@@ -191,6 +197,26 @@ def _network_changes(b: IsolationFacts, h: IsolationFacts, existing: set[str], n
             else:
                 detail = f"{a} → {z} narrowed ({layers})"
             out.append(_change("tightened", "network", tenant, peer, detail))
+    return out
+
+
+def _side_changes(b: IsolationFacts, h: IsolationFacts, a: str, z: str, new_or_gone: set[str]
+                  ) -> list[dict[str, Any]]:
+    """One side of a wall opened (or closed) while the connection itself did not change: a latent
+    hole, which the other side's next, innocent-looking change opens."""
+    if {a, z} & new_or_gone:
+        return []
+    lo, hi = b.sides.get((a, z), {}), h.sides.get((a, z), {})
+    out = []
+    for key, (who, verb) in SIDE_NAMES.items():
+        old, new = lo.get(key) or [], hi.get(key) or []
+        what, does = who.format(a=a, z=z), verb.format(a=a, z=z)
+        if not covers(old, new):
+            out.append(_change("loosened", "network", z, a,
+                               f"one side of the wall: {what} now {does} ({', '.join(fmt_ports(new))}) while the "
+                               f"other side still blocks it — a latent hole the other side's next change opens"))
+        elif not covers(new, old):
+            out.append(_change("tightened", "network", z, a, f"one side of the wall: {what} no longer {does}"))
     return out
 
 

@@ -158,6 +158,11 @@ class IsolationFacts:
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     enforced: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     pod_security: dict[str, dict[str, str]] = field(default_factory=dict)
+    sides: dict[tuple[str, str], dict[str, list[Port]]] = field(default_factory=dict)
+    """(tenant, tenant) → each side of each wall on its own: ``securityGroupEgress`` (the source's
+    groups let it out towards the destination), ``securityGroupIngress`` (the destination's groups let
+    it in), ``networkPolicyEgress``, ``networkPolicyIngress``. A connection needs both sides of every
+    wall (:attr:`network`); a side open alone is a latent hole."""
 
     def namespace_tenant(self, namespace: str) -> str | None:
         for t, info in self.tenants.items():
@@ -179,7 +184,9 @@ class IsolationFacts:
             "network": [
                 {"from": a, "to": b,
                  **{k: (_fmt_ports(v) if v is not None else None) for k, v in sorted(layers.items())},
-                 "open": self.open(a, b)}
+                 "open": self.open(a, b),
+                 **({"sides": {k: _fmt_ports(v) for k, v in sorted(self.sides[(a, b)].items())}}
+                    if (a, b) in self.sides else {})}
                 for (a, b), layers in sorted(self.network.items())
             ],
             "s3": [{"tenant": t, "role": r, "target": g, "access": a, "resources": res}
@@ -269,6 +276,10 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 continue
             ports = [(("any" if p in ("-1", "all") else p.lower()), lo, hi) for p, lo, hi, *_ in index.allowed(a, b)]
             f.network.setdefault((a.name, b.name), {})["securityGroup"] = sorted(set(ports))
+            if a.name in tset and b.name in tset:  # each side of a wall between two tenants, on its own
+                out_side, in_side = index.sides(a, b)
+                f.sides.setdefault((a.name, b.name), {}).update(
+                    {"securityGroupEgress": _norm(out_side), "securityGroupIngress": _norm(in_side)})
     # ... and to the internet: only the source's egress rules apply (nothing of ours guards the far end)
     probes = sg.Machines(INTERNET, frozenset(), tuple(ipaddress.IPv4Network(a) for a in INTERNET_PROBES))
     for a in machines:
@@ -304,6 +315,16 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 continue
             f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = netpol.connection(
                 policies.get(src.ep.namespace or "", []), src.ep, policies.get(dst.ep.namespace or "", []), dst.ep)
+            if src.name in tset and dst.name in tset:
+                f.sides.setdefault((src.name, dst.name), {}).update({
+                    "networkPolicyEgress": netpol.allowed(policies.get(src.ep.namespace or "", []), src.ep, "egress",
+                                                          dst.ep),
+                    "networkPolicyIngress": netpol.allowed(policies.get(dst.ep.namespace or "", []), dst.ep,
+                                                           "ingress", src.ep)})
+
+
+def _norm(ports: Iterable[tuple[str, int, int]]) -> list[Port]:
+    return sorted({(("any" if p in ("-1", "all") else p.lower()), lo, hi) for p, lo, hi in ports})
 
 
 # --------------------------------------------------------------------------------------------

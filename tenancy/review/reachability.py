@@ -155,6 +155,24 @@ class RuleIndex:
         return out
 
 
+    def sides(self, src: Machines, dst: Machines) -> tuple[list[tuple[str, int, int]], list[tuple[str, int, int]]]:
+        """Each side of the wall on its own: the (protocol, from, to) ``src``'s egress rules let out
+        towards ``dst``, and those ``dst``'s ingress rules let in from ``src``. A connection needs both
+        (:meth:`allowed`); one side open alone is a latent hole the other side's next change opens.
+
+        Catch-all rules (``0.0.0.0/0``, a tenant's ``internetEgress``) are left out: they aim at the
+        internet, are judged as such, and cannot exclude the VPC (a security group has no deny)."""
+        egress = {(r.protocol, r.from_port, r.to_port) for g in sorted(src.groups) for r in self.egress.get(g, ())
+                  if not _catch_all(r) and matches(r, dst)}
+        ingress = {(r.protocol, r.from_port, r.to_port) for g in sorted(dst.groups) for r in self.ingress.get(g, ())
+                   if not _catch_all(r) and matches(r, src)}
+        return sorted(egress), sorted(ingress)
+
+
+def _catch_all(rule: Rule) -> bool:
+    return rule.cidr is not None and rule.cidr.prefixlen == 0
+
+
 def allowed(rules: list[Rule], src: Machines, dst: Machines) -> list[tuple[str, int, int, str, str]]:
     """Every (protocol, from, to, egress rule, ingress rule) through which ``src`` can open a
     connection to ``dst``; empty when none."""

@@ -81,6 +81,20 @@ def _undeclared_sg(res: Res) -> None:
                            "protocol": "-1", "fromPort": 0, "toPort": 0}})
 
 
+def _one_sided_np(res: Res) -> None:
+    """beta's NetworkPolicies admit alpha's namespace; alpha's egress still blocks it."""
+    res.append(_ingress_policy("beta", "alpha"))
+
+
+def _ingress_policy(ns: str, peer: str) -> dict[str, Any]:
+    return {"urn": f"urn:x::np-{ns}", "type": "kubernetes:networking.k8s.io/v1:NetworkPolicy", "tenant": ns,
+            "name": f"{ns}/stray", "id": f"{ns}/stray", "custom": True, "outputs": {},
+            "inputs": {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                       "metadata": {"name": "stray", "namespace": ns},
+                       "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [
+                           {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": peer}}}]}]}}}
+
+
 def _public_endpoint(res: Res) -> None:
     review.find(res, "eks:index:Cluster")["inputs"]["endpointPublicAccess"] = True
 
@@ -114,6 +128,7 @@ FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "taints-match-admission": (_drop_taint, "gamma"),
     "workload-role-scope": (_widen_prefix, "beta"),
     "sg-cross-tenant-declared": (_undeclared_sg, "alpha"),
+    "np-cross-tenant-declared": (_one_sided_np, "beta"),
     "private-endpoint": (_public_endpoint, None),
     "secrets-encryption": (_no_secrets_key, None),
     "encrypted-volumes": (_plain_volume, "beta"),

@@ -1,0 +1,87 @@
+"""Each side of a wall on its own (issue 21): an opening on one side of a wall between two
+tenants — an ingress rule admitting another tenant while its egress still blocks it, or the reverse,
+on security groups and on NetworkPolicies — is a loosening in `tenancy diff` and a violation in
+`tenancy check`, although no connection opens. Negative controls: the real renders (declared edges
+included) have no one-sided opening, and closing the side again is a tightening."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tenancy.review import check
+from tenancy.review.diff import diff_renders, load_render
+from tenancy.review.facts import facts_of
+from tests.helpers import review
+from tests.review.test_check import _ingress_policy
+
+Res = list[dict[str, Any]]
+SG = "aws:ec2/securityGroup:SecurityGroup"
+
+
+def _sg_rule(res: Res, kind: str, group_of: str, peer_of: str) -> None:
+    group, peer = review.find(res, SG, group_of), review.find(res, SG, peer_of)
+    res.append({"urn": f"urn:x::{kind}-{group_of}", "type": "aws:vpc/securityGroup" + (
+        "IngressRule:SecurityGroupIngressRule" if kind == "ingress" else "EgressRule:SecurityGroupEgressRule"),
+        "name": f"stray-{kind}", "tenant": group_of, "id": f"sgr-{kind}", "custom": True, "outputs": {},
+        "inputs": {"securityGroupId": group["id"], "referencedSecurityGroupId": peer["id"], "ipProtocol": "tcp",
+                   "fromPort": 5432, "toPort": 5432}})
+
+
+def sg_ingress(res: Res) -> None:
+    """beta's group admits alpha's on 5432; alpha's egress does not let it out."""
+    _sg_rule(res, "ingress", "beta", "alpha")
+
+
+def sg_egress(res: Res) -> None:
+    """alpha's group lets it out towards beta's on 5432; beta's ingress does not admit it."""
+    _sg_rule(res, "egress", "alpha", "beta")
+
+
+def np_ingress(res: Res) -> None:
+    res.append(_ingress_policy("beta", "alpha"))
+
+
+CASES: list[tuple[Callable[[Res], None], str, str, str]] = [
+    (sg_ingress, "securityGroupIngress", "sg-cross-tenant-declared", "beta's security groups now admit alpha"),
+    (sg_egress, "securityGroupEgress", "sg-cross-tenant-declared",
+     "alpha's security groups now let it out towards beta"),
+    (np_ingress, "networkPolicyIngress", "np-cross-tenant-declared", "beta's NetworkPolicies now admit alpha"),
+]
+
+
+def _write(tmp: Path, name: str, res: Res) -> Path:
+    return review.write(tmp, name, res)
+
+
+@pytest.mark.parametrize(("fault", "side", "rule", "words"), CASES, ids=[c[0].__name__ for c in CASES])
+def test_a_one_sided_opening_is_loosened_and_violates(tmp_path: Path, fault: Any, side: str, rule: str,
+                                                      words: str) -> None:
+    base = review.base()
+    head = copy.deepcopy(base)
+    fault(head)
+    facts = facts_of(head)
+    assert facts.sides[("alpha", "beta")][side], "the side is open"
+    assert not facts.open("alpha", "beta"), "and yet no connection opens"
+    d = diff_renders(load_render(_write(tmp_path, "b", base)), load_render(_write(tmp_path, "h", head)))
+    loosened = [c for c in d["isolation"] if c["change"] == "loosened"]
+    assert len(loosened) == 1 and words in loosened[0]["detail"] and "latent hole" in loosened[0]["detail"], loosened
+    violations = [v for _, _, vs in check.run_checks(head) for v in vs]
+    assert {v.rule for v in violations} == {rule}, violations
+    # the reverse: closing the side again is a tightening
+    back = diff_renders(load_render(_write(tmp_path, "h2", head)), load_render(_write(tmp_path, "b2", base)))
+    assert [c["change"] for c in back["isolation"]] == ["tightened"]
+
+
+@pytest.mark.parametrize("spec", ["base", "with_edge"])
+def test_negative_control_real_renders_have_no_one_sided_wall(spec: str) -> None:
+    res = review.base() if spec == "base" else review.with_edge()
+    facts = facts_of(res)
+    for pair, sides in facts.sides.items():
+        opened = {k for k, v in sides.items() if v}
+        assert opened in (set(), set(sides)), (pair, opened)  # all four sides, or none
+    assert not [v for _, _, vs in check.run_checks(res) for v in vs]
