@@ -101,6 +101,8 @@ INTERNET = "internet"
 INTERNET_PROBES = tuple(ipaddress.IPv4Address(a) for a in netpol.INTERNET_PROBES)
 """Public addresses standing for "the internet": an ipBlock admitting any of them opens it."""
 PLATFORM_NODES = "platform:nodes"
+KUBERNETES_API = "platform:api"
+"""The Kubernetes API as pods reach it: the ``kubernetes`` Service's ClusterIP (NetworkPolicy layer)."""
 CONTROL_PLANE = "platform:control-plane"
 FENCES = frozenset({
     "networkpolicies", "resourcequotas", "limitranges", "namespaces", "validatingadmissionpolicies",
@@ -309,6 +311,9 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
         addresses = tuple(str(c) for c in (cidrs.get(t, ()) if t else ()))
         eps.append(_Ep(t or ns, netpol.Endpoint(ns, labels, None, addresses)))
     eps.append(_Ep(INTERNET, netpol.Endpoint(networks=tuple(f"{a}/32" for a in netpol.INTERNET_PROBES))))
+    api = _kubernetes_service_ip(by_type)
+    if api is not None:  # the API through its in-cluster Service (what kubernetesApiAccess opens)
+        eps.append(_Ep(KUBERNETES_API, netpol.Endpoint(networks=(f"{api}/32",))))
     for src in eps:
         for dst in eps:
             if src.name == dst.name or (src.name not in tset and dst.name not in tset):
@@ -321,6 +326,20 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                                                           dst.ep),
                     "networkPolicyIngress": netpol.allowed(policies.get(dst.ep.namespace or "", []), dst.ep,
                                                            "ingress", src.ep)})
+
+
+def _kubernetes_service_ip(by_type: Mapping[str, list[Mapping[str, Any]]]) -> str | None:
+    """The ``kubernetes`` Service's ClusterIP: the first address of the cluster's service range
+    (kube-apiserver ``--service-cluster-ip-range``; EKS: ``kubernetesNetworkConfig.serviceIpv4Cidr``)."""
+    for r in by_type.get(EKS_COMPONENT, []):
+        cidr = (r.get("inputs") or {}).get("kubernetesServiceIpAddressRange")
+        if cidr:
+            return str(ipaddress.ip_network(str(cidr), strict=False).network_address + 1)
+    for r in by_type.get(EKS_CLUSTER, []):
+        cidr = ((r.get("inputs") or {}).get("kubernetesNetworkConfig") or {}).get("serviceIpv4Cidr")
+        if cidr:
+            return str(ipaddress.ip_network(str(cidr), strict=False).network_address + 1)
+    return None
 
 
 def _norm(ports: Iterable[tuple[str, int, int]]) -> list[Port]:

@@ -54,6 +54,10 @@ def exposure(s: Spec) -> None:
     _tenant(s, "beta").setdefault("quota", {}).update({"loadBalancers": 2, "nodePorts": 2})
 
 
+def api_access(s: Spec) -> None:
+    _tenant(s, "alpha")["kubernetesApiAccess"] = True
+
+
 def base_spec() -> Spec:
     s = review.base_spec()
     _cluster(s)["apiAccessCidrs"] = ["10.40.0.0/20"]
@@ -69,6 +73,8 @@ CASES: list[tuple[Callable[[Spec], None], str, Callable[[dict[str, Any]], bool]]
     (foreign_tenant_admin, "people", lambda c: c["value"]["grant"] == "alpha:admins" and c["tenant"] == "alpha"
      and c["value"]["principal"] == STRANGER_ALPHA and c["value"]["newAccount"] is True),
     (exposure, "exposure", lambda c: c["tenant"] == "beta" and c["value"] in ({"loadBalancers": 2}, {"nodePorts": 2})),
+    (api_access, "network", lambda c: "alpha can now open connections to platform:api" in c["detail"]
+     and "tcp/443" in c["detail"]),
 ]
 
 
@@ -105,7 +111,7 @@ def test_the_whole_merge_request_of_the_issue_is_loud(tmp_path: Path) -> None:
         change(head)
     d = _diff(tmp_path, base, head, "all")
     layers = {c["layer"] for c in d["isolation"] if c["change"] == "loosened"}
-    assert {"api", "policy-agent", "people", "exposure"} <= layers
+    assert {"api", "policy-agent", "people", "exposure", "network"} <= layers
     assert d["summary"]["loosened"] >= 7
     md = markdown(d)
     assert "public to 203.0.113.0/24" in md and STRANGER in md and "network policy enforcement standard" in md
