@@ -42,7 +42,7 @@ import pulumi_kubernetes as k8s
 
 from tenancy.plan import kubernetes as plan
 from tenancy.spec import TenantSpec, WorkloadsSpec
-from tenancy.spec.wire import NETWORKING_API_VERSION, RBAC_API_VERSION
+from tenancy.spec.wire import NETWORKING_API_VERSION, RBAC_API_VERSION, TENANT_BUNDLE_TYPE
 
 __all__ = ["TenantBundle", "TenantBundleArgs", "TenantPeering", "TenantPeeringArgs", "allow_tenant_traffic",
            "register_manifest"]
@@ -193,7 +193,7 @@ class TenantBundle(pulumi.ComponentResource):
         problems = bundle_problems(args)
         if problems:
             raise ValueError("; ".join(problems))
-        super().__init__("tenancy:bundle:TenantBundle", name, None, opts)
+        super().__init__(TENANT_BUNDLE_TYPE, name, None, opts)
         self._name = name
         self._args = args
         tenant = args.tenant

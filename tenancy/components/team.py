@@ -44,8 +44,9 @@ from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.components.identity import TenantIdentity, TenantIdentityArgs
 from tenancy.plan.validate import load_platform
 from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
+from tenancy.spec.wire import TEAM_TENANT_TYPE
 
-TYPE = "tenancy:team:TeamTenant"
+TYPE = TEAM_TENANT_TYPE
 
 FACT_KEYS = ("name", "vpcCidr", "availabilityZones", "tenantBlockPrefix", "kubernetesVersion", "identity",
              "workloads", "nodePools")

@@ -18,8 +18,9 @@ from tenancy.components.identity import ClusterIdentity, DataBucket, TenantIdent
 from tenancy.components.network import Network, TenantNetwork, TenantNetworkArgs, allow_tenant_traffic
 from tenancy.components.team import TEAM_MIRRORED_KEYS
 from tenancy.spec import PlatformSpec, TenantSpec, naming
+from tenancy.spec.wire import TENANT_TYPE
 
-TYPE = "tenancy:index:Tenant"
+TYPE = TENANT_TYPE
 
 
 @dataclass(frozen=True)

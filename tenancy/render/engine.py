@@ -25,9 +25,8 @@ from pulumi.runtime.sync_await import _sync_await
 from tenancy.plan.validate import load_platform
 from tenancy.render.mocks import TenancyMocks
 from tenancy.spec import PlatformSpec, SpecError
+from tenancy.spec.wire import TENANT_OWNER_TYPES as TENANT_OWNERS
 
-TENANT_COMPONENT = "tenancy:index:Tenant"
-TENANT_OWNERS = (TENANT_COMPONENT, "tenancy:bundle:TenantBundle", "tenancy:team:TeamTenant")
 """Components that stand for one tenant (named after it): a standalone bundle, or a team
 stack's tenant, attributes its children like the platform's Tenant does."""
 

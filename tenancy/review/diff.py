@@ -46,8 +46,8 @@ from tenancy.review.facts import (
     _fmt_ports as fmt_ports,
 )
 from tenancy.review.perimeter import perimeter_changes, perimeter_of, summary_markdown
+from tenancy.spec.wire import TENANT_TYPE as TENANT_COMPONENT
 
-TENANT_COMPONENT = "tenancy:index:Tenant"
 LAYER_NAMES = {"securityGroup": "SG rule", "networkPolicy": "NetworkPolicy"}
 SIDE_NAMES = {"securityGroupEgress": ("{a}'s security groups", "let it out towards {z}"),
               "securityGroupIngress": ("{z}'s security groups", "admit {a}"),

@@ -56,9 +56,9 @@ from pulumi_policy.proxy import (
 
 from tenancy.review import check
 from tenancy.review.facts import facts_of
+from tenancy.spec.wire import TENANT_OWNER_TYPES as TENANT_COMPONENTS
 
 PACK_NAME = "tenancy-guardrails"
-TENANT_COMPONENT = "tenancy:index:Tenant"
 LEVELS = {"mandatory": EnforcementLevel.MANDATORY, "advisory": EnforcementLevel.ADVISORY,
           "disabled": EnforcementLevel.DISABLED}
 CONFIG_SCHEMA = {
@@ -115,9 +115,12 @@ def _plain(value: Any, unknown: list[UnknownValueError] | None = None, present: 
 
 
 def _tenant(r: PolicyResource) -> str | None:
+    """The tenant owning ``r``: its nearest ancestor that is one tenant's component — a platform's
+    ``Tenant``, or a ``TenantBundle`` / ``TeamTenant`` in a stack that builds the in-cluster layer
+    alone (a team stack), each named after its tenant."""
     cur: PolicyResource | None = r
     while cur is not None:
-        if cur.resource_type == TENANT_COMPONENT:
+        if cur.resource_type in TENANT_COMPONENTS:
             return cur.name
         cur = cur.parent
     return None

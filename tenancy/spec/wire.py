@@ -160,3 +160,12 @@ K8S_VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 """Pulumi type token of a ValidatingAdmissionPolicy (Kubernetes provider)."""
 K8S_SECURITY_GROUP_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
 """Pulumi type token of a SecurityGroupPolicy (Kubernetes provider, the VPC resource controller's CRD)."""
+
+TENANT_TYPE = "tenancy:index:Tenant"
+"""Pulumi type token of the platform's per-tenant component (``tenancy.Tenant``)."""
+TENANT_BUNDLE_TYPE = "tenancy:bundle:TenantBundle"
+"""Pulumi type token of a tenant's in-cluster bundle (``tenancy.TenantBundle``)."""
+TEAM_TENANT_TYPE = "tenancy:team:TeamTenant"
+"""Pulumi type token of a team stack's tenant (``tenancy.TeamTenant``)."""
+TENANT_OWNER_TYPES = (TENANT_TYPE, TENANT_BUNDLE_TYPE, TEAM_TENANT_TYPE)
+"""Components named after the one tenant that owns everything below them (render, policy pack)."""
