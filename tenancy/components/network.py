@@ -490,36 +490,48 @@ class TenantNetwork(pulumi.ComponentResource):
         self.tenant = tenant.name
         self.platform = platform
         self.pool: str | None = tenant.pool
-        pooled = self.pool is not None
-        if pooled and (args.pool_security_group_id is None or args.tenant_nodes_security_group_id is None):
+        if self.pool is not None and (args.pool_security_group_id is None
+                                      or args.tenant_nodes_security_group_id is None):
             raise ValueError(f"tenant {tenant.name!r} is on pool {self.pool!r}: TenantNetworkArgs needs "
                              f"pool_security_group_id and tenant_nodes_security_group_id (use from_network)")
-        address = platform.address_plan
         # A pooled tenant's traffic is in its pool's block (NACL edges are the pool's).
         self.slot: int = platform.block_slot(tenant)
-        self.block = str(address.tenant_block(self.slot))
-        cluster = naming.cluster_name(platform.name)
-        t = tenant.name
-        self.tags = tags = {**naming.tags(platform.name, t), **args.tags}
+        self.block = str(platform.address_plan.tenant_block(self.slot))
+        self._cluster = naming.cluster_name(platform.name)
+        self.tags = {**naming.tags(platform.name, tenant.name), **args.tags}
 
+        self._subnets(args)
+        self._security_group(args)
+        self.network_acl_id = None
+        if platform.network.tenant_network_acls and self.pool is None:
+            self.network_acl_id = _block_network_acl(self, tenant.name, f"{platform.name}-{tenant.name}", platform,
+                                                     self.block, args.vpc_id, self.subnet_ids, self.tags)
+        self._outputs()
+
+    def _subnets(self, args: TenantNetworkArgs) -> None:
+        """A dedicated tenant's subnets (one per zone) and their route table associations."""
+        platform, tenant, t = self.platform, args.tenant, self.tenant
         subnets = []
-        for i, cidr in enumerate([] if pooled else address.tenant_subnets(self.slot)):
+        for i, cidr in enumerate([] if self.pool is not None else platform.address_plan.tenant_subnets(self.slot)):
             label = f"{platform.name}-{t}-az{i}"
             sn = aws.ec2.Subnet(f"{t}-subnet-az{i}", vpc_id=args.vpc_id, cidr_block=str(cidr),
                                 availability_zone=args.zone_names[i], map_public_ip_on_launch=False,
-                                tags=plan.subnet_tags(tags, cluster, "tenant", label), opts=_child(self))
+                                tags=plan.subnet_tags(self.tags, self._cluster, "tenant", label), opts=_child(self))
             rt = args.egress_route_table_ids[i] if tenant.internet_egress else args.isolated_route_table_id
             aws.ec2.RouteTableAssociation(f"{t}-subnet-az{i}", subnet_id=sn.id, route_table_id=rt, opts=_child(self))
             subnets.append(sn)
         self.subnet_ids = [s.id for s in subnets]
 
+    def _security_group(self, args: TenantNetworkArgs) -> None:
+        """The tenant's node security group and its rules; pooled, the pods' group ids."""
+        platform, t, tags, pooled = self.platform, self.tenant, self.tags, self.pool is not None
         # One description whether the group sits on the tenant's nodes or (pooled) its pods: it is
         # ForceNew, and a tenant moving between a pool and its own nodes keeps its group (a
         # replacement could not even be created first: the name is unique in the VPC).
         sg = aws.ec2.SecurityGroup(
             f"{t}-nodes", vpc_id=args.vpc_id, name=f"{platform.name}-{t}-nodes",
             description=f"tenancy {platform.name}: nodes of tenant {t}",
-            tags=plan.node_security_group_tags({**tags, "Name": f"{platform.name}-{t}-nodes"}, cluster),
+            tags=plan.node_security_group_tags({**tags, "Name": f"{platform.name}-{t}-nodes"}, self._cluster),
             opts=_child(self))
         self.security_group_id = sg.id
         refs: dict[str, pulumi.Input[str]] = {
@@ -532,18 +544,14 @@ class TenantNetwork(pulumi.ComponentResource):
             assert args.pool_security_group_id is not None
             refs[plan.POOL_NODES] = args.pool_security_group_id
         ingress_controller = platform.workloads.ingress_controller_namespace is not None
-        for rule in plan.tenant_rules(tenant.internet_egress, ingress_controller,
+        for rule in plan.tenant_rules(args.tenant.internet_egress, ingress_controller,
                                       mesh=platform.workloads.mesh == "istio", pooled=pooled):
             _sg_rule(f"{t}-nodes-{rule.key}", rule, sg.id, refs, tags, _child(self))
         self.pod_security_group_ids = None
         if pooled:
             self.pod_security_group_ids = pulumi.Output.all(sg.id, args.tenant_nodes_security_group_id).apply(list)
 
-        self.network_acl_id = None
-        if platform.network.tenant_network_acls and not pooled:
-            self.network_acl_id = _block_network_acl(self, t, f"{platform.name}-{t}", platform, self.block,
-                                                     args.vpc_id, self.subnet_ids, tags)
-
+    def _outputs(self) -> None:
         self.register_outputs({
             "subnetIds": self.subnet_ids,
             "securityGroupId": self.security_group_id,
