@@ -71,34 +71,52 @@ class DataBucket(pulumi.ComponentResource):
     def __init__(self, name: str, args: DataBucketArgs | PlatformSpec,
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:identity:DataBucket", name, None, opts)
-        spec = args.platform if isinstance(args, DataBucketArgs) else args
-        ident = spec.identity
-        tags = naming.tags(spec.name)
-        child = pulumi.ResourceOptions(parent=self)
-        keep = pulumi.ResourceOptions(parent=self, retain_on_delete=True,
-                                      protect=spec.cluster.deletion_protection)
+        self._stem = name
+        self._spec = spec = args.platform if isinstance(args, DataBucketArgs) else args
+        self._tags = naming.tags(spec.name)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._keep = pulumi.ResourceOptions(parent=self, retain_on_delete=True,
+                                            protect=spec.cluster.deletion_protection)
 
+        key = self._key()
+        bucket, pab = self._bucket()
+        self.bucket_arn = invokes.present(bucket.arn, AWS_S3_BUCKET, "arn")
+        self.kms_key_arn = invokes.present(key.arn, AWS_KMS_KEY, "arn")
+        self._bucket_settings(bucket, key, pab)
+        self._access_logs(bucket)
+        self.bucket_name = bucket.bucket
+        self._outputs()
+
+    def _key(self) -> aws.kms.Key:
+        """The KMS key (rotation on) and its alias."""
+        name, spec = self._stem, self._spec
         key = aws.kms.Key(
             f"{name}-key",
             description=f"tenancy {spec.name}: tenant-data bucket (SSE-KMS)",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            tags=tags,
-            opts=keep,
+            tags=self._tags,
+            opts=self._keep,
         )
         self.kms_key_alias = naming.data_key_alias(spec.name)
-        aws.kms.Alias(f"{name}-key-alias", name=self.kms_key_alias, target_key_id=key.key_id, opts=child)
+        aws.kms.Alias(f"{name}-key-alias", name=self.kms_key_alias, target_key_id=key.key_id, opts=self._child)
+        return key
 
+    def _bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPublicAccessBlock]:
+        """The bucket, its ownership controls and public access block."""
         bucket = aws.s3.Bucket(
-            f"{name}-bucket",
-            bucket_prefix=naming.data_bucket_prefix(spec.name),
+            f"{self._stem}-bucket",
+            bucket_prefix=naming.data_bucket_prefix(self._spec.name),
             force_destroy=False,
-            tags=tags,
-            opts=keep,
+            tags=self._tags,
+            opts=self._keep,
         )
-        pab = self._lock_down(f"{name}-bucket", bucket, child)
-        bucket_arn = invokes.present(bucket.arn, AWS_S3_BUCKET, "arn")
-        key_arn = invokes.present(key.arn, AWS_KMS_KEY, "arn")
+        return bucket, self._lock_down(f"{self._stem}-bucket", bucket, self._child)
+
+    def _bucket_settings(self, bucket: aws.s3.Bucket, key: aws.kms.Key,
+                         pab: aws.s3.BucketPublicAccessBlock) -> None:
+        """SSE-KMS with the key, versioning, the lifecycle rules and the bucket policy."""
+        name, ident, child = self._stem, self._spec.identity, self._child
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-bucket-encryption",
             bucket=bucket.id,
@@ -129,49 +147,51 @@ class DataBucket(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=bucket.id,
-            policy=pulumi.Output.all(bucket_arn, key_arn).apply(
+            policy=pulumi.Output.all(self.bucket_arn, self.kms_key_arn).apply(
                 lambda a: json.dumps(iam.data_bucket_policy(a[0], a[1]), sort_keys=True)),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[pab]),
         )
 
+    def _access_logs(self, bucket: aws.s3.Bucket) -> None:
+        """With ``identity.accessLogging``: the log bucket, its settings and the bucket's logging."""
         self.log_bucket_name = None
-        if ident.access_logging:
-            logs = aws.s3.Bucket(
-                f"{name}-logs",
-                bucket_prefix=naming.access_log_bucket_prefix(spec.name),
-                force_destroy=False,
-                tags=tags,
-                opts=keep,
-            )
-            log_pab = self._lock_down(f"{name}-logs", logs, child)
-            # Server access logs cannot be delivered to an SSE-KMS default-encrypted bucket.
-            aws.s3.BucketServerSideEncryptionConfiguration(
-                f"{name}-logs-encryption",
-                bucket=logs.id,
-                rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
-                opts=child,
-            )
-            log_policy = aws.s3.BucketPolicy(
-                f"{name}-logs-policy",
-                bucket=logs.id,
-                policy=pulumi.Output.all(invokes.present(logs.arn, AWS_S3_BUCKET, "arn"), bucket_arn,
-                                         key_arn).apply(
-                    lambda a: json.dumps(iam.access_log_bucket_policy(a[0], a[1], iam.Arn.parse(a[2]).account),
-                                         sort_keys=True)),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[log_pab]),
-            )
-            aws.s3.BucketLogging(
-                f"{name}-bucket-logging",
-                bucket=bucket.id,
-                target_bucket=logs.id,
-                target_prefix=LOG_PREFIX,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
-            )
-            self.log_bucket_name = logs.bucket
+        if not self._spec.identity.access_logging:
+            return
+        name, child = self._stem, self._child
+        logs = aws.s3.Bucket(
+            f"{name}-logs",
+            bucket_prefix=naming.access_log_bucket_prefix(self._spec.name),
+            force_destroy=False,
+            tags=self._tags,
+            opts=self._keep,
+        )
+        log_pab = self._lock_down(f"{name}-logs", logs, child)
+        # Server access logs cannot be delivered to an SSE-KMS default-encrypted bucket.
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            f"{name}-logs-encryption",
+            bucket=logs.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}],
+            opts=child,
+        )
+        log_policy = aws.s3.BucketPolicy(
+            f"{name}-logs-policy",
+            bucket=logs.id,
+            policy=pulumi.Output.all(invokes.present(logs.arn, AWS_S3_BUCKET, "arn"), self.bucket_arn,
+                                     self.kms_key_arn).apply(
+                lambda a: json.dumps(iam.access_log_bucket_policy(a[0], a[1], iam.Arn.parse(a[2]).account),
+                                     sort_keys=True)),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_pab]),
+        )
+        aws.s3.BucketLogging(
+            f"{name}-bucket-logging",
+            bucket=bucket.id,
+            target_bucket=logs.id,
+            target_prefix=LOG_PREFIX,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[log_policy]),
+        )
+        self.log_bucket_name = logs.bucket
 
-        self.bucket_name = bucket.bucket
-        self.bucket_arn = bucket_arn
-        self.kms_key_arn = key_arn
+    def _outputs(self) -> None:
         self.register_outputs({
             "bucketName": self.bucket_name,
             "bucketArn": self.bucket_arn,
@@ -272,34 +292,51 @@ class TenantIdentity(pulumi.ComponentResource):
         if mode == "podIdentity" and args.cluster_name is None:
             raise ValueError(f"tenant {tenant.name!r}: identity.mode 'podIdentity' needs cluster_name")
         super().__init__("tenancy:identity:TenantIdentity", name, None, opts)
-        namespace = naming.namespace(tenant.name)
-        child = pulumi.ResourceOptions(parent=self)
+        self._args = args
 
+        access_point = self._access_point()
+        self._roles(self._permissions(access_point))
+        self._access_point_policy(access_point)
+        self.register_outputs({"roleArns": dict(self.role_arns), "accessPointArn": self.access_point_arn})
+
+    def _access_point(self) -> aws.s3.AccessPoint | None:
+        """With ``identity.accessPoints``: the tenant's access point (its policy comes last)."""
+        spec, tenant = self._args.platform, self._args.tenant
         self.access_point_arn = None
-        access_point: aws.s3.AccessPoint | None = None
-        if spec.identity.access_points:
-            access_point = aws.s3.AccessPoint(
-                f"{tenant.name}-access-point",
-                bucket=args.bucket_name,
-                name=naming.access_point_name(spec.name, tenant.name),
-                public_access_block_configuration={
-                    "block_public_acls": True, "block_public_policy": True,
-                    "ignore_public_acls": True, "restrict_public_buckets": True,
-                },
-                tags=naming.tags(spec.name, tenant.name),
-                # the policy is the AccessPointPolicy's below: the access point must not fight
-                # it over the (computed) inline `policy` on refresh/update
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["policy"]),
-            )
-            self.access_point_arn = access_point.arn
+        if not spec.identity.access_points:
+            return None
+        access_point = aws.s3.AccessPoint(
+            f"{tenant.name}-access-point",
+            bucket=self._args.bucket_name,
+            name=naming.access_point_name(spec.name, tenant.name),
+            public_access_block_configuration={
+                "block_public_acls": True, "block_public_policy": True,
+                "ignore_public_acls": True, "restrict_public_buckets": True,
+            },
+            tags=naming.tags(spec.name, tenant.name),
+            # the policy is the AccessPointPolicy's below: the access point must not fight
+            # it over the (computed) inline `policy` on refresh/update
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["policy"]),
+        )
+        self.access_point_arn = access_point.arn
+        return access_point
 
-        bucket_key = spec.identity.bucket_key
-        permissions = pulumi.Output.all(
+    def _permissions(self, access_point: aws.s3.AccessPoint | None) -> pulumi.Output[str]:
+        """The roles' inline policy JSON: the tenant's prefix of the bucket, the key through S3."""
+        args, tenant = self._args, self._args.tenant
+        bucket_key = args.platform.identity.bucket_key
+        return pulumi.Output.all(
             args.bucket_arn, args.kms_key_arn, access_point.arn if access_point is not None else None,
         ).apply(lambda a: json.dumps(
             iam.tenant_data_policy(a[0], tenant.name, a[1], bucket_key=bucket_key, access_point_arn=a[2]),
             sort_keys=True))
 
+    def _roles(self, permissions: pulumi.Output[str]) -> None:
+        """Per service account: the role, its inline policy and (Pod Identity) its association."""
+        args = self._args
+        spec, tenant, mode = args.platform, args.tenant, args.platform.identity.mode
+        namespace = naming.namespace(tenant.name)
+        child = pulumi.ResourceOptions(parent=self)
         self.role_arns = {}
         for sa in tenant.service_accounts:
             role_name = naming.service_account_role_name(spec.name, tenant.name, sa)
@@ -326,17 +363,19 @@ class TenantIdentity(pulumi.ComponentResource):
                 )
             self.role_arns[sa] = role.arn
 
-        if access_point is not None:
-            aws.s3control.AccessPointPolicy(
-                f"{tenant.name}-access-point-policy",
-                access_point_arn=access_point.arn,
-                policy=pulumi.Output.all(invokes.present(access_point.arn, AWS_S3_ACCESS_POINT, "arn"),
-                                         *self.role_arns.values()).apply(
-                    lambda a: json.dumps(iam.access_point_policy(a[0], tenant.name, list(a[1:])), sort_keys=True)),
-                opts=pulumi.ResourceOptions(parent=access_point),
-            )
-
-        self.register_outputs({"roleArns": dict(self.role_arns), "accessPointArn": self.access_point_arn})
+    def _access_point_policy(self, access_point: aws.s3.AccessPoint | None) -> None:
+        """The access point's policy: the tenant's roles only."""
+        if access_point is None:
+            return
+        tenant = self._args.tenant.name
+        aws.s3control.AccessPointPolicy(
+            f"{tenant}-access-point-policy",
+            access_point_arn=access_point.arn,
+            policy=pulumi.Output.all(invokes.present(access_point.arn, AWS_S3_ACCESS_POINT, "arn"),
+                                     *self.role_arns.values()).apply(
+                lambda a: json.dumps(iam.access_point_policy(a[0], tenant, list(a[1:])), sort_keys=True)),
+            opts=pulumi.ResourceOptions(parent=access_point),
+        )
 
     @staticmethod
     def _trust(args: TenantIdentityArgs, namespace: str, sa: str) -> pulumi.Output[str]:

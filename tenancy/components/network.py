@@ -125,19 +125,37 @@ class Network(pulumi.ComponentResource):
     def __init__(self, name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:network:Network", name, None, opts)
         self.spec = spec
-        address = spec.address_plan
-        cluster = naming.cluster_name(spec.name)
-        tags = naming.tags(spec.name)
-        azs = spec.availability_zones
-        self.vpc_cidr = address.vpc_cidr
+        self._stem = name
+        self._address = spec.address_plan
+        self._cluster = naming.cluster_name(spec.name)
+        self._tags = naming.tags(spec.name)
+        self.vpc_cidr = self._address.vpc_cidr
 
-        vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=address.vpc_cidr, enable_dns_support=True,
-                          enable_dns_hostnames=True, tags={**tags, "Name": f"{spec.name}"}, opts=_child(self))
+        vpc, igw = self._vpc_and_zones()
+        public, system = self._subnets()
+        self._public_routes(public, igw)
+        nats = self._nat_gateways(public, igw)
+        self._private_routes(system, nats)
+        groups = self._security_groups()
+        s3 = self._s3_endpoint()
+        refs = self._shared_rules(groups, s3)
+        self._interface_endpoints(groups)
+        self._flow_logs(name, spec, vpc, self._tags)
+        self._pools(refs)
+        self._outputs()
+
+    def _vpc_and_zones(self) -> tuple[aws.ec2.Vpc, aws.ec2.InternetGateway]:
+        """The VPC, its emptied default group, the zones, the region and the internet gateway."""
+        name, spec, tags = self._stem, self.spec, self._tags
+        self._vpc = vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=self._address.vpc_cidr, enable_dns_support=True,
+                                      enable_dns_hostnames=True, tags={**tags, "Name": f"{spec.name}"},
+                                      opts=_child(self))
         self.vpc_id = vpc.id
         # The default group is on anything launched without a group: leave it with no rules.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id,
                                      tags={**tags, "Name": f"{spec.name}-default-unused"}, opts=_child(self))
 
+        azs = spec.availability_zones
         if spec.network.zone_names:
             self.zone_names = [pulumi.Output.from_input(z) for z in spec.network.zone_names]
         else:
@@ -147,24 +165,33 @@ class Network(pulumi.ComponentResource):
                 opts=pulumi.InvokeOutputOptions(parent=self))
             self.zone_names = [available.names.apply(functools.partial(invokes.zone, i=i, wanted=azs))
                                for i in range(azs)]
-        region = invokes.region(self)
+        self._region = invokes.region(self)
 
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags={**tags, "Name": f"{spec.name}"},
                                       opts=_child(self))
+        return vpc, igw
+
+    def _subnets(self) -> tuple[list[aws.ec2.Subnet], list[aws.ec2.Subnet]]:
+        """Per zone a public and a system subnet."""
+        name, spec = self._stem, self.spec
 
         def subnet(role: plan.SubnetRole, i: int, cidr: str) -> aws.ec2.Subnet:
             label = f"{spec.name}-{role}-az{i}"
-            return aws.ec2.Subnet(f"{name}-{role}-az{i}", vpc_id=vpc.id, cidr_block=cidr,
+            return aws.ec2.Subnet(f"{name}-{role}-az{i}", vpc_id=self._vpc.id, cidr_block=cidr,
                                   availability_zone=self.zone_names[i], map_public_ip_on_launch=False,
-                                  tags=plan.subnet_tags(tags, cluster, role, label), opts=_child(self))
+                                  tags=plan.subnet_tags(self._tags, self._cluster, role, label), opts=_child(self))
 
-        public = [subnet("public", i, str(c)) for i, c in enumerate(address.public_subnets())]
-        system = [subnet("system", i, str(c)) for i, c in enumerate(address.system_subnets())]
+        public = [subnet("public", i, str(c)) for i, c in enumerate(self._address.public_subnets())]
+        system = [subnet("system", i, str(c)) for i, c in enumerate(self._address.system_subnets())]
         self.public_subnet_ids = [s.id for s in public]
         self.system_subnet_ids = [s.id for s in system]
+        return public, system
 
-        public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=vpc.id,
-                                       tags={**tags, "Name": f"{spec.name}-public"}, opts=_child(self))
+    def _public_routes(self, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway) -> None:
+        """The ``public`` route table: default route to the internet gateway, on the public subnets."""
+        name, spec = self._stem, self.spec
+        public_rt = aws.ec2.RouteTable(f"{name}-public", vpc_id=self._vpc.id,
+                                       tags={**self._tags, "Name": f"{spec.name}-public"}, opts=_child(self))
         aws.ec2.Route(f"{name}-public-default", route_table_id=public_rt.id, destination_cidr_block=INTERNET_CIDR,
                       gateway_id=igw.id, opts=_child(self))
         for i, s in enumerate(public):
@@ -172,7 +199,10 @@ class Network(pulumi.ComponentResource):
                                           opts=_child(self))
         self.public_route_table_id = public_rt.id
 
-        nat_count = azs if spec.network.nat_gateways == "perAz" else 1
+    def _nat_gateways(self, public: list[aws.ec2.Subnet], igw: aws.ec2.InternetGateway) -> list[aws.ec2.NatGateway]:
+        """One NAT gateway (and its elastic IP) per zone, or one in the first zone."""
+        name, spec, tags = self._stem, self.spec, self._tags
+        nat_count = spec.availability_zones if spec.network.nat_gateways == "perAz" else 1
         nats = []
         for i in range(nat_count):
             eip = aws.ec2.Eip(f"{name}-nat-az{i}", domain="vpc", tags={**tags, "Name": f"{spec.name}-nat-az{i}"},
@@ -182,50 +212,67 @@ class Network(pulumi.ComponentResource):
                                            tags={**tags, "Name": f"{spec.name}-nat-az{i}"},
                                            opts=_child(self, depends_on=[igw])))
         self.nat_gateway_ids = [n.id for n in nats]
+        return nats
 
+    def _private_routes(self, system: list[aws.ec2.Subnet], nats: list[aws.ec2.NatGateway]) -> None:
+        """Per zone the ``egress-az<i>`` route table (default route to NAT, on the system subnet),
+        and the ``isolated`` one (no default route)."""
+        name, spec, tags = self._stem, self.spec, self._tags
         egress_rts = []
-        for i in range(azs):
-            rt = aws.ec2.RouteTable(f"{name}-egress-az{i}", vpc_id=vpc.id,
+        for i in range(spec.availability_zones):
+            rt = aws.ec2.RouteTable(f"{name}-egress-az{i}", vpc_id=self._vpc.id,
                                     tags={**tags, "Name": f"{spec.name}-egress-az{i}"}, opts=_child(self))
             aws.ec2.Route(f"{name}-egress-az{i}-default", route_table_id=rt.id, destination_cidr_block=INTERNET_CIDR,
-                          nat_gateway_id=nats[i if nat_count > 1 else 0].id, opts=_child(self))
+                          nat_gateway_id=nats[i if len(nats) > 1 else 0].id, opts=_child(self))
             aws.ec2.RouteTableAssociation(f"{name}-system-az{i}", subnet_id=system[i].id, route_table_id=rt.id,
                                           opts=_child(self))
             egress_rts.append(rt)
-        isolated_rt = aws.ec2.RouteTable(f"{name}-isolated", vpc_id=vpc.id,
+        isolated_rt = aws.ec2.RouteTable(f"{name}-isolated", vpc_id=self._vpc.id,
                                          tags={**tags, "Name": f"{spec.name}-isolated"}, opts=_child(self))
         self.private_route_table_ids = [rt.id for rt in egress_rts]
         self.isolated_route_table_id = isolated_rt.id
 
-        # Shared security groups: created first, rules after, so rules can reference any group.
+    def _security_groups(self) -> dict[str, aws.ec2.SecurityGroup]:
+        """The shared security groups, without rules (created first, rules after, so rules can
+        reference any group)."""
+        name, spec = self._stem, self.spec
         groups: dict[str, aws.ec2.SecurityGroup] = {}
         for g, what in ((plan.CONTROL_PLANE, "additional EKS control-plane group"),
                         (plan.SYSTEM, "system node group"),
                         (plan.TENANT_NODES, "marker on every tenant node; holds no rules"),
                         (plan.ENDPOINTS, "interface VPC endpoints")):
             slug = _slug(g)
-            sg_tags = {**tags, "Name": f"{spec.name}-{slug}"}
+            sg_tags = {**self._tags, "Name": f"{spec.name}-{slug}"}
             if g == plan.SYSTEM:
-                sg_tags = plan.node_security_group_tags(sg_tags, cluster)
+                sg_tags = plan.node_security_group_tags(sg_tags, self._cluster)
             groups[g] = aws.ec2.SecurityGroup(
-                f"{name}-{slug}", vpc_id=vpc.id, name=f"{spec.name}-{slug}", description=f"tenancy {spec.name}: {what}",
-                tags=sg_tags, opts=_child(self))
+                f"{name}-{slug}", vpc_id=self._vpc.id, name=f"{spec.name}-{slug}",
+                description=f"tenancy {spec.name}: {what}", tags=sg_tags, opts=_child(self))
         self.control_plane_security_group_id = groups[plan.CONTROL_PLANE].id
         self.system_security_group_id = groups[plan.SYSTEM].id
         self.tenant_nodes_security_group_id = groups[plan.TENANT_NODES].id
         self.endpoint_security_group_id = groups[plan.ENDPOINTS].id
+        return groups
 
+    def _s3_endpoint(self) -> aws.ec2.VpcEndpoint:
+        """The S3 gateway endpoint on every private route table, and S3's CIDRs."""
+        name, spec = self._stem, self.spec
         s3 = aws.ec2.VpcEndpoint(
-            f"{name}-s3", vpc_id=vpc.id, vpc_endpoint_type="Gateway",
-            service_name=region.apply(lambda r: plan.endpoint_service_name(r, "s3")),
-            route_table_ids=[rt.id for rt in egress_rts] + [isolated_rt.id],
-            tags={**tags, "Name": f"{spec.name}-s3"}, opts=_child(self))
+            f"{name}-s3", vpc_id=self._vpc.id, vpc_endpoint_type="Gateway",
+            service_name=self._region.apply(lambda r: plan.endpoint_service_name(r, "s3")),
+            route_table_ids=[*self.private_route_table_ids, self.isolated_route_table_id],
+            tags={**self._tags, "Name": f"{spec.name}-s3"}, opts=_child(self))
         self.s3_prefix_list_id = s3.prefix_list_id
         # S3 traffic through the gateway endpoint goes to S3's public ranges: the pods' network
         # policies need them as CIDRs (resolved at deploy time from the prefix list).
         self.s3_cidr_blocks: pulumi.Output[list[str]] = aws.ec2.get_prefix_list_output(
             prefix_list_id=self.s3_prefix_list_id, opts=pulumi.InvokeOutputOptions(parent=self)).cidr_blocks
+        return s3
 
+    def _shared_rules(self, groups: dict[str, aws.ec2.SecurityGroup],
+                      s3: aws.ec2.VpcEndpoint) -> dict[str, pulumi.Input[str]]:
+        """The shared groups' rules (:func:`plan.shared_rules`). Returns the symbolic peers' refs."""
+        spec, address = self.spec, self._address
         refs: dict[str, pulumi.Input[str]] = {g: sg.id for g, sg in groups.items()}
         refs[plan.VPC] = address.vpc_cidr
         refs[plan.S3] = s3.prefix_list_id
@@ -234,31 +281,35 @@ class Network(pulumi.ComponentResource):
         lb_from = str(address.block(0)) if spec.workloads.ingress_controller_namespace else None
         for g, sg in groups.items():
             for rule in plan.shared_rules(g, api_access, lb_from, mesh=spec.workloads.mesh == "istio"):
-                _sg_rule(f"{name}-{_slug(g)}-{rule.key}", rule, sg.id, refs, tags, _child(self))
+                _sg_rule(f"{self._stem}-{_slug(g)}-{rule.key}", rule, sg.id, refs, self._tags, _child(self))
+        return refs
 
+    def _interface_endpoints(self, groups: dict[str, aws.ec2.SecurityGroup]) -> None:
+        """The interface endpoints (:func:`plan.interface_endpoints`) in the system subnets."""
+        name, spec = self._stem, self.spec
         self.interface_endpoint_ids = {}
         for svc in plan.interface_endpoints(spec.identity.mode):
             suffix = plan.endpoint_resource_suffix(svc)
             ep = aws.ec2.VpcEndpoint(
-                f"{name}-{suffix}", vpc_id=vpc.id, vpc_endpoint_type="Interface",
-                service_name=region.apply(functools.partial(plan.endpoint_service_name, service=svc)),
+                f"{name}-{suffix}", vpc_id=self._vpc.id, vpc_endpoint_type="Interface",
+                service_name=self._region.apply(functools.partial(plan.endpoint_service_name, service=svc)),
                 private_dns_enabled=True, subnet_ids=self.system_subnet_ids,
                 security_group_ids=[groups[plan.ENDPOINTS].id],
-                tags={**tags, "Name": f"{spec.name}-{suffix}"}, opts=_child(self))
+                tags={**self._tags, "Name": f"{spec.name}-{suffix}"}, opts=_child(self))
             self.interface_endpoint_ids[svc] = ep.id
 
-        self._flow_logs(name, spec, vpc, tags)
-
-        # Node pools: built once per pool, whatever the number of their tenants.
+    def _pools(self, refs: dict[str, pulumi.Input[str]]) -> None:
+        """Node pools: built once per pool, whatever the number of their tenants."""
+        spec = self.spec
         self.pools: dict[str, PoolNetwork] = {}
-        node_pools = spec.node_pools
-        for pool in node_pools:
+        for pool in spec.node_pools:
             self.pools[pool.name] = PoolNetwork(pool_resource_name(spec.name, pool.name), PoolNetworkArgs(
-                platform=spec, pool=pool.name, slot=pool.slot, vpc_id=vpc.id, zone_names=self.zone_names,
+                platform=spec, pool=pool.name, slot=pool.slot, vpc_id=self._vpc.id, zone_names=self.zone_names,
                 route_table_ids=(self.private_route_table_ids if _pool_internet_egress(spec, pool.name)
-                                 else [self.isolated_route_table_id] * azs),
+                                 else [self.isolated_route_table_id] * spec.availability_zones),
                 refs=refs), opts=_child(self))
 
+    def _outputs(self) -> None:
         self.register_outputs({
             "vpcId": self.vpc_id,
             "publicSubnetIds": self.public_subnet_ids,
@@ -439,36 +490,48 @@ class TenantNetwork(pulumi.ComponentResource):
         self.tenant = tenant.name
         self.platform = platform
         self.pool: str | None = tenant.pool
-        pooled = self.pool is not None
-        if pooled and (args.pool_security_group_id is None or args.tenant_nodes_security_group_id is None):
+        if self.pool is not None and (args.pool_security_group_id is None
+                                      or args.tenant_nodes_security_group_id is None):
             raise ValueError(f"tenant {tenant.name!r} is on pool {self.pool!r}: TenantNetworkArgs needs "
                              f"pool_security_group_id and tenant_nodes_security_group_id (use from_network)")
-        address = platform.address_plan
         # A pooled tenant's traffic is in its pool's block (NACL edges are the pool's).
         self.slot: int = platform.block_slot(tenant)
-        self.block = str(address.tenant_block(self.slot))
-        cluster = naming.cluster_name(platform.name)
-        t = tenant.name
-        self.tags = tags = {**naming.tags(platform.name, t), **args.tags}
+        self.block = str(platform.address_plan.tenant_block(self.slot))
+        self._cluster = naming.cluster_name(platform.name)
+        self.tags = {**naming.tags(platform.name, tenant.name), **args.tags}
 
+        self._subnets(args)
+        self._security_group(args)
+        self.network_acl_id = None
+        if platform.network.tenant_network_acls and self.pool is None:
+            self.network_acl_id = _block_network_acl(self, tenant.name, f"{platform.name}-{tenant.name}", platform,
+                                                     self.block, args.vpc_id, self.subnet_ids, self.tags)
+        self._outputs()
+
+    def _subnets(self, args: TenantNetworkArgs) -> None:
+        """A dedicated tenant's subnets (one per zone) and their route table associations."""
+        platform, tenant, t = self.platform, args.tenant, self.tenant
         subnets = []
-        for i, cidr in enumerate([] if pooled else address.tenant_subnets(self.slot)):
+        for i, cidr in enumerate([] if self.pool is not None else platform.address_plan.tenant_subnets(self.slot)):
             label = f"{platform.name}-{t}-az{i}"
             sn = aws.ec2.Subnet(f"{t}-subnet-az{i}", vpc_id=args.vpc_id, cidr_block=str(cidr),
                                 availability_zone=args.zone_names[i], map_public_ip_on_launch=False,
-                                tags=plan.subnet_tags(tags, cluster, "tenant", label), opts=_child(self))
+                                tags=plan.subnet_tags(self.tags, self._cluster, "tenant", label), opts=_child(self))
             rt = args.egress_route_table_ids[i] if tenant.internet_egress else args.isolated_route_table_id
             aws.ec2.RouteTableAssociation(f"{t}-subnet-az{i}", subnet_id=sn.id, route_table_id=rt, opts=_child(self))
             subnets.append(sn)
         self.subnet_ids = [s.id for s in subnets]
 
+    def _security_group(self, args: TenantNetworkArgs) -> None:
+        """The tenant's node security group and its rules; pooled, the pods' group ids."""
+        platform, t, tags, pooled = self.platform, self.tenant, self.tags, self.pool is not None
         # One description whether the group sits on the tenant's nodes or (pooled) its pods: it is
         # ForceNew, and a tenant moving between a pool and its own nodes keeps its group (a
         # replacement could not even be created first: the name is unique in the VPC).
         sg = aws.ec2.SecurityGroup(
             f"{t}-nodes", vpc_id=args.vpc_id, name=f"{platform.name}-{t}-nodes",
             description=f"tenancy {platform.name}: nodes of tenant {t}",
-            tags=plan.node_security_group_tags({**tags, "Name": f"{platform.name}-{t}-nodes"}, cluster),
+            tags=plan.node_security_group_tags({**tags, "Name": f"{platform.name}-{t}-nodes"}, self._cluster),
             opts=_child(self))
         self.security_group_id = sg.id
         refs: dict[str, pulumi.Input[str]] = {
@@ -481,18 +544,14 @@ class TenantNetwork(pulumi.ComponentResource):
             assert args.pool_security_group_id is not None
             refs[plan.POOL_NODES] = args.pool_security_group_id
         ingress_controller = platform.workloads.ingress_controller_namespace is not None
-        for rule in plan.tenant_rules(tenant.internet_egress, ingress_controller,
+        for rule in plan.tenant_rules(args.tenant.internet_egress, ingress_controller,
                                       mesh=platform.workloads.mesh == "istio", pooled=pooled):
             _sg_rule(f"{t}-nodes-{rule.key}", rule, sg.id, refs, tags, _child(self))
         self.pod_security_group_ids = None
         if pooled:
             self.pod_security_group_ids = pulumi.Output.all(sg.id, args.tenant_nodes_security_group_id).apply(list)
 
-        self.network_acl_id = None
-        if platform.network.tenant_network_acls and not pooled:
-            self.network_acl_id = _block_network_acl(self, t, f"{platform.name}-{t}", platform, self.block,
-                                                     args.vpc_id, self.subnet_ids, tags)
-
+    def _outputs(self) -> None:
         self.register_outputs({
             "subnetIds": self.subnet_ids,
             "securityGroupId": self.security_group_id,

@@ -45,16 +45,25 @@ class Platform(pulumi.ComponentResource):
         super().__init__(TYPE, name, None, opts)
         self.spec = spec
         BUILT_SPECS.append(spec)
-        child = pulumi.ResourceOptions(parent=self)
+        self._child = pulumi.ResourceOptions(parent=self)
         # --- network layer ---
-        self.network = Network(spec.name, spec, opts=child)
+        self.network = Network(spec.name, spec, opts=self._child)
         # --- cluster layer ---
-        net = self.network
+        self._cluster_and_pools()
+        self._storage()
+        self._cluster_policies()
+        # --- identity layer, tenants ---
+        self._tenants()
+        self._edges()
+        self.register_outputs({})
+
+    def _cluster_and_pools(self) -> None:
+        """The cluster, and one node group per pool (its subnets and group are the network's)."""
+        spec, net, child = self.spec, self.network, self._child
         self.cluster = Cluster(spec.name, ClusterArgs(
             platform=spec, vpc_id=net.vpc_id, system_subnet_ids=net.system_subnet_ids,
             control_plane_security_group_id=net.control_plane_security_group_id,
             system_security_group_id=net.system_security_group_id), opts=child)
-        # Node pools: one node group per pool (its subnets and group are the network's).
         self.pools: dict[str, PoolNodeGroup] = {}
         for pool in spec.node_pools:
             pn = net.pools[pool.name]
@@ -63,6 +72,10 @@ class Platform(pulumi.ComponentResource):
                 security_group_id=pn.security_group_id,
                 tenant_nodes_security_group_id=net.tenant_nodes_security_group_id,
                 depends_on=self.cluster.node_dependencies), opts=child)
+
+    def _storage(self) -> None:
+        """With ``workloads.storage: ebs``, the EBS CSI driver and the default StorageClass."""
+        spec = self.spec
         self.storage: BlockStorage | None = None
         if spec.workloads.storage == "ebs":
             c = self.cluster
@@ -70,18 +83,26 @@ class Platform(pulumi.ComponentResource):
             self.storage = BlockStorage(f"{spec.name}-storage", BlockStorageArgs(
                 platform=spec, cluster_name=c.cluster_name, provider=c.provider,
                 oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
-                depends_on=[c.system_nodes.node_group, *agent]), opts=child)
+                depends_on=[c.system_nodes.node_group, *agent]), opts=self._child)
+
+    def _cluster_policies(self) -> None:
+        """The placement and service exposure policies, the tiers' PriorityClasses, and what the
+        identity layer needs from the cluster."""
+        spec, child, provider = self.spec, self._child, self.cluster.provider
         self.placement = PlacementPolicy(
-            f"{spec.name}-placement", PlacementPolicyArgs(provider=self.cluster.provider), opts=child)
+            f"{spec.name}-placement", PlacementPolicyArgs(provider=provider), opts=child)
         self.service_exposure = ServiceExposurePolicy(
-            f"{spec.name}-service-exposure", ServiceExposurePolicyArgs(provider=self.cluster.provider), opts=child)
+            f"{spec.name}-service-exposure", ServiceExposurePolicyArgs(provider=provider), opts=child)
         # Tiers: the PriorityClasses each tenant's tenancy-tier quota admits one of.
-        self.tiers = TierPriorityClasses(f"{spec.name}-tiers", TierPriorityClassesArgs(provider=self.cluster.provider),
+        self.tiers = TierPriorityClasses(f"{spec.name}-tiers", TierPriorityClassesArgs(provider=provider),
                                          opts=child)
         self.cluster_identity = ClusterIdentity(
             oidc_provider_arn=self.cluster.oidc_provider_arn, oidc_issuer=self.cluster.oidc_issuer,
             cluster_name=self.cluster.cluster_name, cluster_arn=self.cluster.cluster_arn)
-        # --- identity layer ---
+
+    def _tenants(self) -> None:
+        """The data bucket, every tenant, and the shared principals' access entries."""
+        spec, child = self.spec, self._child
         self.data_bucket = DataBucket("tenant-data", spec, opts=child)
         self.tenants: dict[str, Tenant] = {}
         shared = frozenset(shared_principals(spec))
@@ -98,15 +119,16 @@ class Platform(pulumi.ComponentResource):
         if shared:
             self.shared_access = SharedAccess(shared_access_name(spec.name), SharedAccessArgs(
                 platform=spec, cluster_name=self.cluster.cluster_name, tenants=self.tenants), opts=child)
-        # Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X.
-        for t in spec.tenants:
+
+    def _edges(self) -> None:
+        """The ``allowFrom`` edges, after every tenant exists (tenant X's allowFrom [Y] is owned by
+        X), and the NACL entries of edges crossing a pool's block (once per block pair)."""
+        for t in self.spec.tenants:
             for peer in t.allow_from:
                 self.tenants[t.name].allow_from(self.tenants[peer])
-        # NACL entries of edges crossing a pool's block: once per block pair.
-        if net.pools:
-            pool_nacl_entries(spec, {n: t.network for n, t in self.tenants.items() if t.network is not None},
-                              net.pools)
-        self.register_outputs({})
+        if self.network.pools:
+            pool_nacl_entries(self.spec, {n: t.network for n, t in self.tenants.items() if t.network is not None},
+                              self.network.pools)
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """The stack outputs other stacks need (see docs/deploy.md, "Stack outputs")."""

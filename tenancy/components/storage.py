@@ -54,32 +54,49 @@ class BlockStorage(pulumi.ComponentResource):
     def __init__(self, name: str, args: BlockStorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("tenancy:storage:BlockStorage", name, None, opts)
         import pulumi_aws as aws
-        from pulumi_kubernetes.storage.v1 import StorageClass
 
-        spec = args.platform
-        p = spec.name
-        tags = naming.tags(p)
-        child = pulumi.ResourceOptions(parent=self)
-        n = lambda role: cplan.platform_resource_name(p, role)  # noqa: E731
-        partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self)).partition
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
+        self._args = args
+        self._tags = naming.tags(args.platform.name)
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._partition = aws.get_partition_output(opts=pulumi.InvokeOptions(parent=self)).partition
+        self._account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=self)).account_id
 
+        self._volume_key()
+        role_policies = self._controller_role()
+        self._addon(role_policies)
+        self._storage_class()
+        self.register_outputs({"storageClass": plan.STORAGE_CLASS, "volumeKeyArn": self.volume_key.arn})
+
+    def _n(self, role: str) -> str:
+        return cplan.platform_resource_name(self._args.platform.name, role)
+
+    def _volume_key(self) -> None:
+        """The tenants' volume KMS key and its alias."""
+        import pulumi_aws as aws
+
+        n = self._n
         self.volume_key = aws.kms.Key(
             n("volume-key"),
-            description=f"EKS cluster {naming.cluster_name(p)}: tenants' EBS volumes "
+            description=f"EKS cluster {naming.cluster_name(self._args.platform.name)}: tenants' EBS volumes "
                         f"(StorageClass {plan.STORAGE_CLASS})",
             enable_key_rotation=True,
             deletion_window_in_days=30,
-            policy=pulumi.Output.all(partition, account).apply(
+            policy=pulumi.Output.all(self._partition, self._account).apply(
                 lambda a: json.dumps(plan.volume_key_policy(a[0], a[1]))),
-            tags=tags,
-            opts=child,
+            tags=self._tags,
+            opts=self._child,
         )
         aws.kms.Alias(n("volume-key"), name=f"alias/{n('ebs-volumes')}", target_key_id=self.volume_key.key_id,
-                      opts=child)
+                      opts=self._child)
 
+    def _controller_role(self) -> list[pulumi.Resource]:
+        """The EBS CSI controller's role (IRSA or Pod Identity trust), the managed policy and the
+        use of the volume key. Returns the two policies (the add-on waits for them)."""
+        import pulumi_aws as aws
+
+        args, n, child = self._args, self._n, self._child
         ns, sa = plan.CONTROLLER_SERVICE_ACCOUNT
-        irsa = spec.identity.mode == "irsa"
+        irsa = args.platform.identity.mode == "irsa"
         if irsa:
             trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
                 lambda a: json.dumps(cplan.web_identity_trust_policy(a[0], a[1], ns, sa)))
@@ -93,40 +110,51 @@ class BlockStorage(pulumi.ComponentResource):
             name=n("ebs-csi"),
             description=f"EBS CSI controller ({ns}/{sa}) via {'IRSA' if irsa else 'Pod Identity'}",
             assume_role_policy=trust,
-            tags=tags,
+            tags=self._tags,
             opts=child,
         )
         managed = aws.iam.RolePolicyAttachment(
             n("ebs-csi-policy"), role=self.role.name,
-            policy_arn=partition.apply(lambda q: cplan.managed_policy_arn(q, plan.MANAGED_POLICY)), opts=child)
+            policy_arn=self._partition.apply(lambda q: cplan.managed_policy_arn(q, plan.MANAGED_POLICY)), opts=child)
         kms = aws.iam.RolePolicy(
             n("ebs-csi-kms"), role=self.role.name, name="volume-key",
             policy=self.volume_key.arn.apply(lambda k: json.dumps(plan.kms_policy(k))), opts=child)
+        return [managed, kms]
 
+    def _addon(self, role_policies: list[pulumi.Resource]) -> None:
+        """The ``aws-ebs-csi-driver`` add-on, with the role (IRSA annotation or Pod Identity association)."""
+        import pulumi_aws as aws
+
+        args = self._args
+        _, sa = plan.CONTROLLER_SERVICE_ACCOUNT
         identity: dict[str, Any] = (
-            {"service_account_role_arn": self.role.arn} if irsa else
+            {"service_account_role_arn": self.role.arn} if args.platform.identity.mode == "irsa" else
             {"pod_identity_associations": [{"role_arn": self.role.arn, "service_account": sa}]})
         self.addon = aws.eks.Addon(
-            n("ebs-csi"),
+            self._n("ebs-csi"),
             cluster_name=args.cluster_name,
             addon_name=plan.ADDON,
             configuration_values=json.dumps(plan.addon_configuration(cplan.SYSTEM_LABELS), sort_keys=True),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[managed, kms, *args.depends_on]),
+            tags=self._tags,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*role_policies, *args.depends_on]),
             **identity,
         )
+
+    def _storage_class(self) -> None:
+        """The default StorageClass ``gp3-encrypted`` (volume key), after the add-on."""
+        from pulumi_kubernetes.storage.v1 import StorageClass
+
         sc = self.volume_key.arn.apply(
             lambda k: plan.storage_class(k, {MANAGED_BY_LABEL: naming.MANAGED_BY}))
         self.storage_class = StorageClass(
-            n("storage-class"),
+            self._n("storage-class"),
             metadata=sc["metadata"],
             provisioner=sc["provisioner"],
             parameters=sc["parameters"],
             reclaim_policy=sc["reclaimPolicy"],
             volume_binding_mode=sc["volumeBindingMode"],
             allow_volume_expansion=sc["allowVolumeExpansion"],
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.addon]),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._args.provider, depends_on=[self.addon]),
         )
-        self.register_outputs({"storageClass": plan.STORAGE_CLASS, "volumeKeyArn": self.volume_key.arn})

@@ -66,53 +66,66 @@ class Tenant(pulumi.ComponentResource):
         slot = args.platform.block_slot(t)
         self.address_block = str(plan.tenant_block(slot))
         self.subnet_cidrs = [str(n) for n in plan.tenant_subnets(slot)]
-        child = pulumi.ResourceOptions(parent=self)
+        self._child = pulumi.ResourceOptions(parent=self)
 
-        # --- network layer ---
+        self._network_layer(args)
+        self._cluster_layer(args)
+        self._identity_layer(args)
+        # teamStack: the team's own stack builds the bundle and the roles (tenancy.components.team).
+        self.bundle: TenantBundle | None = None
+        if not t.team_stack:
+            self._bundle_layer(args)
+        self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
+
+    def _network_layer(self, args: TenantArgs) -> None:
+        """The tenant's subnets and security group (:class:`TenantNetwork`)."""
+        t = args.tenant
         self.network: TenantNetwork | None = None
         if args.network is not None:
             self.network = TenantNetwork(t.name, TenantNetworkArgs.from_network(args.network, t, args.platform),
-                                         opts=child)
+                                         opts=self._child)
 
-        # --- cluster layer ---
+    def _cluster_layer(self, args: TenantArgs) -> None:
+        """The tenant's node group (dedicated tenants) and its own principals' access entries."""
+        t, child = args.tenant, self._child
         self.node_group: TenantNodeGroup | None = None
         self.access: TenantAccess | None = None
-        if args.cluster is not None:
-            if args.network is not None and self.network is not None and not t.offboarding and not self.pool:
-                self.node_group = TenantNodeGroup(t.name, TenantNodeGroupArgs(
-                    platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name,
-                    subnet_ids=self.network.subnet_ids, security_group_id=self.network.security_group_id,
-                    tenant_nodes_security_group_id=args.network.tenant_nodes_security_group_id,
-                    depends_on=args.cluster.node_dependencies), opts=child)
-            own = [a for p in ("admins", "editors", "viewers") for a in getattr(t, p)
-                   if a not in args.shared_principals]
-            if own and not t.offboarding:
-                self.access = TenantAccess(t.name, TenantAccessArgs(
-                    platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name,
-                    skip_principals=args.shared_principals, shared_access_urn=args.shared_access_urn), opts=child)
+        if args.cluster is None:
+            return
+        if args.network is not None and self.network is not None and not t.offboarding and not self.pool:
+            self.node_group = TenantNodeGroup(t.name, TenantNodeGroupArgs(
+                platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name,
+                subnet_ids=self.network.subnet_ids, security_group_id=self.network.security_group_id,
+                tenant_nodes_security_group_id=args.network.tenant_nodes_security_group_id,
+                depends_on=args.cluster.node_dependencies), opts=child)
+        own = [a for p in ("admins", "editors", "viewers") for a in getattr(t, p)
+               if a not in args.shared_principals]
+        if own and not t.offboarding:
+            self.access = TenantAccess(t.name, TenantAccessArgs(
+                platform=args.platform, tenant=t, cluster_name=args.cluster.cluster_name,
+                skip_principals=args.shared_principals, shared_access_urn=args.shared_access_urn), opts=child)
 
-        # --- identity layer ---
+    def _identity_layer(self, args: TenantArgs) -> None:
+        """The tenant's workload roles (:class:`TenantIdentity`)."""
+        t = args.tenant
         self.identity: TenantIdentity | None = None
         if args.data_bucket is not None and args.cluster_identity is not None and not t.offboarding and (
                 not t.team_stack) and (t.service_accounts or args.platform.identity.access_points):
             self.identity = TenantIdentity(
                 f"{t.name}-identity", TenantIdentityArgs.of(args.platform, t, args.data_bucket, args.cluster_identity),
-                opts=child)
+                opts=self._child)
         self.role_arns: dict[str, pulumi.Output[str]] = self.identity.role_arns if self.identity else {}
 
-        # --- bundle layer ---
+    def _bundle_layer(self, args: TenantArgs) -> None:
+        """The tenant's in-cluster objects (:class:`TenantBundle`)."""
+        t, plan = args.tenant, args.platform.address_plan
         irsa = args.platform.identity.mode == "irsa"
-        # teamStack: the team's own stack builds the bundle and the roles (tenancy.components.team).
-        self.bundle: TenantBundle | None = None
-        if t.team_stack:
-            self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
-            return
         provider = args.cluster.provider if args.cluster is not None else None
         if t.adopt and args.cluster is not None:
             # The retained namespace and its objects exist: update them in place (pulumi-kubernetes
             # >= 4.29 otherwise fails create with AlreadyExists; its upsertExistingObjects option).
             provider = k8s.Provider(f"{t.name}-adopt", kubeconfig=args.cluster.kubeconfig,
-                                    upsert_existing_objects=True, opts=child)
+                                    upsert_existing_objects=True, opts=self._child)
         self.bundle = TenantBundle(t.name, TenantBundleArgs(
             tenant=t, vpc_cidr=args.platform.vpc_cidr, workloads=args.platform.workloads,
             # IRSA: the ServiceAccount names its role; Pod Identity associates it on the AWS side.
@@ -130,8 +143,7 @@ class Tenant(pulumi.ComponentResource):
             # Pooled tenants: the SecurityGroupPolicy puts the tenant's groups on its pods.
             pod_security_group_ids=getattr(self.network, "pod_security_group_ids", None) if t.pooled else None,
             register_allow_from=False,  # the platform registers each edge once every tenant exists
-        ), opts=child)
-        self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
+        ), opts=self._child)
 
     @property
     def pod_security_group_ids(self) -> pulumi.Output[list[str]] | None:
