@@ -193,6 +193,8 @@ def taints_match(resources: Resources, facts: IsolationFacts) -> list[Violation]
     for t in sorted(facts.tenants):
         for g in by_tenant.get(t, []):
             out += _pinned(g, TENANT_LABEL, t, t, t, "other tenants' pods", "the tenant's pods")
+    if not any(_of(resources, NODE_GROUP)):
+        return out  # a stack of the in-cluster layer alone (a team stack): the platform's stack owns the nodes
     for t, info in sorted(facts.tenants.items()):
         pool = (info.get("labels") or {}).get(POOL_LABEL)
         if pool and pool not in pools:

@@ -1,9 +1,11 @@
 """A pooled tenant's bundle and the placement policy, with the SecurityGroupPolicy's groups derived
 from a resource created in the same update (a ConfigMap's uid), so a preview of a new stack sees
 them unknown — as a real preview of a new pooled tenant does (its security group is created in the
-same update). ``preview:knownGroups`` true: the same groups as plain values.
+same update). ``knownGroups`` true: the same groups as plain values; ``placement`` false: no
+placement policy (a fault every preview can see: ``tenant-placement-enforced``).
 
-Config: tenancy:platform, preview:kubeconfig, preview:knownGroups (bool).
+Config: tenancy:platform, preview-unknowns:kubeconfig, preview-unknowns:knownGroups,
+preview-unknowns:placement (default true).
 """
 
 import pulumi
@@ -18,11 +20,12 @@ GROUPS = ["sg-0123456789abcdef0", "sg-0fedcba9876543210"]
 config = pulumi.Config()
 spec = load_platform(pulumi.Config("tenancy").require_object("platform"))
 provider = k8s.Provider("cluster", kubeconfig=config.require("kubeconfig"))
-placement = PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))
+placement = ([PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))]
+             if config.get_bool("placement") is not False else [])
 marker = k8s.core.v1.ConfigMap("group-source", metadata={"namespace": "default"}, data={"groups": ",".join(GROUPS)},
                                opts=pulumi.ResourceOptions(provider=provider))
 groups = GROUPS if config.get_bool("knownGroups") else marker.metadata.uid.apply(lambda _: GROUPS)
 for t in spec.tenants:
     TenantBundle(t.name, TenantBundleArgs(
         tenant=t, vpc_cidr=spec.vpc_cidr, workloads=spec.workloads, provider=provider,
-        pod_security_group_ids=groups if t.pool else None, wait_for=[placement]))
+        pod_security_group_ids=groups if t.pool else None, wait_for=placement))
