@@ -376,7 +376,25 @@ def _admission_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[st
         if PSA_LEVELS.get(hi, 0) != PSA_LEVELS.get(lo, 0):
             change = "loosened" if PSA_LEVELS.get(hi, 0) < PSA_LEVELS.get(lo, 0) else "tightened"
             out.append(_change(change, "admission", t, None, f"Pod Security enforce level of {t}: {lo} → {hi}"))
+        lv, hv = old_p.get("enforce-version", "latest"), new_p.get("enforce-version", "latest")
+        if lv != hv and _psa_version(lv) != _psa_version(hv):
+            older = _psa_version(hv) < _psa_version(lv)
+            out.append(_change("loosened" if older else "tightened", "admission", t, None,
+                               f"Pod Security enforce-version of {t}: {lv} → {hv}"
+                               + (" (checks added by later Kubernetes versions no longer apply)" if older else "")))
     return out
+
+
+def _psa_version(v: str) -> tuple[float, float]:
+    """``latest`` above every pinned ``v1.N`` (Pod Security admission: a pinned version keeps that
+    release's checks, ``latest`` follows the API server's)."""
+    if v == "latest":
+        return (float("inf"), 0.0)
+    try:
+        major, minor = v.lstrip("v").split(".")[:2]
+        return (float(major), float(minor))
+    except ValueError:
+        return (0.0, 0.0)
 
 
 def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[str, Any]]:

@@ -58,6 +58,10 @@ def api_access(s: Spec) -> None:
     _tenant(s, "alpha")["kubernetesApiAccess"] = True
 
 
+def psa_pinned(s: Spec) -> None:
+    s.setdefault("workloads", {})["podSecurityVersion"] = "v1.30"
+
+
 def base_spec() -> Spec:
     s = review.base_spec()
     _cluster(s)["apiAccessCidrs"] = ["10.40.0.0/20"]
@@ -73,6 +77,7 @@ CASES: list[tuple[Callable[[Spec], None], str, Callable[[dict[str, Any]], bool]]
     (foreign_tenant_admin, "people", lambda c: c["value"]["grant"] == "alpha:admins" and c["tenant"] == "alpha"
      and c["value"]["principal"] == STRANGER_ALPHA and c["value"]["newAccount"] is True),
     (exposure, "exposure", lambda c: c["tenant"] == "beta" and c["value"] in ({"loadBalancers": 2}, {"nodePorts": 2})),
+    (psa_pinned, "admission", lambda c: "enforce-version" in c["detail"] and "latest → v1.30" in c["detail"]),
     (api_access, "network", lambda c: "alpha can now open connections to platform:api" in c["detail"]
      and "tcp/443" in c["detail"]),
 ]
