@@ -30,6 +30,8 @@ sg-cross-tenant-declared  mandatory   security groups let a tenant reach another
                                       each side of the wall on its own
 np-cross-tenant-declared  mandatory   no NetworkPolicy opens one side of a wall towards
                                       another tenant (an edge opens both sides)
+nacl-cross-tenant-        mandatory   with tenantNetworkAcls: no network ACL lets a tenant's
+declared                              block out to or in from another's without an edge
 private-endpoint          mandatory   the cluster API is private, or public only to listed
                                       CIDRs (never 0.0.0.0/0)
 secrets-encryption        mandatory   Kubernetes secrets are envelope-encrypted with KMS
@@ -280,6 +282,29 @@ def np_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     return out
 
 
+def nacl_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """With ``network.tenantNetworkAcls``: a tenant's network ACL lets traffic out to, or in from,
+    another tenant's block only where an ``allowFrom`` edge joins the two (either way: ACLs are
+    stateless, so an edge opens both directions for the replies)."""
+    out = []
+    tenants = set(facts.tenants)
+    for (a, b), sides in sorted(facts.sides.items()):
+        if a not in tenants or b not in tenants:
+            continue
+        declared = any((facts.network.get(pair) or {}).get("networkPolicy") for pair in ((a, b), (b, a)))
+        if declared:
+            continue
+        if sides.get("networkAclEgress"):
+            out.append(Violation("nacl-cross-tenant-declared", a, f"network ACL of {a}",
+                                 f"{a}'s network ACL lets traffic out to {b}'s block "
+                                 f"({_ports(sides['networkAclEgress'])}) with no allowFrom edge between them"))
+        if sides.get("networkAclIngress"):
+            out.append(Violation("nacl-cross-tenant-declared", b, f"network ACL of {b}",
+                                 f"{b}'s network ACL admits {a}'s block ({_ports(sides['networkAclIngress'])}) "
+                                 f"with no allowFrom edge between them"))
+    return out
+
+
 def _ports(ports: Sequence[tuple[str, int, int]]) -> str:
     return ", ".join(f"{p}/{lo}" if lo == hi else f"{p}/{lo}-{hi}" for p, lo, hi in ports)
 
@@ -387,6 +412,8 @@ RULES: tuple[Rule, ...] = (
          sg_declared),
     Rule("np-cross-tenant-declared", "no NetworkPolicy opens one side of a wall towards another tenant", "mandatory",
          np_declared),
+    Rule("nacl-cross-tenant-declared", "no network ACL opens a tenant's block to another unless declared",
+         "mandatory", nacl_declared),
     Rule("private-endpoint", "the cluster API endpoint is private (or limited to listed CIDRs)", "mandatory",
          private_endpoint),
     Rule("secrets-encryption", "Kubernetes secrets are encrypted with KMS", "mandatory", secrets_encryption),

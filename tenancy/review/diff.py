@@ -52,7 +52,9 @@ LAYER_NAMES = {"securityGroup": "SG rule", "networkPolicy": "NetworkPolicy"}
 SIDE_NAMES = {"securityGroupEgress": ("{a}'s security groups", "let it out towards {z}"),
               "securityGroupIngress": ("{z}'s security groups", "admit {a}"),
               "networkPolicyEgress": ("{a}'s NetworkPolicies", "let it out towards {z}"),
-              "networkPolicyIngress": ("{z}'s NetworkPolicies", "admit {a}")}
+              "networkPolicyIngress": ("{z}'s NetworkPolicies", "admit {a}"),
+              "networkAclEgress": ("{a}'s network ACL", "lets it out towards {z}"),
+              "networkAclIngress": ("{z}'s network ACL", "admits {a}")}
 """Each side of a wall between two tenants, judged on its own (facts ``sides``)."""
 
 
@@ -213,8 +215,8 @@ def _side_changes(b: IsolationFacts, h: IsolationFacts, a: str, z: str, new_or_g
         what, does = who.format(a=a, z=z), verb.format(a=a, z=z)
         if not covers(old, new):
             out.append(_change("loosened", "network", z, a,
-                               f"one side of the wall: {what} now {does} ({', '.join(fmt_ports(new))}) while the "
-                               f"other side still blocks it — a latent hole the other side's next change opens"))
+                               f"one side of the wall: {what} now {does} ({', '.join(fmt_ports(new))}) while "
+                               f"the other side still blocks it — a latent hole the other side's next change opens"))
         elif not covers(new, old):
             out.append(_change("tightened", "network", z, a, f"one side of the wall: {what} no longer {does}"))
     return out

@@ -163,8 +163,9 @@ class IsolationFacts:
     sides: dict[tuple[str, str], dict[str, list[Port]]] = field(default_factory=dict)
     """(tenant, tenant) → each side of each wall on its own: ``securityGroupEgress`` (the source's
     groups let it out towards the destination), ``securityGroupIngress`` (the destination's groups let
-    it in), ``networkPolicyEgress``, ``networkPolicyIngress``. A connection needs both sides of every
-    wall (:attr:`network`); a side open alone is a latent hole."""
+    it in), ``networkPolicyEgress``, ``networkPolicyIngress``, and with ``network.tenantNetworkAcls``
+    ``networkAclEgress`` / ``networkAclIngress``. A connection needs both sides of every wall
+    (:attr:`network`); a side open alone is a latent hole."""
 
     def namespace_tenant(self, namespace: str) -> str | None:
         for t, info in self.tenants.items():
@@ -270,6 +271,7 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
              namespaces: Mapping[str, dict[str, str]]) -> None:
     # Security groups
     index = sg.RuleIndex(sg.rules_of(resources))
+    acls, acl_rules = sg.network_acls(resources)
     machines = _sg_endpoints(resources, by_type, tenants)
     tset = set(tenants)
     for a in machines:
@@ -280,8 +282,11 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
             f.network.setdefault((a.name, b.name), {})["securityGroup"] = sorted(set(ports))
             if a.name in tset and b.name in tset:  # each side of a wall between two tenants, on its own
                 out_side, in_side = index.sides(a, b)
-                f.sides.setdefault((a.name, b.name), {}).update(
-                    {"securityGroupEgress": _norm(out_side), "securityGroupIngress": _norm(in_side)})
+                sides = f.sides.setdefault((a.name, b.name), {})
+                sides.update({"securityGroupEgress": _norm(out_side), "securityGroupIngress": _norm(in_side)})
+                if a.name in acls and b.name in acls:  # network ACLs (network.tenantNetworkAcls)
+                    sides["networkAclEgress"] = _norm(sg.acl_side(acl_rules, acls[a.name], True, b.cidrs))
+                    sides["networkAclIngress"] = _norm(sg.acl_side(acl_rules, acls[b.name], False, a.cidrs))
     # ... and to the internet: only the source's egress rules apply (nothing of ours guards the far end)
     probes = sg.Machines(INTERNET, frozenset(), tuple(ipaddress.IPv4Network(a) for a in INTERNET_PROBES))
     for a in machines:

@@ -28,12 +28,12 @@ from typing import Any
 
 from tenancy.review import netpol
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
+from tenancy.spec.wire import AWS_NETWORK_ACL, AWS_NETWORK_ACL_RULE, K8S_NAMESPACE, POOL_LABEL
 from tenancy.spec.wire import AWS_SECURITY_GROUP as SG
 from tenancy.spec.wire import AWS_SECURITY_GROUP_RULE as SG_RULE
 from tenancy.spec.wire import AWS_SG_EGRESS_RULE as SG_EGRESS
 from tenancy.spec.wire import AWS_SG_INGRESS_RULE as SG_INGRESS
 from tenancy.spec.wire import AWS_SUBNET as SUBNET
-from tenancy.spec.wire import K8S_NAMESPACE, POOL_LABEL
 from tenancy.spec.wire import K8S_SECURITY_GROUP_POLICY as SECURITY_GROUP_POLICY
 
 Net = ipaddress.IPv4Network
@@ -274,3 +274,53 @@ def tenant_machines(resources: Sequence[Mapping[str, Any]], tenant: str | None, 
     cidrs = tuple(n for n in (_net((r.get("inputs") or {}).get("cidrBlock")) for r in mine if r["type"] == SUBNET)
                   if n is not None)
     return Machines(name or tenant or "platform", frozenset(groups), cidrs)
+
+
+# --------------------------------------------------------------------------------------------
+# Network ACLs (stateless, per subnet; VPC user guide, "Control subnet traffic with network access
+# control lists": rules are evaluated in ascending rule number, the first that matches decides, and
+# an unmatched packet is denied by the final ``*`` rule)
+
+
+@dataclass(frozen=True)
+class AclRule:
+    acl: str
+    number: int
+    egress: bool
+    allow: bool
+    protocol: str
+    from_port: int
+    to_port: int
+    cidr: Net | None
+
+
+def network_acls(resources: Iterable[Mapping[str, Any]]) -> tuple[dict[str, str], list[AclRule]]:
+    """(tenant → its network ACL id, every ACL rule) from a render (``network.tenantNetworkAcls``)."""
+    acls: dict[str, str] = {}
+    rules: list[AclRule] = []
+    for r in resources:
+        i = r.get("inputs") or {}
+        if r["type"] == AWS_NETWORK_ACL and r.get("tenant"):
+            acls[str(r["tenant"])] = str(r.get("id") or (r.get("outputs") or {}).get("id"))
+        elif r["type"] == AWS_NETWORK_ACL_RULE:
+            proto = str(i.get("protocol", "-1"))
+            lo, hi = _ports(proto, i.get("fromPort"), i.get("toPort"))
+            cidr = i.get("cidrBlock")
+            rules.append(AclRule(str(i.get("networkAclId")), int(i.get("ruleNumber") or 0), bool(i.get("egress")),
+                                 str(i.get("ruleAction")) == "allow", proto, lo, hi,
+                                 ipaddress.IPv4Network(str(cidr), strict=False) if cidr else None))
+    return acls, sorted(rules, key=lambda r: (r.acl, r.egress, r.number))
+
+
+def acl_side(rules: Sequence[AclRule], acl: str, egress: bool, peer: Sequence[Net]) -> list[tuple[str, int, int]]:
+    """What the ACL ``acl`` lets out to (``egress``) or in from ``peer``'s addresses: for each of its
+    blocks, the first rule (by number) whose CIDR holds the block decides; allowed ports, or []."""
+    out: set[tuple[str, int, int]] = set()
+    mine = [r for r in rules if r.acl == acl and r.egress == egress]
+    for block in peer:
+        for r in mine:
+            if r.cidr is not None and block.subnet_of(r.cidr):
+                if r.allow:
+                    out.add((r.protocol, r.from_port, r.to_port))
+                break
+    return sorted(out)

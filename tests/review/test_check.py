@@ -95,6 +95,19 @@ def _ingress_policy(ns: str, peer: str) -> dict[str, Any]:
                            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": peer}}}]}]}}}
 
 
+def _nacl_opening(res: Res) -> None:
+    """alpha and gamma get network ACLs; alpha's lets traffic out to the whole VPC, gamma's block included."""
+    for t in ("alpha", "gamma"):  # under the tenant's component, as the platform registers them
+        owner = review.find(res, "tenancy:index:Tenant", t)
+        res.append({"urn": f"urn:x::acl-{t}", "type": "aws:ec2/networkAcl:NetworkAcl", "name": f"{t}-nacl",
+                    "tenant": t, "id": f"acl-{t}", "custom": True, "outputs": {}, "inputs": {"subnetIds": []},
+                    "parent": owner["urn"]})
+    res.append({"urn": "urn:x::acl-rule", "type": "aws:ec2/networkAclRule:NetworkAclRule", "name": "stray",
+                "tenant": "alpha", "id": "nacl-x", "custom": True, "outputs": {},
+                "inputs": {"networkAclId": "acl-alpha", "ruleNumber": 150, "egress": True, "ruleAction": "allow",
+                           "cidrBlock": "10.40.0.0/16", "protocol": "-1"}})
+
+
 def _public_endpoint(res: Res) -> None:
     review.find(res, "eks:index:Cluster")["inputs"]["endpointPublicAccess"] = True
 
@@ -129,6 +142,7 @@ FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "workload-role-scope": (_widen_prefix, "beta"),
     "sg-cross-tenant-declared": (_undeclared_sg, "alpha"),
     "np-cross-tenant-declared": (_one_sided_np, "beta"),
+    "nacl-cross-tenant-declared": (_nacl_opening, "alpha"),
     "private-endpoint": (_public_endpoint, None),
     "secrets-encryption": (_no_secrets_key, None),
     "encrypted-volumes": (_plain_volume, "beta"),

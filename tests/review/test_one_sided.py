@@ -85,3 +85,38 @@ def test_negative_control_real_renders_have_no_one_sided_wall(spec: str) -> None
         opened = {k for k, v in sides.items() if v}
         assert opened in (set(), set(sides)), (pair, opened)  # all four sides, or none
     assert not [v for _, _, vs in check.run_checks(res) for v in vs]
+
+
+def _nacl_spec(edge: bool) -> dict[str, Any]:
+    spec = review.base_spec()
+    spec.setdefault("network", {})["tenantNetworkAcls"] = True
+    if not edge:
+        for t in spec["tenants"]:
+            t["allowFrom"] = []
+    return spec
+
+
+def test_a_network_acl_opening_between_tenants_is_loosened_and_violates(tmp_path: Path) -> None:
+    """With tenantNetworkAcls: an allow rule on alpha's ACL admitting gamma's block (before the VPC
+    deny) opens one side of the ACL wall; no edge joins alpha and gamma."""
+    base = review.resources(_nacl_spec(edge=True))
+    head = copy.deepcopy(base)
+    acl = next(r for r in head if r["type"] == "aws:ec2/networkAcl:NetworkAcl" and r["tenant"] == "alpha")
+    head.append({"urn": "urn:x::stray-acl", "type": "aws:ec2/networkAclRule:NetworkAclRule", "name": "stray",
+                 "tenant": "alpha", "id": "nacl-stray", "custom": True, "outputs": {},
+                 "inputs": {"networkAclId": acl["id"], "ruleNumber": 150, "egress": False, "ruleAction": "allow",
+                            "cidrBlock": "10.40.0.0/16", "protocol": "-1"}})
+    assert facts_of(head).sides[("gamma", "alpha")]["networkAclIngress"]
+    d = diff_renders(load_render(_write(tmp_path, "b", base)), load_render(_write(tmp_path, "h", head)))
+    loosened = [c for c in d["isolation"] if c["change"] == "loosened"]
+    assert any("alpha's network ACL now admits gamma" in c["detail"] for c in loosened), loosened
+    rules = {v.rule for _, _, vs in check.run_checks(head) for v in vs}
+    assert rules == {"nacl-cross-tenant-declared"}, rules
+
+
+def test_negative_control_network_acls_of_a_real_render_open_only_declared_edges() -> None:
+    for edge in (True, False):
+        res = review.resources(_nacl_spec(edge))
+        facts = facts_of(res)
+        assert any("networkAclEgress" in s for s in facts.sides.values())
+        assert not [v for _, _, vs in check.run_checks(res) for v in vs], edge
