@@ -191,6 +191,9 @@ def _network_changes(b: IsolationFacts, h: IsolationFacts, existing: set[str], n
             else:
                 closed = " + ".join(LAYER_NAMES.get(x, x) for x in sorted(hi) if not hi[x])
                 detail = f"{layers} now admit {a} → {z} ({ports}); still closed by {closed or 'another layer'}"
+            if "networkPolicy" in gained and (a, z) in h.label_dependent:
+                detail += (" — only between pods with particular labels: the policies select pods by label, which a "
+                           "render does not know, so this is the widest case")
             out.append(_change("loosened", "network", tenant, peer, detail))
         if lost and not gained:
             layers = " + ".join(LAYER_NAMES.get(x, x) for x in lost)

@@ -63,7 +63,7 @@ import fnmatch
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tenancy.review import netpol
@@ -160,6 +160,10 @@ class IsolationFacts:
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     enforced: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     pod_security: dict[str, dict[str, str]] = field(default_factory=dict)
+    label_dependent: set[tuple[str, str]] = field(default_factory=set)
+    """Pairs whose NetworkPolicy connection holds only for pods with particular labels: the facts
+    assume some pod of each namespace matches (pod labels are not in a render), an over-approximation
+    the review says out loud."""
     sides: dict[tuple[str, str], dict[str, list[Port]]] = field(default_factory=dict)
     """(tenant, tenant) → each side of each wall on its own: ``securityGroupEgress`` (the source's
     groups let it out towards the destination), ``securityGroupIngress`` (the destination's groups let
@@ -323,8 +327,16 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
         for dst in eps:
             if src.name == dst.name or (src.name not in tset and dst.name not in tset):
                 continue
-            f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = netpol.connection(
-                policies.get(src.ep.namespace or "", []), src.ep, policies.get(dst.ep.namespace or "", []), dst.ep)
+            src_pol, dst_pol = policies.get(src.ep.namespace or "", []), policies.get(dst.ep.namespace or "", [])
+            ports = netpol.connection(src_pol, src.ep, dst_pol, dst.ep)
+            f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = ports
+            if ports and (src.ep.namespace or dst.ep.namespace):
+                # Sound, not precise: some pod of each namespace MAY match the selectors. Would pods
+                # without labels connect too? If not, the opening needs particular pod labels.
+                bare_src = replace(src.ep, pod_labels={}) if src.ep.namespace else src.ep
+                bare_dst = replace(dst.ep, pod_labels={}) if dst.ep.namespace else dst.ep
+                if not netpol.connection(src_pol, bare_src, dst_pol, bare_dst):
+                    f.label_dependent.add((src.name, dst.name))
             if src.name in tset and dst.name in tset:
                 f.sides.setdefault((src.name, dst.name), {}).update({
                     "networkPolicyEgress": netpol.allowed(policies.get(src.ep.namespace or "", []), src.ep, "egress",

@@ -120,3 +120,34 @@ def test_negative_control_network_acls_of_a_real_render_open_only_declared_edges
         facts = facts_of(res)
         assert any("networkAclEgress" in s for s in facts.sides.values())
         assert not [v for _, _, vs in check.run_checks(res) for v in vs], edge
+
+
+def _np(ns: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"urn": f"urn:x::np-{ns}-{name}", "type": "kubernetes:networking.k8s.io/v1:NetworkPolicy", "tenant": ns,
+            "name": f"{ns}/{name}", "id": f"{ns}/{name}", "custom": True, "outputs": {},
+            "inputs": {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                       "metadata": {"name": name, "namespace": ns}, "spec": spec}}
+
+
+def test_an_opening_that_needs_pod_labels_is_said_to_be_the_widest_case(tmp_path: Path) -> None:
+    """Sound first, then precise: the facts assume some pod of each namespace matches a selector; when
+    the opening holds only for labelled pods, the review says so instead of claiming more."""
+    base = review.base()
+    head = copy.deepcopy(base)
+    api = {"matchLabels": {"app": "api"}}
+    ns = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "beta"}}, "podSelector": api}
+    head.append(_np("alpha", "to-beta-api", {"podSelector": api, "policyTypes": ["Egress"], "egress": [{"to": [ns]}]}))
+    head.append(_np("beta", "from-alpha-api", {"podSelector": api, "policyTypes": ["Ingress"], "ingress": [{"from": [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "alpha"}}, "podSelector": api}]}]}))
+    facts = facts_of(head)
+    assert facts.network[("alpha", "beta")]["networkPolicy"] and ("alpha", "beta") in facts.label_dependent
+    d = diff_renders(load_render(_write(tmp_path, "b", base)), load_render(_write(tmp_path, "h", head)))
+    np_change = [c for c in d["isolation"] if c["peer"] == "alpha" and c["tenant"] == "beta"]
+    assert np_change and "only between pods with particular labels" in np_change[0]["detail"], d["isolation"]
+
+
+def test_negative_control_a_namespace_wide_edge_is_not_qualified(tmp_path: Path) -> None:
+    base, head = review.base(), review.with_edge()
+    assert not facts_of(head).label_dependent & {(a, b) for a in facts_of(head).tenants for b in facts_of(head).tenants}
+    d = diff_renders(load_render(_write(tmp_path, "b", base)), load_render(_write(tmp_path, "h", head)))
+    assert d["isolation"] and not any("particular labels" in c["detail"] for c in d["isolation"])
