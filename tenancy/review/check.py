@@ -66,7 +66,7 @@ from tenancy.review.facts import (
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
-from tenancy.spec.wire import EKS_COMPONENT
+from tenancy.spec.wire import EKS_COMPONENT, TEAM_TENANT_TYPE
 
 Resources = Sequence[Mapping[str, Any]]
 
@@ -134,8 +134,14 @@ def _covers_pod_create(scope: Mapping[str, Any]) -> bool:
 
 
 def placement_enforced(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Every tenant namespace is under a bound placement policy — except a team stack's (its
+    ``TeamTenant`` builds the namespace; the cluster-wide placement policy lives in the platform's
+    stack, whose ``tenancy check`` judges it)."""
     out = []
+    team = {str(r["name"]) for r in _of(resources, TEAM_TENANT_TYPE)}
     for ns in _tenant_namespaces(resources):
+        if ns["tenant"] in team:
+            continue
         t = ns["tenant"]
         enforced = facts.enforced.get(t, {})
         if not any("Deny" in acts and _covers_pod_create(facts.policies[p]["scope"])

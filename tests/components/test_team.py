@@ -101,6 +101,19 @@ def _team(rendered: dict[str, Path], **tenant: Any) -> RenderResult:
                           mocks=Mocks(stack_references={PLATFORM_STACK: _platform_outputs(rendered)}))
 
 
+def test_tenancy_check_judges_what_the_team_stack_owns(rendered: dict[str, Path]) -> None:
+    """The team stack passes every guardrail: the placement policy and the nodes are the platform
+    stack's (judged there), and its own objects hold. Negative control: the same namespace outside a
+    TeamTenant (a bundle alone) is judged for placement."""
+    from tenancy.review import check
+    from tenancy.review.diff import load_render
+
+    res = load_render(rendered["team"]).resources
+    assert not [v for _, _, vs in check.run_checks(res) for v in vs]
+    bare = [r for r in res if r["type"] != "tenancy:team:TeamTenant"]
+    assert {v.rule for _, _, vs in check.run_checks(bare) for v in vs} == {"tenant-placement-enforced"}
+
+
 @pytest.mark.parametrize(
     ("tenant", "message"),
     [
