@@ -245,7 +245,7 @@ def sg_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     NetworkPolicy connection) declares it — and each side of the wall on its own: an ingress rule
     admitting another tenant while that tenant's egress still blocks it is a violation too."""
     out = []
-    tenants = set(facts.tenants)
+    tenants = _own_namespaces(facts)
     for (a, b), layers in sorted(facts.network.items()):
         if a not in tenants or b not in tenants or layers.get("networkPolicy"):
             continue
@@ -272,7 +272,7 @@ def np_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     sides (the peer's egress and the tenant's ingress); a policy opening one side alone towards
     another tenant is a stray opening the other side's next change completes."""
     out = []
-    tenants = set(facts.tenants)
+    tenants = _own_namespaces(facts)
     for (a, b), sides in sorted(facts.sides.items()):
         if a not in tenants or b not in tenants or (facts.network.get((a, b)) or {}).get("networkPolicy"):
             continue
@@ -293,7 +293,7 @@ def nacl_declared(resources: Resources, facts: IsolationFacts) -> list[Violation
     another tenant's block only where an ``allowFrom`` edge joins the two (either way: ACLs are
     stateless, so an edge opens both directions for the replies)."""
     out = []
-    tenants = set(facts.tenants)
+    tenants = _own_namespaces(facts)
     for (a, b), sides in sorted(facts.sides.items()):
         if a not in tenants or b not in tenants:
             continue
@@ -309,6 +309,13 @@ def nacl_declared(resources: Resources, facts: IsolationFacts) -> list[Violation
                                  f"{b}'s network ACL admits {a}'s block ({_ports(sides['networkAclIngress'])}) "
                                  f"with no allowFrom edge between them"))
     return out
+
+
+def _own_namespaces(facts: IsolationFacts) -> set[str]:
+    """Tenants whose namespace this stack builds. A team-stack tenant's namespace and NetworkPolicies
+    live in the team's stack: the platform's stack cannot judge its edges against its security groups
+    (each stack is judged on what it owns; ``tenancy verify`` sees both on the live platform)."""
+    return {t for t, info in facts.tenants.items() if info.get("namespace")}
 
 
 def _ports(ports: Sequence[tuple[str, int, int]]) -> str:

@@ -209,7 +209,8 @@ def _nodes(p: Perimeter, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None
         md = i.get("metadataOptions") or {}
         volumes = [(m.get("ebs") or {}) for m in i.get("blockDeviceMappings") or []]
         p.nodes[str(r["name"])] = {
-            "imdsTokens": md.get("httpTokens") or "optional", "imdsHopLimit": md.get("httpPutResponseHopLimit"),
+            "imdsTokens": md.get("httpTokens") or "optional",
+            "imdsHopLimit": int(hop) if isinstance(hop := md.get("httpPutResponseHopLimit"), (int, float)) else None,
             "encrypted": bool(volumes) and all(str(v.get("encrypted")).lower() == "true" for v in volumes)}
     for r in _of(by_type, EKS_COMPONENT):
         p.secrets_encrypted = bool(_inputs(r).get("encryptionConfigKeyArn"))

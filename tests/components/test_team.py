@@ -112,6 +112,9 @@ def test_tenancy_check_judges_what_the_team_stack_owns(rendered: dict[str, Path]
     assert not [v for _, _, vs in check.run_checks(res) for v in vs]
     bare = [r for r in res if r["type"] != "tenancy:team:TeamTenant"]
     assert {v.rule for _, _, vs in check.run_checks(bare) for v in vs} == {"tenant-placement-enforced"}
+    # ... and the platform's stack is judged on what IT owns: not the team tenant's NetworkPolicy edges
+    platform = load_render(rendered["platform"]).resources
+    assert not [v for _, _, vs in check.run_checks(platform) for v in vs]
 
 
 @pytest.mark.parametrize(

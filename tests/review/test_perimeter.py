@@ -144,3 +144,30 @@ def test_the_security_summary_of_the_head() -> None:
     assert all(n["imdsTokens"] == "required" and n["imdsHopLimit"] == 1 and n["encrypted"]
                for n in doc["nodes"].values())
     assert json.dumps(doc)  # JSON-serialisable: it goes in `tenancy diff --format json`
+
+
+def _hop_limit_2(res: list[dict[str, Any]]) -> None:
+    lt = next(r for r in res if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate" and r["tenant"] == "alpha")
+    lt["inputs"]["metadataOptions"]["httpPutResponseHopLimit"] = 2
+
+
+def _plain_volumes(res: list[dict[str, Any]]) -> None:
+    lt = next(r for r in res if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate" and r["tenant"] == "beta")
+    for m in lt["inputs"]["blockDeviceMappings"]:
+        m["ebs"]["encrypted"] = "false"
+
+
+@pytest.mark.parametrize(("fault", "words"), [(_hop_limit_2, "IMDS hop limit 1 → 2"),
+                                              (_plain_volumes, "EBS volumes no longer encrypted")])
+def test_node_defaults_loosened_and_restored(tmp_path: Path, fault: Any, words: str) -> None:
+    """IMDS and encryption (render-level: the spec does not let them be turned off, a hand edit or a
+    provider change could): loosened one way, tightened back."""
+    base = review.base()
+    head = copy.deepcopy(base)
+    fault(head)
+    fwd = diff_renders(load_render(review.write(tmp_path, "b", base)), load_render(review.write(tmp_path, "h", head)))
+    assert [(c["change"], c["layer"]) for c in fwd["isolation"]] == [("loosened", "nodes")]
+    assert words in fwd["isolation"][0]["detail"] and fwd["isolation"][0]["value"]["template"]
+    back = diff_renders(load_render(review.write(tmp_path, "h2", head)),
+                        load_render(review.write(tmp_path, "b2", base)))
+    assert [(c["change"], c["layer"]) for c in back["isolation"]] == [("tightened", "nodes")]
