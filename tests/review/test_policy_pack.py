@@ -13,7 +13,7 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel, PolicyResource, PolicyResourceOptions, StackValidationArgs
 from pulumi_policy.policy import _PolicyAnalyzerServicer
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_ARRAY_VALUE, UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from tenancy.review import check
 from tenancy.review.policy_pack import PACK_NAME, policies, resources_of
@@ -159,19 +159,13 @@ def _new_pooled_tenant_preview(res: list[dict[str, Any]]) -> list[dict[str, Any]
     return res
 
 
-UNKNOWN_ARRAY = "6a19a0b0-7e62-4c92-b797-7f8e31da9cc2"  # pulumi_policy.proxy.UNKNOWN_ARRAY_VALUE
+UNKNOWN_ARRAY = UNKNOWN_ARRAY_VALUE
 
 
 def _diagnostics(res: list[dict[str, Any]]) -> list[Any]:
+    """The analyzer's real dispatch (the engine sends an unknown as its sentinel string)."""
     servicer = _PolicyAnalyzerServicer(PACK_NAME, "0.1.0", policies(), EnforcementLevel.MANDATORY)
-    req = proto.AnalyzeStackRequest()
-    for r in res:
-        s = struct_pb2.Struct()
-        # The engine sends an unknown as its sentinel string (pulumi's rpc serialisation).
-        json_format.ParseDict(json.loads(json.dumps(r["inputs"])), s)
-        req.resources.append(proto.AnalyzerResource(type=r["type"], properties=s, urn=r["urn"], name=r["name"],
-                                                    parent=r.get("parent") or ""))
-    return list(servicer.AnalyzeStack(req, None).diagnostics)
+    return list(servicer.AnalyzeStack(_analyzer_request(res), None).diagnostics)
 
 
 @pytest.mark.parametrize(("preview", "rule"), [(_new_platform_preview, "secrets-encryption"),
