@@ -127,6 +127,15 @@ class BranchEniTable:
                 f"trunking-compatible type, or, if AWS added the type since, regenerate "
                 f"tenancy/data/{DATA_FILE} with {REGENERATE} from a newer checkout of that repository")
 
+    def unknown_node_type_message(self, instance_type: str) -> str:
+        """For a node group that carries no pool: the type is checked against the same table, the
+        package's list of EC2 instance types (a typo would fail only at ``pulumi up``)."""
+        close = difflib.get_close_matches(instance_type, list(self.types), n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        return (f"{instance_type!r} is not an EC2 instance type in the package's table ({self.source}, "
+                f"{len(self.types)} types); {hint}fix the name, or, if AWS added the type since, regenerate "
+                f"tenancy/data/{DATA_FILE} with {REGENERATE}")
+
     def larger_in_family(self, instance_type: str, per_node_needed: int) -> str | None:
         """The trunking-compatible type of ``instance_type``'s family (``m6i``) with the fewest
         branch interfaces that still gives ``per_node_needed`` per node, if any."""
@@ -285,7 +294,21 @@ def capacity_problems(spec: PlatformSpec) -> list[Problem]:
     table = branch_eni_table()
     for pc in pools_capacity(spec):
         out.extend(_pool_problems(pc, table))
+    out.extend(_node_type_problems(spec, table))
     out.extend(_iam_problems(spec))
+    return out
+
+
+def _node_type_problems(spec: PlatformSpec, table: BranchEniTable) -> list[Problem]:
+    """Instance types of dedicated tenants' and the system node groups, checked against the table
+    (pools' are checked with their capacity, above)."""
+    out = []
+    groups = [(f"tenants[{i}].nodes", t.nodes) for i, t in enumerate(spec.tenants) if t.nodes is not None]
+    groups.append(("cluster.systemNodes", spec.cluster.system_nodes))
+    for where, nodes in groups:
+        for j, it in enumerate(nodes.instance_types):
+            if table.get(it) is None:
+                out.append(Problem(f"{where}.instanceTypes[{j}]", table.unknown_node_type_message(it)))
     return out
 
 
