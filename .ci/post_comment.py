@@ -46,8 +46,26 @@ def _pages(url: str, headers: dict[str, str]) -> Iterator[dict[str, Any]]:
         page += 1
 
 
+REQUIRED = {
+    "github": ("GITHUB_TOKEN", "GITHUB_REPOSITORY", "PR_NUMBER"),
+    "gitlab": ("CI_API_V4_URL", "GITLAB_REVIEW_TOKEN", "CI_PROJECT_ID", "CI_MERGE_REQUEST_IID"),
+}
+"""What each forge's pipeline must provide (the workflow files set them; GitLab's token is a masked
+project variable)."""
+
+
+class MissingVariables(ValueError):
+    """The pipeline did not provide what the forge needs (exit 2 with the names, not a traceback)."""
+
+
 def post(forge: str, text: str, env: dict[str, str]) -> tuple[str, Any]:
     """Create or update the comment; returns ("created"|"updated", its id)."""
+    if forge not in REQUIRED:
+        raise SystemExit(f"unknown forge {forge!r}: use github or gitlab")
+    missing = [v for v in REQUIRED[forge] if not env.get(v)]
+    if missing:
+        raise MissingVariables(f"post_comment.py {forge}: set {', '.join(missing)} (the merge-request pipeline "
+                               f"provides them; see the comment at the top of this file)")
     if MARKER not in text:
         text = f"{MARKER}\n{text}"
     if len(text) > LIMIT:
@@ -83,7 +101,11 @@ def main(argv: list[str]) -> int:
     forge, path = argv[1], argv[2]
     with open(path, encoding="utf-8") as f:
         text = f.read()
-    action, ident = post(forge, text, dict(os.environ))
+    try:
+        action, ident = post(forge, text, dict(os.environ))
+    except MissingVariables as exc:
+        print(exc, file=sys.stderr)
+        return 2
     print(f"{action} comment {ident}")
     return 0
 

@@ -8,6 +8,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -207,3 +208,15 @@ def test_make_test_installs_the_locked_versions() -> None:
             "pulumi-kubernetes", "pulumi-policy", "hypothesis", "pytest"} <= {n.replace("_", "-") for n in locked}
     tools = (ROOT / "tests" / "tools" / "constraints.txt").read_text()
     assert "network-config-analyzer==" in tools and "zizmor==" in tools and "check-jsonschema==" in tools
+
+
+@pytest.mark.parametrize("forge", ["github", "gitlab"])
+def test_the_poster_names_missing_variables_instead_of_a_traceback(forge: str, tmp_path: Path) -> None:
+    comment = tmp_path / "comment.md"
+    comment.write_text("hello")
+    env = {"PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, str(ROOT / ".ci" / "post_comment.py"), forge, str(comment)],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    wanted = ["GITHUB_TOKEN", "PR_NUMBER"] if forge == "github" else ["GITLAB_REVIEW_TOKEN", "CI_MERGE_REQUEST_IID"]
+    assert all(v in proc.stderr for v in wanted), proc.stderr
