@@ -254,16 +254,7 @@ def sg_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
                                  f"security groups let {a} open connections to {b}, but no allowFrom edge "
                                  f"(NetworkPolicy) declares it"))
             continue
-        sides = facts.sides.get((a, b), {})
-        if sides.get("securityGroupIngress"):
-            out.append(Violation("sg-cross-tenant-declared", b, f"security groups of {b}",
-                                 f"{b}'s security groups admit {a} ({_ports(sides['securityGroupIngress'])}) with no "
-                                 f"allowFrom edge; only {a}'s egress still blocks it"))
-        if sides.get("securityGroupEgress"):
-            out.append(Violation("sg-cross-tenant-declared", a, f"security groups of {a}",
-                                 f"{a}'s security groups let it out towards {b} "
-                                 f"({_ports(sides['securityGroupEgress'])}) with no allowFrom edge; only {b}'s "
-                                 f"ingress still blocks it"))
+        out += _side_violations("securityGroup", a, b, facts.sides.get((a, b), {}))
     return out
 
 
@@ -276,15 +267,7 @@ def np_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     for (a, b), sides in sorted(facts.sides.items()):
         if a not in tenants or b not in tenants or (facts.network.get((a, b)) or {}).get("networkPolicy"):
             continue
-        if sides.get("networkPolicyIngress"):
-            out.append(Violation("np-cross-tenant-declared", b, f"NetworkPolicies of {b}",
-                                 f"{b}'s NetworkPolicies admit {a} ({_ports(sides['networkPolicyIngress'])}) but {a} "
-                                 f"has no egress towards {b}: a one-sided edge (declare it with allowFrom)"))
-        if sides.get("networkPolicyEgress"):
-            out.append(Violation("np-cross-tenant-declared", a, f"NetworkPolicies of {a}",
-                                 f"{a}'s NetworkPolicies let it out towards {b} "
-                                 f"({_ports(sides['networkPolicyEgress'])}) but {b} does not admit it: a one-sided "
-                                 f"edge (declare it with allowFrom)"))
+        out += _side_violations("networkPolicy", a, b, sides)
     return out
 
 
@@ -300,14 +283,36 @@ def nacl_declared(resources: Resources, facts: IsolationFacts) -> list[Violation
         declared = any((facts.network.get(pair) or {}).get("networkPolicy") for pair in ((a, b), (b, a)))
         if declared:
             continue
-        if sides.get("networkAclEgress"):
-            out.append(Violation("nacl-cross-tenant-declared", a, f"network ACL of {a}",
-                                 f"{a}'s network ACL lets traffic out to {b}'s block "
-                                 f"({_ports(sides['networkAclEgress'])}) with no allowFrom edge between them"))
-        if sides.get("networkAclIngress"):
-            out.append(Violation("nacl-cross-tenant-declared", b, f"network ACL of {b}",
-                                 f"{b}'s network ACL admits {a}'s block ({_ports(sides['networkAclIngress'])}) "
-                                 f"with no allowFrom edge between them"))
+        out += _side_violations("networkAcl", a, b, sides)
+    return out
+
+
+SIDE_TEXT = {
+    "securityGroup": ("sg-cross-tenant-declared", "security groups",
+                      "{b}'s security groups admit {a} ({p}) with no allowFrom edge; only {a}'s egress still blocks it",
+                      "{a}'s security groups let it out towards {b} ({p}) with no allowFrom edge; only {b}'s ingress "
+                      "still blocks it"),
+    "networkPolicy": ("np-cross-tenant-declared", "NetworkPolicies",
+                      "{b}'s NetworkPolicies admit {a} ({p}) but {a} has no egress towards {b}: a one-sided edge "
+                      "(declare it with allowFrom)",
+                      "{a}'s NetworkPolicies let it out towards {b} ({p}) but {b} does not admit it: a one-sided "
+                      "edge (declare it with allowFrom)"),
+    "networkAcl": ("nacl-cross-tenant-declared", "network ACL",
+                   "{b}'s network ACL admits {a}'s block ({p}) with no allowFrom edge between them",
+                   "{a}'s network ACL lets traffic out to {b}'s block ({p}) with no allowFrom edge between them"),
+}
+"""Per wall: the rule, what it is, and the message for an open ingress side (blamed on the
+destination ``b``) and an open egress side (blamed on the source ``a``)."""
+
+
+def _side_violations(wall: str, a: str, b: str, sides: Mapping[str, list[Any]]) -> list[Violation]:
+    """Each side of one wall between ``a`` (source) and ``b`` that is open without an edge."""
+    rule, what, ingress, egress = SIDE_TEXT[wall]
+    out = []
+    for side, owner, text in (("Ingress", b, ingress), ("Egress", a, egress)):
+        ports = sides.get(f"{wall}{side}")
+        if ports:
+            out.append(Violation(rule, owner, f"{what} of {owner}", text.format(a=a, b=b, p=_ports(ports))))
     return out
 
 

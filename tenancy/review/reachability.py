@@ -294,8 +294,10 @@ class AclRule:
     cidr: Net | None
 
 
-def network_acls(resources: Iterable[Mapping[str, Any]]) -> tuple[dict[str, str], list[AclRule]]:
-    """(tenant → its network ACL id, every ACL rule) from a render (``network.tenantNetworkAcls``)."""
+def network_acls(resources: Iterable[Mapping[str, Any]]
+                 ) -> tuple[dict[str, str], dict[tuple[str, bool], list[AclRule]]]:
+    """(tenant → its network ACL id, (ACL id, egress) → its rules by number) from a render
+    (``network.tenantNetworkAcls``); indexed once, so each pair of tenants reads only its ACLs' rules."""
     acls: dict[str, str] = {}
     rules: list[AclRule] = []
     for r in resources:
@@ -309,14 +311,18 @@ def network_acls(resources: Iterable[Mapping[str, Any]]) -> tuple[dict[str, str]
             rules.append(AclRule(str(i.get("networkAclId")), int(i.get("ruleNumber") or 0), bool(i.get("egress")),
                                  str(i.get("ruleAction")) == "allow", proto, lo, hi,
                                  ipaddress.IPv4Network(str(cidr), strict=False) if cidr else None))
-    return acls, sorted(rules, key=lambda r: (r.acl, r.egress, r.number))
+    index: dict[tuple[str, bool], list[AclRule]] = {}
+    for rule in sorted(rules, key=lambda r: r.number):
+        index.setdefault((rule.acl, rule.egress), []).append(rule)
+    return acls, index
 
 
-def acl_side(rules: Sequence[AclRule], acl: str, egress: bool, peer: Sequence[Net]) -> list[tuple[str, int, int]]:
+def acl_side(rules: Mapping[tuple[str, bool], Sequence[AclRule]], acl: str, egress: bool,
+             peer: Sequence[Net]) -> list[tuple[str, int, int]]:
     """What the ACL ``acl`` lets out to (``egress``) or in from ``peer``'s addresses: for each of its
     blocks, the first rule (by number) whose CIDR holds the block decides; allowed ports, or []."""
     out: set[tuple[str, int, int]] = set()
-    mine = [r for r in rules if r.acl == acl and r.egress == egress]
+    mine = rules.get((acl, egress), ())
     for block in peer:
         for r in mine:
             if r.cidr is not None and block.subnet_of(r.cidr):
