@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from tenancy.spec.errors import Problem, SpecError, dedupe, problems_from_pydantic
 from tenancy.spec.models import DnsLabel, PlatformName, TenantName, TenantSpec
@@ -110,13 +110,13 @@ class AccountSpec(_Strict):
 
     id: Annotated[str, AfterValidator(_account_or_default)]
     """The 12-digit account id, or ``default`` for the cells that name no account."""
-    iam_role_quota: int = Field(1000, ge=1, alias="iamRoleQuota")
+    iam_role_quota: StrictInt = Field(1000, ge=1, alias="iamRoleQuota")
     """IAM roles per account allowed by your IAM quota (default 1,000)."""
-    iam_roles_in_use: int = Field(0, ge=0, alias="iamRolesInUse")
+    iam_roles_in_use: StrictInt = Field(0, ge=0, alias="iamRolesInUse")
     """Roles in the account that the fleet does not manage (they count against the quota)."""
-    oidc_provider_quota: int = Field(100, ge=1, alias="oidcProviderQuota")
+    oidc_provider_quota: StrictInt = Field(100, ge=1, alias="oidcProviderQuota")
     """IAM OIDC identity providers per account (default 100, not adjustable)."""
-    oidc_providers_in_use: int = Field(0, ge=0, alias="oidcProvidersInUse")
+    oidc_providers_in_use: StrictInt = Field(0, ge=0, alias="oidcProvidersInUse")
     """OIDC providers in the account that the fleet does not manage."""
 
 

@@ -27,18 +27,15 @@ import yaml
 from tenancy.fleet.placement import Existing, Placement
 from tenancy.fleet.spec import DEFAULT_ACCOUNT, FleetSpec, load_fleet
 from tenancy.spec import Problem, SpecError
+from tenancy.spec.stackfile import read_yaml
 
 OWNED_KEYS = ("aws:region", "aws:allowedAccountIds", "tenancy:fleet", "tenancy:platform")
 
 
 def read_fleet(path: Path) -> FleetSpec:
-    try:
-        doc = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise OSError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise SpecError([Problem(str(path), f"is not valid YAML: {exc}")]) from None
-    return load_fleet(doc)
+    # The stack files' reader: duplicate keys refused, and only true/false are booleans (a
+    # tenant's `internetEgress: yes` is refused here as it would be in a stack file).
+    return load_fleet(read_yaml(Path(path)))
 
 
 def stack_path(stacks_dir: Path, cell: str) -> Path:
@@ -46,10 +43,7 @@ def stack_path(stacks_dir: Path, cell: str) -> Path:
 
 
 def _load(path: Path) -> dict[str, Any]:
-    try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise SpecError([Problem(str(path), f"is not valid YAML: {exc}")]) from None
+    doc = read_yaml(path)
     if doc is None:
         return {}
     if not isinstance(doc, dict) or not isinstance(doc.get("config", {}), dict):

@@ -73,6 +73,19 @@ def _known_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         model = inner
     return [f.alias or n for n, f in model.model_fields.items()]
 
+def _described(value: Any) -> str:
+    """``'yes'`` → ``the string 'yes'``; ``1`` → ``the number 1``: what a strict field was given."""
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value!r}"
+    if value is None:
+        return "nothing (null)"
+    return f"{type(value).__name__} {value!r}"
+
+
 def problems_from_pydantic(exc: ValidationError, root: type[BaseModel]) -> list[Problem]:
     """pydantic's errors for a ``root`` model as problems, each with its path and the fix (an unknown key
     names the closest known one)."""
@@ -92,6 +105,12 @@ def problems_from_pydantic(exc: ValidationError, root: type[BaseModel]) -> list[
         elif kind in ("value_error", "assertion_error"):
             msg = str(err.get("ctx", {}).get("error", err["msg"]))
             out.append(Problem(path, msg))
+        elif kind in ("bool_type", "bool_parsing"):
+            out.append(Problem(path, f"must be true or false, got {_described(err.get('input'))}; write true or "
+                                     "false, unquoted (nothing else is read as a yes or a no)"))
+        elif kind in ("int_type", "int_parsing", "int_from_float"):
+            out.append(Problem(path, f"must be a whole number, got {_described(err.get('input'))}; write the "
+                                     "number unquoted (e.g. 5, not \"5\")"))
         else:
             out.append(Problem(path, f"{err['msg']} (got {err.get('input')!r}); fix the value"))
     return out

@@ -24,6 +24,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -135,7 +137,7 @@ Quantity = Annotated[str, BeforeValidator(_to_str), AfterValidator(_quantity)]
 PrincipalArn = Annotated[str, AfterValidator(_principal_arn)]
 InstanceType = Annotated[str, AfterValidator(_instance_type)]
 Cidr = Annotated[str, AfterValidator(_cidr)]
-RetentionDays = Annotated[int, AfterValidator(_retention)]
+RetentionDays = Annotated[StrictInt, AfterValidator(_retention)]
 
 
 class _Model(BaseModel):
@@ -154,13 +156,13 @@ class NodesSpec(_Model):
 
     instance_types: list[InstanceType] = Field(default_factory=lambda: ["m6i.large"], min_length=1)
     """EC2 instance types. Default ``[m6i.large]``."""
-    min_size: int = Field(1, ge=0, le=450)
+    min_size: StrictInt = Field(1, ge=0, le=450)
     """Fewest nodes. Default 1."""
-    max_size: int = Field(3, ge=1, le=450)
+    max_size: StrictInt = Field(3, ge=1, le=450)
     """At most 450: EKS's default quota of nodes per managed node group."""
-    desired_size: int = Field(1, ge=0, le=450)
+    desired_size: StrictInt = Field(1, ge=0, le=450)
     """Nodes at creation (the autoscaler moves it later). Default 1."""
-    disk_size_gib: int = Field(50, ge=20, le=16384)
+    disk_size_gib: StrictInt = Field(50, ge=20, le=16384)
     """Encrypted gp3 root volume size. Default 50 GiB."""
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
     """`ON_DEMAND` (default) or `SPOT` (cheaper, interruptible)."""
@@ -186,19 +188,19 @@ class QuotaSpec(_Model):
     """CPU for all pods together (requests and limits). Default 4."""
     memory: Quantity = "8Gi"
     """Memory for all pods together (requests and limits). Default 8Gi."""
-    pods: int = Field(50, ge=1)
+    pods: StrictInt = Field(50, ge=1)
     """Pods at most. Default 50 (10 for a tenant on a shared pool: each of its pods takes one of
     the pool's branch network interfaces). Each pod also takes a VPC address from the tenant's (or
     the pool's) subnets."""
-    services: int = Field(20, ge=0)
+    services: StrictInt = Field(20, ge=0)
     """Services at most. Default 20."""
-    persistent_volume_claims: int = Field(10, ge=0)
+    persistent_volume_claims: StrictInt = Field(10, ge=0)
     """PersistentVolumeClaims at most. Default 10."""
     storage: Quantity = "100Gi"
     """Total storage requested by the namespace's PVCs."""
-    load_balancers: int = Field(0, ge=0)
+    load_balancers: StrictInt = Field(0, ge=0)
     """Services of type LoadBalancer. Default 0: exposure goes through the platform's ingress."""
-    node_ports: int = Field(0, ge=0)
+    node_ports: StrictInt = Field(0, ge=0)
     """Services of type NodePort. Default 0: a NodePort opens every node, other tenants' too."""
 
 
@@ -270,7 +272,7 @@ class TenantSpec(_Model):
 
     name: TenantName
     """DNS-1123 label, unique. The namespace name, and part of the tenant's AWS names."""
-    slot: int | None = Field(None, ge=0)
+    slot: StrictInt | None = Field(None, ge=0)
     """A dedicated tenant's fixed block in the address plan (unique across tenants, pools and
     retired tenants). Required unless the tenant names a ``pool``; not allowed with one. Never
     reuse a removed tenant's slot while its subnets may still exist."""
@@ -292,10 +294,10 @@ class TenantSpec(_Model):
     """Tenants whose pods may open connections into this tenant. Default: none."""
     service_accounts: list[DnsLabel] = []
     """Each gets a Kubernetes ServiceAccount and an IAM role scoped to the tenant's S3 prefix."""
-    internet_egress: bool = False
+    internet_egress: StrictBool = False
     """Allow egress to the internet (through NAT). Default off: tenants reach only DNS, their own
     namespace, the tenants that allow them, and AWS through the VPC endpoints."""
-    kubernetes_api_access: bool = False
+    kubernetes_api_access: StrictBool = False
     """Let the tenant's pods reach the Kubernetes API (operators, leader election): egress on TCP
     443 to exactly the ``kubernetes`` Service's ClusterIP and the API endpoint's network
     interfaces. Default off: pods reach no API (and get no token unless they ask for one)."""
@@ -306,16 +308,16 @@ class TenantSpec(_Model):
     """IAM principals given the edit persona (group `tenancy:<tenant>:editors`)."""
     viewers: list[PrincipalArn] = []
     """IAM principals given the read-only persona (group `tenancy:<tenant>:viewers`)."""
-    offboarding: bool = False
+    offboarding: StrictBool = False
     """Phase one of off-boarding: removes the tenant's people's access (access entries), its
     workload roles and its nodes, and keeps its namespace (with its fences), its subnets and its
     data. Phase two: delete the tenant from ``tenants`` and add it to ``retiredTenants``.
     Default off."""
-    team_stack: bool = False
+    team_stack: StrictBool = False
     """The tenant's in-cluster objects and workload roles are built by the team's own stack
     (:class:`tenancy.components.team.TeamTenant`, docs/library.md "Team stacks"); the platform builds its subnets,
     security group, nodes and access entries only. Default off."""
-    adopt: bool = False
+    adopt: StrictBool = False
     """Take over a namespace retained from a removed tenant of the same name (its objects are
     updated in place instead of failing with AlreadyExists). Required to re-use a name listed in
     ``retiredTenants``; keep it set afterwards. Default off."""
@@ -393,7 +395,7 @@ class NetworkSpec(_Model):
     NAT gateway for all zones — cheaper, but a zone outage cuts every zone's egress."""
     flow_logs: FlowLogsSpec = FlowLogsSpec()
     """VPC Flow Logs of all traffic; every record is attributable to a tenant by its subnet."""
-    tenant_network_acls: bool = False
+    tenant_network_acls: StrictBool = False
     """Stateless NACLs on each tenant's subnets denying other tenants' blocks (a third wall).
     Default off: NACL rules are capped at 20 (40 on request), and ``allowFrom`` peers need
     holes in both directions."""
@@ -401,12 +403,12 @@ class NetworkSpec(_Model):
     """Pin the availability zones by name, in order (e.g. ``[eu-west-1a, eu-west-1b,
     eu-west-1c]``); as many as ``availabilityZones``. Default empty: the first zones the region
     reports as available. Pinning keeps subnets in place if the region's list ever changes."""
-    security_group_rule_quota: int = Field(60, ge=1, le=1000)
+    security_group_rule_quota: StrictInt = Field(60, ge=1, le=1000)
     """Inbound (and, separately, outbound) rules per security group allowed by your VPC quota
     (default 60). A tenant's group holds 4 inbound rules plus one per ``allowFrom`` entry, and
     6 outbound (one more with ``internetEgress``, one more with the Istio mesh) plus one per
     tenant that allows it."""
-    network_acl_rule_quota: int = Field(20, ge=1, le=40)
+    network_acl_rule_quota: StrictInt = Field(20, ge=1, le=40)
     """Rules per network ACL (per direction) allowed by your VPC quota (default 20, at most 40).
     Only used with ``tenantNetworkAcls``: 4 fixed rules plus one per ``allowFrom`` edge touching
     the tenant."""
@@ -447,7 +449,7 @@ class ClusterSpec(_Model):
     open the private API endpoint on TCP 443: e.g. your CI runners' or bastion's group. Default none."""
     log_retention_days: RetentionDays = 90
     """Days the control-plane logs (api, audit, authenticator, …) are kept. Default 90."""
-    deletion_protection: bool = False
+    deletion_protection: StrictBool = False
     """Protect the cluster (and the tenant-data bucket) from ``pulumi destroy``."""
     cluster_admins: list[PrincipalArn] = []
     """IAM principals given cluster-wide admin (AmazonEKSClusterAdminPolicy)."""
@@ -522,13 +524,13 @@ class IdentitySpec(_Model):
     """``irsa`` (default): IAM roles for service accounts through the cluster's OIDC provider.
     ``podIdentity``: EKS Pod Identity associations (no OIDC provider; scales past role trust
     policy limits)."""
-    access_points: bool = False
+    access_points: StrictBool = False
     """Also create one S3 Access Point per tenant, limited to its prefix."""
-    access_logging: bool = False
+    access_logging: StrictBool = False
     """Log requests to the tenant-data bucket into a separate log bucket."""
-    noncurrent_version_expiration_days: int | None = Field(None, ge=1)
+    noncurrent_version_expiration_days: StrictInt | None = Field(None, ge=1)
     """Expire old object versions after this many days. Default: keep them."""
-    bucket_key: bool = True
+    bucket_key: StrictBool = True
     """Use an S3 Bucket Key for SSE-KMS (default on: up to 99% fewer KMS requests). KMS then sees
     the bucket ARN as encryption context, so tenant roles' key use is pinned to the bucket, and
     the tenant prefix is enforced by S3 alone. ``false``: every object is encrypted under its own
@@ -541,11 +543,11 @@ class IstioSpec(_Model):
     needs one installed BEFORE it is deployed (istiod and its CRDs in ``istio-system``, on the
     system nodes), and it checks that you declared so."""
 
-    preinstalled: bool = False
+    preinstalled: StrictBool = False
     """Declare that Istio (istiod and the ``security.istio.io`` CRDs) is installed in
     ``istio-system``. Required with ``mesh: istio``: the PeerAuthentication and
     AuthorizationPolicy objects cannot be created without the CRDs."""
-    cni: bool = False
+    cni: StrictBool = False
     """Declare that the Istio CNI node agent is installed (``istioctl install --set
     components.cni.enabled=true``). Required with ``mesh: istio``: without it every injected pod
     carries ``istio-init`` with NET_ADMIN/NET_RAW, which the tenants' ``restricted`` Pod
@@ -612,7 +614,7 @@ class RetiredTenant(_Model):
 
     name: TenantName
     """The removed tenant's name (its retained namespace, its S3 prefix)."""
-    slot: int | None = Field(None, ge=0)
+    slot: StrictInt | None = Field(None, ge=0)
     """The removed tenant's slot; none for a tenant that ran on a shared pool."""
 
 
@@ -624,7 +626,7 @@ class NodePoolSpec(_Model):
     name: PoolName
     """DNS-1123 label, unique among pools and distinct from tenant names. AWS names of the pool
     are ``<platform>-pool-<name>...``."""
-    slot: int = Field(ge=0)
+    slot: StrictInt = Field(ge=0)
     """The pool's block in the address plan (shared slot space with tenants and retired tenants):
     its nodes and all its tenants' pods take addresses there."""
     nodes: NodesSpec = NodesSpec(instance_types=["m6i.2xlarge"], min_size=2, max_size=10, desired_size=2)
@@ -641,7 +643,7 @@ class PlatformSpec(_Model):
     vpc_cidr: Annotated[str, AfterValidator(lambda v: valid_vpc_cidr(v))]
     """The VPC's IPv4 block: a private range, at most a /16. Cut into /`tenantBlockPrefix` blocks
     (see the address plan)."""
-    availability_zones: int = Field(3, ge=2, le=6)
+    availability_zones: StrictInt = Field(3, ge=2, le=6)
     """How many zones the VPC spans (2..6). Default 3."""
     kubernetes_version: Annotated[str, BeforeValidator(_to_str), BeforeValidator(_unquoted_version),
                                   AfterValidator(_kubernetes_version)] = "1.33"
@@ -652,18 +654,18 @@ class PlatformSpec(_Model):
     node_pools: list[NodePoolSpec] = []
     """Shared node pools for tenants that name them in `pool` (hundreds of tenants per cluster,
     no idle dedicated nodes). Default none: every tenant has dedicated nodes."""
-    tenant_block_prefix: int = Field(DEFAULT_TENANT_BLOCK_PREFIX, ge=MIN_VPC_PREFIX, le=28)
+    tenant_block_prefix: StrictInt = Field(DEFAULT_TENANT_BLOCK_PREFIX, ge=MIN_VPC_PREFIX, le=28)
     """Prefix length of each tenant's address block. Default /21: a /16 holds 30 tenant slots."""
-    node_group_quota: int = Field(30, ge=2, le=450)
+    node_group_quota: StrictInt = Field(30, ge=2, le=450)
     """Managed node groups per cluster allowed by your EKS quota (default 30). One is kept for the
     system node group; raise it only after raising the quota in Service Quotas."""
-    subnet_quota: int = Field(200, ge=1)
+    subnet_quota: StrictInt = Field(200, ge=1)
     """Subnets per VPC allowed by your VPC quota (default 200)."""
-    security_group_quota: int = Field(2500, ge=1)
+    security_group_quota: StrictInt = Field(2500, ge=1)
     """VPC security groups per Region your account may hold (default 2,500): the platform's
     groups (6 of its own, one per tenant, one per node pool) must fit. Set it after raising the
     quota in Service Quotas, lowered by the groups other stacks use in the Region."""
-    iam_role_quota: int = Field(1000, ge=1)
+    iam_role_quota: StrictInt = Field(1000, ge=1)
     """IAM roles the platform may create in its account (default 1,000, IAM's 'Roles per
     account'): platform roles, a node role per dedicated tenant and per node pool, one per service
     account. Set it after raising the quota, lowered by the roles other stacks use."""

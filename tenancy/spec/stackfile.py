@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,17 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool
 
 
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)  # type: ignore[arg-type]
+
+# Booleans as Pulumi reads them. PyYAML follows YAML 1.1, where an unquoted yes/no/on/off is a
+# boolean; Pulumi reads stack files with Go's gopkg.in/yaml.v3 (YAML 1.2 core schema: only
+# true/false, in any of three casings), so `internetEgress: yes` reaches the program as the
+# string "yes". Read them the same way, so that `tenancy check` refuses what `pulumi up` refuses.
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def read_yaml(path: Path) -> Any:
