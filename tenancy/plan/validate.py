@@ -264,7 +264,8 @@ def _pool_checks(data: Mapping[str, Any], tenants: list[Any], pools: list[Any], 
 
 
 def _service_cidr_checks(data: Mapping[str, Any]) -> list[Problem]:
-    """The Service range must not overlap the VPC (pods, nodes, endpoints all live there)."""
+    """The Service range must not overlap the VPC (pods, nodes, endpoints all live there), nor the
+    networks allowed to reach the private API endpoint (``cluster.apiAccessCidrs``)."""
     cluster = data.get("cluster")
     value = cluster.get("serviceCidr") if isinstance(cluster, Mapping) else None
     try:
@@ -276,7 +277,40 @@ def _service_cidr_checks(data: Mapping[str, Any]) -> list[Problem]:
         return [Problem("cluster.serviceCidr", (
             f"{svc} overlaps the VPC {vpc} (nodes, pods and endpoints take addresses there); EKS rejects it: "
             f"choose a block outside the VPC, e.g. {default_service_cidr(str(vpc))}"))]
-    return []
+    return _api_access_overlaps(cluster, svc, vpc)
+
+
+def _api_access_overlaps(cluster: Any, svc: ipaddress.IPv4Network | None,
+                         vpc: ipaddress.IPv4Network) -> list[Problem]:
+    """An ``apiAccessCidrs`` entry overlapping the Service range: the same addresses would name two
+    things. Inside the cluster they are Services' ClusterIPs (kube-proxy answers them on every
+    node), so traffic from nodes and pods to that network never leaves the node, and the tenants'
+    egress policies (which carve the Service range out of "internet") cannot tell the two apart.
+    The EKS API reference (KubernetesNetworkConfigRequest.serviceIpv4Cidr) recommends a Service
+    block that "does not overlap with resources in other networks that are peered or connected to
+    your VPC"; the networks listed here are exactly those. The range is the effective one:
+    ``serviceCidr``, else the block EKS picks (:func:`default_service_cidr`)."""
+    cidrs = cluster.get("apiAccessCidrs") if isinstance(cluster, Mapping) else None
+    if not isinstance(cidrs, list):
+        return []
+    service = svc or ipaddress.IPv4Network(default_service_cidr(str(vpc)))
+    which = "cluster.serviceCidr" if svc is not None else "the Service range EKS picks when serviceCidr is unset"
+    out = []
+    for i, cidr in enumerate(cidrs):
+        try:
+            net = ipaddress.IPv4Network(str(cidr), strict=True)
+        except ValueError:
+            continue  # the field check reports it
+        if net.overlaps(service):
+            fix = ("move the Service range: set cluster.serviceCidr to a private block that neither network uses "
+                   "(only at cluster creation)" if svc is not None else
+                   "pin cluster.serviceCidr to a private block outside the VPC and these networks (only at "
+                   "cluster creation)")
+            out.append(Problem(f"cluster.apiAccessCidrs[{i}]", (
+                f"{net} overlaps {service} ({which}): inside the cluster those addresses are Services' "
+                f"ClusterIPs, so nodes and pods could not reach that network and its addresses would be "
+                f"mistaken for Services; list a CIDR that does not overlap it, or {fix}")))
+    return out
 
 
 def _access_principal_problems(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem]:

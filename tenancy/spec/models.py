@@ -462,7 +462,8 @@ class ClusterSpec(_Model):
     service_cidr: Annotated[str, AfterValidator(lambda v: _service_cidr(v))] | None = None
     """The Kubernetes Service (ClusterIP) range, pinned so that NetworkPolicies can exclude it
     from internet egress and name the API's ClusterIP. A private block from /12 to /24 outside
-    the VPC. Default: the block EKS itself picks when none is given (``172.20.0.0/16`` when the
+    the VPC and the ``apiAccessCidrs`` networks (both are checked, against the default too).
+    Default: the block EKS itself picks when none is given (``172.20.0.0/16`` when the
     VPC is in 10.0.0.0/8, else ``10.100.0.0/16``), so pinning an existing cluster changes
     nothing. It can only be set at cluster creation: changing it replaces the cluster."""
 

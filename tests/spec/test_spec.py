@@ -122,3 +122,21 @@ def test_not_a_mapping() -> None:
 def test_snake_case_works_from_python() -> None:
     spec = load_platform({"name": "acme", "vpc_cidr": "10.0.0.0/16", "tenants": [{"name": "a", "slot": 0}]})
     assert spec.vpc_cidr == "10.0.0.0/16"
+
+
+@pytest.mark.parametrize(("cluster", "bad"), [
+    ({"serviceCidr": "192.168.0.0/16", "apiAccessCidrs": ["10.8.0.0/16", "192.168.4.0/24"]}, [1]),
+    ({"serviceCidr": "172.20.0.0/24", "apiAccessCidrs": ["172.16.0.0/12"]}, [0]),  # the range inside the network
+    ({"apiAccessCidrs": ["172.20.5.0/24"]}, [0]),  # the Service range EKS picks (VPC 10.40.0.0/16 -> 172.20.0.0/16)
+    ({"apiAccessCidrs": ["192.168.0.0/16", "172.21.0.0/16"]}, []),  # negative control: beside it
+    ({"serviceCidr": "10.100.0.0/16", "apiAccessCidrs": ["172.20.0.0/16"]}, []),  # the pinned range is what counts
+])
+def test_api_access_cidrs_must_not_overlap_the_service_range(cluster: dict[str, Any], bad: list[int]) -> None:
+    data = spec_with(cluster=cluster)
+    if not bad:
+        load_platform(data)
+        return
+    found = problems(data)
+    assert sorted(found) == [f"cluster.apiAccessCidrs[{i}]" for i in bad]
+    for message in found.values():
+        assert "overlaps" in message and "ClusterIPs" in message and "serviceCidr" in message
