@@ -185,9 +185,11 @@ class QuotaSpec(_Model):
     cap both the requests and the limits of all pods together."""
 
     cpu: Quantity = "4"
-    """CPU for all pods together (requests and limits). Default 4."""
+    """CPU for all pods together (requests and limits). Default 4. At least
+    ``limits.maxPerContainer.cpu``: a smaller quota would refuse containers the LimitRange admits."""
     memory: Quantity = "8Gi"
-    """Memory for all pods together (requests and limits). Default 8Gi."""
+    """Memory for all pods together (requests and limits). Default 8Gi. At least
+    ``limits.maxPerContainer.memory``, likewise."""
     pods: StrictInt = Field(50, ge=1)
     """Pods at most. Default 50 (10 for a tenant on a shared pool: each of its pods takes one of
     the pool's branch network interfaces). Each pod also takes a VPC address from the tenant's (or
@@ -238,7 +240,8 @@ class LimitsSpec(_Model):
     """Limits given to containers that declare none (the quota caps limits, so every container
     needs one). Default 500m CPU, 512Mi memory."""
     max_per_container: ResourcePair = ResourcePair(cpu="2", memory="4Gi")
-    """The largest limit one container may ask for. Default 2 CPUs, 4Gi memory."""
+    """The largest limit one container may ask for. Default 2 CPUs, 4Gi memory. At most the
+    tenant's ``quota.cpu`` / ``quota.memory`` (lower it with a small quota)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> LimitsSpec:
@@ -352,6 +355,33 @@ class TenantSpec(_Model):
             raise ValueError(
                 "a tenant needs either a `slot` (its own address block and dedicated nodes) or a `pool` "
                 "(a shared node pool of nodePools); add one")
+        return self
+
+    @model_validator(mode="after")
+    def _quota_holds_the_largest_container(self) -> TenantSpec:
+        """``quota.cpu`` / ``quota.memory`` >= ``limits.maxPerContainer`` of the same resource.
+
+        The quota caps both ``requests.*`` and ``limits.*`` of the namespace at the same value, and
+        the LimitRange lets one container have a limit (and a request) up to ``maxPerContainer``.
+        A quota below that maximum makes the LimitRange promise containers the quota always refuses
+        (``exceeded quota`` at run time, for every pod with such a container, even in an empty
+        namespace). This one comparison covers the others: ``defaultRequest <= defaultLimit <=
+        maxPerContainer`` (:class:`LimitsSpec`), and a request is at most its limit, which the
+        quota caps with the same number. Equal is allowed: one container at the maximum then
+        takes the whole quota."""
+        bad = []
+        for res in ("cpu", "memory"):
+            quota, top = getattr(self.quota, res), getattr(self.limits.max_per_container, res)
+            if quantity_value(quota) < quantity_value(top):
+                bad.append((res, quota, top))
+        if bad:
+            what = " and ".join(f"quota.{r} {q} is below limits.maxPerContainer.{r} {t}" for r, q, t in bad)
+            raise_ = " and ".join(f"quota.{r} to at least {t}" for r, _, t in bad)
+            lower = " and ".join(f"limits.maxPerContainer.{r} to at most {q}" for r, q, _ in bad)
+            raise ValueError(
+                f"{what}: the LimitRange would admit containers that the ResourceQuota always refuses (every pod "
+                f"with one fails with 'exceeded quota'); raise {raise_}, or lower {lower} (defaultLimit and "
+                f"defaultRequest no higher)")
         return self
 
     @property

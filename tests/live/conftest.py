@@ -28,6 +28,7 @@ from tests.helpers.testenv import KUBE_BINARIES, require_binaries
 # gamma allowed one LoadBalancer Service, and "zeta", a scratch tenant whose fences the negative
 # controls break (so breaking them never disturbs the other tenants' checks).
 ZETA: dict[str, Any] = tenant("zeta", 3, quota={"cpu": "1", "memory": "1Gi", "pods": 2},
+                              limits={"maxPerContainer": {"cpu": "1", "memory": "1Gi"}},  # within its quota
                               editors=["arn:aws:iam::111122223333:role/zeta-devs"])
 
 

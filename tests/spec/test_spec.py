@@ -29,7 +29,7 @@ def test_the_issue_example_is_valid_and_defaults_are_secure() -> None:
 
 
 def test_yaml_integers_are_accepted_as_quantities() -> None:
-    spec = load_platform(spec_with([tenant("a", 0, quota={"cpu": 8, "memory": "1Gi", "pods": 3})]))
+    spec = load_platform(spec_with([tenant("a", 0, quota={"cpu": 8, "memory": "4Gi", "pods": 3})]))
     assert spec.tenants[0].quota.cpu == "8"
 
 
@@ -140,3 +140,44 @@ def test_api_access_cidrs_must_not_overlap_the_service_range(cluster: dict[str, 
     assert sorted(found) == [f"cluster.apiAccessCidrs[{i}]" for i in bad]
     for message in found.values():
         assert "overlaps" in message and "ClusterIPs" in message and "serviceCidr" in message
+
+
+@pytest.mark.parametrize(("quota", "limits", "words"), [
+    ({"cpu": "1"}, {}, ["quota.cpu 1 is below limits.maxPerContainer.cpu 2", "quota.cpu to at least 2",
+                        "limits.maxPerContainer.cpu to at most 1"]),
+    ({"cpu": "1500m"}, {}, ["quota.cpu 1500m is below limits.maxPerContainer.cpu 2"]),
+    ({"memory": "2Gi"}, {}, ["quota.memory 2Gi is below limits.maxPerContainer.memory 4Gi"]),
+    ({"memory": "4G"}, {}, ["quota.memory 4G is below limits.maxPerContainer.memory 4Gi"]),  # 4e9 < 4·2^30
+    ({"cpu": "4"}, {"maxPerContainer": {"cpu": "8", "memory": "4Gi"}, "defaultLimit": {"cpu": "8", "memory": "512Mi"}},
+     ["quota.cpu 4 is below limits.maxPerContainer.cpu 8"]),
+    ({"cpu": "1", "memory": "1Gi"}, {}, ["quota.cpu 1 is below", "quota.memory 1Gi is below",
+                                         "exceeded quota"]),
+])
+def test_a_quota_below_the_largest_container_is_refused(quota: dict[str, Any], limits: dict[str, Any],
+                                                        words: list[str]) -> None:
+    extra = {"limits": limits} if limits else {}
+    found = problems(spec_with([tenant("a", 0, quota=quota, **extra)]))
+    assert list(found) == ["tenants[0]"], found
+    for w in words:
+        assert w in found["tenants[0]"], found
+
+
+@pytest.mark.parametrize(("quota", "limits"), [
+    ({"cpu": "2", "memory": "4Gi"}, {}),  # equal: one container at the maximum takes the whole quota
+    ({"cpu": "2000m", "memory": "4096Mi"}, {}),  # the same amounts, other units
+    ({"cpu": "1", "memory": "1Gi"}, {"maxPerContainer": {"cpu": "500m", "memory": "1Gi"}}),  # a lower maximum
+])
+def test_a_quota_that_holds_the_largest_container_is_valid(quota: dict[str, Any], limits: dict[str, Any]) -> None:
+    extra = {"limits": limits} if limits else {}
+    load_platform(spec_with([tenant("a", 0, quota=quota, **extra)]))
+
+
+def test_a_pooled_tenant_and_a_fleet_tenant_are_held_to_the_same_rule() -> None:
+    from tenancy.fleet.spec import load_fleet
+
+    data = spec_with([{"name": "p", "pool": "shared", "quota": {"cpu": "1"}}],
+                     nodePools=[{"name": "shared", "slot": 0}])
+    assert "quota.cpu 1 is below limits.maxPerContainer.cpu 2" in problems(data)["tenants[0]"]
+    with pytest.raises(SpecError, match=r"quota.memory 1Gi is below limits.maxPerContainer.memory 4Gi"):
+        load_fleet({"name": "acme", "cells": [{"name": "eu-1", "region": "eu-west-1", "vpcCidr": "10.80.0.0/16"}],
+                    "tenants": [{"name": "a", "quota": {"memory": "1Gi"}}]})
