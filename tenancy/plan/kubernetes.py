@@ -109,6 +109,8 @@ PREEMPTION_POLICIES: dict[str, str] = {"premium": "PreemptLowerPriority", "stand
 tenants' pods — the point of the premium tier); standard pods queue ahead of unclassed pods but
 never evict anyone, so one standard tenant on a pool cannot evict another's pods."""
 TIER_QUOTA = "tenancy-tier"
+QUOTA_NAME = "tenancy-quota"
+"""The ResourceQuota of each tenant namespace (``quota``)."""
 SGP_NAME = admission.POD_SECURITY_GROUP_POLICY
 """The SecurityGroupPolicy in each pooled tenant's namespace."""
 
@@ -217,7 +219,7 @@ def resource_quota(tenant: TenantSpec, storage: bool = True) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
-        "metadata": _meta("tenancy-quota", tenant.name, naming.namespace(tenant.name)),
+        "metadata": _meta(QUOTA_NAME, tenant.name, naming.namespace(tenant.name)),
         "spec": {"hard": hard},
     }
 

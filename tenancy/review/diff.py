@@ -11,14 +11,18 @@ and reports
 * isolation changes, computed from the two renders' :mod:`isolation facts <tenancy.review.facts>`
   (never from names): each ``loosened`` or ``tightened``, with the layer (``network``, ``iam``,
   ``rbac``, ``placement``, ``admission``), the tenant, the peer where there is one, and a
-  one-line explanation.
+  one-line explanation;
+* disruptive migrations (:mod:`tenancy.review.migration`): a tenant moving between dedicated nodes
+  and node pools, or between pools — what the change evicts, what admission refuses afterwards and
+  what the tenant's pods need, with the procedure (docs/pools.md).
 
 JSON shape (``--format json``)::
 
     {"stack": {...}, "summary": {...},
      "tenants": {"added": [], "removed": [], "changed": []},
      "resources": [{"urn", "type", "name", "tenant", "action", "changed": [...], "replacedBy": [...]}],
-     "isolation": [{"change": "loosened|tightened", "layer", "tenant", "peer", "detail"}]}
+     "isolation": [{"change": "loosened|tightened", "layer", "tenant", "peer", "detail"}],
+     "migrations": [{"tenant", "from", "to", "evicted", "refused": [...], "podsNeed": {...}, "procedure"}]}
 
 Exit codes (CLI): 0 done, 3 with ``--fail-on-loosened`` when isolation loosens, 2 bad input,
 1 anything else.
@@ -45,6 +49,8 @@ from tenancy.review.facts import (
 from tenancy.review.facts import (
     _fmt_ports as fmt_ports,
 )
+from tenancy.review.migration import markdown_lines as migration_lines
+from tenancy.review.migration import placement_moves
 from tenancy.review.perimeter import perimeter_changes, perimeter_of, summary_markdown
 from tenancy.spec.wire import TENANT_TYPE as TENANT_COMPONENT
 
@@ -312,9 +318,11 @@ def _pool_changes(t: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> lis
     lo, hi = old.get("tier"), new.get("tier")
     if lo and hi and lo != hi:
         up = _TIER_RANK.get(str(hi), 0) > _TIER_RANK.get(str(lo), 0)
+        moved = " (with its move: see the disruptive migration)" if was != now else ""
         out.append(_change("loosened" if up else "tightened", "placement", t, None,
-                           f"tier of {t}: {lo} → {hi}" + (": its pods may now take a higher priority and preempt "
-                                                         "lower-priority pods on the nodes they share" if up else "")))
+                           f"tier of {t}: {lo} → {hi}{moved}" + (
+                               ": its pods may now take a higher priority and preempt lower-priority pods on the "
+                               "nodes they share" if up else "")))
     if old.get("podSecurityGroups") and not new.get("podSecurityGroups"):
         out.append(_change("loosened", "placement", t, None,
                            f"{t}'s pods no longer get their own security groups (no SecurityGroupPolicy selecting "
@@ -425,7 +433,9 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
             "compare two renders of the same stack")
     resources = resource_changes(base.resources, head.resources)
     head_perimeter = perimeter_of(head.resources)
-    isolation = [*isolation_changes(facts_of(base.resources), facts_of(head.resources)),
+    base_facts, head_facts = facts_of(base.resources), facts_of(head.resources)
+    migrations = placement_moves(base_facts, head_facts, base.resources, head.resources, resources)
+    isolation = [*isolation_changes(base_facts, head_facts),
                  *perimeter_changes(perimeter_of(base.resources), head_perimeter)]
     bt, ht = base.tenants, head.tenants
     changed = {r["tenant"] for r in resources if r["tenant"]} | {
@@ -436,9 +446,11 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
         actions[r["action"]] = actions.get(r["action"], 0) + 1
     summary = {"resources": actions,
                "loosened": sum(1 for c in isolation if c["change"] == "loosened"),
-               "tightened": sum(1 for c in isolation if c["change"] == "tightened")}
+               "tightened": sum(1 for c in isolation if c["change"] == "tightened"),
+               "migrations": len(migrations)}
     return {"stack": {"project": head.project, "stack": head.stack}, "summary": summary, "tenants": tenants,
-            "resources": resources, "isolation": isolation, "security": head_perimeter.document()}
+            "resources": resources, "isolation": isolation, "migrations": migrations,
+            "security": head_perimeter.document()}
 
 
 def _cell(v: Any) -> str:
@@ -452,12 +464,16 @@ def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
     acts = ", ".join(f"{n} {a}" for a, n in sorted(s["resources"].items())) or "no resource changes"
     lines = [f"### tenancy diff — `{d['stack']['project']}` / `{d['stack']['stack']}`", ""]
     flag = "⚠️ " if s["loosened"] else ""
-    lines += [f"{flag}**Isolation: {s['loosened']} loosened, {s['tightened']} tightened.** Resources: {acts}.", ""]
+    moves = d.get("migrations") or []
+    migrating = f" **{len(moves)} disruptive migration(s)**: {', '.join(m['tenant'] for m in moves)}." if moves else ""
+    lines += [f"{flag}**Isolation: {s['loosened']} loosened, {s['tightened']} tightened.** Resources: {acts}."
+              f"{migrating}", ""]
     lines += [f"Tenants added: {', '.join(f'`{x}`' for x in t['added']) or '—'}; "
               f"removed: {', '.join(f'`{x}`' for x in t['removed']) or '—'}; "
               f"changed: {', '.join(f'`{x}`' for x in t['changed']) or '—'}.", ""]
     if d.get("security"):
         lines += summary_markdown(d["security"])
+    lines += migration_lines(moves)
     lines += ["#### Isolation changes", ""]
     if d["isolation"]:
         lines += ["| change | layer | tenant | peer | detail |", "|---|---|---|---|---|"]
