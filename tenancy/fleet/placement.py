@@ -12,10 +12,14 @@ placing a tenant is a control-plane task with capacity checked first):
    group of tenants is placed as one; a group whose placed members already sit in two cells is
    refused.
 4. **Pins first**, then the other new groups, largest first, each into the cell with the most
-   free room (by its tightest of node groups, address slots and subnets) among the cells where
-   it *fits*. A cell fits when :func:`tenancy.spec.load_platform` accepts the cell with the group
-   added — so every quota and check the platform spec enforces applies, including ones added
-   later — and when the cell's account keeps within its IAM role and OIDC provider quotas.
+   free room among the cells where it *fits*. Room is what the group uses: a group with dedicated
+   tenants goes by the tightest of node groups, address slots and subnets (then by its pools);
+   a group of pooled tenants only, which takes none of those, goes by its pools: the cell whose
+   pools would be the least full (share of their branch network interfaces, the capacity the
+   pool preflight checks) after adding the group's ``quota.pods``. A cell fits when
+   :func:`tenancy.spec.load_platform` accepts the cell with the group added — so every quota and
+   check the platform spec enforces applies, including ones added later — and when the cell's
+   account keeps within its IAM role and OIDC provider quotas.
 5. A group that fits nowhere is refused, naming for each cell the limit it hit.
 
 :func:`plan_placement` returns a :class:`Placement` or raises :class:`tenancy.spec.SpecError`
@@ -31,8 +35,10 @@ from typing import Any
 
 from tenancy.fleet.spec import FleetSpec
 from tenancy.plan.capacity import Occupancy, occupancy, platform_oidc_providers, platform_roles
+from tenancy.plan.pools import pools_capacity
 from tenancy.plan.validate import load_platform
 from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
+from tenancy.spec.models import POOLED_DEFAULT_PODS
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,34 @@ def _two_phase_offboarding() -> bool:
     return "offboarding" in TenantSpec.model_fields
 
 
+@dataclass(frozen=True)
+class PoolUse:
+    """One node pool of a cell: its tenants and the pods their quotas admit, against the pods
+    with security groups its nodes hold at ``maxSize`` (branch network interfaces, docs/pools.md)."""
+
+    name: str
+    tenants: int
+    pods: int
+    capacity: int | None
+    """None: an instance type the branch-interface table does not know (the preflight refuses it)."""
+
+    def share(self, more_pods: int = 0) -> float:
+        """How full the pool is with ``more_pods`` more (1.0: every branch interface taken)."""
+        return (self.pods + more_pods) / self.capacity if self.capacity else float("inf")
+
+
+def pool_use(spec: PlatformSpec) -> dict[str, PoolUse]:
+    """Every pool of ``spec``, by name."""
+    out = {}
+    for pc in pools_capacity(spec):
+        try:
+            capacity: int | None = pc.branch_capacity
+        except ValueError:
+            capacity = None
+        out[pc.name] = PoolUse(pc.name, len(pc.tenants), pc.pods, capacity)
+    return out
+
+
 @dataclass
 class CellPlan:
     name: str
@@ -86,6 +120,11 @@ class CellPlan:
     def tenants(self) -> dict[str, int | None]:
         """Each tenant's slot (None: on a shared node pool)."""
         return {t.name: t.slot for t in self.spec.tenants}
+
+    @property
+    def pools(self) -> dict[str, PoolUse]:
+        """The cell's node pools and how full they are."""
+        return pool_use(self.spec)
 
 
 @dataclass
@@ -133,8 +172,37 @@ class _Planner:
         self.removed: dict[str, dict[str, int | None]] = {c.name: {} for c in fleet.cells}
         self.newly_removed: dict[str, list[str]] = {c.name: [] for c in fleet.cells}
         self.specs: dict[str, PlatformSpec] = {}
+        self.pods_of: dict[str, tuple[str, int] | None] = {}
 
     # ---- helpers
+
+    def pooled_pods(self, name: str) -> tuple[str, int] | None:
+        """``(pool, quota.pods)`` of a pooled fleet tenant (the spec's defaults applied); None for a
+        dedicated one."""
+        if name not in self.pods_of:
+            body = self.bodies[name]
+            if body.get("pool") is None:
+                self.pods_of[name] = None
+            else:
+                try:
+                    t = TenantSpec.model_validate(body)
+                    self.pods_of[name] = (str(t.pool), t.quota.pods)
+                except ValueError:  # reported by the fleet's own checks
+                    self.pods_of[name] = (str(body["pool"]), POOLED_DEFAULT_PODS)
+        return self.pods_of[name]
+
+    def pool_share(self, cell: str, group: list[str]) -> float:
+        """How full the fullest pool of ``cell`` that ``group`` uses would be with the group added
+        (0 for a group of dedicated tenants only; infinite when the cell lacks one of its pools)."""
+        more: dict[str, int] = {}
+        for n in group:
+            pp = self.pooled_pods(n)
+            if pp is not None:
+                more[pp[0]] = more.get(pp[0], 0) + pp[1]
+        if not more:
+            return 0.0
+        use = pool_use(self.specs[cell])
+        return max(use[p].share(k) if p in use else float("inf") for p, k in more.items())
 
     def base(self, cell: str) -> dict[str, Any]:
         return self.fleet.platform_base(self.fleet.cell(cell))
@@ -351,13 +419,15 @@ class _Planner:
         # that fits. A cell with less room than the group needs cannot fit (the platform spec
         # enforces exactly these limits), so it is not validated at all: one or two validations
         # per group, whatever the fleet's size.
+        # Pooled tenants take no node group, slot or subnets (they share their pool's), so a group of
+        # them only goes by its pools' share, taken after adding the group: balanced by capacity.
         candidates = [target] if target else [c.name for c in self.fleet.cells]
         room = {c: occupancy(self.specs[c], self.reserved(c)) for c in candidates}
-        candidates.sort(key=lambda c: (-room[c].free_tenants, self.cell_index[c]))
+        needed = sum(1 for n in group if self.bodies[n].get("pool") is None)
+        share = {c: self.pool_share(c, group) for c in candidates}
+        candidates.sort(key=lambda c: ((-room[c].free_tenants if needed else 0), share[c], self.cell_index[c]))
         reasons: dict[str, list[str]] = {}  # reason → cells (cells that fail alike are named together)
         best: tuple[str, dict[str, int | None], PlatformSpec] | None = None
-        # Only dedicated tenants take a node group, a slot and subnets; pooled ones share their pool's.
-        needed = sum(1 for n in group if self.bodies[n].get("pool") is None)
         for cell in candidates:
             if needed and room[cell].free_tenants < needed:
                 reasons.setdefault(room[cell].no_room(needed), []).append(cell)

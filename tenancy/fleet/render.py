@@ -85,6 +85,7 @@ def write_fleet_report(placement: Placement, renders: list[CellRender], out: Pat
         "cells": [{
             "name": c.name, "region": c.region, "account": c.account,
             "tenants": c.tenants, "occupancy": {**asdict(c.occupancy), "freeTenants": c.occupancy.free_tenants},
+            "pools": {name: asdict(use) for name, use in c.pools.items()},
             "render": asdict(by_cell[c.name]),
         } for c in placement.cells.values()],
         "accounts": [asdict(a) for a in placement.accounts.values()],

@@ -24,7 +24,7 @@ from typing import Any
 
 import yaml
 
-from tenancy.fleet.placement import Existing, Placement
+from tenancy.fleet.placement import Existing, Placement, PoolUse
 from tenancy.fleet.spec import DEFAULT_ACCOUNT, FleetSpec, load_fleet
 from tenancy.spec import Problem, SpecError
 from tenancy.spec.stackfile import read_yaml
@@ -172,18 +172,32 @@ def stale_stacks(placement: Placement, stacks_dir: Path) -> list[str]:
 # --------------------------------------------------------------------------------------------
 
 
+def _pool_cell(use: PoolUse | None) -> str:
+    """A cell's column for one pool: its tenants and pods (their ``quota.pods``) against the pods
+    with security groups its nodes hold at ``maxSize``."""
+    if use is None:
+        return "-"
+    of = f"/{use.capacity} pods ({use.pods * 100 // use.capacity}%)" if use.capacity else " pods (capacity unknown)"
+    return f"{use.tenants} tenants, {use.pods}{of}"
+
+
 def placement_report(placement: Placement) -> str:
-    """Markdown: cells with occupancy, accounts, and where every tenant is."""
+    """Markdown: cells with occupancy and pool use (one column per pool name), accounts, and
+    where every tenant is."""
     fleet = placement.fleet
+    uses = {c.name: c.pools for c in placement.cells.values()}
+    pools = list(dict.fromkeys(name for use in uses.values() for name in use))
     lines = [f"# Fleet {fleet.name}: placement", "",
-             "| cell | region | account | tenants | node groups | slots | subnets | room for | added | removed |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "| cell | region | account | tenants | node groups | slots | subnets | room for | "
+             + "".join(f"pool {p} | " for p in pools) + "added | removed |",
+             "|---|---|---|---|---|---|---|---|" + "---|" * len(pools) + "---|---|"]
     for c in placement.cells.values():
         o = c.occupancy
         lines.append(
             f"| {c.name} | {c.region} | {c.account} | {o.tenants} | {o.node_groups}/{o.node_group_quota} "
             f"| {o.slots}/{o.slot_capacity} | {o.subnets}/{o.subnet_quota} | {o.free_tenants} more "
-            f"({o.tightest}) | {', '.join(c.added) or '-'} | {', '.join(c.newly_removed) or '-'} |")
+            f"({o.tightest}) | " + "".join(f"{_pool_cell(uses[c.name].get(p))} | " for p in pools)
+            + f"{', '.join(c.added) or '-'} | {', '.join(c.newly_removed) or '-'} |")
     lines += ["", "| account | cells | IAM roles | OIDC providers |", "|---|---|---|---|"]
     for a in placement.accounts.values():
         lines.append(f"| {a.account} | {', '.join(a.cells)} | {a.iam_roles}/{a.iam_role_limit} "
