@@ -58,16 +58,14 @@ def _selector(tenant: str, placement: Mapping[str, Any]) -> tuple[str, str]:
     return key, str((placement.get("labels") or {}).get(key, pool or tenant))
 
 
-def _old_node_groups(tenant: str, was: Mapping[str, Any], base: Sequence[Mapping[str, Any]],
+def _old_node_groups(tenant: str, was: Mapping[str, Any], node_groups: Sequence[Mapping[str, Any]],
                      actions: Mapping[str, str]) -> tuple[list[str], list[str]]:
     """(names of the node groups ``tenant``'s pods ran on that this change deletes or replaces,
-    names of those it keeps)."""
+    names of those it keeps); ``node_groups``: the base render's."""
     pool = was.get("pool")
     gone: list[str] = []
     kept: list[str] = []
-    for r in base:
-        if r.get("type") != AWS_EKS_NODE_GROUP:
-            continue
+    for r in node_groups:
         i = r.get("inputs") or {}
         on_pool = (i.get("labels") or {}).get(POOL_LABEL) or (i.get("tags") or {}).get(POOL_LABEL)
         if (pool and not r.get("tenant") and on_pool == pool) or (not pool and r.get("tenant") == tenant):
@@ -85,14 +83,17 @@ def _toleration(taint: str) -> str:
     return f"{head}:{_EFFECTS.get(effect, effect)}"
 
 
-def _pods_quota(resources: Sequence[Mapping[str, Any]], tenant: str) -> str | None:
+def _pods_quotas(resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Tenant → the ``pods`` of its ResourceQuota ``tenancy-quota`` (one pass over a render)."""
+    out = {}
     for r in resources:
         inputs = r.get("inputs") or {}
-        if (r.get("type") == K8S_RESOURCE_QUOTA and r.get("tenant") == tenant
+        if (r.get("type") == K8S_RESOURCE_QUOTA and r.get("tenant")
                 and (inputs.get("metadata") or {}).get("name") == QUOTA_NAME):
             pods = ((inputs.get("spec") or {}).get("hard") or {}).get("pods")
-            return str(pods) if pods is not None else None
-    return None
+            if pods is not None:
+                out[str(r["tenant"])] = str(pods)
+    return out
 
 
 def placement_moves(b: IsolationFacts, h: IsolationFacts, base: Sequence[Mapping[str, Any]],
@@ -100,15 +101,19 @@ def placement_moves(b: IsolationFacts, h: IsolationFacts, base: Sequence[Mapping
                     ) -> list[dict[str, Any]]:
     """Every tenant of both renders whose placement (dedicated, or which pool) changed: a
     disruptive migration with what is evicted, what admission refuses, and what its pods need."""
+    moving = [t for t in sorted(set(b.placement) & set(h.placement))
+              if b.placement[t].get("pool") != h.placement[t].get("pool")]
+    if not moving:
+        return []
     actions = {r["urn"]: r["action"] for r in resources}
+    node_groups = [r for r in base if r.get("type") == AWS_EKS_NODE_GROUP]
+    pods_before, pods_after = _pods_quotas(base), _pods_quotas(head)
     out = []
-    for t in sorted(set(b.placement) & set(h.placement)):
+    for t in moving:
         was, now = b.placement[t], h.placement[t]
-        if was.get("pool") == now.get("pool"):
-            continue
         old_key, old_value = _selector(t, was)
         new_key, new_value = _selector(t, now)
-        gone, kept = _old_node_groups(t, was, base, actions)
+        gone, kept = _old_node_groups(t, was, node_groups, actions)
         if gone:
             evicted = (f"every pod of {t} on node group(s) {', '.join(gone)}: the change deletes them, and EKS drains "
                        f"each node before terminating it; controllers recreate the pods, which admission then holds "
@@ -132,7 +137,7 @@ def placement_moves(b: IsolationFacts, h: IsolationFacts, base: Sequence[Mapping
             refused.append(f"pods naming priorityClassName {PRIORITY_CLASSES.get(str(lo), lo)}: the tier changes "
                            f"{lo} → {hi}, and the ResourceQuota {TIER_QUOTA} admits only "
                            f"{PRIORITY_CLASSES.get(str(hi), hi)} (set `tier: {lo}` to keep it)")
-        p_lo, p_hi = _pods_quota(base, t), _pods_quota(head, t)
+        p_lo, p_hi = pods_before.get(t), pods_after.get(t)
         if p_lo and p_hi and p_hi.isdigit() and p_lo.isdigit() and int(p_hi) < int(p_lo):
             refused.append(f"pods beyond {p_hi}: the pods quota ({QUOTA_NAME}) drops from {p_lo} to {p_hi} (set "
                            f"quota.pods to keep it; on a pool each pod takes a branch network interface)")
