@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from tenancy.plan.replacements import replacing_inputs
+from tenancy.review import principals
 from tenancy.review.facts import (
     INTERNET,
     PSA_LEVELS,
@@ -425,7 +426,8 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
             "compare two renders of the same stack")
     resources = resource_changes(base.resources, head.resources)
     head_perimeter = perimeter_of(head.resources)
-    isolation = [*isolation_changes(facts_of(base.resources), facts_of(head.resources)),
+    head_facts = facts_of(head.resources)
+    isolation = [*isolation_changes(facts_of(base.resources), head_facts),
                  *perimeter_changes(perimeter_of(base.resources), head_perimeter)]
     bt, ht = base.tenants, head.tenants
     changed = {r["tenant"] for r in resources if r["tenant"]} | {
@@ -438,7 +440,9 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
                "loosened": sum(1 for c in isolation if c["change"] == "loosened"),
                "tightened": sum(1 for c in isolation if c["change"] == "tightened")}
     return {"stack": {"project": head.project, "stack": head.stack}, "summary": summary, "tenants": tenants,
-            "resources": resources, "isolation": isolation, "security": head_perimeter.document()}
+            "resources": resources, "isolation": isolation, "security": head_perimeter.document(),
+            "identities": principals.document(principals.people_of(head.resources, head_facts),
+                                              principals.workload_roles_of(head.resources, head_facts))}
 
 
 def _cell(v: Any) -> str:
@@ -458,6 +462,8 @@ def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
               f"changed: {', '.join(f'`{x}`' for x in t['changed']) or '—'}.", ""]
     if d.get("security"):
         lines += summary_markdown(d["security"])
+    if d.get("identities"):
+        lines += principals.details_markdown(d["identities"])
     lines += ["#### Isolation changes", ""]
     if d["isolation"]:
         lines += ["| change | layer | tenant | peer | detail |", "|---|---|---|---|---|"]

@@ -283,3 +283,34 @@ def pool_lines(pools: Sequence[Pool], dedicated: int) -> list[str]:
                      "the standard tenants' pods on these nodes (PriorityClass `tenancy-premium`)."
                      if premium and len(premium) < n else "every tenant of the pool has the same tier."), ""]
     return lines[:-1]
+
+
+# --------------------------------------------------------------------------------------------
+# The merge-request comment (tenancy diff): the head's people and workload identities
+
+
+def document(people: Sequence[PersonGrant], roles: Sequence[WorkloadRole]) -> dict[str, Any]:
+    """The head's people and workload identities as JSON (``tenancy diff``'s ``identities``)."""
+    return {"people": [{"principal": p.principal, "account": p.account, "persona": p.persona, "tenant": p.tenant,
+                        "how": p.how} for p in people],
+            "workloads": [{"role": w.role, "owner": w.owner, "serviceAccounts": list(w.service_accounts),
+                           "mechanism": w.mechanism, "reaches": list(w.reaches),
+                           "s3": [{"prefix": g.prefix, "actions": list(g.actions)} for g in w.s3]} for w in roles]}
+
+
+def details_markdown(doc: Mapping[str, Any]) -> list[str]:
+    """A collapsed block of the head's people and workload identities (from :func:`document`)."""
+    people, roles = doc.get("people") or [], doc.get("workloads") or []
+    foreign = [w for w in roles if any(t != w["owner"] for t in w["reaches"])]
+    warn = f", ⚠️ {len(foreign)} reach another tenant's data" if foreign else ""
+    lines = [f"<details><summary>People ({len({p['principal'] for p in people})} principal(s)) and workload "
+             f"identities ({len(roles)} role(s){warn}) at the head</summary>", "",
+             "| principal | account | persona | tenant |", "|---|---|---|---|"]
+    lines += [f"| `{p['principal']}` | {p['account'] or '—'} | {p['persona']} | {_cell(p['tenant'])} |" for p in people]
+    lines += ["", "| role | owner | service account(s) | via | S3 prefixes | reaches |", "|---|---|---|---|---|---|"]
+    for w in roles:
+        objects = [g["prefix"] for g in w["s3"] if " (listing" not in g["prefix"]]  # listings: report.md
+        prefixes = ", ".join(f"`{p}`" for p in objects or [g["prefix"] for g in w["s3"]]) or "—"
+        lines.append(f"| `{w['role']}` | {w['owner']} | {', '.join(f'`{s}`' for s in w['serviceAccounts'])} | "
+                     f"{w['mechanism']} | {_cell(prefixes)} | {', '.join(w['reaches']) or '—'} |")
+    return lines + ["", "</details>", ""]
