@@ -80,16 +80,17 @@ def people_of(resources: Sequence[Mapping[str, Any]], facts: IsolationFacts | No
     for (ns, subject) in f.rbac:
         if subject.startswith("Group:"):
             bound.setdefault(subject[len("Group:"):], set()).add(ns)
+    ns_tenant = {str(info["namespace"]): t for t, info in f.tenants.items() if info.get("namespace")}
     out = []
     for principal, grants in sorted(perimeter_of(resources).people.items()):
         account = _account(principal)
         for g in grants:
-            out.append(_grant_row(principal, account, g, bound, f))
+            out.append(_grant_row(principal, account, g, bound, ns_tenant))
     return out
 
 
 def _grant_row(principal: str, account: str | None, grant: str, bound: Mapping[str, set[str]],
-               f: IsolationFacts) -> PersonGrant:
+               ns_tenant: Mapping[str, str]) -> PersonGrant:
     if grant == "cluster-admin":
         return PersonGrant(principal, account, "cluster admin", PLATFORM_WIDE,
                            f"EKS access policy {CLUSTER_ADMIN_POLICY}, cluster scope")
@@ -98,7 +99,7 @@ def _grant_row(principal: str, account: str | None, grant: str, bound: Mapping[s
         if where == "cluster":
             return PersonGrant(principal, account, policy, PLATFORM_WIDE, f"EKS access policy {policy}, cluster scope")
         namespaces = [n for n in where.removeprefix("namespaces ").split(",") if n]
-        tenants = sorted({f.namespace_tenant(n) or f"namespace {n}" for n in namespaces})
+        tenants = sorted({ns_tenant.get(n) or f"namespace {n}" for n in namespaces})
         return PersonGrant(principal, account, policy, ", ".join(tenants) or "—",
                            f"EKS access policy {policy}, namespaces {', '.join(namespaces)}")
     group = grant[len("group:"):] if grant.startswith("group:") else PERSONA_GROUP_PREFIX + grant
@@ -109,7 +110,7 @@ def _grant_row(principal: str, account: str | None, grant: str, bound: Mapping[s
     elif "*" in namespaces:
         tenant = PLATFORM_WIDE
     else:
-        tenant = ", ".join(f.namespace_tenant(n) or f"namespace {n}" for n in namespaces)
+        tenant = ", ".join(ns_tenant.get(n) or f"namespace {n}" for n in namespaces)
     where = ", ".join("cluster-wide" if n == "*" else n for n in namespaces)
     return PersonGrant(principal, account, persona, tenant,
                        f"Kubernetes group `{group}`" + (f", bound in {where}" if where else ""))
@@ -163,6 +164,9 @@ def workload_roles_of(resources: Sequence[Mapping[str, Any]],
     for r in resources:
         by_type.setdefault(r["type"], []).append(r)
     docs, pod_identity = role_documents(by_type)
+    reach: dict[tuple[str, str], set[str]] = {}
+    for (t, role, target, _access) in f.s3:
+        reach.setdefault((t, role), set()).add(target)
     out = []
     for r in by_type.get(IAM_ROLE, []):
         i = r.get("inputs") or {}
@@ -176,7 +180,7 @@ def workload_roles_of(resources: Sequence[Mapping[str, Any]],
             mechanism = "Pod Identity" if not mechanism else "IRSA + Pod Identity"
         if not trusted:
             continue
-        reaches = sorted({target for (t, role, target, _a) in f.s3 if (t, role) == (owner, name)})
+        reaches = sorted(reach.get((owner, name), set()))
         out.append(WorkloadRole(name, owner, tuple(sorted({_service_account(s) for s in trusted})), mechanism,
                                 _s3(docs.get(r["urn"], [])), tuple(reaches)))
     return sorted(out, key=lambda w: (w.owner == "platform", w.owner, w.role))
