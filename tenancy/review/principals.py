@@ -106,7 +106,7 @@ def _grant_row(principal: str, account: str | None, grant: str, bound: Mapping[s
     namespaces = sorted(bound.get(group, set()))
     persona = group.split(":")[2] if grant == group[len(PERSONA_GROUP_PREFIX):] else f"group {group}"
     if not namespaces:
-        tenant = "— (no RoleBinding of this render binds the group)"
+        tenant = "— (no RoleBinding of this render binds the group; a team stack's tenant binds it in its own stack)"
     elif "*" in namespaces:
         tenant = PLATFORM_WIDE
     else:
