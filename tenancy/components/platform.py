@@ -26,8 +26,9 @@ from tenancy.components.tenant import Tenant, TenantArgs
 from tenancy.components.tiers import TierPriorityClasses, TierPriorityClassesArgs
 from tenancy.plan.cluster import pool_resource_name
 from tenancy.spec import PlatformSpec
+from tenancy.spec.wire import PLATFORM_TYPE
 
-TYPE = "tenancy:index:Platform"
+TYPE = PLATFORM_TYPE
 
 BUILT_SPECS: list[PlatformSpec] = []
 """Specs of the Platforms built in this process, in order: how ``tenancy render --program`` and

@@ -66,6 +66,19 @@ def team_stack_facts(spec: PlatformSpec) -> dict[str, Any]:
     return {k: data[k] for k in FACT_KEYS}
 
 
+REQUIRED_OUTPUTS = ("kubeconfig", "clusterName", "tenantDataBucket", "tenantDataBucketArn", "tenantDataKeyArn")
+"""The platform stack's outputs a team stack cannot do without."""
+IRSA_OUTPUTS = ("oidcProviderArn", "oidcIssuer")
+"""…and in ``identity.mode: irsa``, the cluster's OIDC provider (its workload roles trust it)."""
+
+
+def _required_output(key: str, value: Any) -> Any:
+    if value is None:
+        raise ValueError(f"the platform stack (StackReference) has no output {key!r}: a team stack reads the outputs "
+                         "tenancy.program.main exports — export every key of Platform.outputs() (docs/library.md)")
+    return value
+
+
 @dataclass(frozen=True)
 class PlatformRef:
     """What a team stack uses of the platform: its settings (``facts``, plain) and its live
@@ -94,12 +107,16 @@ class PlatformRef:
         if isinstance(outputs, pulumi.StackReference):
             ref = outputs
 
-            def get(key: str) -> Any:
-                return ref.get_output(key)
-
             if facts is None:
                 raise ValueError("PlatformRef.from_outputs(StackReference) needs facts=: the platform stack's "
                                  "`teamStackFacts` output as plain config (pulumi stack output teamStackFacts --json)")
+            irsa = ((facts.get("identity") or {}).get("mode") or "irsa") == "irsa"
+            required = REQUIRED_OUTPUTS + (IRSA_OUTPUTS if irsa else ())
+
+            def get(key: str) -> Any:
+                if key not in required:
+                    return ref.get_output(key)
+                return ref.get_output(key).apply(lambda v: _required_output(key, v))
         else:
             plain = outputs
 
@@ -107,8 +124,7 @@ class PlatformRef:
                 return plain.get(key)
 
             facts = facts if facts is not None else plain.get("teamStackFacts")
-            missing = [k for k in ("kubeconfig", "clusterName", "tenantDataBucket", "tenantDataBucketArn",
-                                   "tenantDataKeyArn") if not plain.get(k)]
+            missing = [k for k in REQUIRED_OUTPUTS if not plain.get(k)]
             if facts is None:
                 missing.append("teamStackFacts")
             if missing:

@@ -237,12 +237,34 @@ def _run_under_mocks(
         if monitor.duplicates:
             raise RenderError(
                 "duplicate resource URNs (the real engine refuses these): " + ", ".join(sorted(monitor.duplicates)))
+    except BaseException:
+        _finish_pending(loop)
+        raise
     finally:
         settings.reset_options()
         pulumi.runtime.set_all_config({})
         asyncio.set_event_loop(None)
         loop.close()
     return sorted(monitor.registrations.values(), key=lambda r: r.urn), outputs
+
+
+def _finish_pending(loop: asyncio.AbstractEventLoop) -> None:
+    """After a failed program: cancel what it left pending on its loop and let that unwind, and
+    mark the failed futures' exceptions as retrieved (the run's error already names the cause).
+    Otherwise the garbage collector meets them later, at a random point of the process, and logs
+    "Task was destroyed but it is pending!" / "Future exception was never retrieved" with a
+    formatted traceback — which under CPython 3.11 parses source (``ast``) for its carets: when
+    that collection fell inside another ``ast.parse`` (pytest's assertion rewriting of a later
+    import), the ast module's per-interpreter recursion counter broke and the outer parse raised
+    "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905)."""
+    pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    for obj in gc.get_objects():  # only on failure: a walk of the heap is cheap next to a failed run
+        if isinstance(obj, asyncio.Future) and obj.done() and not obj.cancelled() and obj.get_loop() is loop:
+            obj.exception()
 
 
 def _no_stack_trace() -> source_pb2.StackTrace:

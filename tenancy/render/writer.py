@@ -21,9 +21,10 @@ import yaml
 from tenancy.plan.pools import report_lines as pool_report_lines
 from tenancy.render.engine import quiet_gc
 from tenancy.render.result import RenderResult
-from tenancy.review import operability
-from tenancy.review.facts import INTERNET, facts_of
+from tenancy.review import operability, principals
+from tenancy.review.facts import INTERNET, IsolationFacts, facts_of
 from tenancy.spec.lifecycle import LIFECYCLE_FILE, lifecycle_record
+from tenancy.spec.wire import PLATFORM_TYPE
 
 _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when built in
 
@@ -223,12 +224,12 @@ def _weakened(result: RenderResult) -> list[str]:
     return out
 
 
-def mermaid_graph(resources: list[dict[str, Any]]) -> str:
+def mermaid_graph(resources: list[dict[str, Any]], facts: IsolationFacts | None = None) -> str:
     """A Mermaid flowchart of tenants and who may open connections to whom, from the render's
     isolation facts (:mod:`tenancy.review.facts`): a solid arrow where every modelled layer (security
     groups and NetworkPolicies) lets the source reach the destination; dotted arrows to the
     internet and from non-tenant namespaces (ingress controller) into tenants."""
-    f = facts_of(resources)
+    f = facts if facts is not None else facts_of(resources)
     tenants = sorted(f.tenants)
     ids = {t: f"t{i}" for i, t in enumerate(tenants)}
     lines = ["```mermaid", "flowchart LR"]
@@ -250,18 +251,70 @@ def mermaid_graph(resources: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def owners(resources: list[dict[str, Any]]) -> dict[str, str]:
+    """Who each resource belongs to, for counting: its tenant (the nearest tenant component above
+    it), ``platform`` (below the :class:`~tenancy.Platform` component and no tenant's), or
+    ``program`` — registered by the program outside tenancy's components (a library user's own
+    resources, per tenant or not: never counted as the platform's)."""
+    by_urn = {r["urn"]: r for r in resources}
+    memo: dict[str, str] = {}
+
+    def find(urn: str) -> str:
+        chain: list[str] = []
+        cur: str | None = urn
+        found = PROGRAM_OWNER
+        while cur is not None and cur in by_urn:
+            if cur in memo:
+                found = memo[cur]
+                break
+            chain.append(cur)
+            r = by_urn[cur]
+            if r["tenant"] is not None:
+                found = str(r["tenant"])
+                break
+            if r["type"] == PLATFORM_TYPE:
+                found = PLATFORM_OWNER
+                break
+            cur = r.get("parent")
+        for c in chain:
+            memo[c] = found
+        return found
+
+    return {r["urn"]: find(r["urn"]) for r in resources}
+
+
+PLATFORM_OWNER, PROGRAM_OWNER = "platform", "program"
+
+
+def tenants_line(spec: Any) -> str:
+    """How the tenants sit in the address plan: dedicated tenants (and pools) in slots, pooled
+    tenants on pools — "40 tenants: 12 dedicated and 2 node pools in 14 of 30 slots (/21 blocks),
+    28 pooled on the 2 pools (`a`: 20, `b`: 8)", never a count of tenants against the slots alone."""
+    plan = spec.address_plan
+    n = len(spec.tenants)
+    pooled: Counter[str] = Counter(t.pool for t in spec.tenants if t.pool is not None)
+    dedicated = n - sum(pooled.values())
+    blocks = f"/{spec.tenant_block_prefix} blocks"
+    if not spec.node_pools:
+        return f"{n} tenant(s) in {dedicated} of {plan.capacity} slots ({blocks})"
+    pools = len(spec.node_pools)
+    per_pool = ", ".join(f"`{p.name}`: {pooled[p.name]}" for p in spec.node_pools)
+    return (f"{n} tenant(s): {dedicated} dedicated and {pools} node pool(s) in {dedicated + pools} of {plan.capacity} "
+            f"slots ({blocks}), {sum(pooled.values())} pooled on the {pools} pool(s) ({per_pool})")
+
+
 def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | None = None) -> str:
     s = result.spec
     plan = s.address_plan
-    counts = Counter(r["tenant"] for r in result.resources)
+    owner = owners(result.resources)
+    counts = Counter(owner.values())
+    facts = facts_of(result.resources)
     lines = [
         f"# Render of `{result.project}` / `{result.stack}`",
         "",
         f"Platform `{s.name}`: VPC {s.vpc_cidr} over {s.availability_zones} zones, Kubernetes {s.kubernetes_version}, "
-        f"{len(s.tenants)} tenant(s) of {plan.capacity} slots (/{s.tenant_block_prefix} blocks), "
-        + (f"{sum(t.pool is not None for t in s.tenants)} of them on {len(s.node_pools)} node pool(s), "
-           if s.node_pools else "") +
-        f"{len(result.resources)} resources.",
+        f"{tenants_line(s)}, {len(result.resources)} resources"
+        + (f" ({counts[PROGRAM_OWNER]} of them your program's own)" if counts[PROGRAM_OWNER] else "") + ".",
         "",
         "## Platform subnets",
         "",
@@ -285,21 +338,39 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
             f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
         )
     lines += ["", *pool_report_lines(s)] if s.node_pools else []
-    lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
+    lines += ["", f"Shared platform resources: {counts[PLATFORM_OWNER]}."]
+    if counts[PROGRAM_OWNER]:
+        lines += ["", f"Your program's own resources (registered outside tenancy's components, not counted as the "
+                      f"platform's): {counts[PROGRAM_OWNER]}."]
+    tenant_names = {t.name for t in s.tenants}
+    others = sorted(t for t in counts if t not in tenant_names and t not in (PLATFORM_OWNER, PROGRAM_OWNER))
+    if others:
+        lines += ["", "Tenants of your program's own components (not in the platform spec): "
+                  + ", ".join(f"`{t}` ({counts[t]})" for t in others) + "."]
+    dedicated = sum(t.pool is None for t in s.tenants)
+    lines += ["", *principals.pool_lines(principals.pooled_of(facts), dedicated)] if s.node_pools else []
+    lines += ["", *principals.people_lines(principals.people_of(result.resources, facts))]
+    lines += ["", *principals.workload_lines(principals.workload_roles_of(result.resources, facts))]
+    lines += ["", "## Settings that loosen a secure default", ""]
     weakened = _weakened(result)
     lines += [f"- {w}" for w in weakened] or ["None."]
     lines += ["", *operability.api_access_lines(s, result.resources)]
     lines += ["", *operability.report_lines(operability.evaluate(s, result.resources))]
     lines += ["", "## Tenant graph", "",
               "Who may open connections to whom (security groups and NetworkPolicies both allow; "
-              "computed from the rendered objects, `tenancy.review.facts`):", "", mermaid_graph(result.resources)]
-    lines += ["", "## Resources by type", "", "| type | platform | per tenant (total) |", "|---|---|---|"]
-    by_type: dict[str, Counter[bool]] = {}
+              "computed from the rendered objects, `tenancy.review.facts`):", "",
+              mermaid_graph(result.resources, facts)]
+    mine = bool(counts[PROGRAM_OWNER])
+    lines += ["", "## Resources by type", "",
+              "| type | platform | per tenant (total) |" + (" your program's |" if mine else ""),
+              "|---|---|---|" + ("---|" if mine else "")]
+    by_type: dict[str, Counter[str]] = {}
     for r in result.resources:
-        by_type.setdefault(r["type"], Counter())[r["tenant"] is not None] += 1
+        o = owner[r["urn"]]
+        by_type.setdefault(r["type"], Counter())[o if o in (PLATFORM_OWNER, PROGRAM_OWNER) else "tenant"] += 1
     for typ in sorted(by_type):
         c = by_type[typ]
-        lines.append(f"| `{typ}` | {c[False]} | {c[True]} |")
+        lines.append(f"| `{typ}` | {c[PLATFORM_OWNER]} | {c['tenant']} |" + (f" {c[PROGRAM_OWNER]} |" if mine else ""))
     lines += ["", "## Kubernetes objects", ""]
     manifests = result.manifests if manifests is None else manifests
     for group, objs in manifests.items():

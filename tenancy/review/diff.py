@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from tenancy.plan.replacements import replacing_inputs
+from tenancy.review import principals
 from tenancy.review.facts import (
     INTERNET,
     PSA_LEVELS,
@@ -450,7 +451,9 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
                "migrations": len(migrations)}
     return {"stack": {"project": head.project, "stack": head.stack}, "summary": summary, "tenants": tenants,
             "resources": resources, "isolation": isolation, "migrations": migrations,
-            "security": head_perimeter.document()}
+            "security": head_perimeter.document(),
+            "identities": principals.document(principals.people_of(head.resources, head_facts),
+                                              principals.workload_roles_of(head.resources, head_facts))}
 
 
 def _cell(v: Any) -> str:
@@ -473,6 +476,8 @@ def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
               f"changed: {', '.join(f'`{x}`' for x in t['changed']) or '—'}.", ""]
     if d.get("security"):
         lines += summary_markdown(d["security"])
+    if d.get("identities"):
+        lines += principals.details_markdown(d["identities"])
     lines += migration_lines(moves)
     lines += ["#### Isolation changes", ""]
     if d["isolation"]:

@@ -410,7 +410,11 @@ def _s3_grants(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     return out
 
 
-def _iam(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]], tenants: Sequence[str]) -> None:
+def role_documents(by_type: Mapping[str, list[Mapping[str, Any]]]) -> tuple[dict[str, list[dict[str, Any]]],
+                                                                             dict[str, list[str]]]:
+    """Per IAM role (by URN): the permission documents it holds (inline, ``RolePolicy`` and
+    attached managed policies), and the service accounts (``system:serviceaccount:<ns>:<name>``)
+    its EKS Pod Identity associations name."""
     roles = {}
     for r in by_type.get(IAM_ROLE, []):
         keys = {str(r.get("id")), str((r.get("inputs") or {}).get("name")), str((r.get("outputs") or {}).get("arn"))}
@@ -436,12 +440,17 @@ def _iam(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]], tena
         if role is not None:
             pod_identity.setdefault(role["urn"], []).append(
                 f"system:serviceaccount:{i.get('namespace')}:{i.get('serviceAccount')}")
+    return docs, pod_identity
+
+
+def _iam(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]], tenants: Sequence[str]) -> None:
+    docs, pod_identity = role_documents(by_type)
     for r in by_type.get(IAM_ROLE, []):
         owner = r.get("tenant") or "platform"
         name = str((r.get("inputs") or {}).get("name") or r["name"])
         grants = [g for d in docs[r["urn"]] for g in _s3_grants(d)]
         trust_doc = _doc((r.get("inputs") or {}).get("assumeRolePolicy"))
-        subjects = _trust_subjects(trust_doc)
+        subjects = trust_subjects(trust_doc)
         auds = _trust_audiences(trust_doc)
         if auds is not None:
             f.audiences[(owner, name)] = auds
@@ -476,7 +485,7 @@ def _trust_audiences(doc: Mapping[str, Any]) -> list[str] | None:
     return sorted(set(found)) if found is not None else None
 
 
-def _trust_subjects(doc: Mapping[str, Any]) -> list[str]:
+def trust_subjects(doc: Mapping[str, Any]) -> list[str]:
     """Who may assume a role: the ``:sub`` values of web-identity statements (a missing ``sub``
     condition means any service account of the provider: ``system:serviceaccount:*``), Pod
     Identity's service principal, other AWS principals verbatim. Service principals of AWS

@@ -161,6 +161,9 @@ K8S_VAP = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy"
 K8S_SECURITY_GROUP_POLICY = "kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy"
 """Pulumi type token of a SecurityGroupPolicy (Kubernetes provider, the VPC resource controller's CRD)."""
 
+PLATFORM_TYPE = "tenancy:index:Platform"
+"""Pulumi type token of the platform component (``tenancy.Platform``): what is below it and belongs
+to no tenant is the platform's shared part (the render report counts it apart from a program's own)."""
 TENANT_TYPE = "tenancy:index:Tenant"
 """Pulumi type token of the platform's per-tenant component (``tenancy.Tenant``)."""
 TENANT_BUNDLE_TYPE = "tenancy:bundle:TenantBundle"

@@ -39,7 +39,7 @@ from tenancy.spec.wire import (
     SGP_KIND,
     TENANT_LABEL,
 )
-from tenancy.verify.report import Result, failed, passed, skipped
+from tenancy.verify.report import Result, clip, failed, passed, skipped
 
 DRIFT, EXTRA = "drift.kubernetes", "drift.kubernetes.extra"
 RBAC_CHECK, ADMISSION_CHECK = "behaviour.rbac", "behaviour.admission"
@@ -161,8 +161,8 @@ def differences(rendered: Any, live: Any, path: str = "") -> list[str]:
 
 
 def _short(v: Any, n: int = 80) -> str:
-    s = repr(v)
-    return s if len(s) <= n else s[: n - 1] + "…"
+    """A value as shown in a drift line: its ``repr``, cut at a word boundary past ``n`` characters."""
+    return clip(repr(v), n)
 
 
 def compared(obj: Mapping[str, Any]) -> dict[str, Any]:
@@ -519,18 +519,18 @@ def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any
         by_quota = not admitted and "exceeded quota" in message
         if must and by_quota:
             out.append(skipped(ADMISSION_CHECK, t, what, f"the tenant is at its quota (every other fence admitted "
-                                                         f"it): {message[:160]}"))
+                                                         f"it): {message}"))
         elif by_quota:
-            out.append(failed(ADMISSION_CHECK, t, what, f"only the quota refused it (no fence did): {message[:160]}"))
+            out.append(failed(ADMISSION_CHECK, t, what, f"only the quota refused it (no fence did): {message}"))
         elif must and not admitted:
-            out.append(failed(ADMISSION_CHECK, t, what, f"refused (HTTP {status}): {message[:200]}"))
+            out.append(failed(ADMISSION_CHECK, t, what, f"refused (HTTP {status}): {message}"))
         elif not must and admitted:
             out.append(failed(ADMISSION_CHECK, t, what, "admitted: nothing refused it"))
         elif must:
             out.append(passed(ADMISSION_CHECK, t, what, "admitted"))
         else:
             by = "RBAC" if status == 403 and " cannot " in message else "admission"
-            out.append(passed(ADMISSION_CHECK, t, what, f"refused by {by} (HTTP {status}): {message[:160]}"))
+            out.append(passed(ADMISSION_CHECK, t, what, f"refused by {by} (HTTP {status}): {message}"))
     return out
 
 

@@ -123,8 +123,8 @@ class Report:
         lines += ["", "## Every check", "", "<details><summary>"
                   f"{len(self.results)} results</summary>", "", "| status | check | tenant | object | detail |",
                   "|---|---|---|---|---|"]
-        lines += [f"| {x.status} | `{x.check}` | {_cell(x.tenant)} | {_cell(x.object)} | {_cell(x.detail)} |"
-                  for x in sorted(self.results, key=_order)]
+        lines += [f"| {x.status} | `{x.check}` | {_cell(x.tenant)} | {_cell(x.object)} | "
+                  f"{_cell(x.detail, DETAIL_LIMIT)} |" for x in sorted(self.results, key=_order)]
         lines += ["", "</details>", ""]
         return "\n".join(lines)
 
@@ -142,9 +142,28 @@ def _order(r: Result) -> tuple[Any, ...]:
     return ({FAIL: 0, SKIP: 1, PASS: 2}[r.status], r.check, r.tenant or "", r.object, r.detail)
 
 
-def _cell(v: Any) -> str:
+def _cell(v: Any, limit: int | None = None) -> str:
     s = "—" if v in (None, "") else str(v)
-    return s.replace("|", "\\|").replace("\n", " ")
+    s = s.replace("|", "\\|").replace("\n", " ")
+    return s if limit is None else clip(s, limit)
+
+
+DETAIL_LIMIT = 240
+"""Characters of a detail shown in the report's "Every check" table (failures, skips and the JSON
+output keep the whole text)."""
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` if it fits in ``limit`` characters, else cut at the last word boundary before the
+    limit, followed by `` …`` — never in the middle of a word (a word longer than the limit is
+    kept whole)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit - 1)
+    if cut <= 0:
+        end = text.find(" ", limit)
+        return text if end < 0 else text[:end] + " …"
+    return text[:cut].rstrip(" ,;:") + " …"
 
 
 def from_document(doc: Mapping[str, Any]) -> list[Result]:

@@ -35,18 +35,21 @@ def _git(repo: Path, *args: str) -> str:
                                "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}).stdout.strip()
 
 
-def _stack(repo: Path, tenants: list[dict[str, Any]], **extra: Any) -> None:
+def _stack(repo: Path, tenants: list[dict[str, Any]], stack: str = "dev", **extra: Any) -> None:
     doc = {"config": {"aws:region": "eu-west-1", "tenancy:platform": spec_with(tenants, **extra)}}
-    (repo / "stacks" / "Pulumi.dev.yaml").write_text(yaml.safe_dump(doc))
+    (repo / "stacks" / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc))
 
 
-def _review(tmp_path: Path, head_tenants: list[dict[str, Any]], **extra: Any) -> tuple[int, str]:
+def _review(tmp_path: Path, head_tenants: list[dict[str, Any]], unchanged_stack: str | None = None,
+            **extra: Any) -> tuple[int, str]:
     repo = tmp_path / "repo"
     (repo / "stacks").mkdir(parents=True)
     (repo / ".ci").mkdir()
     (repo / ".ci" / "review").write_text((ROOT / ".ci" / "review").read_text())
     _git(repo, "init", "-q")
     _stack(repo, [tenant("alpha", 0), tenant("beta", 1)])
+    if unchanged_stack:
+        _stack(repo, [tenant("alpha", 0)], stack=unchanged_stack, name="other")
     _git(repo, "add", "-A")
     _git(repo, "commit", "-qm", "base")
     base = _git(repo, "rev-parse", "HEAD")
@@ -75,3 +78,15 @@ def test_negative_control_adding_a_tenant_passes_the_lifecycle_check(tmp_path: P
     rc, comment = _review(tmp_path, [tenant("alpha", 0), tenant("beta", 1), tenant("gamma", 2)])
     assert rc == 0, comment
     assert "No tenant removed without off-boarding and retirement" in comment and "**Refused**" not in comment
+
+
+def test_an_unchanged_stack_gets_one_line_a_changed_one_its_sections(tmp_path: Path) -> None:
+    rc, comment = _review(tmp_path, [tenant("alpha", 0), tenant("beta", 1), tenant("gamma", 2)],
+                          unchanged_stack="prod")
+    assert rc == 0, comment
+    assert "- `prod`: no change (no resource or isolation change; lifecycle and guardrails pass)." in comment
+    assert "`tenancy` / `prod`" not in comment and "Lifecycle — `prod`" not in comment
+    # the changed stack keeps every section
+    assert "### tenancy diff — `tenancy` / `dev`" in comment and "Lifecycle — `dev`" in comment
+    assert "#### Security summary (head)" in comment and "`dev`: no change" not in comment
+    assert (tmp_path / "out" / "diff-prod.json").exists() and (tmp_path / "out" / "check-prod.json").exists()

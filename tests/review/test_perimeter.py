@@ -171,3 +171,23 @@ def test_node_defaults_loosened_and_restored(tmp_path: Path, fault: Any, words: 
     back = diff_renders(load_render(review.write(tmp_path, "h2", head)),
                         load_render(review.write(tmp_path, "b2", base)))
     assert [(c["change"], c["layer"]) for c in back["isolation"]] == [("tightened", "nodes")]
+
+
+def test_the_comment_lists_the_heads_people_and_workload_identities(tmp_path: Path) -> None:
+    """Read from the head's rendered objects: a role document edited to reach every tenant's
+    prefix is flagged in the comment's identities block (and the JSON), the base is not."""
+    base = review.base()
+    head = copy.deepcopy(base)
+    policy = next(r for r in head if r["type"] == "aws:iam/rolePolicy:RolePolicy" and r["tenant"] == "beta")
+    doc = json.loads(policy["inputs"]["policy"])
+    doc["Statement"][0]["Resource"] = doc["Statement"][0]["Resource"].replace("tenants/beta/*", "tenants/*")
+    policy["inputs"]["policy"] = json.dumps(doc)
+    same = diff_renders(load_render(review.write(tmp_path, "b", base)), load_render(review.write(tmp_path, "b2", base)))
+    d = diff_renders(load_render(review.write(tmp_path, "b3", base)), load_render(review.write(tmp_path, "h", head)))
+    people = {(p["principal"], p["persona"]): p for p in same["identities"]["people"]}
+    assert any(p["tenant"] == "alpha" and p["persona"] == "admins" for p in people.values())
+    roles = {w["role"]: w for w in d["identities"]["workloads"]}
+    [beta] = [w for w in roles.values() if w["owner"] == "beta" and len(w["reaches"]) > 1]
+    assert set(beta["reaches"]) > {"beta", "alpha"} and beta["serviceAccounts"][0].startswith("beta/")
+    assert "⚠️ 1 reach another tenant's data" in markdown(d)
+    assert "reach another tenant" not in markdown(same) and "<details><summary>People (" in markdown(same)

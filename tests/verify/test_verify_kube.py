@@ -7,6 +7,7 @@ dry-run admission) needs a real API server: tests/live/test_verify_live.py."""
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -172,3 +173,41 @@ def test_quota_refusals_are_not_fences(render: RenderResult) -> None:
     assert ("skip", "pinned restricted pod (the platform must stay usable)") in beta
     assert ("fail", "privileged pod") in beta
     assert [r.tenant for r in report.failures] == ["beta"]
+
+
+LONG_REFUSAL = ('admission webhook "vpol.tenancy.io" denied the request: ValidatingAdmissionPolicy '
+                "'tenancy-placement' with binding 'tenancy-placement' denied request: pods of tenant beta must "
+                "select the nodes of their own tenant (nodeSelector tenancy/tenant=beta) and tolerate only "
+                "their taint; this pod selects someone else's nodes: a deliberately long explanation")
+
+
+def test_refusal_reasons_are_kept_whole_and_shown_cut_at_a_word(render: RenderResult) -> None:
+    """The admission server's whole message is the result's detail (JSON output); the Markdown's
+    "Every check" table shortens it at a word boundary, never mid-word."""
+    cluster = _cluster(render)
+    cluster.dry_run_create = lambda obj, user, groups: (False, 422, LONG_REFUSAL)  # type: ignore[method-assign]
+    report = verify(Render(Path("build/t"), render.project, render.stack, render.resources), kube=cluster)
+    refused = [r for r in report.results if r.check == "behaviour.admission" and r.status != "skip"
+               and LONG_REFUSAL in r.detail]
+    assert refused and all(r.detail.endswith("a deliberately long explanation") for r in refused)
+    assert any(LONG_REFUSAL in c["detail"] for c in json.loads(report.json())["checks"])
+    table = report.markdown().split("## Every check", 1)[1]
+    shown = [line for line in table.splitlines() if "behaviour.admission" in line and "webhook" in line]
+    details = {r.detail for r in refused}
+    assert shown
+    for line in shown:
+        detail = line.rstrip(" |").rsplit("| ", 1)[1]
+        assert detail.endswith(" …") and len(detail) <= 260, detail
+        head = detail[:-2]
+        assert any(d.startswith(head) and d[len(head)] == " " for d in details), detail  # cut between words
+
+
+def test_clip_cuts_at_a_word_boundary() -> None:
+    from tenancy.verify.report import clip
+    assert clip("short", 10) == "short"
+    assert clip("alpha beta gamma delta", 12) == "alpha beta …"
+    assert clip("alpha, beta gamma", 8) == "alpha …"
+    assert clip("averyveryverylongword and more", 5) == "averyveryverylongword …"
+    assert clip("averyveryverylongword", 5) == "averyveryverylongword"
+    # negative control: a plain slice cuts "gamma" in half, clip does not
+    assert "alpha beta gamma delta"[:13] == "alpha beta ga"
