@@ -26,6 +26,7 @@ import yaml
 
 from tenancy.fleet.placement import Existing, Placement
 from tenancy.fleet.spec import DEFAULT_ACCOUNT, FleetSpec, load_fleet
+from tenancy.plan.region import QUOTAS
 from tenancy.spec import Problem, SpecError
 
 OWNED_KEYS = ("aws:region", "aws:allowedAccountIds", "tenancy:fleet", "tenancy:platform")
@@ -179,7 +180,8 @@ def stale_stacks(placement: Placement, stacks_dir: Path) -> list[str]:
 
 
 def placement_report(placement: Placement) -> str:
-    """Markdown: cells with occupancy, accounts, and where every tenant is."""
+    """Markdown: cells with occupancy, accounts, per-Region quotas (used / left for the fleet),
+    and where every tenant is."""
     fleet = placement.fleet
     lines = [f"# Fleet {fleet.name}: placement", "",
              "| cell | region | account | tenants | node groups | slots | subnets | room for | added | removed |",
@@ -194,6 +196,12 @@ def placement_report(placement: Placement) -> str:
     for a in placement.accounts.values():
         lines.append(f"| {a.account} | {', '.join(a.cells)} | {a.iam_roles}/{a.iam_role_limit} "
                      f"| {a.oidc_providers}/{a.oidc_provider_limit} |")
+    if placement.regions:
+        lines += ["", "| account | region | cells | Elastic IPs | VPCs | internet gateways | security groups "
+                      "| network interfaces |", "|---|---|---|---|---|---|---|---|"]
+        for r in placement.regions.values():
+            cols = " | ".join(f"{r.usage.get(k)}/{r.limits[k]}" for k in QUOTAS)
+            lines.append(f"| {r.account} | {r.region} | {', '.join(r.cells)} | {cols} |")
     lines += ["", "| tenant | cell | slot | pinned | status |", "|---|---|---|---|---|"]
     for t in fleet.tenants:
         cell = placement.cell_of(t.name)
