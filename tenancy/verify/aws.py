@@ -448,6 +448,11 @@ def s3_policy_ranges(resources: Sequence[Mapping[str, Any]]) -> dict[str, tuple[
     return out
 
 
+_S3_FIX = (". The ranges are copied from the prefix list at deploy time: run `pulumi up` for the stack that owns the "
+           "policy (it reads the list again; a team stack's tenant: the platform's stack first, whose s3CidrBlocks "
+           "output it reads), and schedule it (AWS announces changes on the AmazonIpSpaceChanged SNS topic)")
+
+
 def s3_ranges(live: Sequence[Mapping[str, Any]], state: AwsState) -> list[Result]:
     """The live ``tenancy-allow-s3`` policies' ranges against AWS's S3 prefix list now (module
     docstring). ``live`` must hold the cluster's objects: the render's ranges are the mock engine's."""
@@ -471,9 +476,7 @@ def s3_ranges(live: Sequence[Mapping[str, Any]], state: AwsState) -> list[Result
             problems.append(f"{', '.join(gone)} {'is' if len(gone) == 1 else 'are'} no longer in {pl.name} "
                             f"({pl.id}) but still allowed: egress to addresses that are not S3's")
         if problems:
-            out.append(failed(S3_RANGES, tenant, obj, "; ".join(problems) + ". The ranges are copied from the "
-                              "prefix list at deploy time: run `pulumi up` for this stack (it reads the list again), "
-                              "and schedule it (AWS announces changes on the AmazonIpSpaceChanged SNS topic)"))
+            out.append(failed(S3_RANGES, tenant, obj, "; ".join(problems) + _S3_FIX))
         else:
             out.append(passed(S3_RANGES, tenant, obj, f"the {len(now)} range(s) of {pl.name} ({pl.id}), as AWS "
                                                       "lists them now"))

@@ -120,3 +120,25 @@ def test_verify_judges_the_live_clusters_policies(moto_server: Any, monkeypatch:
     assert fresh and {r.status for r in fresh} == {PASS}
     stale = run(_deployed_with(monkeypatch, now[1:]))
     assert stale and {r.status for r in stale} == {FAIL} and all(now[0] in r.detail for r in stale)
+
+
+def test_kubernetes_drift_leaves_the_s3_ranges_to_the_s3_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The render's tenancy-allow-s3 holds the mock engine's ranges; the cluster the ones AWS listed at
+    deploy time. drift.kubernetes no longer reads that difference as drift (every real cluster had it);
+    anything else in the policy still is (negative control: a port changed)."""
+    from tenancy.render.result import is_kubernetes_object, manifest_of
+    from tenancy.verify import kube as K
+    from tests.verify.test_verify_kube import FakeCluster, _server_defaults
+
+    render = render_spec(small_spec())
+    deployed = _deployed_with(monkeypatch, ["3.5.0.0/19", "52.216.0.0/15"])
+    cluster = FakeCluster([_server_defaults(manifest_of(r)) for r in deployed if is_kubernetes_object(r)])
+
+    def s3_drift() -> list[Any]:
+        return [r for r in K.drift(K.read_live(cluster, render.resources))  # type: ignore[arg-type]
+                if r.object.endswith("/tenancy-allow-s3")]
+
+    assert s3_drift() and {r.status for r in s3_drift()} == {PASS}
+    key = next(k for k in cluster.objs if k[1] == "NetworkPolicy" and k[3] == "tenancy-allow-s3")
+    cluster.objs[key]["spec"]["egress"][0]["ports"][0]["port"] = 80
+    assert [r.status for r in s3_drift() if key[2] in r.object] == [FAIL]
