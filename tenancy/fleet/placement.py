@@ -165,6 +165,8 @@ class _Planner:
         self.newly_removed: dict[str, list[str]] = {c.name: [] for c in fleet.cells}
         self.specs: dict[str, PlatformSpec] = {}
         self._region_cache: dict[str, tuple[PlatformSpec, RegionUsage]] = {}
+        self.region_key = {c.name: (fleet.account_of(c), fleet.region_of(c) or "") for c in fleet.cells}
+        """cell → (account, Region): the cells that share per-Region quotas."""
 
     # ---- helpers
 
@@ -259,14 +261,16 @@ class _Planner:
             self._region_cache[cell] = hit
         return hit[1]
 
-    def region_totals(self, specs: Mapping[str, PlatformSpec]) -> dict[tuple[str, str], RegionTotals]:
+    def region_totals(self, specs: Mapping[str, PlatformSpec], only: tuple[str, str] | None = None
+                      ) -> dict[tuple[str, str], RegionTotals]:
+        """Per (account, Region): the cells there and what they take (``only``: that pair alone)."""
         out: dict[tuple[str, str], RegionTotals] = {}
         for c in self.fleet.cells:
-            if c.name not in specs:
+            key = self.region_key[c.name]
+            if c.name not in specs or (only is not None and key != only):
                 continue
-            acct, region = self.fleet.account_of(c), self.fleet.region_of(c) or ""
-            key = (acct, region)
             if key not in out:
+                acct, region = key
                 q = self.fleet.quotas(acct).region(region) if region else None
                 limits = {k: (lambda x: x[0] - x[1])(q.limit(k)) if q else QUOTAS[k][1] for k in QUOTAS}
                 out[key] = RegionTotals(acct, region, [], ZERO, limits)
@@ -278,9 +282,8 @@ class _Planner:
     def region_problem(self, cell: str, spec: PlatformSpec) -> str | None:
         """The first per-Region quota the cell's account and Region would exceed with ``spec``
         in ``cell``, naming the Region, the quota, the count and the fix."""
-        c = self.fleet.cell(cell)
-        key = (self.fleet.account_of(c), self.fleet.region_of(c) or "")
-        t = self.region_totals({**self.specs, cell: spec})[key]
+        key = self.region_key[cell]
+        t = self.region_totals({**self.specs, cell: spec}, only=key)[key]
         for q, (quota_name, default) in QUOTAS.items():
             used, limit = t.usage.get(q), t.limits[q]
             if used <= limit:

@@ -35,6 +35,7 @@ table's largest (the platform spec refuses unknown types anyway).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 from tenancy.plan.network import interface_endpoints
 from tenancy.plan.pools import branch_eni_table, platform_security_groups, pools_capacity
@@ -77,11 +78,15 @@ def nat_gateways(spec: PlatformSpec) -> int:
     return spec.availability_zones if spec.network.nat_gateways == "perAz" else 1
 
 
+@cache
+def _largest_interfaces() -> int:
+    return max(lim.interfaces for lim in branch_eni_table().types.values())
+
+
 def _interfaces_per_node(nodes: NodesSpec) -> int:
     table = branch_eni_table()
-    largest = max(lim.interfaces for lim in table.types.values())
-    counts = [lim.interfaces if (lim := table.get(t)) is not None else largest for t in nodes.instance_types]
-    return max(counts)
+    return max(lim.interfaces if (lim := table.get(t)) is not None else _largest_interfaces()
+               for t in nodes.instance_types)
 
 
 def network_interfaces(spec: PlatformSpec) -> int:
