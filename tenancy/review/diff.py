@@ -22,7 +22,8 @@ JSON shape (``--format json``)::
      "tenants": {"added": [], "removed": [], "changed": []},
      "resources": [{"urn", "type", "name", "tenant", "action", "changed": [...], "replacedBy": [...]}],
      "isolation": [{"change": "loosened|tightened", "layer", "tenant", "peer", "detail"}],
-     "nodeGroups": {"quota", "before", "peak", "after", "fits", "problem", "batches": [[urn]], ...}}
+     "nodeGroups": {"quota", "before", "peak", "after", "fits", "problem", "batches": [[urn]],
+                    "targets": [[urn]], ...}}
 
 Exit codes (CLI): 0 done, 3 when the update's node-group peak is over the quota (always) or, with
 ``--fail-on-loosened``, when isolation loosens, 2 bad input, 1 anything else.

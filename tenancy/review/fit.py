@@ -25,8 +25,10 @@ than ``quota / 2`` groups cannot take that in one update.
 
 An update over the quota fails half-way (EKS refuses the next ``CreateNodegroup``). The fix
 :func:`node_group_peak` proposes is to split it: ``pulumi up --target`` batches of replacements
-that each fit (a targeted update deletes its own old groups at its end), then a plain
-``pulumi up``; or fewer node-group changes per merge request; or a raised quota.
+that each fit (a targeted update deletes its own old groups at its end; each batch targets
+the groups' dependencies the update changes too, e.g. a new launch template, which an
+untargeted update would not create), then a plain ``pulumi up``; or fewer node-group changes
+per merge request; or a raised quota.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class NodeGroupPeak:
     replaced_in_place: list[str] = field(default_factory=list)
     """Replaced delete-before-create (a fixed ``nodeGroupName``): no extra group, an outage of its nodes."""
     deleted: list[str] = field(default_factory=list)
+    changed_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    """Node group URN → the URNs of its dependencies this update creates, replaces or updates: a
+    targeted update must target them too (an untargeted dependency is not created)."""
 
     @property
     def peak(self) -> int:
@@ -77,6 +82,21 @@ class NodeGroupPeak:
         ahead = self.replaced[:len(self.replaced) - last]
         return [ahead[i:i + room] for i in range(0, len(ahead), room)]
 
+    def targets(self) -> list[list[str]]:
+        """:meth:`batches` with each group's changed dependencies (its launch template, …), each
+        listed once, in the first batch that needs it: the ``--target`` lists of each update."""
+        seen: set[str] = set()
+        out = []
+        for batch in self.batches():
+            urns = []
+            for g in batch:
+                for u in [*self.changed_dependencies.get(g, []), g]:
+                    if u not in seen:
+                        seen.add(u)
+                        urns.append(u)
+            out.append(urns)
+        return out
+
     def problem(self) -> str | None:
         """Why the update does not fit, with the fix; None if it does."""
         if self.fits:
@@ -87,10 +107,11 @@ class NodeGroupPeak:
                f"('Managed node groups per cluster'): it would fail half-way")
         batches = self.batches()
         if batches:
-            first = " ".join(f"--target '{u}'" for u in batches[0])
+            first = " ".join(f"--target '{u}'" for u in self.targets()[0])
             return (f"{why}. Split it: {len(batches)} targeted update(s) of at most {len(batches[0])} replacement(s) "
-                    f"each (the batches are listed in the JSON output; the first: `pulumi up {first}`), then a plain "
-                    f"`pulumi up`; or change fewer node groups per merge request; or raise the quota in Service "
+                    f"each, with the dependencies they change (the JSON output's targets; the first: "
+                    f"`pulumi up {first}`), then a plain `pulumi up`; or change fewer node groups per merge "
+                    f"request; or raise the quota in Service "
                     f"Quotas and set nodeGroupQuota")
         return (f"{why}. No split fits: {len(self.existing) + len(self.created)} groups leave no room for a "
                 f"replacement. Raise 'Managed node groups per cluster' in Service Quotas and set nodeGroupQuota, or "
@@ -100,7 +121,8 @@ class NodeGroupPeak:
     def document(self) -> dict[str, Any]:
         return {"quota": self.quota, "before": len(self.existing), "peak": self.peak, "after": self.after,
                 "created": self.created, "replaced": self.replaced, "replacedInPlace": self.replaced_in_place,
-                "deleted": self.deleted, "fits": self.fits, "problem": self.problem(), "batches": self.batches()}
+                "deleted": self.deleted, "fits": self.fits, "problem": self.problem(), "batches": self.batches(),
+                "targets": self.targets()}
 
 
 def node_group_peak(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]],
@@ -109,6 +131,8 @@ def node_group_peak(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[st
     between them (:func:`tenancy.review.diff.resource_changes`)."""
     heads = {r["urn"]: r for r in head if r["type"] == NODE_GROUP}
     existing = sorted(r["urn"] for r in base if r["type"] == NODE_GROUP)
+    changing = {c["urn"] for c in changes if c["action"] in ("create", "replace", "update")}
+    deps = {u: [d for d in r.get("dependencies") or [] if d in changing] for u, r in heads.items()}
     by_action: dict[str, list[str]] = {"create": [], "replace": [], "dbr": [], "delete": []}
     for c in changes:
         if c["type"] != NODE_GROUP:
@@ -122,4 +146,4 @@ def node_group_peak(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[st
             by_action[action].append(c["urn"])
     return NodeGroupPeak(quota if quota is not None else DEFAULT_NODE_GROUP_QUOTA, existing,
                          sorted(by_action["create"]), sorted(by_action["replace"]), sorted(by_action["dbr"]),
-                         sorted(by_action["delete"]))
+                         sorted(by_action["delete"]), {u: deps[u] for u in by_action["replace"] if deps.get(u)})

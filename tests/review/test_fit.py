@@ -178,3 +178,28 @@ def test_check_rule_over_resources() -> None:
     rule, level, violations = check.update_fits(base, head, 10)
     assert (rule.id, level, len(violations)) == ("update-fits-quota", "mandatory", 1)
     assert check.update_fits(base, head, 13)[2] == []
+
+
+def test_each_targeted_batch_carries_the_dependencies_its_groups_change() -> None:
+    """An AMI type change (ForceNew) also changes each group's launch template (Bottlerocket's volumes): a
+    `pulumi up --target` of the group alone would not update it, so each batch targets it too."""
+    base = review.resources(_spec())
+    head = review.resources(spec_with([{**t, "nodes": {"amiType": "BOTTLEROCKET_x86_64"}} for t in TENANTS],
+                                      nodeGroupQuota=10))
+    d = _diff(base, head, 10)
+    ng = d["nodeGroups"]
+    assert not ng["fits"] and ng["batches"] and len(ng["targets"]) == len(ng["batches"])
+    lt_changes = {r["urn"] for r in d["resources"] if r["type"] == "aws:ec2/launchTemplate:LaunchTemplate"
+                  and r["action"] in ("update", "replace")}
+    assert lt_changes
+    heads = {r["urn"]: r for r in head}
+    for batch, targets in zip(ng["batches"], ng["targets"], strict=True):
+        assert set(batch) <= set(targets)
+        for g in batch:
+            want = set(heads[g]["dependencies"]) & lt_changes
+            assert want and want <= set(targets), g
+            assert all(targets.index(x) < targets.index(g) for x in want)
+    assert all(f"--target '{u}'" in ng["problem"] for u in ng["targets"][0])
+    # negative control: the instance-type change leaves the launch templates alone: targets are the groups
+    plain = _diff(base, review.resources(_spec(types=_bigger([t["name"] for t in TENANTS]))), 10)["nodeGroups"]
+    assert plain["targets"] == plain["batches"]
