@@ -381,6 +381,15 @@ def _semantic_checks(data: Mapping[str, Any]) -> list[Problem]:
             out.append(Problem(f"accounts[{i}].id", f"account {aid} is listed twice; list it once"))
         if aid is not None:
             accounts.add(aid)
+        regions: set[str] = set()
+        raw_regions = a.get("regions")
+        for k, r in enumerate(raw_regions if isinstance(raw_regions, list) else []):
+            name = text(r, "region") if isinstance(r, Mapping) else None
+            if name is not None and name in regions:
+                out.append(Problem(f"accounts[{i}].regions[{k}].region",
+                                   f"Region {name} is listed twice for account {aid}; list it once"))
+            if name is not None:
+                regions.add(name)
     rollout = data.get("rollout") if isinstance(data.get("rollout"), Mapping) else {}
     assert isinstance(rollout, Mapping)
     canary = text(rollout, "canary")

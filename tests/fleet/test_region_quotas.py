@@ -153,3 +153,14 @@ def test_shipped_example_declares_its_raised_elastic_ip_quota() -> None:
         a.pop("regions", None)
     with pytest.raises(SpecError, match=r"Region eu-west-1 of account 111122223333 would hold 9 Elastic IP"):
         plan_placement(load_fleet(doc))
+
+
+def test_a_region_listed_twice_for_an_account_is_refused() -> None:
+    doc = fleet_doc(tenants(1), accounts=[{"id": "111122223333", "regions": [
+        {"region": "eu-west-1", "elasticIpQuota": 10}, {"region": "eu-west-1", "vpcQuota": 10}]}])
+    with pytest.raises(SpecError) as exc:
+        load_fleet(doc)
+    assert [p.path for p in exc.value.problems] == ["accounts[0].regions[1].region"]
+    assert "listed twice" in exc.value.problems[0].message
+    doc["fleet"]["accounts"][0]["regions"][1]["region"] = "eu-central-1"  # negative control
+    load_fleet(doc)
