@@ -271,8 +271,10 @@ class _Planner:
                 continue
             if key not in out:
                 acct, region = key
-                q = self.fleet.quotas(acct).region(region) if region else None
-                limits = {k: (lambda x: x[0] - x[1])(q.limit(k)) if q else QUOTAS[k][1] for k in QUOTAS}
+                limits = {k: default for k, (_, default) in QUOTAS.items()}
+                if region:
+                    q = self.fleet.quotas(acct).region(region)
+                    limits = {k: quota - used for k in QUOTAS for quota, used in [q.limit(k)]}
                 out[key] = RegionTotals(acct, region, [], ZERO, limits)
             t = out[key]
             t.cells.append(c.name)
