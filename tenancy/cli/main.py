@@ -5,7 +5,7 @@
     tenancy render --program DIR --config STACKFILE --out OUT   # your own Pulumi program
     tenancy validate --stack prod
     tenancy diff BASE HEAD [--format markdown|json] [--fail-on-loosened]   # two render folders
-    tenancy check RENDER [--format markdown|json]
+    tenancy check RENDER [--previous BASE] [--format markdown|json]
     tenancy --version
     tenancy fleet plan|render|preview|up FLEET --stacks-dir DIR   # cells: see tenancy/cli/fleet.py
     tenancy verify --render DIR [--kubeconfig FILE] [--skip-aws] [--format markdown|json] [--out FILE]
@@ -98,7 +98,13 @@ def _review_parsers(sub: Any) -> None:
     d.add_argument("--fail-on-loosened", action="store_true", help="exit 3 when isolation loosens")
     c = sub.add_parser("check", help="the guardrails over a render folder (exit 3 when a mandatory rule fails)")
     c.add_argument("render", type=Path)
+    c.add_argument("--previous", type=Path, metavar="BASE",
+                   help="the render deployed now: also check that the update from it to RENDER fits the node-group "
+                        "quota while it runs (rule update-fits-quota)")
     for x in (d, c):
+        x.add_argument("--node-group-quota", type=int, metavar="N",
+                       help="managed node groups per cluster the update must fit at its peak (default: the head "
+                            "render's nodeGroupQuota, else 30)")
         x.add_argument("--format", choices=("markdown", "json"), default="markdown")
         x.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
@@ -187,9 +193,12 @@ def _diff(args: argparse.Namespace) -> int:
 
     from tenancy.review.diff import diff_renders, load_render, markdown
 
-    d = diff_renders(load_render(args.base), load_render(args.head))
+    d = diff_renders(load_render(args.base), load_render(args.head), node_group_quota=args.node_group_quota)
     print(json.dumps(d, indent=2, sort_keys=True) if args.format == "json" else markdown(d), end="\n"
           if args.format == "json" else "")
+    if not d["summary"]["fits"]:
+        print(f"error: {d['nodeGroups']['problem']}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_FAILED if args.fail_on_loosened and d["summary"]["loosened"] else EXIT_OK
 
 
@@ -201,6 +210,10 @@ def _check(args: argparse.Namespace) -> int:
 
     render = load_render(args.render)
     results = check.run_checks(render.resources)
+    if args.previous is not None:
+        base = load_render(args.previous)
+        quota = args.node_group_quota if args.node_group_quota is not None else render.node_group_quota
+        results.append(check.update_fits(base.resources, render.resources, quota))
     if args.format == "json":
         print(json.dumps(check.document(results), indent=2, sort_keys=True))
     else:

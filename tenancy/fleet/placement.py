@@ -33,9 +33,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from tenancy.fleet.spec import FleetSpec
+from tenancy.fleet.spec import REGION_QUOTA_KEYS, FleetSpec
 from tenancy.plan.capacity import Occupancy, occupancy, platform_oidc_providers, platform_roles
 from tenancy.plan.pools import pools_capacity
+from tenancy.plan.region import QUOTAS, ZERO, RegionUsage, region_usage
 from tenancy.plan.validate import load_platform
 from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
 from tenancy.spec.models import POOLED_DEFAULT_PODS
@@ -138,16 +139,46 @@ class AccountUsage:
 
 
 @dataclass
+class RegionTotals:
+    """What the fleet's cells in one account and Region take from its per-Region quotas."""
+
+    account: str
+    region: str
+    cells: list[str]
+    usage: RegionUsage
+    limits: dict[str, int]
+    """Quota key → what is left for the fleet (the quota less what is in use outside it)."""
+
+
+@dataclass
 class Placement:
     fleet: FleetSpec
     cells: dict[str, CellPlan]
     accounts: dict[str, AccountUsage]
+    regions: dict[tuple[str, str], RegionTotals] = field(default_factory=dict)
 
     def cell_of(self, tenant: str) -> str:
         for c in self.cells.values():
             if tenant in c.tenants:
                 return c.name
         raise KeyError(tenant)
+
+
+_WHAT = {"elasticIps": "Elastic IP addresses (one per NAT gateway)", "vpcs": "VPCs (one per cell)",
+         "internetGateways": "internet gateways (one per cell)",
+         "securityGroups": "security groups (the platform's own, one per tenant, one per node pool)",
+         "networkInterfaces": "network interfaces (nodes at maxSize, pool branch interfaces at capacity, NAT "
+                              "gateways, interface endpoints, the control plane)"}
+_FIX = {"elasticIps": "raise 'EC2-VPC Elastic IPs' in Service Quotas and set elasticIpQuota, use "
+                      "network.natGateways: single in some cells, or put a cell in another Region or account",
+        "vpcs": "raise 'VPCs per Region' in Service Quotas and set vpcQuota, or put a cell in another Region or "
+                "account",
+        "internetGateways": "raise 'Internet gateways per Region' in Service Quotas (it moves with 'VPCs per "
+                            "Region') and set internetGatewayQuota, or put a cell in another Region or account",
+        "securityGroups": "raise 'VPC security groups per Region' in Service Quotas and set securityGroupQuota, or "
+                          "place tenants in a cell of another Region or account",
+        "networkInterfaces": "raise 'Network interfaces per Region' in Service Quotas and set networkInterfaceQuota, "
+                             "lower nodes.maxSize, or place tenants in a cell of another Region or account"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -173,6 +204,9 @@ class _Planner:
         self.newly_removed: dict[str, list[str]] = {c.name: [] for c in fleet.cells}
         self.specs: dict[str, PlatformSpec] = {}
         self.pods_of: dict[str, tuple[str, int] | None] = {}
+        self._region_cache: dict[str, tuple[PlatformSpec, RegionUsage]] = {}
+        self.region_key = {c.name: (fleet.account_of(c), fleet.region_of(c) or "") for c in fleet.cells}
+        """cell → (account, Region): the cells that share per-Region quotas."""
 
     # ---- helpers
 
@@ -286,6 +320,52 @@ class _Planner:
                     "in another account")
         return None
 
+    def cell_region_usage(self, cell: str, spec: PlatformSpec) -> RegionUsage:
+        """:func:`tenancy.plan.region.region_usage`, once per cell and spec (placing a tenant
+        recounts only the cell it tries)."""
+        hit = self._region_cache.get(cell)
+        if hit is None or hit[0] is not spec:
+            hit = (spec, region_usage(spec))
+            self._region_cache[cell] = hit
+        return hit[1]
+
+    def region_totals(self, specs: Mapping[str, PlatformSpec], only: tuple[str, str] | None = None
+                      ) -> dict[tuple[str, str], RegionTotals]:
+        """Per (account, Region): the cells there and what they take (``only``: that pair alone)."""
+        out: dict[tuple[str, str], RegionTotals] = {}
+        for c in self.fleet.cells:
+            key = self.region_key[c.name]
+            if c.name not in specs or (only is not None and key != only):
+                continue
+            if key not in out:
+                acct, region = key
+                limits = {k: default for k, (_, default) in QUOTAS.items()}
+                if region:
+                    q = self.fleet.quotas(acct).region(region)
+                    limits = {k: quota - used for k in QUOTAS for quota, used in [q.limit(k)]}
+                out[key] = RegionTotals(acct, region, [], ZERO, limits)
+            t = out[key]
+            t.cells.append(c.name)
+            t.usage = t.usage + self.cell_region_usage(c.name, specs[c.name])
+        return out
+
+    def region_problem(self, cell: str, spec: PlatformSpec) -> str | None:
+        """The first per-Region quota the cell's account and Region would exceed with ``spec``
+        in ``cell``, naming the Region, the quota, the count and the fix."""
+        key = self.region_key[cell]
+        t = self.region_totals({**self.specs, cell: spec}, only=key)[key]
+        for q, (quota_name, default) in QUOTAS.items():
+            used, limit = t.usage.get(q), t.limits[q]
+            if used <= limit:
+                continue
+            acct = f"account {t.account}" if t.account != "default" else "the default account"
+            region = t.region or "(no region set)"
+            return (f"Region {region} of {acct} would hold {used} {_WHAT[q]} of this fleet's cells "
+                    f"({', '.join(t.cells)}), over the {limit} left of its quota '{quota_name}' (AWS default "
+                    f"{default}; accounts[].regions[].{REGION_QUOTA_KEYS[q]}, less what is in use outside the "
+                    f"fleet); {_FIX[q]}")
+        return None
+
     # ---- the plan
 
     def run(self) -> Placement:
@@ -308,7 +388,7 @@ class _Planner:
                 added=[n for n in self.assigned[c.name] if n not in prior.slots],
                 removed=dict(self.removed[c.name]), newly_removed=self.newly_removed[c.name],
                 reserved_slots=self.reserved(c.name))
-        return Placement(self.fleet, cells, self.account_usage(self.specs))
+        return Placement(self.fleet, cells, self.account_usage(self.specs), self.region_totals(self.specs))
 
     def take_existing(self) -> None:
         seen: dict[str, str] = {}
@@ -368,6 +448,11 @@ class _Planner:
                     cell = u.cells[-1]
                     msg = self.account_problem(cell, self.specs[cell])
                     self.problems.append(Problem(f"accounts ({acct})", f"{msg} (before any new tenant is placed)"))
+            for (acct, region), t in self.region_totals(self.specs).items():
+                msg = self.region_problem(t.cells[-1], self.specs[t.cells[-1]])
+                if msg is not None:
+                    self.problems.append(Problem(f"accounts ({acct}).regions ({region or 'no region'})",
+                                                 f"{msg} (before any new tenant is placed)"))
 
     def groups(self) -> list[tuple[list[str], str | None]]:
         """Connected groups (by allowFrom, either direction) holding at least one new tenant, with
@@ -440,7 +525,7 @@ class _Planner:
             if spec is None:
                 reasons.setdefault("; ".join(f"{p.path}: {p.message}" for p in problems), []).append(cell)
                 continue
-            account = self.account_problem(cell, spec)
+            account = self.account_problem(cell, spec) or self.region_problem(cell, spec)
             if account is not None:
                 reasons.setdefault(account, []).append(cell)
                 continue

@@ -89,5 +89,7 @@ def write_fleet_report(placement: Placement, renders: list[CellRender], out: Pat
             "render": asdict(by_cell[c.name]),
         } for c in placement.cells.values()],
         "accounts": [asdict(a) for a in placement.accounts.values()],
+        "regions": [{"account": r.account, "region": r.region, "cells": r.cells, "usage": asdict(r.usage),
+                     "left": r.limits} for r in placement.regions.values()],
     }
     (out / "fleet.json").write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")

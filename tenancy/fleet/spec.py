@@ -8,7 +8,10 @@
       tenants:
         - {name: alpha, cell: eu-1, serviceAccounts: [app]}   # a tenant spec; `cell` pins it
       accounts:                                              # optional: account-level quotas
-        - {id: "111122223333", iamRoleQuota: 1000, iamRolesInUse: 40}
+        - id: "111122223333"
+          iamRoleQuota: 1000
+          iamRolesInUse: 40
+          regions: [{region: eu-west-1, elasticIpQuota: 10}]  # optional: per-Region quotas
       rollout: {canary: eu-1, waves: [[eu-2, eu-3]]}         # optional: deploy order
 
 Platform keys are *not* listed here: ``defaults`` and each cell's extra keys are deep-merged
@@ -105,6 +108,45 @@ class FleetTenant(_Open):
         return {"name": self.name, **(self.model_extra or {})}
 
 
+class RegionQuotaSpec(_Strict):
+    """One account's per-Region VPC quotas, shared by every cell in that account and Region
+    (:mod:`tenancy.plan.region`). Each ``…Quota`` is what Service Quotas grants (AWS's default
+    unless raised); each ``…InUse`` what the account already holds there outside this fleet."""
+
+    region: Region
+    elastic_ip_quota: int = Field(5, ge=0, alias="elasticIpQuota")
+    """'EC2-VPC Elastic IPs' (default 5): one per NAT gateway."""
+    elastic_ips_in_use: int = Field(0, ge=0, alias="elasticIpsInUse")
+    vpc_quota: int = Field(5, ge=0, alias="vpcQuota")
+    """'VPCs per Region' (default 5): one per cell."""
+    vpcs_in_use: int = Field(0, ge=0, alias="vpcsInUse")
+    internet_gateway_quota: int = Field(5, ge=0, alias="internetGatewayQuota")
+    """'Internet gateways per Region' (default 5): one per cell."""
+    internet_gateways_in_use: int = Field(0, ge=0, alias="internetGatewaysInUse")
+    security_group_quota: int = Field(2500, ge=0, alias="securityGroupQuota")
+    """'VPC security groups per Region' (default 2,500)."""
+    security_groups_in_use: int = Field(0, ge=0, alias="securityGroupsInUse")
+    network_interface_quota: int = Field(5000, ge=0, alias="networkInterfaceQuota")
+    """'Network interfaces per Region' (default 5,000)."""
+    network_interfaces_in_use: int = Field(0, ge=0, alias="networkInterfacesInUse")
+
+    def limit(self, key: str) -> tuple[int, int]:
+        """(quota, in use outside the fleet) for a :data:`tenancy.plan.region.QUOTAS` key."""
+        quota, used = _REGION_FIELDS[key]
+        return int(getattr(self, quota)), int(getattr(self, used))
+
+
+_REGION_FIELDS = {"elasticIps": ("elastic_ip_quota", "elastic_ips_in_use"),
+                  "vpcs": ("vpc_quota", "vpcs_in_use"),
+                  "internetGateways": ("internet_gateway_quota", "internet_gateways_in_use"),
+                  "securityGroups": ("security_group_quota", "security_groups_in_use"),
+                  "networkInterfaces": ("network_interface_quota", "network_interfaces_in_use")}
+"""Quota key (:data:`tenancy.plan.region.QUOTAS`) → the fields holding its quota and its use."""
+REGION_QUOTA_KEYS = {"elasticIps": "elasticIpQuota", "vpcs": "vpcQuota", "internetGateways": "internetGatewayQuota",
+                     "securityGroups": "securityGroupQuota", "networkInterfaces": "networkInterfaceQuota"}
+"""Quota key → its key in the fleet file (``accounts[].regions[]``)."""
+
+
 class AccountSpec(_Strict):
     """Account-level quotas, shared by every cell deployed into the account."""
 
@@ -118,6 +160,16 @@ class AccountSpec(_Strict):
     """IAM OIDC identity providers per account (default 100, not adjustable)."""
     oidc_providers_in_use: StrictInt = Field(0, ge=0, alias="oidcProvidersInUse")
     """OIDC providers in the account that the fleet does not manage."""
+    regions: list[RegionQuotaSpec] = []
+    """Per-Region quotas (Elastic IPs, VPCs, internet gateways, security groups, network
+    interfaces) where they differ from AWS's defaults or the account holds some already. A
+    Region not listed has the defaults, with nothing else in use."""
+
+    def region(self, name: str) -> RegionQuotaSpec:
+        for r in self.regions:
+            if r.region == name:
+                return r
+        return RegionQuotaSpec(region=name)
 
 
 class RolloutSpec(_Strict):
@@ -329,6 +381,15 @@ def _semantic_checks(data: Mapping[str, Any]) -> list[Problem]:
             out.append(Problem(f"accounts[{i}].id", f"account {aid} is listed twice; list it once"))
         if aid is not None:
             accounts.add(aid)
+        regions: set[str] = set()
+        raw_regions = a.get("regions")
+        for k, r in enumerate(raw_regions if isinstance(raw_regions, list) else []):
+            name = text(r, "region") if isinstance(r, Mapping) else None
+            if name is not None and name in regions:
+                out.append(Problem(f"accounts[{i}].regions[{k}].region",
+                                   f"Region {name} is listed twice for account {aid}; list it once"))
+            if name is not None:
+                regions.add(name)
     rollout = data.get("rollout") if isinstance(data.get("rollout"), Mapping) else {}
     assert isinstance(rollout, Mapping)
     canary = text(rollout, "canary")

@@ -26,6 +26,7 @@ import yaml
 
 from tenancy.fleet.placement import Existing, Placement, PoolUse
 from tenancy.fleet.spec import DEFAULT_ACCOUNT, FleetSpec, load_fleet
+from tenancy.plan.region import QUOTAS
 from tenancy.spec import Problem, SpecError
 from tenancy.spec.stackfile import read_yaml
 
@@ -182,8 +183,8 @@ def _pool_cell(use: PoolUse | None) -> str:
 
 
 def placement_report(placement: Placement) -> str:
-    """Markdown: cells with occupancy and pool use (one column per pool name), accounts, and
-    where every tenant is."""
+    """Markdown: cells with occupancy and pool use (one column per pool name), accounts, per-Region
+    quotas (used / left for the fleet), and where every tenant is."""
     fleet = placement.fleet
     uses = {c.name: c.pools for c in placement.cells.values()}
     pools = list(dict.fromkeys(name for use in uses.values() for name in use))
@@ -202,6 +203,12 @@ def placement_report(placement: Placement) -> str:
     for a in placement.accounts.values():
         lines.append(f"| {a.account} | {', '.join(a.cells)} | {a.iam_roles}/{a.iam_role_limit} "
                      f"| {a.oidc_providers}/{a.oidc_provider_limit} |")
+    if placement.regions:
+        lines += ["", "| account | region | cells | Elastic IPs | VPCs | internet gateways | security groups "
+                      "| network interfaces |", "|---|---|---|---|---|---|---|---|"]
+        for r in placement.regions.values():
+            cols = " | ".join(f"{r.usage.get(k)}/{r.limits[k]}" for k in QUOTAS)
+            lines.append(f"| {r.account} | {r.region} | {', '.join(r.cells)} | {cols} |")
     lines += ["", "| tenant | cell | slot | pinned | status |", "|---|---|---|---|---|"]
     for t in fleet.tenants:
         cell = placement.cell_of(t.name)

@@ -42,6 +42,9 @@ pooled-pod-security-      mandatory   every pooled tenant (namespace labelled
 groups                                ``tenancy/pool``) has a SecurityGroupPolicy putting
                                       its own security groups on every pod, and every
                                       tenant with such a policy has its pool label
+update-fits-quota         mandatory   with ``--previous BASE``: the update from BASE needs
+                                      no more managed node groups at its peak than the
+                                      quota (:mod:`tenancy.review.fit`)
 ========================  ==========  ===================================================
 """
 
@@ -52,6 +55,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tenancy.review import netpol
+from tenancy.review.diff import resource_changes
 from tenancy.review.facts import (
     NAMESPACE,
     NETWORK_POLICY,
@@ -63,6 +67,7 @@ from tenancy.review.facts import (
     facts_of,
     fence_grants,
 )
+from tenancy.review.fit import node_group_peak
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
@@ -441,6 +446,19 @@ RULES: tuple[Rule, ...] = (
          pooled_security_groups),
 )
 RULES_BY_ID = {r.id: r for r in RULES}
+
+UPDATE_FITS = Rule("update-fits-quota", "the update from the deployed render fits the managed node group quota at "
+                   "its peak", "mandatory", lambda resources, facts: [])
+"""Judged on two renders (:func:`update_fits`, ``tenancy check --previous``), not one."""
+
+
+def update_fits(base: Resources, head: Resources, quota: int | None = None) -> tuple[Rule, str, list[Violation]]:
+    """:data:`UPDATE_FITS` over the update from ``base`` to ``head`` (``quota``: nodeGroupQuota, default 30)."""
+    peak = node_group_peak(base, head, resource_changes(base, head), quota)
+    problem = peak.problem()
+    at = (peak.replaced or peak.created or ["node groups"])[0]
+    return UPDATE_FITS, UPDATE_FITS.enforcement, ([] if problem is None else
+                                                  [Violation(UPDATE_FITS.id, None, at, problem)])
 
 
 def run_checks(resources: Resources, *, levels: Mapping[str, str] | None = None,

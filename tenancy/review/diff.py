@@ -14,7 +14,10 @@ and reports
   one-line explanation;
 * disruptive migrations (:mod:`tenancy.review.migration`): a tenant moving between dedicated nodes
   and node pools, or between pools — what the change evicts, what admission refuses afterwards and
-  what the tenant's pods need, with the procedure (docs/pools.md).
+  what the tenant's pods need, with the procedure (docs/pools.md);
+* whether the update fits the EKS quota while it runs: the peak number of managed node groups
+  (replacements create the new group before the old one is deleted at the end of the update;
+  :mod:`tenancy.review.fit`), against ``nodeGroupQuota``, with the fix when it does not.
 
 JSON shape (``--format json``)::
 
@@ -22,10 +25,12 @@ JSON shape (``--format json``)::
      "tenants": {"added": [], "removed": [], "changed": []},
      "resources": [{"urn", "type", "name", "tenant", "action", "changed": [...], "replacedBy": [...]}],
      "isolation": [{"change": "loosened|tightened", "layer", "tenant", "peer", "detail"}],
-     "migrations": [{"tenant", "from", "to", "evicted", "refused": [...], "podsNeed": {...}, "procedure"}]}
+     "migrations": [{"tenant", "from", "to", "evicted", "refused": [...], "podsNeed": {...}, "procedure"}],
+     "nodeGroups": {"quota", "before", "peak", "after", "fits", "problem", "batches": [[urn]],
+                    "targets": [[urn]], ...}}
 
-Exit codes (CLI): 0 done, 3 with ``--fail-on-loosened`` when isolation loosens, 2 bad input,
-1 anything else.
+Exit codes (CLI): 0 done, 3 when the update's node-group peak is over the quota (always) or, with
+``--fail-on-loosened``, when isolation loosens, 2 bad input, 1 anything else.
 """
 
 from __future__ import annotations
@@ -50,9 +55,11 @@ from tenancy.review.facts import (
 from tenancy.review.facts import (
     _fmt_ports as fmt_ports,
 )
+from tenancy.review.fit import node_group_peak
 from tenancy.review.migration import markdown_lines as migration_lines
 from tenancy.review.migration import placement_moves
 from tenancy.review.perimeter import perimeter_changes, perimeter_of, summary_markdown
+from tenancy.spec.lifecycle import LIFECYCLE_FILE
 from tenancy.spec.wire import TENANT_TYPE as TENANT_COMPONENT
 
 LAYER_NAMES = {"securityGroup": "SG rule", "networkPolicy": "NetworkPolicy"}
@@ -77,6 +84,8 @@ class Render:
     project: str
     stack: str
     resources: list[dict[str, Any]]
+    node_group_quota: int | None = None
+    """``nodeGroupQuota`` of the rendered spec (``lifecycle.json``'s ``quotas``), if the render records it."""
 
     @property
     def tenants(self) -> set[str]:
@@ -99,7 +108,16 @@ def load_render(path: Path | str) -> Render:
             not isinstance(r, dict) or "urn" not in r or "type" not in r for r in doc["resources"]):
         raise RenderInputError(f"{f}: not a tenancy render (expected {{project, stack, resources: [{{urn, type, "
                                f"…}}]}}); render it with `tenancy render`")
-    return Render(p if p.is_dir() else p.parent, str(doc.get("project")), str(doc.get("stack")), doc["resources"])
+    folder = p if p.is_dir() else p.parent
+    return Render(folder, str(doc.get("project")), str(doc.get("stack")), doc["resources"], _node_group_quota(folder))
+
+
+def _node_group_quota(folder: Path) -> int | None:
+    try:
+        quota = (json.loads((folder / LIFECYCLE_FILE).read_text()).get("quotas") or {}).get("nodeGroups")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return quota if isinstance(quota, int) and not isinstance(quota, bool) else None
 
 
 # --------------------------------------------------------------------------------------------
@@ -427,7 +445,10 @@ def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[s
 # The whole diff
 
 
-def diff_renders(base: Render, head: Render) -> dict[str, Any]:
+def diff_renders(base: Render, head: Render, node_group_quota: int | None = None) -> dict[str, Any]:
+    """The diff document (module docstring). ``node_group_quota`` overrides the quota the head
+    render records (``nodeGroupQuota``; default 30) for the update's node-group peak
+    (:mod:`tenancy.review.fit`)."""
     if (base.project, base.stack) != (head.project, head.stack):
         raise RenderInputError(
             f"{base.path} renders {base.project}/{base.stack} but {head.path} renders {head.project}/{head.stack}: "
@@ -449,11 +470,15 @@ def diff_renders(base: Render, head: Render) -> dict[str, Any]:
                "loosened": sum(1 for c in isolation if c["change"] == "loosened"),
                "tightened": sum(1 for c in isolation if c["change"] == "tightened"),
                "migrations": len(migrations)}
+    peak = node_group_peak(base.resources, head.resources, resources,
+                           node_group_quota if node_group_quota is not None else head.node_group_quota)
+    summary["fits"] = peak.fits
     return {"stack": {"project": head.project, "stack": head.stack}, "summary": summary, "tenants": tenants,
             "resources": resources, "isolation": isolation, "migrations": migrations,
             "security": head_perimeter.document(),
             "identities": principals.document(principals.people_of(head.resources, head_facts),
-                                              principals.workload_roles_of(head.resources, head_facts))}
+                                              principals.workload_roles_of(head.resources, head_facts)),
+            "nodeGroups": peak.document()}
 
 
 def _cell(v: Any) -> str:
@@ -474,6 +499,11 @@ def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
     lines += [f"Tenants added: {', '.join(f'`{x}`' for x in t['added']) or '—'}; "
               f"removed: {', '.join(f'`{x}`' for x in t['removed']) or '—'}; "
               f"changed: {', '.join(f'`{x}`' for x in t['changed']) or '—'}.", ""]
+    ng = d.get("nodeGroups")
+    if ng and (not ng["fits"] or any(ng[k] for k in ("created", "replaced", "replacedInPlace", "deleted"))):
+        flag = "❌ " if not ng["fits"] else ""
+        lines += [f"{flag}**Node groups: {ng['before']} → {ng['after']}, {ng['peak']} at the "
+                  f"update's peak, quota {ng['quota']}.**" + (f" {ng['problem']}." if ng["problem"] else ""), ""]
     if d.get("security"):
         lines += summary_markdown(d["security"])
     if d.get("identities"):

@@ -27,7 +27,9 @@ from tenancy.spec.errors import Problem
 
 LIFECYCLE_FILE = "lifecycle.json"
 """Written beside ``resources.json`` by every render: each tenant's slot and off-boarding flag,
-and the retired tenants — what the next render's transition checks compare against."""
+and the retired tenants — what the next render's transition checks compare against — and the
+spec's ``nodeGroupQuota`` (``quotas.nodeGroups``), which ``tenancy diff`` checks an update's
+peak against."""
 
 
 def lifecycle_problems(data: Mapping[str, Any]) -> list[Problem]:
@@ -76,6 +78,8 @@ def lifecycle_record(spec: Any) -> dict[str, Any]:
         "tenants": {t.name: {"slot": t.slot, "offboarding": t.offboarding, **({"pool": t.pool} if t.pool else {})}
                     for t in spec.tenants},
         "retiredTenants": [{"name": r.name, "slot": r.slot} for r in spec.retired_tenants],
+        # Read by tenancy diff / check --previous (tenancy.review.fit): the quota an update's peak must fit.
+        "quotas": {"nodeGroups": spec.node_group_quota},
     }
 
 

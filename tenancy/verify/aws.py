@@ -14,6 +14,15 @@ attached policies, the data bucket's name. Rendered resources are found by their
   (live ids translated back to the render's), for :mod:`tenancy.review.facts`; policy *documents* are
   judged there, by what they grant (S3 prefixes, who may assume the role), not by text (the
   render's ARNs hold mock ids).
+- :func:`s3_ranges`: the S3 address ranges in each live ``tenancy-allow-s3`` NetworkPolicy
+  against AWS's managed prefix list ``com.amazonaws.<region>.s3`` as it is now. The security
+  groups follow the list by reference (``prefixListId``); a NetworkPolicy can only hold CIDRs
+  (``ipBlock``: the VPC CNI's network policy agent enforces the standard NetworkPolicy API,
+  aws/aws-network-policy-agent), so the stack copies the list's entries at deploy time
+  (``aws.ec2.getPrefixList``) and they go stale when AWS changes the list. Ranges AWS added are
+  missing (pods' S3 requests to them are dropped); ranges AWS removed are still allowed (egress
+  to addresses that are no longer S3's). The fix is a ``pulumi up`` of the stack, which reads
+  the list again.
 - :func:`s3_behaviour`: each workload role against its own prefix and its neighbours' (and the
   bucket root), through an :class:`S3Prober`. On real AWS: the IAM policy simulator
   (``iam:SimulatePrincipalPolicy``, :class:`SimulatorProber`), which evaluates the role's identity
@@ -29,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tenancy.plan.kubernetes import NP_S3
 from tenancy.review import facts as F
 from tenancy.spec.naming import tenant_s3_prefix
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
@@ -39,6 +49,7 @@ from tenancy.verify.kube import peers
 from tenancy.verify.report import Result, failed, passed, skipped
 
 DRIFT, EXTRA = "drift.aws", "drift.aws.extra"
+S3_RANGES = "drift.s3-ranges"
 S3_CHECK, PLACEMENT_CHECK, NETWORK_CHECK = "behaviour.s3", "behaviour.placement", "behaviour.network"
 RENDER_ACCOUNT = "111122223333"
 """The account the render's mock engine uses in ARNs."""
@@ -63,6 +74,18 @@ class AwsState:
     aliases: dict[str, str] = field(default_factory=dict)
     """Live value → rendered value for ids the render only knows as mock values (the S3 gateway
     endpoint's prefix list, found by its service name)."""
+    s3_prefix_list: S3PrefixList | None = None
+    """AWS's managed prefix list of S3 in the platform's Region, as it is now (None: not read)."""
+
+
+@dataclass(frozen=True)
+class S3PrefixList:
+    """``com.amazonaws.<region>.s3``: AWS keeps its entries current (``describe_managed_prefix_lists``,
+    ``get_managed_prefix_list_entries``)."""
+
+    name: str
+    id: str
+    cidrs: tuple[str, ...]
 
 
 class AwsReader(Protocol):
@@ -408,6 +431,55 @@ def drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Resul
             out.append(failed(EXTRA, tenant, what, p))
         if not problems and not extras:
             out.append(passed(DRIFT, tenant, what, "policies as rendered (documents judged by the isolation facts)"))
+    return out
+
+
+def s3_policy_ranges(resources: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str | None, list[str]]]:
+    """``namespace/tenancy-allow-s3`` → (tenant, the CIDRs its egress allows), for every such policy."""
+    out: dict[str, tuple[str | None, list[str]]] = {}
+    for r in resources:
+        i = r.get("inputs") or {}
+        meta = i.get("metadata") or {}
+        if r["type"] != F.NETWORK_POLICY or meta.get("name") != NP_S3:
+            continue
+        cidrs = [str(to["ipBlock"]["cidr"]) for e in (i.get("spec") or {}).get("egress") or []
+                 for to in e.get("to") or [] if (to.get("ipBlock") or {}).get("cidr")]
+        out[f"{meta.get('namespace')}/{meta.get('name')}"] = (r.get("tenant"), cidrs)
+    return out
+
+
+_S3_FIX = (". The ranges are copied from the prefix list at deploy time: run `pulumi up` for the stack that owns the "
+           "policy (it reads the list again; a team stack's tenant: the platform's stack first, whose s3CidrBlocks "
+           "output it reads), and schedule it (AWS announces changes on the AmazonIpSpaceChanged SNS topic)")
+
+
+def s3_ranges(live: Sequence[Mapping[str, Any]], state: AwsState) -> list[Result]:
+    """The live ``tenancy-allow-s3`` policies' ranges against AWS's S3 prefix list now (module
+    docstring). ``live`` must hold the cluster's objects: the render's ranges are the mock engine's."""
+    policies = s3_policy_ranges(live)
+    if not policies:
+        return []
+    pl = state.s3_prefix_list
+    if pl is None:
+        return [skipped(S3_RANGES, None, "S3 prefix list",
+                        "AWS's S3 managed prefix list was not found (no S3 gateway endpoint in the render)")]
+    now = set(pl.cidrs)
+    out = []
+    for what, (tenant, cidrs) in sorted(policies.items()):
+        obj = f"NetworkPolicy {what}"
+        added, gone = sorted(now - set(cidrs)), sorted(set(cidrs) - now)
+        problems = []
+        if added:
+            problems.append(f"{pl.name} ({pl.id}) now also lists {', '.join(added)}: pods' S3 requests to "
+                            f"{'it' if len(added) == 1 else 'them'} are dropped")
+        if gone:
+            problems.append(f"{', '.join(gone)} {'is' if len(gone) == 1 else 'are'} no longer in {pl.name} "
+                            f"({pl.id}) but still allowed: egress to addresses that are not S3's")
+        if problems:
+            out.append(failed(S3_RANGES, tenant, obj, "; ".join(problems) + _S3_FIX))
+        else:
+            out.append(passed(S3_RANGES, tenant, obj, f"the {len(now)} range(s) of {pl.name} ({pl.id}), as AWS "
+                                                      "lists them now"))
     return out
 
 

@@ -16,7 +16,14 @@ from typing import Any
 
 from tenancy.review import facts as F
 from tenancy.spec.wire import AWS_S3_BUCKET, AWS_VPC_ENDPOINT, PLATFORM_TAG
-from tenancy.verify.aws import AwsState, live_node_group_name, rendered_groups, rendered_node_groups, rendered_roles
+from tenancy.verify.aws import (
+    AwsState,
+    S3PrefixList,
+    live_node_group_name,
+    rendered_groups,
+    rendered_node_groups,
+    rendered_roles,
+)
 
 
 class Unreachable(Exception):
@@ -281,7 +288,26 @@ class AwsClient:
                                  "inline": inline, "attached": attached}
         state.bucket = self._bucket(resources)
         state.aliases.update(self._prefix_lists(resources))
+        state.s3_prefix_list = self.s3_prefix_list(resources)
         return state
+
+    def s3_prefix_list(self, resources: Sequence[Mapping[str, Any]]) -> S3PrefixList | None:
+        """AWS's managed prefix list of the render's S3 gateway endpoint (by its service name,
+        ``com.amazonaws.<region>.s3``) with its entries as they are now, or None."""
+        names = sorted({str((r.get("inputs") or {}).get("serviceName")) for r in resources
+                        if r["type"] == AWS_VPC_ENDPOINT and (r.get("inputs") or {}).get("vpcEndpointType") == "Gateway"
+                        and str((r.get("inputs") or {}).get("serviceName")).endswith(".s3")})
+        if not names:
+            return None
+        ec2 = self.client("ec2")
+        found = [p for page in ec2.get_paginator("describe_managed_prefix_lists").paginate(
+            Filters=[{"Name": "prefix-list-name", "Values": names}]) for p in page["PrefixLists"]]
+        if not found:
+            return None
+        pl = found[0]
+        cidrs = [e["Cidr"] for page in ec2.get_paginator("get_managed_prefix_list_entries").paginate(
+            PrefixListId=pl["PrefixListId"]) for e in page.get("Entries") or []]
+        return S3PrefixList(pl["PrefixListName"], pl["PrefixListId"], tuple(sorted(cidrs)))
 
     def _prefix_lists(self, resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
         """Live → rendered ids of the gateway endpoints' prefix lists (by service name: the

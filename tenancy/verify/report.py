@@ -33,6 +33,8 @@ CHECKS: dict[str, str] = {
     "behaviour.admission": "as each tenant's editor, server-side dry-run creates: a pinned restricted pod is "
                            "admitted; pods off their nodes, privileged pods, externalIPs and ExternalName "
                            "Services are refused",
+    "drift.s3-ranges": "each tenant's tenancy-allow-s3 NetworkPolicy allows exactly the ranges AWS's S3 prefix "
+                       "list holds now (the policy copies them at deploy time)",
     "behaviour.s3": "each workload role reaches its own S3 prefix and no other tenant's",
     "behaviour.placement": "every tenant node group carries its tenant's taint",
     "behaviour.network": "no security group admits another tenant unless the render declares it",

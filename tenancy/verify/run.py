@@ -9,7 +9,7 @@ from tenancy.review.diff import Render, isolation_changes
 from tenancy.review.facts import facts_of
 from tenancy.verify import aws as aws_checks
 from tenancy.verify import kube as kube_checks
-from tenancy.verify.report import Report, Result, failed, passed
+from tenancy.verify.report import Report, Result, failed, passed, skipped
 
 ISOLATION = "isolation"
 LAYERS = ("network", "iam", "rbac", "placement", "admission")
@@ -56,6 +56,11 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
         report.add(aws_checks.network_behaviour(render_facts, live_facts))
         if prober is not None:
             report.add(aws_checks.s3_behaviour(render_facts, aws_state, prober))
+        if kube is not None:  # the live policies' ranges; the render's are the mock engine's
+            report.add(aws_checks.s3_ranges(live, aws_state))
+        elif aws_checks.s3_policy_ranges(resources):
+            report.add([skipped(aws_checks.S3_RANGES, None, "tenancy-allow-s3 NetworkPolicies",
+                                "needs the cluster (the render's S3 ranges are the mock engine's)")])
     if layers:
         report.add(isolation(resources, live, [x for x in LAYERS if x in layers]))
     return report

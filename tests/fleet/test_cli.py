@@ -150,6 +150,12 @@ def test_render_every_cell_in_parallel(tmp_path: Path) -> None:
                       if r["type"] == "kubernetes:core/v1:Namespace"}
         assert set(c["tenants"]) == namespaces - {"kube-system", "default"}, namespaces
     assert "| eu-1 | ok |" in (out / "fleet.md").read_text()
+    # per-Region quotas: eu-1 and eu-2 share eu-west-1 (one NAT gateway each), counted from what was rendered
+    [region] = report["regions"]
+    assert (region["account"], region["region"], region["cells"]) == ("111122223333", "eu-west-1", ["eu-1", "eu-2"])
+    eips = sum(1 for c in ("eu-1", "eu-2") for r in json.loads((out / c / "resources.json").read_text())["resources"]
+               if r["type"] == "aws:ec2/eip:Eip")
+    assert region["usage"]["elasticIps"] == eips == 2 and region["left"]["elasticIps"] == 5
 
 
 @pytest.mark.parametrize("op", ["preview", "up"])

@@ -90,3 +90,15 @@ def test_an_unchanged_stack_gets_one_line_a_changed_one_its_sections(tmp_path: P
     assert "### tenancy diff — `tenancy` / `dev`" in comment and "Lifecycle — `dev`" in comment
     assert "#### Security summary (head)" in comment and "`dev`: no change" not in comment
     assert (tmp_path / "out" / "diff-prod.json").exists() and (tmp_path / "out" / "check-prod.json").exists()
+def test_an_update_over_the_node_group_quota_fails_the_review_with_its_split(tmp_path: Path) -> None:
+    """Issue 22: alpha's and beta's instance types change (ForceNew): 3 groups + 2 created before the old
+    ones go = 5 at the peak, over nodeGroupQuota 4. The comment is still written, with the fix."""
+    bigger = {"nodes": {"instanceTypes": ["m6i.xlarge"]}}
+    rc, comment = _review(tmp_path, [tenant("alpha", 0, **bigger), tenant("beta", 1, **bigger)], nodeGroupQuota=4)
+    assert rc == 3, comment
+    assert "5 managed node groups at its peak" in comment and "pulumi up --target" in comment
+    assert "`update-fits-quota` | mandatory | **1 violation(s)**" in comment
+    # negative control: one of them per change fits (3 + 1 = 4)
+    rc, comment = _review(tmp_path / "one", [tenant("alpha", 0, **bigger), tenant("beta", 1)], nodeGroupQuota=4)
+    assert rc == 0, comment
+    assert "`update-fits-quota` | mandatory | pass" in comment
