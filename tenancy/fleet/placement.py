@@ -33,6 +33,7 @@ from tenancy.fleet.spec import FleetSpec
 from tenancy.plan.capacity import Occupancy, occupancy, platform_oidc_providers, platform_roles
 from tenancy.plan.validate import load_platform
 from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
+from tenancy.spec.models import raw_allow_from_peer
 
 
 @dataclass(frozen=True)
@@ -281,8 +282,9 @@ class _Planner:
         file after both were placed) cannot be built: refuse it, naming both cells."""
         placed = {n: c for c, ts in self.assigned.items() for n in ts}
         for name, body in self.bodies.items():
-            for j, peer in enumerate(body.get("allowFrom") or []):
-                if name in placed and peer in placed and placed[name] != placed[peer]:
+            for j, entry in enumerate(body.get("allowFrom") or []):
+                peer = raw_allow_from_peer(entry)
+                if peer is not None and name in placed and peer in placed and placed[name] != placed[peer]:
                     self.problems.append(Problem(f"tenants[{self.index[name]}].allowFrom[{j}]", (
                         f"{peer!r} (placed in {placed[peer]}) and {name!r} (placed in {placed[name]}) are in "
                         "different cells, and an allowFrom edge cannot cross clusters; remove the edge (moving "
@@ -313,7 +315,7 @@ class _Planner:
             return x
 
         for name, body in self.bodies.items():
-            for peer in body.get("allowFrom") or []:
+            for peer in map(raw_allow_from_peer, body.get("allowFrom") or []):
                 if peer in parent:
                     parent[find(peer)] = find(name)
         members: dict[str, list[str]] = {}

@@ -24,12 +24,18 @@ from tenancy.render.result import RenderResult
 from tenancy.review import operability
 from tenancy.review.facts import INTERNET, facts_of
 from tenancy.spec.lifecycle import LIFECYCLE_FILE, lifecycle_record
+from tenancy.spec.models import AllowFrom
 
 _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when built in
 
 
 class _Dumper(_Base):  # type: ignore[valid-type,misc]
     pass
+
+
+def _edge_text(edge: AllowFrom) -> str:
+    """One ``allowFrom`` edge for the report: the peer, with its ports when it has some."""
+    return edge.tenant if edge.ports is None else f"{edge.tenant} ({', '.join(map(str, edge.ports))})"
 
 
 def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
@@ -282,7 +288,8 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
             f"| `{t.name}` | {t.tier} | {where} | {plan.tenant_block(s.block_slot(t))} | "
             f"{', '.join(map(str, plan.tenant_subnets(s.block_slot(t))))} | "
             f"{nodes if t.pool is None else 'shared: ' + nodes} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
-            f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
+            f"{', '.join(sorted(map(_edge_text, t.allow_from))) or '—'} | {', '.join(t.service_accounts) or '—'} | "
+            f"{counts[t.name]} |"
         )
     lines += ["", *pool_report_lines(s)] if s.node_pools else []
     lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]

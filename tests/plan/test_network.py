@@ -54,7 +54,7 @@ def test_internet_egress_is_the_only_open_egress_of_a_tenant():
 
 
 def test_edge_rules_point_both_ways():
-    ing, eg = plan.edge_rules("alpha", "beta")
+    ((ing, eg),) = plan.edge_rules("alpha", "beta")
     assert (ing.direction, ing.peer) == ("ingress", "tenant:beta")
     assert (eg.direction, eg.peer) == ("egress", "tenant:alpha")
 
