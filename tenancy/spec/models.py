@@ -25,6 +25,7 @@ from pydantic import (
     ConfigDict,
     Field,
     field_serializer,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -477,15 +478,18 @@ class TenantSpec(_Model):
         """True when the tenant runs on a shared node pool (``pool``), not dedicated nodes."""
         return self.pool is not None
 
-    @model_validator(mode="after")
-    def _unique_peers(self) -> TenantSpec:
+    @field_validator("allow_from")
+    @classmethod
+    def _unique_peers(cls, edges: list[AllowFrom]) -> list[AllowFrom]:
+        """A peer appears once: duplicates are refused, not merged (which ports were meant would
+        be a guess)."""
         seen: dict[str, int] = {}
-        for j, e in enumerate(self.allow_from):
+        for j, e in enumerate(edges):
             if e.tenant in seen:
                 raise ValueError(f"allowFrom[{j}] names {e.tenant!r} again (allowFrom[{seen[e.tenant]}]); a tenant "
-                                 f"appears once: merge the two entries' ports into one")
+                                 f"appears once: merge the two entries' ports into one entry")
             seen[e.tenant] = j
-        return self
+        return edges
 
     @model_validator(mode="after")
     def _service_accounts(self) -> TenantSpec:
