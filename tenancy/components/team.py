@@ -158,6 +158,11 @@ def team_spec(facts: Mapping[str, Any], tenant: TenantSpec | Mapping[str, Any]) 
     return spec.model_copy(update={"tenants": spec.tenants[:1]})
 
 
+def _num(value: Any) -> Any:
+    """Stack outputs carry numbers as JSON numbers, which may arrive as floats (443.0)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
 def _edges_text(entries: list[Any]) -> list[str]:
     """``allowFrom`` in its wire form (names, or ``{tenant, ports}``) as sorted readable edges:
     ``"b"`` (every port), ``"c: TCP 443, UDP 8000-8080"``."""
@@ -166,8 +171,8 @@ def _edges_text(entries: list[Any]) -> list[str]:
         if not isinstance(e, Mapping) or e.get("ports") is None:
             out.append(str(raw_allow_from_peer(e) or e))
             continue
-        ports = [f"{p.get('protocol', 'TCP')} {p.get('port')}" + (f"-{p['endPort']}" if p.get("endPort") else "")
-                 for p in e["ports"] if isinstance(p, Mapping)]
+        ports = [f"{p.get('protocol', 'TCP')} {_num(p.get('port'))}"
+                 + (f"-{_num(p['endPort'])}" if p.get("endPort") else "") for p in e["ports"] if isinstance(p, Mapping)]
         out.append(f"{e.get('tenant')}: {', '.join(sorted(ports))}")
     return sorted(out)
 
