@@ -250,8 +250,9 @@ def sg_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     for (a, b), layers in sorted(facts.network.items()):
         if a not in tenants or b not in tenants:
             continue
-        if layers.get("networkPolicy"):
-            out += _wider_than_edge(a, b, layers["networkPolicy"], layers, facts.sides.get((a, b), {}))
+        edge = layers.get("networkPolicy")
+        if edge:
+            out += _wider_than_edge(a, b, edge, layers, facts.sides.get((a, b), {}))
             continue
         if layers.get("securityGroup"):
             out.append(Violation("sg-cross-tenant-declared", b, f"security groups of {b}",
