@@ -22,7 +22,7 @@ from tenancy.plan.pools import report_lines as pool_report_lines
 from tenancy.render.engine import quiet_gc
 from tenancy.render.result import RenderResult
 from tenancy.review import operability
-from tenancy.review.facts import INTERNET, facts_of
+from tenancy.review.facts import INTERNET, _fmt_ports, facts_of
 from tenancy.spec.lifecycle import LIFECYCLE_FILE, lifecycle_record
 from tenancy.spec.models import AllowFrom
 
@@ -232,7 +232,8 @@ def _weakened(result: RenderResult) -> list[str]:
 def mermaid_graph(resources: list[dict[str, Any]]) -> str:
     """A Mermaid flowchart of tenants and who may open connections to whom, from the render's
     isolation facts (:mod:`tenancy.review.facts`): a solid arrow where every modelled layer (security
-    groups and NetworkPolicies) lets the source reach the destination; dotted arrows to the
+    groups and NetworkPolicies) lets the source reach the destination, labelled with the ports when
+    the edge is port-scoped (``tcp/443``); dotted arrows to the
     internet and from non-tenant namespaces (ingress controller) into tenants."""
     f = facts_of(resources)
     tenants = sorted(f.tenants)
@@ -243,8 +244,10 @@ def mermaid_graph(resources: list[dict[str, Any]]) -> str:
     for (a, b) in sorted(f.network):
         if not f.open(a, b) or a == b:
             continue
-        if a in ids and b in ids:
-            lines.append(f"  {ids[a]} --> {ids[b]}")
+        if a in ids and b in ids:  # labelled with the ports of a port-scoped edge
+            ports = f.network[(a, b)].get("networkPolicy") or []
+            label = "" if any(p == "any" for p, _, _ in ports) else f"|{' '.join(_fmt_ports(ports))}|"
+            lines.append(f"  {ids[a]} -->{label} {ids[b]}")
         elif a in ids and b == INTERNET:
             extra.setdefault(b, f"x{len(extra)}")
             lines.append(f"  {ids[a]} -.-> {extra[b]}")

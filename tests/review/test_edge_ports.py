@@ -145,4 +145,9 @@ def test_report_lists_edge_ports(tmp_path: Path) -> None:
     out = write_render(render_spec(spec()), tmp_path / "render")
     report = (out / "report.md").read_text()
     assert "batch (UDP 5353-5360), checkout (TCP 443)" in report
+    # the tenant graph labels port-scoped edges with their ports, and leaves every-port edges bare
+    ids = {t: f"t{i}" for i, t in enumerate(sorted(TENANTS))}
+    assert f"{ids['checkout']} -->|tcp/443| {ids['payments']}" in report
+    assert f"{ids['batch']} -->|udp/5353-5360| {ids['payments']}" in report
+    assert f"{ids['checkout']} --> {ids['batch']}" in report
 
