@@ -15,7 +15,8 @@ Security groups and who uses them (the reasoning is in ``docs/network.md``):
   one rule for all tenants. Having no rules, it admits nothing: it cannot join two tenants.
 * ``endpoints`` — on the interface VPC endpoints. Admits 443 from the VPC.
 * one group per tenant — admits itself, the control plane (443, 10250), the system nodes
-  (kubelet, for metrics-server), and each tenant in its ``allowFrom``; sends to itself, DNS, the
+  (kubelet, for metrics-server), and each tenant in its ``allowFrom`` (on every port, or on the
+  entry's ``ports``: :func:`edge_rules`); sends to itself, DNS, the
   control plane, the endpoints and S3, and the internet only with ``internetEgress``. A POOLED
   tenant's group is the same, plus TCP from its pool's node group (kubelet probes); it sits on
   the tenant's pods (security groups for pods), not on nodes.

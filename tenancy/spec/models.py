@@ -537,9 +537,9 @@ class NetworkSpec(_Model):
     reports as available. Pinning keeps subnets in place if the region's list ever changes."""
     security_group_rule_quota: int = Field(60, ge=1, le=1000)
     """Inbound (and, separately, outbound) rules per security group allowed by your VPC quota
-    (default 60). A tenant's group holds 4 inbound rules plus one per ``allowFrom`` entry, and
-    6 outbound (one more with ``internetEgress``, one more with the Istio mesh) plus one per
-    tenant that allows it."""
+    (default 60). A tenant's group holds 4 inbound rules plus one per ``allowFrom`` entry (one
+    per port entry of a port-scoped one), and 6 outbound (one more with ``internetEgress``, one
+    more with the Istio mesh) plus the same for each tenant that allows it."""
     network_acl_rule_quota: int = Field(20, ge=1, le=40)
     """Rules per network ACL (per direction) allowed by your VPC quota (default 20, at most 40).
     Only used with ``tenantNetworkAcls``: 4 fixed rules plus one per ``allowFrom`` edge touching
