@@ -137,6 +137,8 @@ def test_diff_narrowing_is_tightened_and_widening_loosened(resources: list[dict[
         got = _diff(base, head)
         assert [(c["change"], c["tenant"], c["peer"]) for c in got] == [(change, "payments", "checkout")], got
     assert _diff(resources, render_spec(spec()).resources) == []  # the same ports: no change
+    (narrowed,) = _diff(every, resources)
+    assert narrowed["detail"] == "checkout → payments narrowed (SG rule + NetworkPolicy now tcp/443)"
 
 
 def test_report_lists_edge_ports(tmp_path: Path) -> None:
