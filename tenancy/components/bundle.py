@@ -41,7 +41,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from tenancy.plan import kubernetes as plan
-from tenancy.spec import TenantSpec, WorkloadsSpec
+from tenancy.spec import AllowFrom, EdgePort, TenantSpec, WorkloadsSpec
 from tenancy.spec.wire import NETWORKING_API_VERSION, RBAC_API_VERSION, TENANT_BUNDLE_TYPE
 
 __all__ = ["TenantBundle", "TenantBundleArgs", "TenantPeering", "TenantPeeringArgs", "allow_tenant_traffic",
@@ -150,7 +150,7 @@ def bundle_problems(args: TenantBundleArgs) -> list[str]:
 
     t = args.tenant
     out = []
-    for j, peer in enumerate(t.allow_from):
+    for j, peer in enumerate(t.peers):
         if peer == t.name:
             out.append(f"tenant {t.name!r}: allowFrom[{j}] names the tenant itself; remove it")
         elif args.known_tenants is not None and peer not in args.known_tenants:
@@ -246,7 +246,7 @@ class TenantBundle(pulumi.ComponentResource):
         key = id(self._args.provider) if self._args.provider is not None else 0
         me = self._args.tenant.name
         bundles[(key, me)] = self
-        for peer in self._args.tenant.allow_from:
+        for peer in self._args.tenant.peers:
             known = bundles.get((key, peer))
             if known is not None:
                 self._register_edge(peer, peer_namespace=known.namespace)
@@ -275,7 +275,7 @@ class TenantBundle(pulumi.ComponentResource):
 
         Each peer has one edge: a second call for the same peer (or a call for a peer the spec's
         ``allowFrom`` already registered) returns the existing edge."""
-        if self._args.register_allow_from and peer in self._args.tenant.allow_from:
+        if self._args.register_allow_from and peer in self._args.tenant.peers:
             warnings.warn(f"TenantBundle {self._name!r}: allow_from({peer!r}) is no longer needed — the bundle "
                           "registers the edges of its spec's allowFrom itself (this call returns that edge)",
                           DeprecationWarning, stacklevel=2)
@@ -289,7 +289,8 @@ class TenantBundle(pulumi.ComponentResource):
         if peer in self.peerings:
             return self.peerings[peer]
         problems = bundle_problems(TenantBundleArgs(
-            tenant=self._args.tenant.model_copy(update={"allow_from": [peer]}), vpc_cidr=self._args.vpc_cidr,
+            tenant=self._args.tenant.model_copy(update={"allow_from": [AllowFrom(tenant=peer)]}),
+            vpc_cidr=self._args.vpc_cidr,
             known_tenants=self._args.known_tenants))
         if problems:
             raise ValueError("; ".join(problems))
@@ -325,6 +326,9 @@ class TenantPeeringArgs:
     """The declaring tenant (the destination of the connections)."""
     peer: str
     """The tenant allowed to open connections into ``tenant``."""
+    ports: Sequence[EdgePort] | None = None
+    """The ports the peer may reach (``allowFrom[].ports``): both NetworkPolicies (and the Istio
+    policy, for single TCP ports) open only those. Default ``None``: every port."""
     mesh: str = "none"
     """``istio`` adds an ALLOW AuthorizationPolicy for the peer. Default ``none``."""
     provider: k8s.Provider | None = None
@@ -344,7 +348,7 @@ class TenantPeering(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantPeeringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:bundle:TenantPeering", name, None, opts)
         self.resources: dict[str, pulumi.CustomResource] = {}
-        for m in plan.edge_manifests(args.tenant, args.peer, args.mesh):
+        for m in plan.edge_manifests(args.tenant, args.peer, args.mesh, args.ports):
             ns = m["metadata"]["namespace"]
             owner_ns = args.tenant_namespace if ns == args.tenant else args.peer_namespace
             child = pulumi.ResourceOptions(
@@ -359,10 +363,13 @@ class TenantPeering(pulumi.ComponentResource):
 def allow_tenant_traffic(bundle: TenantBundle, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
                          opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
     """Register the edge "``bundle``'s tenant allows connections from ``peer``", parented under
-    ``bundle`` and named ``<bundle>/allow-from/<peer>``."""
+    ``bundle`` and named ``<bundle>/allow-from/<peer>``; on the ports of the spec's ``allowFrom``
+    entry for ``peer`` (every port for a peer the spec does not list)."""
     args = bundle._args
+    edge = args.tenant.edge(peer)
     return TenantPeering(
         f"{bundle._name}/allow-from/{peer}",
-        TenantPeeringArgs(tenant=args.tenant.name, peer=peer, mesh=args.workloads.mesh, provider=args.provider,
+        TenantPeeringArgs(tenant=args.tenant.name, peer=peer, ports=edge.ports if edge else None,
+                          mesh=args.workloads.mesh, provider=args.provider,
                           tenant_namespace=bundle.namespace, peer_namespace=peer_namespace),
         pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=bundle), opts))

@@ -30,7 +30,7 @@ import pulumi_aws as aws
 from tenancy.components import invokes
 from tenancy.plan import network as plan
 from tenancy.plan.cluster import pool_resource_name, pool_security_group_name
-from tenancy.spec import PlatformSpec, TenantSpec, naming
+from tenancy.spec import EdgePort, PlatformSpec, TenantSpec, naming
 from tenancy.spec.wire import AWS_S3_BUCKET
 from tenancy.spec.wire import POOL_LABEL as POOL_TAG
 
@@ -53,7 +53,7 @@ def _sg_rule(resource_name: str, rule: plan.SgRule, group_id: pulumi.Input[str],
         "description": rule.description,
         "tags": tags,
     }
-    if rule.protocol != plan.ALL:
+    if rule.protocol != plan.ALL and rule.from_port is not None:  # (SCTP, "132": AWS takes no ports)
         kwargs["from_port"], kwargs["to_port"] = rule.from_port, rule.to_port
     if rule.peer == plan.INTERNET:
         kwargs["cidr_ipv4"] = INTERNET_CIDR
@@ -677,29 +677,43 @@ class TenantPeering:
 
     owner: str
     source: str
-    ingress: aws.vpc.SecurityGroupIngressRule
-    """On the owner's group, from the source's group."""
-    egress: aws.vpc.SecurityGroupEgressRule
-    """On the source's group, to the owner's group."""
+    ingress_rules: tuple[aws.vpc.SecurityGroupIngressRule, ...]
+    """On the owner's group, from the source's group: one per port entry (one for every port)."""
+    egress_rules: tuple[aws.vpc.SecurityGroupEgressRule, ...]
+    """On the source's group, to the owner's group, the same ports."""
+
+    @property
+    def ingress(self) -> aws.vpc.SecurityGroupIngressRule:
+        """The first ingress rule (the only one of an edge opening every port)."""
+        return self.ingress_rules[0]
+
+    @property
+    def egress(self) -> aws.vpc.SecurityGroupEgressRule:
+        """The first egress rule (the only one of an edge opening every port)."""
+        return self.egress_rules[0]
 
 
-def allow_tenant_traffic(owner: TenantNetwork, source: TenantNetwork) -> TenantPeering:
+def allow_tenant_traffic(owner: TenantNetwork, source: TenantNetwork,
+                         ports: Sequence[EdgePort] | None = None) -> TenantPeering:
     """Let ``source``'s nodes (and pods) open connections to ``owner``'s: the edge declared by
     ``owner.allowFrom: [source]``.
 
-    Creates, parented under ``owner`` (who declared it), an ingress rule on owner's group from
-    source's group and an egress rule on source's group to owner's group (all protocols:
-    NetworkPolicies narrow ports inside the cluster), plus with tenant NACLs the four NACL
-    entries opening the two blocks to each other. Nothing else changes: the edge's resources
-    are named ``<owner>-from-<source>…`` and no list is shared with other edges.
+    Creates, parented under ``owner`` (who declared it), ingress rules on owner's group from
+    source's group and egress rules on source's group to owner's group: one pair per entry of
+    ``ports`` (the edge's ``allowFrom[].ports``; that protocol and port range), or one pair for
+    every protocol and port (``ports`` None) — :func:`tenancy.plan.network.edge_rules`. With
+    tenant NACLs, the four NACL entries opening the two blocks to each other (every port: the
+    NACLs are a coarse wall between blocks; the security groups and NetworkPolicies hold the
+    ports). Nothing else changes: the edge's resources are named ``<owner>-from-<source>…`` and
+    no list is shared with other edges.
     """
-    ingress_rule, egress_rule = plan.edge_rules(owner.tenant, source.tenant)
+    pairs = plan.edge_rules(owner.tenant, source.tenant, ports)
     opts = _child(owner)
     tags = owner.tags
-    refs = {ingress_rule.peer: source.security_group_id, egress_rule.peer: owner.security_group_id}
+    refs = {f"tenant:{source.tenant}": source.security_group_id, f"tenant:{owner.tenant}": owner.security_group_id}
     name = f"{owner.tenant}-from-{source.tenant}"
-    ing = _sg_rule(name, ingress_rule, owner.security_group_id, refs, tags, opts)
-    eg = _sg_rule(name, egress_rule, source.security_group_id, refs, tags, opts)
+    ing = tuple(_sg_rule(i.key, i, owner.security_group_id, refs, tags, opts) for i, _ in pairs)
+    eg = tuple(_sg_rule(e.key, e, source.security_group_id, refs, tags, opts) for _, e in pairs)
     # Edges crossing a pool's block: one NACL entry per block pair (pool_nacl_entries).
     if owner.network_acl_id is not None and source.network_acl_id is not None:
         on_owner, on_source = plan.nacl_edge_rule_numbers(owner.slot, source.slot)
@@ -719,7 +733,7 @@ def pool_nacl_entries(spec: PlatformSpec, tenants: Mapping[str, TenantNetwork], 
     if not spec.network.tenant_network_acls or not pools:
         return 0
     pool_of = {t.name: t.pool for t in spec.pooled_tenants if t.pool}
-    allow = {t.name: list(t.allow_from) for t in spec.tenants}
+    allow = {t.name: t.peers for t in spec.tenants}
     n = 0
     for owner, entries in sorted(plan.nacl_peer_entries(allow, pool_of).items()):
         for peer, declared in sorted(entries):

@@ -125,7 +125,7 @@ class Platform(pulumi.ComponentResource):
         """The ``allowFrom`` edges, after every tenant exists (tenant X's allowFrom [Y] is owned by
         X), and the NACL entries of edges crossing a pool's block (once per block pair)."""
         for t in self.spec.tenants:
-            for peer in t.allow_from:
+            for peer in t.peers:
                 self.tenants[t.name].allow_from(self.tenants[peer])
         if self.network.pools:
             pool_nacl_entries(self.spec, {n: t.network for n, t in self.tenants.items() if t.network is not None},

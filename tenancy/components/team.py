@@ -44,6 +44,7 @@ from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.components.identity import TenantIdentity, TenantIdentityArgs
 from tenancy.plan.validate import load_platform
 from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
+from tenancy.spec.models import raw_allow_from_peer
 from tenancy.spec.wire import TEAM_TENANT_TYPE
 
 TYPE = TEAM_TENANT_TYPE
@@ -165,11 +166,31 @@ def team_spec(facts: Mapping[str, Any], tenant: TenantSpec | Mapping[str, Any]) 
         rest = [p for p in exc.problems if not (".allowFrom[" in p.path and "is not a tenant" in p.message)]
         if rest:
             raise SpecError(rest) from None
-    peers = list(raw.get("allowFrom") or [])
+    entries = raw.get("allowFrom") or []
+    peers = [p for p in map(raw_allow_from_peer, entries if isinstance(entries, list) else []) if p is not None]
     # Validate with the peers present as stand-ins (they are checked against the platform later).
     stand_ins = [{"name": p, "slot": 10_000 + i} for i, p in enumerate(peers)]
     spec = PlatformSpec.model_validate({**data, "tenants": [raw, *stand_ins]})
     return spec.model_copy(update={"tenants": spec.tenants[:1]})
+
+
+def _num(value: Any) -> Any:
+    """Stack outputs carry numbers as JSON numbers, which may arrive as floats (443.0)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _edges_text(entries: list[Any]) -> list[str]:
+    """``allowFrom`` in its wire form (names, or ``{tenant, ports}``) as sorted readable edges:
+    ``"b"`` (every port), ``"c: TCP 443, UDP 8000-8080"``."""
+    out = []
+    for e in entries:
+        if not isinstance(e, Mapping) or e.get("ports") is None:
+            out.append(str(raw_allow_from_peer(e) or e))
+            continue
+        ports = [f"{p.get('protocol', 'TCP')} {_num(p.get('port'))}"
+                 + (f"-{_num(p['endPort'])}" if p.get("endPort") else "") for p in e["ports"] if isinstance(p, Mapping)]
+        out.append(f"{e.get('tenant')}: {', '.join(sorted(ports))}")
+    return sorted(out)
 
 
 def check_against_platform(tenant: TenantSpec, tenants: Mapping[str, Any] | None, facts_name: str,
@@ -199,7 +220,7 @@ def check_against_platform(tenant: TenantSpec, tenants: Mapping[str, Any] | None
     elif mine.get("slot") is not None and int(mine["slot"]) != tenant.slot:
         out.append(f"tenant {tenant.name!r} has slot {int(mine['slot'])} on the platform, not {tenant.slot}; "
                    "use the platform's slot")
-    for j, peer in enumerate(tenant.allow_from):
+    for j, peer in enumerate(tenant.peers):
         if peer not in tenants:
             close = difflib.get_close_matches(peer, list(tenants), n=1)
             out.append(f"tenant {tenant.name!r}: allowFrom[{j}] {peer!r} is not a tenant of the platform"
@@ -210,9 +231,11 @@ def check_against_platform(tenant: TenantSpec, tenants: Mapping[str, Any] | None
             out.append(f"tenant {tenant.name!r}: {key} {copy[key]!r} differs from the platform's {mine[key]!r}; "
                        "set the same value in both stacks (the platform's copy is what its capacity checks and "
                        "security groups use)")
-    if mine.get("allowFrom") is not None and sorted(mine["allowFrom"]) != sorted(tenant.allow_from):
-        out.append(f"tenant {tenant.name!r}: allowFrom {sorted(tenant.allow_from)} differs from the platform's "
-                   f"{sorted(mine['allowFrom'])} (which opens the security groups); change both together")
+    theirs = mine.get("allowFrom")
+    if isinstance(theirs, list) and _edges_text(theirs) != _edges_text(copy["allowFrom"]):
+        out.append(f"tenant {tenant.name!r}: allowFrom {_edges_text(copy['allowFrom'])} differs from the platform's "
+                   f"{_edges_text(theirs)} (which opens the security groups); change both together, ports "
+                   f"included")
     return out
 
 

@@ -156,8 +156,9 @@ class Tenant(pulumi.ComponentResource):
         """Let ``peer``'s pods open connections into this tenant: one set of resources per edge,
         owned by this tenant (the one that declared ``allowFrom``)."""
         # --- network layer (edges) ---
+        edge = self.spec.edge(peer.spec.name)
         if self.network is not None and peer.network is not None:
-            allow_tenant_traffic(self.network, peer.network)
+            allow_tenant_traffic(self.network, peer.network, edge.ports if edge is not None else None)
         # --- bundle layer (edges) --- (a team-stack tenant's own edges are its stack's)
         if self.bundle is not None:
             self.bundle.allow_from(peer.spec.name,
@@ -179,9 +180,9 @@ class Tenant(pulumi.ComponentResource):
             out["nodeGroupName"] = self.node_group.node_group.node_group_name
         if self.spec.team_stack:
             out["teamStack"] = True
-            out["allowFrom"] = list(self.spec.allow_from)
             # What the team's copy must repeat exactly (checked by the team stack): the platform's
             # capacity checks count this quota, and builds the walls these switches open (AWS side).
             mirrored = self.spec.model_dump(by_alias=True, mode="json")
+            out["allowFrom"] = mirrored["allowFrom"]  # names, or {tenant, ports} for port-scoped edges
             out.update({key: mirrored[key] for key in TEAM_MIRRORED_KEYS})
         return out

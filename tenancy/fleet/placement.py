@@ -39,7 +39,7 @@ from tenancy.plan.pools import pools_capacity
 from tenancy.plan.region import QUOTAS, ZERO, RegionUsage, region_usage
 from tenancy.plan.validate import load_platform
 from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
-from tenancy.spec.models import POOLED_DEFAULT_PODS
+from tenancy.spec.models import POOLED_DEFAULT_PODS, raw_allow_from_peer
 
 
 @dataclass(frozen=True)
@@ -429,8 +429,9 @@ class _Planner:
         file after both were placed) cannot be built: refuse it, naming both cells."""
         placed = {n: c for c, ts in self.assigned.items() for n in ts}
         for name, body in self.bodies.items():
-            for j, peer in enumerate(body.get("allowFrom") or []):
-                if name in placed and peer in placed and placed[name] != placed[peer]:
+            for j, entry in enumerate(body.get("allowFrom") or []):
+                peer = raw_allow_from_peer(entry)
+                if peer is not None and name in placed and peer in placed and placed[name] != placed[peer]:
                     self.problems.append(Problem(f"tenants[{self.index[name]}].allowFrom[{j}]", (
                         f"{peer!r} (placed in {placed[peer]}) and {name!r} (placed in {placed[name]}) are in "
                         "different cells, and an allowFrom edge cannot cross clusters; remove the edge (moving "
@@ -466,7 +467,7 @@ class _Planner:
             return x
 
         for name, body in self.bodies.items():
-            for peer in body.get("allowFrom") or []:
+            for peer in map(raw_allow_from_peer, body.get("allowFrom") or []):
                 if peer in parent:
                     parent[find(peer)] = find(name)
         members: dict[str, list[str]] = {}

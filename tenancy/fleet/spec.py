@@ -34,7 +34,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, ValidationError
 
 from tenancy.spec.errors import Problem, SpecError, dedupe, problems_from_pydantic
-from tenancy.spec.models import DnsLabel, PlatformName, TenantName, TenantSpec
+from tenancy.spec.models import DnsLabel, PlatformName, TenantName, TenantSpec, raw_allow_from_peer
 
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _ACCOUNT = re.compile(r"^\d{12}$")
@@ -370,8 +370,9 @@ def _semantic_checks(data: Mapping[str, Any]) -> list[Problem]:
                                                      "with `cell`, or leave the slot to the planner"))
     for i, t in items("tenants"):
         peers = t.get("allowFrom")
-        for j, peer in enumerate(peers if isinstance(peers, list) else []):
-            if isinstance(peer, str) and peer not in tenants:
+        for j, entry in enumerate(peers if isinstance(peers, list) else []):
+            peer = raw_allow_from_peer(entry)
+            if peer is not None and peer not in tenants:
                 out.append(Problem(f"tenants[{i}].allowFrom[{j}]", f"{peer!r} is not a tenant of this fleet; "
                                                                     "add that tenant or remove the entry"))
     accounts: set[str] = set()

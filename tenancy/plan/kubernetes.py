@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from tenancy.plan import admission
-from tenancy.spec import TenantSpec, WorkloadsSpec, naming
+from tenancy.spec import EdgePort, TenantSpec, WorkloadsSpec, naming
 from tenancy.spec.wire import (
     IRSA_ANNOTATION,
     ISTIO_REV_LABEL,
@@ -602,7 +602,17 @@ def mesh_policies(tenant: TenantSpec, workloads: WorkloadsSpec) -> list[Manifest
 # Edges and the whole tenant
 
 
-def edge_manifests(tenant: str, peer: str, mesh: str = "none") -> list[Manifest]:
+def edge_ports(ports: Sequence[EdgePort] | None) -> dict[str, Any]:
+    """The ``ports`` of an edge's NetworkPolicy rule (``NetworkPolicyPort``: protocol, port,
+    endPort), or nothing for an edge opening every port."""
+    if ports is None:
+        return {}
+    return {"ports": [{"protocol": p.protocol, "port": p.port, **({"endPort": p.end_port} if p.end_port is not None
+                                                                 else {})} for p in ports]}
+
+
+def edge_manifests(tenant: str, peer: str, mesh: str = "none",
+                   ports: Sequence[EdgePort] | None = None) -> list[Manifest]:
     """The objects of ONE ``allowFrom`` edge: ``tenant`` allows connections from ``peer``.
 
     - in ``tenant``'s namespace: ``tenancy-allow-from-<peer>``, ingress from ``peer``'s namespace;
@@ -610,29 +620,39 @@ def edge_manifests(tenant: str, peer: str, mesh: str = "none") -> list[Manifest]
     - with Istio: an ALLOW AuthorizationPolicy ``tenancy-allow-from-<peer>`` in ``tenant``'s
       namespace.
 
+    ``ports`` (the edge's ``allowFrom[].ports``): both NetworkPolicies open only those (the same
+    ``ports`` on the ingress and the egress rule), and the AuthorizationPolicy admits only those
+    ports when every entry is one TCP port (``to.operation.ports`` takes single ports, and the
+    sidecars see TCP only); otherwise it admits the peer's namespace and the NetworkPolicies do the
+    narrowing. None: every port.
+
     All are owned by ``tenant`` (the declaring side, labelled so) and depend on nothing but the
-    two names: adding or removing any other tenant changes none of them. The direction is
-    one-way: ``peer`` opens connections to ``tenant`` (replies flow back, NetworkPolicies are
-    stateful), never the reverse."""
+    two names and the ports: adding or removing any other tenant changes none of them. The
+    direction is one-way: ``peer`` opens connections to ``tenant`` (replies flow back,
+    NetworkPolicies are stateful), never the reverse."""
     if tenant == peer:
         raise ValueError(f"tenant {tenant!r} cannot allow itself: its namespace already reaches itself")
     t_ns, p_ns = naming.namespace(tenant), naming.namespace(peer)
+    narrow = edge_ports(ports)
     out = [
         _np(f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
             "podSelector": {},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": namespace_selector(p_ns)}]}],
+            "ingress": [{"from": [{"namespaceSelector": namespace_selector(p_ns)}], **narrow}],
         }, **{PEER_LABEL: peer}),
         _np(f"{EDGE_EGRESS_PREFIX}{tenant}", tenant, p_ns, {
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": namespace_selector(t_ns)}]}],
+            "egress": [{"to": [{"namespaceSelector": namespace_selector(t_ns)}], **narrow}],
         }, **{PEER_LABEL: peer}),
     ]
     if mesh == "istio":
+        rule: dict[str, Any] = {"from": [{"source": {"namespaces": [p_ns]}}]}
+        if ports is not None and all(p.end_port is None and p.protocol == "TCP" for p in ports):
+            rule["to"] = [{"operation": {"ports": [str(p.port) for p in ports]}}]
         ap = _istio("AuthorizationPolicy", f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
             "action": "ALLOW",
-            "rules": [{"from": [{"source": {"namespaces": [p_ns]}}]}],
+            "rules": [rule],
         })
         ap["metadata"]["labels"][PEER_LABEL] = peer
         out.append(ap)
@@ -685,4 +705,4 @@ def tenant_manifests(
 
 def tenant_edges(tenant: TenantSpec, mesh: str = "none") -> list[Manifest]:
     """The objects of every edge ``tenant`` declares (its ``allowFrom``), in spec order."""
-    return [m for peer in tenant.allow_from for m in edge_manifests(tenant.name, peer, mesh)]
+    return [m for e in tenant.allow_from for m in edge_manifests(tenant.name, e.tenant, mesh, e.ports)]

@@ -15,7 +15,8 @@ Security groups and who uses them (the reasoning is in ``docs/network.md``):
   one rule for all tenants. Having no rules, it admits nothing: it cannot join two tenants.
 * ``endpoints`` — on the interface VPC endpoints. Admits 443 from the VPC.
 * one group per tenant — admits itself, the control plane (443, 10250), the system nodes
-  (kubelet, for metrics-server), and each tenant in its ``allowFrom``; sends to itself, DNS, the
+  (kubelet, for metrics-server), and each tenant in its ``allowFrom`` (on every port, or on the
+  entry's ``ports``: :func:`edge_rules`); sends to itself, DNS, the
   control plane, the endpoints and S3, and the internet only with ``internetEgress``. A POOLED
   tenant's group is the same, plus TCP from its pool's node group (kubelet probes); it sits on
   the tenant's pods (security groups for pods), not on nodes.
@@ -29,10 +30,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
+from tenancy.spec.models import EdgePort, TenantSpec
 from tenancy.spec.wire import CLUSTER_TAG_PREFIX, ELB_ROLE_TAG, INTERNAL_ELB_ROLE_TAG, SUBNET_ROLE_TAG
 
 # --------------------------------------------------------------------------------------------
@@ -263,33 +265,62 @@ def shared_rules(group: str, api_access: Sequence[str] = (VPC,), load_balancers_
     }[group]()
 
 
-def edge_rules(owner: str, source: str) -> tuple[SgRule, SgRule]:
-    """The two rules of one ``allowFrom`` edge, "``owner`` allows from ``source``": ingress on
-    ``owner``'s group from ``source``'s, and egress on ``source``'s group to ``owner``'s."""
+SG_PROTOCOLS = {"TCP": TCP, "UDP": UDP, "SCTP": "132"}
+"""A NetworkPolicy protocol as a security group rule's ``ip_protocol``. SCTP has no name there:
+its IANA number, 132, on which AWS opens every port ("If you specify a protocol other than tcp,
+udp, icmp, or icmpv6, traffic on all ports is allowed, regardless of any ports you specify",
+EC2 API reference, ``IpPermission.IpProtocol``)."""
+
+
+def edge_rules(owner: str, source: str, ports: Sequence[EdgePort] | None = None) -> list[tuple[SgRule, SgRule]]:
+    """The rules of one ``allowFrom`` edge, "``owner`` allows from ``source``", as pairs: ingress
+    on ``owner``'s group from ``source``'s, and egress on ``source``'s group to ``owner``'s.
+
+    ``ports`` (the edge's ``allowFrom[].ports``): one pair per entry, that protocol and port
+    range only, keyed ``<owner>-from-<source>-<protocol>-<port>[-<endPort>]``. None: one pair
+    opening every protocol and port, keyed ``<owner>-from-<source>`` (the key edges had before
+    ports existed: an existing edge keeps its resources)."""
     what = f"allowFrom: {source} -> {owner}"
-    return (
-        _all("ingress", f"tenant:{source}", what, f"{owner}-from-{source}"),
-        _all("egress", f"tenant:{owner}", what, f"{owner}-from-{source}"),
-    )
+    key = f"{owner}-from-{source}"
+    if ports is None:
+        return [(_all("ingress", f"tenant:{source}", what, key), _all("egress", f"tenant:{owner}", what, key))]
+    out = []
+    for p in ports:
+        proto = SG_PROTOCOLS[p.protocol]
+        lo, hi = (None, None) if proto not in (TCP, UDP) else (p.port, p.last)
+        k = f"{key}-{p.protocol.lower()}-{p.port}" + (f"-{p.end_port}" if p.end_port is not None else "")
+        out.append((SgRule("ingress", proto, lo, hi, f"tenant:{source}", f"{what} ({p})", k),
+                    SgRule("egress", proto, lo, hi, f"tenant:{owner}", f"{what} ({p})", k)))
+    return out
+
+
+def edge_rule_counts(tenants: Iterable[TenantSpec]) -> dict[tuple[str, str], int]:
+    """``(owner, peer)`` → the rules each side of that edge needs (:func:`edge_rules`): one per
+    ``ports`` entry, one for an edge opening every port. For :func:`rule_counts`."""
+    return {(t.name, e.tenant): 1 if e.ports is None else len(e.ports) for t in tenants for e in t.allow_from}
 
 
 def rule_counts(allow_from: Mapping[str, Sequence[str]], internet_egress: Mapping[str, bool],
                 ingress_controller: bool = False, mesh: bool = False,
-                pooled: Collection[str] = ()) -> dict[str, tuple[int, int]]:
+                pooled: Collection[str] = (),
+                edge_rules_per: Mapping[tuple[str, str], int] | None = None) -> dict[str, tuple[int, int]]:
     """``(ingress, egress)`` rules on each tenant's group, edges included: a tenant's ingress
     grows with its own ``allowFrom``, its egress with the tenants that allow it. ``pooled``:
-    tenants on a node pool (one more ingress rule: probes from the pool's nodes)."""
+    tenants on a node pool (one more ingress rule: probes from the pool's nodes).
+    ``edge_rules_per``: ``(owner, peer)`` → rules per side of that edge (one per port entry,
+    :func:`edge_rule_counts`); an edge not listed needs one (every port)."""
     pooled = set(pooled)
+    per = edge_rules_per or {}
     base = {t: tenant_rules(internet_egress.get(t, False), ingress_controller, mesh, pooled=t in pooled)
             for t in allow_from}
     allowed_by: dict[str, int] = {t: 0 for t in allow_from}
-    for peers in allow_from.values():
+    for owner, peers in allow_from.items():
         for p in set(peers):
             if p in allowed_by:
-                allowed_by[p] += 1
+                allowed_by[p] += per.get((owner, p), 1)
     out: dict[str, tuple[int, int]] = {}
     for t, rules in base.items():
-        ing = sum(r.direction == "ingress" for r in rules) + len(set(allow_from[t]))
+        ing = sum(r.direction == "ingress" for r in rules) + sum(per.get((t, p), 1) for p in set(allow_from[t]))
         eg = sum(r.direction == "egress" for r in rules) + allowed_by[t]
         out[t] = (ing, eg)
     return out
@@ -470,7 +501,8 @@ def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Map
                    nacl_rule_quota: int = 20, ingress_controller: bool = False,
                    mesh: bool = False, pool_of: Mapping[str, str] | None = None,
                    pool_positions: Mapping[str, int] | None = None,
-                   security_group_quota: int = SECURITY_GROUPS_PER_REGION) -> list[tuple[str, str]]:
+                   security_group_quota: int = SECURITY_GROUPS_PER_REGION,
+                   edge_rules_per: Mapping[tuple[str, str], int] | None = None) -> list[tuple[str, str]]:
     """Every tenant whose security group (or NACL) would hold more rules than the quota, as
     ``(path, message)``. ``positions`` maps tenant names to their index in ``tenants``.
 
@@ -478,19 +510,21 @@ def quota_problems(allow_from: Mapping[str, Sequence[str]], internet_egress: Map
     its index in ``nodePools``. A pooled tenant's group has one more inbound rule (probes from
     its pool's nodes); a pool's NACL holds one entry per distinct peer block of its tenants'
     edges; every tenant and every pool has one group (plus the platform's four shared ones),
-    counted against ``security_group_quota``. A pool's node group has a fixed set of rules."""
+    counted against ``security_group_quota``. A pool's node group has a fixed set of rules.
+    ``edge_rules_per``: rules per side of each port-scoped edge (:func:`rule_counts`)."""
     pool_of = pool_of or {}
     pool_positions = pool_positions or {}
     out: list[tuple[str, str]] = []
-    counts = rule_counts(allow_from, internet_egress, ingress_controller, mesh, pooled=set(pool_of))
+    counts = rule_counts(allow_from, internet_egress, ingress_controller, mesh, pooled=set(pool_of),
+                         edge_rules_per=edge_rules_per)
     for t, (ing, eg) in counts.items():
         for n, direction in ((ing, "inbound"), (eg, "outbound")):
             if n > sg_rule_quota:
                 out.append((f"tenants[{positions[t]}].allowFrom", (
                     f"tenant {t!r}'s security group would need {n} {direction} rules, over the quota "
-                    f"of {sg_rule_quota} (network.securityGroupRuleQuota); shorten allowFrom lists "
-                    f"involving {t!r}, or raise 'Inbound or outbound rules per security group' in "
-                    f"Service Quotas and set network.securityGroupRuleQuota")))
+                    f"of {sg_rule_quota} (network.securityGroupRuleQuota; each allowFrom port entry is one "
+                    f"rule); shorten allowFrom lists or their ports involving {t!r}, or raise 'Inbound or "
+                    f"outbound rules per security group' in Service Quotas and set network.securityGroupRuleQuota")))
     pools = set(pool_of.values()) | set(pool_positions)
     groups = PLATFORM_SECURITY_GROUPS + len(allow_from) + len(pools)
     if groups > security_group_quota:

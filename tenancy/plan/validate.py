@@ -22,7 +22,13 @@ from tenancy.spec import naming
 from tenancy.spec.addressing import DEFAULT_TENANT_BLOCK_PREFIX, AddressPlan
 from tenancy.spec.errors import Problem, SpecError, dedupe, problems_from_pydantic
 from tenancy.spec.lifecycle import lifecycle_problems
-from tenancy.spec.models import PlatformSpec, default_service_cidr, valid_vpc_cidr
+from tenancy.spec.models import (
+    PlatformSpec,
+    default_service_cidr,
+    raw_allow_from_peer,
+    raw_allow_from_rules,
+    valid_vpc_cidr,
+)
 
 
 def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
@@ -179,8 +185,9 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
     for i, t in enumerate(tenants):
         if not isinstance(t, Mapping) or not isinstance(t.get("allowFrom"), list):
             continue
-        for j, peer in enumerate(t["allowFrom"]):
-            if not isinstance(peer, str):
+        for j, entry in enumerate(t["allowFrom"]):
+            peer = raw_allow_from_peer(entry)
+            if peer is None:
                 continue
             if peer == t.get("name"):
                 out.append(Problem(f"tenants[{i}].allowFrom[{j}]", (
@@ -378,13 +385,18 @@ def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem
             f"lists {len(zones)} zone(s) but availabilityZones is {azs}; list exactly {azs} zones "
             f"or leave zoneNames empty")))
     allow: dict[str, list[str]] = {}
+    edge_rules_per: dict[tuple[str, str], int] = {}
     internet: dict[str, bool] = {}
     positions: dict[str, int] = {}
     for i, t in enumerate(tenants):
         if not isinstance(t, Mapping) or not isinstance(t.get("name"), str) or t["name"] in positions:
             continue
         peers = t.get("allowFrom") or []
-        allow[t["name"]] = [p for p in peers if isinstance(p, str)] if isinstance(peers, list) else []
+        entries = peers if isinstance(peers, list) else []
+        allow[t["name"]] = [p for p in map(raw_allow_from_peer, entries) if p is not None]
+        for e in entries:
+            if (peer := raw_allow_from_peer(e)) is not None:
+                edge_rules_per[(t["name"], peer)] = raw_allow_from_rules(e)
         internet[t["name"]] = t.get("internetEgress") is True
         positions[t["name"]] = i
     for key in ("securityGroupRuleQuota", "networkAclRuleQuota"):
@@ -402,6 +414,7 @@ def _network_checks(data: Mapping[str, Any], tenants: list[Any]) -> list[Problem
         mesh=workloads.get("mesh") == "istio",
         **pool_quota_inputs(data),
         security_group_quota=sg_quota if isinstance(sg_quota, int) and not isinstance(sg_quota, bool) else 2500,
+        edge_rules_per=edge_rules_per,
     ):
         out.append(Problem(path, msg))
     cluster = data.get("cluster") if isinstance(data.get("cluster"), Mapping) else {}

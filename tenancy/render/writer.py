@@ -22,8 +22,9 @@ from tenancy.plan.pools import report_lines as pool_report_lines
 from tenancy.render.engine import quiet_gc
 from tenancy.render.result import RenderResult
 from tenancy.review import operability, principals
-from tenancy.review.facts import INTERNET, IsolationFacts, facts_of
+from tenancy.review.facts import INTERNET, IsolationFacts, _fmt_ports, facts_of
 from tenancy.spec.lifecycle import LIFECYCLE_FILE, lifecycle_record
+from tenancy.spec.models import AllowFrom
 from tenancy.spec.wire import PLATFORM_TYPE
 
 _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml's emitter when built in
@@ -31,6 +32,11 @@ _Base: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # 
 
 class _Dumper(_Base):  # type: ignore[valid-type,misc]
     pass
+
+
+def _edge_text(edge: AllowFrom) -> str:
+    """One ``allowFrom`` edge for the report: the peer, with its ports when it has some."""
+    return edge.tenant if edge.ports is None else f"{edge.tenant} ({', '.join(map(str, edge.ports))})"
 
 
 def _str_presenter(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
@@ -227,7 +233,8 @@ def _weakened(result: RenderResult) -> list[str]:
 def mermaid_graph(resources: list[dict[str, Any]], facts: IsolationFacts | None = None) -> str:
     """A Mermaid flowchart of tenants and who may open connections to whom, from the render's
     isolation facts (:mod:`tenancy.review.facts`): a solid arrow where every modelled layer (security
-    groups and NetworkPolicies) lets the source reach the destination; dotted arrows to the
+    groups and NetworkPolicies) lets the source reach the destination, labelled with the ports when
+    the edge is port-scoped (``tcp/443``); dotted arrows to the
     internet and from non-tenant namespaces (ingress controller) into tenants."""
     f = facts if facts is not None else facts_of(resources)
     tenants = sorted(f.tenants)
@@ -238,8 +245,10 @@ def mermaid_graph(resources: list[dict[str, Any]], facts: IsolationFacts | None 
     for (a, b) in sorted(f.network):
         if not f.open(a, b) or a == b:
             continue
-        if a in ids and b in ids:
-            lines.append(f"  {ids[a]} --> {ids[b]}")
+        if a in ids and b in ids:  # labelled with the ports of a port-scoped edge
+            ports = f.network[(a, b)].get("networkPolicy") or []
+            label = "" if any(p == "any" for p, _, _ in ports) else f"|{' '.join(_fmt_ports(ports))}|"
+            lines.append(f"  {ids[a]} -->{label} {ids[b]}")
         elif a in ids and b == INTERNET:
             extra.setdefault(b, f"x{len(extra)}")
             lines.append(f"  {ids[a]} -.-> {extra[b]}")
@@ -335,7 +344,8 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
             f"| `{t.name}` | {t.tier} | {where} | {plan.tenant_block(s.block_slot(t))} | "
             f"{', '.join(map(str, plan.tenant_subnets(s.block_slot(t))))} | "
             f"{nodes if t.pool is None else 'shared: ' + nodes} | {t.quota.cpu}, {t.quota.memory}, {t.quota.pods} | "
-            f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
+            f"{', '.join(sorted(map(_edge_text, t.allow_from))) or '—'} | {', '.join(t.service_accounts) or '—'} | "
+            f"{counts[t.name]} |"
         )
     lines += ["", *pool_report_lines(s)] if s.node_pools else []
     lines += ["", f"Shared platform resources: {counts[PLATFORM_OWNER]}."]

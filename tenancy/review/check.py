@@ -27,7 +27,8 @@ workload-role-scope       mandatory   every workload role trusts exactly one ser
                                       tenant's S3 prefix
 sg-cross-tenant-declared  mandatory   security groups let a tenant reach another only where
                                       a NetworkPolicy edge (an ``allowFrom``) declares it,
-                                      each side of the wall on its own
+                                      each side of the wall on its own, and on no port
+                                      beyond the edge's
 np-cross-tenant-declared  mandatory   no NetworkPolicy opens one side of a wall towards
                                       another tenant (an edge opens both sides)
 nacl-cross-tenant-        mandatory   with tenantNetworkAcls: no network ACL lets a tenant's
@@ -252,7 +253,11 @@ def sg_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     out = []
     tenants = _own_namespaces(facts)
     for (a, b), layers in sorted(facts.network.items()):
-        if a not in tenants or b not in tenants or layers.get("networkPolicy"):
+        if a not in tenants or b not in tenants:
+            continue
+        edge = layers.get("networkPolicy")
+        if edge:
+            out += _wider_than_edge(a, b, edge, layers, facts.sides.get((a, b), {}))
             continue
         if layers.get("securityGroup"):
             out.append(Violation("sg-cross-tenant-declared", b, f"security groups of {b}",
@@ -260,6 +265,32 @@ def sg_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
                                  f"(NetworkPolicy) declares it"))
             continue
         out += _side_violations("securityGroup", a, b, facts.sides.get((a, b), {}))
+    return out
+
+
+def _sg_floor(ports: Sequence[tuple[str, int, int]]) -> list[tuple[str, int, int]]:
+    """An edge's NetworkPolicy ports as security groups can hold them: SCTP on every port (AWS
+    opens every port of a protocol other than TCP, UDP and ICMP; EC2 ``IpPermission.IpProtocol``)."""
+    return [(p, 0, 65535) if p == "sctp" else (p, lo, hi) for p, lo, hi in ports]
+
+
+def _wider_than_edge(a: str, b: str, edge: Sequence[tuple[str, int, int]], layers: Mapping[str, Any],
+                     sides: Mapping[str, Any]) -> list[Violation]:
+    """A declared edge (the NetworkPolicies let ``a`` reach ``b`` on ``edge``): the security
+    groups, together and each side on its own, open no port beyond it (an ``allowFrom`` entry
+    with ``ports`` opens exactly those on both walls)."""
+    allowed = _sg_floor(edge)
+    out = []
+    for key, owner, where in (("securityGroup", b, f"security groups let {a} reach {b}"),
+                              ("securityGroupIngress", b, f"{b}'s security groups admit {a}"),
+                              ("securityGroupEgress", a, f"{a}'s security groups let it out towards {b}")):
+        have = layers.get(key) if key == "securityGroup" else sides.get(key)
+        extra = [p for p in have or [] if not netpol.covers(allowed, [p])]
+        if extra:
+            out.append(Violation("sg-cross-tenant-declared", owner, f"security groups of {owner}",
+                                 f"{where} on {_ports(extra)}, wider than the allowFrom edge's ports "
+                                 f"({_ports(edge)}); the security groups must open only the edge's ports"))
+            break  # the widest finding is enough: fixing the rule fixes the others
     return out
 
 

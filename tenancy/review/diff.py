@@ -225,7 +225,7 @@ def _network_changes(b: IsolationFacts, h: IsolationFacts, existing: set[str], n
             if was and not now:
                 detail = f"{a} can no longer {what} {z} ({layers})"
             else:
-                detail = f"{a} → {z} narrowed ({layers})"
+                detail = f"{a} → {z} narrowed ({layers} now {', '.join(fmt_ports(hi.get(lost[0]) or []))})"
             out.append(_change("tightened", "network", tenant, peer, detail))
     return out
 

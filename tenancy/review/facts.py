@@ -129,6 +129,15 @@ def _name_of(obj: Mapping[str, Any]) -> str:
     return str((obj.get("metadata") or {}).get("name") or "")
 
 
+IP_PROTOCOLS = {"-1": "any", "all": "any", "6": "tcp", "17": "udp", "132": "sctp"}
+"""Security group protocols as the NetworkPolicy names them (AWS takes names or IANA numbers;
+SCTP only as 132)."""
+
+
+def _proto(protocol: str) -> str:
+    return IP_PROTOCOLS.get(protocol, protocol.lower())
+
+
 def _fmt_ports(ports: Iterable[Port]) -> list[str]:
     out = []
     for proto, lo, hi in sorted(set(ports)):
@@ -282,7 +291,7 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
         for b in machines:
             if a.name == b.name or (a.name not in tset and b.name not in tset):
                 continue
-            ports = [(("any" if p in ("-1", "all") else p.lower()), lo, hi) for p, lo, hi, *_ in index.allowed(a, b)]
+            ports = [(_proto(p), lo, hi) for p, lo, hi, *_ in index.allowed(a, b)]
             f.network.setdefault((a.name, b.name), {})["securityGroup"] = sorted(set(ports))
             if a.name in tset and b.name in tset:  # each side of a wall between two tenants, on its own
                 out_side, in_side = index.sides(a, b)
@@ -297,8 +306,7 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
         if a.name in tset:
             egress = [r for g in sorted(a.groups) for r in index.egress.get(g, ()) if sg.matches(r, probes)]
             f.network.setdefault((a.name, INTERNET), {})["securityGroup"] = sorted(
-                {(("any" if r.protocol in ("-1", "all") else r.protocol.lower()), r.from_port, r.to_port)
-                 for r in egress})
+                {(_proto(r.protocol), r.from_port, r.to_port) for r in egress})
     # NetworkPolicies
     policies: dict[str, list[Mapping[str, Any]]] = {}
     named: set[str] = set()
@@ -360,7 +368,7 @@ def _kubernetes_service_ip(by_type: Mapping[str, list[Mapping[str, Any]]]) -> st
 
 
 def _norm(ports: Iterable[tuple[str, int, int]]) -> list[Port]:
-    return sorted({(("any" if p in ("-1", "all") else p.lower()), lo, hi) for p, lo, hi in ports})
+    return sorted({(_proto(p), lo, hi) for p, lo, hi in ports})
 
 
 # --------------------------------------------------------------------------------------------

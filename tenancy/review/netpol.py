@@ -260,9 +260,16 @@ def intersect(a: Sequence[Port], b: Sequence[Port]) -> list[Port]:
 
 
 def covers(old: Sequence[Port], new: Sequence[Port]) -> bool:
-    """Every port of ``new`` is within some port range of ``old``."""
+    """Every port of ``new`` is within the port ranges of ``old`` (of its protocol, or ``any``),
+    adjacent or overlapping ranges taken together (``tcp/1-100`` and ``tcp/101-200`` cover
+    ``tcp/50-150``)."""
     for pn, ln, hn in new:
-        if not any((po == "any" or po == pn) and lo <= ln and hn <= ho for po, lo, ho in old):
+        reach = ln  # the first port of new not yet covered
+        for lo, ho in sorted((lo, ho) for po, lo, ho in old if po in ("any", pn)):
+            if lo > reach:
+                break
+            reach = max(reach, ho + 1)
+        if reach <= hn:
             return False
     return True
 

@@ -14,7 +14,9 @@ from typing import Any
 from tenancy.spec.errors import Problem, SpecError
 from tenancy.spec.models import (
     SUPPORTED_KUBERNETES_VERSIONS,
+    AllowFrom,
     ClusterSpec,
+    EdgePort,
     FlowLogsSpec,
     IdentitySpec,
     IstioSpec,
@@ -29,9 +31,10 @@ from tenancy.spec.models import (
     WorkloadsSpec,
 )
 
-__all__ = ["SUPPORTED_KUBERNETES_VERSIONS", "ClusterSpec", "FlowLogsSpec", "IdentitySpec", "IstioSpec", "LimitsSpec",
-           "NetworkSpec", "NodePoolSpec", "NodesSpec", "PlatformSpec", "Problem", "QuotaSpec", "RetiredTenant",
-           "SpecError", "TenantSpec", "WorkloadsSpec"]
+__all__ = ["SUPPORTED_KUBERNETES_VERSIONS", "AllowFrom", "ClusterSpec", "EdgePort", "FlowLogsSpec", "IdentitySpec",
+           "IstioSpec", "LimitsSpec", "NetworkSpec", "NodePoolSpec", "NodesSpec", "PlatformSpec", "Problem",
+           "QuotaSpec",
+           "RetiredTenant", "SpecError", "TenantSpec", "WorkloadsSpec"]
 
 
 def __getattr__(name: str) -> Any:

@@ -57,6 +57,16 @@ def format_path(loc: tuple[Any, ...]) -> str:
             out += ("." if out else "") + str(part)
     return out
 
+def _model_in(ann: Any) -> Any:
+    """The model type inside an annotation (``Model``, ``list[Model] | None``,
+    ``list[Annotated[Model, ...]]``), or None."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    if hasattr(ann, "__metadata__"):  # Annotated[X, ...]
+        return _model_in(ann.__origin__)
+    return next((m for m in map(_model_in, getattr(ann, "__args__", ())) if m is not None), None)
+
+
 def _known_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     model: Any = root
     for part in loc:
@@ -65,9 +75,7 @@ def _known_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
         field = next((f for n, f in model.model_fields.items() if f.alias == part or n == part), None)
         if field is None:
             return []
-        ann = field.annotation
-        args = getattr(ann, "__args__", ())
-        inner = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        inner = _model_in(field.annotation)
         if inner is None:
             return []
         model = inner

@@ -26,6 +26,8 @@ from pydantic import (
     Field,
     StrictBool,
     StrictInt,
+    field_serializer,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -261,6 +263,106 @@ class LimitsSpec(_Model):
         return self
 
 
+PortProtocol = Literal["TCP", "UDP", "SCTP"]
+"""The protocols a NetworkPolicy port may name (Kubernetes ``NetworkPolicyPort.protocol``)."""
+
+
+def _port_number(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{value} is not a port; use a number from 1 to 65535")
+    return value
+
+
+PortNumber = Annotated[StrictInt, AfterValidator(_port_number)]
+
+
+class EdgePort(_Model):
+    """One port (or range of ports) an ``allowFrom`` edge opens, as a NetworkPolicy port: the
+    security group rule and the NetworkPolicy of the edge open exactly this."""
+
+    port: PortNumber
+    """The destination port on the tenant that declares the edge (1-65535)."""
+    protocol: PortProtocol = "TCP"
+    """``TCP``, ``UDP`` or ``SCTP``. Default ``TCP``. Security groups cannot narrow SCTP to
+    ports (AWS opens every port of a protocol other than TCP, UDP and ICMP), so an SCTP entry
+    opens all SCTP on the security groups; the NetworkPolicy still narrows it."""
+    end_port: PortNumber | None = None
+    """With ``port``, a range ``port``-``endPort`` (inclusive; ``endPort >= port``). Default: the
+    one port."""
+
+    @model_validator(mode="after")
+    def _range(self) -> EdgePort:
+        if self.end_port is not None and self.end_port < self.port:
+            raise ValueError(f"endPort {self.end_port} is below port {self.port}: a range runs from port up to "
+                             f"endPort; swap them, or leave endPort out for the one port")
+        return self
+
+    @property
+    def last(self) -> int:
+        """The last port of the entry (``endPort``, else ``port``)."""
+        return self.end_port if self.end_port is not None else self.port
+
+    def overlaps(self, other: EdgePort) -> bool:
+        return self.protocol == other.protocol and self.port <= other.last and other.port <= self.last
+
+    def __str__(self) -> str:
+        return f"{self.protocol} {self.port}" + (f"-{self.end_port}" if self.end_port is not None else "")
+
+
+class AllowFrom(_Model):
+    """One ``allowFrom`` edge: the tenant whose pods may open connections into this one, and on
+    which ports. In YAML either a tenant's name (every protocol and port) or
+    ``{tenant: <name>, ports: [{port, protocol, endPort}]}``."""
+
+    tenant: TenantName
+    """The tenant allowed in (the peer)."""
+    ports: list[EdgePort] | None = None
+    """The ports the peer may reach. Default: every protocol and port (what a bare name means).
+    Entries of one protocol must not overlap (merge them into one range)."""
+
+    @model_validator(mode="after")
+    def _ports(self) -> AllowFrom:
+        if self.ports is not None and not self.ports:
+            raise ValueError("ports is empty, which would open nothing; list at least one port, or leave ports "
+                             "out to allow every port (or remove the edge)")
+        for j, a in enumerate(self.ports or []):
+            for k, b in enumerate((self.ports or [])[:j]):
+                if a.overlaps(b):
+                    raise ValueError(f"ports[{j}] ({a}) overlaps ports[{k}] ({b}); duplicate or overlapping "
+                                     f"ports are refused: merge them into one entry (port/endPort)")
+        return self
+
+    @property
+    def all_ports(self) -> bool:
+        """True when the edge opens every protocol and port (no ``ports``)."""
+        return self.ports is None
+
+
+def _allow_from_entry(value: Any) -> Any:
+    """A bare tenant name is the edge opening every port."""
+    return {"tenant": value} if isinstance(value, str) else value
+
+
+AllowFromEntry = Annotated[AllowFrom, BeforeValidator(_allow_from_entry)]
+
+
+def raw_allow_from_peer(entry: Any) -> str | None:
+    """The peer's name of one RAW ``allowFrom`` entry (a name or ``{tenant: ...}``), None when it
+    has neither shape (the field validation reports it)."""
+    if isinstance(entry, str):
+        return entry
+    if isinstance(entry, Mapping) and isinstance(entry.get("tenant"), str):
+        return entry["tenant"]
+    return None
+
+
+def raw_allow_from_rules(entry: Any) -> int:
+    """How many security group rules one RAW ``allowFrom`` entry needs on each side: one per
+    ``ports`` entry, or one for an edge opening every port."""
+    ports = entry.get("ports") if isinstance(entry, Mapping) else None
+    return len(ports) if isinstance(ports, list) and ports else 1
+
+
 POOLED_DEFAULT_PODS = 10
 """``quota.pods`` of a pooled tenant that sets none: pods on a pool are counted against its nodes'
 branch network interfaces (the capacity preflight), so the default is small."""
@@ -293,8 +395,27 @@ class TenantSpec(_Model):
     """The namespace's ResourceQuota."""
     limits: LimitsSpec = LimitsSpec()
     """The namespace's LimitRange."""
-    allow_from: list[TenantName] = []
-    """Tenants whose pods may open connections into this tenant. Default: none."""
+    allow_from: list[AllowFromEntry] = []
+    """Tenants whose pods may open connections into this tenant: a tenant's name (every protocol
+    and port) or ``{tenant: <name>, ports: [{port, protocol, endPort}]}`` (only those ports, on
+    the security groups and the NetworkPolicies alike). A tenant may appear once (merge its
+    ports into one entry). Default: none."""
+
+    @field_serializer("allow_from")
+    def _allow_from_wire(self, edges: list[AllowFrom]) -> list[Any]:
+        """Edges opening every port are written back as bare names (the wire form they came in)."""
+        return [e.tenant if e.ports is None else
+                {"tenant": e.tenant, "ports": [p.model_dump(by_alias=True, exclude_none=True) for p in e.ports]}
+                for e in edges]
+
+    @property
+    def peers(self) -> list[str]:
+        """The tenants of ``allowFrom``, in spec order."""
+        return [e.tenant for e in self.allow_from]
+
+    def edge(self, peer: str) -> AllowFrom | None:
+        """The ``allowFrom`` entry for ``peer``, if any."""
+        return next((e for e in self.allow_from if e.tenant == peer), None)
     service_accounts: list[DnsLabel] = []
     """Each gets a Kubernetes ServiceAccount and an IAM role scoped to the tenant's S3 prefix."""
     internet_egress: StrictBool = False
@@ -389,6 +510,19 @@ class TenantSpec(_Model):
         """True when the tenant runs on a shared node pool (``pool``), not dedicated nodes."""
         return self.pool is not None
 
+    @field_validator("allow_from")
+    @classmethod
+    def _unique_peers(cls, edges: list[AllowFrom]) -> list[AllowFrom]:
+        """A peer appears once: duplicates are refused, not merged (which ports were meant would
+        be a guess)."""
+        seen: dict[str, int] = {}
+        for j, e in enumerate(edges):
+            if e.tenant in seen:
+                raise ValueError(f"allowFrom[{j}] names {e.tenant!r} again (allowFrom[{seen[e.tenant]}]); a tenant "
+                                 f"appears once: merge the two entries' ports into one entry")
+            seen[e.tenant] = j
+        return edges
+
     @model_validator(mode="after")
     def _service_accounts(self) -> TenantSpec:
         if "default" in self.service_accounts:
@@ -435,9 +569,9 @@ class NetworkSpec(_Model):
     reports as available. Pinning keeps subnets in place if the region's list ever changes."""
     security_group_rule_quota: StrictInt = Field(60, ge=1, le=1000)
     """Inbound (and, separately, outbound) rules per security group allowed by your VPC quota
-    (default 60). A tenant's group holds 4 inbound rules plus one per ``allowFrom`` entry, and
-    6 outbound (one more with ``internetEgress``, one more with the Istio mesh) plus one per
-    tenant that allows it."""
+    (default 60). A tenant's group holds 4 inbound rules plus one per ``allowFrom`` entry (one
+    per port entry of a port-scoped one), and 6 outbound (one more with ``internetEgress``, one
+    more with the Istio mesh) plus the same for each tenant that allows it."""
     network_acl_rule_quota: StrictInt = Field(20, ge=1, le=40)
     """Rules per network ACL (per direction) allowed by your VPC quota (default 20, at most 40).
     Only used with ``tenantNetworkAcls``: 4 fixed rules plus one per ``allowFrom`` edge touching

@@ -62,14 +62,16 @@ def reference() -> str:
         if (path, model) in seen:
             continue
         seen.add((path, model))
-        doc = (model.__doc__ or "").strip().split("\n\n")[0].replace("\n", " ")
+        doc = " ".join((model.__doc__ or "").strip().split("\n\n")[0].split())
         lines = [f"#### `{path}`", "", doc, "", "| key | type | default | description |", "|---|---|---|---|"]
         for name, field in model.model_fields.items():
             key = field.alias or name
             desc = " ".join((field.description or "").split())
             lines.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {desc} |")
             for sub in _models_in(field.annotation):
-                suffix = "[]" if typing.get_origin(field.annotation) is list else ""
+                ann = field.annotation
+                lists = [ann, *(typing.get_args(ann) if typing.get_origin(ann) is not list else ())]
+                suffix = "[]" if any(typing.get_origin(a) is list for a in lists) else ""
                 queue.append((f"{path}.{key}{suffix}", sub))
         sections.append("\n".join(lines))
     return "\n\n".join(sections) + "\n"

@@ -68,10 +68,10 @@ def render() -> RenderResult:
     return render_spec(P.pooled_spec())
 
 
-def test_moto_state_judged_independently_agrees_with_allow_from(moto_server: Any, render: RenderResult,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aws_replay, "HANDLERS", dict(aws_replay.HANDLERS))
-    ctx = _replay_platform(moto_server, render)
+def _pooled_enis(moto_server: Any, ctx: Any, render: RenderResult, spec: dict[str, Any]
+                 ) -> tuple[dict[str, dict[str, Any]], dict[str, Eni]]:
+    """The security groups EC2 holds and every tenant's ENI (a dedicated tenant's nodes, a pooled
+    tenant's pods), read back from EC2 (and the SecurityGroupPolicy for pods)."""
     ec2 = moto_server.client("ec2")
     groups = {g["GroupId"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
     subnets = ec2.describe_subnets()["Subnets"]
@@ -85,7 +85,6 @@ def test_moto_state_judged_independently_agrees_with_allow_from(moto_server: Any
         assert mine, f"no subnet tagged {subnet_tag}={value} in EC2"
         return ipaddress.IPv4Network(mine[0]).network_address + 10
 
-    spec = P.pooled_spec()
     enis: dict[str, Eni] = {}
     for t in spec["tenants"]:
         name = t["name"]
@@ -104,6 +103,20 @@ def test_moto_state_judged_independently_agrees_with_allow_from(moto_server: Any
                 ids |= set(ni.get("Groups") or [])
             enis[name] = Eni(name, frozenset(ids), first_host("tenancy/tenant", name))
         assert enis[name].groups and enis[name].groups <= set(groups), (name, enis[name].groups)
+    return groups, enis
+
+
+def _tag(obj: dict[str, Any], key: str) -> str | None:
+    return next((t["Value"] for t in obj.get("Tags") or [] if t["Key"] == key), None)
+
+
+def test_moto_state_judged_independently_agrees_with_allow_from(moto_server: Any, render: RenderResult,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(aws_replay, "HANDLERS", dict(aws_replay.HANDLERS))
+    ctx = _replay_platform(moto_server, render)
+    ec2 = moto_server.client("ec2")
+    spec = P.pooled_spec()
+    groups, enis = _pooled_enis(moto_server, ctx, render, spec)
 
     allow = {t["name"]: set(t.get("allowFrom", [])) for t in spec["tenants"]}
     wrong = []
@@ -118,7 +131,7 @@ def test_moto_state_judged_independently_agrees_with_allow_from(moto_server: Any
 
     # negative control: one rule added IN EC2 (not in the render) between two pooled tenants is seen
     idle, news = enis["idle"], enis["news"]
-    own = {n: next(g for g in e.groups if tag(groups[g], "tenancy/tenant") == n) for n, e in (("idle", idle),
+    own = {n: next(g for g in e.groups if _tag(groups[g], "tenancy/tenant") == n) for n, e in (("idle", idle),
                                                                                              ("news", news))}
     ec2.authorize_security_group_egress(GroupId=own["news"], IpPermissions=[{
         "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": own["idle"]}]}])
@@ -126,3 +139,31 @@ def test_moto_state_judged_independently_agrees_with_allow_from(moto_server: Any
         "IpProtocol": "tcp", "FromPort": 5432, "ToPort": 5432, "UserIdGroupPairs": [{"GroupId": own["news"]}]}])
     groups = {g["GroupId"]: g for g in ec2.describe_security_groups()["SecurityGroups"]}
     assert _flow(groups, news, idle, "tcp", 5432) and not _flow(groups, news, idle, "tcp", 8080)
+
+
+def test_a_pooled_tenants_port_scoped_edge_opens_exactly_its_ports_in_ec2(
+        moto_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pooled tenants' groups (on their pods, through the SecurityGroupPolicy) carry port-scoped
+    edges too: media (pooled) admits shop (pooled, same pool) on TCP 8080 only, news (pooled)
+    admits alpha (dedicated) on UDP 5000-5001 only; every other edge of the fixture is unchanged."""
+    spec = P.pooled_spec()
+    ports = {"media": {"tenant": "shop", "ports": [{"port": 8080}]},
+             "news": {"tenant": "alpha", "ports": [{"port": 5000, "endPort": 5001, "protocol": "UDP"}]}}
+    for t in spec["tenants"]:
+        if t["name"] in ports:
+            t["allowFrom"] = [ports[t["name"]]]
+    render = render_spec(spec)
+    monkeypatch.setattr(aws_replay, "HANDLERS", dict(aws_replay.HANDLERS))
+    ctx = _replay_platform(moto_server, render)
+    groups, enis = _pooled_enis(moto_server, ctx, render, spec)
+    probes = (*PROBES, ("tcp", 8081), ("udp", 5000), ("udp", 5001), ("udp", 5002), ("tcp", 5000))
+    reach = {(x, y): {pp for pp in probes if _flow(groups, enis[x], enis[y], *pp)}
+             for x, y in itertools.permutations(enis, 2)}
+    assert reach[("shop", "media")] == {("tcp", 8080)}
+    assert reach[("alpha", "news")] == {("udp", 5000), ("udp", 5001)}
+    names = {t["name"]: {e if isinstance(e, str) else e["tenant"] for e in t.get("allowFrom", [])}
+             for t in spec["tenants"]}
+    for (x, y), got in reach.items():
+        if (x, y) not in (("shop", "media"), ("alpha", "news")):
+            assert got == (set(probes) if x in names[y] else set()), (x, y, got)
+    del ctx

@@ -127,6 +127,10 @@ def test_tenancy_check_judges_what_the_team_stack_owns(rendered: dict[str, Path]
         ({"quota": {"cpu": "8", "memory": "12Gi", "pods": 40}}, "quota {'cpu': '8'"),
         ({"internetEgress": True}, "internetEgress True differs from the platform's False"),
         ({"kubernetesApiAccess": True}, "kubernetesApiAccess True differs from the platform's False"),
+        # port-scoped edges: the platform opens the security groups, so the ports must match too
+        ({"allowFrom": [{"tenant": "alpha", "ports": [{"port": 443}]}]},
+         "allowFrom ['alpha: TCP 443'] differs from the platform's ['alpha'] (which opens the security groups); "
+         "change both together, ports included"),
     ],
 )
 def test_the_team_stack_is_checked_against_the_platform(rendered: dict[str, Path], tenant: dict[str, Any],
@@ -181,3 +185,27 @@ def test_a_pooled_team_tenant_gets_its_pods_security_groups_from_the_platform(tm
     with pytest.raises(RenderError) as err:
         render_program(EXAMPLE, config=cfg, stack="media", mocks=Mocks(stack_references={PLATFORM_STACK: outputs}))
     assert "runs on node pool 'shared' on the platform, not on dedicated nodes" in str(err.value)
+
+
+def test_a_port_scoped_team_edge_matches_the_platform_and_narrows_its_policies(rendered: dict[str, Path]) -> None:
+    """The platform's copy of the tenant says alpha may reach payments on TCP 443 only: the team
+    stack repeating it builds the edge's NetworkPolicies on that port; other ports are refused."""
+    outputs = _platform_outputs(rendered)
+    edge = {"tenant": "alpha", "ports": [{"port": 443, "protocol": "TCP"}]}
+    outputs["tenants"]["payments"]["allowFrom"] = [edge]
+    cfg = yaml.safe_load((EXAMPLE / "Pulumi.payments.yaml").read_text())["config"]
+
+    def team(allow: list[Any]) -> RenderResult:
+        c = copy.deepcopy(cfg)
+        c["payments-team:tenant"]["allowFrom"] = allow
+        return render_program(EXAMPLE, config=c, stack="payments",
+                              mocks=Mocks(stack_references={PLATFORM_STACK: outputs}))
+
+    result = team([{"tenant": "alpha", "ports": [{"port": 443}]}])
+    nps = {m["metadata"]["name"]: m for objs in result.manifests.values() for m in objs if m["kind"] == "NetworkPolicy"}
+    assert nps["tenancy-allow-from-alpha"]["spec"]["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 443}]
+    assert nps["tenancy-allow-to-payments"]["spec"]["egress"][0]["ports"] == [{"protocol": "TCP", "port": 443}]
+    for other in (["alpha"], [{"tenant": "alpha", "ports": [{"port": 8443}]}]):
+        with pytest.raises(RenderError) as err:
+            team(other)
+        assert "differs from the platform's ['alpha: TCP 443']" in str(err.value)

@@ -373,3 +373,15 @@ def test_a_full_pool_is_a_full_cell_for_its_tenants():
     text = refusal(doc)
     assert "nodePools[0].nodes.maxSize: pool 'shared' is oversubscribed" in text
     assert "over the 54 branch network interfaces" in text
+
+
+def test_port_scoped_allow_from_links_tenants_like_a_name():
+    edge = {"tenant": "a", "ports": [{"port": 443}]}
+    dns = {"tenant": "x", "ports": [{"port": 53, "protocol": "UDP"}]}
+    p = plan(fleet_doc([{"name": "a"}, {"name": "b", "allowFrom": [edge]}, {"name": "x", "cell": "us-1"},
+                        {"name": "y", "cell": "us-1", "allowFrom": [dns]}]))
+    assert p.cell_of("a") == p.cell_of("b") and p.cell_of("y") == "us-1"
+    text = refusal(fleet_doc([{"name": "a", "cell": "eu-1"}, {"name": "b", "cell": "eu-2", "allowFrom": [edge]}]))
+    assert "linked by allowFrom, which cannot cross clusters" in text
+    text = refusal(fleet_doc([{"name": "a"}, {"name": "b", "allowFrom": [{"tenant": "zz", "ports": [{"port": 1}]}]}]))
+    assert "tenants[1].allowFrom[0]: 'zz' is not a tenant of this fleet" in text

@@ -29,7 +29,10 @@ from tests.helpers.testenv import KUBE_BINARIES, require_binaries
 # controls break (so breaking them never disturbs the other tenants' checks).
 ZETA: dict[str, Any] = tenant("zeta", 3, quota={"cpu": "1", "memory": "1Gi", "pods": 2},
                               limits={"maxPerContainer": {"cpu": "1", "memory": "1Gi"}},  # within its quota
-                              editors=["arn:aws:iam::111122223333:role/zeta-devs"])
+                              editors=["arn:aws:iam::111122223333:role/zeta-devs"],
+                              # a port-scoped edge (issue 28): the API server stores its ports, endPort included
+                              allowFrom=[{"tenant": "gamma", "ports": [
+                                  {"port": 8443}, {"port": 9000, "endPort": 9100, "protocol": "UDP"}]}])
 
 
 def live_spec() -> dict[str, Any]:

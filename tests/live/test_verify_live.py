@@ -117,6 +117,40 @@ def test_verify_holds_on_the_applied_render_and_finds_each_tampering(
     wait_for("verify to pass again", lambda: _verify(control_plane, render_dir, out, capsys)[0] == 0, 60, interval=2)
 
 
+def test_verify_fails_a_live_edge_wider_than_its_ports(
+        control_plane: ControlPlane, kube: Kube, applied: Rendered, render_dir: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """zeta admits gamma on TCP 8443 and UDP 9000-9100 only (live_spec). The API server holds the
+    edge's ports as rendered (endPort included); the edge's two NetworkPolicies widened in the
+    cluster to every port fail verify for zeta, and restoring them passes again."""
+    out = tmp_path / "evidence.json"
+    want = [{"protocol": "TCP", "port": 8443}, {"protocol": "UDP", "port": 9000, "endPort": 9100}]
+    edge = [o for o in live.of_kind(applied, "zeta", "NetworkPolicy")
+            if o["metadata"]["name"] in ("tenancy-allow-from-gamma", "tenancy-allow-to-zeta")]
+    assert len(edge) == 2
+    for o in edge:  # as the API server stores them
+        stored = kube.get(kube.path_of(o))
+        rules = stored["spec"].get("ingress") or stored["spec"].get("egress")
+        assert rules[0]["ports"] == want, rules
+    wide = copy.deepcopy(edge)
+    for o in wide:
+        for rule in o["spec"].get("ingress", []) + o["spec"].get("egress", []):
+            del rule["ports"]
+        kube.apply(o)
+    try:
+        code, doc, err = _verify(control_plane, render_dir, out, capsys)
+        fails = _fails(doc)
+        assert code == 3, err
+        assert ("drift.kubernetes", "zeta", "NetworkPolicy zeta/tenancy-allow-from-gamma") in fails, fails
+        iso = [c for c in doc["checks"] if c["status"] == "fail" and c["check"] == "isolation"]
+        assert any(c["tenant"] == "zeta" and c["object"].startswith("network") for c in iso), iso
+        assert {t for _, t, _ in fails} == {"zeta"}, fails
+    finally:
+        for o in edge:
+            kube.apply(o)
+    wait_for("verify to pass again", lambda: _verify(control_plane, render_dir, out, capsys)[0] == 0, 60, interval=2)
+
+
 def test_verify_cannot_reach_a_stopped_api_server(render_dir: Path, tmp_path: Path) -> None:
     cfg = tmp_path / "kubeconfig"
     cfg.write_text("apiVersion: v1\nkind: Config\ncurrent-context: x\nclusters: [{name: x, cluster: "

@@ -12,7 +12,7 @@ import pytest
 
 from tenancy.plan import kubernetes as pk
 from tenancy.plan.validate import load_platform
-from tenancy.spec import SpecError, TenantSpec, WorkloadsSpec, naming
+from tenancy.spec import EdgePort, SpecError, TenantSpec, WorkloadsSpec, naming
 from tests.fixtures.specs import spec_with, tenant
 from tests.helpers.rbac import FENCES, WRITE_VERBS, allows, escalation_problems
 
@@ -308,3 +308,32 @@ def test_adding_removing_reordering_tenants_changes_no_other_tenant() -> None:
 def test_no_base_policy_name_can_collide_with_an_edge() -> None:
     base = {m["metadata"]["name"] for m in every_manifest() if "tenancy/peer" not in m["metadata"].get("labels", {})}
     assert not [n for n in base if n.startswith((pk.EDGE_INGRESS_PREFIX, pk.EDGE_EGRESS_PREFIX))]
+
+
+@pytest.mark.parametrize("version", KUBERNETES_VERSIONS)
+def test_port_scoped_edge_narrows_both_policies_and_validates(version: str) -> None:
+    spec = load_platform(spec_with([
+        tenant("payments", 0, allowFrom=[{"tenant": "checkout", "ports": [
+            {"port": 443}, {"port": 5353, "protocol": "UDP"}, {"port": 8000, "endPort": 8080},
+            {"port": 9000, "protocol": "SCTP"}]}]),
+        tenant("checkout", 1)]))
+    edge = pk.tenant_edges(spec.tenant("payments"), "istio")
+    ing, eg, ap = edge
+    want = [{"protocol": "TCP", "port": 443}, {"protocol": "UDP", "port": 5353},
+            {"protocol": "TCP", "port": 8000, "endPort": 8080}, {"protocol": "SCTP", "port": 9000}]
+    assert ing["spec"]["ingress"][0]["ports"] == want
+    assert eg["spec"]["egress"][0]["ports"] == want
+    for m in (ing, eg):
+        kubernetes_validate.validate(m, f"{version}.0", strict=True)
+    # a range (or a non-TCP port) leaves the AuthorizationPolicy at the namespace: the
+    # NetworkPolicies narrow it
+    assert "to" not in ap["spec"]["rules"][0]
+
+
+def test_single_tcp_ports_narrow_the_istio_policy_too() -> None:
+    edge = pk.edge_manifests("payments", "checkout", "istio",
+                             [EdgePort(port=443), EdgePort(port=8443)])
+    assert edge[2]["spec"]["rules"] == [{"from": [{"source": {"namespaces": ["checkout"]}}],
+                                         "to": [{"operation": {"ports": ["443", "8443"]}}]}]
+    # no ports: every port, as before
+    assert "ports" not in pk.edge_manifests("payments", "checkout")[0]["spec"]["ingress"][0]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tenancy.plan import network as plan
 from tenancy.plan.validate import load_platform
-from tenancy.spec import SpecError
+from tenancy.spec import EdgePort, SpecError
 from tests.fixtures.specs import spec_with, tenant
 
 
@@ -54,7 +54,7 @@ def test_internet_egress_is_the_only_open_egress_of_a_tenant():
 
 
 def test_edge_rules_point_both_ways():
-    ing, eg = plan.edge_rules("alpha", "beta")
+    ((ing, eg),) = plan.edge_rules("alpha", "beta")
     assert (ing.direction, ing.peer) == ("ingress", "tenant:beta")
     assert (eg.direction, eg.peer) == ("egress", "tenant:alpha")
 
@@ -139,3 +139,76 @@ def test_subnet_tags():
     assert tags["kubernetes.io/cluster/acme"] == "shared" and tags["kubernetes.io/role/internal-elb"] == "1"
     assert "kubernetes.io/role/elb" not in tags
     assert plan.subnet_tags({}, "acme", "public", "x")["kubernetes.io/role/elb"] == "1"
+
+
+# --------------------------------------------------------------------------------------------
+# Port-scoped edges (allowFrom: [{tenant, ports}])
+
+
+def _ports(*entries: dict[str, object]) -> list[EdgePort]:
+    return [EdgePort.model_validate(e) for e in entries]
+
+
+def test_port_scoped_edge_rules_open_exactly_the_declared_ports_on_both_sides():
+    pairs = plan.edge_rules("payments", "checkout", _ports(
+        {"port": 443}, {"port": 5353, "protocol": "UDP"}, {"port": 8000, "endPort": 8080},
+        {"port": 9000, "protocol": "SCTP"}))
+    got = [(i.protocol, i.from_port, i.to_port, i.peer, e.protocol, e.from_port, e.to_port, e.peer, i.key)
+           for i, e in pairs]
+    assert got == [
+        ("tcp", 443, 443, "tenant:checkout", "tcp", 443, 443, "tenant:payments", "payments-from-checkout-tcp-443"),
+        ("udp", 5353, 5353, "tenant:checkout", "udp", 5353, 5353, "tenant:payments",
+         "payments-from-checkout-udp-5353"),
+        ("tcp", 8000, 8080, "tenant:checkout", "tcp", 8000, 8080, "tenant:payments",
+         "payments-from-checkout-tcp-8000-8080"),
+        # SCTP: AWS takes protocol 132 and opens all its ports (no ports may be given)
+        ("132", None, None, "tenant:checkout", "132", None, None, "tenant:payments",
+         "payments-from-checkout-sctp-9000"),
+    ]
+    assert all((i.direction, e.direction) == ("ingress", "egress") for i, e in pairs)
+    assert not any(plan.ALL in (i.protocol, e.protocol) for i, e in pairs)
+    # an edge without ports keeps its one all-protocol pair and its key (no resource renamed)
+    ((i, e),) = plan.edge_rules("payments", "checkout")
+    assert (i.protocol, e.protocol, i.key) == (plan.ALL, plan.ALL, "payments-from-checkout")
+
+
+def test_rule_counts_count_one_rule_per_port_entry_per_peer():
+    spec = load_platform(spec_with([
+        tenant("a", 0, allowFrom=[
+            {"tenant": "b", "ports": [{"port": 443}, {"port": 80}, {"port": 53, "protocol": "UDP"}]}, "c"]),
+        tenant("b", 1), tenant("c", 2, allowFrom=[{"tenant": "b", "ports": [{"port": 5432}]}])]))
+    per = plan.edge_rule_counts(spec.tenants)
+    assert per == {("a", "b"): 3, ("a", "c"): 1, ("c", "b"): 1}
+    allow = {t.name: t.peers for t in spec.tenants}
+    counts = plan.rule_counts(allow, {}, edge_rules_per=per)
+    base_in = sum(r.direction == "ingress" for r in plan.tenant_rules(False))
+    base_out = sum(r.direction == "egress" for r in plan.tenant_rules(False))
+    assert counts["a"] == (base_in + 3 + 1, base_out)
+    assert counts["b"] == (base_in, base_out + 3 + 1)  # egress towards a (3 ports) and c (1)
+    assert counts["c"] == (base_in + 1, base_out + 1)
+
+
+def test_the_spec_counts_port_entries_against_the_security_group_rule_quota():
+    base_in = sum(r.direction == "ingress" for r in plan.tenant_rules(False))
+    base_out = sum(r.direction == "egress" for r in plan.tenant_rules(False))
+
+    def edges(k: int) -> dict[str, object]:  # a allows b1 and b2 on k ports each
+        ports = [{"port": 1000 + n} for n in range(k)]
+        allow = [{"tenant": "b1", "ports": ports}, {"tenant": "b2", "ports": ports}]
+        return spec_with([tenant("a", 0, allowFrom=allow), tenant("b1", 1), tenant("b2", 2)])
+
+    k = (60 - base_in) // 2
+    load_platform(edges(k))  # a: exactly 60 inbound rules
+    with pytest.raises(SpecError) as err:
+        load_platform(edges(k + 1))
+    (p,) = err.value.problems
+    assert p.path == "tenants[0].allowFrom"
+    assert f"{base_in + 2 * (k + 1)} inbound rules" in p.message and "port entry" in p.message
+    # the peer's egress grows with the ports it is allowed on: one peer, many ports
+    n = 60 - base_out
+    one = [{"port": 1000 + m} for m in range(n + 1)]
+    with pytest.raises(SpecError) as err:
+        load_platform(spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": one}]), tenant("b", 1)]))
+    (p,) = err.value.problems
+    assert p.path == "tenants[1].allowFrom" and f"{60 + 1} outbound rules" in p.message
+    load_platform(spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": one[:-1]}]), tenant("b", 1)]))

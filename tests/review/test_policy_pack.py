@@ -200,3 +200,19 @@ def test_negative_control_known_faults_stay_mandatory_under_preview(rule: str) -
 
 def test_the_pooled_fixture_is_clean_when_known() -> None:
     assert {d.policyName for d in _diagnostics(_pooled())} == set()
+
+
+def test_a_security_group_wider_than_a_port_scoped_edge_is_a_violation() -> None:
+    from tenancy.render import render_spec
+    from tests.fixtures.specs import spec_with, tenant
+
+    res = render_spec(spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": [{"port": 443}]}]),
+                                 tenant("b", 1)])).resources
+    assert _run(res) == {}
+    for r in res:
+        if r["name"] == "a-from-b-tcp-443" and r["type"].endswith("SecurityGroupIngressRule"):
+            r["inputs"] = {k: v for k, v in r["inputs"].items() if k not in ("fromPort", "toPort")}
+            r["inputs"]["ipProtocol"] = "-1"
+    got = _run(res)
+    assert set(got) == {"sg-cross-tenant-declared"}, got
+    assert any("wider than the allowFrom edge's ports (tcp/443)" in msg for msg, _ in got["sg-cross-tenant-declared"])

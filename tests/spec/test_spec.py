@@ -59,6 +59,32 @@ def test_yaml_integers_are_accepted_as_quantities() -> None:
         (spec_with(vpcCidr="8.8.0.0/16"), "vpcCidr", "private range"),
         (spec_with([tenant("a", 0, allowFrom=["zeta"])]), "tenants[0].allowFrom[0]", "not a tenant"),
         (spec_with([tenant("a", 0, allowFrom=["a"])]), "tenants[0].allowFrom[0]", "remove its own name"),
+        # port-scoped edges: {tenant, ports: [{port, protocol, endPort}]}
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "betta", "ports": [{"port": 443}]}]), tenant("beta", 1)]),
+         "tenants[0].allowFrom[0]", "did you mean 'beta'"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "a", "ports": [{"port": 443}]}])]),
+         "tenants[0].allowFrom[0]", "remove its own name"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": [{"port": 0}]}]), tenant("b", 1)]),
+         "tenants[0].allowFrom[0].ports[0].port", "from 1 to 65535"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": [{"port": 80, "endPort": 65536}]}]),
+                    tenant("b", 1)]), "tenants[0].allowFrom[0].ports[0].endPort", "from 1 to 65535"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": [{"port": 8080, "endPort": 8000}]}]),
+                    tenant("b", 1)]), "tenants[0].allowFrom[0].ports[0]", "swap them"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": [{"port": 53, "protocol": "ICMP"}]}]),
+                    tenant("b", 1)]), "tenants[0].allowFrom[0].ports[0].protocol", "'TCP', 'UDP' or 'SCTP'"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": [{"port": 53, "protocol": "tcp"}]}]),
+                    tenant("b", 1)]), "tenants[0].allowFrom[0].ports[0].protocol", "'TCP', 'UDP' or 'SCTP'"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": []}]), tenant("b", 1)]),
+         "tenants[0].allowFrom[0]", "leave ports out"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "port": 443}]), tenant("b", 1)]),
+         "tenants[0].allowFrom[0].port", "did you mean 'ports'"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": [{"prot": 443}]}]), tenant("b", 1)]),
+         "tenants[0].allowFrom[0].ports[0].prot", "did you mean 'port'"),
+        (spec_with([tenant("a", 0, allowFrom=[{"tenant": "b", "ports": [{"port": 443}, {"port": 400,
+                                                                                       "endPort": 500}]}]),
+                    tenant("b", 1)]), "tenants[0].allowFrom[0]", "overlaps ports[0]"),
+        (spec_with([tenant("a", 0, allowFrom=["b", {"tenant": "b", "ports": [{"port": 443}]}]), tenant("b", 1)]),
+         "tenants[0].allowFrom", "merge the two entries"),
         (spec_with([tenant("a", 0, quota={"cpu": "8 cores"})]), "tenants[0].quota.cpu", "Kubernetes quantity"),
         (spec_with([tenant("a", 0, quota={"memory": "16GB"})]), "tenants[0].quota.memory", "Kubernetes quantity"),
         (spec_with([tenant("a", 0, nodes={"minSize": 3, "desiredSize": 2, "maxSize": 4})]), "tenants[0].nodes",
@@ -181,3 +207,22 @@ def test_a_pooled_tenant_and_a_fleet_tenant_are_held_to_the_same_rule() -> None:
     with pytest.raises(SpecError, match=r"quota.memory 1Gi is below limits.maxPerContainer.memory 4Gi"):
         load_fleet({"name": "acme", "cells": [{"name": "eu-1", "region": "eu-west-1", "vpcCidr": "10.80.0.0/16"}],
                     "tenants": [{"name": "a", "quota": {"memory": "1Gi"}}]})
+def test_allow_from_takes_names_and_port_scoped_entries_and_writes_both_back() -> None:
+    raw = [tenant("a", 0, allowFrom=["b", {"tenant": "c", "ports": [
+        {"port": 443}, {"port": 443, "protocol": "UDP"}, {"port": 8000, "endPort": 8080, "protocol": "SCTP"}]}]),
+        tenant("b", 1), tenant("c", 2)]
+    spec = load_platform(spec_with(raw))
+    a = spec.tenant("a")
+    assert a.peers == ["b", "c"]
+    b_edge, c_edge = a.allow_from
+    assert b_edge.ports is None and b_edge.all_ports
+    assert c_edge.ports is not None and not c_edge.all_ports
+    assert [(p.protocol, p.port, p.last) for p in c_edge.ports] == [
+        ("TCP", 443, 443), ("UDP", 443, 443), ("SCTP", 8000, 8080)]
+    # TCP 443 and UDP 443 do not overlap (different protocols); the wire form round-trips, a bare
+    # name stays a bare name
+    wire = a.model_dump(by_alias=True, mode="json")["allowFrom"]
+    assert wire == ["b", {"tenant": "c", "ports": [{"port": 443, "protocol": "TCP"}, {"port": 443, "protocol": "UDP"},
+                                                   {"port": 8000, "protocol": "SCTP", "endPort": 8080}]}]
+    assert type(a).model_validate(a.model_dump(by_alias=True, mode="json")) == a
+    assert a.edge("c") == c_edge and a.edge("zeta") is None
