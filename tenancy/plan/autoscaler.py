@@ -92,11 +92,20 @@ def image(kubernetes_version: str) -> str:
 
 
 def problems(spec: PlatformSpec) -> list[Problem]:
-    """An autoscaler needs an image made for the cluster's minor (run by ``load_platform``)."""
-    if not enabled(spec) or spec.kubernetes_version in IMAGE_TAGS:
+    """An autoscaler needs an image made for the cluster's minor, and a cluster name that is not
+    the ``enabled`` key of auto-discovery (run by ``load_platform``)."""
+    if not enabled(spec):
         return []
+    out = []
+    if cluster_tag(naming.cluster_name(spec.name)) == ENABLED_TAG:
+        out.append(Problem("name", (
+            f"a cluster called {spec.name!r} gets the auto-discovery tag {ENABLED_TAG} as its own cluster tag, so "
+            f"its groups could not be told from any other cluster's and the autoscaler's role could never scale "
+            f"them (the tag cannot be both 'true' and 'owned'); rename the platform, or set cluster.autoscaler: none")))
+    if spec.kubernetes_version in IMAGE_TAGS:
+        return out
     pinned = ", ".join(sorted(IMAGE_TAGS))
-    return [Problem("cluster.autoscaler", (
+    return [*out, Problem("cluster.autoscaler", (
         f"no cluster-autoscaler image is pinned for Kubernetes {spec.kubernetes_version} (pinned: {pinned}; "
         f"tenancy.plan.autoscaler.IMAGE_TAGS); use a kubernetesVersion with a pinned image, or set "
         f"cluster.autoscaler: none until this release of tenancy pins one"))]

@@ -172,12 +172,15 @@ def test_iam_roles_count_pools_not_pooled_tenants_node_roles() -> None:
     data = platform([pooled("a", "shared", 1, serviceAccounts=["app", "job"]), pooled("b", "shared", 1)],
                     [node_pool("shared", 1), node_pool("spare", 2)])
     spec = PlatformSpec.model_validate(data)
-    # 3 fixed + flow-log role + EBS CSI role; bank's node role; 2 pool node roles; a's 2 service accounts
-    assert platform_roles(spec) == 5 + 1 + 2 + 2
+    # 3 fixed + flow-log role + EBS CSI role + cluster-autoscaler role; bank's node role; 2 pool node roles;
+    # a's 2 service accounts
+    assert platform_roles(spec) == 6 + 1 + 2 + 2
     assert spec.iam_role_quota == P.IAM_ROLES_PER_ACCOUNT_QUOTA == 1000
-    assert problems({**data, "iamRoleQuota": 10}) == []
-    (msg,) = problems({**data, "iamRoleQuota": 9})
-    assert "creates 10 IAM roles" in msg and "over iamRoleQuota 9" in msg and "set iamRoleQuota" in msg
+    assert problems({**data, "iamRoleQuota": 11}) == []
+    (msg,) = problems({**data, "iamRoleQuota": 10})
+    assert "creates 11 IAM roles" in msg and "over iamRoleQuota 10" in msg and "set iamRoleQuota" in msg
+    # Without the cluster-autoscaler its role is not counted.
+    assert problems({**data, "iamRoleQuota": 10, "cluster": {"autoscaler": "none"}}) == []
 
 
 def test_a_raised_security_group_quota_is_declared_in_the_spec() -> None:
