@@ -55,6 +55,31 @@ def test_pods_exactly_at_branch_capacity_fit_and_one_more_is_refused() -> None:
     assert "limits.go" in msg  # the limit's source
 
 
+def test_without_the_autoscaler_capacity_is_checked_at_desired_size() -> None:
+    """cluster.autoscaler: none — nothing grows the pool past desiredSize (1 × 9 here), so pods
+    that fit maxSize (3 × 9) are refused, naming desiredSize; with the autoscaler they fit."""
+    pods = [pooled("a", "shared", 9), pooled("b", "shared", 1)]
+    assert problems(platform(pods, [node_pool("shared", 1)])) == []
+    off = platform(pods, [node_pool("shared", 1)], cluster={"autoscaler": "none"})
+    (msg,) = problems(off)
+    assert paths(off) == ["nodePools[0].nodes.desiredSize"]
+    assert "10 pods" in msg and "9 branch network interfaces" in msg and "desiredSize 1 × 9 (m6i.large" in msg
+    assert "cluster.autoscaler is none" in msg and "raise nodes.desiredSize to 2" in msg
+    # At exactly desiredSize × branch interfaces it fits (boundary), and the report says which size.
+    fits = platform([pooled("a", "shared", 9)], [node_pool("shared", 1)], cluster={"autoscaler": "none"})
+    assert problems(fits) == []
+    spec = PlatformSpec.model_validate(fits)
+    assert P.pool_capacity(spec, "shared").branch_capacity == 9
+    assert "at `desiredSize` (cluster.autoscaler: none)" in "\n".join(P.report_lines(spec))
+
+
+def test_without_the_autoscaler_a_desired_size_above_max_is_named() -> None:
+    """Raising desiredSize past maxSize would fail the spec's own size check: the fix says so."""
+    pods = [pooled("a", "shared", 30)]
+    (msg,) = problems(platform(pods, [node_pool("shared", 1)], cluster={"autoscaler": "none"}))
+    assert "raise nodes.desiredSize to 4 (and maxSize with it)" in msg
+
+
 def test_only_the_pools_own_tenants_count() -> None:
     data = platform([pooled("a", "one", 27), pooled("b", "two", 27)], [node_pool("one", 1), node_pool("two", 2)])
     assert problems(data) == []
