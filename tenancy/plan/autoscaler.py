@@ -33,9 +33,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tenancy.plan.cluster import SYSTEM_LABELS, system_node_group_name
 from tenancy.spec import PlatformSpec, naming
 from tenancy.spec.errors import Problem
-from tenancy.spec.wire import MANAGED_BY_LABEL, RBAC_API_VERSION, SYSTEM_TAINT_KEY
+from tenancy.spec.wire import IRSA_ANNOTATION, MANAGED_BY_LABEL, RBAC_API_VERSION, SYSTEM_TAINT_KEY
 
 NAMESPACE = "kube-system"
 NAME = "cluster-autoscaler"
@@ -313,9 +314,6 @@ def manifests(spec: PlatformSpec, region: str, role_arn: str | None) -> list[dic
     system and no capabilities (Pod Security ``restricted``), with ``AWS_REGION`` set: the
     nodes' IMDS hop limit of 1 keeps pods from the instance metadata the SDK would otherwise
     ask for the Region."""
-    from tenancy.plan.cluster import SYSTEM_LABELS
-    from tenancy.spec.wire import IRSA_ANNOTATION
-
     cname = naming.cluster_name(spec.name)
     sa_meta = _meta(NAME, NAMESPACE)
     if role_arn is not None:
@@ -355,14 +353,8 @@ def manifests(spec: PlatformSpec, region: str, role_arn: str | None) -> list[dic
          "subjects": subject},
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(PRIORITY_EXPANDER_CONFIGMAP, NAMESPACE),
          "data": {"priorities": _priorities_yaml(group_priorities(
-             spec, _system_node_group_name(spec.name)))}},
+             spec, system_node_group_name(spec.name)))}},
         {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _meta(NAME, NAMESPACE),
          "spec": {"replicas": 1, "selector": {"matchLabels": dict(POD_LABELS)},
                   "template": {"metadata": {"labels": dict(POD_LABELS)}, "spec": pod_spec}}},
     ]
-
-
-def _system_node_group_name(platform: str) -> str:
-    from tenancy.plan.cluster import system_node_group_name
-
-    return system_node_group_name(platform)
