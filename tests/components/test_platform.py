@@ -51,7 +51,7 @@ def test_a_tenants_resources_never_change_when_others_come_and_go(renders, befor
 PRIORITY_EXPANDER = ("kubernetes:core/v1:ConfigMap", "acme_cluster-autoscaler-configmap")
 """The one shared object that names every node group: the cluster-autoscaler's priority expander
 reads a single ConfigMap (kube-system/cluster-autoscaler-priority-expander) of expressions over
-node group names, so a new tenant's group is added to it (an in-place update; see
+node group names, so a new tenant's group is added to it (pulumi-kubernetes replaces the ConfigMap; see
 test_adding_a_tenant_only_adds_its_group_to_the_priority_expander)."""
 
 
