@@ -70,7 +70,7 @@ Kubernetes control plane … version for which it was meant" (cluster-autoscaler
 Kubernetes version without a row is refused by :func:`problems`."""
 
 EXPANDER = "priority,least-waste"
-"""The priority expander first (tiers, :func:`priorities`), least-waste among groups of equal
+"""The priority expander first (tiers, :func:`group_priorities`), least-waste among groups of equal
 priority (expanders chain since 1.23: cluster-autoscaler/FAQ.md, "What are expanders?")."""
 
 PRIORITY_SYSTEM, PRIORITY_PREMIUM, PRIORITY_STANDARD, PRIORITY_ANY = 30, 20, 10, 1
@@ -286,8 +286,9 @@ NAMESPACE_RULES: list[dict[str, Any]] = [
     _rule(["coordination.k8s.io"], ["leases"], ["get", "update"], [NAME]),
 ]
 """The example's Role (kube-system ConfigMaps: its status and the priority expander's) and its
-leader-election lease (``--leader-elect`` is on by default; lock ``cluster-autoscaler`` in
-``--namespace``), which the example grants cluster-wide."""
+leader-election lease (``--leader-elect`` is on by default; ``cluster-autoscaler/main.go``,
+``leaderElectionConfiguration``: a ``leases`` lock named ``cluster-autoscaler`` in ``--namespace``),
+which the example grants cluster-wide."""
 
 
 def command(cluster_name: str) -> list[str]:
