@@ -88,11 +88,11 @@ def _discovery(r: Rendered) -> tuple[Status, str]:
     for g in r.node_groups():
         name, i = asg_name(g), g["inputs"]
         have = tags.get(name or "", {})
-        need = {aplan.ENABLED_TAG: None, cluster_tag: None}
+        need = {aplan.ENABLED_TAG: "true", cluster_tag: aplan.OWNED}  # the values its role's condition needs
         need.update({f"{aplan.LABEL_TAG_PREFIX}{k}": v for k, v in (i.get("labels") or {}).items()})
         need.update({f"{aplan.TAINT_TAG_PREFIX}{t['key']}": f"{t.get('value', '')}:{_EFFECT[t['effect']]}"
                      for t in i.get("taints") or []})
-        wrong = [k for k, v in need.items() if k not in have or (v is not None and have[k] != v)]
+        wrong = [k for k, v in need.items() if have.get(k) != v]
         if wrong:
             bad.append(f"{g['name']} ({', '.join(wrong[:3])})")
     if bad:
