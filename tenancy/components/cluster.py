@@ -38,8 +38,10 @@ import pulumi
 
 from tenancy.components import invokes
 from tenancy.components.access import entry_name
+from tenancy.components.autoscaler import tag_autoscaling_group
 from tenancy.components.platform_policies import PlatformNetworkPolicies, PlatformNetworkPoliciesArgs
 from tenancy.plan import admission
+from tenancy.plan import autoscaler as aplan
 from tenancy.plan import cluster as plan
 from tenancy.spec import NodesSpec, PlatformSpec, TenantSpec, naming
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL
@@ -65,6 +67,11 @@ def _after(dependency: pulumi.Output[Any], value: Any) -> pulumi.Output[Any]:
     resource dependencies): for names known up front that must not be used before the resource
     that owns them exists."""
     return pulumi.Output.all(dependency, value).apply(lambda a: a[1])
+
+
+def _autoscaled_in(spec: PlatformSpec) -> str | None:
+    """The cluster's name when its cluster-autoscaler runs (``cluster.autoscaler``), else None."""
+    return naming.cluster_name(spec.name) if aplan.enabled(spec) else None
 
 
 def _partition(parent: pulumi.Resource) -> pulumi.Output[str]:
@@ -94,8 +101,11 @@ def _managed_node_group(
     taints: list[dict[str, str]],
     tags: dict[str, str],
     depends_on: Sequence[pulumi.Resource],
+    autoscaled_in: str | None,
 ) -> _NodeGroupParts:
-    """Node role (+ managed policies), its EC2_LINUX access entry, launch template, node group."""
+    """Node role (+ managed policies), its EC2_LINUX access entry, launch template, node group;
+    with ``autoscaled_in`` (the cluster's name, when its cluster-autoscaler runs) the tags of the
+    group's Auto Scaling group (:func:`tenancy.components.autoscaler.tag_autoscaling_group`)."""
     import pulumi_aws as aws
 
     child = pulumi.ResourceOptions(parent=parent)
@@ -160,11 +170,15 @@ def _managed_node_group(
         labels=labels,
         taints=cast(Any, taints),
         tags=tags,
-        # desiredSize is where nodes start: afterwards the cluster autoscaler (or Karpenter)
-        # owns it, and `pulumi up` must not scale a tenant back. minSize/maxSize stay managed.
+        # With the cluster-autoscaler, desiredSize is where nodes start: afterwards the autoscaler
+        # owns it, and `pulumi up` must not scale a tenant back. Without one (cluster.autoscaler:
+        # none) the spec's desiredSize is what runs, so changes to it are applied.
+        # minSize/maxSize stay managed either way.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[*attachments, access_entry, *depends_on],
-                                    ignore_changes=["scalingConfig.desiredSize"]),
+                                    ignore_changes=["scalingConfig.desiredSize"] if autoscaled_in else None),
     )
+    if autoscaled_in:
+        tag_autoscaling_group(parent, prefix, node_group, autoscaled_in, labels, taints)
     return _NodeGroupParts(role, access_entry, launch_template, node_group)
 
 
@@ -420,6 +434,7 @@ class Cluster(pulumi.ComponentResource):
             taints=plan.system_node_taints(),
             tags=self._tags,
             depends_on=self.node_dependencies,
+            autoscaled_in=_autoscaled_in(spec),
         )
         # Managed CoreDNS once there are nodes it may run on (it tolerates CriticalAddonsOnly).
         self.coredns_addon = aws.eks.Addon(
@@ -517,6 +532,7 @@ class TenantNodeGroup(pulumi.ComponentResource):
             taints=plan.tenant_node_taints(t),
             tags=naming.tags(p, t),
             depends_on=args.depends_on,
+            autoscaled_in=_autoscaled_in(args.platform),
         )
         self.role, self.access_entry = parts.role, parts.access_entry
         self.launch_template, self.node_group = parts.launch_template, parts.node_group
@@ -572,6 +588,7 @@ class PoolNodeGroup(pulumi.ComponentResource):
             taints=plan.pool_node_taints(pool),
             tags={**naming.tags(p), POOL_LABEL: pool},
             depends_on=args.depends_on,
+            autoscaled_in=_autoscaled_in(args.platform),
         )
         self.role, self.access_entry = parts.role, parts.access_entry
         self.launch_template, self.node_group = parts.launch_template, parts.node_group

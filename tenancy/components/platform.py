@@ -8,6 +8,7 @@ import pulumi
 from tenancy.components.access import TYPE as SHARED_ACCESS
 from tenancy.components.access import SharedAccess, SharedAccessArgs, shared_principals
 from tenancy.components.access import component_name as shared_access_name
+from tenancy.components.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from tenancy.components.cluster import (
     Cluster,
     ClusterArgs,
@@ -24,6 +25,7 @@ from tenancy.components.storage import BlockStorage, BlockStorageArgs
 from tenancy.components.team import team_stack_facts
 from tenancy.components.tenant import Tenant, TenantArgs
 from tenancy.components.tiers import TierPriorityClasses, TierPriorityClassesArgs
+from tenancy.plan.autoscaler import enabled as autoscaler_enabled
 from tenancy.plan.cluster import pool_resource_name
 from tenancy.spec import PlatformSpec
 from tenancy.spec.wire import PLATFORM_TYPE
@@ -52,6 +54,7 @@ class Platform(pulumi.ComponentResource):
         # --- cluster layer ---
         self._cluster_and_pools()
         self._storage()
+        self._autoscaler()
         self._cluster_policies()
         # --- identity layer, tenants ---
         self._tenants()
@@ -85,6 +88,19 @@ class Platform(pulumi.ComponentResource):
                 platform=spec, cluster_name=c.cluster_name, provider=c.provider,
                 oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
                 depends_on=[c.system_nodes.node_group, *agent]), opts=self._child)
+
+    def _autoscaler(self) -> None:
+        """With ``cluster.autoscaler: clusterAutoscaler`` (the default), the cluster-autoscaler on
+        the system nodes (the node groups' ASG tags are the cluster layer's)."""
+        spec = self.spec
+        self.autoscaler: ClusterAutoscaler | None = None
+        if autoscaler_enabled(spec):
+            c = self.cluster
+            agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
+            self.autoscaler = ClusterAutoscaler(f"{spec.name}-autoscaler", ClusterAutoscalerArgs(
+                platform=spec, cluster_name=c.cluster_name, provider=c.provider,
+                oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
+                depends_on=[c.system_nodes.node_group, c.platform_policies, *agent]), opts=self._child)
 
     def _cluster_policies(self) -> None:
         """The placement and service exposure policies, the tiers' PriorityClasses, and what the

@@ -8,8 +8,9 @@ platform spec can check them; the fleet planner does (aws-limits.md):
   ``nodejs/eks/cluster.ts``, because :mod:`tenancy.components.cluster` passes no ``serviceRole``), the
   system node role, the VPC CNI's IRSA role, the flow-log delivery role (CloudWatch
   destination only), the EBS CSI driver's role (``workloads.storage: ebs``,
-  :mod:`tenancy.components.storage`), one node role per node pool; and per tenant one role per service
-  account plus, for a dedicated tenant, its node role.
+  :mod:`tenancy.components.storage`), the cluster-autoscaler's role (``cluster.autoscaler:
+  clusterAutoscaler``, :mod:`tenancy.components.autoscaler`), one node role per node pool; and per
+  tenant one role per service account plus, for a dedicated tenant, its node role.
   ``tests/fleet/test_quotas.py`` checks this count against the roles the real program registers.
   It is an upper bound: a tenant that creates fewer roles (e.g. while off-boarding) is still
   counted in full.
@@ -39,7 +40,8 @@ def platform_roles(spec: PlatformSpec) -> int:
     role per node pool."""
     flow_logs = 1 if spec.network.flow_logs.destination == "cloudWatch" else 0
     storage = 1 if spec.workloads.storage == "ebs" else 0
-    return (PLATFORM_FIXED_ROLES + flow_logs + storage + len(spec.node_pools)
+    autoscaler = 1 if spec.cluster.autoscaler == "clusterAutoscaler" else 0
+    return (PLATFORM_FIXED_ROLES + flow_logs + storage + autoscaler + len(spec.node_pools)
             + sum(tenant_roles(t) for t in spec.tenants))
 
 

@@ -16,11 +16,12 @@ What is counted (docs/pools.md, "Capacity rules"):
   ``UpdateResourceCapacity``), and only types with ``IsTrunkingCompatible`` get a trunk at all.
   Both come from the controller's published table ``pkg/aws/vpc/limits.go``, copied with its
   commit into ``tenancy/data/branch_eni_limits.json`` (regenerate with
-  ``tools/branch_eni_limits.py``). A pool holds ``maxSize ×`` the smallest ``BranchInterface``
-  among its ``instanceTypes`` such pods, and its tenants' ``quota.pods`` must add up to no more.
+  ``tools/branch_eni_limits.py``). A pool holds ``maxSize ×`` (``desiredSize ×`` with
+  ``cluster.autoscaler: none``: nothing scales it) the smallest ``BranchInterface`` among its
+  ``instanceTypes`` such pods, and its tenants' ``quota.pods`` must add up to no more.
 * **Addresses.** The branch interfaces are created in the node's own subnet
   (``pkg/provider/branch/trunk/trunk.go``: ``CreateNetworkInterface`` in
-  ``instance.SubnetID()``), so the pool's subnets hold every pod plus, per node at ``maxSize``,
+  ``instance.SubnetID()``), so the pool's subnets hold every pod plus, per node at that size,
   the node's own addresses: with the VPC CNI's default ``WARM_ENI_TARGET=1`` the node's primary
   interface is filled with secondary addresses and, as soon as one pod off a branch interface
   (a daemonset such as a CSI node plugin) takes one, a second full interface is attached
@@ -173,7 +174,9 @@ def branch_eni_table() -> BranchEniTable:
 
 @dataclass(frozen=True)
 class PoolCapacity:
-    """How full one node pool is at its ``maxSize``."""
+    """How full one node pool is at the most nodes it can run: ``maxSize`` with the
+    cluster-autoscaler, ``desiredSize`` without one (``cluster.autoscaler: none``, nothing
+    scales)."""
 
     name: str
     index: int
@@ -189,6 +192,8 @@ class PoolCapacity:
     """The sum of its tenants' ``quota.pods``."""
     max_size: int
     instance_types: tuple[str, ...]
+    autoscaled: bool
+    """The cluster-autoscaler runs (``cluster.autoscaler``): the pool may grow to ``maxSize``."""
     limits: tuple[InstanceLimits | None, ...]
     """The table's row for each of ``instance_types`` (None: not in the table)."""
     subnets: tuple[str, ...]
@@ -219,13 +224,23 @@ class PoolCapacity:
         return min(rows, key=lambda lim: (lim.branch_interfaces, lim.instance_type))
 
     @property
+    def nodes(self) -> int:
+        """The most nodes the pool runs: ``maxSize`` when autoscaled, else ``desiredSize``."""
+        return self.max_size if self.autoscaled else self.desired_size
+
+    @property
+    def size_field(self) -> str:
+        """The spec field :attr:`nodes` comes from."""
+        return "maxSize" if self.autoscaled else "desiredSize"
+
+    @property
     def branch_per_node(self) -> int:
         return self.limiting.branch_interfaces
 
     @property
     def branch_capacity(self) -> int:
-        """Pods with security groups the pool holds at ``maxSize``."""
-        return self.max_size * self.branch_per_node
+        """Pods with security groups the pool holds at :attr:`nodes`."""
+        return self.nodes * self.branch_per_node
 
     @property
     def node_addresses(self) -> int:
@@ -234,8 +249,8 @@ class PoolCapacity:
 
     @property
     def addresses_needed(self) -> int:
-        """Nodes at ``maxSize`` plus every pod its tenants' quotas admit."""
-        return self.max_size * self.node_addresses + self.pods
+        """Addresses of :attr:`nodes` nodes plus every pod its tenants' quotas admit."""
+        return self.nodes * self.node_addresses + self.pods
 
 
 def _pooled_by_pool(spec: PlatformSpec) -> dict[str, list[tuple[int, Any]]]:
@@ -267,7 +282,7 @@ def pools_capacity(spec: PlatformSpec) -> list[PoolCapacity]:
             name=pool.name, index=i, slot=pool.slot, min_size=pool.nodes.min_size,
             desired_size=pool.nodes.desired_size, tenants=tuple(t.name for t in tenants), tiers=tiers,
             pods=sum(t.quota.pods for t in tenants), max_size=pool.nodes.max_size,
-            instance_types=tuple(pool.nodes.instance_types),
+            instance_types=tuple(pool.nodes.instance_types), autoscaled=spec.cluster.autoscaler != "none",
             limits=tuple(table.get(it) for it in pool.nodes.instance_types),
             subnets=tuple(map(str, subnets)), usable_addresses=_usable(subnets),
         ))
@@ -332,23 +347,26 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
         need_nodes = math.ceil(pc.pods / lim.branch_interfaces)
         fixes = []
         if need_nodes <= 450:
-            fixes.append(f"raise nodes.maxSize to {need_nodes}")
-        bigger = table.larger_in_family(lim.instance_type, math.ceil(pc.pods / pc.max_size))
+            fixes.append(f"raise nodes.{pc.size_field} to {need_nodes}"
+                         + ("" if pc.autoscaled or need_nodes <= pc.max_size else " (and maxSize with it)"))
+        bigger = table.larger_in_family(lim.instance_type, math.ceil(pc.pods / max(pc.nodes, 1)))
         if bigger is not None and bigger != lim.instance_type:
             fixes.append(f"use a larger instance type (e.g. {bigger}: {table.types[bigger].branch_interfaces} per node)"
                          + (" in place of every smaller one" if len(pc.instance_types) > 1 else ""))
         fixes += ["lower its tenants' quota.pods", "or move tenants to another pool"]
-        out.append(Problem(f"{where}.nodes.maxSize", (
+        why = "" if pc.autoscaled else " (cluster.autoscaler is none: the pool runs desiredSize nodes, never more)"
+        out.append(Problem(f"{where}.nodes.{pc.size_field}", (
             f"pool {pc.name!r} is oversubscribed: its {len(pc.tenants)} tenant(s)' quota.pods add up to {pc.pods} "
             f"pods, over the {pc.branch_capacity} branch network interfaces (pods with security groups) of "
-            f"maxSize {pc.max_size} × {lim.branch_interfaces} ({lim.instance_type}, BranchInterface in "
-            f"{table.source}); {', '.join(fixes)}")))
+            f"{pc.size_field} {pc.nodes} × {lim.branch_interfaces} ({lim.instance_type}, BranchInterface in "
+            f"{table.source}){why}; {', '.join(fixes)}")))
     if pc.subnets and pc.addresses_needed > pc.usable_addresses:  # no subnets: a bad slot, the spec reports it
         out.append(Problem(where, (
-            f"pool {pc.name!r} would run out of addresses: {pc.max_size} node(s) × {pc.node_addresses} addresses "
+            f"pool {pc.name!r} would run out of addresses: {pc.nodes} node(s) × {pc.node_addresses} addresses "
             f"(VPC CNI primary and warm interface, trunk) plus {pc.pods} pods need {pc.addresses_needed}, over the "
             f"{pc.usable_addresses} usable addresses of its subnets {', '.join(pc.subnets) or '(none)'} (AWS "
-            f"reserves {SUBNET_RESERVED_ADDRESSES} per subnet); lower nodes.maxSize or its tenants' quota.pods, or "
+            f"reserves {SUBNET_RESERVED_ADDRESSES} per subnet); lower nodes.{pc.size_field} or its tenants' "
+            f"quota.pods, or "
             f"move tenants to another pool (each pool has its own address block)")))
     return out
 
@@ -382,12 +400,14 @@ def _share(used: int, total: int) -> str:
 
 def report_lines(spec: PlatformSpec) -> list[str]:
     """The "Node pools" section of ``report.md``: each pool's occupancy at ``maxSize``
-    (empty for a platform without pools)."""
+    (``desiredSize`` without the cluster-autoscaler; empty for a platform without pools)."""
     pcs = pools_capacity(spec)
     if not pcs:
         return []
+    at = pcs[0].size_field
     lines = ["## Node pools", "",
-             "Shared node groups (docs/pools.md), at `maxSize`: pods are the pool's tenants' `quota.pods` against "
+             f"Shared node groups (docs/pools.md), at `{at}` (cluster.autoscaler: {spec.cluster.autoscaler}): "
+             "pods are the pool's tenants' `quota.pods` against "
              "its branch network interfaces (security groups for pods), addresses are nodes plus pods against its "
              f"subnets (branch-interface limits: {branch_eni_table().source}).", "",
              "| pool | slot | subnets | nodes (min/desired/max) | tenants (premium, standard) | pods / branch capacity "

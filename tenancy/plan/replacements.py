@@ -36,6 +36,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tenancy.spec.wire import (
+    AWS_AUTOSCALING_TAG,
     AWS_EIP,
     AWS_EKS_ACCESS_ENTRY,
     AWS_EKS_ACCESS_POLICY_ASSOCIATION,
@@ -140,6 +141,9 @@ AWS: dict[str, Replacement] = {
     AWS_EKS_NODE_GROUP: _aws("eks/node_group.go", "amiType", "capacityType", "clusterName", "diskSize",
                                         "instanceTypes", "launchTemplate.id", "launchTemplate.name", "nodeGroupName",
                                         "nodeGroupNamePrefix", "nodeRoleArn", "remoteAccess", "subnetIds"),
+    # aws_autoscaling_group_tag: the group's name and the tag's key are ForceNew (a value or
+    # propagate_at_launch change is updated in place).
+    AWS_AUTOSCALING_TAG: _aws("autoscaling/group_tag.go", "autoscalingGroupName", "tag.key"),
     AWS_EKS_POD_IDENTITY: _aws("eks/pod_identity_association.go",
                                                                   "clusterName", "namespace", "serviceAccount"),
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _aws("iam/openid_connect_provider.go", "url"),

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tenancy.plan.autoscaler import problems as autoscaler_problems
 from tenancy.plan.network import pool_quota_inputs, quota_problems
 from tenancy.plan.pools import capacity_problems
 from tenancy.spec import naming
@@ -50,6 +51,7 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
     problems.extend(lifecycle_problems(data))
     if spec is not None:  # the capacity preflight: node pools, SG and IAM quotas (docs/pools.md)
         problems.extend(capacity_problems(spec))
+        problems.extend(autoscaler_problems(spec))  # a pinned cluster-autoscaler image for the minor
     if problems:
         raise SpecError(_label_tenants(dedupe(problems), data))
     assert spec is not None

@@ -236,10 +236,16 @@ def _launch_template(name: str, inputs: dict[str, Any], ctx: MockContext) -> dic
 
 
 def _eks_node_group(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:
-    group = _named(inputs, name, "nodeGroupName")
+    prefix = inputs.get("nodeGroupNamePrefix")
+    # terraform-provider-aws appends a 26-character unique suffix to the prefix (naming.node_group_name_prefix).
+    group = f"{prefix}{digest(name, length=26)}" if isinstance(prefix, str) and prefix else \
+        _named(inputs, name, "nodeGroupName")
     cluster = inputs.get("clusterName") or "cluster"
+    uuid = _uuid("nodegroup", cluster, group)
+    # EKS names the group's Auto Scaling group eks-<node group name>-<node group uuid>.
     return {"nodeGroupName": group, "status": "ACTIVE",
-            "arn": ctx.arn("eks", f"nodegroup/{cluster}/{group}/{_uuid('nodegroup', cluster, group)}")}
+            "arn": ctx.arn("eks", f"nodegroup/{cluster}/{group}/{uuid}"),
+            "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{uuid}"}], "remoteAccessSecurityGroupId": ""}]}
 
 
 def _eks_access_entry(name: str, inputs: dict[str, Any], ctx: MockContext) -> dict[str, Any]:

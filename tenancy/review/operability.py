@@ -53,7 +53,8 @@ Status = Literal["ok", "missing", "n/a"]
 Kind = Literal["flow", "prerequisite"]
 
 
-EXTENSIONS: tuple[str, ...] = ("tenancy.review.operability_cluster", "tenancy.review.operability_pools")
+EXTENSIONS: tuple[str, ...] = ("tenancy.review.operability_cluster", "tenancy.review.operability_pools",
+                               "tenancy.review.operability_autoscaler")
 """Modules (dotted names) that register more checks with :func:`check` when imported."""
 
 

@@ -631,6 +631,16 @@ class ClusterSpec(_Model):
     VPC is in 10.0.0.0/8, else ``10.100.0.0/16``), so pinning an existing cluster changes
     nothing. It can only be set at cluster creation: changing it replaces the cluster."""
 
+    autoscaler: Literal["clusterAutoscaler", "none"] = "clusterAutoscaler"
+    """Who moves the node groups' sizes between ``minSize`` and ``maxSize``.
+    ``clusterAutoscaler`` (default): the Kubernetes cluster-autoscaler, run by the platform on
+    the system nodes with its own IAM role, pinned to the image of the cluster's Kubernetes minor;
+    it owns every group's desired size (``desiredSize`` is where a group starts) and the pools'
+    capacity is checked at ``maxSize``. ``none``: nothing scales; every group runs
+    ``desiredSize`` nodes, ``pulumi up`` applies a changed ``desiredSize``, and the pools'
+    capacity is checked at ``desiredSize`` (docs/cluster.md, "Scaling"; Karpenter instead:
+    the same section)."""
+
     network_policy_enforcing_mode: Literal["strict", "standard"] = "strict"
     """The VPC CNI policy agent's mode (``NETWORK_POLICY_ENFORCING_MODE`` on ``aws-node``).
     ``strict`` (default): a new pod starts with everything denied until its policies are

@@ -142,6 +142,9 @@ AWS_EKS_ACCESS_POLICY_ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolic
 """Pulumi type token of an EKS access policy association (AWS provider)."""
 AWS_EKS_POD_IDENTITY = "aws:eks/podIdentityAssociation:PodIdentityAssociation"
 """Pulumi type token of an EKS pod identity association (AWS provider)."""
+AWS_AUTOSCALING_TAG = "aws:autoscaling/tag:Tag"
+"""One tag on an Auto Scaling group (a managed node group's, for the cluster-autoscaler)."""
+
 AWS_IAM_ROLE = "aws:iam/role:Role"
 """Pulumi type token of an IAM role (AWS provider)."""
 AWS_IAM_POLICY = "aws:iam/policy:Policy"

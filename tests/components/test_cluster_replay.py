@@ -47,7 +47,7 @@ def _replay(server: Any, rendered: tuple[RenderResult, NetworkIds],
     return ctx
 
 
-_SUFFIX = re.compile(r"(acme[-_][a-z]+)-[0-9a-f]{7}\b")
+_SUFFIX = re.compile(r"(acme[-_][a-z]+)-(?:[0-9a-f]{26}|[0-9a-f]{7})\b")
 
 
 def _unsuffixed(name: str) -> str:

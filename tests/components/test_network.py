@@ -275,6 +275,8 @@ def test_adding_removing_reordering_tenants_touches_no_one_else():
         for key in common:
             if key[0].startswith("tenancy:index:"):
                 continue  # the lead's components carry the whole spec
+            if key == ("kubernetes:core/v1:ConfigMap", "acme_cluster-autoscaler-configmap"):
+                continue  # the priority expander names every node group (tests/components/test_platform.py)
             assert a[key]["inputs"] == b[key]["inputs"], key
             assert a[key]["tenant"] == b[key]["tenant"], key
     # the shared network is the same in every render: no list aggregates tenants

@@ -123,7 +123,8 @@ def _prerequisite_problems(result: RenderResult) -> list[str]:
         if not any(e.endswith(".eks-auth") for e in endpoints):
             out.append("podIdentity without the eks-auth endpoint")
         sas = sum(len(t.service_accounts) for t in s.tenants)
-        if len(result.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")) != sas:
+        if len([a for a in result.of_type("aws:eks/podIdentityAssociation:PodIdentityAssociation")
+                if a["tenant"] is not None]) != sas:
             out.append("a tenant service account has no Pod Identity association")
     elif "eks-pod-identity-agent" in addons:
         out.append("IRSA platform runs the Pod Identity agent")

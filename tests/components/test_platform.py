@@ -48,12 +48,28 @@ def test_a_tenants_resources_never_change_when_others_come_and_go(renders, befor
     assert changed == [], f"{before} → {after} changed other tenants' resources: {changed[:5]}"
 
 
+PRIORITY_EXPANDER = ("kubernetes:core/v1:ConfigMap", "acme_cluster-autoscaler-configmap")
+"""The one shared object that names every node group: the cluster-autoscaler's priority expander
+reads a single ConfigMap (kube-system/cluster-autoscaler-priority-expander) of expressions over
+node group names, so a new tenant's group is added to it (pulumi-kubernetes replaces the ConfigMap; see
+test_adding_a_tenant_only_adds_its_group_to_the_priority_expander)."""
+
+
 def test_adding_a_tenant_does_not_touch_shared_resources(renders) -> None:
     a, b = _index(renders["abc"]), _index(renders["adbc"])
     shared = [k for k in a if a[k]["tenant"] is None]
-    changed = [k for k in shared if k in b and a[k]["inputs"] != b[k]["inputs"]]
+    changed = [k for k in shared if k in b and a[k]["inputs"] != b[k]["inputs"] and k != PRIORITY_EXPANDER]
     assert changed == [], f"adding tenant delta changed shared resources: {changed}"
     assert all(k in b for k in shared)
+
+
+def test_adding_a_tenant_only_adds_its_group_to_the_priority_expander(renders) -> None:
+    a, b = _index(renders["abc"]), _index(renders["adbc"])
+    before = a[PRIORITY_EXPANDER]["inputs"]["data"]["priorities"].splitlines()
+    after = b[PRIORITY_EXPANDER]["inputs"]["data"]["priorities"].splitlines()
+    added = [line for line in after if line not in before]
+    assert [line for line in before if line not in after] == []
+    assert len(added) == 1 and "acme-delta" in added[0], added
 
 
 def test_removing_a_tenant_removes_exactly_its_resources(renders) -> None:
@@ -135,4 +151,4 @@ def test_adding_a_tenant_changes_nothing_existing_with_options_on(options: dict[
     a = _index(render_spec(spec_with([ALPHA, BETA, GAMMA], **options)))
     b = _index(render_spec(spec_with([ALPHA, DELTA, BETA, GAMMA], **options)))
     assert [k for k in a if k not in b] == []
-    assert [k for k in a if a[k]["inputs"] != b[k]["inputs"]] == []
+    assert [k for k in a if a[k]["inputs"] != b[k]["inputs"] and k != PRIORITY_EXPANDER] == []

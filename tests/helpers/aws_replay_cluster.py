@@ -48,6 +48,7 @@ ORDER = [
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
     "aws:ec2/launchTemplate:LaunchTemplate",
     "aws:eks/nodeGroup:NodeGroup",
+    "aws:autoscaling/tag:Tag",
 ]
 """Types this module replays, in creation order."""
 
@@ -386,7 +387,57 @@ def _node_group(ctx: Any, r: dict[str, Any]) -> str:
         labels=i.get("labels") or {}, taints=i.get("taints") or [], tags=i.get("tags") or {},
         launchTemplate={"id": i["launchTemplate"]["id"], "version": i["launchTemplate"]["version"]},
     )["nodegroup"]
+    _node_group_asg(ctx, r, i, ng)
     return ng["nodegroupName"]
+
+
+def _node_group_asg(ctx: Any, r: dict[str, Any], i: dict[str, Any], ng: dict[str, Any]) -> None:
+    """What EKS does and moto's EKS does not: the group's Auto Scaling group (moto only names it),
+    from the group's launch template, in its subnets, with the tags EKS gives it ("Amazon EKS tags
+    managed node group resources so that they are configured to use the Kubernetes Cluster
+    Autoscaler", EKS user guide managed-node-groups.adoc) — and NOT the node group's own tags.
+    The rendered ASG name (the render's ``resources`` output) becomes an alias of moto's."""
+    asg = ng["resources"]["autoScalingGroups"][0]["name"]
+    sc = i["scalingConfig"]
+    autoscaling = ctx.client("autoscaling")
+    # A stand-in launch configuration: EKS launches from its own copy of the group's template
+    # (already judged by the node group's read-back), and moto refuses templates whose block
+    # devices name no snapshot ("MissingParameter size/snapshot").
+    autoscaling.create_launch_configuration(LaunchConfigurationName=f"{asg}-lc", ImageId="ami-12c6146b",
+                                            InstanceType=i["instanceTypes"][0])
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=asg, MinSize=int(sc["minSize"]), MaxSize=int(sc["maxSize"]),
+        DesiredCapacity=int(sc["desiredSize"]), VPCZoneIdentifier=",".join(i["subnetIds"]),
+        LaunchConfigurationName=f"{asg}-lc",
+        Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True, "ResourceId": asg,
+               "ResourceType": "auto-scaling-group"} for k, v in {
+            "k8s.io/cluster-autoscaler/enabled": "true", f"k8s.io/cluster-autoscaler/{i['clusterName']}": "owned",
+            "eks:cluster-name": i["clusterName"], "eks:nodegroup-name": ng["nodegroupName"]}.items()])
+    rendered = (r.get("outputs") or {}).get("resources") or []
+    if rendered:
+        ctx.alias(rendered[0]["autoscalingGroups"][0]["name"], asg)
+
+
+def _asg_tag(ctx: Any, r: dict[str, Any]) -> str:
+    i = ctx.resolve(r["inputs"])
+    t = i["tag"]
+    ctx.client("autoscaling").create_or_update_tags(Tags=[{
+        "ResourceId": i["autoscalingGroupName"], "ResourceType": "auto-scaling-group", "Key": t["key"],
+        "Value": t["value"], "PropagateAtLaunch": bool(t.get("propagateAtLaunch"))}])
+    return f"{i['autoscalingGroupName']},{t['key']}"
+
+
+def _asg_tag_check(ctx: Any, r: dict[str, Any], moto_id: str | None) -> list[str]:
+    """The tag is on an existing group (the node group's), with its value."""
+    i = ctx.resolve(r["inputs"])
+    [group] = ctx.client("autoscaling").describe_auto_scaling_groups(
+        AutoScalingGroupNames=[i["autoscalingGroupName"]])["AutoScalingGroups"] or [None]
+    if group is None:
+        return [f"no Auto Scaling group {i['autoscalingGroupName']}"]
+    have = {t["Key"]: t["Value"] for t in group.get("Tags") or []}
+    if have.get(i["tag"]["key"]) != i["tag"]["value"]:
+        return [f"tag {i['tag']['key']}={have.get(i['tag']['key'])!r}, rendered {i['tag']['value']!r}"]
+    return []
 
 
 def _launch_template_data(ctx: Any, name: str | None, ng: dict[str, Any],
@@ -476,6 +527,7 @@ HANDLERS: dict[str, tuple[Create, Check | None]] = {
     "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": (_access_policy_association, None),
     "aws:ec2/launchTemplate:LaunchTemplate": (_launch_template, None),
     "aws:eks/nodeGroup:NodeGroup": (_node_group, _node_group_check),
+    "aws:autoscaling/tag:Tag": (_asg_tag, _asg_tag_check),
 }
 
 

@@ -55,6 +55,31 @@ def test_pods_exactly_at_branch_capacity_fit_and_one_more_is_refused() -> None:
     assert "limits.go" in msg  # the limit's source
 
 
+def test_without_the_autoscaler_capacity_is_checked_at_desired_size() -> None:
+    """cluster.autoscaler: none — nothing grows the pool past desiredSize (1 × 9 here), so pods
+    that fit maxSize (3 × 9) are refused, naming desiredSize; with the autoscaler they fit."""
+    pods = [pooled("a", "shared", 9), pooled("b", "shared", 1)]
+    assert problems(platform(pods, [node_pool("shared", 1)])) == []
+    off = platform(pods, [node_pool("shared", 1)], cluster={"autoscaler": "none"})
+    (msg,) = problems(off)
+    assert paths(off) == ["nodePools[0].nodes.desiredSize"]
+    assert "10 pods" in msg and "9 branch network interfaces" in msg and "desiredSize 1 × 9 (m6i.large" in msg
+    assert "cluster.autoscaler is none" in msg and "raise nodes.desiredSize to 2" in msg
+    # At exactly desiredSize × branch interfaces it fits (boundary), and the report says which size.
+    fits = platform([pooled("a", "shared", 9)], [node_pool("shared", 1)], cluster={"autoscaler": "none"})
+    assert problems(fits) == []
+    spec = PlatformSpec.model_validate(fits)
+    assert P.pool_capacity(spec, "shared").branch_capacity == 9
+    assert "at `desiredSize` (cluster.autoscaler: none)" in "\n".join(P.report_lines(spec))
+
+
+def test_without_the_autoscaler_a_desired_size_above_max_is_named() -> None:
+    """Raising desiredSize past maxSize would fail the spec's own size check: the fix says so."""
+    pods = [pooled("a", "shared", 30)]
+    (msg,) = problems(platform(pods, [node_pool("shared", 1)], cluster={"autoscaler": "none"}))
+    assert "raise nodes.desiredSize to 4 (and maxSize with it)" in msg
+
+
 def test_only_the_pools_own_tenants_count() -> None:
     data = platform([pooled("a", "one", 27), pooled("b", "two", 27)], [node_pool("one", 1), node_pool("two", 2)])
     assert problems(data) == []
@@ -172,12 +197,15 @@ def test_iam_roles_count_pools_not_pooled_tenants_node_roles() -> None:
     data = platform([pooled("a", "shared", 1, serviceAccounts=["app", "job"]), pooled("b", "shared", 1)],
                     [node_pool("shared", 1), node_pool("spare", 2)])
     spec = PlatformSpec.model_validate(data)
-    # 3 fixed + flow-log role + EBS CSI role; bank's node role; 2 pool node roles; a's 2 service accounts
-    assert platform_roles(spec) == 5 + 1 + 2 + 2
+    # 3 fixed + flow-log role + EBS CSI role + cluster-autoscaler role; bank's node role; 2 pool node roles;
+    # a's 2 service accounts
+    assert platform_roles(spec) == 6 + 1 + 2 + 2
     assert spec.iam_role_quota == P.IAM_ROLES_PER_ACCOUNT_QUOTA == 1000
-    assert problems({**data, "iamRoleQuota": 10}) == []
-    (msg,) = problems({**data, "iamRoleQuota": 9})
-    assert "creates 10 IAM roles" in msg and "over iamRoleQuota 9" in msg and "set iamRoleQuota" in msg
+    assert problems({**data, "iamRoleQuota": 11}) == []
+    (msg,) = problems({**data, "iamRoleQuota": 10})
+    assert "creates 11 IAM roles" in msg and "over iamRoleQuota 10" in msg and "set iamRoleQuota" in msg
+    # Without the cluster-autoscaler its role is not counted.
+    assert problems({**data, "iamRoleQuota": 10, "cluster": {"autoscaler": "none"}}) == []
 
 
 def test_a_raised_security_group_quota_is_declared_in_the_spec() -> None:

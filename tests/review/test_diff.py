@@ -33,8 +33,14 @@ def test_same_render_has_no_changes() -> None:
 def test_added_tenant_touches_nobody_else() -> None:
     d = _diff(review.base(), review.with_tenant())
     assert d["tenants"]["added"] == ["delta"] and d["tenants"]["removed"] == [] and d["tenants"]["changed"] == []
-    assert d["resources"] and {r["action"] for r in d["resources"]} == {"create"}
-    assert {r["tenant"] for r in d["resources"]} == {"delta"}, "resources of untouched tenants must not appear"
+    # The one shared object a new tenant changes: the cluster-autoscaler's priority expander, which
+    # names every node group (pulumi-kubernetes replaces a ConfigMap whose data changes).
+    shared = [r for r in d["resources"] if r["tenant"] is None]
+    assert [(r["type"], r["name"].rsplit("_", 1)[-1], r["action"]) for r in shared] == [
+        ("kubernetes:core/v1:ConfigMap", "cluster-autoscaler-configmap", "replace")]
+    mine = [r for r in d["resources"] if r["tenant"] is not None]
+    assert mine and {r["action"] for r in mine} == {"create"}
+    assert {r["tenant"] for r in mine} == {"delta"}, "resources of untouched tenants must not appear"
     # delta admits gamma (its allowFrom): the only isolation change, found from SG rules + NetworkPolicies
     assert d["isolation"] == [{"change": "loosened", "layer": "network", "tenant": "delta", "peer": "gamma",
                                "detail": d["isolation"][0]["detail"]}]
@@ -221,4 +227,4 @@ def test_load_render_rejects_non_renders(tmp_path: Path) -> None:
 def test_markdown_escapes_and_truncates() -> None:
     d = _diff(review.base(), review.with_tenant())
     md = markdown(d, max_resources=3)
-    assert "more" in md and md.count("| create |") == 3
+    assert "more" in md and md.count("| create |") + md.count("| replace |") == 3

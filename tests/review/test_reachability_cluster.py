@@ -55,10 +55,14 @@ S3_IP = str(ipaddress.ip_network(S3_PREFIX_LIST_CIDRS[0]).network_address + 5)
 DNS = "{protocols:TCP, UDP,dst_ports:53}"
 
 
+AUTOSCALER_LABELS = {"app.kubernetes.io/name": "cluster-autoscaler"}
+"""The cluster-autoscaler pod's labels (checked against the rendered Deployment below)."""
+
+
 def _cluster() -> SampleCluster:
     layout: dict[str, list[tuple[str, dict[str, str]]]] = {t: [("web", {"app": "web"})] for t in TENANTS}
     layout["kube-system"] = [("coredns", {"k8s-app": "kube-dns"}), ("ebs-csi", {"app": "ebs-csi-controller"}),
-                             ("metrics", {"k8s-app": "metrics-server"})]
+                             ("metrics", {"k8s-app": "metrics-server"}), ("autoscaler", AUTOSCALER_LABELS)]
     layout["ingress-nginx"] = [("controller", {"app": "ingress-nginx"})]
     layout["istio-system"] = [("istiod", {"app": "istiod"})]
     layout["monitoring"] = [("prometheus", {"app": "prometheus"})]
@@ -280,6 +284,26 @@ def test_negative_control_without_the_platform_policy(nca: Nca, rendered: list[d
     assert to_ip(c, "kube-system/ebs-csi", KUBERNETES_IP) is None
     c = conn_of(nca, _drop(rendered, "monitoring", "tenancy-platform"), "no-monitoring")
     assert not [k for k in c.edges if "monitoring/prometheus" in k]
+
+
+def test_the_cluster_autoscaler_reaches_the_api_aws_and_dns_and_admits_no_tenant(conn: Connectivity) -> None:
+    """Its flows (docs/cluster.md, Scaling): the API (ClusterIP and endpoint ENIs), STS/EC2 through
+    the interface endpoints, Auto Scaling/EKS public endpoints through NAT, DNS; no tenant reaches it."""
+    deployment = next(m for objs in render_spec(SPEC).manifests.values() for m in objs
+                      if m["kind"] == "Deployment" and m["metadata"]["name"] == "cluster-autoscaler")
+    assert deployment["spec"]["template"]["metadata"]["labels"] == AUTOSCALER_LABELS
+    assert deployment["metadata"]["namespace"] == "kube-system"
+    for ip in (KUBERNETES_IP, API_ENI, "52.94.0.10"):
+        assert to_ip(conn, "kube-system/autoscaler", ip) == "All connections", ip
+    assert conn.get("kube-system/autoscaler", "kube-system/coredns") is not None
+    for t in TENANTS:
+        assert conn.get(f"{t}/web", "kube-system/autoscaler") is None, t
+
+
+def test_negative_control_the_autoscaler_without_the_platform_policy(nca: Nca, rendered: list[dict[str, Any]]) -> None:
+    c = conn_of(nca, _drop(rendered, "kube-system", "tenancy-platform"), "no-platform-autoscaler")
+    for ip in (KUBERNETES_IP, API_ENI, "52.94.0.10"):
+        assert to_ip(c, "kube-system/autoscaler", ip) is None, ip
 
 
 def test_the_sample_cluster_is_what_the_tests_think(tmp_path: Path) -> None:

@@ -28,7 +28,8 @@ def _plural(kind: str) -> str:
 
 
 KINDS = {"v1": [("Namespace", False), ("ResourceQuota", True), ("LimitRange", True), ("ServiceAccount", True),
-                ("Pod", True), ("Service", True)],
+                ("Pod", True), ("Service", True), ("ConfigMap", True)],
+         "apps/v1": [("Deployment", True)],
          "networking.k8s.io/v1": [("NetworkPolicy", True)],
          "rbac.authorization.k8s.io/v1": [("Role", True), ("RoleBinding", True), ("ClusterRole", False),
                                           ("ClusterRoleBinding", False)],
