@@ -29,6 +29,16 @@ with the pool nodes' shared security group: validating admission runs after muta
 so this rule refuses such a pod instead (fail closed). A dedicated tenant's pods may never
 tolerate a ``tenancy/pool`` taint.
 
+**One branch interface per pod** (issue 23): the controller sums the ``pod-eni`` requests of all
+containers (``controllers/core/pod_controller.go``, ``getAggregateResources``) and creates that
+many branch interfaces (``pkg/provider/branch/trunk/trunk.go``), so a pod asking for 37 would take
+37 of the pool's interfaces. In a pooled namespace the requests must add up to exactly 1 (one
+container asks for ``1``, the others for nothing or ``0``) and no init container may ask; a
+dedicated tenant's pods may not ask at all (once a pool exists every node carries a trunk). The
+namespace's ResourceQuota caps ``requests.vpc.amazonaws.com/pod-eni`` at ``quota.pods`` for a pooled
+tenant and at 0 for a dedicated one (:func:`tenancy.plan.kubernetes.resource_quota`), a second fence
+the API server keeps on its own.
+
 In every tenant namespace, no pod may be created with the ``vpc.amazonaws.com/pod-eni``
 annotation, and only the VPC resource controller may change it later: it names the branch ENI
 (VLAN, address) the VPC CNI wires the pod to, and the controller's own annotation webhook that
@@ -92,6 +102,12 @@ def _changed(field: str) -> str:
     """CEL: ``object.spec.<field>`` differs from ``oldObject.spec.<field>`` (presence or value)."""
     return (f"has(object.spec.{field}) != has(oldObject.spec.{field}) || "
             f"(has(object.spec.{field}) && object.spec.{field} != oldObject.spec.{field})")
+
+
+def _eni_asked(c: str) -> str:
+    """CEL: container ``c`` requests the pod-eni resource with a value other than 0."""
+    return (f"has({c}.resources) && has({c}.resources.requests) && {_ENI} in {c}.resources.requests && "
+            f"{c}.resources.requests[{_ENI}] != '0'")
 
 
 def _annotated(obj: str) -> str:
@@ -161,9 +177,23 @@ VARIABLES: list[dict[str, str]] = [
         ),
     },
     {
-        "name": "podEniRequested",
-        "expression": (f"object.spec.containers.exists(c, has(c.resources) && has(c.resources.requests) && "
-                       f"{_ENI} in c.resources.requests && c.resources.requests[{_ENI}] != '0')"),
+        # Containers asking for a branch interface (any value but 0); quantities reach admission in
+        # canonical form, and extended resources must be integers (API validation runs first).
+        "name": "eniContainers",
+        "expression": f"object.spec.containers.filter(c, {_eni_asked('c')})",
+    },
+    {
+        "name": "eniInitContainers",
+        "expression": (f"has(object.spec.initContainers) ? object.spec.initContainers.filter(c, {_eni_asked('c')}) "
+                       ": []"),
+    },
+    {"name": "podEniRequested", "expression": "size(variables.eniContainers) > 0"},
+    {
+        # Exactly one branch interface: one container asks for exactly 1 and no init container asks.
+        "name": "podEniSingle",
+        "expression": ("size(variables.eniContainers) == 1 && "
+                       f"variables.eniContainers[0].resources.requests[{_ENI}] == '1' && "
+                       "size(variables.eniInitContainers) == 0"),
     },
 ]
 """Named sub-expressions, evaluated in order (later ones may use earlier ones)."""
@@ -260,6 +290,38 @@ VALIDATIONS: list[dict[str, str]] = [
             "it, so it would run with the shared security group of the pool nodes instead of the tenant\\'s own. "
             f"Check that SecurityGroupPolicy {POD_SECURITY_GROUP_POLICY} exists in the namespace and that the "
             "controller is running (VPC CNI ENABLE_POD_ENI), then create the pod again'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "!variables.pooled || request.operation != 'CREATE' || !variables.podEniRequested || "
+                      "variables.podEniSingle",
+        "message": (f"a pod in a pooled tenant's namespace gets exactly one branch network interface: the "
+                    f"{POD_ENI_RESOURCE} requests of its containers must add up to 1 (the VPC resource controller "
+                    "adds 1 to the first container) and its init containers must request none"),
+        "messageExpression": (
+            "'pod ' + object.metadata.name + ' in namespace ' + namespaceObject.metadata.name + ' asks for ' + "
+            "(size(variables.eniInitContainers) > 0 ? 'branch network interfaces in init container ' + "
+            "variables.eniInitContainers[0].name : "
+            f"'{POD_ENI_RESOURCE} ' + variables.eniContainers[0].resources.requests[{_ENI}] + ' in container ' + "
+            "variables.eniContainers[0].name + (size(variables.eniContainers) > 1 ? ' and in ' + "
+            "string(size(variables.eniContainers) - 1) + ' more' : '')) + "
+            "': a pod gets exactly one branch network interface of the pool (the VPC resource controller sums the "
+            "requests of all containers and creates that many), so the pool\\'s other tenants would find none left; "
+            f"remove every {POD_ENI_RESOURCE} request and limit from the pod (the controller\\'s webhook adds the "
+            "one it needs)'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "variables.pooled || (size(variables.eniContainers) == 0 && size(variables.eniInitContainers) == 0)",
+        "message": (f"pods of a tenant with dedicated nodes must not request {POD_ENI_RESOURCE}: branch network "
+                    "interfaces belong to the node pools' tenants (once a pool exists every node has a trunk)"),
+        "messageExpression": (
+            "'pod ' + object.metadata.name + ' in namespace ' + namespaceObject.metadata.name + ' (tenant ' + "
+            f"variables.tenant + ', dedicated nodes) must not request {POD_ENI_RESOURCE}: branch network "
+            "interfaces are for the tenants of node pools, and each one taken on a node is an interface less for '"
+            f"+ 'pods with addresses; remove the {POD_ENI_RESOURCE} requests and limits'"
         ),
         "reason": "Forbidden",
     },
