@@ -178,6 +178,39 @@ class NodesSpec(_Model):
         return self
 
 
+class ObjectCountsSpec(_Model):
+    """Objects of each kind the namespace may hold (``count/<resource>`` in its ResourceQuota).
+
+    Every object lives in the cluster's etcd, which EKS caps at 8 GiB; once it is full the API
+    server refuses writes for every tenant. Without a count a tenant (or a runaway CronJob, a
+    controller stuck in a loop) could fill it alone. The defaults leave room for a dozen
+    Deployments with their kept ReplicaSets and Helm's release Secrets; raise one where a tenant
+    needs more."""
+
+    secrets: int = Field(50, ge=1)
+    """Secrets (each up to 1 MiB). Default 50."""
+    config_maps: int = Field(50, ge=1)
+    """ConfigMaps (each up to 1 MiB; the namespace's ``kube-root-ca.crt`` is one). Default 50."""
+    deployments: int = Field(30, ge=0)
+    """Deployments. Default 30."""
+    replica_sets: int = Field(200, ge=0)
+    """ReplicaSets (a Deployment keeps ``revisionHistoryLimit``, default 10, old ones). Default 200."""
+    stateful_sets: int = Field(20, ge=0)
+    """StatefulSets. Default 20."""
+    jobs: int = Field(50, ge=0)
+    """Jobs (finished ones count until deleted: set ``ttlSecondsAfterFinished``). Default 50."""
+    cron_jobs: int = Field(20, ge=0)
+    """CronJobs. Default 20."""
+    leases: int = Field(20, ge=0)
+    """Leases (leader election). Default 20."""
+    ingresses: int = Field(20, ge=0)
+    """Ingresses. Default 20."""
+    horizontal_pod_autoscalers: int = Field(20, ge=0)
+    """HorizontalPodAutoscalers. Default 20."""
+    pod_disruption_budgets: int = Field(20, ge=0)
+    """PodDisruptionBudgets. Default 20."""
+
+
 class QuotaSpec(_Model):
     """The tenant namespace's ResourceQuota (against noisy neighbours). ``cpu`` and ``memory``
     cap both the requests and the limits of all pods together."""
@@ -200,6 +233,12 @@ class QuotaSpec(_Model):
     """Services of type LoadBalancer. Default 0: exposure goes through the platform's ingress."""
     node_ports: int = Field(0, ge=0)
     """Services of type NodePort. Default 0: a NodePort opens every node, other tenants' too."""
+    ephemeral_storage: Quantity = "8Gi"
+    """Local disk (``emptyDir``, container logs and writable layers) for all pods together,
+    requests and limits alike. Default 8Gi. A pooled tenant's requests count against its pool's
+    node disks (the capacity preflight)."""
+    objects: ObjectCountsSpec = ObjectCountsSpec()
+    """Objects per kind (``count/<resource>``), against a tenant filling the cluster's etcd."""
 
 
 class ResourcePair(_Model):
@@ -227,6 +266,27 @@ def quantity_value(value: str) -> Decimal:
     return number * Decimal(_QUANTITY_SUFFIX[suffix])
 
 
+class EphemeralStorageLimits(_Model):
+    """Local disk (``ephemeral-storage``) per container in the LimitRange: the kubelet evicts a pod
+    whose container writes past its limit, before the node's disk fills for its neighbours."""
+
+    default_request: Quantity = "100Mi"
+    """Request given to containers that declare none. Default 100Mi."""
+    default_limit: Quantity = "1Gi"
+    """Limit given to containers that declare none. Default 1Gi."""
+    max_per_container: Quantity = "4Gi"
+    """The largest limit one container may ask for. Default 4Gi."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EphemeralStorageLimits:
+        req, lim, top = (quantity_value(q) for q in (self.default_request, self.default_limit, self.max_per_container))
+        if not req <= lim <= top:
+            raise ValueError(f"ephemeralStorage must satisfy defaultRequest <= defaultLimit <= maxPerContainer, got "
+                             f"{self.default_request} <= {self.default_limit} <= {self.max_per_container}: Kubernetes "
+                             "would reject this LimitRange; adjust them")
+        return self
+
+
 class LimitsSpec(_Model):
     """The tenant namespace's LimitRange for containers (defaultRequest <= defaultLimit <= maxPerContainer)."""
 
@@ -237,6 +297,8 @@ class LimitsSpec(_Model):
     needs one). Default 500m CPU, 512Mi memory."""
     max_per_container: ResourcePair = ResourcePair(cpu="2", memory="4Gi")
     """The largest limit one container may ask for. Default 2 CPUs, 4Gi memory."""
+    ephemeral_storage: EphemeralStorageLimits = EphemeralStorageLimits()
+    """Local disk per container: default request and limit, and the largest limit."""
 
     @model_validator(mode="after")
     def _ordered(self) -> LimitsSpec:
