@@ -41,12 +41,15 @@ from tenancy.components.access import entry_name
 from tenancy.components.platform_policies import PlatformNetworkPolicies, PlatformNetworkPoliciesArgs
 from tenancy.plan import admission
 from tenancy.plan import cluster as plan
+from tenancy.plan import pools as pool_plan
 from tenancy.spec import NodesSpec, PlatformSpec, TenantSpec, naming
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL
 
 __all__ = [
     "Cluster",
     "ClusterArgs",
+    "DisruptionBudgetPolicy",
+    "DisruptionBudgetPolicyArgs",
     "PlacementPolicy",
     "PlacementPolicyArgs",
     "PoolNodeGroup",
@@ -94,6 +97,8 @@ def _managed_node_group(
     taints: list[dict[str, str]],
     tags: dict[str, str],
     depends_on: Sequence[pulumi.Resource],
+    force_update_version: bool = False,
+    max_pods: int | None = None,
 ) -> _NodeGroupParts:
     """Node role (+ managed policies), its EC2_LINUX access entry, launch template, node group."""
     import pulumi_aws as aws
@@ -140,6 +145,8 @@ def _managed_node_group(
         metadata_options=metadata_options,
         block_device_mappings=block_devices,
         tag_specifications=tag_specifications,
+        # kubelet maxPods where a trunk takes an interface (plan.pools.max_pods); else EKS's own.
+        user_data=plan.max_pods_user_data(nodes.ami_type, max_pods) if max_pods is not None else None,
         tags=tags,
         opts=child,
     )
@@ -156,6 +163,8 @@ def _managed_node_group(
         capacity_type=nodes.capacity_type,
         scaling_config={"min_size": nodes.min_size, "max_size": nodes.max_size, "desired_size": nodes.desired_size},
         update_config={"max_unavailable": 1},
+        # Pools: a tenant's budget must not hold every tenant's update (docs/pools.md, "Maintenance").
+        force_update_version=force_update_version or None,
         launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
         labels=labels,
         taints=cast(Any, taints),
@@ -414,6 +423,8 @@ class Cluster(pulumi.ComponentResource):
             role_name=plan.system_node_role_name(p),
             launch_template_name=n("system-nodes"),
             nodes=spec.cluster.system_nodes,
+            max_pods=pool_plan.node_group_max_pods(spec.cluster.system_nodes.instance_types,
+                                                   trunk=bool(spec.pooled_tenants)),
             subnet_ids=args.system_subnet_ids,
             security_group_ids=[args.system_security_group_id],
             labels=dict(plan.SYSTEM_LABELS),
@@ -511,6 +522,8 @@ class TenantNodeGroup(pulumi.ComponentResource):
             role_name=naming.node_role_name(p, t),
             launch_template_name=plan.launch_template_name(p, t),
             nodes=args.tenant.nodes,
+            max_pods=pool_plan.node_group_max_pods(args.tenant.nodes.instance_types,
+                                                   trunk=bool(args.platform.pooled_tenants)),
             subnet_ids=args.subnet_ids,
             security_group_ids=[args.security_group_id, args.tenant_nodes_security_group_id],
             labels=plan.tenant_node_labels(t),
@@ -566,6 +579,8 @@ class PoolNodeGroup(pulumi.ComponentResource):
             role_name=naming.pool_node_role_name(p, pool),
             launch_template_name=plan.pool_launch_template_name(p, pool),
             nodes=spec_pool.nodes,
+            max_pods=pool_plan.node_group_max_pods(spec_pool.nodes.instance_types, trunk=True, branch_pods=True),
+            force_update_version=True,
             subnet_ids=args.subnet_ids,
             security_group_ids=[args.security_group_id, args.tenant_nodes_security_group_id],
             labels=plan.pool_node_labels(pool),
@@ -690,4 +705,30 @@ class ServiceExposurePolicy(pulumi.ComponentResource):
         super().__init__("tenancy:cluster:ServiceExposurePolicy", name, None, opts)
         self.policy, self.binding = _policy_and_binding(
             self, name, args.provider, admission.service_exposure_policy(), admission.service_exposure_binding())
+        self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class DisruptionBudgetPolicyArgs:
+    """Inputs of :class:`DisruptionBudgetPolicy`."""
+
+    provider: pulumi.ProviderResource
+    """The cluster's Kubernetes provider (``Cluster.provider``)."""
+
+
+class DisruptionBudgetPolicy(pulumi.ComponentResource):
+    """The ValidatingAdmissionPolicy + binding ``tenancy-pool-disruption-budgets``: in pooled
+    tenants' namespaces, no PodDisruptionBudget that can never be satisfied and every budget with
+    ``unhealthyPodEvictionPolicy: AlwaysAllow`` (rules and reasoning:
+    :func:`tenancy.plan.admission.disruption_budget_policy`). One for the whole cluster, registered
+    when a tenant is pooled.
+
+    Attributes: ``policy``, ``binding``.
+    """
+
+    def __init__(self, name: str, args: DisruptionBudgetPolicyArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:cluster:DisruptionBudgetPolicy", name, None, opts)
+        self.policy, self.binding = _policy_and_binding(
+            self, name, args.provider, admission.disruption_budget_policy(), admission.disruption_budget_binding())
         self.register_outputs({})

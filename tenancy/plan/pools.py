@@ -404,3 +404,42 @@ def report_lines(spec: PlatformSpec) -> list[str]:
         lines.append(f"| `{pc.name}` | {pc.slot} | {', '.join(pc.subnets)} | {', '.join(pc.instance_types)} "
                      f"{pc.min_size}/{pc.desired_size}/{pc.max_size} | {tiers} | {pods} | {addresses} |")
     return lines
+
+
+# --------------------------------------------------------------------------------------------
+# kubelet maxPods on nodes that carry a trunk interface (issue 23)
+
+MAX_PODS_CAP = 110
+"""EKS's ceiling for instance types with fewer than 30 vCPUs (250 above; EKS user guide, "Amazon EKS
+recommended maximum Pods for each Amazon EC2 instance type", ``max-pods-calculator.sh``). The table
+has no vCPU count, so 110 is applied to every type: never more pods than a node holds, at worst
+fewer on the largest types."""
+
+
+def max_pods(limits: InstanceLimits, trunk: bool, branch_pods: bool = False) -> int:
+    """kubelet ``maxPods`` for one instance type. The VPC CNI gives pods secondary addresses of the
+    node's interfaces, the primary's own address excepted: ``interfaces × (ipv4PerInterface − 1) + 2``
+    (the two host-network pods, aws-node and kube-proxy; ``max-pods-calculator.sh`` and
+    amazon-eks-ami ``eni-max-pods.txt``). Once a node carries a trunk (``ENABLE_POD_ENI``: the VPC
+    resource controller attaches one to every trunking-compatible node, pool or not; EKS user guide,
+    security-groups-for-pods) the trunk takes one of the interfaces, so ``interfaces − 1`` of them
+    hold addresses, as the calculator counts for custom networking (``--cni-custom-networking-enabled``).
+    ``branch_pods``: the node also runs one pod per branch interface (a pool's node), which uses no
+    secondary address."""
+    usable = limits.interfaces - (1 if trunk and limits.trunking_compatible else 0)
+    pods = max(usable, 0) * (limits.ipv4_per_interface - 1) + 2
+    if branch_pods and trunk and limits.trunking_compatible:
+        pods += limits.branch_interfaces
+    return min(pods, MAX_PODS_CAP)
+
+
+def node_group_max_pods(instance_types: Iterable[str], trunk: bool, branch_pods: bool = False) -> int | None:
+    """The smallest :func:`max_pods` over a node group's instance types (one launch template for all),
+    or None when there is no trunk (no pool: EKS's own value stands) or a type is not in the table."""
+    if not trunk:
+        return None
+    table = branch_eni_table()
+    rows = [table.get(it) for it in instance_types]
+    if any(r is None for r in rows):
+        return None
+    return min(max_pods(r, trunk, branch_pods) for r in rows if r is not None)
