@@ -29,8 +29,10 @@ def second_container(p: dict[str, Any], n: str, *, init: bool = False) -> dict[s
     """``p`` with one more container (an init container when ``init``) asking for ``n`` branch interfaces."""
     p = copy.deepcopy(p)
     key = "initContainers" if init else "containers"
+    taken = len(p["spec"]["containers"]) + len(p["spec"].get("initContainers", []))
+    name = "greedy" if taken == 1 else f"greedy-{taken}"  # container names are unique across both lists
     p["spec"].setdefault(key, []).append(
-        {"name": "greedy", "image": "x", "resources": {"requests": {ENI: n}, "limits": {ENI: n}}})
+        {"name": name, "image": "x", "resources": {"requests": {ENI: n}, "limits": {ENI: n}}})
     return p
 
 
