@@ -61,7 +61,8 @@ def _selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -
 
 def _rule_matches(rules: list[dict[str, Any]], operation: str, resource: str, group: str = "") -> bool:
     for r in rules:
-        if (group in r["apiGroups"] or "*" in r["apiGroups"]) and ("v1" in r["apiVersions"] or "*" in r["apiVersions"]) \
+        if (group in r["apiGroups"] or "*" in r["apiGroups"]) \
+                and ("v1" in r["apiVersions"] or "*" in r["apiVersions"]) \
                 and (operation in r["operations"] or "*" in r["operations"]) \
                 and (resource in r["resources"] or "*" in r["resources"]):
             return True

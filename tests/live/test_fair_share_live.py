@@ -220,3 +220,16 @@ def test_negative_control_without_the_budget_binding_the_blocking_budget_is_admi
     finally:
         kube.apply(budget_policy)
         live.wait_until_policy_enforced(kube, blocking, placement.DISRUPTION_POLICY_NAME)
+
+
+def test_the_budget_policy_type_checks_without_warnings(kube: Kube, budget_policy: dict[str, Any]) -> None:
+    policy = placement.disruption_budget_policy()
+
+    def checked() -> dict[str, Any] | None:
+        obj = kube.get(kube.path_of(policy))
+        status = obj.get("status") or {}
+        done = status.get("observedGeneration") == obj["metadata"]["generation"] and "typeChecking" in status
+        return status if done else None
+
+    status = wait_for("type checking of the budget policy", checked, live.ENFORCE_TIMEOUT)
+    assert not status["typeChecking"].get("expressionWarnings"), status
