@@ -235,8 +235,8 @@ class QuotaSpec(_Model):
     """Services of type NodePort. Default 0: a NodePort opens every node, other tenants' too."""
     ephemeral_storage: Quantity = "8Gi"
     """Local disk (``emptyDir``, container logs and writable layers) for all pods together,
-    requests and limits alike. Default 8Gi. A pooled tenant's requests count against its pool's
-    node disks (the capacity preflight)."""
+    requests and limits alike. Default 8Gi (3Gi for a tenant on a shared pool: its requests count
+    against the pool's node disks, the capacity preflight)."""
     objects: ObjectCountsSpec = ObjectCountsSpec()
     """Objects per kind (``count/<resource>``), against a tenant filling the cluster's etcd."""
 
@@ -270,12 +270,13 @@ class EphemeralStorageLimits(_Model):
     """Local disk (``ephemeral-storage``) per container in the LimitRange: the kubelet evicts a pod
     whose container writes past its limit, before the node's disk fills for its neighbours."""
 
-    default_request: Quantity = "100Mi"
-    """Request given to containers that declare none. Default 100Mi."""
-    default_limit: Quantity = "1Gi"
-    """Limit given to containers that declare none. Default 1Gi."""
-    max_per_container: Quantity = "4Gi"
-    """The largest limit one container may ask for. Default 4Gi."""
+    default_request: Quantity = "64Mi"
+    """Request given to containers that declare none. Default 64Mi."""
+    default_limit: Quantity = "256Mi"
+    """Limit given to containers that declare none (the kubelet's log rotation keeps a container's
+    logs under 50Mi). Default 256Mi."""
+    max_per_container: Quantity = "2Gi"
+    """The largest limit one container may ask for. Default 2Gi."""
 
     @model_validator(mode="after")
     def _ordered(self) -> EphemeralStorageLimits:
@@ -319,6 +320,8 @@ class LimitsSpec(_Model):
 
 
 POOLED_DEFAULT_PODS = 10
+POOLED_DEFAULT_EPHEMERAL_STORAGE = "3Gi"
+"""``quota.ephemeralStorage`` of a pooled tenant that sets none (its requests share the pool's disks)."""
 """``quota.pods`` of a pooled tenant that sets none: pods on a pool are counted against its nodes'
 branch network interfaces (the capacity preflight), so the default is small."""
 
@@ -394,8 +397,13 @@ class TenantSpec(_Model):
             if pooled and data.get("tier") is None:
                 data = {**data, "tier": "standard"}
             quota = data.get("quota")
-            if pooled and (quota is None or (isinstance(quota, Mapping) and "pods" not in quota)):
-                data = {**data, "quota": {**(quota or {}), "pods": POOLED_DEFAULT_PODS}}
+            if pooled and (quota is None or isinstance(quota, Mapping)):
+                defaults = {"pods": POOLED_DEFAULT_PODS, "ephemeralStorage": POOLED_DEFAULT_EPHEMERAL_STORAGE}
+                given = dict(quota or {})
+                missing = {k: v for k, v in defaults.items()
+                           if k not in given and (k != "ephemeralStorage" or "ephemeral_storage" not in given)}
+                if missing:
+                    data = {**data, "quota": {**given, **missing}}
         return data
 
     @model_validator(mode="after")

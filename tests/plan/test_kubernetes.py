@@ -107,9 +107,9 @@ def test_quota_and_limits_follow_the_spec() -> None:
                     "count/horizontalpodautoscalers.autoscaling": "20", "count/poddisruptionbudgets.policy": "20"}
     limits = pk.limit_range(t)["spec"]["limits"]
     assert limits == [{"type": "Container",
-                       "default": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "1Gi"},
-                       "defaultRequest": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "100Mi"},
-                       "max": {"cpu": "2", "memory": "4Gi", "ephemeral-storage": "4Gi"}}]
+                       "default": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"},
+                       "defaultRequest": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+                       "max": {"cpu": "2", "memory": "4Gi", "ephemeral-storage": "2Gi"}}]
 
 
 def test_object_counts_and_local_disk_follow_overrides() -> None:
@@ -128,6 +128,10 @@ def test_object_counts_and_local_disk_follow_overrides() -> None:
 def test_a_pooled_tenants_branch_interfaces_equal_its_pods() -> None:
     t = TenantSpec(name="media", pool="shared-a", quota={"pods": 12})
     assert pk.resource_quota(t)["spec"]["hard"]["requests.vpc.amazonaws.com/pod-eni"] == "12"
+    # a pooled tenant's local disk defaults smaller (its requests share the pool's disks); a set one stays
+    assert t.quota.ephemeral_storage == "3Gi"
+    assert TenantSpec(name="m", pool="p", quota={"ephemeralStorage": "5Gi"}).quota.ephemeral_storage == "5Gi"
+    assert TenantSpec(name="m", pool="p", quota={"ephemeralStorage": "5Gi"}).quota.pods == 10
 
 
 def test_ephemeral_storage_limits_out_of_order_are_rejected_with_a_path() -> None:
@@ -135,7 +139,7 @@ def test_ephemeral_storage_limits_out_of_order_are_rejected_with_a_path() -> Non
     with pytest.raises(SpecError) as exc:
         load_platform(bad)
     assert "tenants[0] (alpha).limits.ephemeralStorage" in str(exc.value)
-    assert "2Gi <= 1Gi <= 4Gi" in str(exc.value)
+    assert "2Gi <= 256Mi <= 2Gi" in str(exc.value)
 
 
 def test_limit_range_out_of_order_is_rejected_with_a_path() -> None:
