@@ -508,6 +508,6 @@ def node_group_max_pods(instance_types: Iterable[str], trunk: bool, branch_pods:
         return None
     table = branch_eni_table()
     rows = [table.get(it) for it in instance_types]
-    if any(r is None for r in rows):
+    if not rows or any(r is None for r in rows):
         return None
     return min(max_pods(r, trunk, branch_pods) for r in rows if r is not None)

@@ -16,7 +16,8 @@ pool-disruption-budgets   mandatory   every pooled namespace is under a PodDisru
                                       forces its updates (``forceUpdateVersion``)
 no-unreachable-load-      mandatory   no tenant is granted LoadBalancer Services (namespace
 balancers                             label or quota): nothing opens a path to them
-max-pods-with-trunk       mandatory   once a tenant is pooled (every node carries a trunk),
+max-pods-with-trunk       mandatory   once nodes carry trunks (a tenant is pooled, or the
+                                      VPC CNI has ``ENABLE_POD_ENI``),
                                       every node group's launch template sets kubelet
                                       maxPods no higher than its interfaces allow
 ========================  ==========  ===================================================
@@ -25,6 +26,7 @@ max-pods-with-trunk       mandatory   once a tenant is pooled (every node carrie
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -32,6 +34,7 @@ from typing import Any
 from tenancy.plan import kubernetes as kplan
 from tenancy.plan import pools as pool_plan
 from tenancy.spec.wire import (
+    AWS_EKS_ADDON,
     AWS_EKS_NODE_GROUP,
     AWS_LAUNCH_TEMPLATE,
     K8S_LIMIT_RANGE,
@@ -167,9 +170,27 @@ def max_pods_of(user_data: str | None) -> int | None:
     return int(m.group(1)) if m else None
 
 
+def _trunks(resources: Resources) -> bool:
+    """Nodes carry trunks: a tenant is pooled (a namespace with a pool label), or the VPC CNI add-on
+    has ``ENABLE_POD_ENI`` on (the VPC resource controller then attaches one to every node that can
+    hold one)."""
+    if any(labels.get(POOL_LABEL) for _, _, labels in _namespaces(resources)):
+        return True
+    for addon in _of(resources, AWS_EKS_ADDON):
+        inputs = addon.get("inputs") or {}
+        if inputs.get("addonName") == "vpc-cni":
+            try:
+                conf = json.loads(inputs.get("configurationValues") or "{}")
+            except (TypeError, ValueError):
+                continue
+            if str((conf.get("env") or {}).get("ENABLE_POD_ENI")).lower() == "true":
+                return True
+    return False
+
+
 def max_pods_with_trunk(resources: Resources) -> list[Found]:
-    """``max-pods-with-trunk``: only once a tenant is pooled (a namespace with a pool label)."""
-    if not any(labels.get(POOL_LABEL) for _, _, labels in _namespaces(resources)):
+    """``max-pods-with-trunk``: only where nodes carry trunks (:func:`_trunks`)."""
+    if not _trunks(resources):
         return []
     templates = {r["id"]: r for r in _of(resources, AWS_LAUNCH_TEMPLATE) if "id" in r}
     out: list[Found] = []
