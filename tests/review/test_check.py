@@ -142,7 +142,8 @@ def _no_secret_count(res: Res) -> None:
 def _unforced_pool_group(res: Res) -> None:
     """A node pool's group (no tenant on it) that does not force its updates past tenants' budgets."""
     ng = json.loads(json.dumps(review.find(res, NODE_GROUP, "gamma")))
-    ng.update(urn=ng["urn"].replace("gamma-nodes", "pool-spare-nodes"), name="acme_pool-spare-nodes", tenant=None)
+    ng.update(urn=ng["urn"].replace("gamma-nodes", "pool-spare-nodes"), name="acme_pool-spare-nodes", tenant=None,
+              parent=None)  # the platform's, not gamma's (the policy pack reads the owner from the parent chain)
     ng["inputs"].update(taints=[{"key": "tenancy/pool", "value": "spare", "effect": "NO_SCHEDULE"}],
                         labels={"tenancy/pool": "spare"}, forceUpdateVersion=False)
     res.append(ng)
