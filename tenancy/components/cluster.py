@@ -20,6 +20,10 @@ Components:
 * :class:`TenantAccess` (``tenancy:cluster:TenantAccess``) — one tenant's human access entries.
 * :class:`PlacementPolicy` (``tenancy:cluster:PlacementPolicy``) — the ValidatingAdmissionPolicy
   and its binding (see :mod:`tenancy.plan.admission`).
+* :class:`DisruptionBudgetPolicy` (``tenancy:cluster:DisruptionBudgetPolicy``) — with pooled
+  tenants, the PodDisruptionBudget policy of their namespaces (issue 23). Pool node groups force
+  their updates (``forceUpdateVersion``), and once a tenant is pooled every node group's launch
+  template sets kubelet ``maxPods`` for the trunk's lost interface (:func:`tenancy.plan.pools.max_pods`).
 
 Everything the render should show is created here as plain ``aws.*`` resources: pulumi-eks is a
 remote component whose children (built by its plugin) are invisible under mocks, so it is given
