@@ -20,6 +20,10 @@ Components:
 * :class:`TenantAccess` (``tenancy:cluster:TenantAccess``) — one tenant's human access entries.
 * :class:`PlacementPolicy` (``tenancy:cluster:PlacementPolicy``) — the ValidatingAdmissionPolicy
   and its binding (see :mod:`tenancy.plan.admission`).
+* :class:`DisruptionBudgetPolicy` (``tenancy:cluster:DisruptionBudgetPolicy``) — with pooled
+  tenants, the PodDisruptionBudget policy of their namespaces (issue 23). Pool node groups force
+  their updates (``forceUpdateVersion``), and once a tenant is pooled every node group's launch
+  template sets kubelet ``maxPods`` for the trunk's lost interface (:func:`tenancy.plan.pools.max_pods`).
 
 Everything the render should show is created here as plain ``aws.*`` resources: pulumi-eks is a
 remote component whose children (built by its plugin) are invisible under mocks, so it is given
@@ -43,12 +47,15 @@ from tenancy.components.platform_policies import PlatformNetworkPolicies, Platfo
 from tenancy.plan import admission
 from tenancy.plan import autoscaler as aplan
 from tenancy.plan import cluster as plan
+from tenancy.plan import pools as pool_plan
 from tenancy.spec import NodesSpec, PlatformSpec, TenantSpec, naming
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL
 
 __all__ = [
     "Cluster",
     "ClusterArgs",
+    "DisruptionBudgetPolicy",
+    "DisruptionBudgetPolicyArgs",
     "PlacementPolicy",
     "PlacementPolicyArgs",
     "PoolNodeGroup",
@@ -102,6 +109,8 @@ def _managed_node_group(
     tags: dict[str, str],
     depends_on: Sequence[pulumi.Resource],
     autoscaled_in: str | None,
+    force_update_version: bool = False,
+    max_pods: int | None = None,
 ) -> _NodeGroupParts:
     """Node role (+ managed policies), its EC2_LINUX access entry, launch template, node group;
     with ``autoscaled_in`` (the cluster's name, when its cluster-autoscaler runs) the tags of the
@@ -150,6 +159,8 @@ def _managed_node_group(
         metadata_options=metadata_options,
         block_device_mappings=block_devices,
         tag_specifications=tag_specifications,
+        # kubelet maxPods where a trunk takes an interface (plan.pools.max_pods); else EKS's own.
+        user_data=plan.max_pods_user_data(nodes.ami_type, max_pods) if max_pods is not None else None,
         tags=tags,
         opts=child,
     )
@@ -166,6 +177,8 @@ def _managed_node_group(
         capacity_type=nodes.capacity_type,
         scaling_config={"min_size": nodes.min_size, "max_size": nodes.max_size, "desired_size": nodes.desired_size},
         update_config={"max_unavailable": 1},
+        # Pools: a tenant's budget must not hold every tenant's update (docs/pools.md, "Maintenance").
+        force_update_version=force_update_version or None,
         launch_template={"id": launch_template.id, "version": launch_template.latest_version.apply(str)},
         labels=labels,
         taints=cast(Any, taints),
@@ -428,6 +441,8 @@ class Cluster(pulumi.ComponentResource):
             role_name=plan.system_node_role_name(p),
             launch_template_name=n("system-nodes"),
             nodes=spec.cluster.system_nodes,
+            max_pods=pool_plan.node_group_max_pods(spec.cluster.system_nodes.instance_types,
+                                                   trunk=bool(spec.pooled_tenants)),
             subnet_ids=args.system_subnet_ids,
             security_group_ids=[args.system_security_group_id],
             labels=dict(plan.SYSTEM_LABELS),
@@ -526,6 +541,8 @@ class TenantNodeGroup(pulumi.ComponentResource):
             role_name=naming.node_role_name(p, t),
             launch_template_name=plan.launch_template_name(p, t),
             nodes=args.tenant.nodes,
+            max_pods=pool_plan.node_group_max_pods(args.tenant.nodes.instance_types,
+                                                   trunk=bool(args.platform.pooled_tenants)),
             subnet_ids=args.subnet_ids,
             security_group_ids=[args.security_group_id, args.tenant_nodes_security_group_id],
             labels=plan.tenant_node_labels(t),
@@ -582,6 +599,8 @@ class PoolNodeGroup(pulumi.ComponentResource):
             role_name=naming.pool_node_role_name(p, pool),
             launch_template_name=plan.pool_launch_template_name(p, pool),
             nodes=spec_pool.nodes,
+            max_pods=pool_plan.node_group_max_pods(spec_pool.nodes.instance_types, trunk=True, branch_pods=True),
+            force_update_version=True,
             subnet_ids=args.subnet_ids,
             security_group_ids=[args.security_group_id, args.tenant_nodes_security_group_id],
             labels=plan.pool_node_labels(pool),
@@ -707,4 +726,30 @@ class ServiceExposurePolicy(pulumi.ComponentResource):
         super().__init__("tenancy:cluster:ServiceExposurePolicy", name, None, opts)
         self.policy, self.binding = _policy_and_binding(
             self, name, args.provider, admission.service_exposure_policy(), admission.service_exposure_binding())
+        self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class DisruptionBudgetPolicyArgs:
+    """Inputs of :class:`DisruptionBudgetPolicy`."""
+
+    provider: pulumi.ProviderResource
+    """The cluster's Kubernetes provider (``Cluster.provider``)."""
+
+
+class DisruptionBudgetPolicy(pulumi.ComponentResource):
+    """The ValidatingAdmissionPolicy + binding ``tenancy-pool-disruption-budgets``: in pooled
+    tenants' namespaces, no PodDisruptionBudget that can never be satisfied and every budget with
+    ``unhealthyPodEvictionPolicy: AlwaysAllow`` (rules and reasoning:
+    :func:`tenancy.plan.admission.disruption_budget_policy`). One for the whole cluster, registered
+    when a tenant is pooled.
+
+    Attributes: ``policy``, ``binding``.
+    """
+
+    def __init__(self, name: str, args: DisruptionBudgetPolicyArgs,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:cluster:DisruptionBudgetPolicy", name, None, opts)
+        self.policy, self.binding = _policy_and_binding(
+            self, name, args.provider, admission.disruption_budget_policy(), admission.disruption_budget_binding())
         self.register_outputs({})

@@ -12,6 +12,8 @@ from tenancy.components.autoscaler import ClusterAutoscaler, ClusterAutoscalerAr
 from tenancy.components.cluster import (
     Cluster,
     ClusterArgs,
+    DisruptionBudgetPolicy,
+    DisruptionBudgetPolicyArgs,
     PlacementPolicy,
     PlacementPolicyArgs,
     PoolNodeGroup,
@@ -110,6 +112,11 @@ class Platform(pulumi.ComponentResource):
             f"{spec.name}-placement", PlacementPolicyArgs(provider=provider), opts=child)
         self.service_exposure = ServiceExposurePolicy(
             f"{spec.name}-service-exposure", ServiceExposurePolicyArgs(provider=provider), opts=child)
+        # Disruption budgets on shared pools (issue 23): only with pooled tenants.
+        self.disruption_budgets: DisruptionBudgetPolicy | None = None
+        if spec.pooled_tenants:
+            self.disruption_budgets = DisruptionBudgetPolicy(
+                f"{spec.name}-disruption-budgets", DisruptionBudgetPolicyArgs(provider=provider), opts=child)
         # Tiers: the PriorityClasses each tenant's tenancy-tier quota admits one of.
         self.tiers = TierPriorityClasses(f"{spec.name}-tiers", TierPriorityClassesArgs(provider=provider),
                                          opts=child)

@@ -29,6 +29,16 @@ with the pool nodes' shared security group: validating admission runs after muta
 so this rule refuses such a pod instead (fail closed). A dedicated tenant's pods may never
 tolerate a ``tenancy/pool`` taint.
 
+**One branch interface per pod** (issue 23): the controller sums the ``pod-eni`` requests of all
+containers (``controllers/core/pod_controller.go``, ``getAggregateResources``) and creates that
+many branch interfaces (``pkg/provider/branch/trunk/trunk.go``), so a pod asking for 37 would take
+37 of the pool's interfaces. In a pooled namespace the requests must add up to exactly 1 (one
+container asks for ``1``, the others for nothing or ``0``) and no init container may ask; a
+dedicated tenant's pods may not ask at all (once a pool exists every node carries a trunk). The
+namespace's ResourceQuota caps ``requests.vpc.amazonaws.com/pod-eni`` at ``quota.pods`` for a pooled
+tenant and at 0 for a dedicated one (:func:`tenancy.plan.kubernetes.resource_quota`), a second fence
+the API server keeps on its own.
+
 In every tenant namespace, no pod may be created with the ``vpc.amazonaws.com/pod-eni``
 annotation, and only the VPC resource controller may change it later: it names the branch ENI
 (VLAN, address) the VPC CNI wires the pod to, and the controller's own annotation webhook that
@@ -92,6 +102,12 @@ def _changed(field: str) -> str:
     """CEL: ``object.spec.<field>`` differs from ``oldObject.spec.<field>`` (presence or value)."""
     return (f"has(object.spec.{field}) != has(oldObject.spec.{field}) || "
             f"(has(object.spec.{field}) && object.spec.{field} != oldObject.spec.{field})")
+
+
+def _eni_asked(c: str) -> str:
+    """CEL: container ``c`` requests the pod-eni resource with a value other than 0."""
+    return (f"has({c}.resources) && has({c}.resources.requests) && {_ENI} in {c}.resources.requests && "
+            f"{c}.resources.requests[{_ENI}] != '0'")
 
 
 def _annotated(obj: str) -> str:
@@ -161,9 +177,23 @@ VARIABLES: list[dict[str, str]] = [
         ),
     },
     {
-        "name": "podEniRequested",
-        "expression": (f"object.spec.containers.exists(c, has(c.resources) && has(c.resources.requests) && "
-                       f"{_ENI} in c.resources.requests && c.resources.requests[{_ENI}] != '0')"),
+        # Containers asking for a branch interface (any value but 0); quantities reach admission in
+        # canonical form, and extended resources must be integers (API validation runs first).
+        "name": "eniContainers",
+        "expression": f"object.spec.containers.filter(c, {_eni_asked('c')})",
+    },
+    {
+        "name": "eniInitContainers",
+        "expression": (f"has(object.spec.initContainers) ? object.spec.initContainers.filter(c, {_eni_asked('c')}) "
+                       ": []"),
+    },
+    {"name": "podEniRequested", "expression": "size(variables.eniContainers) > 0"},
+    {
+        # Exactly one branch interface: one container asks for exactly 1 and no init container asks.
+        "name": "podEniSingle",
+        "expression": ("size(variables.eniContainers) == 1 && "
+                       f"variables.eniContainers[0].resources.requests[{_ENI}] == '1' && "
+                       "size(variables.eniInitContainers) == 0"),
     },
 ]
 """Named sub-expressions, evaluated in order (later ones may use earlier ones)."""
@@ -264,6 +294,39 @@ VALIDATIONS: list[dict[str, str]] = [
         "reason": "Forbidden",
     },
     {
+        "expression": "!variables.pooled || request.operation != 'CREATE' || !variables.podEniRequested || "
+                      "variables.podEniSingle",
+        "message": (f"a pod in a pooled tenant's namespace gets exactly one branch network interface: the "
+                    f"{POD_ENI_RESOURCE} requests of its containers must add up to 1 (the VPC resource controller "
+                    "adds 1 to the first container) and its init containers must request none"),
+        "messageExpression": (
+            "'pod ' + object.metadata.name + ' in namespace ' + namespaceObject.metadata.name + ' asks for ' + "
+            "(size(variables.eniInitContainers) > 0 ? 'branch network interfaces in init container ' + "
+            "variables.eniInitContainers[0].name : "
+            f"'{POD_ENI_RESOURCE} ' + variables.eniContainers[0].resources.requests[{_ENI}] + ' in container ' + "
+            "variables.eniContainers[0].name + (size(variables.eniContainers) > 1 ? ' and in ' + "
+            "string(size(variables.eniContainers) - 1) + ' more' : '')) + "
+            "': a pod gets exactly one branch network interface of the pool (the VPC resource controller sums the "
+            "requests of all containers and creates that many), so the pool\\'s other tenants would find none left; "
+            f"remove every {POD_ENI_RESOURCE} request and limit from the pod (the controller\\'s webhook adds the "
+            "one it needs)'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": ("variables.pooled || "
+                       "(size(variables.eniContainers) == 0 && size(variables.eniInitContainers) == 0)"),
+        "message": (f"pods of a tenant with dedicated nodes must not request {POD_ENI_RESOURCE}: branch network "
+                    "interfaces belong to the node pools' tenants (once a pool exists every node has a trunk)"),
+        "messageExpression": (
+            "'pod ' + object.metadata.name + ' in namespace ' + namespaceObject.metadata.name + ' (tenant ' + "
+            f"variables.tenant + ', dedicated nodes) must not request {POD_ENI_RESOURCE}: branch network "
+            "interfaces are for the tenants of node pools, and each one taken on a node is an interface less for '"
+            f"+ 'pods with addresses; remove the {POD_ENI_RESOURCE} requests and limits'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
         "expression": (f"request.operation == 'CREATE' ? !{_annotated('object')} : "
                        f"(!({_ENI_ANNOTATION_CHANGED}) || request.userInfo.username in "
                        f"{list(RESOURCE_CONTROLLER_USERS)!r})"),
@@ -277,9 +340,11 @@ to change."""
 
 
 def tenant_namespace_policy(name: str, resource: str, match_conditions: list[dict[str, Any]],
-                            variables: list[dict[str, Any]], validations: list[dict[str, Any]]) -> dict[str, Any]:
-    """A ValidatingAdmissionPolicy on CREATE/UPDATE of a core ``resource`` in tenant namespaces
-    (``NAMESPACE_SELECTOR``), failing closed. Shared by the placement and Service policies."""
+                            variables: list[dict[str, Any]], validations: list[dict[str, Any]],
+                            api_group: str = "", namespace_selector: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A ValidatingAdmissionPolicy on CREATE/UPDATE of ``resource`` (of ``api_group``, core by default,
+    version v1) in tenant namespaces (``NAMESPACE_SELECTOR`` unless another selector is given), failing
+    closed. Shared by the placement, Service and disruption-budget policies."""
     return {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicy",
@@ -287,9 +352,9 @@ def tenant_namespace_policy(name: str, resource: str, match_conditions: list[dic
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {
-                "namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR),
+                "namespaceSelector": copy.deepcopy(namespace_selector or NAMESPACE_SELECTOR),
                 "resourceRules": [{
-                    "apiGroups": [""],
+                    "apiGroups": [api_group],
                     "apiVersions": ["v1"],
                     "operations": ["CREATE", "UPDATE"],
                     "resources": [resource],
@@ -303,8 +368,9 @@ def tenant_namespace_policy(name: str, resource: str, match_conditions: list[dic
     }
 
 
-def deny_binding(name: str) -> dict[str, Any]:
-    """The binding that makes policy ``name`` deny (not merely warn or audit), in tenant namespaces."""
+def deny_binding(name: str, namespace_selector: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The binding that makes policy ``name`` deny (not merely warn or audit), in tenant namespaces
+    (those ``namespace_selector`` selects, when given)."""
     return {
         "apiVersion": API_VERSION,
         "kind": "ValidatingAdmissionPolicyBinding",
@@ -312,7 +378,7 @@ def deny_binding(name: str) -> dict[str, Any]:
         "spec": {
             "policyName": name,
             "validationActions": ["Deny"],
-            "matchResources": {"namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR)},
+            "matchResources": {"namespaceSelector": copy.deepcopy(namespace_selector or NAMESPACE_SELECTOR)},
         },
     }
 
@@ -449,3 +515,98 @@ def service_exposure_binding() -> dict[str, Any]:
 def service_manifests() -> list[dict[str, Any]]:
     """The Service policy then its binding."""
     return [service_exposure_policy(), service_exposure_binding()]
+
+
+# --------------------------------------------------------------------------------------------
+# Disruption budgets on shared pools (issue 23)
+
+DISRUPTION_POLICY_NAME = "tenancy-pool-disruption-budgets"
+POOLED_NAMESPACE_SELECTOR: dict[str, Any] = {"matchExpressions": [
+    {"key": TENANT_LABEL, "operator": "Exists"}, {"key": POOL_LABEL, "operator": "Exists"}]}
+"""Namespaces of pooled tenants: ``tenancy/tenant`` and ``tenancy/pool`` both set."""
+
+DISRUPTION_MATCH_CONDITIONS: list[dict[str, str]] = [
+    {
+        "name": "create-or-budget-changed",
+        "expression": "request.operation == 'CREATE' || "
+        + " || ".join(f"({_changed(f)})" for f in ("maxUnavailable", "minAvailable", "unhealthyPodEvictionPolicy")),
+    },
+]
+"""Skip UPDATEs that leave the budget alone (labels, finalizers; the status has its own subresource)."""
+
+DISRUPTION_VARIABLES: list[dict[str, str]] = [
+    # IntOrString: string() makes 0 and '0%' comparable (API validation allows only integers and
+    # percentages of at most 100%, and runs before admission).
+    {"name": "maxUnavailable",
+     "expression": "has(object.spec.maxUnavailable) ? string(object.spec.maxUnavailable) : ''"},
+    {"name": "minAvailable",
+     "expression": "has(object.spec.minAvailable) ? string(object.spec.minAvailable) : ''"},
+]
+
+DISRUPTION_VALIDATIONS: list[dict[str, str]] = [
+    {
+        "expression": "!variables.maxUnavailable.matches('^0+%?$')",
+        "message": ("a PodDisruptionBudget in a pooled tenant's namespace must allow a disruption: maxUnavailable 0 "
+                    "(or 0%) blocks every drain of the shared pool's nodes; set maxUnavailable to 1 or more"),
+        "messageExpression": (
+            "'PodDisruptionBudget ' + object.metadata.name + ' in namespace ' + namespaceObject.metadata.name + "
+            "' sets maxUnavailable ' + variables.maxUnavailable + ': it allows no pod to be evicted, so no node of "
+            f"pool ' + namespaceObject.metadata.labels['{POOL_LABEL}'] + ' it covers could ever be drained (node "
+            "updates of the shared pool would fail for every tenant on it); set maxUnavailable to 1 or more'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "!variables.minAvailable.matches('^0*100%$')",
+        "message": ("a PodDisruptionBudget in a pooled tenant's namespace must allow a disruption: minAvailable 100% "
+                    "blocks every drain of the shared pool's nodes; use a lower percentage or maxUnavailable"),
+        "messageExpression": (
+            "'PodDisruptionBudget ' + object.metadata.name + ' in namespace ' + namespaceObject.metadata.name + "
+            "' sets minAvailable 100%: it allows no pod to be evicted, so no node of pool ' + "
+            f"namespaceObject.metadata.labels['{POOL_LABEL}'] + ' it covers could ever be drained; use a lower "
+            "percentage, or maxUnavailable: 1'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": ("has(object.spec.unhealthyPodEvictionPolicy) && "
+                       "object.spec.unhealthyPodEvictionPolicy == 'AlwaysAllow'"),
+        "message": ("a PodDisruptionBudget in a pooled tenant's namespace must set unhealthyPodEvictionPolicy: "
+                    "AlwaysAllow, so pods that never become ready cannot hold a shared node"),
+        "messageExpression": (
+            "'PodDisruptionBudget ' + object.metadata.name + ' in namespace ' + namespaceObject.metadata.name + "
+            "' must set spec.unhealthyPodEvictionPolicy: AlwaysAllow (under the default, IfHealthyBudget, pods that "
+            "never become ready hold their node of the shared pool until the budget is met)'"
+        ),
+        "reason": "Forbidden",
+    },
+]
+"""Budgets that can never be satisfied (``maxUnavailable: 0``/``0%``, ``minAvailable: 100%``) and
+budgets kept by unready pods. ``minAvailable: <n>`` with ``n`` at or above the selected pods'
+replicas also blocks every eviction, but the replicas are not known at admission (they live in
+another object, and change): the pool's node group forces its updates past such budgets after
+EKS's 15-minute drain timeout (``forceUpdateVersion``, docs/pools.md "Maintenance")."""
+
+
+def disruption_budget_policy() -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy ``tenancy-pool-disruption-budgets`` (one for the cluster; the
+    pool comes from the namespace label) on ``policy/v1`` PodDisruptionBudgets in pooled tenants'
+    namespaces. A budget allowing no eviction on a shared pool makes every managed update of the
+    pool's node group fail with ``PodEvictionFailure`` (EKS user guide, "Managed node update
+    behavior": the upgrade phase drains each node and fails after 15 minutes of refused evictions),
+    and the platform's ``pulumi up`` with it, for every tenant of the pool. Tenant editors may
+    write budgets (their own workloads' disruption on their own nodes is theirs to decide: a
+    dedicated tenant's namespace is not matched)."""
+    return tenant_namespace_policy(DISRUPTION_POLICY_NAME, "poddisruptionbudgets", DISRUPTION_MATCH_CONDITIONS,
+                                   DISRUPTION_VARIABLES, DISRUPTION_VALIDATIONS, api_group="policy",
+                                   namespace_selector=POOLED_NAMESPACE_SELECTOR)
+
+
+def disruption_budget_binding() -> dict[str, Any]:
+    """The binding that makes the disruption-budget policy deny, in pooled tenants' namespaces."""
+    return deny_binding(DISRUPTION_POLICY_NAME, POOLED_NAMESPACE_SELECTOR)
+
+
+def disruption_budget_manifests() -> list[dict[str, Any]]:
+    """The disruption-budget policy then its binding."""
+    return [disruption_budget_policy(), disruption_budget_binding()]

@@ -133,6 +133,28 @@ def block_device_mappings(ami_type: str, disk_size_gib: int) -> list[dict[str, A
     return [{"device_name": "/dev/xvda", "ebs": ebs(disk_size_gib)}]
 
 
+USER_DATA_BOUNDARY = "TENANCY"
+
+
+def max_pods_user_data(ami_type: str, max_pods: int) -> str:
+    """Launch template user data (base64) setting kubelet ``maxPods``: a nodeadm ``NodeConfig`` in a
+    MIME part for AL2023 (amazon-eks-ami ``nodeadm`` API, ``spec.kubelet.config``; the EKS user
+    guide's custom-networking tutorial passes maxPods this way), ``settings.kubernetes.max-pods`` in
+    TOML for Bottlerocket. Managed node groups merge this with their own bootstrap (EKS user guide,
+    launch-templates, "Amazon EKS AMI" user data); ``tenancy verify`` reads each node's pod capacity
+    back, so a node that ignored it shows."""
+    import base64
+
+    if ami_type.startswith("BOTTLEROCKET"):
+        text = f"[settings.kubernetes]\nmax-pods = {max_pods}\n"
+    else:
+        text = (f"MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"{USER_DATA_BOUNDARY}\"\n\n"
+                f"--{USER_DATA_BOUNDARY}\nContent-Type: application/node.eks.aws\n\n"
+                "---\napiVersion: node.eks.aws/v1alpha1\nkind: NodeConfig\nspec:\n  kubelet:\n    config:\n"
+                f"      maxPods: {max_pods}\n\n--{USER_DATA_BOUNDARY}--\n")
+    return base64.b64encode(text.encode()).decode()
+
+
 def tag_specifications(tags: dict[str, str]) -> list[dict[str, Any]]:
     return [{"resource_type": rt, "tags": dict(tags)} for rt in TAGGED_RESOURCE_TYPES]
 

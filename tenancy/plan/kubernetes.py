@@ -40,6 +40,7 @@ from tenancy.spec.wire import (
     NETWORKING_API_VERSION,
     NODE_PORTS_LABEL,
     PEER_LABEL,
+    POD_ENI_RESOURCE,
     POOL_LABEL,
     RBAC_API_VERSION,
     SGP_API_VERSION,
@@ -199,10 +200,34 @@ def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
     }
 
 
+OBJECT_COUNTS: dict[str, str] = {
+    "secrets": "count/secrets",
+    "config_maps": "count/configmaps",
+    "deployments": "count/deployments.apps",
+    "replica_sets": "count/replicasets.apps",
+    "stateful_sets": "count/statefulsets.apps",
+    "jobs": "count/jobs.batch",
+    "cron_jobs": "count/cronjobs.batch",
+    "leases": "count/leases.coordination.k8s.io",
+    "ingresses": "count/ingresses.networking.k8s.io",
+    "horizontal_pod_autoscalers": "count/horizontalpodautoscalers.autoscaling",
+    "pod_disruption_budgets": "count/poddisruptionbudgets.policy",
+}
+"""``quota.objects`` field -> the ResourceQuota key (``count/<resource>.<group>``, Kubernetes docs,
+"Resource Quotas", "Object count quota")."""
+POD_ENI_QUOTA = f"requests.{POD_ENI_RESOURCE}"
+"""Extended resources are quota'd by request only (the ``requests.`` prefix; Kubernetes docs,
+"Resource Quotas", "Resource quota for extended resources": "quota items must have the prefix
+``requests.``")."""
+
+
 def resource_quota(tenant: TenantSpec, storage: bool = True) -> Manifest:
-    """The namespace's ResourceQuota. ``cpu`` and ``memory`` cap requests and limits alike;
-    LoadBalancer and NodePort services are 0 unless the spec allows them; PVCs and storage are
-    0 without a storage driver (``workloads.storage: none``)."""
+    """The namespace's ResourceQuota. ``cpu``, ``memory`` and ``ephemeral-storage`` cap requests
+    and limits alike; LoadBalancer and NodePort services are 0 unless the spec allows them; PVCs
+    and storage are 0 without a storage driver (``workloads.storage: none``); every kind in
+    ``quota.objects`` is counted (``count/<resource>``); ``requests.vpc.amazonaws.com/pod-eni`` is
+    ``quota.pods`` for a pooled tenant (one branch interface per pod, issue 23) and 0 for a dedicated
+    one."""
     q = tenant.quota
     hard = {
         "requests.cpu": q.cpu,
@@ -215,6 +240,10 @@ def resource_quota(tenant: TenantSpec, storage: bool = True) -> Manifest:
         "requests.storage": q.storage if storage else "0",
         "services.loadbalancers": str(q.load_balancers),
         "services.nodeports": str(q.node_ports),
+        "requests.ephemeral-storage": q.ephemeral_storage,
+        "limits.ephemeral-storage": q.ephemeral_storage,
+        POD_ENI_QUOTA: str(q.pods) if tenant.pooled else "0",
+        **{key: str(getattr(q.objects, field)) for field, key in OBJECT_COUNTS.items()},
     }
     return {
         "apiVersion": "v1",
@@ -293,11 +322,14 @@ def security_group_policy(tenant: TenantSpec, group_ids: Any) -> Manifest:
 
 def limit_range(tenant: TenantSpec) -> Manifest:
     """Container defaults (so pods without resources still fit the quota) and a per-container
-    maximum."""
+    maximum, for CPU, memory and local disk (``ephemeral-storage``: a container writing past its
+    limit is evicted by the kubelet before the node's disk fills for its neighbours)."""
     lim = tenant.limits
+    eph = lim.ephemeral_storage
+    disk = {"defaultRequest": eph.default_request, "default": eph.default_limit, "max": eph.max_per_container}
 
-    def pair(p: Any) -> dict[str, str]:
-        return {"cpu": p.cpu, "memory": p.memory}
+    def pair(p: Any, key: str) -> dict[str, str]:
+        return {"cpu": p.cpu, "memory": p.memory, "ephemeral-storage": disk[key]}
 
     return {
         "apiVersion": "v1",
@@ -305,9 +337,9 @@ def limit_range(tenant: TenantSpec) -> Manifest:
         "metadata": _meta("tenancy-limits", tenant.name, naming.namespace(tenant.name)),
         "spec": {"limits": [{
             "type": "Container",
-            "default": pair(lim.default_limit),
-            "defaultRequest": pair(lim.default_request),
-            "max": pair(lim.max_per_container),
+            "default": pair(lim.default_limit, "default"),
+            "defaultRequest": pair(lim.default_request, "defaultRequest"),
+            "max": pair(lim.max_per_container, "max"),
         }]},
     }
 

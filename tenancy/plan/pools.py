@@ -34,6 +34,16 @@ What is counted (docs/pools.md, "Capacity rules"):
   the spec runs for every platform. Each pod's branch interface carries
   :data:`POD_SECURITY_GROUPS` groups, within the 5 per network interface.
 * **IAM roles** per account: :func:`tenancy.plan.capacity.platform_roles`, against 1,000.
+* **Branch interfaces per tenant** (issue 23): each pooled tenant's quota caps
+  ``requests.vpc.amazonaws.com/pod-eni`` at its ``quota.pods`` and admission gives each pod exactly
+  one, so the pods counted above are the interfaces taken.
+* **Local disk** (issue 23): the pool's tenants' ``quota.ephemeralStorage`` (the requests the
+  scheduler reserves) must fit the pool's nodes at ``maxSize``; each node gives pods its root
+  volume less the kubelet's hard eviction threshold (``nodefs.available<10%``, kubelet default), the
+  EKS AMIs' kube-reserved ephemeral storage (1 GiB) and :data:`IMAGE_DISK_GIB` for the OS and images.
+* **etcd** (report only): Secrets and ConfigMaps are the objects a tenant can make large (1 MiB
+  each); the report shows what the tenants' ``quota.objects`` counts allow at worst against EKS's
+  8 GiB etcd.
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -51,11 +62,22 @@ from typing import Any
 from tenancy.plan.capacity import platform_roles
 from tenancy.plan.network import PLATFORM_SECURITY_GROUPS
 from tenancy.spec.errors import Problem
-from tenancy.spec.models import PlatformSpec
+from tenancy.spec.models import PlatformSpec, quantity_value
 
 DATA_FILE = "branch_eni_limits.json"
 """The copy of the VPC resource controller's table, in ``tenancy/data``."""
 REGENERATE = "tools/branch_eni_limits.py"
+
+IMAGE_DISK_GIB = 20
+"""Root-volume space kept for the OS and container images on every pool node (not for pods' local disk)."""
+KUBE_RESERVED_DISK_GIB = 1
+"""``kubeReserved.ephemeral-storage`` the EKS AMIs set (amazon-eks-ami, nodeadm kubelet defaults)."""
+EVICTION_DISK_SHARE = Decimal("0.10")
+"""The kubelet's default hard eviction ``nodefs.available<10%``."""
+ETCD_BYTES = 8 * 2**30
+"""EKS's etcd size limit (8 GiB; the API server refuses writes once it is reached)."""
+LARGE_OBJECT_BYTES = 2**20
+"""The API's size limit of a Secret's or ConfigMap's data (1 MiB)."""
 
 SUBNET_RESERVED_ADDRESSES = 5
 """AWS reserves the first four and the last address of every subnet (VPC user guide, "Subnet CIDR blocks")."""
@@ -199,6 +221,22 @@ class PoolCapacity:
     subnets: tuple[str, ...]
     usable_addresses: int
     """Addresses of the pool's subnets, less the 5 AWS reserves in each."""
+    ephemeral_bytes: int = 0
+    """The sum of its tenants' ``quota.ephemeralStorage``."""
+    disk_size_gib: int = 0
+    """Each node's root volume."""
+
+    @property
+    def pod_disk_per_node_bytes(self) -> int:
+        """Local disk one node gives pods (see the module docstring)."""
+        gib = Decimal(self.disk_size_gib) * (1 - EVICTION_DISK_SHARE) - KUBE_RESERVED_DISK_GIB - IMAGE_DISK_GIB
+        return max(int(gib * 2**30), 0)
+
+    @property
+    def pod_disk_bytes(self) -> int:
+        """Local disk the pool gives pods at :attr:`nodes` (``maxSize``, or ``desiredSize`` without
+        the autoscaler)."""
+        return self.nodes * self.pod_disk_per_node_bytes
 
     @property
     def unknown_types(self) -> list[str]:
@@ -285,6 +323,8 @@ def pools_capacity(spec: PlatformSpec) -> list[PoolCapacity]:
             instance_types=tuple(pool.nodes.instance_types), autoscaled=spec.cluster.autoscaler != "none",
             limits=tuple(table.get(it) for it in pool.nodes.instance_types),
             subnets=tuple(map(str, subnets)), usable_addresses=_usable(subnets),
+            ephemeral_bytes=int(sum(quantity_value(t.quota.ephemeral_storage) for t in tenants)),
+            disk_size_gib=pool.nodes.disk_size_gib,
         ))
     return out
 
@@ -360,6 +400,14 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
             f"pods, over the {pc.branch_capacity} branch network interfaces (pods with security groups) of "
             f"{pc.size_field} {pc.nodes} × {lim.branch_interfaces} ({lim.instance_type}, BranchInterface in "
             f"{table.source}){why}; {', '.join(fixes)}")))
+    if pc.ephemeral_bytes > pc.pod_disk_bytes:
+        out.append(Problem(f"{where}.nodes.diskSizeGib", (
+            f"pool {pc.name!r} is oversubscribed on local disk: its {len(pc.tenants)} tenant(s)' "
+            f"quota.ephemeralStorage add up to {_gib(pc.ephemeral_bytes)}, over the {_gib(pc.pod_disk_bytes)} its "
+            f"{pc.size_field} {pc.nodes} nodes give pods ({pc.disk_size_gib} GiB root volume each, less 10% kubelet "
+            f"eviction threshold, {KUBE_RESERVED_DISK_GIB} GiB kube-reserved and {IMAGE_DISK_GIB} GiB for the OS and "
+            f"images){why}; raise nodes.diskSizeGib or nodes.{pc.size_field}, lower its tenants' "
+            "quota.ephemeralStorage, or move tenants to another pool")))
     if pc.subnets and pc.addresses_needed > pc.usable_addresses:  # no subnets: a bad slot, the spec reports it
         out.append(Problem(where, (
             f"pool {pc.name!r} would run out of addresses: {pc.nodes} node(s) × {pc.node_addresses} addresses "
@@ -394,6 +442,26 @@ def _iam_problems(spec: PlatformSpec) -> list[Problem]:
 # The render report
 
 
+def _gib(n: int) -> str:
+    return f"{n / 2**30:.1f} GiB"
+
+
+def etcd_worst_case(spec: PlatformSpec) -> int:
+    """Bytes the tenants' Secrets and ConfigMaps could take at their counts' worst (1 MiB each)."""
+    return sum((t.quota.objects.secrets + t.quota.objects.config_maps) * LARGE_OBJECT_BYTES for t in spec.tenants)
+
+
+def etcd_lines(spec: PlatformSpec) -> list[str]:
+    """The "Objects" section of ``report.md``: what the tenants' object counts allow in etcd."""
+    worst = etcd_worst_case(spec)
+    return ["## Objects", "",
+            f"Tenants' Secrets and ConfigMaps at their `quota.objects` counts and the API's 1 MiB limit each: at "
+            f"most {_gib(worst)} of EKS's {_gib(ETCD_BYTES)} etcd ({100 * worst / ETCD_BYTES:.0f}%); every other kind "
+            "is counted too (`count/<resource>`, docs/bundle.md)." + (
+                " Over 100%: lower `quota.objects.secrets`/`configMaps` of the largest tenants, or split the platform "
+                "(tenancy fleet)." if worst > ETCD_BYTES else "")]
+
+
 def _share(used: int, total: int) -> str:
     return f"{used} / {total} ({100 * used / total:.0f}%)" if total else f"{used} / 0"
 
@@ -411,7 +479,7 @@ def report_lines(spec: PlatformSpec) -> list[str]:
              "its branch network interfaces (security groups for pods), addresses are nodes plus pods against its "
              f"subnets (branch-interface limits: {branch_eni_table().source}).", "",
              "| pool | slot | subnets | nodes (min/desired/max) | tenants (premium, standard) | pods / branch capacity "
-             "| addresses / usable |", "|---|---|---|---|---|---|---|"]
+             "| addresses / usable | local disk / for pods |", "|---|---|---|---|---|---|---|---|"]
     for pc in pcs:
         tiers = f"{len(pc.tenants)} ({pc.tiers.get('premium', 0)}, {pc.tiers.get('standard', 0)})"
         if pc.known:
@@ -422,5 +490,45 @@ def report_lines(spec: PlatformSpec) -> list[str]:
             pods = f"{pc.pods} / unknown ({bad}: not trunk-capable or not in the table)"
             addresses = "unknown"
         lines.append(f"| `{pc.name}` | {pc.slot} | {', '.join(pc.subnets)} | {', '.join(pc.instance_types)} "
-                     f"{pc.min_size}/{pc.desired_size}/{pc.max_size} | {tiers} | {pods} | {addresses} |")
+                     f"{pc.min_size}/{pc.desired_size}/{pc.max_size} | {tiers} | {pods} | {addresses} | "
+                     f"{_gib(pc.ephemeral_bytes)} / {_gib(pc.pod_disk_bytes)} |")
     return lines
+
+
+# --------------------------------------------------------------------------------------------
+# kubelet maxPods on nodes that carry a trunk interface (issue 23)
+
+MAX_PODS_CAP = 110
+"""EKS's ceiling for instance types with fewer than 30 vCPUs (250 above; EKS user guide, "Amazon EKS
+recommended maximum Pods for each Amazon EC2 instance type", ``max-pods-calculator.sh``). The table
+has no vCPU count, so 110 is applied to every type: never more pods than a node holds, at worst
+fewer on the largest types."""
+
+
+def max_pods(limits: InstanceLimits, trunk: bool, branch_pods: bool = False) -> int:
+    """kubelet ``maxPods`` for one instance type. The VPC CNI gives pods secondary addresses of the
+    node's interfaces, the primary's own address excepted: ``interfaces × (ipv4PerInterface − 1) + 2``
+    (the two host-network pods, aws-node and kube-proxy; ``max-pods-calculator.sh`` and
+    amazon-eks-ami ``eni-max-pods.txt``). Once a node carries a trunk (``ENABLE_POD_ENI``: the VPC
+    resource controller attaches one to every trunking-compatible node, pool or not; EKS user guide,
+    security-groups-for-pods) the trunk takes one of the interfaces, so ``interfaces − 1`` of them
+    hold addresses, as the calculator counts for custom networking (``--cni-custom-networking-enabled``).
+    ``branch_pods``: the node also runs one pod per branch interface (a pool's node), which uses no
+    secondary address."""
+    usable = limits.interfaces - (1 if trunk and limits.trunking_compatible else 0)
+    pods = max(usable, 0) * (limits.ipv4_per_interface - 1) + 2
+    if branch_pods and trunk and limits.trunking_compatible:
+        pods += limits.branch_interfaces
+    return min(pods, MAX_PODS_CAP)
+
+
+def node_group_max_pods(instance_types: Iterable[str], trunk: bool, branch_pods: bool = False) -> int | None:
+    """The smallest :func:`max_pods` over a node group's instance types (one launch template for all),
+    or None when there is no trunk (no pool: EKS's own value stands) or a type is not in the table."""
+    if not trunk:
+        return None
+    table = branch_eni_table()
+    rows = [table.get(it) for it in instance_types]
+    if not rows or any(r is None for r in rows):
+        return None
+    return min(max_pods(r, trunk, branch_pods) for r in rows if r is not None)

@@ -52,10 +52,30 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
     if spec is not None:  # the capacity preflight: node pools, SG and IAM quotas (docs/pools.md)
         problems.extend(capacity_problems(spec))
         problems.extend(autoscaler_problems(spec))  # a pinned cluster-autoscaler image for the minor
+        problems.extend(load_balancer_problems(spec))
     if problems:
         raise SpecError(_label_tenants(dedupe(problems), data))
     assert spec is not None
     return spec
+
+
+def load_balancer_problems(spec: PlatformSpec) -> list[Problem]:
+    """``quota.loadBalancers > 0`` is refused (issue 23): no path reaches a LoadBalancer Service's
+    pods. A load balancer sends from its own addresses in the public subnets (the AWS Load Balancer
+    Controller's IP targets; instance targets need node ports, which the Service policy denies
+    without ``quota.nodePorts``), and no wall lets those in: the tenant's NetworkPolicies deny every
+    ingress but its own namespace, its peers and the ingress controller (the tenant cannot write
+    NetworkPolicies), and neither the tenant's node group's nor a pooled tenant's own security group
+    admits the public subnets. The grant would admit a Service nothing can reach, and opening the
+    path (a NetworkPolicy from the load balancer's subnets on the Service's target ports, security
+    group rules the controller's backend group may use, the controller itself) is not built yet:
+    docs/bundle.md, "Load balancers"."""
+    return [Problem(f"tenants[{i}].quota.loadBalancers", (
+        f"tenant {t.name!r} is granted {t.quota.load_balancers} LoadBalancer Service(s), but nothing opens a path "
+        "to them: the tenant's NetworkPolicies admit no traffic from the load balancers' subnets and no security "
+        "group admits them either, so such a Service would never receive a connection; set quota.loadBalancers "
+        "to 0 and expose the tenant through the platform's ingress controller (workloads.ingressControllerNamespace"
+        "), docs/bundle.md \"Load balancers\"")) for i, t in enumerate(spec.tenants) if t.quota.load_balancers > 0]
 
 
 def _label_tenants(problems: list[Problem], data: Mapping[str, Any]) -> list[Problem]:

@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from tenancy.plan.pools import etcd_lines
 from tenancy.plan.pools import report_lines as pool_report_lines
 from tenancy.render.engine import quiet_gc
 from tenancy.render.result import RenderResult
@@ -348,6 +349,7 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
             f"{counts[t.name]} |"
         )
     lines += ["", *pool_report_lines(s)] if s.node_pools else []
+    lines += ["", *etcd_lines(s)]
     lines += ["", f"Shared platform resources: {counts[PLATFORM_OWNER]}."]
     if counts[PROGRAM_OWNER]:
         lines += ["", f"Your program's own resources (registered outside tenancy's components, not counted as the "

@@ -46,6 +46,11 @@ groups                                ``tenancy/pool``) has a SecurityGroupPolic
 update-fits-quota         mandatory   with ``--previous BASE``: the update from BASE needs
                                       no more managed node groups at its peak than the
                                       quota (:mod:`tenancy.review.fit`)
+fair-share-quotas,        mandatory   issue 23: see :mod:`tenancy.review.fair_share`
+pool-disruption-budgets,
+no-unreachable-load-
+balancers, max-pods-
+with-trunk
 ========================  ==========  ===================================================
 """
 
@@ -55,7 +60,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tenancy.review import netpol
+from tenancy.review import fair_share, netpol
 from tenancy.review.diff import resource_changes
 from tenancy.review.facts import (
     NAMESPACE,
@@ -453,6 +458,26 @@ def pooled_security_groups(resources: Resources, facts: IsolationFacts) -> list[
     return out
 
 
+def _found(rule: str, found: list[fair_share.Found]) -> list[Violation]:
+    return [Violation(rule, t, urn, msg) for t, urn, msg in found]
+
+
+def fair_share_quotas(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    return _found("fair-share-quotas", fair_share.quotas(resources))
+
+
+def pool_disruption_budgets(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    return _found("pool-disruption-budgets", fair_share.disruption_budgets(resources, facts))
+
+
+def no_unreachable_load_balancers(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    return _found("no-unreachable-load-balancers", fair_share.load_balancers(resources))
+
+
+def max_pods_with_trunk(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    return _found("max-pods-with-trunk", fair_share.max_pods_with_trunk(resources))
+
+
 RULES: tuple[Rule, ...] = (
     Rule("tenant-default-deny", "every tenant namespace denies all traffic by default", "mandatory", default_deny),
     Rule("tenant-placement-enforced", "pod placement is enforced by admission in every tenant namespace",
@@ -475,6 +500,15 @@ RULES: tuple[Rule, ...] = (
     Rule("imdsv2", "nodes require IMDSv2 with hop limit 1", "mandatory", imdsv2),
     Rule("pooled-pod-security-groups", "pooled tenants put their own security groups on every pod", "mandatory",
          pooled_security_groups),
+    # Fair share (issue 23; tenancy/review/fair_share.py)
+    Rule("fair-share-quotas", "every tenant's quota caps branch interfaces, local disk and object counts",
+         "mandatory", fair_share_quotas),
+    Rule("pool-disruption-budgets", "no tenant budget can hold a shared pool's node updates", "mandatory",
+         pool_disruption_budgets),
+    Rule("no-unreachable-load-balancers", "no tenant is granted LoadBalancer Services nothing can reach",
+         "mandatory", no_unreachable_load_balancers),
+    Rule("max-pods-with-trunk", "kubelet maxPods leaves the trunk's interface out once a tenant is pooled",
+         "mandatory", max_pods_with_trunk),
 )
 RULES_BY_ID = {r.id: r for r in RULES}
 

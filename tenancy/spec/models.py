@@ -182,6 +182,39 @@ class NodesSpec(_Model):
         return self
 
 
+class ObjectCountsSpec(_Model):
+    """Objects of each kind the namespace may hold (``count/<resource>`` in its ResourceQuota).
+
+    Every object lives in the cluster's etcd, which EKS caps at 8 GiB; once it is full the API
+    server refuses writes for every tenant. Without a count a tenant (or a runaway CronJob, a
+    controller stuck in a loop) could fill it alone. The defaults leave room for a dozen
+    Deployments with their kept ReplicaSets and Helm's release Secrets; raise one where a tenant
+    needs more."""
+
+    secrets: StrictInt = Field(50, ge=1)
+    """Secrets (each up to 1 MiB). Default 50."""
+    config_maps: StrictInt = Field(50, ge=1)
+    """ConfigMaps (each up to 1 MiB; the namespace's ``kube-root-ca.crt`` is one). Default 50."""
+    deployments: StrictInt = Field(30, ge=0)
+    """Deployments. Default 30."""
+    replica_sets: StrictInt = Field(200, ge=0)
+    """ReplicaSets (a Deployment keeps ``revisionHistoryLimit``, default 10, old ones). Default 200."""
+    stateful_sets: StrictInt = Field(20, ge=0)
+    """StatefulSets. Default 20."""
+    jobs: StrictInt = Field(50, ge=0)
+    """Jobs (finished ones count until deleted: set ``ttlSecondsAfterFinished``). Default 50."""
+    cron_jobs: StrictInt = Field(20, ge=0)
+    """CronJobs. Default 20."""
+    leases: StrictInt = Field(20, ge=0)
+    """Leases (leader election). Default 20."""
+    ingresses: StrictInt = Field(20, ge=0)
+    """Ingresses. Default 20."""
+    horizontal_pod_autoscalers: StrictInt = Field(20, ge=0)
+    """HorizontalPodAutoscalers. Default 20."""
+    pod_disruption_budgets: StrictInt = Field(20, ge=0)
+    """PodDisruptionBudgets. Default 20."""
+
+
 class QuotaSpec(_Model):
     """The tenant namespace's ResourceQuota (against noisy neighbours). ``cpu`` and ``memory``
     cap both the requests and the limits of all pods together."""
@@ -206,6 +239,12 @@ class QuotaSpec(_Model):
     """Services of type LoadBalancer. Default 0: exposure goes through the platform's ingress."""
     node_ports: StrictInt = Field(0, ge=0)
     """Services of type NodePort. Default 0: a NodePort opens every node, other tenants' too."""
+    ephemeral_storage: Quantity = "8Gi"
+    """Local disk (``emptyDir``, container logs and writable layers) for all pods together,
+    requests and limits alike. Default 8Gi (3Gi for a tenant on a shared pool: its requests count
+    against the pool's node disks, the capacity preflight)."""
+    objects: ObjectCountsSpec = ObjectCountsSpec()
+    """Objects per kind (``count/<resource>``), against a tenant filling the cluster's etcd."""
 
 
 class ResourcePair(_Model):
@@ -233,6 +272,28 @@ def quantity_value(value: str) -> Decimal:
     return number * Decimal(_QUANTITY_SUFFIX[suffix])
 
 
+class EphemeralStorageLimits(_Model):
+    """Local disk (``ephemeral-storage``) per container in the LimitRange: the kubelet evicts a pod
+    whose container writes past its limit, before the node's disk fills for its neighbours."""
+
+    default_request: Quantity = "64Mi"
+    """Request given to containers that declare none. Default 64Mi."""
+    default_limit: Quantity = "256Mi"
+    """Limit given to containers that declare none (the kubelet's log rotation keeps a container's
+    logs under 50Mi). Default 256Mi."""
+    max_per_container: Quantity = "2Gi"
+    """The largest limit one container may ask for. Default 2Gi."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> EphemeralStorageLimits:
+        req, lim, top = (quantity_value(q) for q in (self.default_request, self.default_limit, self.max_per_container))
+        if not req <= lim <= top:
+            raise ValueError(f"ephemeralStorage must satisfy defaultRequest <= defaultLimit <= maxPerContainer, got "
+                             f"{self.default_request} <= {self.default_limit} <= {self.max_per_container}: Kubernetes "
+                             "would reject this LimitRange; adjust them")
+        return self
+
+
 class LimitsSpec(_Model):
     """The tenant namespace's LimitRange for containers (defaultRequest <= defaultLimit <= maxPerContainer)."""
 
@@ -244,6 +305,8 @@ class LimitsSpec(_Model):
     max_per_container: ResourcePair = ResourcePair(cpu="2", memory="4Gi")
     """The largest limit one container may ask for. Default 2 CPUs, 4Gi memory. At most the
     tenant's ``quota.cpu`` / ``quota.memory`` (lower it with a small quota)."""
+    ephemeral_storage: EphemeralStorageLimits = EphemeralStorageLimits()
+    """Local disk per container: default request and limit, and the largest limit."""
 
     @model_validator(mode="after")
     def _ordered(self) -> LimitsSpec:
@@ -366,6 +429,8 @@ def raw_allow_from_rules(entry: Any) -> int:
 POOLED_DEFAULT_PODS = 10
 """``quota.pods`` of a pooled tenant that sets none: pods on a pool are counted against its nodes'
 branch network interfaces (the capacity preflight), so the default is small."""
+POOLED_DEFAULT_EPHEMERAL_STORAGE = "3Gi"
+"""``quota.ephemeralStorage`` of a pooled tenant that sets none (its requests share the pool's disks)."""
 
 Tier = Literal["premium", "standard"]
 """A tenant's service tier: its pods get the PriorityClass ``tenancy-<tier>`` and no other."""
@@ -458,8 +523,13 @@ class TenantSpec(_Model):
             if pooled and data.get("tier") is None:
                 data = {**data, "tier": "standard"}
             quota = data.get("quota")
-            if pooled and (quota is None or (isinstance(quota, Mapping) and "pods" not in quota)):
-                data = {**data, "quota": {**(quota or {}), "pods": POOLED_DEFAULT_PODS}}
+            if pooled and (quota is None or isinstance(quota, Mapping)):
+                defaults = {"pods": POOLED_DEFAULT_PODS, "ephemeralStorage": POOLED_DEFAULT_EPHEMERAL_STORAGE}
+                given = dict(quota or {})
+                missing = {k: v for k, v in defaults.items()
+                           if k not in given and (k != "ephemeralStorage" or "ephemeral_storage" not in given)}
+                if missing:
+                    data = {**data, "quota": {**given, **missing}}
         return data
 
     @model_validator(mode="after")

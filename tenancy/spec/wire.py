@@ -155,6 +155,8 @@ AWS_IAM_ROLE_POLICY_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachm
 """Pulumi type token of an IAM role policy attachment (AWS provider)."""
 K8S_RESOURCE_QUOTA = "kubernetes:core/v1:ResourceQuota"
 """Pulumi type token of a ResourceQuota (Kubernetes provider)."""
+K8S_LIMIT_RANGE = "kubernetes:core/v1:LimitRange"
+"""Pulumi type token of a LimitRange (Kubernetes provider)."""
 K8S_NAMESPACE = "kubernetes:core/v1:Namespace"
 """Pulumi type token of a Namespace (Kubernetes provider)."""
 K8S_NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"

@@ -28,11 +28,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from tenancy.plan import kubernetes as plan
+from tenancy.plan import pools as pool_plan
 from tenancy.render.result import is_kubernetes_object, manifest_of
 from tenancy.review import facts as F
 from tenancy.spec import naming
 from tenancy.spec.wire import (
     NETWORKING_API_VERSION,
+    POD_ENI_RESOURCE,
     POOL_LABEL,
     RBAC_API_VERSION,
     SGP_API_VERSION,
@@ -484,7 +486,24 @@ def admission_probes(tenant: str, tenants: Sequence[str],
             tol["spec"]["tolerations"].append({"key": POOL_LABEL, "operator": "Equal", "value": other_pool,
                                                "effect": "NoSchedule"})
             out.append((f"pod tolerating pool {other_pool}'s taint", False, tol))
+    # Fair share (issue 23): one branch interface per pooled pod, none for dedicated tenants' pods.
+    greedy = _restricted_pod(tenant, "tenancy-verify-branch-interfaces", tenant, own_pool)
+    extra = copy.deepcopy(greedy["spec"]["containers"][0])
+    extra.update(name="greedy", resources={"requests": {POD_ENI_RESOURCE: "37"}, "limits": {POD_ENI_RESOURCE: "37"}})
+    greedy["spec"]["containers"].append(extra)
+    out.append(("pod asking for 37 more branch network interfaces" if own_pool else
+                "pod asking for branch network interfaces (dedicated nodes)", False, greedy))
+    if own_pool:
+        out.append((f"PodDisruptionBudget with maxUnavailable 0 (would hold pool {own_pool}'s node updates)", False,
+                    {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                     "metadata": {"name": "tenancy-verify-blocking-budget", "namespace": ns},
+                     "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "tenancy-verify"}},
+                              "unhealthyPodEvictionPolicy": "AlwaysAllow"}}))
     out += [
+        ("LoadBalancer Service (no path reaches it)", False,
+         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "tenancy-verify-loadbalancer", "namespace": ns},
+          "spec": {"type": "LoadBalancer", "selector": {"app": "x"}, "ports": [{"port": 80}],
+                   "allocateLoadBalancerNodePorts": False}}),
         ("Service with externalIPs", False,
          {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "tenancy-verify-externalips", "namespace": ns},
           "spec": {"selector": {"app": "x"}, "ports": [{"port": 80}], "externalIPs": ["203.0.113.10"]}}),
@@ -506,16 +525,29 @@ def service_policy(resources: Sequence[Mapping[str, Any]]) -> str | None:
     return None
 
 
+def budget_policy(resources: Sequence[Mapping[str, Any]]) -> str | None:
+    """The rendered admission policy that judges PodDisruptionBudgets, if any (pooled tenants)."""
+    for r in resources:
+        if r["type"] != F.VAP:
+            continue
+        for rule in ((manifest_of(r).get("spec") or {}).get("matchConstraints") or {}).get("resourceRules") or []:
+            if "poddisruptionbudgets" in (rule.get("resources") or []):
+                return str(manifest_of(r)["metadata"]["name"])
+    return None
+
+
 def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any]],
                         tenants: Sequence[str]) -> list[Result]:
     """Dry-run creates as each tenant's editor."""
     svc_policy = service_policy(resources)
+    pdb_policy = budget_policy(resources)
     pools = tenant_pools(resources)
     jobs = [(t, name, must, obj) for t in tenants for name, must, obj in admission_probes(t, tenants, pools)]
 
     def run(job: tuple[str, str, bool, dict[str, Any]]) -> tuple[Any, tuple[bool, int, str] | None]:
         t, name, must, obj = job
-        if obj["kind"] == "Service" and svc_policy is None:
+        if (obj["kind"] == "Service" and svc_policy is None) or \
+                (obj["kind"] == "PodDisruptionBudget" and pdb_policy is None):
             return job, None
         user, groups = persona(t, "edit")
         return job, reader.dry_run_create(obj, user, groups)
@@ -526,8 +558,10 @@ def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any
     for (t, name, must, _obj), verdict in answers:
         what = f"dry-run create as {t}'s editor: {name}"
         if verdict is None:
-            out.append(skipped(ADMISSION_CHECK, t, what, "the render holds no admission policy over Services "
-                                                          "(externalIPs/ExternalName are not fenced by this render)"))
+            kind = "Services (externalIPs/ExternalName" if _obj["kind"] == "Service" else \
+                "PodDisruptionBudgets (pool budgets"
+            out.append(skipped(ADMISSION_CHECK, t, what, f"the render holds no admission policy over {kind} are not "
+                                                          "fenced by this render)"))
             continue
         admitted, status, message = verdict
         # ResourceQuota is the last admission plugin (after Pod Security and the admission
@@ -553,3 +587,46 @@ def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any
 
 def tenants_of(resources: Iterable[Mapping[str, Any]]) -> list[str]:
     return sorted({r["tenant"] for r in resources if r.get("tenant") and r["type"] == F.NAMESPACE})
+
+
+# --------------------------------------------------------------------------------------------
+# kubelet maxPods on nodes with a trunk (issue 23)
+
+MAX_PODS_CHECK = "behaviour.max-pods"
+TRUNK_LABEL = "vpc.amazonaws.com/has-trunk-attached"
+"""Set on a node by the VPC CNI (``ENABLE_POD_ENI``) and turned ``true`` by the VPC resource controller
+once the node's trunk interface is attached (amazon-vpc-resource-controller-k8s, node manager)."""
+INSTANCE_TYPE_LABEL = "node.kubernetes.io/instance-type"
+
+
+def max_pods_behaviour(reader: KubeReader) -> list[Result]:
+    """Every node carrying a trunk reports a pod capacity within what its other interfaces' addresses
+    hold (:func:`tenancy.plan.pools.max_pods`): a node whose launch template's maxPods was not applied
+    would schedule pods that wait for an address forever."""
+    table = pool_plan.branch_eni_table()
+    out: list[Result] = []
+    for node in reader.list("v1", "Node"):
+        meta = node.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        if labels.get(TRUNK_LABEL) != "true":
+            continue
+        name, itype = str(meta.get("name")), str(labels.get(INSTANCE_TYPE_LABEL))
+        limits = table.get(itype)
+        what = f"node {name} ({itype}, trunk attached)"
+        if limits is None:
+            out.append(skipped(MAX_PODS_CHECK, None, what, "instance type not in the package's table"))
+            continue
+        pooled = any(t.get("key") == POOL_LABEL for t in (node.get("spec") or {}).get("taints") or [])
+        limit = pool_plan.max_pods(limits, trunk=True, branch_pods=pooled)
+        try:
+            pods = int(str(((node.get("status") or {}).get("capacity") or {}).get("pods")))
+        except (TypeError, ValueError):
+            out.append(skipped(MAX_PODS_CHECK, None, what, "no pod capacity reported yet"))
+            continue
+        if pods > limit:
+            out.append(failed(MAX_PODS_CHECK, None, what, f"kubelet maxPods {pods}, over the {limit} its interfaces "
+                                                          "hold besides the trunk: the launch template's maxPods "
+                                                          "was not applied"))
+        else:
+            out.append(passed(MAX_PODS_CHECK, None, what, f"kubelet maxPods {pods} <= {limit}"))
+    return out

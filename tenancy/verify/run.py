@@ -43,6 +43,7 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
         live = kube_checks.replace_kubernetes(live, kube_checks.live_resources(state))
         report.add(kube_checks.rbac_behaviour(kube, tenants))
         report.add(kube_checks.admission_behaviour(kube, resources, tenants))
+        report.add(kube_checks.max_pods_behaviour(kube))
         # placement too: pooled tenants' pool (namespace label) and pod security groups
         # (SecurityGroupPolicy) are Kubernetes objects; node groups stay the render's without AWS.
         layers += ["network", "rbac", "admission", "placement"]

@@ -45,7 +45,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 SPECIAL_TENANTS = [
     tenant("bottle", 5, nodes={"amiType": "BOTTLEROCKET_x86_64", "capacityType": "SPOT", "diskSizeGib": 100},
-           serviceAccounts=["x"], internetEgress=True, quota={"loadBalancers": 1, "nodePorts": 0},
+           serviceAccounts=["x"], internetEgress=True, quota={"loadBalancers": 0, "nodePorts": 0},
            kubernetesApiAccess=True),
     tenant("last-slot", 29, allowFrom=["bottle"], limits={"maxPerContainer": {"cpu": "4", "memory": "8Gi"}}),
 ]

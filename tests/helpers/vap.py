@@ -59,9 +59,10 @@ def _selector_matches(selector: dict[str, Any] | None, labels: dict[str, str]) -
     return True
 
 
-def _rule_matches(rules: list[dict[str, Any]], operation: str, resource: str) -> bool:
+def _rule_matches(rules: list[dict[str, Any]], operation: str, resource: str, group: str = "") -> bool:
     for r in rules:
-        if ("" in r["apiGroups"] or "*" in r["apiGroups"]) and ("v1" in r["apiVersions"] or "*" in r["apiVersions"]) \
+        if (group in r["apiGroups"] or "*" in r["apiGroups"]) \
+                and ("v1" in r["apiVersions"] or "*" in r["apiVersions"]) \
                 and (operation in r["operations"] or "*" in r["operations"]) \
                 and (resource in r["resources"] or "*" in r["resources"]):
             return True
@@ -83,13 +84,15 @@ class Decision:
 
 def admit(policy: dict[str, Any], binding: dict[str, Any], pod: dict[str, Any], namespace: dict[str, Any],
           operation: str = "CREATE", old_pod: dict[str, Any] | None = None, resource: str = "pods",
-          user: str = "tenant-user", groups: tuple[str, ...] = ("system:authenticated",)) -> Decision:
-    """Run ``policy`` bound by ``binding`` on a pod request in ``namespace``, made by ``user``."""
+          user: str = "tenant-user", groups: tuple[str, ...] = ("system:authenticated",),
+          group: str = "") -> Decision:
+    """Run ``policy`` bound by ``binding`` on a request for ``resource`` (of API ``group``, core by
+    default) in ``namespace``, made by ``user``."""
     assert binding["spec"]["policyName"] == policy["metadata"]["name"], "binding does not bind this policy"
     spec = policy["spec"]
     ns_labels = (namespace.get("metadata") or {}).get("labels") or {}
     mc = spec["matchConstraints"]
-    if not _rule_matches(mc["resourceRules"], operation, resource):
+    if not _rule_matches(mc["resourceRules"], operation, resource, group):
         return Decision(False)
     if not _selector_matches(mc.get("namespaceSelector"), ns_labels):
         return Decision(False)
@@ -100,7 +103,7 @@ def admit(policy: dict[str, Any], binding: dict[str, Any], pod: dict[str, Any], 
         "oldObject": celpy.json_to_cel(old_pod),
         "namespaceObject": celpy.json_to_cel(namespace),
         "request": celpy.json_to_cel({"operation": operation, "namespace": namespace["metadata"]["name"],
-                                      "resource": {"group": "", "version": "v1", "resource": resource},
+                                      "resource": {"group": group, "version": "v1", "resource": resource},
                                       "userInfo": {"username": user, "groups": list(groups)}}),
         "params": celpy.json_to_cel(None),
     }

@@ -24,10 +24,11 @@ from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube
 from tests.helpers.testenv import KUBE_BINARIES, require_binaries
 
-# The platform the admission/authorization tests apply: three tenants as in the render tests,
-# gamma allowed one LoadBalancer Service, and "zeta", a scratch tenant whose fences the negative
-# controls break (so breaking them never disturbs the other tenants' checks).
-ZETA: dict[str, Any] = tenant("zeta", 3, quota={"cpu": "1", "memory": "1Gi", "pods": 2},
+# The platform the admission/authorization tests apply: three tenants as in the render tests (gamma
+# granted node ports; a loadBalancers grant is refused by the spec since issue 23), and "zeta", a
+# scratch tenant whose fences the negative controls break (so breaking them never disturbs the other
+# tenants' checks; it may hold 3 Secrets: tests/live/test_fair_share_live.py).
+ZETA: dict[str, Any] = tenant("zeta", 3, quota={"cpu": "1", "memory": "1Gi", "pods": 2, "objects": {"secrets": 3}},
                               limits={"maxPerContainer": {"cpu": "1", "memory": "1Gi"}},  # within its quota
                               editors=["arn:aws:iam::111122223333:role/zeta-devs"],
                               # a port-scoped edge (issue 28): the API server stores its ports, endPort included
@@ -37,7 +38,7 @@ ZETA: dict[str, Any] = tenant("zeta", 3, quota={"cpu": "1", "memory": "1Gi", "po
 
 def live_spec() -> dict[str, Any]:
     gamma = copy.deepcopy(GAMMA)
-    gamma["quota"] = {"loadBalancers": 1}
+    gamma["quota"] = {"nodePorts": 1}
     beta = copy.deepcopy(BETA)
     beta["tier"] = "standard"  # both tiers on the live platform (tests/live/test_tiers_live.py)
     return spec_with([ALPHA, beta, gamma, ZETA])

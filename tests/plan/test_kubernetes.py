@@ -20,7 +20,7 @@ KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33")
 
 FULL = spec_with(
     [tenant("alpha", 0, serviceAccounts=["app", "batch"], allowFrom=["beta"], internetEgress=True,
-            quota={"cpu": "8", "memory": "16Gi", "loadBalancers": 1}),
+            quota={"cpu": "8", "memory": "16Gi"}),
      tenant("beta", 1, allowFrom=["alpha"]),
      tenant("gamma", 2)],
     workloads={"ingressControllerNamespace": "ingress-nginx", "mesh": "istio", "podSecurityVersion": "v1.33",
@@ -96,10 +96,50 @@ def test_quota_and_limits_follow_the_spec() -> None:
     hard = pk.resource_quota(t)["spec"]["hard"]
     assert hard == {"requests.cpu": "8", "limits.cpu": "8", "requests.memory": "16Gi", "limits.memory": "16Gi",
                     "pods": "50", "services": "20", "persistentvolumeclaims": "10", "requests.storage": "100Gi",
-                    "services.loadbalancers": "1", "services.nodeports": "0"}
+                    "services.loadbalancers": "0", "services.nodeports": "0",
+                    "requests.ephemeral-storage": "8Gi", "limits.ephemeral-storage": "8Gi",
+                    # a dedicated tenant: no branch interfaces (issue 23)
+                    "requests.vpc.amazonaws.com/pod-eni": "0",
+                    "count/secrets": "50", "count/configmaps": "50", "count/deployments.apps": "30",
+                    "count/replicasets.apps": "200", "count/statefulsets.apps": "20", "count/jobs.batch": "50",
+                    "count/cronjobs.batch": "20", "count/leases.coordination.k8s.io": "20",
+                    "count/ingresses.networking.k8s.io": "20",
+                    "count/horizontalpodautoscalers.autoscaling": "20", "count/poddisruptionbudgets.policy": "20"}
     limits = pk.limit_range(t)["spec"]["limits"]
-    assert limits == [{"type": "Container", "default": {"cpu": "500m", "memory": "512Mi"},
-                       "defaultRequest": {"cpu": "100m", "memory": "128Mi"}, "max": {"cpu": "2", "memory": "4Gi"}}]
+    assert limits == [{"type": "Container",
+                       "default": {"cpu": "500m", "memory": "512Mi", "ephemeral-storage": "256Mi"},
+                       "defaultRequest": {"cpu": "100m", "memory": "128Mi", "ephemeral-storage": "64Mi"},
+                       "max": {"cpu": "2", "memory": "4Gi", "ephemeral-storage": "2Gi"}}]
+
+
+def test_object_counts_and_local_disk_follow_overrides() -> None:
+    t = TenantSpec(name="alpha", slot=0, quota={"ephemeralStorage": "20Gi", "objects": {"secrets": 7, "jobs": 0}},
+                   limits={"ephemeralStorage": {"defaultLimit": "2Gi", "maxPerContainer": "10Gi"}})
+    hard = pk.resource_quota(t)["spec"]["hard"]
+    assert (hard["count/secrets"], hard["count/jobs.batch"], hard["count/configmaps"]) == ("7", "0", "50")
+    assert hard["requests.ephemeral-storage"] == hard["limits.ephemeral-storage"] == "20Gi"
+    lim = pk.limit_range(t)["spec"]["limits"][0]
+    assert (lim["default"]["ephemeral-storage"], lim["max"]["ephemeral-storage"]) == ("2Gi", "10Gi")
+    # Every field of quota.objects has a ResourceQuota key, and every key is a count/ quota.
+    assert set(pk.OBJECT_COUNTS) == set(type(t.quota.objects).model_fields)
+    assert all(k.startswith("count/") for k in pk.OBJECT_COUNTS.values())
+
+
+def test_a_pooled_tenants_branch_interfaces_equal_its_pods() -> None:
+    t = TenantSpec(name="media", pool="shared-a", quota={"pods": 12})
+    assert pk.resource_quota(t)["spec"]["hard"]["requests.vpc.amazonaws.com/pod-eni"] == "12"
+    # a pooled tenant's local disk defaults smaller (its requests share the pool's disks); a set one stays
+    assert t.quota.ephemeral_storage == "3Gi"
+    assert TenantSpec(name="m", pool="p", quota={"ephemeralStorage": "5Gi"}).quota.ephemeral_storage == "5Gi"
+    assert TenantSpec(name="m", pool="p", quota={"ephemeralStorage": "5Gi"}).quota.pods == 10
+
+
+def test_ephemeral_storage_limits_out_of_order_are_rejected_with_a_path() -> None:
+    bad = spec_with([tenant("alpha", 0, limits={"ephemeralStorage": {"defaultRequest": "2Gi"}})])
+    with pytest.raises(SpecError) as exc:
+        load_platform(bad)
+    assert "tenants[0] (alpha).limits.ephemeralStorage" in str(exc.value)
+    assert "2Gi <= 256Mi <= 2Gi" in str(exc.value)
 
 
 def test_limit_range_out_of_order_is_rejected_with_a_path() -> None:
@@ -337,3 +377,13 @@ def test_single_tcp_ports_narrow_the_istio_policy_too() -> None:
                                          "to": [{"operation": {"ports": ["443", "8443"]}}]}]
     # no ports: every port, as before
     assert "ports" not in pk.edge_manifests("payments", "checkout")[0]["spec"]["ingress"][0]
+def test_a_load_balancer_grant_without_a_path_is_refused() -> None:
+    """Issue 23: quota.loadBalancers > 0 admitted a LoadBalancer Service no NetworkPolicy or security group
+    lets traffic reach; the spec now refuses the grant, naming the field and the fix."""
+    with pytest.raises(SpecError) as exc:
+        load_platform(spec_with([tenant("alpha", 0, quota={"loadBalancers": 1})]))
+    text = str(exc.value)
+    assert "tenants[0] (alpha).quota.loadBalancers" in text
+    assert "nothing opens a path" in text and "set quota.loadBalancers to 0" in text
+    # Negative control: without the grant (or with node ports only) the same tenant loads.
+    load_platform(spec_with([tenant("alpha", 0, quota={"loadBalancers": 0, "nodePorts": 1})]))

@@ -134,6 +134,34 @@ def _sgp_without_pool(res: Res) -> None:
                            "spec": {"podSelector": {}, "securityGroups": {"groupIds": ["sg-0beta"]}}}})
 
 
+def _no_secret_count(res: Res) -> None:
+    del review.find(res, "kubernetes:core/v1:ResourceQuota", "alpha", "tenancy-quota")["inputs"]["spec"]["hard"][
+        "count/secrets"]
+
+
+def _unforced_pool_group(res: Res) -> None:
+    """A node pool's group (no tenant on it) that does not force its updates past tenants' budgets."""
+    ng = json.loads(json.dumps(review.find(res, NODE_GROUP, "gamma")))
+    ng.update(urn=ng["urn"].replace("gamma-nodes", "pool-spare-nodes"), name="acme_pool-spare-nodes", tenant=None,
+              parent=None)  # the platform's, not gamma's (the policy pack reads the owner from the parent chain)
+    ng["inputs"].update(taints=[{"key": "tenancy/pool", "value": "spare", "effect": "NO_SCHEDULE"}],
+                        labels={"tenancy/pool": "spare"}, forceUpdateVersion=False)
+    res.append(ng)
+
+
+def _load_balancer_grant(res: Res) -> None:
+    review.find(res, "kubernetes:core/v1:Namespace", "gamma")["inputs"]["metadata"]["labels"][
+        "tenancy/load-balancers"] = "allowed"
+
+
+def _pod_eni_without_max_pods(res: Res) -> None:
+    """Trunks on (ENABLE_POD_ENI) while the launch templates keep EKS's maxPods."""
+    addon = next(r for r in res if r["type"] == "aws:eks/addon:Addon" and r["inputs"]["addonName"] == "vpc-cni")
+    conf = json.loads(addon["inputs"]["configurationValues"])
+    conf.setdefault("env", {})["ENABLE_POD_ENI"] = "true"
+    addon["inputs"]["configurationValues"] = json.dumps(conf)
+
+
 FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "tenant-default-deny": (_drop_default_deny, "beta"),
     "tenant-placement-enforced": (_unbind_placement, "alpha"),
@@ -148,6 +176,10 @@ FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "encrypted-volumes": (_plain_volume, "beta"),
     "imdsv2": (_imdsv1, "alpha"),
     "pooled-pod-security-groups": (_sgp_without_pool, "beta"),
+    "fair-share-quotas": (_no_secret_count, "alpha"),
+    "pool-disruption-budgets": (_unforced_pool_group, None),
+    "no-unreachable-load-balancers": (_load_balancer_grant, "gamma"),
+    "max-pods-with-trunk": (_pod_eni_without_max_pods, "alpha"),
 }
 
 

@@ -67,7 +67,8 @@ class FakeCluster:
     def dry_run_create(self, obj: Mapping[str, Any], user: str, groups: Sequence[str]) -> tuple[bool, int, str]:
         pinned = (obj.get("spec") or {}).get("nodeSelector", {}).get("tenancy/tenant") == obj["metadata"]["namespace"]
         privileged = "privileged" in str(obj)
-        ok = obj["kind"] == "Pod" and pinned and not privileged
+        greedy = "vpc.amazonaws.com/pod-eni" in str(obj)  # the placement policy's branch-interface rules
+        ok = obj["kind"] == "Pod" and pinned and not privileged and not greedy
         return (True, 201, "") if ok else (False, 422, "denied request: fake")
 
 

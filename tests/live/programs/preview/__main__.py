@@ -12,7 +12,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from tenancy.components.bundle import TenantBundle, TenantBundleArgs
-from tenancy.components.cluster import PlacementPolicy, PlacementPolicyArgs
+from tenancy.components.cluster import (
+    DisruptionBudgetPolicy,
+    DisruptionBudgetPolicyArgs,
+    PlacementPolicy,
+    PlacementPolicyArgs,
+)
 from tenancy.plan.validate import load_platform
 
 GROUPS = ["sg-0123456789abcdef0", "sg-0fedcba9876543210"]
@@ -20,7 +25,10 @@ GROUPS = ["sg-0123456789abcdef0", "sg-0fedcba9876543210"]
 config = pulumi.Config()
 spec = load_platform(pulumi.Config("tenancy").require_object("platform"))
 provider = k8s.Provider("cluster", kubeconfig=config.require("kubeconfig"))
-placement = ([PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))]
+# With placement, the platform's other admission policy for pooled tenants too (as tenancy.Platform
+# registers it): the disruption-budget policy (issue 23; tenancy check's pool-disruption-budgets).
+placement = ([PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider)),
+              DisruptionBudgetPolicy(f"{spec.name}-disruption-budgets", DisruptionBudgetPolicyArgs(provider=provider))]
              if config.get_bool("placement") is not False else [])
 marker = k8s.core.v1.ConfigMap("group-source", metadata={"namespace": "default"}, data={"groups": ",".join(GROUPS)},
                                opts=pulumi.ResourceOptions(provider=provider))
