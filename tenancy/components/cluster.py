@@ -39,7 +39,7 @@ import pulumi
 from tenancy.components import invokes
 from tenancy.components.access import entry_name
 from tenancy.components.platform_policies import PlatformNetworkPolicies, PlatformNetworkPoliciesArgs
-from tenancy.plan import admission
+from tenancy.plan import addons, admission
 from tenancy.plan import cluster as plan
 from tenancy.spec import NodesSpec, PlatformSpec, TenantSpec, naming
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL
@@ -94,8 +94,10 @@ def _managed_node_group(
     taints: list[dict[str, str]],
     tags: dict[str, str],
     depends_on: Sequence[pulumi.Resource],
+    kubernetes_version: str,
 ) -> _NodeGroupParts:
-    """Node role (+ managed policies), its EC2_LINUX access entry, launch template, node group."""
+    """Node role (+ managed policies), its EC2_LINUX access entry, launch template, node group
+    (on the cluster's Kubernetes version: see :mod:`tenancy.plan.addons` for the upgrade order)."""
     import pulumi_aws as aws
 
     child = pulumi.ResourceOptions(parent=parent)
@@ -150,6 +152,10 @@ def _managed_node_group(
         # naming.node_group_name_prefix). The name EKS gets is the prefix plus a unique suffix.
         node_group_name_prefix=naming.node_group_name_prefix(node_group_name),
         node_role_arn=role.arn,
+        # The cluster's minor: without it the group keeps the version it was created with, and
+        # EKS refuses the control plane's next minor while nodes are a minor behind (EKS user
+        # guide, update-cluster). The launch template names no AMI, so EKS picks the AMI.
+        version=kubernetes_version,
         subnet_ids=subnet_ids,
         instance_types=list(nodes.instance_types),
         ami_type=nodes.ami_type,
@@ -219,6 +225,7 @@ class Cluster(pulumi.ComponentResource):
         self._partition = _partition(self)
         self._account = invokes.account_id(self)
         self._region = invokes.region(self)
+        self.addon_versions: dict[str, pulumi.Output[str]] = {}
 
         key, log_group = self._secrets_key_and_logs()
         self._control_plane(key, log_group)
@@ -230,6 +237,12 @@ class Cluster(pulumi.ComponentResource):
 
     def _n(self, role: str) -> str:
         return plan.platform_resource_name(self._spec.name, role)
+
+    def _addon_version(self, addon: str) -> pulumi.Output[str]:
+        """The add-on's build for the spec's Kubernetes version (:mod:`tenancy.plan.addons`),
+        recorded for the ``addonVersions`` output."""
+        self.addon_versions[addon] = invokes.addon_version(self, addon, self._spec.kubernetes_version)
+        return self.addon_versions[addon]
 
     def _secrets_key_and_logs(self) -> tuple[Any, Any]:
         """Secrets envelope encryption (and the control-plane log group), key rotation on."""
@@ -364,7 +377,8 @@ class Cluster(pulumi.ComponentResource):
         self.vpc_cni_addon = aws.eks.Addon(
             n("vpc-cni"),
             cluster_name=self.cluster_name,
-            addon_name="vpc-cni",
+            addon_name=addons.VPC_CNI,
+            addon_version=self._addon_version(addons.VPC_CNI),
             configuration_values=json.dumps(plan.vpc_cni_configuration(
                 spec.cluster.network_policy_enforcing_mode, pod_security_groups=pod_sgs)),
             service_account_role_arn=cni_role.arn,
@@ -386,7 +400,8 @@ class Cluster(pulumi.ComponentResource):
             self.pod_identity_agent_addon = aws.eks.Addon(
                 self._n("pod-identity-agent"),
                 cluster_name=self.cluster_name,
-                addon_name="eks-pod-identity-agent",
+                addon_name=addons.POD_IDENTITY_AGENT,
+                addon_version=self._addon_version(addons.POD_IDENTITY_AGENT),
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
                 tags=self._tags,
@@ -420,12 +435,14 @@ class Cluster(pulumi.ComponentResource):
             taints=plan.system_node_taints(),
             tags=self._tags,
             depends_on=self.node_dependencies,
+            kubernetes_version=spec.kubernetes_version,
         )
         # Managed CoreDNS once there are nodes it may run on (it tolerates CriticalAddonsOnly).
         self.coredns_addon = aws.eks.Addon(
             n("coredns"),
             cluster_name=self.cluster_name,
-            addon_name="coredns",
+            addon_name=addons.COREDNS,
+            addon_version=self._addon_version(addons.COREDNS),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=self._tags,
@@ -457,6 +474,8 @@ class Cluster(pulumi.ComponentResource):
             "clusterSecurityGroupId": self.cluster_security_group_id,
             "eksManagedSecurityGroupId": self.eks_managed_security_group_id,
             "secretsKeyArn": self.secrets_key_arn,
+            "kubernetesVersion": self._spec.kubernetes_version,
+            "addonVersions": self.addon_versions,
         })
 
 
@@ -517,6 +536,7 @@ class TenantNodeGroup(pulumi.ComponentResource):
             taints=plan.tenant_node_taints(t),
             tags=naming.tags(p, t),
             depends_on=args.depends_on,
+            kubernetes_version=args.platform.kubernetes_version,
         )
         self.role, self.access_entry = parts.role, parts.access_entry
         self.launch_template, self.node_group = parts.launch_template, parts.node_group
@@ -572,6 +592,7 @@ class PoolNodeGroup(pulumi.ComponentResource):
             taints=plan.pool_node_taints(pool),
             tags={**naming.tags(p), POOL_LABEL: pool},
             depends_on=args.depends_on,
+            kubernetes_version=args.platform.kubernetes_version,
         )
         self.role, self.access_entry = parts.role, parts.access_entry
         self.launch_template, self.node_group = parts.launch_template, parts.node_group
