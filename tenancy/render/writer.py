@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from tenancy.plan.compute import report_lines as compute_report_lines
 from tenancy.plan.pools import report_lines as pool_report_lines
 from tenancy.render.engine import quiet_gc
 from tenancy.render.result import RenderResult
@@ -285,6 +286,8 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
             f"{', '.join(sorted(t.allow_from)) or '—'} | {', '.join(t.service_accounts) or '—'} | {counts[t.name]} |"
         )
     lines += ["", *pool_report_lines(s)] if s.node_pools else []
+    compute = compute_report_lines(s)
+    lines += ["", *compute] if compute else []
     lines += ["", f"Shared platform resources: {counts[None]}.", "", "## Settings that loosen a secure default", ""]
     weakened = _weakened(result)
     lines += [f"- {w}" for w in weakened] or ["None."]

@@ -18,10 +18,10 @@ def test_report_shows_pools_and_pooled_tenants() -> None:
     text = _report(pooled_platform(200))
     assert "200 tenant(s) of 30 slots (/21 blocks), 196 of them on 3 node pool(s)" in text
     assert "## Node pools" in text
-    assert ("| `shared-a` | 4 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 | m6i.2xlarge 2/2/9 | 57 (5, 52) "
-            "| 342 / 342 (100%), 38/node | 621 / 1521 (41%) |") in text
+    assert ("| `shared-a` | 4 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 | m6i.2xlarge 2/2/10 | 57 (5, 52) "
+            "| 342 / 342 (100%), 38/node, 38 kept for churn | 652 / 1521 (43%) |") in text
     assert ("| `p000` | standard | pool `shared-a` | 10.0.48.0/21 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 "
-            "| shared: m6i.2xlarge 2/2/9 | 2, 4Gi, 6 |") in text
+            "| shared: m6i.2xlarge 2/2/10 | 1, 4Gi, 6 |") in text
     assert "| `d00` | premium | 0 | 10.0.16.0/21 |" in text
     assert "| `p009` | premium | pool `shared-a` |" in text  # a premium tenant on a pool
 
