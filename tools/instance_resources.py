@@ -51,7 +51,8 @@ def main() -> None:
     known = json.loads((DATA / "branch_eni_limits.json").read_text())["types"]
     types = {name: table[name] for name in sorted(known) if name in table}
     body = ",\n".join(f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in types.items())
-    a.out.write_text(f'{{"source": {json.dumps(source)},\n"columns": {json.dumps(COLUMNS)},\n"types": {{\n{body}\n}}}}\n')
+    head = f'{{"source": {json.dumps(source)},\n"columns": {json.dumps(COLUMNS)},\n"types": {{\n'
+    a.out.write_text(f"{head}{body}\n}}}}\n")
     json.loads(a.out.read_text())  # well-formed
     print(f"{a.out}: {len(types)} of {len(known)} types")
 

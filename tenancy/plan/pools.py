@@ -351,7 +351,8 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
         fixes = []
         if need_nodes <= 450:
             fixes.append(f"raise nodes.maxSize to {need_nodes}")
-        bigger = table.larger_in_family(lim.instance_type, math.ceil(pc.pods / pc.max_size / (1 - BRANCH_CHURN_HEADROOM)))
+        per_node = math.ceil(pc.pods / pc.max_size / (1 - BRANCH_CHURN_HEADROOM))
+        bigger = table.larger_in_family(lim.instance_type, per_node)
         if bigger is not None and bigger != lim.instance_type:
             fixes.append(f"use a larger instance type (e.g. {bigger}: {table.types[bigger].branch_interfaces} per node)"
                          + (" in place of every smaller one" if len(pc.instance_types) > 1 else ""))
@@ -360,7 +361,8 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
             f"pool {pc.name!r} is oversubscribed: its {len(pc.tenants)} tenant(s)' quota.pods add up to {pc.pods} "
             f"pods, over the {pc.branch_capacity} branch network interfaces (pods with security groups) of "
             f"maxSize {pc.max_size} × {lim.branch_interfaces} ({lim.instance_type}, BranchInterface in "
-            f"{table.source}) less {pc.branch_headroom} kept free for churn (branch-eni-cooldown); {', '.join(fixes)}")))
+            f"{table.source}) less {pc.branch_headroom} kept free for churn (branch-eni-cooldown); "
+            f"{', '.join(fixes)}")))
     if pc.subnets and pc.addresses_needed > pc.usable_addresses:  # no subnets: a bad slot, the spec reports it
         out.append(Problem(where, (
             f"pool {pc.name!r} would run out of addresses: {pc.max_size} node(s) × {pc.node_addresses} addresses "
@@ -422,7 +424,8 @@ def report_lines(spec: PlatformSpec) -> list[str]:
     for pc in pcs:
         tiers = f"{len(pc.tenants)} ({pc.tiers.get('premium', 0)}, {pc.tiers.get('standard', 0)})"
         if pc.known:
-            pods = _share(pc.pods, pc.branch_capacity) + f", {pc.branch_per_node}/node, {pc.branch_headroom} kept for churn"
+            pods = (_share(pc.pods, pc.branch_capacity)
+                    + f", {pc.branch_per_node}/node, {pc.branch_headroom} kept for churn")
             addresses = _share(pc.addresses_needed, pc.usable_addresses)
         else:
             bad = ", ".join(pc.unknown_types + pc.non_trunking_types)

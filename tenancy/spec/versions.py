@@ -6,7 +6,8 @@ Kubernetes release calendar"), cross-checked against endoflife.date/amazon-eks; 
 the same dates in ``DescribeClusterVersions`` (``ClusterVersionInformation.releaseDate``,
 ``endOfStandardSupportDate``, ``endOfExtendedSupportDate``), so a new row is regenerated with::
 
-    aws eks describe-cluster-versions --query 'clusterVersions[].[clusterVersion,releaseDate,endOfStandardSupportDate,endOfExtendedSupportDate]'
+    aws eks describe-cluster-versions --query \
+      'clusterVersions[].[clusterVersion,releaseDate,endOfStandardSupportDate,endOfExtendedSupportDate]'
 
 The rules the guide states and tenancy relies on:
 

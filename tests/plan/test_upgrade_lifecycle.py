@@ -222,3 +222,24 @@ def test_a_pool_over_its_cpu_is_refused_before_anything_is_rendered(walk) -> Non
     assert "raise maxSize to 5" in problem.message
     data["tenants"] = data["tenants"][:-1]  # control: 15 × 2 = 30 fits
     load_platform(data)
+
+
+def test_a_resolved_vpc_cni_below_the_floor_fails_the_deploy() -> None:
+    """EKS answering an old VPC CNI for the version (a Region lagging behind, say) stops the
+    program with the floor and the fix, instead of installing a CNI without cluster network policies."""
+    from tenancy.components.platform import Platform
+    from tenancy.render.engine import RenderError
+    from tenancy.testing import Mocks, run
+
+    class OldCni(Mocks):
+        def call(self, args):  # type: ignore[no-untyped-def]
+            if args.token == "aws:eks/getAddonVersion:getAddonVersion" and args.args.get("addonName") == "vpc-cni":
+                return {"version": "v1.20.4-eksbuild.1"}, []
+            return super().call(args)
+
+    spec = load_platform(_create())
+    with pytest.raises(RenderError, match=r"vpc-cni EKS offers for Kubernetes 1.33 is v1.20.4-eksbuild.1, older than "
+                                          r"v1.21.1"):
+        run(lambda: Platform(spec.name, spec), mocks=OldCni())
+    result = run(lambda: Platform(spec.name, spec))  # control: the default answer passes
+    assert result.of_type(EKS_COMPONENT)
