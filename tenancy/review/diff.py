@@ -504,6 +504,7 @@ def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
             lines += ["| add-on | from | to |", "|---|---|---|"]
             lines += [f"| `{a}` | {_cell(v['from'])} | {_cell(v['to'])} |" for a, v in up["addons"].items()]
             lines.append("")
+    lines += ["#### Isolation changes", ""]
     if d["isolation"]:
         lines += ["| change | layer | tenant | peer | detail |", "|---|---|---|---|---|"]
         for c in sorted(d["isolation"], key=lambda c: (c["change"] != "loosened", c["layer"], str(c["tenant"]))):
