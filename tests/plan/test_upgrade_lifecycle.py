@@ -243,3 +243,12 @@ def test_a_resolved_vpc_cni_below_the_floor_fails_the_deploy() -> None:
         run(lambda: Platform(spec.name, spec), mocks=OldCni())
     result = run(lambda: Platform(spec.name, spec))  # control: the default answer passes
     assert result.of_type(EKS_COMPONENT)
+
+
+def test_pod_identity_agent_is_pinned_and_precedes_every_node_group() -> None:
+    data = {**_create(), "identity": {"mode": "podIdentity"}}
+    result = render_spec(data, stack="dev")
+    [agent] = [a for a in result.of_type(ADDON) if a["inputs"]["addonName"] == addons.POD_IDENTITY_AGENT]
+    assert agent["inputs"]["addonVersion"] == addons.render_placeholder(addons.POD_IDENTITY_AGENT, "1.33")
+    for g in result.of_type(NODE_GROUP):
+        assert agent["urn"] in _ancestors(result, g["urn"]), g["name"]
