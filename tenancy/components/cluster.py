@@ -388,6 +388,20 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=cni_depends),
         )
         self.node_dependencies: list[pulumi.Resource] = [self.vpc_cni_addon]
+        # kube-proxy as a managed add-on too: EKS installs it self-managed at cluster creation and
+        # never updates that copy, so after upgrades it would fall out of the version skew policy
+        # (at most three minors older than the API server). OVERWRITE adopts the running DaemonSet.
+        self.kube_proxy_addon = aws.eks.Addon(
+            n("kube-proxy"),
+            cluster_name=self.cluster_name,
+            addon_name=addons.KUBE_PROXY,
+            addon_version=self._addon_version(addons.KUBE_PROXY),
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._tags,
+            opts=child,
+        )
+        self.node_dependencies.append(self.kube_proxy_addon)
 
     def _pod_identity_agent(self) -> None:
         """Pod Identity needs its agent (a DaemonSet answering 169.254.170.23) on every node before

@@ -1,7 +1,7 @@
 """The EKS managed add-ons' versions: resolved per Kubernetes version, with floors.
 
-Every managed add-on the platform installs (``vpc-cni``, ``coredns``, ``eks-pod-identity-agent``
-in :mod:`tenancy.components.cluster`, ``aws-ebs-csi-driver`` in :mod:`tenancy.components.storage`)
+Every managed add-on the platform installs (``vpc-cni``, ``kube-proxy``, ``coredns``,
+``eks-pod-identity-agent`` in :mod:`tenancy.components.cluster`, ``aws-ebs-csi-driver`` in :mod:`tenancy.components.storage`)
 gets an explicit ``addonVersion``: without one, EKS keeps the version it installed first, so
 raising ``kubernetesVersion`` would move the control plane and leave the add-ons behind.
 
@@ -29,6 +29,7 @@ import re
 
 VPC_CNI = "vpc-cni"
 COREDNS = "coredns"
+KUBE_PROXY = "kube-proxy"
 POD_IDENTITY_AGENT = "eks-pod-identity-agent"
 EBS_CSI_DRIVER = "aws-ebs-csi-driver"
 

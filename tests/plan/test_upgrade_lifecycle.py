@@ -120,7 +120,7 @@ def test_no_version_skew_every_group_and_addon_follows_the_control_plane(walk, n
         + len(spec.get("nodePools", []))
     assert {g["inputs"]["version"] for g in groups} == {version}
     installed = {a["inputs"]["addonName"]: a["inputs"]["addonVersion"] for a in result.of_type(ADDON)}
-    assert set(installed) == {addons.VPC_CNI, addons.COREDNS, addons.EBS_CSI_DRIVER}
+    assert set(installed) == {addons.VPC_CNI, addons.KUBE_PROXY, addons.COREDNS, addons.EBS_CSI_DRIVER}
     assert installed == {a: addons.render_placeholder(a, version) for a in installed}
     # recorded in the stack outputs for the deploy to show what it installed
     assert result.stack_outputs["kubernetesVersion"] == version
@@ -133,7 +133,7 @@ def test_the_graph_orders_control_plane_then_addons_then_node_groups(walk) -> No
     by_name = {a["inputs"]["addonName"]: a["urn"] for a in result.of_type(ADDON)}
     for urn in by_name.values():
         assert cluster["urn"] in _ancestors(result, urn)
-    node_addons = {by_name[addons.VPC_CNI]}  # the agents every node needs before it is Ready
+    node_addons = {by_name[addons.VPC_CNI], by_name[addons.KUBE_PROXY]}  # DaemonSets every node needs
     for g in result.of_type(NODE_GROUP):
         waits = _ancestors(result, g["urn"])
         assert cluster["urn"] in waits and node_addons <= waits, g["name"]
@@ -157,7 +157,7 @@ def test_diff_shows_the_upgrade_as_an_upgrade(walk) -> None:
     d = diff_renders(load_render(walk["created"][1]), load_render(walk["upgraded"][1]))
     up = d["upgrade"]
     assert up["kubernetesVersion"] == {"from": "1.33", "to": "1.34"}
-    assert set(up["addons"]) == {addons.VPC_CNI, addons.COREDNS, addons.EBS_CSI_DRIVER}
+    assert set(up["addons"]) == {addons.VPC_CNI, addons.KUBE_PROXY, addons.COREDNS, addons.EBS_CSI_DRIVER}
     assert up["nodeGroups"]["upgraded"] == up["nodeGroups"]["total"] == 3
     assert d["summary"]["loosened"] == 0 and d["summary"]["tightened"] == 0
     assert set(d["summary"]["resources"]) == {"update"}  # in place: nothing replaced, created or deleted
