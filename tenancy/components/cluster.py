@@ -7,7 +7,7 @@ Components:
   authentication (access entries, no aws-auth ConfigMap), an OIDC provider, a private endpoint,
   every control-plane log type into a log group with a retention, secrets envelope encryption
   with a KMS key it creates (rotation on), the VPC CNI add-on with network-policy enforcement
-  and an IRSA role, no default node group, a system managed node group tainted
+  and an IRSA role, the kube-proxy add-on, no default node group, a system managed node group tainted
   ``CriticalAddonsOnly`` in the system subnets, the CoreDNS add-on on it, platform
   ``clusterAdmins`` access, and a Kubernetes provider for the layers above.
 * :class:`TenantNodeGroup` (``tenancy:cluster:TenantNodeGroup``) — one tenant's node role, its
@@ -204,7 +204,7 @@ class Cluster(pulumi.ComponentResource):
     ``cluster_security_group_id`` (the control-plane security group the network layer made and
     pulumi-eks was given — NOT the EKS-managed one), ``eks_managed_security_group_id`` (the
     cluster security group EKS creates itself), ``secrets_key_arn``, ``node_dependencies``
-    (resources node groups must wait for: the VPC CNI add-on, and with Pod Identity its agent
+    (resources node groups must wait for: the VPC CNI and kube-proxy add-ons, and with Pod Identity its agent
     add-on), ``pod_identity_agent_addon``, ``eks`` (the pulumi-eks component).
     """
 

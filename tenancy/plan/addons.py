@@ -1,9 +1,10 @@
 """The EKS managed add-ons' versions: resolved per Kubernetes version, with floors.
 
 Every managed add-on the platform installs (``vpc-cni``, ``kube-proxy``, ``coredns``,
-``eks-pod-identity-agent`` in :mod:`tenancy.components.cluster`, ``aws-ebs-csi-driver`` in :mod:`tenancy.components.storage`)
-gets an explicit ``addonVersion``: without one, EKS keeps the version it installed first, so
-raising ``kubernetesVersion`` would move the control plane and leave the add-ons behind.
+``eks-pod-identity-agent`` in :mod:`tenancy.components.cluster`, ``aws-ebs-csi-driver`` in
+:mod:`tenancy.components.storage`) gets an explicit ``addonVersion``: without one, EKS keeps the
+version it installed first, so raising ``kubernetesVersion`` would move the control plane and
+leave the add-ons behind.
 
 **Resolved at deploy time, not shipped as a table.** The version is the answer of the
 ``aws.eks.getAddonVersion`` invoke (``DescribeAddonVersions``) for the add-on and the spec's
