@@ -69,7 +69,8 @@ def _parser() -> argparse.ArgumentParser:
         if name == "validate":
             c.add_argument("--previous", type=Path, metavar="DIR",
                            help="also check the change against a previous render (its lifecycle.json): removed "
-                                "tenants off-boarded first and listed in retiredTenants, slots unchanged")
+                                "tenants off-boarded first and listed in retiredTenants, slots unchanged, "
+                                "kubernetesVersion up one minor at most, no minSize above the previous desiredSize")
         if name == "render":
             c.add_argument("--program", type=Path, metavar="DIR",
                            help="render your own Pulumi Python program (DIR/__main__.py) with the config of "
@@ -229,6 +230,7 @@ def _validate(args: argparse.Namespace, path: Path, stack: str) -> int:
             raise _UsageError(f"--previous {args.previous}: no lifecycle.json there (a render directory of tenancy "
                               ">= 0.2)")
         _check_transition(args.previous, spec)
+    _support_warnings(spec)
     print(f"{path}: valid ({len(spec.tenants)} tenant(s))")
     return EXIT_OK
 
@@ -250,6 +252,8 @@ def _render(args: argparse.Namespace, path: Path, stack: str) -> int:
             progress.done()
     if result.platform_spec is not None and not args.no_lifecycle_check:
         _check_transition(out_dir, result.platform_spec)
+    if result.platform_spec is not None:
+        _support_warnings(result.platform_spec)
     out = write_render(result, out_dir)
     groups = result.manifests
     tenants = len({r["tenant"] for r in result.resources if r["tenant"]})
@@ -283,6 +287,17 @@ def _render_program(args: argparse.Namespace, path: Path, stack: str, progress: 
         raise _UsageError(str(exc)) from None
     finally:
         progress.done()
+
+
+def _support_warnings(spec: Any) -> None:
+    """What EKS's release calendar says about the spec's version today (tenancy.spec.versions):
+    warnings, never errors — a spec's validity does not depend on the day it is checked."""
+    import datetime as dt
+
+    from tenancy.spec.versions import support_warnings
+
+    for w in support_warnings(spec.kubernetes_version, spec.cluster.upgrade_policy, dt.date.today()):
+        print(f"warning: {w}", file=sys.stderr)
 
 
 def _check_transition(out_dir: Path, spec: Any) -> None:

@@ -7,7 +7,7 @@ Components:
   authentication (access entries, no aws-auth ConfigMap), an OIDC provider, a private endpoint,
   every control-plane log type into a log group with a retention, secrets envelope encryption
   with a KMS key it creates (rotation on), the VPC CNI add-on with network-policy enforcement
-  and an IRSA role, no default node group, a system managed node group tainted
+  and an IRSA role, the kube-proxy add-on, no default node group, a system managed node group tainted
   ``CriticalAddonsOnly`` in the system subnets, the CoreDNS add-on on it, platform
   ``clusterAdmins`` access, and a Kubernetes provider for the layers above.
 * :class:`TenantNodeGroup` (``tenancy:cluster:TenantNodeGroup``) — one tenant's node role, its
@@ -44,7 +44,7 @@ from tenancy.components import invokes
 from tenancy.components.access import entry_name
 from tenancy.components.autoscaler import tag_autoscaling_group
 from tenancy.components.platform_policies import PlatformNetworkPolicies, PlatformNetworkPoliciesArgs
-from tenancy.plan import admission
+from tenancy.plan import addons, admission
 from tenancy.plan import autoscaler as aplan
 from tenancy.plan import cluster as plan
 from tenancy.plan import pools as pool_plan
@@ -109,10 +109,12 @@ def _managed_node_group(
     tags: dict[str, str],
     depends_on: Sequence[pulumi.Resource],
     autoscaled_in: str | None,
+    kubernetes_version: str,
     force_update_version: bool = False,
     max_pods: int | None = None,
 ) -> _NodeGroupParts:
-    """Node role (+ managed policies), its EC2_LINUX access entry, launch template, node group;
+    """Node role (+ managed policies), its EC2_LINUX access entry, launch template, node group
+    (on the cluster's Kubernetes version: see :mod:`tenancy.plan.addons` for the upgrade order);
     with ``autoscaled_in`` (the cluster's name, when its cluster-autoscaler runs) the tags of the
     group's Auto Scaling group (:func:`tenancy.components.autoscaler.tag_autoscaling_group`)."""
     import pulumi_aws as aws
@@ -171,6 +173,10 @@ def _managed_node_group(
         # naming.node_group_name_prefix). The name EKS gets is the prefix plus a unique suffix.
         node_group_name_prefix=naming.node_group_name_prefix(node_group_name),
         node_role_arn=role.arn,
+        # The cluster's minor: without it the group keeps the version it was created with, and
+        # EKS refuses the control plane's next minor while nodes are a minor behind (EKS user
+        # guide, update-cluster). The launch template names no AMI, so EKS picks the AMI.
+        version=kubernetes_version,
         subnet_ids=subnet_ids,
         instance_types=list(nodes.instance_types),
         ami_type=nodes.ami_type,
@@ -225,7 +231,7 @@ class Cluster(pulumi.ComponentResource):
     ``cluster_security_group_id`` (the control-plane security group the network layer made and
     pulumi-eks was given — NOT the EKS-managed one), ``eks_managed_security_group_id`` (the
     cluster security group EKS creates itself), ``secrets_key_arn``, ``node_dependencies``
-    (resources node groups must wait for: the VPC CNI add-on, and with Pod Identity its agent
+    (resources node groups must wait for: the VPC CNI and kube-proxy add-ons, and with Pod Identity its agent
     add-on), ``pod_identity_agent_addon``, ``eks`` (the pulumi-eks component).
     """
 
@@ -246,6 +252,7 @@ class Cluster(pulumi.ComponentResource):
         self._partition = _partition(self)
         self._account = invokes.account_id(self)
         self._region = invokes.region(self)
+        self.addon_versions: dict[str, pulumi.Output[str]] = {}
 
         key, log_group = self._secrets_key_and_logs()
         self._control_plane(key, log_group)
@@ -257,6 +264,12 @@ class Cluster(pulumi.ComponentResource):
 
     def _n(self, role: str) -> str:
         return plan.platform_resource_name(self._spec.name, role)
+
+    def _addon_version(self, addon: str) -> pulumi.Output[str]:
+        """The add-on's build for the spec's Kubernetes version (:mod:`tenancy.plan.addons`),
+        recorded for the ``addonVersions`` output."""
+        self.addon_versions[addon] = invokes.addon_version(self, addon, self._spec.kubernetes_version)
+        return self.addon_versions[addon]
 
     def _secrets_key_and_logs(self) -> tuple[Any, Any]:
         """Secrets envelope encryption (and the control-plane log group), key rotation on."""
@@ -391,7 +404,8 @@ class Cluster(pulumi.ComponentResource):
         self.vpc_cni_addon = aws.eks.Addon(
             n("vpc-cni"),
             cluster_name=self.cluster_name,
-            addon_name="vpc-cni",
+            addon_name=addons.VPC_CNI,
+            addon_version=self._addon_version(addons.VPC_CNI),
             configuration_values=json.dumps(plan.vpc_cni_configuration(
                 spec.cluster.network_policy_enforcing_mode, pod_security_groups=pod_sgs)),
             service_account_role_arn=cni_role.arn,
@@ -401,6 +415,20 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=cni_depends),
         )
         self.node_dependencies: list[pulumi.Resource] = [self.vpc_cni_addon]
+        # kube-proxy as a managed add-on too: EKS installs it self-managed at cluster creation and
+        # never updates that copy, so after upgrades it would fall out of the version skew policy
+        # (at most three minors older than the API server). OVERWRITE adopts the running DaemonSet.
+        self.kube_proxy_addon = aws.eks.Addon(
+            n("kube-proxy"),
+            cluster_name=self.cluster_name,
+            addon_name=addons.KUBE_PROXY,
+            addon_version=self._addon_version(addons.KUBE_PROXY),
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._tags,
+            opts=child,
+        )
+        self.node_dependencies.append(self.kube_proxy_addon)
 
     def _pod_identity_agent(self) -> None:
         """Pod Identity needs its agent (a DaemonSet answering 169.254.170.23) on every node before
@@ -413,7 +441,8 @@ class Cluster(pulumi.ComponentResource):
             self.pod_identity_agent_addon = aws.eks.Addon(
                 self._n("pod-identity-agent"),
                 cluster_name=self.cluster_name,
-                addon_name="eks-pod-identity-agent",
+                addon_name=addons.POD_IDENTITY_AGENT,
+                addon_version=self._addon_version(addons.POD_IDENTITY_AGENT),
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
                 tags=self._tags,
@@ -450,12 +479,14 @@ class Cluster(pulumi.ComponentResource):
             tags=self._tags,
             depends_on=self.node_dependencies,
             autoscaled_in=_autoscaled_in(spec),
+            kubernetes_version=spec.kubernetes_version,
         )
         # Managed CoreDNS once there are nodes it may run on (it tolerates CriticalAddonsOnly).
         self.coredns_addon = aws.eks.Addon(
             n("coredns"),
             cluster_name=self.cluster_name,
-            addon_name="coredns",
+            addon_name=addons.COREDNS,
+            addon_version=self._addon_version(addons.COREDNS),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=self._tags,
@@ -487,6 +518,8 @@ class Cluster(pulumi.ComponentResource):
             "clusterSecurityGroupId": self.cluster_security_group_id,
             "eksManagedSecurityGroupId": self.eks_managed_security_group_id,
             "secretsKeyArn": self.secrets_key_arn,
+            "kubernetesVersion": self._spec.kubernetes_version,
+            "addonVersions": self.addon_versions,
         })
 
 
@@ -550,6 +583,7 @@ class TenantNodeGroup(pulumi.ComponentResource):
             tags=naming.tags(p, t),
             depends_on=args.depends_on,
             autoscaled_in=_autoscaled_in(args.platform),
+            kubernetes_version=args.platform.kubernetes_version,
         )
         self.role, self.access_entry = parts.role, parts.access_entry
         self.launch_template, self.node_group = parts.launch_template, parts.node_group
@@ -608,6 +642,7 @@ class PoolNodeGroup(pulumi.ComponentResource):
             tags={**naming.tags(p), POOL_LABEL: pool},
             depends_on=args.depends_on,
             autoscaled_in=_autoscaled_in(args.platform),
+            kubernetes_version=args.platform.kubernetes_version,
         )
         self.role, self.access_entry = parts.role, parts.access_entry
         self.launch_template, self.node_group = parts.launch_template, parts.node_group

@@ -125,3 +125,20 @@ def arn_or_built(value: pulumi.Output[Any], service: str, resource: str,
         return parts.apply(lambda a: f"arn:{a[0]}:{service}:{a[1]}:{a[2]}:{resource}")
 
     return value.apply(pick)
+
+
+def addon_version(parent: pulumi.Resource | None, addon: str, kubernetes_version: str) -> pulumi.Output[str]:
+    """The newest build of EKS managed add-on ``addon`` for ``kubernetes_version``:
+    ``aws.eks.getAddonVersion`` with ``mostRecent`` (``DescribeAddonVersions``), checked against
+    tenancy's floor (:mod:`tenancy.plan.addons`). Mocks that answer nothing get the render's
+    placeholder (EKS itself always answers)."""
+    import pulumi_aws as aws
+
+    from tenancy.plan import addons
+
+    def pick(answer: str | None) -> str:
+        return addons.checked(addon, kubernetes_version)(answer or addons.render_placeholder(addon, kubernetes_version))
+
+    return aws.eks.get_addon_version_output(
+        addon_name=addon, kubernetes_version=kubernetes_version, most_recent=True,
+        opts=pulumi.InvokeOutputOptions(parent=parent)).version.apply(pick)

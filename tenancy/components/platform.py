@@ -162,6 +162,10 @@ class Platform(pulumi.ComponentResource):
             "oidcProviderArn": self.cluster.oidc_provider_arn,
             "oidcIssuer": self.cluster.oidc_issuer,
             "eksManagedSecurityGroupId": self.cluster.eks_managed_security_group_id,
+            # What this deploy installed (tenancy.plan.addons: resolved per Kubernetes version).
+            "kubernetesVersion": self.spec.kubernetes_version,
+            "addonVersions": {**self.cluster.addon_versions,
+                              **({self.storage.addon_name: self.storage.addon_version} if self.storage else {})},
             "network": self.network.outputs(),
             "tenantDataBucket": self.data_bucket.bucket_name,
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,

@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from tenancy.components import invokes
 from tenancy.plan import cluster as cplan
 from tenancy.plan import iam as iplan
 from tenancy.plan import storage as plan
@@ -127,6 +128,8 @@ class BlockStorage(pulumi.ComponentResource):
 
         args = self._args
         _, sa = plan.CONTROLLER_SERVICE_ACCOUNT
+        self.addon_name = plan.ADDON
+        self.addon_version = invokes.addon_version(self, plan.ADDON, args.platform.kubernetes_version)
         identity: dict[str, Any] = (
             {"service_account_role_arn": self.role.arn} if args.platform.identity.mode == "irsa" else
             {"pod_identity_associations": [{"role_arn": self.role.arn, "service_account": sa}]})
@@ -134,6 +137,7 @@ class BlockStorage(pulumi.ComponentResource):
             self._n("ebs-csi"),
             cluster_name=args.cluster_name,
             addon_name=plan.ADDON,
+            addon_version=self.addon_version,
             configuration_values=json.dumps(plan.addon_configuration(cplan.SYSTEM_LABELS), sort_keys=True),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",

@@ -60,6 +60,7 @@ IMAGE_TAGS: dict[str, str] = {
     "1.32": "v1.32.7",
     "1.33": "v1.33.6",
     "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
 }
 """Kubernetes minor → cluster-autoscaler image tag: the newest ``cluster-autoscaler-1.<minor>.<patch>``
 release tag of kubernetes/autoscaler for each minor (git tags, read 2026-12 from the repository

@@ -60,6 +60,7 @@ from importlib import resources
 from typing import Any
 
 from tenancy.plan.capacity import platform_roles
+from tenancy.plan.compute import compute_problems
 from tenancy.plan.network import PLATFORM_SECURITY_GROUPS
 from tenancy.spec.errors import Problem
 from tenancy.spec.models import PlatformSpec, quantity_value
@@ -91,6 +92,12 @@ POD_SECURITY_GROUPS = 2
 group (what the system and control-plane groups admit for DNS and 443)."""
 SECURITY_GROUPS_PER_INTERFACE_QUOTA = 5
 """VPC quota "Security groups per network interface" (default 5, up to 16)."""
+BRANCH_CHURN_HEADROOM = 0.10
+"""Share of a pool's branch interfaces kept free for churn: a deleted pod's branch interface is
+held for a cool-down before the controller hands it out again (``branch-eni-cooldown`` in the
+``amazon-vpc-cni`` ConfigMap, 60 s by default, 30 s at least: EKS user guide,
+security-groups-for-pods; amazon-vpc-resource-controller-k8s ``pkg/provider/branch/cooldown``),
+so a rollout's new pods need interfaces beyond the quota's count while the old ones cool down."""
 IAM_ROLES_PER_ACCOUNT_QUOTA = 1000
 """IAM quota "Roles per account" (default 1,000, adjustable)."""
 # Security group rules (a pooled tenant's probe rule) and security groups per Region are counted by
@@ -276,9 +283,20 @@ class PoolCapacity:
         return self.limiting.branch_interfaces
 
     @property
-    def branch_capacity(self) -> int:
-        """Pods with security groups the pool holds at :attr:`nodes`."""
+    def branch_total(self) -> int:
+        """Branch interfaces of :attr:`nodes` nodes (``maxSize``, or ``desiredSize`` without the
+        autoscaler)."""
         return self.nodes * self.branch_per_node
+
+    @property
+    def branch_headroom(self) -> int:
+        """Of :attr:`branch_total`, kept free for churn (:data:`BRANCH_CHURN_HEADROOM`)."""
+        return math.ceil(self.branch_total * BRANCH_CHURN_HEADROOM)
+
+    @property
+    def branch_capacity(self) -> int:
+        """Pods with security groups the pool holds at :attr:`nodes`, churn headroom kept."""
+        return self.branch_total - self.branch_headroom
 
     @property
     def node_addresses(self) -> int:
@@ -350,6 +368,7 @@ def capacity_problems(spec: PlatformSpec) -> list[Problem]:
     for pc in pools_capacity(spec):
         out.extend(_pool_problems(pc, table))
     out.extend(_node_type_problems(spec, table))
+    out.extend(compute_problems(spec))
     out.extend(_iam_problems(spec))
     return out
 
@@ -384,12 +403,13 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
         return out
     lim = pc.limiting
     if pc.pods > pc.branch_capacity:
-        need_nodes = math.ceil(pc.pods / lim.branch_interfaces)
+        need_nodes = _nodes_for(pc.pods, lim.branch_interfaces)
         fixes = []
         if need_nodes <= 450:
             fixes.append(f"raise nodes.{pc.size_field} to {need_nodes}"
                          + ("" if pc.autoscaled or need_nodes <= pc.max_size else " (and maxSize with it)"))
-        bigger = table.larger_in_family(lim.instance_type, math.ceil(pc.pods / max(pc.nodes, 1)))
+        per_node = math.ceil(pc.pods / max(pc.nodes, 1) / (1 - BRANCH_CHURN_HEADROOM))
+        bigger = table.larger_in_family(lim.instance_type, per_node)
         if bigger is not None and bigger != lim.instance_type:
             fixes.append(f"use a larger instance type (e.g. {bigger}: {table.types[bigger].branch_interfaces} per node)"
                          + (" in place of every smaller one" if len(pc.instance_types) > 1 else ""))
@@ -399,7 +419,8 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
             f"pool {pc.name!r} is oversubscribed: its {len(pc.tenants)} tenant(s)' quota.pods add up to {pc.pods} "
             f"pods, over the {pc.branch_capacity} branch network interfaces (pods with security groups) of "
             f"{pc.size_field} {pc.nodes} × {lim.branch_interfaces} ({lim.instance_type}, BranchInterface in "
-            f"{table.source}){why}; {', '.join(fixes)}")))
+            f"{table.source}) less {pc.branch_headroom} kept free for churn (branch-eni-cooldown){why}; "
+            f"{', '.join(fixes)}")))
     if pc.ephemeral_bytes > pc.pod_disk_bytes:
         out.append(Problem(f"{where}.nodes.diskSizeGib", (
             f"pool {pc.name!r} is oversubscribed on local disk: its {len(pc.tenants)} tenant(s)' "
@@ -417,6 +438,14 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
             f"quota.pods, or "
             f"move tenants to another pool (each pool has its own address block)")))
     return out
+
+
+def _nodes_for(pods: int, per_node: int) -> int:
+    """Fewest nodes whose branch interfaces, churn headroom kept, hold ``pods``."""
+    n = max(1, math.ceil(pods / per_node))
+    while n * per_node - math.ceil(n * per_node * BRANCH_CHURN_HEADROOM) < pods:
+        n += 1
+    return n
 
 
 def platform_security_groups(spec: PlatformSpec) -> int:
@@ -476,14 +505,16 @@ def report_lines(spec: PlatformSpec) -> list[str]:
     lines = ["## Node pools", "",
              f"Shared node groups (docs/pools.md), at `{at}` (cluster.autoscaler: {spec.cluster.autoscaler}): "
              "pods are the pool's tenants' `quota.pods` against "
-             "its branch network interfaces (security groups for pods), addresses are nodes plus pods against its "
+             "its branch network interfaces (security groups for pods) less 10% kept free for churn, addresses are "
+             "nodes plus pods against its "
              f"subnets (branch-interface limits: {branch_eni_table().source}).", "",
              "| pool | slot | subnets | nodes (min/desired/max) | tenants (premium, standard) | pods / branch capacity "
              "| addresses / usable | local disk / for pods |", "|---|---|---|---|---|---|---|---|"]
     for pc in pcs:
         tiers = f"{len(pc.tenants)} ({pc.tiers.get('premium', 0)}, {pc.tiers.get('standard', 0)})"
         if pc.known:
-            pods = _share(pc.pods, pc.branch_capacity) + f", {pc.branch_per_node}/node"
+            pods = (_share(pc.pods, pc.branch_capacity)
+                    + f", {pc.branch_per_node}/node, {pc.branch_headroom} kept for churn")
             addresses = _share(pc.addresses_needed, pc.usable_addresses)
         else:
             bad = ", ".join(pc.unknown_types + pc.non_trunking_types)

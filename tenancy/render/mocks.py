@@ -17,6 +17,7 @@ from typing import Any
 
 import pulumi
 
+from tenancy.plan import addons
 from tenancy.spec.wire import (
     AWS_EIP,
     AWS_EKS_ACCESS_ENTRY,
@@ -333,6 +334,12 @@ class TenancyMocks(pulumi.runtime.Mocks):
             return {"name": a.get("name"), "id": a.get("name"), "arn": core["arn"], "endpoint": core["endpoint"],
                     "roleArn": core["roleArn"],
                     "vpcConfig": {"clusterSecurityGroupId": core["clusterSecurityGroupId"]}}
+        if tok == "aws:eks/getAddonVersion:getAddonVersion":
+            # No build number is invented: a placeholder naming the Kubernetes version
+            # (tenancy.plan.addons; EKS answers the real build at deploy time).
+            version = addons.render_placeholder(str(a.get("addonName")), str(a.get("kubernetesVersion")))
+            return {"addonName": a.get("addonName"), "kubernetesVersion": a.get("kubernetesVersion"),
+                    "mostRecent": a.get("mostRecent"), "version": version, "id": version}
         if tok == "aws:iam/getPolicyDocument:getPolicyDocument":
             return {"json": json.dumps(a, sort_keys=True), "id": digest(json.dumps(a, sort_keys=True))}
         return {}

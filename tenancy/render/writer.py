@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from tenancy.plan.compute import report_lines as compute_report_lines
 from tenancy.plan.pools import etcd_lines
 from tenancy.plan.pools import report_lines as pool_report_lines
 from tenancy.render.engine import quiet_gc
@@ -349,6 +350,8 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
             f"{counts[t.name]} |"
         )
     lines += ["", *pool_report_lines(s)] if s.node_pools else []
+    compute = compute_report_lines(s)
+    lines += ["", *compute] if compute else []
     lines += ["", *etcd_lines(s)]
     lines += ["", f"Shared platform resources: {counts[PLATFORM_OWNER]}."]
     if counts[PROGRAM_OWNER]:

@@ -27,7 +27,14 @@ JSON shape (``--format json``)::
      "isolation": [{"change": "loosened|tightened", "layer", "tenant", "peer", "detail"}],
      "migrations": [{"tenant", "from", "to", "evicted", "refused": [...], "podsNeed": {...}, "procedure"}],
      "nodeGroups": {"quota", "before", "peak", "after", "fits", "problem", "batches": [[urn]],
-                    "targets": [[urn]], ...}}
+                    "targets": [[urn]], ...},
+     "upgrade": {"kubernetesVersion": {"from", "to"}, "addons": {name: {"from", "to"}},
+                 "nodeGroups": {"upgraded": n, "total": n}} | null}
+
+A Kubernetes upgrade (the control plane's ``version``, node groups' ``version`` and add-ons'
+``addonVersion`` moving together) is also reported as one ``upgrade``, in the order EKS applies
+it (control plane, add-ons, node groups): these are in-place updates, never replacements, and
+never isolation changes.
 
 Exit codes (CLI): 0 done, 3 when the update's node-group peak is over the quota (always) or, with
 ``--fail-on-loosened``, when isolation loosens, 2 bad input, 1 anything else.
@@ -445,6 +452,34 @@ def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[s
 # The whole diff
 
 
+def _versions(resources: Sequence[Mapping[str, Any]]) -> tuple[str | None, dict[str, str], dict[str, str]]:
+    """(control plane version, {add-on: addonVersion}, {node group urn: version}) of a render."""
+    from tenancy.spec.wire import AWS_EKS_ADDON, AWS_EKS_NODE_GROUP, EKS_COMPONENT
+
+    cluster, addons, groups = None, {}, {}
+    for r in resources:
+        inputs = r.get("inputs") or {}
+        if r["type"] == EKS_COMPONENT:
+            cluster = inputs.get("version")
+        elif r["type"] == AWS_EKS_ADDON and inputs.get("addonName"):
+            addons[str(inputs["addonName"])] = str(inputs.get("addonVersion") or "")
+        elif r["type"] == AWS_EKS_NODE_GROUP:
+            groups[r["urn"]] = str(inputs.get("version") or "")
+    return cluster, addons, groups
+
+
+def upgrade_of(base: Sequence[Mapping[str, Any]], head: Sequence[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """The Kubernetes upgrade between two renders, or None when the control plane's version is unchanged."""
+    bv, ba, bg = _versions(base)
+    hv, ha, hg = _versions(head)
+    if bv is None or hv is None or bv == hv:
+        return None
+    return {"kubernetesVersion": {"from": bv, "to": hv},
+            "addons": {a: {"from": ba.get(a), "to": v} for a, v in sorted(ha.items()) if ba.get(a) != v},
+            "nodeGroups": {"upgraded": sum(1 for u, v in hg.items() if u in bg and bg[u] != v and v == hv),
+                           "total": len(hg)}}
+
+
 def diff_renders(base: Render, head: Render, node_group_quota: int | None = None) -> dict[str, Any]:
     """The diff document (module docstring). ``node_group_quota`` overrides the quota the head
     render records (``nodeGroupQuota``; default 30) for the update's node-group peak
@@ -478,7 +513,8 @@ def diff_renders(base: Render, head: Render, node_group_quota: int | None = None
             "security": head_perimeter.document(),
             "identities": principals.document(principals.people_of(head.resources, head_facts),
                                               principals.workload_roles_of(head.resources, head_facts)),
-            "nodeGroups": peak.document()}
+            "nodeGroups": peak.document(),
+            "upgrade": upgrade_of(base.resources, head.resources)}
 
 
 def _cell(v: Any) -> str:
@@ -506,6 +542,16 @@ def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
                   f"update's peak, quota {ng['quota']}.**" + (f" {ng['problem']}." if ng["problem"] else ""), ""]
     if d.get("security"):
         lines += summary_markdown(d["security"])
+    up = d.get("upgrade")
+    if up:
+        kv, ung = up["kubernetesVersion"], up["nodeGroups"]
+        lines += [f"#### Kubernetes upgrade {kv['from']} → {kv['to']}", "",
+                  "In place, in EKS's order: the control plane, then the add-ons, then the node groups "
+                  f"({ung['upgraded']} of {ung['total']} move to {kv['to']}).", ""]
+        if up["addons"]:
+            lines += ["| add-on | from | to |", "|---|---|---|"]
+            lines += [f"| `{a}` | {_cell(v['from'])} | {_cell(v['to'])} |" for a, v in up["addons"].items()]
+            lines.append("")
     if d.get("identities"):
         lines += principals.details_markdown(d["identities"])
     lines += migration_lines(moves)

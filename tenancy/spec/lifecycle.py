@@ -72,6 +72,18 @@ def lifecycle_problems(data: Mapping[str, Any]) -> list[Problem]:
     return out
 
 
+def node_groups(spec: Any) -> dict[str, tuple[str, Any]]:
+    """``{key: (spec path, NodesSpec)}`` of every managed node group the spec declares: the
+    system group, each pool, each dedicated tenant (keys stable across renders)."""
+    out: dict[str, tuple[str, Any]] = {"system": ("cluster.systemNodes", spec.cluster.system_nodes)}
+    for i, p in enumerate(spec.node_pools):
+        out[f"pool/{p.name}"] = (f"nodePools[{i}].nodes", p.nodes)
+    for i, t in enumerate(spec.tenants):
+        if t.nodes is not None:
+            out[f"tenant/{t.name}"] = (f"tenants[{i}].nodes", t.nodes)
+    return out
+
+
 def lifecycle_record(spec: Any) -> dict[str, Any]:
     """What :data:`LIFECYCLE_FILE` holds for a validated :class:`~tenancy.spec.PlatformSpec`."""
     return {
@@ -80,6 +92,9 @@ def lifecycle_record(spec: Any) -> dict[str, Any]:
         "retiredTenants": [{"name": r.name, "slot": r.slot} for r in spec.retired_tenants],
         # Read by tenancy diff / check --previous (tenancy.review.fit): the quota an update's peak must fit.
         "quotas": {"nodeGroups": spec.node_group_quota},
+        "kubernetesVersion": spec.kubernetes_version,
+        "nodeGroups": {key: {"minSize": n.min_size, "desiredSize": n.desired_size, "maxSize": n.max_size}
+                       for key, (_, n) in node_groups(spec).items()},
     }
 
 
@@ -92,12 +107,68 @@ def read_lifecycle(render_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def version_problems(previous: Mapping[str, Any], spec: Any) -> list[Problem]:
+    """``kubernetesVersion`` against the previous render's: the same, or the next minor. EKS
+    upgrades a control plane one minor at a time and never downgrades it (EKS user guide,
+    update-cluster); node groups and add-ons follow the control plane in the same deploy."""
+    from tenancy.spec.versions import minor
+
+    before, now = previous.get("kubernetesVersion"), spec.kubernetes_version
+    if not isinstance(before, str) or before == now:
+        return []
+    try:
+        step = minor(now) - minor(before)
+    except ValueError:
+        return []
+    if step < 0:
+        return [Problem("kubernetesVersion", (
+            f"{now} is older than {before}, the version of the previous render: EKS never downgrades a control "
+            f"plane. If EKS upgraded the cluster by itself (cluster.upgradePolicy, end of support), name the version "
+            f"it runs now (`aws eks describe-cluster --query cluster.version`); otherwise put back "
+            f"kubernetesVersion: \"{before}\""))]
+    if step > 1:
+        nxt = f"1.{minor(before) + 1}"
+        return [Problem("kubernetesVersion", (
+            f"{before} -> {now} skips {step - 1} minor version(s): EKS upgrades a control plane one minor at a time, "
+            f"and the nodes must reach each minor before the next: set kubernetesVersion: \"{nxt}\", deploy, then "
+            f"the next minor"))]
+    return []
+
+
+def sizing_problems(previous: Mapping[str, Any], spec: Any) -> list[Problem]:
+    """A node group's ``minSize`` raised above its previous ``desiredSize``: EKS refuses the update
+    ("Minimum capacity X can't be greater than desired size Y"; terraform-aws-eks #2030,
+    terraform-provider-aws #18310), because tenancy leaves ``desiredSize`` to the autoscaler
+    (``ignore_changes``) and so sends the live desired size with the new minimum."""
+    before = previous.get("nodeGroups")
+    if not isinstance(before, Mapping):
+        return []
+    out = []
+    for key, (where, nodes) in node_groups(spec).items():
+        prev = before.get(key)
+        if not isinstance(prev, Mapping):
+            continue  # a new node group: created with its own sizes
+        desired, old_min = prev.get("desiredSize"), prev.get("minSize")
+        if isinstance(desired, int) and isinstance(old_min, int) and nodes.min_size > old_min \
+                and nodes.min_size > desired:
+            out.append(Problem(f"{where}.minSize", (
+                f"minSize {old_min} -> {nodes.min_size} is above the group's desired size {desired} of the previous "
+                f"render: EKS refuses it ('Minimum capacity {nodes.min_size} can't be greater than desired size "
+                f"{desired}'), and desiredSize is left to the autoscaler, so `pulumi up` cannot raise it with the "
+                f"minimum. Scale the group first (`aws eks update-nodegroup-config --scaling-config "
+                f"desiredSize={nodes.min_size}`, or let the cluster autoscaler do it) and record "
+                f"desiredSize: {nodes.min_size} here, deploy, then raise minSize")))
+    return out
+
+
 def transition_problems(previous: Mapping[str, Any], spec: Any) -> list[Any]:
     """Problems of going from a previous render's lifecycle record to ``spec``: every tenant that
     disappeared must be in ``retiredTenants`` (with its slot) and must have been off-boarded in
     the previous render; a tenant's slot never changes; a slot freed in this change (its tenant moved
-    to a shared pool) is not taken by another tenant in the same change."""
-    out = []
+    to a shared pool) is not taken by another tenant in the same change; ``kubernetesVersion``
+    moves up one minor at most (:func:`version_problems`); no ``minSize`` above the previous
+    ``desiredSize`` (:func:`sizing_problems`)."""
+    out: list[Any] = [*version_problems(previous, spec), *sizing_problems(previous, spec)]
     now = {t.name: t for t in spec.tenants}
     retired = {r.name: r.slot for r in spec.retired_tenants}
     held = {before.get("slot"): name for name, before in (previous.get("tenants") or {}).items()

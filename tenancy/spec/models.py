@@ -34,6 +34,7 @@ from pydantic.alias_generators import to_camel
 
 from tenancy.spec import naming
 from tenancy.spec.addressing import DEFAULT_TENANT_BLOCK_PREFIX, MIN_VPC_PREFIX, AddressPlan
+from tenancy.spec.versions import CALENDAR_SOURCE, LATEST, SUPPORTED_KUBERNETES_VERSIONS
 
 # --------------------------------------------------------------------------------------------
 # Scalar types
@@ -45,8 +46,6 @@ _QUANTITY = re.compile(
 )
 _IAM_PRINCIPAL_ARN = re.compile(r"^arn:aws(-[a-z]+)*:(iam|sts)::\d{12}:(role|user|assumed-role)/[\w+=,.@/-]+$")
 _INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-SUPPORTED_KUBERNETES_VERSIONS = ("1.30", "1.31", "1.32", "1.33", "1.34")
-"""1.30 is the first with ValidatingAdmissionPolicy GA, which placement enforcement needs."""
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
                              1096, 1827, 2192, 2557, 2922, 3288, 3653)
 
@@ -90,7 +89,8 @@ def _kubernetes_version(value: str) -> str:
     if value not in SUPPORTED_KUBERNETES_VERSIONS:
         supported = ", ".join(SUPPORTED_KUBERNETES_VERSIONS)
         raise ValueError(f"Kubernetes {value!r} is not supported; use one of {supported} "
-                         "(1.30 is the first with ValidatingAdmissionPolicy GA, which placement enforcement needs)")
+                         "(1.30 is the first with ValidatingAdmissionPolicy GA, which placement enforcement needs; "
+                         f"the newest is the newest in EKS's release calendar: {CALENDAR_SOURCE})")
     return value
 
 
@@ -891,8 +891,12 @@ class PlatformSpec(_Model):
     availability_zones: StrictInt = Field(3, ge=2, le=6)
     """How many zones the VPC spans (2..6). Default 3."""
     kubernetes_version: Annotated[str, BeforeValidator(_to_str), BeforeValidator(_unquoted_version),
-                                  AfterValidator(_kubernetes_version)] = "1.33"
-    """EKS Kubernetes version, 1.30..1.34. Default 1.33. Quote it in YAML ("1.30", not 1.30)."""
+                                  AfterValidator(_kubernetes_version)] = LATEST
+    """EKS Kubernetes version, 1.30..1.35 (EKS's release calendar: ``tenancy.spec.versions``).
+    Default 1.35, the newest. Quote it in YAML ("1.30", not 1.30). Node groups run this version
+    and every managed add-on a build made for it; raise it one minor at a time (a skipped minor
+    or a downgrade is refused against ``--previous``). With ``cluster.upgradePolicy: STANDARD``
+    EKS upgrades the control plane itself at the end of standard support: follow it here."""
     tenants: list[TenantSpec] = []
     """The tenants. Their order does not matter: each is placed by its `slot` (or `pool`) and named
     by its `name`."""

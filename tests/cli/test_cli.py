@@ -120,3 +120,32 @@ def test_render_program_of_this_repository_equals_render_stack(tmp_path: Path) -
     assert files == sorted(p.relative_to(prog) for p in prog.rglob("*") if p.is_file())
     for f in files:
         assert (prog / f).read_bytes() == (stack / f).read_bytes(), f
+
+
+def test_validate_previous_refuses_a_skipped_minor_and_warns_past_end_of_support(tmp_path: Path, capsys,
+                                                                                 monkeypatch) -> None:
+    """The user's view of the upgrade guard: `tenancy render` records 1.33, `tenancy validate
+    --previous` refuses 1.35 (exit 2, the next step named) and takes 1.34; on 2026-12-06 a spec on
+    1.33 with upgradePolicy STANDARD is valid but warned (EKS upgraded it on 2026-07-29)."""
+    import datetime as dt
+
+    class Today(dt.date):
+        @classmethod
+        def today(cls) -> dt.date:  # type: ignore[override]
+            return dt.date(2026, 12, 6)
+
+    monkeypatch.setattr(dt, "date", Today)
+    out = tmp_path / "out"
+    assert cli.main(["render", "--quiet", "--config", str(stack_file(tmp_path / "a.yaml", small_spec())),
+                     "--out", str(out)]) == 0
+    assert "standard support ended on 2026-07-29" in capsys.readouterr().err  # small_spec is on 1.33
+    skip = stack_file(tmp_path / "b.yaml", spec_with(kubernetesVersion="1.35"))
+    assert cli.main(["validate", "--config", str(skip), "--previous", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "kubernetesVersion: 1.33 -> 1.35 skips 1 minor version(s)" in err and 'set kubernetesVersion: "1.34"' in err
+    step = stack_file(tmp_path / "c.yaml", spec_with(kubernetesVersion="1.34"))
+    assert cli.main(["validate", "--config", str(step), "--previous", str(out)]) == 0
+    assert "warning:" in capsys.readouterr().err  # 1.34's standard support ended 2026-12-02: warned, still valid
+    latest = stack_file(tmp_path / "d.yaml", spec_with(kubernetesVersion="1.35"))
+    assert cli.main(["validate", "--config", str(latest)]) == 0
+    assert "warning:" not in capsys.readouterr().err  # control

@@ -314,8 +314,9 @@ def test_with_platform_lifecycle_removed_tenants_are_retired_and_offboarded_firs
 def _pooled_doc(dedicated: int, pooled: int) -> dict:
     doc = fleet_doc(tenants(dedicated) + tenants(pooled, prefix="p", pool="shared"))
     for t in doc["fleet"]["tenants"]:
-        if t.get("pool"):  # the capacity preflight: 10 per cell × 5 pods within the pool's 54 (6 × m6i.large)
-            t["quota"] = {"pods": 5}
+        if t.get("pool"):  # the capacity preflight: 10 per cell × 4 pods within the pool's 48 (6 × m6i.large
+            # = 54, less 6 kept for churn); CPU and memory small enough not to bind (6 × 1.93 CPUs)
+            t["quota"] = {"pods": 4, "cpu": "500m", "memory": "512Mi"}
     for c in doc["fleet"]["cells"]:
         c["nodePools"] = [{"name": "shared", "slot": 0, "nodes": {"instanceTypes": ["m6i.large"], "minSize": 2,
                                                                    "maxSize": 6, "desiredSize": 2}}]
@@ -363,16 +364,17 @@ def test_a_removed_pooled_tenant_is_retired_without_a_slot():
 
 def test_a_full_pool_is_a_full_cell_for_its_tenants():
     """The placer judges each cell with load_platform, so the capacity preflight (docs/pools.md)
-    keeps a pool's tenants within its branch network interfaces: 10 tenants × 5 pods fit a cell's
-    pool (6 × m6i.large = 54), 10 × 6 do not, and the refusal names the pool and the limit."""
+    keeps a pool's tenants within its branch network interfaces: 10 tenants × 4 pods fit a cell's
+    pool (6 × m6i.large = 54, less 6 kept for churn = 48), 10 × 5 do not, and the refusal names the
+    pool and the limit."""
     assert plan(_pooled_doc(3, 30)) is not None
     doc = _pooled_doc(3, 30)
     for t in doc["fleet"]["tenants"]:
         if t.get("pool"):
-            t["quota"] = {"pods": 6}
+            t["quota"]["pods"] = 5
     text = refusal(doc)
     assert "nodePools[0].nodes.maxSize: pool 'shared' is oversubscribed" in text
-    assert "over the 54 branch network interfaces" in text
+    assert "over the 48 branch network interfaces" in text
 
 
 def test_port_scoped_allow_from_links_tenants_like_a_name():

@@ -23,7 +23,9 @@ def node_pool(name: str, slot: int, types: tuple[str, ...] = ("m6i.large",), max
 
 
 def pooled(name: str, pool: str, pods: int, **extra: Any) -> dict[str, Any]:
-    return {"name": name, "pool": pool, "quota": {"pods": pods}, **extra}
+    # small CPU and memory quotas: these tests judge branch interfaces and addresses (CPU and
+    # memory: tests/plan/test_compute.py)
+    return {"name": name, "pool": pool, "quota": {"pods": pods, "cpu": "100m", "memory": "256Mi"}, **extra}
 
 
 def platform(pooled_tenants: list[dict[str, Any]], pools: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
@@ -43,14 +45,15 @@ def paths(data: dict[str, Any]) -> list[str]:
 
 
 def test_pods_exactly_at_branch_capacity_fit_and_one_more_is_refused() -> None:
-    # m6i.large: 9 branch interfaces per node; maxSize 3 -> 27
-    fits = platform([pooled("a", "shared", 20), pooled("b", "shared", 7)], [node_pool("shared", 1)])
+    # m6i.large: 9 branch interfaces per node; maxSize 3 -> 27, less 3 (10%) kept for churn -> 24
+    fits = platform([pooled("a", "shared", 20), pooled("b", "shared", 4)], [node_pool("shared", 1)])
     assert problems(fits) == []
-    over = platform([pooled("a", "shared", 20), pooled("b", "shared", 8)], [node_pool("shared", 1)])
+    over = platform([pooled("a", "shared", 20), pooled("b", "shared", 5)], [node_pool("shared", 1)])
     (msg,) = problems(over)
     assert paths(over) == ["nodePools[0].nodes.maxSize"]
     assert "pool 'shared' is oversubscribed" in msg
-    assert "28 pods" in msg and "27 branch network interfaces" in msg and "maxSize 3 × 9 (m6i.large" in msg
+    assert "25 pods" in msg and "24 branch network interfaces" in msg and "maxSize 3 × 9 (m6i.large" in msg
+    assert "less 3 kept free for churn" in msg
     assert "raise nodes.maxSize to 4" in msg and "m6i.xlarge: 18 per node" in msg
     assert "limits.go" in msg  # the limit's source
 
@@ -81,7 +84,7 @@ def test_without_the_autoscaler_a_desired_size_above_max_is_named() -> None:
 
 
 def test_only_the_pools_own_tenants_count() -> None:
-    data = platform([pooled("a", "one", 27), pooled("b", "two", 27)], [node_pool("one", 1), node_pool("two", 2)])
+    data = platform([pooled("a", "one", 24), pooled("b", "two", 24)], [node_pool("one", 1), node_pool("two", 2)])
     assert problems(data) == []
     data["tenants"].append(pooled("c", "two", 1))
     assert paths(data) == ["nodePools[1].nodes.maxSize"]
@@ -89,10 +92,10 @@ def test_only_the_pools_own_tenants_count() -> None:
 
 
 def test_mixed_instance_types_count_at_the_weakest() -> None:
-    pools = [node_pool("shared", 1, ("m6i.xlarge", "m6i.large"), max_size=2)]  # 18 and 9 -> 2 × 9
-    assert problems(platform([pooled("a", "shared", 18)], pools)) == []
-    (msg,) = problems(platform([pooled("a", "shared", 19)], pools))
-    assert "19 pods" in msg and "18 branch" in msg and "(m6i.large" in msg and "in place of every smaller one" in msg
+    pools = [node_pool("shared", 1, ("m6i.xlarge", "m6i.large"), max_size=2)]  # 18 and 9 -> 2 × 9 - 2
+    assert problems(platform([pooled("a", "shared", 16)], pools)) == []
+    (msg,) = problems(platform([pooled("a", "shared", 17)], pools))
+    assert "17 pods" in msg and "16 branch" in msg and "(m6i.large" in msg and "in place of every smaller one" in msg
 
 
 def test_a_pool_nobody_uses_fits() -> None:
@@ -107,7 +110,8 @@ def test_refused_exactly_when_the_quota_sum_exceeds_the_capacity(pods: list[int]
     data = platform([pooled(f"t{i}", "p", n) for i, n in enumerate(pods)], [node_pool("p", 1, (itype,), max_size)],
                     tenantBlockPrefix=19)  # /19 blocks: addresses are never the limit here
     refused = "nodePools[0].nodes.maxSize" in paths(data)
-    assert refused == (sum(pods) > max_size * per_node)
+    total = max_size * per_node
+    assert refused == (sum(pods) > total - -(-total // 10))  # 10% (rounded up) kept for churn
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,8 +256,9 @@ def test_two_hundred_tenants_validate_and_fit() -> None:
     assert len(spec.tenants) == 200 and len(spec.dedicated_tenants) == 4 and len(spec.node_pools) == 3
     assert P.capacity_problems(spec) == []
     full = P.pool_capacity(spec, FULL_POOL)
-    assert full.pods == full.branch_capacity == 342  # exactly full: 57 tenants × 6 pods = 9 nodes × 38
-    assert full.addresses_needed == 9 * 31 + 342 <= full.usable_addresses == 3 * (512 - 5)
+    assert full.pods == full.branch_capacity == 342  # exactly full: 57 tenants × 6 pods = 10 nodes × 38 - 38
+    assert full.branch_total == 380 and full.branch_headroom == 38
+    assert full.addresses_needed == 10 * 31 + 342 <= full.usable_addresses == 3 * (512 - 5)
     assert {t.tier for t in spec.pooled_tenants} == {"standard", "premium"}
 
 
@@ -267,7 +272,7 @@ def test_one_more_tenant_on_the_full_pool_is_refused_naming_the_pool() -> None:
     assert problem.path == "nodePools[0].nodes.maxSize"
     assert f"pool {FULL_POOL!r} is oversubscribed: its 58 tenant(s)' quota.pods add up to 343 pods, over the 342" \
         in problem.message
-    assert "raise nodes.maxSize to 10" in problem.message
+    assert "raise nodes.maxSize to 11" in problem.message  # 11 × 38 - 42 = 376
 
 
 def test_report_lines_show_each_pools_occupancy() -> None:
@@ -279,9 +284,9 @@ def test_report_lines_show_each_pools_occupancy() -> None:
     rows = [line for line in lines if line.startswith("| `shared-")]
     assert len(rows) == 3
     a = rows[0]
-    assert a.startswith("| `shared-a` | 4 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 | m6i.2xlarge 2/2/9 |")
+    assert a.startswith("| `shared-a` | 4 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 | m6i.2xlarge 2/2/10 |")
     assert "| 57 (5, 52) |" in a  # every tenth pooled tenant is premium
-    assert "342 / 342 (100%), 38/node" in a and "621 / 1521 (41%)" in a
+    assert "342 / 342 (100%), 38/node, 38 kept for churn" in a and "652 / 1521 (43%)" in a
     assert P.report_lines(load_platform(spec_with())) == []  # no pools, no section
 
 

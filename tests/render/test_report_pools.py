@@ -19,10 +19,10 @@ def test_report_shows_pools_and_pooled_tenants() -> None:
     assert ("200 tenant(s): 4 dedicated and 3 node pool(s) in 7 of 30 slots (/21 blocks), 196 pooled on the 3 "
             "pool(s) (`shared-a`: 57, `shared-b`: 70, `shared-c`: 69)") in text
     assert "## Node pools" in text
-    assert ("| `shared-a` | 4 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 | m6i.2xlarge 2/2/9 | 57 (5, 52) "
-            "| 342 / 342 (100%), 38/node | 621 / 1521 (41%) |") in text
+    assert ("| `shared-a` | 4 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 | m6i.2xlarge 2/2/10 | 57 (5, 52) "
+            "| 342 / 342 (100%), 38/node, 38 kept for churn | 652 / 1521 (43%) |") in text
     assert ("| `p000` | standard | pool `shared-a` | 10.0.48.0/21 | 10.0.48.0/23, 10.0.50.0/23, 10.0.52.0/23 "
-            "| shared: m6i.2xlarge 2/2/9 | 2, 4Gi, 6 |") in text
+            "| shared: m6i.2xlarge 2/2/10 | 1, 4Gi, 6 |") in text
     assert "| `d00` | premium | 0 | 10.0.16.0/21 |" in text
     assert "| `p009` | premium | pool `shared-a` |" in text  # a premium tenant on a pool
 

@@ -30,7 +30,7 @@ SPEC = load_platform(spec_with(
      {"name": "news", "pool": "shared-a", "allowFrom": ["media"]},
      {"name": "press", "pool": "shared-b", "tier": "premium"},
      tenant("beta", 1)],
-    nodePools=[{"name": "shared-a", "slot": 4, "nodes": {"instanceTypes": ["m6i.large"]}},
+    nodePools=[{"name": "shared-a", "slot": 4, "nodes": {"instanceTypes": ["m6i.large"], "maxSize": 5}},
                {"name": "shared-b", "slot": 5, "nodes": {"instanceTypes": ["m6i.large"]}}]))
 TENANTS = ["alpha", "media", "news", "press", "beta"]
 ALLOW_FROM = {"alpha": {"press"}, "news": {"media"}}  # by hand, from SPEC
