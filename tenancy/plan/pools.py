@@ -402,6 +402,7 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
     if not pc.known:
         return out
     lim = pc.limiting
+    why = "" if pc.autoscaled else " (cluster.autoscaler is none: the pool runs desiredSize nodes, never more)"
     if pc.pods > pc.branch_capacity:
         need_nodes = _nodes_for(pc.pods, lim.branch_interfaces)
         fixes = []
@@ -414,7 +415,6 @@ def _pool_problems(pc: PoolCapacity, table: BranchEniTable) -> list[Problem]:
             fixes.append(f"use a larger instance type (e.g. {bigger}: {table.types[bigger].branch_interfaces} per node)"
                          + (" in place of every smaller one" if len(pc.instance_types) > 1 else ""))
         fixes += ["lower its tenants' quota.pods", "or move tenants to another pool"]
-        why = "" if pc.autoscaled else " (cluster.autoscaler is none: the pool runs desiredSize nodes, never more)"
         out.append(Problem(f"{where}.nodes.{pc.size_field}", (
             f"pool {pc.name!r} is oversubscribed: its {len(pc.tenants)} tenant(s)' quota.pods add up to {pc.pods} "
             f"pods, over the {pc.branch_capacity} branch network interfaces (pods with security groups) of "

@@ -94,7 +94,9 @@ def network_interfaces(spec: PlatformSpec) -> int:
     groups = [spec.cluster.system_nodes, *(t.nodes for t in spec.dedicated_tenants if t.nodes is not None),
               *(p.nodes for p in spec.node_pools)]
     nodes = sum(g.max_size * _interfaces_per_node(g) for g in groups)
-    branches = sum(pc.branch_capacity for pc in pools_capacity(spec) if pc.known)
+    # every branch interface the pools' nodes can hold (the churn headroom exists too: its interfaces
+    # are cooling down, not absent)
+    branches = sum(pc.branch_total for pc in pools_capacity(spec) if pc.known)
     endpoints = len(interface_endpoints(spec.identity.mode)) * spec.availability_zones
     return nodes + branches + nat_gateways(spec) + endpoints + EKS_CONTROL_PLANE_INTERFACES
 

@@ -132,6 +132,10 @@ def placement_moves(b: IsolationFacts, h: IsolationFacts, base: Sequence[Mapping
             refused.append(f"pods without the {POD_ENI_RESOURCE} request: the VPC resource controller's webhook adds "
                            f"it (the tenant's new SecurityGroupPolicy selects every pod); while that webhook is down, "
                            f"new pods are refused ({POLICY_NAME})")
+        elif was.get("pool"):
+            refused.append(f"pods carrying the {POD_ENI_RESOURCE} request: a dedicated tenant's pods may take no "
+                           f"branch network interface ({POLICY_NAME}, docs/pools.md); the resource controller's webhook "
+                           f"stops adding it once the tenant's SecurityGroupPolicy is gone, so recreated pods pass")
         lo, hi = was.get("tier"), now.get("tier")
         if lo and hi and lo != hi:
             refused.append(f"pods naming priorityClassName {PRIORITY_CLASSES.get(str(lo), lo)}: the tier changes "

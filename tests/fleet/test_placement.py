@@ -13,6 +13,7 @@ from tenancy.plan.validate import load_platform
 from tenancy.spec import SpecError
 
 from .helpers import fleet_doc, tenants
+from tests.fixtures.specs import limits_within
 
 
 def plan(doc, existing=None) -> Placement:
@@ -317,6 +318,7 @@ def _pooled_doc(dedicated: int, pooled: int) -> dict:
         if t.get("pool"):  # the capacity preflight: 10 per cell × 4 pods within the pool's 48 (6 × m6i.large
             # = 54, less 6 kept for churn); CPU and memory small enough not to bind (6 × 1.93 CPUs)
             t["quota"] = {"pods": 4, "cpu": "500m", "memory": "512Mi"}
+            t["limits"] = limits_within("500m", "512Mi")
     for c in doc["fleet"]["cells"]:
         c["nodePools"] = [{"name": "shared", "slot": 0, "nodes": {"instanceTypes": ["m6i.large"], "minSize": 2,
                                                                    "maxSize": 6, "desiredSize": 2}}]

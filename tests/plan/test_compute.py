@@ -15,7 +15,7 @@ from tenancy.plan import compute as C
 from tenancy.plan.pools import branch_eni_table
 from tenancy.plan.validate import load_platform
 from tenancy.spec import SpecError
-from tests.fixtures.specs import spec_with, tenant
+from tests.fixtures.specs import limits_within, spec_with, tenant
 
 
 def test_kube_reserved_cpu_steps() -> None:
@@ -51,7 +51,8 @@ def test_the_table_is_ec2s_answer_for_every_listed_type() -> None:
 
 def _pool(cpu: str, memory: str, tenants: int, max_size: int = 3, types: tuple[str, ...] = ("m6i.large",)
           ) -> dict[str, Any]:
-    pooled = [{"name": f"p{i}", "pool": "shared", "quota": {"cpu": cpu, "memory": memory, "pods": 1}}
+    pooled = [{"name": f"p{i}", "pool": "shared", "quota": {"cpu": cpu, "memory": memory, "pods": 1},
+               "limits": limits_within(cpu, memory)}
               for i in range(tenants)]
     return spec_with([tenant("bank", 0), *pooled], nodePools=[
         {"name": "shared", "slot": 1, "nodes": {"instanceTypes": list(types), "minSize": 1, "maxSize": max_size,

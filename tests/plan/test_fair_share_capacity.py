@@ -9,12 +9,13 @@ from tenancy.plan import pools
 from tenancy.plan.validate import load_platform
 from tenancy.spec import SpecError
 from tests.fixtures.pools import pooled_platform
-from tests.fixtures.specs import spec_with
+from tests.fixtures.specs import limits_within, spec_with
 
 
 def _pool_spec(disk: int, tenants: int, eph: str | None = None) -> dict:
     quota = {"ephemeralStorage": eph} if eph else {}
-    return spec_with([{"name": f"t{i}", "pool": "shared", "quota": {**quota, "pods": 2}} for i in range(tenants)],
+    return spec_with([{"name": f"t{i}", "pool": "shared", "quota": {**quota, "pods": 2, "cpu": "1", "memory": "2Gi"},
+                       "limits": limits_within("1", "2Gi")} for i in range(tenants)],
                      nodePools=[{"name": "shared", "slot": 4, "nodes": {
                          "instanceTypes": ["m6i.2xlarge"], "minSize": 1, "maxSize": 2, "diskSizeGib": disk}}])
 
@@ -51,6 +52,7 @@ def test_report_shows_local_disk_and_etcd() -> None:
     # 4 tenants x (50 Secrets + 50 ConfigMaps) x 1 MiB = 400 MiB
     assert "at most 0.4 GiB of EKS's 8.0 GiB etcd (5%)" in etcd and "Over 100%" not in etcd
     many = load_platform(spec_with([{"name": f"t{i}", "pool": "shared", "quota": {
-        "pods": 1, "ephemeralStorage": "1Gi", "objects": {"secrets": 5000}}} for i in range(2)],
+        "pods": 1, "ephemeralStorage": "1Gi", "objects": {"secrets": 5000}}, "limits": limits_within()}
+        for i in range(2)],
         nodePools=[{"name": "shared", "slot": 4}]))
     assert "Over 100%" in "\n".join(pools.etcd_lines(many))

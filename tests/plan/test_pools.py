@@ -25,7 +25,11 @@ def node_pool(name: str, slot: int, types: tuple[str, ...] = ("m6i.large",), max
 def pooled(name: str, pool: str, pods: int, **extra: Any) -> dict[str, Any]:
     # small CPU and memory quotas: these tests judge branch interfaces and addresses (CPU and
     # memory: tests/plan/test_compute.py)
-    return {"name": name, "pool": pool, "quota": {"pods": pods, "cpu": "100m", "memory": "256Mi"}, **extra}
+    # (a LimitRange within them: a quota below the largest container is refused, tests/spec/test_spec.py)
+    small = {"cpu": "100m", "memory": "256Mi"}
+    return {"name": name, "pool": pool, "quota": {"pods": pods, **small},
+            "limits": {"defaultRequest": {"cpu": "100m", "memory": "128Mi"}, "defaultLimit": small,
+                       "maxPerContainer": small}, **extra}
 
 
 def platform(pooled_tenants: list[dict[str, Any]], pools: list[dict[str, Any]], **overrides: Any) -> dict[str, Any]:
@@ -59,20 +63,21 @@ def test_pods_exactly_at_branch_capacity_fit_and_one_more_is_refused() -> None:
 
 
 def test_without_the_autoscaler_capacity_is_checked_at_desired_size() -> None:
-    """cluster.autoscaler: none — nothing grows the pool past desiredSize (1 × 9 here), so pods
-    that fit maxSize (3 × 9) are refused, naming desiredSize; with the autoscaler they fit."""
-    pods = [pooled("a", "shared", 9), pooled("b", "shared", 1)]
+    """cluster.autoscaler: none — nothing grows the pool past desiredSize (1 × 9 here, less 1 kept
+    for churn), so pods that fit maxSize (3 × 9 less 3) are refused, naming desiredSize; with the
+    autoscaler they fit."""
+    pods = [pooled("a", "shared", 8), pooled("b", "shared", 1)]
     assert problems(platform(pods, [node_pool("shared", 1)])) == []
     off = platform(pods, [node_pool("shared", 1)], cluster={"autoscaler": "none"})
     (msg,) = problems(off)
     assert paths(off) == ["nodePools[0].nodes.desiredSize"]
-    assert "10 pods" in msg and "9 branch network interfaces" in msg and "desiredSize 1 × 9 (m6i.large" in msg
+    assert "9 pods" in msg and "8 branch network interfaces" in msg and "desiredSize 1 × 9 (m6i.large" in msg
     assert "cluster.autoscaler is none" in msg and "raise nodes.desiredSize to 2" in msg
     # At exactly desiredSize × branch interfaces it fits (boundary), and the report says which size.
-    fits = platform([pooled("a", "shared", 9)], [node_pool("shared", 1)], cluster={"autoscaler": "none"})
+    fits = platform([pooled("a", "shared", 8)], [node_pool("shared", 1)], cluster={"autoscaler": "none"})
     assert problems(fits) == []
     spec = PlatformSpec.model_validate(fits)
-    assert P.pool_capacity(spec, "shared").branch_capacity == 9
+    assert P.pool_capacity(spec, "shared").branch_capacity == 8
     assert "at `desiredSize` (cluster.autoscaler: none)" in "\n".join(P.report_lines(spec))
 
 

@@ -93,13 +93,20 @@ def test_pool_to_pool_evicts_nothing_at_once_and_refuses_the_old_pool() -> None:
 
 
 def test_pool_to_dedicated_needs_the_tenant_selector_and_no_eni() -> None:
-    m = _only_move(_diff(_render(_beta("shared")), _render(_beta(None))))
+    head = _render(_beta(None))
+    m = _only_move(_diff(_render(_beta("shared")), head))
     assert (m["from"], m["to"]) == ("pool shared", "beta's own nodes")
     assert m["evicted"].startswith("nothing at once")
     assert m["podsNeed"]["nodeSelector"] == {"tenancy/tenant": "beta"}
     assert m["podsNeed"]["tolerations"] == ["tenancy/tenant=beta:NoSchedule"]
     assert m["podsNeed"]["podEniRequest"] is False
-    assert not any(ENI in r for r in m["refused"])
+    # issue 23: a dedicated tenant's pods may take no branch interface; the diff says so, and the
+    # head's own placement policy (cel-python) agrees
+    [eni] = [r for r in m["refused"] if ENI in r]
+    assert eni.startswith("pods carrying the")
+    need = m["podsNeed"]
+    assert _decide(head, _pod(need["nodeSelector"], need["tolerations"], eni=True)).denied
+    assert not _decide(head, _pod(need["nodeSelector"], need["tolerations"], eni=False)).violations
 
 
 def test_leaving_a_pool_that_is_deleted_evicts_its_pods() -> None:
@@ -174,4 +181,6 @@ def test_a_pod_cannot_be_prepared_for_both_placements(was: str | None, now: str 
     new_need = _only_move(_diff(base, head))["podsNeed"]
     both = _pod(old_need["nodeSelector"], old_need["tolerations"] + new_need["tolerations"], eni=True)
     assert _decide(base, both).denied
-    assert not _decide(base, _pod(old_need["nodeSelector"], old_need["tolerations"], eni=True)).violations
+    # (the pod-eni request only where the old placement is a pool: dedicated pods may take no branch interface)
+    assert not _decide(base, _pod(old_need["nodeSelector"], old_need["tolerations"],
+                                  eni=old_need["podEniRequest"])).violations
