@@ -248,7 +248,8 @@ def report_lines(spec: PlatformSpec) -> list[str]:
         return []
     lines = ["## CPU and memory", "",
              "Quotas (the tenants' `quota.cpu` / `quota.memory`, which cap their requests) against the allocatable "
-             f"of `maxSize` nodes (`desiredSize` with `cluster.autoscaler: none`) of the pool's smallest type (EKS kube-reserved; instance table: {table_source()}).",
+             "of `maxSize` nodes (`desiredSize` with `cluster.autoscaler: none`) "
+             f"of the pool's smallest type (EKS kube-reserved; instance table: {table_source()}).",
              "", "| node pool | nodes | CPU quotas / allocatable | memory quotas / allocatable |", "|---|---|---|---|"]
     for g in gs:
         lines.append(f"| `{g.name}` | {g.max_size} × {', '.join(g.instance_types)} | "

@@ -134,8 +134,9 @@ def placement_moves(b: IsolationFacts, h: IsolationFacts, base: Sequence[Mapping
                            f"new pods are refused ({POLICY_NAME})")
         elif was.get("pool"):
             refused.append(f"pods carrying the {POD_ENI_RESOURCE} request: a dedicated tenant's pods may take no "
-                           f"branch network interface ({POLICY_NAME}, docs/pools.md); the resource controller's webhook "
-                           f"stops adding it once the tenant's SecurityGroupPolicy is gone, so recreated pods pass")
+                           f"branch network interface ({POLICY_NAME}, docs/pools.md); the resource controller's "
+                           f"webhook stops adding it once the tenant's SecurityGroupPolicy is gone, so recreated pods "
+                           f"pass")
         lo, hi = was.get("tier"), now.get("tier")
         if lo and hi and lo != hi:
             refused.append(f"pods naming priorityClassName {PRIORITY_CLASSES.get(str(lo), lo)}: the tier changes "

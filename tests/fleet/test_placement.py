@@ -11,9 +11,9 @@ from tenancy.fleet.placement import Existing, Placement, plan_placement
 from tenancy.fleet.spec import load_fleet
 from tenancy.plan.validate import load_platform
 from tenancy.spec import SpecError
+from tests.fixtures.specs import limits_within
 
 from .helpers import fleet_doc, tenants
-from tests.fixtures.specs import limits_within
 
 
 def plan(doc, existing=None) -> Placement:

@@ -11,7 +11,6 @@ from tenancy.fleet.spec import load_fleet
 from tenancy.fleet.stacks import placement_report
 from tenancy.plan.pools import pool_capacity
 from tenancy.plan.validate import load_platform
-
 from tests.fixtures.specs import limits_within
 
 from .helpers import fleet_doc, tenants

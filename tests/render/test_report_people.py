@@ -196,7 +196,8 @@ def test_a_programs_own_resources_are_not_counted_as_the_platforms() -> None:
     assert "(4 of them your program's own)" in mine.splitlines()[2]
     by_type = _section(mine, "Resources by type")
     # the platform's own ConfigMaps (the cluster-autoscaler's priorities) stay the platform's
-    rows = [r for r in _section(plain, "Resources by type").splitlines() if r.startswith("| `kubernetes:core/v1:ConfigMap`")]
+    rows = [r for r in _section(plain, "Resources by type").splitlines()
+            if r.startswith("| `kubernetes:core/v1:ConfigMap`")]
     platform_cms = int(rows[0].split("|")[2]) if rows else 0
     assert f"| `kubernetes:core/v1:ConfigMap` | {platform_cms} | 0 | 3 |" in by_type
     assert "| `aws:sqs/queue:Queue` | 0 | 1 | 0 |" in by_type
