@@ -267,14 +267,16 @@ class TenantBundle(pulumi.ComponentResource):
             self._register_edge(peer)
         return list(self.peerings)
 
-    def allow_from(self, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
+    def allow_from(self, peer: str | AllowFrom, peer_namespace: k8s.core.v1.Namespace | None = None,
                    opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
         """Register the edge "this tenant allows connections from ``peer``" under this bundle.
         ``peer_namespace``, when managed in the same program, is waited for (the edge puts an
         egress policy in it) and deletes that policy with it.
 
         Each peer has one edge: a second call for the same peer (or a call for a peer the spec's
-        ``allowFrom`` already registered) returns the existing edge."""
+        ``allowFrom`` already registered) returns the existing edge. ``peer`` may be an entry of
+        the spec's ``allowFrom`` (its tenant is the peer; the ports come from the spec)."""
+        peer = peer.tenant if isinstance(peer, AllowFrom) else peer
         if self._args.register_allow_from and peer in self._args.tenant.peers:
             warnings.warn(f"TenantBundle {self._name!r}: allow_from({peer!r}) is no longer needed — the bundle "
                           "registers the edges of its spec's allowFrom itself (this call returns that edge)",

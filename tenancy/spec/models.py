@@ -400,6 +400,28 @@ class AllowFrom(_Model):
         """True when the edge opens every protocol and port (no ``ports``)."""
         return self.ports is None
 
+    # Compatibility (deprecated, removed in 0.3): ``TenantSpec.allow_from`` held tenant names
+    # before port-scoped edges, so programs compared, hashed, sorted and formatted its entries as
+    # strings (``bundles[peer]``, ``peer in names``). An entry still behaves as its tenant's name
+    # there; new code reads ``.tenant`` (or ``TenantSpec.peers``).
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return self.tenant == other
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.tenant)
+
+    def __lt__(self, other: object) -> bool:
+        if isinstance(other, AllowFrom):
+            return (self.tenant, str(self.ports)) < (other.tenant, str(other.ports))
+        if isinstance(other, str):
+            return self.tenant < other
+        return NotImplemented
+
+    def __str__(self) -> str:
+        return self.tenant
+
 
 def _allow_from_entry(value: Any) -> Any:
     """A bare tenant name is the edge opening every port."""

@@ -23,8 +23,6 @@ bundles = {
         pod_identity_agent=spec.identity.mode != "irsa", wait_for=[placement]))
     for t in spec.tenants
 }
-# Edges after every tenant exists: tenant X's allowFrom [Y] is owned by X (as in tenancy.Platform).
-for t in spec.tenants:
-    for peer in t.allow_from:
-        bundles[t.name].allow_from(peer, peer_namespace=bundles[peer].namespace)
+# Each bundle registers its spec's allowFrom edges itself (owned by the tenant that allows, as in
+# tenancy.Platform), once the peer's bundle exists in the program.
 pulumi.export("namespaces", {name: b.namespace_name for name, b in bundles.items()})
