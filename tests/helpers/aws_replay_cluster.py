@@ -386,6 +386,7 @@ def _node_group(ctx: Any, r: dict[str, Any]) -> str:
                        "desiredSize": int(sc["desiredSize"])},
         labels=i.get("labels") or {}, taints=i.get("taints") or [], tags=i.get("tags") or {},
         launchTemplate={"id": i["launchTemplate"]["id"], "version": i["launchTemplate"]["version"]},
+        **({"version": i["version"]} if i.get("version") else {}),
     )["nodegroup"]
     _node_group_asg(ctx, r, i, ng)
     return ng["nodegroupName"]
@@ -469,6 +470,12 @@ def _node_group_check(ctx: Any, r: dict[str, Any], name: str | None) -> list[str
     eks, ec2 = ctx.client("eks"), ctx.client("ec2")
     ng = eks.describe_nodegroup(clusterName=i["clusterName"], nodegroupName=name)["nodegroup"]
     out: list[str] = []
+    # No version skew: EKS runs a managed group at its own `version` (the cluster's when none is
+    # given, moto's default otherwise): it must be the control plane's (EKS user guide
+    # update-managed-node-group.adoc: nodes no newer than, and here equal to, the control plane).
+    cluster_version = eks.describe_cluster(name=i["clusterName"])["cluster"]["version"]
+    if ng.get("version") != cluster_version:
+        out.append(f"{name}: runs Kubernetes {ng.get('version')}, the control plane {cluster_version}")
     tenant = (ng.get("tags") or {}).get(TENANT_TAG)
     pool = (ng.get("tags") or {}).get(POOL_TAG)
     if pool and not tenant:
