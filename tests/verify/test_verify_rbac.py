@@ -147,3 +147,16 @@ def test_print_rbac_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFi
         assert "--rbac-subject" in capsys.readouterr().err
     with pytest.raises(ValueError, match="Group:NAME"):
         parse_subject("nobody")
+
+
+def test_a_mesh_adds_the_istio_kinds_it_renders() -> None:
+    from tests.fixtures.specs import small_spec
+
+    spec = small_spec()
+    spec.setdefault("workloads", {}).update({"mesh": "istio", "istio": {"preinstalled": True, "cni": True}})
+    rules = verifier_rbac(render_spec(spec).resources)[0]["rules"]
+    names = {n for r in rules if r.get("apiGroups") == ["security.istio.io"] for n in r.get("resourceNames", [])}
+    assert {r["resources"][0] for r in rules if r.get("apiGroups") == ["security.istio.io"]} == \
+        {"authorizationpolicies", "peerauthentications"} and names
+    assert not any(r.get("apiGroups") == ["security.istio.io"] for r in verifier_rbac(
+        render_spec(small_spec()).resources)[0]["rules"])
