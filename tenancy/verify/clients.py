@@ -165,7 +165,9 @@ class KubeClient:
             headers["Impersonate-Group"] = groups[0]
         status, out = self.request("POST", path, dict(obj), params={"dryRun": "All"}, headers=headers)
         if status == 403 and "cannot impersonate" in _message(out):
-            # the verifier's own refusal, not the persona's: it must not read as "refused by RBAC"
+            # the verifier's own refusal, not the persona's: it must not read as "refused by RBAC".
+            # The API server names `impersonate` on users/groups, or, where it tried constrained
+            # impersonation first (KEP-5284), `impersonate-on:user-info:create` on the object's resource.
             raise _forbidden("POST", f"{path} (impersonating {user}, {', '.join(groups)})", out)
         return status in (200, 201), status, "" if status in (200, 201) else _message(out)
 

@@ -94,6 +94,10 @@ def test_printed_rbac_is_enough_and_impersonates_only_the_tenant_editors(
                            ("users", "system:kube-controller-manager"), ("groups", ""), ("users", ""),
                            ("serviceaccounts", ""), ("uids", ""), ("userextras", "")):
         assert not kube.can(USER, GROUPS, "impersonate", resource, "", name=name), (resource, name)
+    # nor by constrained impersonation's verbs (KEP-5284): the role grants none of them
+    for verb in ("impersonate:user-info", "impersonate:serviceaccount", "impersonate:arbitrary-node"):
+        assert not kube.can(USER, GROUPS, verb, "groups", "", name="system:masters"), verb
+        assert not kube.can(USER, GROUPS, verb, "users", "", name="system:admin"), verb
     # and no writes, not even of what it reads
     for verb, resource, group, ns in (("create", "pods", "", "zeta"), ("delete", "networkpolicies",
                                       "networking.k8s.io", "zeta"), ("update", "clusterroles",
@@ -115,7 +119,9 @@ def _without(role: dict[str, Any], group: str, resource: str, verb: str) -> dict
 
 @pytest.mark.parametrize(("group", "resource", "verb", "name", "says"), [  # 5 of the role's rules
     ("storage.k8s.io", "storageclasses", "get", "gp3-encrypted", 'cannot get resource "storageclasses"'),
-    ("", "groups", "impersonate", "tenancy:zeta:editors", 'cannot impersonate resource "groups"'),
+    # the API server names the legacy verb (`impersonate` on groups) or, when it tried constrained
+    # impersonation first (KEP-5284), `impersonate-on:user-info:create` on the pods: both "cannot impersonate"
+    ("", "groups", "impersonate", "tenancy:zeta:editors", "(impersonating tenancy-verify:"),
     ("authorization.k8s.io", "subjectaccessreviews", "create", "", 'cannot create resource "subjectaccessreviews"'),
     ("networking.k8s.io", "networkpolicies", "list", "", 'cannot list resource "networkpolicies"'),
     ("", "nodes", "list", "", 'cannot list resource "nodes"'),
@@ -134,6 +140,8 @@ def test_verify_without_one_printed_rule_names_the_missing_permission(
         assert code == 1, err
         assert "the verifying identity lacks a permission" in err and says in err, err
         assert "--print-rbac" in err
+        if verb == "impersonate":
+            assert "cannot impersonate" in err, err
     finally:
         kube.apply(role)
     wait_for("the role restored", lambda: kube.can(USER, GROUPS, verb, resource, group, ns,
