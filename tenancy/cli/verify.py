@@ -2,10 +2,12 @@
 
     tenancy verify --render DIR [--kubeconfig FILE] [--context NAME] [--skip-aws] [--skip-kubernetes]
                    [--format markdown|json] [--out FILE]
+    tenancy verify --render DIR --print-rbac [--rbac-subject Group:NAME|User:NAME|ServiceAccount:NS/NAME]
 
 Exit codes: 0 every check holds; 3 a check fails (each failure names the check, the tenant and
 the object); 2 bad input (no render, unreadable kubeconfig, missing client library); 1 the
-platform cannot be reached (API server or AWS).
+platform cannot be reached (API server or AWS), or the verifying identity lacks a permission
+(the message names it; ``--print-rbac`` prints the Kubernetes RBAC verify needs on this platform).
 """
 
 from __future__ import annotations
@@ -28,6 +30,12 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--skip-kubernetes", action="store_true", help="only the AWS checks")
     v.add_argument("--format", choices=("markdown", "json"), default="markdown")
     v.add_argument("--out", type=Path, help="write the report here (default: standard output)")
+    v.add_argument("--print-rbac", action="store_true",
+                   help="print the least Kubernetes RBAC verify needs on this render's platform (a ClusterRole "
+                        "and its binding, as YAML for kubectl apply -f -) and exit; contacts nothing")
+    v.add_argument("--rbac-subject", default=None,
+                   help="who --print-rbac binds: Group:NAME, User:NAME or ServiceAccount:NAMESPACE/NAME "
+                        "(default Group:tenancy:verifiers; map the CI role to it with an EKS access entry)")
     v.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
 
@@ -35,11 +43,20 @@ def run(args: argparse.Namespace) -> int:
     from botocore.exceptions import BotoCoreError, ClientError
 
     from tenancy.review.diff import RenderInputError, load_render
-    from tenancy.verify.clients import AwsClient, KubeClient, MissingDependency, SimulatorProber, Unreachable
+    from tenancy.verify.clients import (
+        AwsClient,
+        Forbidden,
+        KubeClient,
+        MissingDependency,
+        SimulatorProber,
+        Unreachable,
+    )
     from tenancy.verify.run import verify
 
     try:
         render = load_render(args.render)
+        if args.print_rbac or args.rbac_subject:
+            return _print_rbac(render.resources, args)
         if args.kubeconfig is not None and not args.kubeconfig.is_file():
             raise RenderInputError(f"--kubeconfig {args.kubeconfig}: no such file")
         if args.skip_aws and args.skip_kubernetes:
@@ -58,6 +75,10 @@ def run(args: argparse.Namespace) -> int:
     except (RenderInputError, MissingDependency) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except Forbidden as exc:
+        print(f"error: the verifying identity lacks a permission: {exc}\n"
+              f"  `tenancy verify --render {args.render} --print-rbac` prints the RBAC verify needs", file=sys.stderr)
+        return EXIT_UNREACHABLE
     except Unreachable as exc:
         print(f"error: the platform cannot be reached: {exc}", file=sys.stderr)
         return EXIT_UNREACHABLE
@@ -78,3 +99,22 @@ def run(args: argparse.Namespace) -> int:
     for r in report.failures:
         print(f"  FAIL {r.line()}", file=sys.stderr)
     return EXIT_FAILED if report.failures else EXIT_OK
+
+
+def _print_rbac(resources: Any, args: argparse.Namespace) -> int:
+    from tenancy.review.diff import RenderInputError
+    from tenancy.verify.rbac import DEFAULT_SUBJECT, as_yaml, parse_subject, verifier_rbac
+
+    if not args.print_rbac:
+        raise RenderInputError("--rbac-subject goes with --print-rbac")
+    try:
+        subject = parse_subject(args.rbac_subject or DEFAULT_SUBJECT)
+    except ValueError as exc:
+        raise RenderInputError(str(exc)) from exc
+    text = as_yaml(verifier_rbac(resources, subject))
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK

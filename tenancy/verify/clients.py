@@ -30,6 +30,15 @@ class Unreachable(Exception):
     """The platform cannot be reached (exit 1)."""
 
 
+class Forbidden(Unreachable):
+    """The verifying identity may not make a request verify needs (HTTP 403; exit 1): the
+    message names the request and the API server's reason (verb, resource, group, scope)."""
+
+
+def _forbidden(method: str, path: str, body: Any) -> Forbidden:
+    return Forbidden(f"{method} {path}: HTTP 403: {_message(body)}")
+
+
 class MissingDependency(Exception):
     """An optional dependency is not installed (exit 2, with the fix)."""
 
@@ -79,12 +88,16 @@ class KubeClient:
             out: dict[tuple[str, str], tuple[str, str, bool]] = {}
             versions = [("v1", "/api/v1")]
             status, groups = self.request("GET", "/apis")
+            if status == 403:
+                raise _forbidden("GET", "/apis", groups)
             if status != 200:
                 raise Unreachable(f"Kubernetes API discovery: HTTP {status}: {groups}")
             for g in groups["groups"]:
                 versions += [(v["groupVersion"], f"/apis/{v['groupVersion']}") for v in g["versions"]]
             for gv, prefix in versions:
                 status, doc = self.request("GET", prefix)
+                if status == 403:  # a group left out would read as "not served": objects "missing"
+                    raise _forbidden("GET", prefix, doc)
                 if status != 200:
                     continue
                 for res in doc["resources"]:
@@ -108,6 +121,8 @@ class KubeClient:
         status, obj = self.request("GET", path)
         if status == 404:
             return None
+        if status == 403:
+            raise _forbidden("GET", path, obj)
         if status != 200:
             raise Unreachable(f"GET {path}: HTTP {status}: {_message(obj)}")
         return dict(obj)
@@ -117,6 +132,8 @@ class KubeClient:
         if path is None:
             return []
         status, doc = self.request("GET", path)
+        if status == 403:
+            raise _forbidden("GET", path, doc)
         if status != 200:
             raise Unreachable(f"GET {path}: HTTP {status}: {_message(doc)}")
         return [dict(x) for x in doc.get("items") or []]
@@ -130,6 +147,8 @@ class KubeClient:
         review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
                   "spec": {"user": user, "groups": [*groups, "system:authenticated"], "resourceAttributes": attrs}}
         status, out = self.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", review)
+        if status == 403:
+            raise _forbidden("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", out)
         if status not in (200, 201):
             raise Unreachable(f"SubjectAccessReview: HTTP {status}: {_message(out)}")
         return bool(out["status"].get("allowed"))
@@ -145,6 +164,11 @@ class KubeClient:
                 raise ValueError("one impersonated group at a time")
             headers["Impersonate-Group"] = groups[0]
         status, out = self.request("POST", path, dict(obj), params={"dryRun": "All"}, headers=headers)
+        if status == 403 and "cannot impersonate" in _message(out):
+            # the verifier's own refusal, not the persona's: it must not read as "refused by RBAC".
+            # The API server names `impersonate` on users/groups, or, where it tried constrained
+            # impersonation first (KEP-5284), `impersonate-on:user-info:create` on the object's resource.
+            raise _forbidden("POST", f"{path} (impersonating {user}, {', '.join(groups)})", out)
         return status in (200, 201), status, "" if status in (200, 201) else _message(out)
 
     def whoami(self) -> str:
@@ -157,6 +181,8 @@ class KubeClient:
 
     def reachable(self) -> None:
         status, out = self.request("GET", "/version")
+        if status == 403:
+            raise _forbidden("GET", "/version", out)
         if status != 200:
             raise Unreachable(f"Kubernetes API /version: HTTP {status}: {_message(out)}")
 
@@ -367,4 +393,4 @@ def _doc(value: Any) -> dict[str, Any]:
         return dict(json.loads(unquote(s)))
 
 
-__all__ = ["AwsClient", "KubeClient", "MissingDependency", "SimulatorProber", "Unreachable", "F"]
+__all__ = ["AwsClient", "Forbidden", "KubeClient", "MissingDependency", "SimulatorProber", "Unreachable", "F"]

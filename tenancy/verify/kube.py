@@ -62,6 +62,18 @@ extra SecurityGroupPolicy ADDS its groups to the pods it selects: the VPC resour
 appends the groups of every matching policy, ``pkg/utils/helper.go`` ``filterPodSecurityGroups``).
 A cluster without the SecurityGroupPolicy CRD simply lists none."""
 
+CLUSTER_LISTS: tuple[tuple[str, str], ...] = ((RBAC_API_VERSION, "RoleBinding"),
+                                              (RBAC_API_VERSION, "ClusterRoleBinding"))
+"""Kinds verify lists in every namespace at once (bindings of a tenant's subjects anywhere)."""
+BOUND_ROLES: tuple[str, str] = (RBAC_API_VERSION, "ClusterRole")
+"""Read by name (any name): the ClusterRoles extra bindings refer to."""
+NODES: tuple[str, str] = ("v1", "Node")
+"""Listed by :func:`max_pods_behaviour`.
+
+These tables, :data:`TENANT_NAMESPACE_KINDS`, the render's own objects (each read by name) and
+:func:`persona` (impersonated) are every request verify makes: :mod:`tenancy.verify.rbac` builds
+the verifier's RBAC from them, so the two cannot drift."""
+
 FENCES: tuple[tuple[str, str], ...] = (
     ("networking.k8s.io", "networkpolicies"), ("", "resourcequotas"), ("", "limitranges"), ("", "namespaces"),
     ("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "rolebindings"),
@@ -258,8 +270,7 @@ def read_live(reader: KubeReader, resources: Sequence[Mapping[str, Any]]) -> Liv
                 obj.setdefault("kind", kind)
                 if (kind, ns, obj["metadata"]["name"]) not in known:
                     extras.append((tenant, obj, f"in {tenant}'s namespace {ns}, not in the render"))
-    for api, kind in ((RBAC_API_VERSION, "RoleBinding"),
-                      (RBAC_API_VERSION, "ClusterRoleBinding")):
+    for api, kind in CLUSTER_LISTS:
         for obj in reader.list(api, kind):
             obj.setdefault("apiVersion", api)
             obj.setdefault("kind", kind)
@@ -275,7 +286,7 @@ def read_live(reader: KubeReader, resources: Sequence[Mapping[str, Any]]) -> Liv
     for _, obj, _why in extras:
         ref = obj.get("roleRef") or {}
         if ref.get("kind") == "ClusterRole" and ref.get("name") not in roles:
-            cr = reader.get(RBAC_API_VERSION, "ClusterRole", str(ref.get("name")))
+            cr = reader.get(*BOUND_ROLES, str(ref.get("name")))
             if cr is not None:
                 cr.setdefault("apiVersion", RBAC_API_VERSION)
                 cr.setdefault("kind", "ClusterRole")
@@ -364,6 +375,10 @@ def replace_kubernetes(resources: Sequence[Mapping[str, Any]], live: Sequence[Ma
 
 # --------------------------------------------------------------------------------------------
 # Behaviour
+
+
+DRY_RUN_PERSONA = "edit"
+"""The persona verify impersonates for its dry-run creates (the only impersonation it does)."""
 
 
 def persona(tenant: str, role: str) -> tuple[str, list[str]]:
@@ -549,7 +564,7 @@ def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any
         if (obj["kind"] == "Service" and svc_policy is None) or \
                 (obj["kind"] == "PodDisruptionBudget" and pdb_policy is None):
             return job, None
-        user, groups = persona(t, "edit")
+        user, groups = persona(t, DRY_RUN_PERSONA)
         return job, reader.dry_run_create(obj, user, groups)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
@@ -605,7 +620,7 @@ def max_pods_behaviour(reader: KubeReader) -> list[Result]:
     would schedule pods that wait for an address forever."""
     table = pool_plan.branch_eni_table()
     out: list[Result] = []
-    for node in reader.list("v1", "Node"):
+    for node in reader.list(*NODES):
         meta = node.get("metadata") or {}
         labels = meta.get("labels") or {}
         if labels.get(TRUNK_LABEL) != "true":
