@@ -137,7 +137,12 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         identity: list[pulumi.Resource] = [self.policy, *([self.association] if self.association else [])]
         for m in manifests:
             kind = m["kind"]
-            wait = [*identity, *self.objects.values(), *args.depends_on] if kind == "Deployment" else []
+            # The Deployment waits for its identity and RBAC, never for the priorities ConfigMap: a
+            # ConfigMap's data change is a (delete-before-)replacement in pulumi-kubernetes, and a
+            # resource-level dependency would drag the Deployment into it (pulumi/pulumi#2167); the
+            # expander reads the ConfigMap whenever it changes, and falls back to least-waste without it.
+            wait = ([*identity, *(o for k, o in self.objects.items() if k != "ConfigMap"), *args.depends_on]
+                    if kind == "Deployment" else [])
             self.objects[kind] = typed[kind](
                 f"{args.platform.name}_cluster-autoscaler-{kind.lower()}", metadata=m["metadata"],
                 opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=wait),

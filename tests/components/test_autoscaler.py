@@ -170,6 +170,11 @@ def test_deployment_runs_on_the_rendered_system_nodes(irsa) -> None:
             assert not all(any(x["key"] == t["key"] for x in pod["tolerations"]) for t in g["inputs"]["taints"])
     [deployment] = irsa.of_type("kubernetes:apps/v1:Deployment")
     assert system["urn"] in deployment["dependencies"]
+    # ... but not the priorities ConfigMap, which a tenant change replaces (its replacement must not
+    # take the Deployment with it); the RBAC it needs, yes
+    [cm] = irsa.of_type("kubernetes:core/v1:ConfigMap")
+    [role] = irsa.of_type("kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")
+    assert cm["urn"] not in deployment["dependencies"] and role["urn"] in deployment["dependencies"]
     assert pod["containers"][0]["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.6"
     assert {"name": "AWS_REGION", "value": "eu-west-1"} in pod["containers"][0]["env"]
 
