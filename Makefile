@@ -10,7 +10,7 @@ PIP    := $(VENV)/bin/python -m pip
 LOCK   ?= 1
 LOCKED  = $(if $(filter 1,$(LOCK)),-c $(1),)
 
-.PHONY: install tools render test lint bench reference clean testenv lock drift
+.PHONY: install tools render test lint bench reference clean testenv lock drift demo
 
 install: $(VENV)/.installed
 tools: $(TOOLS)/.installed
@@ -46,8 +46,15 @@ test: install tools
 testenv:
 	@bash testenv/build.sh
 
+## demo: a local control plane (make testenv's binaries) with the dev stack's in-cluster layer applied,
+## `tenancy verify --skip-aws` run against it and two walls shown; stops everything at the end
+## (`make demo KEEP=1` keeps it running and prints the kubeconfig and the stop command)
+KEEP ?= 0
+demo: install
+	$(VENV)/bin/python tools/demo.py --stack $(STACK) $(if $(filter 1,$(KEEP)),--keep,)
+
 lint: install
-	$(VENV)/bin/ruff check tenancy tests stacks examples benchmarks tools
+	$(VENV)/bin/ruff check tenancy tests stacks examples benchmarks tools testenv
 	$(VENV)/bin/mypy tenancy
 
 ## lock: re-resolve the tested versions (tests/constraints.txt, tests/tools/constraints.txt) from the
