@@ -61,7 +61,14 @@ def step(text: str) -> None:
 
 
 def find_binaries() -> Path:
-    """``bash testenv/build.sh``: finds the cached binaries, or builds them (Go, ~45-60 min cold)."""
+    """``TENANCY_TESTENV_BIN`` if set, else ``bash testenv/build.sh``: finds the cached binaries, or
+    builds them (Go, ~45-60 min cold)."""
+    if os.environ.get("TENANCY_TESTENV_BIN"):
+        folder = Path(os.environ["TENANCY_TESTENV_BIN"])
+        missing = [b for b in KUBE_BINARIES if not os.access(folder / b, os.X_OK)]
+        if missing:
+            raise SystemExit(f"{', '.join(missing)} missing in TENANCY_TESTENV_BIN={folder}")
+        return folder
     found = subprocess.run(["bash", str(ROOT / "testenv" / "build.sh"), "--find"], capture_output=True, text=True)
     if found.returncode != 0:
         say("The control plane's binaries are not built yet: running `make testenv` (needs Go >= 1.26; a cold "
@@ -251,7 +258,9 @@ def demo(stack: str, workdir: Path, keep: bool) -> int:
             pids = " ".join(str(p.pid) for p in reversed(list(cp.procs.values())))
             say("\nThe control plane keeps running (KEEP=1):")
             say(f"  export KUBECONFIG={kc}")
-            say(f"  stop it with: kill {pids}   (then rm -rf {workdir})")
+            # as ControlPlane.stop: SIGTERM, then SIGKILL what still runs after 15 s (kube-apiserver can
+            # linger in its graceful shutdown once etcd is gone)
+            say(f"  stop it with: kill {pids}; sleep 15; kill -9 {pids} 2>/dev/null; rm -rf {workdir}")
             stopped = True
         return 0 if passed else 1
     except Exception as exc:  # noqa: BLE001 - reported with the servers' logs
