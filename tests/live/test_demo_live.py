@@ -7,6 +7,7 @@ Skips without the binaries (``make testenv``), fails instead under ``TENANCY_LIV
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import signal
@@ -14,7 +15,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from tests.helpers import live
+from tests.helpers.controlplane import ControlPlane, Kube, wait_for
 from tests.helpers.testenv import KUBE_BINARIES, ROOT, require_binaries
 
 DEMO = ROOT / "tools" / "demo.py"
@@ -101,3 +105,39 @@ def test_demo_keep_leaves_the_servers_and_its_stop_command_stops_them(tmp_path: 
         for pid in pids.values():
             if _running(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _demo_module() -> Any:
+    spec = importlib.util.spec_from_file_location("tenancy_demo", DEMO)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_demo_walls_notice_a_broken_wall(control_plane: ControlPlane, kube: Kube, applied: Any,
+                                         tmp_path: Path) -> None:
+    """Negative control for the demo's own judgement: on the session's platform the walls hold for
+    the scratch tenant zeta; with zeta's editors bound to a ClusterRole that may write
+    NetworkPolicies, the demo reports the wall broken (and holds again once the binding is gone)."""
+    demo = _demo_module()
+    assert demo.walls(kube, tmp_path, ["zeta"])
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "demo-tamper-netpol"},
+            "rules": [{"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"], "verbs": ["create"]}]}
+    rb = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+          "metadata": {"name": "demo-tamper-netpol", "namespace": "zeta"},
+          "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "demo-tamper-netpol"},
+          "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                        "name": live.persona_group("zeta", "edit")}]}
+    kube.apply(role)
+    kube.apply(rb)
+    try:
+        wait_for("the tamper binding to reach the authorizer", lambda: kube.can(
+            "x", [live.persona_group("zeta", "edit")], "create", "networkpolicies", "networking.k8s.io", "zeta"), 30)
+        assert not demo.walls(kube, tmp_path, ["zeta"])
+    finally:
+        kube.delete_obj(rb)
+        kube.delete_obj(role)
+        live.wait_for_deletion(kube, rb)
+    wait_for("the wall to hold again", lambda: demo.walls(kube, tmp_path, ["zeta"]), 30, interval=1)
