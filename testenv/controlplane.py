@@ -412,3 +412,30 @@ class ControlPlane:
     def logs(self) -> str:
         return "".join(self.log_tail(name) for name in self.procs)
 
+
+
+def install_crds(kube: Kube, crds: Path, manager: str = "tenancy-live-tests", timeout: float = 90.0) -> list[str]:
+    """Server-side apply every CRD of ``crds`` (``*.yaml``), wait until each is established and
+    served by discovery (the client's cached discovery is dropped), and return their names."""
+    names = []
+    for path in sorted(crds.glob("*.yaml")):
+        crd = yaml.safe_load(path.read_text())
+        kube.apply(crd, manager=manager)
+        names.append(crd["metadata"]["name"])
+
+        def established(crd: dict[str, Any] = crd) -> bool:
+            status = kube.get(kube.path_of(crd)).get("status") or {}
+            return any(c["type"] == "Established" and c["status"] == "True" for c in status.get("conditions") or [])
+
+        wait_for(f"CRD {crd['metadata']['name']} established", established, timeout)
+        spec = crd["spec"]
+        probe = {"apiVersion": f"{spec['group']}/{spec['versions'][0]['name']}", "kind": spec["names"]["kind"],
+                 "metadata": {"name": "probe", "namespace": "default"}}
+
+        def served(probe: dict[str, Any] = probe) -> bool:
+            _DISCOVERY.pop(kube.server, None)  # new CRDs are served: forget the cached discovery
+            kube.path_of(probe)
+            return True
+
+        wait_for(f"{probe['kind']} in the API server's discovery", served, timeout)
+    return names

@@ -42,7 +42,7 @@ from tenancy.plan import admission as placement  # noqa: E402
 from tenancy.plan import kubernetes as plan  # noqa: E402
 from tenancy.spec import naming  # noqa: E402
 from tenancy.spec.wire import TENANT_LABEL  # noqa: E402
-from testenv.controlplane import _DISCOVERY, ApiError, ControlPlane, Kube, wait_for  # noqa: E402
+from testenv.controlplane import ApiError, ControlPlane, Kube, install_crds, wait_for  # noqa: E402
 
 KUBE_BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager")
 CRDS = ROOT / "tests" / "fixtures" / "crds"
@@ -98,28 +98,6 @@ def load_render(render: Path) -> list[dict[str, Any]]:
     files = sorted((render / "manifests").glob("*.yaml"), key=lambda p: (p.stem != "platform", p.stem))
     objs = [(p.stem == "platform", o) for p in files for o in yaml.safe_load_all(p.read_text()) if o]
     return [o for _, o in sorted(objs, key=lambda po: 0 if po[0] else 1 if po[1]["kind"] == "Namespace" else 2)]
-
-
-def install_crds(kube: Kube) -> None:
-    for path in sorted(CRDS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        kube.apply(crd, manager=MANAGER)
-
-        def established(crd: dict[str, Any] = crd) -> bool:
-            status = kube.get(kube.path_of(crd)).get("status") or {}
-            return any(c["type"] == "Established" and c["status"] == "True" for c in status.get("conditions") or [])
-
-        wait_for(f"CRD {crd['metadata']['name']} established", established, ENFORCE_TIMEOUT)
-        spec = crd["spec"]
-        probe = {"apiVersion": f"{spec['group']}/{spec['versions'][0]['name']}", "kind": spec["names"]["kind"],
-                 "metadata": {"name": "probe", "namespace": "default"}}
-
-        def served(probe: dict[str, Any] = probe) -> bool:
-            _DISCOVERY.pop(kube.server, None)  # new CRDs are served: forget the cached discovery
-            kube.path_of(probe)
-            return True
-
-        wait_for(f"{probe['kind']} served", served, ENFORCE_TIMEOUT)
 
 
 def unpinned_pod(tenant: str) -> dict[str, Any]:
@@ -224,7 +202,7 @@ def demo(stack: str, workdir: Path, keep: bool) -> int:
 
         step(f"Applying its in-cluster layer ({len(objs)} objects from {render / 'manifests'}, server-side apply, "
              "CRDs first)")
-        install_crds(kube)
+        install_crds(kube, CRDS, manager=MANAGER, timeout=ENFORCE_TIMEOUT)
         for obj in objs:
             kube.apply(obj, manager=MANAGER)
         for t in tenants:  # the API server loads admission policies asynchronously

@@ -17,11 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from tenancy.plan import admission as placement
 from tenancy.plan import kubernetes as plan
 from tenancy.spec import naming
+from testenv import controlplane
 from tests.helpers.controlplane import ApiError, Kube, wait_for
 from tests.helpers.rbac import ESCALATION_VERBS, FENCES, WRITE_VERBS
 
@@ -169,28 +168,7 @@ CRDS = Path(__file__).resolve().parent.parent / "fixtures" / "crds"
 def install_crds(kube: Kube) -> list[str]:
     """Install the vendored CRDs (the SecurityGroupPolicy of the VPC resource controller) and wait
     until the API server serves them. Returns their names."""
-    names = []
-    for path in sorted(CRDS.glob("*.yaml")):
-        crd = yaml.safe_load(path.read_text())
-        kube.apply(crd)
-        names.append(crd["metadata"]["name"])
-
-        def established(crd: dict[str, Any] = crd) -> bool:
-            status = kube.get(kube.path_of(crd)).get("status") or {}
-            return any(c["type"] == "Established" and c["status"] == "True" for c in status.get("conditions") or [])
-
-        wait_for(f"CRD {crd['metadata']['name']} established", established, ENFORCE_TIMEOUT)
-        spec = crd["spec"]
-        probe = {"apiVersion": f"{spec['group']}/{spec['versions'][0]['name']}", "kind": spec["names"]["kind"],
-                 "metadata": {"name": "probe", "namespace": "default"}}
-
-        def served(probe: dict[str, Any] = probe) -> bool:
-            forget_discovery(kube)
-            kube.path_of(probe)
-            return True
-
-        wait_for(f"{probe['kind']} in the API server's discovery", served, ENFORCE_TIMEOUT)
-    return names
+    return controlplane.install_crds(kube, CRDS, timeout=ENFORCE_TIMEOUT)
 
 
 def forget_discovery(kube: Kube) -> None:
