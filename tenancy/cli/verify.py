@@ -1,7 +1,7 @@
 """``tenancy verify`` on the command line (registered in :mod:`tenancy.cli`).
 
     tenancy verify --render DIR [--kubeconfig FILE] [--context NAME] [--skip-aws] [--skip-kubernetes]
-                   [--format markdown|json] [--out FILE]
+                   [--stack-outputs FILE] [--format markdown|json] [--out FILE]
     tenancy verify --render DIR --print-rbac [--rbac-subject Group:NAME|User:NAME|ServiceAccount:NS/NAME]
 
 Exit codes: 0 every check holds; 3 a check fails (each failure names the check, the tenant and
@@ -28,6 +28,10 @@ def add_parser(sub: Any) -> None:
     v.add_argument("--context", help="kubeconfig context (default: the current one)")
     v.add_argument("--skip-aws", action="store_true", help="only the Kubernetes checks")
     v.add_argument("--skip-kubernetes", action="store_true", help="only the AWS checks")
+    v.add_argument("--stack-outputs", type=Path, default=None,
+                   help="the stack's real outputs (`pulumi stack output --json --show-secrets > FILE`): the real "
+                        "values (account, key, security group and role ids) of the render's mock ones; without it "
+                        "and with --skip-aws those fields are reported as not verified")
     v.add_argument("--format", choices=("markdown", "json"), default="markdown")
     v.add_argument("--out", type=Path, help="write the report here (default: standard output)")
     v.add_argument("--print-rbac", action="store_true",
@@ -71,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
             aws = AwsClient()
             identity["aws"] = aws.whoami()
             prober = SimulatorProber(aws)
-        report = verify(render, kube=kube, aws=aws, prober=prober, identity=identity)
+        resolution = _stack_outputs(render.path, args.stack_outputs) if args.stack_outputs else None
+        report = verify(render, kube=kube, aws=aws, prober=prober, identity=identity, resolution=resolution)
     except (RenderInputError, MissingDependency) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -99,6 +104,31 @@ def run(args: argparse.Namespace) -> int:
     for r in report.failures:
         print(f"  FAIL {r.line()}", file=sys.stderr)
     return EXIT_FAILED if report.failures else EXIT_OK
+
+
+def _stack_outputs(render_path: Path, outputs: Path) -> Any:
+    """The resolution from ``--stack-outputs``: the file against the render's own ``outputs.json``."""
+    import json
+
+    from tenancy.review.diff import RenderInputError
+    from tenancy.verify.resolve import from_stack_outputs
+
+    rendered = (render_path if render_path.is_dir() else render_path.parent) / "outputs.json"
+    if not outputs.is_file():
+        raise RenderInputError(f"--stack-outputs {outputs}: no such file (write it with "
+                               f"`pulumi stack output --json --show-secrets > {outputs}`)")
+    if not rendered.is_file():
+        raise RenderInputError(f"--stack-outputs needs the render's outputs.json, not found at {rendered}: "
+                               "render again with `tenancy render`")
+    try:
+        real, mock = json.loads(outputs.read_text()), json.loads(rendered.read_text())
+    except ValueError as exc:
+        raise RenderInputError(f"--stack-outputs {outputs}: not JSON ({exc}); give the output of "
+                               "`pulumi stack output --json --show-secrets`") from exc
+    if not isinstance(real, dict):
+        raise RenderInputError(f"--stack-outputs {outputs}: a JSON object of outputs was expected "
+                               "(`pulumi stack output --json`)")
+    return from_stack_outputs(mock, real, f"stack outputs {outputs.name}")
 
 
 def _print_rbac(resources: Any, args: argparse.Namespace) -> int:

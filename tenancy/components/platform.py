@@ -169,6 +169,8 @@ class Platform(pulumi.ComponentResource):
             "network": self.network.outputs(),
             "tenantDataBucket": self.data_bucket.bucket_name,
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,
+            # The default StorageClass's key (`tenancy verify --stack-outputs` resolves its kmsKeyId).
+            **({"volumeKeyArn": self.storage.volume_key.arn} if self.storage else {}),
             "tenants": {name: t.outputs() for name, t in sorted(self.tenants.items())},
             **({"pools": {name: {**self.network.pools[name].outputs(),
                                  "nodeGroupName": ng.node_group.node_group_name,

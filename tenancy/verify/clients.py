@@ -24,6 +24,7 @@ from tenancy.verify.aws import (
     rendered_node_groups,
     rendered_roles,
 )
+from tenancy.verify.resolve import ACCOUNT, IAM_ROLE, KMS_KEY, SECURITY_GROUP, CloudRef, Resolution
 
 
 class Unreachable(Exception):
@@ -316,6 +317,49 @@ class AwsClient:
         state.aliases.update(self._prefix_lists(resources))
         state.s3_prefix_list = self.s3_prefix_list(resources)
         return state
+
+    def resolve(self, refs: Sequence[CloudRef]) -> Resolution:
+        """The real values of the render's mock ones (:mod:`tenancy.verify.resolve`): the account
+        (``sts:GetCallerIdentity``), KMS keys by their rendered alias (``kms:DescribeKey``), security
+        groups by their rendered name (``ec2:DescribeSecurityGroups``; a same-named group of another
+        platform, by the platform tag, is not it), roles by name (``iam:GetRole``). A reference AWS
+        does not hold goes to ``missing`` (its field fails: the platform lacks it)."""
+        from botocore.exceptions import ClientError
+
+        res = Resolution(sources=["AWS"])
+        for ref in refs:
+            if ref.kind == ACCOUNT:
+                res.values[ref] = str(self._call(lambda: self.client("sts").get_caller_identity())["Account"])
+            elif ref.kind == KMS_KEY and ref.name:
+                try:
+                    meta = self._call(lambda r=ref: self.client("kms").describe_key(KeyId=r.name))["KeyMetadata"]
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "NotFoundException":
+                        raise
+                    res.missing[ref] = f"no key has the alias {ref.name} in AWS"
+                    continue
+                res.values[ref] = str(meta["Arn"] if ref.attribute == "arn" else meta["KeyId"])
+            elif ref.kind == SECURITY_GROUP:
+                found = self._call(lambda r=ref: self.client("ec2").describe_security_groups(
+                    Filters=[{"Name": "group-name", "Values": [r.name]}]))["SecurityGroups"]
+                mine = [g for g in found if ref.platform is None or
+                        {t["Key"]: t["Value"] for t in g.get("Tags") or []}.get(PLATFORM_TAG) in (None, ref.platform)]
+                if len(mine) == 1:
+                    res.values[ref] = str(mine[0]["GroupId"])
+                else:
+                    res.missing[ref] = (f"no security group named {ref.name} in AWS" if not mine else
+                                        f"{len(mine)} security groups are named {ref.name}: which one is meant "
+                                        "is not known")
+            elif ref.kind == IAM_ROLE:
+                try:
+                    role = self._call(lambda r=ref: self.client("iam").get_role(RoleName=r.name))["Role"]
+                except ClientError as exc:
+                    if exc.response["Error"]["Code"] != "NoSuchEntity":
+                        raise
+                    res.missing[ref] = f"no role named {ref.name} in AWS"
+                    continue
+                res.values[ref] = str(role["Arn"])
+        return res
 
     def s3_prefix_list(self, resources: Sequence[Mapping[str, Any]]) -> S3PrefixList | None:
         """AWS's managed prefix list of the render's S3 gateway endpoint (by its service name,

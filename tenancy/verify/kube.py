@@ -23,7 +23,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -33,6 +33,7 @@ from tenancy.render.result import is_kubernetes_object, manifest_of
 from tenancy.review import facts as F
 from tenancy.spec import naming
 from tenancy.spec.wire import (
+    IRSA_ANNOTATION,
     NETWORKING_API_VERSION,
     POD_ENI_RESOURCE,
     POOL_LABEL,
@@ -148,10 +149,24 @@ def _same_scalar(a: Any, b: Any) -> bool:
     return qa is not None and qb is not None and not isinstance(a, bool) and qa == qb
 
 
+class Unverified:
+    """Stands in a rendered object for a value only the cloud knows and nothing resolved
+    (:mod:`tenancy.verify.resolve`): any live value matches it; it is reported "not verified"."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+
+    def __repr__(self) -> str:
+        return f"<not verified: {self.reason}>"
+
+
 def differences(rendered: Any, live: Any, path: str = "") -> list[str]:
     """Where ``live`` does not hold what ``rendered`` sets: every key the render sets must be
     there with the same value (keys the server adds are defaults, not drift), lists must match
-    element by element with the same length, quantities compare by value (``1024Mi`` = ``1Gi``)."""
+    element by element with the same length, quantities compare by value (``1024Mi`` = ``1Gi``).
+    An :class:`Unverified` value matches anything that is there."""
+    if isinstance(rendered, Unverified):
+        return []
     if isinstance(rendered, dict):
         if not isinstance(live, dict):
             return [f"{path or '.'}: rendered an object, live {_short(live)}"]
@@ -180,11 +195,15 @@ def _short(v: Any, n: int = 80) -> str:
 
 
 def compared(obj: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of an object verify compares: everything but ``metadata``/``status``, and the
-    labels of a Namespace (tenant label and Pod Security levels)."""
+    """The part of an object verify compares: everything but ``metadata``/``status``, the
+    labels of a Namespace (tenant label and Pod Security levels) and a ServiceAccount's IAM role
+    annotation (``eks.amazonaws.com/role-arn``: which role its pods may assume)."""
     out = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
     if obj.get("kind") == "Namespace":
         out["metadata"] = {"labels": dict((obj.get("metadata") or {}).get("labels") or {})}
+    if obj.get("kind") == "ServiceAccount":  # the IAM role its pods get (IRSA)
+        role = ((obj.get("metadata") or {}).get("annotations") or {}).get(IRSA_ANNOTATION)
+        out["metadata"] = {"annotations": {IRSA_ANNOTATION: role}} if role is not None else {}
     return out
 
 
@@ -226,6 +245,10 @@ class Live:
     """(tenant, live object, why it touches the tenant)."""
     cluster_roles: dict[str, dict[str, Any]]
     """ClusterRoles the extra bindings refer to (so their grants are known)."""
+    back: dict[str, str] = field(default_factory=dict)
+    """Real value → the render's mock value, for values resolved from the cloud
+    (:func:`tenancy.verify.resolve.resolve_live`): the isolation facts read live objects in the
+    render's terms."""
 
 
 def tenant_namespaces(resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -347,7 +370,7 @@ def live_resources(live: Live) -> list[dict[str, Any]]:
         if not differences(compared(m), compared(obj)):
             res["inputs"] = copy.deepcopy(r["inputs"])
         else:
-            full = project(obj, m)
+            full = _map_strings(project(obj, m), live.back)
             if m.get("kind") == "Namespace":  # labels are the namespace's meaning: keep them all
                 full.setdefault("metadata", {})["labels"] = dict((obj.get("metadata") or {}).get("labels") or {})
             res["inputs"] = full
@@ -357,6 +380,18 @@ def live_resources(live: Live) -> list[dict[str, Any]]:
     for cr in live.cluster_roles.values():
         out.append(_as_resource(cr, None))
     return out
+
+
+def _map_strings(value: Any, table: Mapping[str, str]) -> Any:
+    if not table:
+        return value
+    if isinstance(value, str):
+        return table.get(value, value)
+    if isinstance(value, list):
+        return [_map_strings(v, table) for v in value]
+    if isinstance(value, dict):
+        return {k: _map_strings(v, table) for k, v in value.items()}
+    return value
 
 
 def _as_resource(obj: Mapping[str, Any], tenant: str | None) -> dict[str, Any]:

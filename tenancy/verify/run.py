@@ -9,6 +9,7 @@ from tenancy.review.diff import Render, isolation_changes
 from tenancy.review.facts import facts_of
 from tenancy.verify import aws as aws_checks
 from tenancy.verify import kube as kube_checks
+from tenancy.verify import resolve
 from tenancy.verify.report import Report, Result, failed, passed, skipped
 
 ISOLATION = "isolation"
@@ -29,17 +30,27 @@ def isolation(render_resources: Sequence[Mapping[str, Any]], live_resources: Seq
 
 
 def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: aws_checks.AwsReader | None = None,
-           prober: aws_checks.S3Prober | None = None, identity: Mapping[str, str] | None = None) -> Report:
-    """Run every check that the given clients allow (``kube=None``/``aws=None`` skip a layer)."""
+           prober: aws_checks.S3Prober | None = None, identity: Mapping[str, str] | None = None,
+           resolution: resolve.Resolution | None = None) -> Report:
+    """Run every check that the given clients allow (``kube=None``/``aws=None`` skip a layer).
+
+    ``resolution``: real values of the render's mock ones from the stack's outputs
+    (:func:`tenancy.verify.resolve.from_stack_outputs`); with ``aws``, AWS resolves them too (and wins)."""
     resources = render.resources
     tenants = kube_checks.tenants_of(resources)
     report = Report(render={"path": str(render.path), "project": render.project, "stack": render.stack,
                             "tenants": tenants}, identity=dict(identity or {}))
     live: list[dict[str, Any]] = [dict(r) for r in resources]
     layers: list[str] = []
+    resolver = getattr(aws, "resolve", None)
+    if kube is not None and resolver is not None:
+        found = resolver(resolve.needed(resources))
+        resolution = resolution.merged(found) if resolution else found
     if kube is not None:
         state = kube_checks.read_live(kube, resources)
+        state, cloud_values = resolve.resolve_live(state, resources, resolution or resolve.Resolution())
         report.add(kube_checks.drift(state))
+        report.add(cloud_values)
         live = kube_checks.replace_kubernetes(live, kube_checks.live_resources(state))
         report.add(kube_checks.rbac_behaviour(kube, tenants))
         report.add(kube_checks.admission_behaviour(kube, resources, tenants))
@@ -62,6 +73,13 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
         elif aws_checks.s3_policy_ranges(resources):
             report.add([skipped(aws_checks.S3_RANGES, None, "tenancy-allow-s3 NetworkPolicies",
                                 "needs the cluster (the render's S3 ranges are the mock engine's)")])
+    if kube is not None and aws is None:
+        policies = aws_checks.s3_policy_ranges(live)
+        if resolution is not None and resolution.s3_cidrs is not None:
+            report.add(resolve.s3_ranges_against_outputs(policies, resolution.s3_cidrs, aws_checks.S3_RANGES,
+                                                         " and ".join(resolution.sources)))
+        else:
+            report.add(resolve.s3_ranges_not_verified(policies, aws_checks.S3_RANGES))
     if layers:
         report.add(isolation(resources, live, [x for x in LAYERS if x in layers]))
     return report
