@@ -77,6 +77,12 @@ SGP_API_VERSION = "vpcresources.k8s.aws/v1beta1"
 """apiVersion of SecurityGroupPolicy (the VPC resource controller's CRD)."""
 SGP_KIND = "SecurityGroupPolicy"
 """Kind of the VPC resource controller's CRD that puts security groups on pods."""
+POLICY_ENDPOINT_API_VERSION = "networking.k8s.aws/v1alpha1"
+"""apiVersion of PolicyEndpoint (aws/amazon-network-policy-controller-k8s ``api/v1alpha1``)."""
+POLICY_ENDPOINT_KIND = "PolicyEndpoint"
+"""Kind of what the VPC CNI's network policy controller derives from each NetworkPolicy (the agent enforces it)."""
+POLICY_ENDPOINT_CRD = "policyendpoints.networking.k8s.aws"
+"""Name of the PolicyEndpoint CustomResourceDefinition."""
 
 # --------------------------------------------------------------------------------------------
 # Pulumi resource type tokens (read by the Pulumi engine; the renders' ``type`` field)

@@ -8,7 +8,8 @@ so it holds exactly:
 - ``list`` of the kinds no tenant may write (:data:`~tenancy.verify.kube.TENANT_NAMESPACE_KINDS`,
   read in each tenant namespace); ``list`` of RoleBindings and ClusterRoleBindings cluster-wide
   and ``get`` of any ClusterRole (a binding of a tenant's subject may be anywhere, to any role);
-  ``list`` of Nodes (maxPods on trunk nodes);
+  ``list`` of Nodes (maxPods on trunk nodes); ``get`` of the PolicyEndpoint CRD by name and
+  ``list`` of PolicyEndpoints (:mod:`tenancy.verify.endpoints`);
 - ``create`` of SubjectAccessReviews (the personas' access reviews) and SelfSubjectReviews (the
   identity in the report), ``get`` of discovery and ``/version``;
 - ``impersonate`` of exactly the users and groups of the dry-run persona of each tenant
@@ -30,6 +31,7 @@ from typing import Any
 
 from tenancy.render.result import is_kubernetes_object, manifest_of
 from tenancy.spec.wire import RBAC_API_VERSION
+from tenancy.verify import endpoints as E
 from tenancy.verify import kube as K
 
 NAME = "tenancy-verify"
@@ -119,6 +121,8 @@ def verifier_rbac(resources: Sequence[Mapping[str, Any]], subject: Mapping[str, 
         _want(wanted, api, kind, "list")
     _want(wanted, *K.BOUND_ROLES, "get")
     _want(wanted, *K.NODES, "list")
+    _want(wanted, E.CRD[0], E.CRD[1], "get", E.CRD[2])  # whether the cluster has PolicyEndpoints
+    _want(wanted, *E.POLICY_ENDPOINTS, "list")
     for group, resource in REVIEWS:
         wanted[(group, resource, "create")] = None
     users, groups = set(), set()

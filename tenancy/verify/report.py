@@ -35,6 +35,8 @@ CHECKS: dict[str, str] = {
                            "Services are refused",
     "drift.s3-ranges": "each tenant's tenancy-allow-s3 NetworkPolicy allows exactly the ranges AWS's S3 prefix "
                        "list holds now (the policy copies them at deploy time)",
+    "drift.policy-endpoints": "what the VPC CNI's network policy agent was told to enforce (PolicyEndpoints) is what "
+                              "each live NetworkPolicy says",
     "behaviour.s3": "each workload role reaches its own S3 prefix and no other tenant's",
     "behaviour.placement": "every tenant node group carries its tenant's taint",
     "behaviour.network": "no security group admits another tenant unless the render declares it",

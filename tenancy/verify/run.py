@@ -8,8 +8,8 @@ from typing import Any
 from tenancy.review.diff import Render, isolation_changes
 from tenancy.review.facts import facts_of
 from tenancy.verify import aws as aws_checks
+from tenancy.verify import endpoints, resolve
 from tenancy.verify import kube as kube_checks
-from tenancy.verify import resolve
 from tenancy.verify.report import Report, Result, failed, passed, skipped
 
 ISOLATION = "isolation"
@@ -51,6 +51,7 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
         state, cloud_values = resolve.resolve_live(state, resources, resolution or resolve.Resolution())
         report.add(kube_checks.drift(state))
         report.add(cloud_values)
+        report.add(endpoints.check(kube, state, kube_checks.tenant_namespaces(resources)))
         live = kube_checks.replace_kubernetes(live, kube_checks.live_resources(state))
         report.add(kube_checks.rbac_behaviour(kube, tenants))
         report.add(kube_checks.admission_behaviour(kube, resources, tenants))
