@@ -79,7 +79,10 @@ def _objs(resources: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
              {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "odd"},
               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "odd"},
               "subjects": [{"kind": "Group", "name": "tenancy:beta:viewers"}]},
-             {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "labels": {}}}]
+             {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1", "labels": {}}},
+             # the PolicyEndpoint CRD: verify then lists PolicyEndpoints
+             {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+              "metadata": {"name": "policyendpoints.networking.k8s.aws"}}]
     return objs
 
 
@@ -96,7 +99,8 @@ def test_every_request_of_a_run_is_allowed_and_every_rule_is_needed(
     run = _run(pooled_resources, role["rules"])
     assert run.refused == [] and run.asked > 100
     kinds = {r["resources"][0] for r in role["rules"] if "resources" in r}
-    assert {"securitygrouppolicies", "priorityclasses", "storageclasses", "nodes", "clusterroles"} <= kinds, kinds
+    assert {"securitygrouppolicies", "priorityclasses", "storageclasses", "nodes", "clusterroles",
+            "customresourcedefinitions", "policyendpoints"} <= kinds, kinds
     # negative control: each resource rule taken out leaves a request of the run refused
     for i, rule in enumerate(role["rules"]):
         if "nonResourceURLs" in rule or rule["resources"] == ["selfsubjectreviews"]:
