@@ -24,6 +24,7 @@ SecurityGroupPolicy or a ServiceAccount annotated with another tenant's role dif
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,14 +67,14 @@ class CloudRef:
         return dict(self.tags).get(PLATFORM_TAG)
 
 
-def cloud_refs(resources: Sequence[Mapping[str, Any]]) -> dict[str, CloudRef]:
+def cloud_refs(resources: Sequence[Mapping[str, Any]]) -> Refs:
     """Every mock value the render's AWS resources got from the mock engine → how AWS finds the real one."""
     aliases: dict[str, list[str]] = {}
     for r in resources:
         if r["type"] == AWS_KMS_ALIAS:
             i = r.get("inputs") or {}
             aliases.setdefault(str(i.get("targetKeyId")), []).append(str(i.get("name")))
-    out: dict[str, CloudRef] = {RENDER_ACCOUNT: CloudRef(ACCOUNT, "", "id")}
+    out = Refs({RENDER_ACCOUNT: CloudRef(ACCOUNT, "", "id")})
     for r in resources:
         t, i, o = r["type"], r.get("inputs") or {}, r.get("outputs") or {}
         if t == AWS_KMS_KEY:
@@ -103,16 +104,20 @@ def _strings(value: Any) -> list[str]:
     return []
 
 
-def _tokens(s: str, refs: Mapping[str, CloudRef]) -> list[str]:
-    """The mock values in ``s``: the whole string, or longer-first the ones inside it."""
-    if s in refs:
-        return [s]
-    found, rest = [], s
-    for token in sorted((t for t in refs if len(t) >= MIN_TOKEN), key=len, reverse=True):
-        if token in rest:
-            found.append(token)
-            rest = rest.replace(token, "\0")
-    return found
+class Refs(dict[str, CloudRef]):
+    """Mock value → reference, with one pattern finding them all inside longer strings (one pass
+    per string, however many tenants: no loop over the references per string)."""
+
+    _pattern: re.Pattern[str] | None = None
+
+    def tokens(self, s: str) -> list[str]:
+        """The mock values in ``s``: the whole string, or (longest first) the ones inside it."""
+        if s in self:
+            return [s]
+        if self._pattern is None:
+            longest = sorted((t for t in self if len(t) >= MIN_TOKEN), key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(t) for t in longest) or r"(?!x)x")
+        return list(dict.fromkeys(m.group(0) for m in self._pattern.finditer(s)))
 
 
 def needed(resources: Sequence[Mapping[str, Any]]) -> list[CloudRef]:
@@ -123,7 +128,7 @@ def needed(resources: Sequence[Mapping[str, Any]]) -> list[CloudRef]:
     for r in resources:
         if is_kubernetes_object(r):
             for s in _strings(manifest_of(r)):
-                for tok in _tokens(s, refs):
+                for tok in refs.tokens(s):
                     hit[tok] = refs[tok]
     return sorted(set(hit.values()), key=lambda c: (c.kind, c.name, c.attribute))
 
@@ -185,7 +190,7 @@ def from_stack_outputs(rendered: Any, real: Any, source: str) -> Resolution:
     return res
 
 
-def _resolve_value(value: Any, path: str, refs: Mapping[str, CloudRef], res: Resolution,
+def _resolve_value(value: Any, path: str, refs: Refs, res: Resolution,
                    notes: list[tuple[str, str, bool]]) -> Any:
     """``value`` with its mock values replaced by the real ones; ``notes`` gets (path, reason,
     failed) for each value left unresolved."""
@@ -195,7 +200,7 @@ def _resolve_value(value: Any, path: str, refs: Mapping[str, CloudRef], res: Res
         return [_resolve_value(v, f"{path}[{i}]", refs, res, notes) for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
-    tokens = _tokens(value, refs)
+    tokens = refs.tokens(value)
     if not tokens:
         return value
     out = value
