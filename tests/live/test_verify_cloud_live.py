@@ -7,8 +7,9 @@ derived from the render by the replay's own translation (rendered value → moto
 managed prefix list, and applied to a real API server of its own.
 
 Untouched, ``tenancy verify`` (Kubernetes + AWS) exits 0 although every such field differs from
-the render; then each tampering exits 3 naming the tenant: the StorageClass on another key, a
-ServiceAccount annotated with another tenant's role, a widened S3 range; reverted, 0 again.
+the render, and so does ``--skip-aws --stack-outputs`` (the outputs as the deploy would export them); then
+each tampering exits 3 naming the tenant: the StorageClass on another key, a ServiceAccount annotated
+with another tenant's role (also from the outputs alone), a widened S3 range; reverted, 0 again.
 (A SecurityGroupPolicy's ids: tests/verify/test_verify_cloud_values.py — the live control plane
 has no VPC resource controller webhook, so a pooled tenant's admission probes cannot pass here.)"""
 
@@ -107,6 +108,18 @@ def test_verify_passes_on_real_values_and_finds_each_tampering(
         "StorageClass gp3-encrypted (cloud values)", "ServiceAccount alpha/app (cloud values)",
         "NetworkPolicy alpha/tenancy-allow-s3"}
 
+    # without AWS, from the stack's outputs (as `pulumi stack output --json` gives them: the render's
+    # outputs with moto's values, the S3 ranges the deploy copied)
+    outputs = tmp_path / "outputs.json"
+    real = ctx.resolve(copy.deepcopy(render.stack_outputs))
+    real["s3CidrBlocks"] = s3
+    outputs.write_text(json.dumps(real))
+    code, doc, err = verify("--skip-aws", "--stack-outputs", str(outputs))
+    assert code == 0, err
+    from_outputs = {c["object"]: c["status"] for c in doc["checks"] if c["object"].endswith("(cloud values)")}
+    assert from_outputs.keys() == cloud.keys() and set(from_outputs.values()) == {"pass"}, from_outputs
+    assert {c["status"] for c in doc["checks"] if c["check"] == "drift.s3-ranges"} == {"pass"}
+
     # 1. the StorageClass on another key (parameters are immutable: deleted and created again)
     other = moto_server.client("kms").create_key(Description="not the platform's")["KeyMetadata"]["Arn"]
     tampered = copy.deepcopy(sc)
@@ -130,6 +143,8 @@ def test_verify_passes_on_real_values_and_finds_each_tampering(
         assert code == 3, err
         assert ("drift.kubernetes", "alpha", "ServiceAccount alpha/app") in fails(doc)
         assert {t for _, t, _ in fails(doc)} == {"alpha"}, fails(doc)
+        code, doc, err = verify("--skip-aws", "--stack-outputs", str(outputs))
+        assert code == 3 and ("drift.kubernetes", "alpha", "ServiceAccount alpha/app") in fails(doc), err
     finally:
         kube.apply(sa)
 
