@@ -11,8 +11,14 @@ platform is what the render says and behaves as isolated:
 - behaviour: as each tenant persona (access reviews, dry-run creates), and on AWS (workload roles'
   S3 reach, node group taints, security group reachability).
 
-Pure checks live in :mod:`.kube` and :mod:`.aws`; I/O in :mod:`.clients`; the run in :mod:`.run`;
-the evidence report in :mod:`.report`. Read-only, except server-side dry runs and access reviews.
+- values only the cloud knows (:mod:`.resolve`): the render's mock account, key, security-group and
+  role ids in in-cluster objects are resolved through AWS or the stack's outputs before they are
+  compared, or reported "not verified";
+- what the VPC CNI's policy agent was told (:mod:`.endpoints`): PolicyEndpoints against each policy.
+
+Pure checks live in :mod:`.kube`, :mod:`.aws`, :mod:`.resolve` and :mod:`.endpoints`; I/O in
+:mod:`.clients`; the run in :mod:`.run`; the evidence report in :mod:`.report`. Read-only, except
+server-side dry runs and access reviews.
 """
 
 from tenancy.verify.report import Report, Result
