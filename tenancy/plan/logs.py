@@ -51,6 +51,7 @@ from tenancy.plan.kubernetes import KUBE_DNS_LABELS, KUBE_DNS_NAMESPACE, Manifes
 from tenancy.spec import PlatformSpec, TenantSpec, naming
 from tenancy.spec.errors import Problem
 from tenancy.spec.wire import (
+    CONFIG_HASH_ANNOTATION,
     IRSA_ANNOTATION,
     MANAGED_BY_LABEL,
     NETWORKING_API_VERSION,
@@ -334,7 +335,7 @@ def daemonset(spec: PlatformSpec, config_hash: str) -> Manifest:
             "selector": {"matchLabels": dict(ROUTER_LABELS)},
             "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
             "template": {
-                "metadata": {"labels": dict(ROUTER_LABELS), "annotations": {"tenancy/config-hash": config_hash}},
+                "metadata": {"labels": dict(ROUTER_LABELS), "annotations": {CONFIG_HASH_ANNOTATION: config_hash}},
                 "spec": {
                     "serviceAccountName": ROUTER_NAME,
                     "tolerations": tolerations(),
@@ -359,8 +360,7 @@ def daemonset(spec: PlatformSpec, config_hash: str) -> Manifest:
     }
 
 
-def manifests(spec: PlatformSpec, region: str, router_role_arn: str | None, config_text: str,
-              config_hash: str) -> list[Manifest]:
+def manifests(spec: PlatformSpec, router_role_arn: str | None, config_text: str, config_hash: str) -> list[Manifest]:
     """Namespace, ServiceAccount (with the IRSA annotation in ``irsa`` mode), ConfigMap,
     NetworkPolicy and DaemonSet of the router. ``config_text`` is :func:`collector_config` as YAML."""
     ns = spec.observability.logs.namespace
