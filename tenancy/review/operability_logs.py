@@ -13,6 +13,7 @@ mode: a pod no policy selects is denied).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from tenancy.plan import cluster as cplan
@@ -104,13 +105,27 @@ def _router_flows(r: Rendered) -> tuple[Status, str]:
     return "ok", "DNS and the logs/STS endpoints open (NetworkPolicy, strict mode; node security groups)"
 
 
-@check("log router reaches no tenant pod", "flow", "tenancy.plan.logs.network_policy (no ingress; egress: DNS, endpoints)")
+@check("log router's own policy reaches no tenant pod, and admits nobody", "flow",
+       "tenancy.plan.logs.network_policy (no ingress; egress: DNS, endpoints): a wall on the router's side too, "
+       "not only the tenants' default deny")
 def _router_walled(r: Rendered) -> tuple[Status, str]:
     if not _on(r):
         return "n/a", "observability.logs is off"
-    from tenancy.review.operability_cluster import _bundled, _tenant
+    from tenancy.review import netpol
+    from tenancy.review.operability_cluster import _bundled, _policies, _tenant
 
-    pod = _platform(r.spec.observability.logs.namespace, **lplan.ROUTER_LABELS)
-    pairs = [(f"router → {t.name}", pod, _tenant(r, t.name)) for t in _bundled(r)]
-    pairs += [(f"{t.name} → router", _tenant(r, t.name), pod) for t in _bundled(r)]
-    return _flows(r, pairs, "TCP", netplan.HTTPS_PORT, expect=False)
+    ns = r.spec.observability.logs.namespace
+    pod = _platform(ns, **lplan.ROUTER_LABELS).as_peer()
+    mine = _policies(r).by_ns.get(ns, [])
+    bad = []
+    for t in _bundled(r):
+        # a sample pod address in the tenant's block: an ipBlock over it counts too
+        ip = str(r.spec.address_plan.tenant_subnets(r.spec.block_slot(t))[0].network_address + 10)
+        peer = replace(_tenant(r, t.name), ip=ip).as_peer()
+        if netpol.port_in(netpol.allowed(mine, pod, "egress", peer, unselected=()), "TCP", netplan.HTTPS_PORT):
+            bad.append(f"router → {t.name}")
+        if netpol.port_in(netpol.allowed(mine, pod, "ingress", peer, unselected=()), "TCP", netplan.HTTPS_PORT):
+            bad.append(f"{t.name} → router")
+    if bad:
+        return "missing", f"TCP/443 open by the router's policy: {', '.join(bad[:5])}" + (" …" if len(bad) > 5 else "")
+    return "ok", f"the router's policy closes {2 * len(_bundled(r))} path(s) to and from tenant pods"
