@@ -34,7 +34,8 @@ from tenancy.spec.models import (
 )
 
 __all__ = ["SUPPORTED_KUBERNETES_VERSIONS", "AllowFrom", "ClusterSpec", "EdgePort", "FlowLogsSpec", "IdentitySpec",
-           "IstioSpec", "LimitsSpec", "LogsSpec", "Observability", "NetworkSpec", "NodePoolSpec", "NodesSpec", "PlatformSpec", "Problem",
+           "IstioSpec", "LimitsSpec", "LogsSpec", "Observability", "NetworkSpec", "NodePoolSpec", "NodesSpec",
+           "PlatformSpec", "Problem",
            "QuotaSpec",
            "RetiredTenant", "SpecError", "TenantSpec", "WorkloadsSpec"]
 

@@ -79,7 +79,8 @@ def test_each_tenant_has_its_own_encrypted_group_with_the_spec_retention(irsa: R
     for name, g in groups.items():
         arn = g["outputs"]["arn"]
         assert iam_checks.iam_match(pattern, arn) == name.endswith("/containers"), name
-    assert not iam_checks.iam_match(pattern, "arn:aws:logs:eu-west-1:111122223333:log-group:/tenancy/other/a/containers")
+    other_platform = "arn:aws:logs:eu-west-1:111122223333:log-group:/tenancy/other/a/containers"
+    assert not iam_checks.iam_match(pattern, other_platform)
 
 
 def test_readers_trust_exactly_their_tenants_people_and_read_exactly_their_group(irsa: RenderResult) -> None:
@@ -138,7 +139,8 @@ def test_router_objects_are_valid_and_route_every_tenant_to_its_own_group(irsa: 
 
 def test_operability_findings_and_their_negative_controls(irsa: RenderResult, pod_identity: RenderResult) -> None:
     for render in (irsa, pod_identity):
-        for name in ("log router runs on every", "log router → CoreDNS", "log router's own policy reaches no tenant pod"):
+        for name in ("log router runs on every", "log router → CoreDNS",
+                     "log router's own policy reaches no tenant pod"):
             assert _finding(render, name).status == "ok", _finding(render, name)
     # a DaemonSet that tolerates no pool taint does not run on the pool's nodes
     resources = copy.deepcopy(irsa.resources)

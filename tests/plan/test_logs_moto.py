@@ -107,14 +107,16 @@ def world() -> Iterator[World]:
                                        logEvents=[{"timestamp": NOW, "message": f"secret of {g}"}])
         for person in PEOPLE:
             w.user(person)
-        w.user("kubelet")  # stands in for the router's web identity (the IRSA trust is tested in tests/plan/test_iam.py)
+        # "kubelet" stands in for the router's web identity (the IRSA trust: tests/components/test_logs.py)
+        w.user("kubelet")
         w.readers = {t.name: w.role(logs.reader_role_name(PLATFORM, t.name),
                                     logs.reader_trust_policy(logs.tenant_principals(t)),
                                     logs.reader_policy("aws", REGION, ACCOUNT, PLATFORM, t.name))
                      for t in s.tenants}
         kubelet = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": user_arn("kubelet")},
                                                            "Action": "sts:AssumeRole"}]}
-        w.router = w.role(logs.router_role_name(PLATFORM), kubelet, logs.router_policy("aws", REGION, ACCOUNT, PLATFORM))
+        w.router = w.role(logs.router_role_name(PLATFORM), kubelet,
+                          logs.router_policy("aws", REGION, ACCOUNT, PLATFORM))
         w.kubelet_trust = kubelet
         server.set_enforcement(True)
         yield w
