@@ -88,7 +88,7 @@ def _unencrypted_group(res: Res) -> None:
 
 
 FAULTS: dict[str, tuple[Callable[[Res], None], str | None, str]] = {
-    "glob over every namespace": (_glob_everything, "alpha", "tenant beta's namespace beta are routed to tenant alpha's"),
+    "glob over every namespace": (_glob_everything, "alpha", "namespace beta are routed to tenant alpha's"),
     "route to another tenant's group": (_route_to_another_group, "beta", "tenant alpha's namespace alpha"),
     "router writes the flow logs": (_wider_router, None, "/tenancy/acme/vpc-flow-logs, a group of no tenant"),
     "reader reads another tenant": (_wider_reader, "alpha", "can read log group /tenancy/acme/beta/containers"),
