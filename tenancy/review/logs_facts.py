@@ -69,6 +69,14 @@ def _match(pattern: str, value: str) -> bool:
     return fnmatch.fnmatchcase(value, pattern.replace("[", "[[]"))
 
 
+def _anywhere(arn: str) -> str:
+    """``arn:<partition>:<service>:*:*:<resource>``: Region and account left open, so that a live
+    account's documents are judged against the render's ARNs (mock account) alike — an
+    over-approximation, the safe side for an isolation fact."""
+    parts = arn.split(":", 5)
+    return ":".join([*parts[:3], "*", "*", parts[5]]) if len(parts) == 6 and parts[0] == "arn" else arn
+
+
 def _allows(docs: Sequence[Mapping[str, Any]], action: str, resource: str) -> bool:
     """Allow statements only (the platform writes no Deny into identity policies); a statement with
     a condition counts as allowing (the condition may hold: the safe side for an isolation fact)."""
@@ -79,7 +87,7 @@ def _allows(docs: Sequence[Mapping[str, Any]], action: str, resource: str) -> bo
             if s.get("Effect") != "Allow":
                 continue
             if any(_match(a, action) for a in lst(s.get("Action", []))) and \
-                    any(_match(r, resource) for r in lst(s.get("Resource", []))):
+                    any(_match(_anywhere(str(r)), _anywhere(resource)) for r in lst(s.get("Resource", []))):
                 return True
     return False
 
