@@ -124,8 +124,8 @@ def rendered_roles(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[
             by_type.setdefault(r["type"], []).append(r)
         logs = log_facts(resources, F.role_documents(by_type)[0], {})
         log_roles = {role for (role, g, _) in logs.access if logs.tenant_of(g)}
-    return {name: r for r in _of(resources, F.IAM_ROLE)
-            if r.get("tenant") or (name := str((r.get("inputs") or {}).get("name") or r["name"])) in log_roles}
+    named = ((str((r.get("inputs") or {}).get("name") or r["name"]), r) for r in _of(resources, F.IAM_ROLE))
+    return {name: r for name, r in named if r.get("tenant") or name in log_roles}
 
 
 def rendered_log_groups(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
