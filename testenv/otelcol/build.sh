@@ -10,7 +10,8 @@
 # The binary goes to ${TENANCY_TESTENV_CACHE:-$HOME/.cache/tenancy-testenv}/<key>/otelcol. Versions:
 # go.mod (every collector module at one release: core v0.165.0/v1.71.0, contrib v0.165.1 — the
 # filelog receiver's pkg/stanza is served at no older recent release). A cold build (empty GOCACHE,
-# modules downloaded) took 1 min 42 s on this project's 2-core machine.
+# modules downloaded) takes about 200 CPU-seconds: 1 min 42 s wall on this project's 2-core machine,
+# 17 min when other work left it 19% of the CPU.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
