@@ -10,7 +10,7 @@ PIP    := $(VENV)/bin/python -m pip
 LOCK   ?= 1
 LOCKED  = $(if $(filter 1,$(LOCK)),-c $(1),)
 
-.PHONY: install tools render test lint bench reference clean testenv lock drift demo
+.PHONY: install tools render test lint bench reference clean testenv otelcol lock drift demo
 
 install: $(VENV)/.installed
 tools: $(TOOLS)/.installed
@@ -45,6 +45,10 @@ test: install tools
 ## testenv: build (or find, cached) the live tests' binaries from Go modules; last line: their folder
 testenv:
 	@bash testenv/build.sh
+
+## otelcol: build (or find, cached) the log router's collector for its live test; last line: the binary
+otelcol:
+	@bash testenv/otelcol/build.sh
 
 ## demo: a local control plane (make testenv's binaries) with the dev stack's in-cluster layer applied,
 ## `tenancy verify --skip-aws` run against it and two walls shown; stops everything at the end

@@ -22,6 +22,7 @@ from tenancy.components.cluster import (
     ServiceExposurePolicyArgs,
 )
 from tenancy.components.identity import ClusterIdentity, DataBucket
+from tenancy.components.logs import LogRouter, LogRouterArgs
 from tenancy.components.network import Network, pool_nacl_entries
 from tenancy.components.storage import BlockStorage, BlockStorageArgs
 from tenancy.components.team import team_stack_facts
@@ -58,6 +59,7 @@ class Platform(pulumi.ComponentResource):
         self._storage()
         self._autoscaler()
         self._cluster_policies()
+        self._log_router()
         # --- identity layer, tenants ---
         self._tenants()
         self._edges()
@@ -103,6 +105,19 @@ class Platform(pulumi.ComponentResource):
                 platform=spec, cluster_name=c.cluster_name, provider=c.provider,
                 oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
                 depends_on=[c.system_nodes.node_group, c.platform_policies, *agent]), opts=self._child)
+
+    def _log_router(self) -> None:
+        """With ``observability.logs.enabled``, each tenant's container log group, its reader role,
+        and the log router DaemonSet on the tenant and pool nodes (docs/observability.md)."""
+        spec = self.spec
+        self.log_router: LogRouter | None = None
+        if spec.observability.logs.enabled:
+            c = self.cluster
+            agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
+            self.log_router = LogRouter(f"{spec.name}-log-router", LogRouterArgs(
+                platform=spec, cluster_name=c.cluster_name, provider=c.provider,
+                oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
+                depends_on=[c.system_nodes.node_group, *agent]), opts=self._child)
 
     def _cluster_policies(self) -> None:
         """The placement and service exposure policies, the tiers' PriorityClasses, and what the

@@ -51,6 +51,12 @@ pool-disruption-budgets,
 no-unreachable-load-
 balancers, max-pods-
 with-trunk
+log-walls                 mandatory   container logs of a tenant's namespaces are routed to
+                                      its own log groups only (none from a namespace no
+                                      tenant owns); a tenant's roles read only its groups;
+                                      a role writing tenants' groups writes no other group;
+                                      tenant groups have a KMS key and a retention
+                                      (:mod:`tenancy.review.logs_facts`)
 ========================  ==========  ===================================================
 """
 
@@ -60,7 +66,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tenancy.review import fair_share, netpol
+from tenancy.review import fair_share, logs_facts, netpol
 from tenancy.review.diff import resource_changes
 from tenancy.review.facts import (
     NAMESPACE,
@@ -478,6 +484,13 @@ def max_pods_with_trunk(resources: Resources, facts: IsolationFacts) -> list[Vio
     return _found("max-pods-with-trunk", fair_share.max_pods_with_trunk(resources))
 
 
+def log_walls(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Per-tenant workload logs (tenancy/review/logs_facts.py): routes only to the namespace's own
+    tenant's group, readers only their tenant's groups, a writer of tenant groups no other group,
+    tenant groups KMS-encrypted with a retention."""
+    return [Violation("log-walls", t, subject, msg) for t, subject, msg in logs_facts.violations(facts.logs)]
+
+
 RULES: tuple[Rule, ...] = (
     Rule("tenant-default-deny", "every tenant namespace denies all traffic by default", "mandatory", default_deny),
     Rule("tenant-placement-enforced", "pod placement is enforced by admission in every tenant namespace",
@@ -509,6 +522,9 @@ RULES: tuple[Rule, ...] = (
          "mandatory", no_unreachable_load_balancers),
     Rule("max-pods-with-trunk", "kubelet maxPods leaves the trunk's interface out once a tenant is pooled",
          "mandatory", max_pods_with_trunk),
+    # Per-tenant workload logs (issue 27; tenancy/review/logs_facts.py)
+    Rule("log-walls", "each tenant's container logs go to, and are read from, its own log groups only", "mandatory",
+         log_walls),
 )
 RULES_BY_ID = {r.id: r for r in RULES}
 

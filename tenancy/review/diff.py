@@ -10,7 +10,7 @@ and reports
   resources never appear, so the resources of tenants a change did not touch never do either;
 * isolation changes, computed from the two renders' :mod:`isolation facts <tenancy.review.facts>`
   (never from names): each ``loosened`` or ``tightened``, with the layer (``network``, ``iam``,
-  ``rbac``, ``placement``, ``admission``), the tenant, the peer where there is one, and a
+  ``rbac``, ``placement``, ``admission``, ``logs``), the tenant, the peer where there is one, and a
   one-line explanation;
 * disruptive migrations (:mod:`tenancy.review.migration`): a tenant moving between dedicated nodes
   and node pools, or between pools — what the change evicts, what admission refuses afterwards and
@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any
 
 from tenancy.plan.replacements import replacing_inputs
-from tenancy.review import principals
+from tenancy.review import logs_facts, principals
 from tenancy.review.facts import (
     INTERNET,
     PSA_LEVELS,
@@ -445,6 +445,8 @@ def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[s
         *_rbac_changes(base, head, new_or_gone),
         *_placement_changes(base, head, new_or_gone),
         *_admission_changes(base, head, new_or_gone),
+        *(_change(c, "logs", t, peer, detail) for c, t, peer, detail in logs_facts.changes(base.logs, head.logs,
+                                                                                            new_or_gone)),
     ]
 
 

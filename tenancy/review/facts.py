@@ -68,6 +68,7 @@ from typing import Any
 
 from tenancy.review import netpol
 from tenancy.review import reachability as sg
+from tenancy.review.logs_facts import LogFacts, log_facts
 from tenancy.review.netpol import Port, selector_matches
 from tenancy.review.netpol import covers as covers  # re-exported: tenancy.review.diff, tests
 from tenancy.spec.naming import tenant_s3_prefix
@@ -173,6 +174,9 @@ class IsolationFacts:
     """Pairs whose NetworkPolicy connection holds only for pods with particular labels: the facts
     assume some pod of each namespace matches (pod labels are not in a render), an over-approximation
     the review says out loud."""
+    logs: LogFacts = field(default_factory=LogFacts)
+    """Where each namespace's container logs go and who reads/writes each log group
+    (:mod:`tenancy.review.logs_facts`); in :meth:`document` as ``logs`` when there are any."""
     sides: dict[tuple[str, str], dict[str, list[Port]]] = field(default_factory=dict)
     """(tenant, tenant) → each side of each wall on its own: ``securityGroupEgress`` (the source's
     groups let it out towards the destination), ``securityGroupIngress`` (the destination's groups let
@@ -216,6 +220,7 @@ class IsolationFacts:
             "admission": {"policies": {p: self.policies[p] for p in sorted(self.policies)},
                           "enforced": {t: self.enforced[t] for t in sorted(self.enforced)}},
             "podSecurity": {t: self.pod_security[t] for t in sorted(self.pod_security)},
+            **({"logs": self.logs.document()} if self.logs else {}),
         }
 
 
@@ -243,6 +248,8 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
     _rbac(f, by_type)
     _placement(f, by_type, tenants)
     _admission(f, by_type)
+    f.logs = log_facts(resources, role_documents(by_type)[0],
+                       {info["namespace"]: t for t, info in f.tenants.items() if info.get("namespace")})
     return f
 
 

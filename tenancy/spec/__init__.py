@@ -21,9 +21,11 @@ from tenancy.spec.models import (
     IdentitySpec,
     IstioSpec,
     LimitsSpec,
+    LogsSpec,
     NetworkSpec,
     NodePoolSpec,
     NodesSpec,
+    Observability,
     PlatformSpec,
     QuotaSpec,
     RetiredTenant,
@@ -32,7 +34,8 @@ from tenancy.spec.models import (
 )
 
 __all__ = ["SUPPORTED_KUBERNETES_VERSIONS", "AllowFrom", "ClusterSpec", "EdgePort", "FlowLogsSpec", "IdentitySpec",
-           "IstioSpec", "LimitsSpec", "NetworkSpec", "NodePoolSpec", "NodesSpec", "PlatformSpec", "Problem",
+           "IstioSpec", "LimitsSpec", "LogsSpec", "Observability", "NetworkSpec", "NodePoolSpec", "NodesSpec",
+           "PlatformSpec", "Problem",
            "QuotaSpec",
            "RetiredTenant", "SpecError", "TenantSpec", "WorkloadsSpec"]
 

@@ -902,6 +902,40 @@ class NodePoolSpec(_Model):
     38 such pods, an m6i.large 9 (docs/pools.md). Default m6i.2xlarge, 2..10 nodes (380 pods)."""
 
 
+class LogsSpec(_Model):
+    """Per-tenant workload logs (docs/observability.md): a log router DaemonSet sends each tenant's
+    container logs to the tenant's own CloudWatch log group ``/tenancy/<platform>/<tenant>/containers``
+    (KMS-encrypted), and each tenant gets a reader role its people may assume."""
+
+    enabled: StrictBool = False
+    """Deploy the log router, the per-tenant log groups and reader roles. Default off."""
+    retention_days: RetentionDays = 90
+    """Days CloudWatch keeps each tenant's container logs: one of CloudWatch's retention values
+    (1, 3, 5, 7, 14, 30, 60, 90, … 3653). Default 90."""
+    namespace: DnsLabel = "tenancy-logs"
+    """Platform namespace the router runs in (never a tenant's). Default ``tenancy-logs``."""
+    image: str = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+    """The router's image: an OpenTelemetry Collector with the filelog receiver and the
+    awscloudwatchlogs exporter (AWS Distro for OpenTelemetry by default). Mirror it into a
+    private ECR repository for nodes without internet egress."""
+
+    @field_validator("namespace")
+    @classmethod
+    def _not_system(cls, v: str) -> str:
+        if v in ("default", "kube-system", "kube-public", "kube-node-lease"):
+            raise ValueError(f"observability.logs.namespace {v!r} is a Kubernetes system namespace; "
+                             "give the router its own, e.g. tenancy-logs")
+        return v
+
+
+class Observability(_Model):
+    """What the platform ships so that each tenant sees its own logs (and, with the other
+    sub-models, metrics and backups) and nobody else's."""
+
+    logs: LogsSpec = LogsSpec()
+    """Per-tenant workload logs (default off)."""
+
+
 class PlatformSpec(_Model):
     """The whole platform: one VPC, one EKS cluster, many tenants."""
 
@@ -948,6 +982,8 @@ class PlatformSpec(_Model):
     """Workload identity (IRSA or Pod Identity) and the tenant-data bucket."""
     workloads: WorkloadsSpec = WorkloadsSpec()
     """In-cluster settings shared by every tenant."""
+    observability: Observability = Observability()
+    """Per-tenant workload logs (``logs``); see docs/observability.md."""
     retired_tenants: list[RetiredTenant] = []
     """Tenants removed from ``tenants``: a retired name or slot cannot be reused (a name only
     with ``adopt: true``, which takes over its retained namespace). Default none."""

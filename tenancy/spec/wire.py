@@ -183,5 +183,10 @@ TENANT_BUNDLE_TYPE = "tenancy:bundle:TenantBundle"
 """Pulumi type token of a tenant's in-cluster bundle (``tenancy.TenantBundle``)."""
 TEAM_TENANT_TYPE = "tenancy:team:TeamTenant"
 """Pulumi type token of a team stack's tenant (``tenancy.TeamTenant``)."""
+LOG_ROUTER_TYPE = "tenancy:observability:LogRouter"
+"""Pulumi type token of the per-tenant log router component (``observability.logs``; the review reads
+its routes from the ConfigMap below it)."""
+CONFIG_HASH_ANNOTATION = "tenancy/config-hash"
+"""Pod-template annotation holding a hash of the configuration a pod reads: a change rolls the pods."""
 TENANT_OWNER_TYPES = (TENANT_TYPE, TENANT_BUNDLE_TYPE, TEAM_TENANT_TYPE)
 """Components named after the one tenant that owns everything below them (render, policy pack)."""

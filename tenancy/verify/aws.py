@@ -40,8 +40,10 @@ from typing import Any, Protocol
 
 from tenancy.plan.kubernetes import NP_S3
 from tenancy.review import facts as F
+from tenancy.review.logs_facts import log_facts
 from tenancy.spec.naming import tenant_s3_prefix
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
+from tenancy.spec.wire import AWS_LOG_GROUP as LOG_GROUP
 from tenancy.spec.wire import AWS_SECURITY_GROUP as SG
 from tenancy.spec.wire import AWS_SG_EGRESS_RULE as SG_EGRESS
 from tenancy.spec.wire import AWS_SG_INGRESS_RULE as SG_INGRESS
@@ -76,6 +78,8 @@ class AwsState:
     endpoint's prefix list, found by its service name)."""
     s3_prefix_list: S3PrefixList | None = None
     """AWS's managed prefix list of S3 in the platform's Region, as it is now (None: not read)."""
+    log_groups: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+    """Rendered tenant log group name → describe_log_groups' entry (None: not found)."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,43 @@ def rendered_groups(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping
 
 
 def rendered_roles(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
-    """Tenant roles (the ones isolation depends on) by name."""
-    return {str((r.get("inputs") or {}).get("name") or r["name"]): r for r in _of(resources, F.IAM_ROLE)
-            if r.get("tenant")}
+    """Tenant roles (the ones isolation depends on) by name, and the roles that read or write a
+    tenant's log group (observability.logs: the readers, the log router)."""
+    log_roles: set[str] = set()
+    if any(r["type"] == LOG_GROUP for r in resources):
+        by_type: dict[str, list[Mapping[str, Any]]] = {}
+        for r in resources:
+            by_type.setdefault(r["type"], []).append(r)
+        logs = log_facts(resources, F.role_documents(by_type)[0], {})
+        log_roles = {role for (role, g, _) in logs.access if logs.tenant_of(g)}
+    named = ((str((r.get("inputs") or {}).get("name") or r["name"]), r) for r in _of(resources, F.IAM_ROLE))
+    return {name: r for name, r in named if r.get("tenant") or name in log_roles}
+
+
+def rendered_log_groups(resources: Sequence[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """Tenant log groups (tagged ``tenancy/tenant``) by name."""
+    return {str((r.get("inputs") or {}).get("name")): r for r in _of(resources, LOG_GROUP)
+            if ((r.get("inputs") or {}).get("tags") or {}).get(F.TENANT_LABEL)}
+
+
+def log_group_drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Result]:
+    """Each tenant log group exists with a KMS key and the rendered retention."""
+    out: list[Result] = []
+    for name, r in sorted(rendered_log_groups(resources).items()):
+        i = r.get("inputs") or {}
+        tenant, what = i["tags"][F.TENANT_LABEL], f"log group {name}"
+        live = state.log_groups.get(name)
+        if live is None:
+            out.append(failed(DRIFT, tenant, what, "missing from AWS"))
+            continue
+        problems = []
+        if i.get("kmsKeyId") and not live.get("kmsKeyId"):
+            problems.append("not encrypted with a KMS key")
+        if _num(i.get("retentionInDays")) != _num(live.get("retentionInDays")):
+            problems.append(f"retention {live.get('retentionInDays')} days, rendered {_num(i.get('retentionInDays'))}")
+        out.append(failed(DRIFT, tenant, what, "; ".join(problems)) if problems
+                   else passed(DRIFT, tenant, what, f"KMS-encrypted, kept {_num(live.get('retentionInDays'))} days"))
+    return out
 
 
 def node_group_key(r: Mapping[str, Any]) -> str:
@@ -226,7 +264,7 @@ def live_resources(resources: Sequence[Mapping[str, Any]], state: AwsState) -> l
                 res["inputs"]["labels"] = dict(live.get("labels") or {})
                 out.append(res)
                 continue
-        if t == F.IAM_ROLE and r.get("tenant"):
+        if t == F.IAM_ROLE and str(i.get("name") or r["name"]) in roles:
             name = str(i.get("name") or r["name"])
             if name in state.roles:
                 live_role = state.roles[name]
@@ -390,6 +428,7 @@ def drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Resul
             out.append(passed(DRIFT, tenant, what, f"{len(have)} rule(s) as rendered ({live['GroupId']})"))
     out += _launch_template_drift(resources, state, to_rendered, names)
     out += _access_entry_drift(resources, state)
+    out += log_group_drift(resources, state)
     for name, r in sorted(rendered_node_groups(resources).items()):
         tenant, what = r.get("tenant"), f"node group {name}"
         ng = state.node_groups.get(name)

@@ -21,6 +21,7 @@ from tenancy.verify.aws import (
     S3PrefixList,
     live_node_group_name,
     rendered_groups,
+    rendered_log_groups,
     rendered_node_groups,
     rendered_roles,
 )
@@ -313,6 +314,11 @@ class AwsClient:
                     attached[a["PolicyArn"]] = None
             state.roles[name] = {"Arn": role["Arn"], "trust": _doc(role["AssumeRolePolicyDocument"]),
                                  "inline": inline, "attached": attached}
+        logs = self.client("logs") if rendered_log_groups(resources) else None
+        for name in rendered_log_groups(resources):
+            found = [g for g in logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]  # type: ignore[union-attr]
+                     if g["logGroupName"] == name]
+            state.log_groups[name] = found[0] if found else None
         state.bucket = self._bucket(resources)
         state.aliases.update(self._prefix_lists(resources))
         state.s3_prefix_list = self.s3_prefix_list(resources)

@@ -13,7 +13,7 @@ from tenancy.verify import kube as kube_checks
 from tenancy.verify.report import Report, Result, failed, passed, skipped
 
 ISOLATION = "isolation"
-LAYERS = ("network", "iam", "rbac", "placement", "admission")
+LAYERS = ("network", "iam", "rbac", "placement", "admission", "logs")
 
 
 def isolation(render_resources: Sequence[Mapping[str, Any]], live_resources: Sequence[Mapping[str, Any]],
@@ -63,7 +63,7 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
         aws_state = aws.read(resources)
         report.add(aws_checks.drift(resources, aws_state))
         live = aws_checks.live_resources(live, aws_state)
-        layers += ["network", "iam", "placement"]
+        layers += ["network", "iam", "placement", "logs"]  # logs: the live log roles' documents
         render_facts, live_facts = facts_of(resources), facts_of(live)
         report.add(aws_checks.placement_behaviour(render_facts, live_facts))
         report.add(aws_checks.network_behaviour(render_facts, live_facts))

@@ -33,15 +33,19 @@ class MotoServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> MotoServer:
+    def command(self) -> list[str]:
+        """The server's command line (without host and port); subclasses may wrap moto."""
         exe = Path(sys.executable).with_name("moto_server")
-        cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "moto.server"]
+        return [str(exe)] if exe.exists() else [sys.executable, "-m", "moto.server"]
+
+    def start(self) -> MotoServer:
+        cmd = self.command()
         env = dict(os.environ, AWS_DEFAULT_REGION=REGION, MOTO_ALLOW_NONEXISTENT_REGION="true",
                    # AWS managed policies exist (attaching a mistyped one fails, as in AWS)
                    MOTO_IAM_LOAD_MANAGED_POLICIES="true")
         self.proc = subprocess.Popen(
             [*cmd, "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=Path(__file__).resolve().parents[2],
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -162,6 +162,14 @@ def _pod_eni_without_max_pods(res: Res) -> None:
     addon["inputs"]["configurationValues"] = json.dumps(conf)
 
 
+def _plain_tenant_log_group(res: Res) -> None:
+    """A tenant's log group without a KMS key (observability.logs; more faults: test_logs_facts.py)."""
+    res.append({"urn": "urn:pulumi:review::tenancy::aws:cloudwatch/logGroup:LogGroup::plain", "type":
+                "aws:cloudwatch/logGroup:LogGroup", "name": "plain", "id": "plain", "parent": None, "tenant": None,
+                "custom": True, "inputs": {"name": "/tenancy/acme/alpha/containers", "retentionInDays": 30,
+                                           "tags": {"tenancy/tenant": "alpha"}}, "outputs": {}, "dependencies": []})
+
+
 FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "tenant-default-deny": (_drop_default_deny, "beta"),
     "tenant-placement-enforced": (_unbind_placement, "alpha"),
@@ -180,6 +188,7 @@ FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "pool-disruption-budgets": (_unforced_pool_group, None),
     "no-unreachable-load-balancers": (_load_balancer_grant, "gamma"),
     "max-pods-with-trunk": (_pod_eni_without_max_pods, "alpha"),
+    "log-walls": (_plain_tenant_log_group, "alpha"),
 }
 
 
