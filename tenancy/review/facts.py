@@ -253,7 +253,7 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
             f.namespace_labels[name] = labels
             f.namespace_owner[name] = r["tenant"]
     for t, names in owned.items():  # the main namespace is the tenant's name (naming.namespace)
-        names.sort(key=lambda n, t=t: (n != t, n))
+        names.sort(key=lambda n, main=str(t): (n != main, n))
         main = names[0]
         f.tenants[t] = {"namespace": main, "labels": namespaces[main], **({"namespaces": names} if len(names) > 1
                                                                           else {})}

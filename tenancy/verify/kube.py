@@ -402,7 +402,7 @@ def namespaces_by_tenant(resources: Sequence[Mapping[str, Any]]) -> dict[str, li
     for ns, t in tenant_namespaces(resources).items():
         out.setdefault(t, []).append(ns)
     for t, nss in out.items():
-        nss.sort(key=lambda n, t=t: (n != naming.namespace(t), n))
+        nss.sort(key=lambda n, main=naming.namespace(t): (n != main, n))
     return out
 
 

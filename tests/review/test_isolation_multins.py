@@ -144,6 +144,7 @@ def test_quota_shares_add_up_to_the_tenant_quota(result: Any) -> None:
         t = OWNER[q["metadata"]["namespace"]]
         pods[t] = pods.get(t, 0) + int(q["spec"]["hard"]["pods"])
     assert pods == {"alpha": 41, "beta": 50, "gamma": 50}
-    alpha = {q["metadata"]["namespace"]: q["spec"]["hard"] for q in quotas if OWNER[q["metadata"]["namespace"]] == "alpha"}
+    alpha = {q["metadata"]["namespace"]: q["spec"]["hard"] for q in quotas
+             if OWNER[q["metadata"]["namespace"]] == "alpha"}
     assert alpha["alpha"]["pods"] == "21" and alpha["alpha-batch"]["pods"] == "20"
     assert alpha["alpha"]["requests.cpu"] == "4" and alpha["alpha-batch"]["limits.memory"] == "8Gi"
