@@ -32,6 +32,7 @@ which removes all of it at once — never the fences before the workloads.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -218,8 +219,8 @@ class TenantBundle(pulumi.ComponentResource):
         if args.s3_cidr_blocks is not None and tenant.service_accounts and not tenant.internet_egress:
             for ns in self.namespaces:
                 s3 = plan.s3_policy(tenant, [], ns)
-                s3["spec"] = pulumi.Output.from_input(args.s3_cidr_blocks).apply(
-                    lambda cidrs, ns=ns: plan.s3_policy(tenant, sorted(cidrs or []), ns)["spec"])
+                s3["spec"] = pulumi.Output.from_input(args.s3_cidr_blocks).apply(functools.partial(
+                    _s3_spec, tenant, ns))
                 self.manifests.append(s3)
                 self._register(s3)
         outputs: dict[str, Any] = {"namespace": self.namespace_name}
@@ -322,6 +323,11 @@ class TenantBundle(pulumi.ComponentResource):
         peering = allow_tenant_traffic(self, peer, peer_namespace, opts, peer_namespaces)
         self.peerings[peer] = peering
         return peering
+
+
+def _s3_spec(tenant: TenantSpec, ns: str, cidrs: Sequence[str] | None) -> Any:
+    """The S3 policy's spec in namespace ``ns`` once the prefix list's ranges are known."""
+    return plan.s3_policy(tenant, sorted(cidrs or []), ns)["spec"]
 
 
 _Registry = tuple[dict[tuple[int, str], "TenantBundle"], dict[tuple[int, str], list["TenantBundle"]]]

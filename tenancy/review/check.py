@@ -231,7 +231,7 @@ def workload_role_scope(resources: Resources, facts: IsolationFacts) -> list[Vio
         if not sa or owner == "platform":
             continue
         ns = facts.tenants.get(owner, {}).get("namespace")
-        own = facts.tenant_namespaces(owner) or [ns]  # a tenant with extra namespaces: any of them
+        own = facts.tenant_namespaces(owner) or [str(ns)]  # a tenant with extra namespaces: any of them
         # One service account: the same name, at most once per namespace of the tenant.
         names = {s.split(":")[3] for s in sa if len(s.split(":")) == 4}
         spaces = [s.split(":")[2] for s in sa if len(s.split(":")) == 4]

@@ -61,6 +61,7 @@ CNI assigns pod IPs from the node's subnets).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -253,7 +254,7 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
             f.namespace_labels[name] = labels
             f.namespace_owner[name] = r["tenant"]
     for t, names in owned.items():  # the main namespace is the tenant's name (naming.namespace)
-        names.sort(key=lambda n, main=str(t): (n != main, n))
+        names[:] = sorted(names, key=functools.partial(_not_main, str(t)))
         main = names[0]
         f.tenants[t] = {"namespace": main, "labels": namespaces[main], **({"namespaces": names} if len(names) > 1
                                                                           else {})}
@@ -396,6 +397,11 @@ def _kubernetes_service_ip(by_type: Mapping[str, list[Mapping[str, Any]]]) -> st
         if cidr:
             return str(ipaddress.ip_network(str(cidr), strict=False).network_address + 1)
     return None
+
+
+def _not_main(main: str, ns: str) -> tuple[bool, str]:
+    """Sort key: the tenant's main namespace (its name) first, then the others by name."""
+    return ns != main, ns
 
 
 def _union(a: list[Port] | None, b: list[Port]) -> list[Port]:

@@ -401,9 +401,7 @@ def namespaces_by_tenant(resources: Sequence[Mapping[str, Any]]) -> dict[str, li
     out: dict[str, list[str]] = {}
     for ns, t in tenant_namespaces(resources).items():
         out.setdefault(t, []).append(ns)
-    for t, nss in out.items():
-        nss.sort(key=lambda n, main=naming.namespace(t): (n != main, n))
-    return out
+    return {t: sorted(nss, key=lambda n: n != naming.namespace(t)) for t, nss in out.items()}  # main first
 
 
 def rbac_behaviour(reader: KubeReader, tenants: Sequence[str],
