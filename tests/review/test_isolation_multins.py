@@ -148,3 +148,11 @@ def test_quota_shares_add_up_to_the_tenant_quota(result: Any) -> None:
              if OWNER[q["metadata"]["namespace"]] == "alpha"}
     assert alpha["alpha"]["pods"] == "21" and alpha["alpha-batch"]["pods"] == "20"
     assert alpha["alpha"]["requests.cpu"] == "4" and alpha["alpha-batch"]["limits.memory"] == "8Gi"
+
+
+def test_the_render_report_shows_each_namespace_and_its_share(result: Any) -> None:
+    from tenancy.render.writer import report
+
+    text = report(result)
+    assert "- `alpha`: `alpha` (4, 8Gi, 21), `alpha-batch` (4, 8Gi, 20)" in text
+    assert "`beta`: `beta` (2, 4Gi, 17), `beta-web` (2, 4Gi, 17), `beta-jobs` (2, 4Gi, 16)" in text
