@@ -32,6 +32,7 @@ which removes all of it at once — never the fences before the workloads.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,7 +42,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from tenancy.plan import kubernetes as plan
-from tenancy.spec import AllowFrom, EdgePort, TenantSpec, WorkloadsSpec
+from tenancy.spec import AllowFrom, EdgePort, TenantSpec, WorkloadsSpec, naming
 from tenancy.spec.wire import NETWORKING_API_VERSION, RBAC_API_VERSION, TENANT_BUNDLE_TYPE
 
 __all__ = ["TenantBundle", "TenantBundleArgs", "TenantPeering", "TenantPeeringArgs", "allow_tenant_traffic",
@@ -178,10 +179,13 @@ class TenantBundle(pulumi.ComponentResource):
     """One tenant's in-cluster objects (``tenancy:bundle:TenantBundle``).
 
     Attributes:
-        namespace: the tenant's ``k8s.core.v1.Namespace`` (retained on delete).
-        namespace_name: its name, as an Output that resolves once it exists.
-        resources: every child by ``"<Kind>/<name>"`` (e.g. ``"NetworkPolicy/tenancy-default-deny"``).
-        service_accounts: the tenant's ServiceAccounts by name.
+        namespace: the tenant's main ``k8s.core.v1.Namespace`` (retained on delete).
+        namespaces: every Namespace of the tenant by name, main one first (its extra
+            ``namespaces`` too; each retained on delete).
+        namespace_name: the main namespace's name, as an Output that resolves once it exists.
+        resources: every child by ``"<Kind>/<name>"`` (e.g. ``"NetworkPolicy/tenancy-default-deny"``)
+            in the main namespace, ``"<Kind>/<namespace>/<name>"`` in an extra one.
+        service_accounts: the tenant's ServiceAccounts (in its main namespace) by name.
         manifests: the plain manifests registered (role ARNs may be Outputs).
         peerings: the edges registered with :meth:`allow_from`, by peer.
     """
@@ -207,28 +211,18 @@ class TenantBundle(pulumi.ComponentResource):
         self.resources: dict[str, pulumi.CustomResource] = {}
         self.service_accounts: dict[str, k8s.core.v1.ServiceAccount] = {}
         self.peerings: dict[str, TenantPeering] = {}
-
-        ns_manifest, *rest = self.manifests
-        self.namespace = register_manifest(name, ns_manifest, pulumi.ResourceOptions(
-            parent=self, provider=args.provider, retain_on_delete=True,
-            depends_on=list(args.wait_for)))  # type: ignore[assignment]
+        self.namespaces: dict[str, k8s.core.v1.Namespace] = {}
+        for m in list(self.manifests):
+            self._register(m)
+        self.namespace = self.namespaces[naming.namespace(tenant.name)]
         self.namespace_name = self.namespace.metadata.name
-        self.resources[f"Namespace/{ns_manifest['metadata']['name']}"] = self.namespace
-        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace],
-                                       deleted_with=self.namespace)
-        for m in rest:
-            obj = m["metadata"]["name"]
-            is_default_sa = m["kind"] == "ServiceAccount" and obj == "default"
-            res = register_manifest(f"{name}/{obj}", m, child, patch=is_default_sa)
-            self.resources[f"{m['kind']}{'Patch' if is_default_sa else ''}/{obj}"] = res
-            if m["kind"] == "ServiceAccount" and not is_default_sa:
-                self.service_accounts[obj] = res  # type: ignore[assignment]
         if args.s3_cidr_blocks is not None and tenant.service_accounts and not tenant.internet_egress:
-            s3 = plan.s3_policy(tenant, [])
-            s3["spec"] = pulumi.Output.from_input(args.s3_cidr_blocks).apply(
-                lambda cidrs: plan.s3_policy(tenant, sorted(cidrs or []))["spec"])
-            self.manifests.append(s3)
-            self.resources[f"NetworkPolicy/{plan.NP_S3}"] = register_manifest(f"{name}/{plan.NP_S3}", s3, child)
+            for ns in self.namespaces:
+                s3 = plan.s3_policy(tenant, [], ns)
+                s3["spec"] = pulumi.Output.from_input(args.s3_cidr_blocks).apply(functools.partial(
+                    _s3_spec, tenant, ns))
+                self.manifests.append(s3)
+                self._register(s3)
         outputs: dict[str, Any] = {"namespace": self.namespace_name}
         self._pending: set[str] = set()
         if args.register_allow_from:
@@ -236,6 +230,32 @@ class TenantBundle(pulumi.ComponentResource):
             if deferred is not None:
                 outputs["edges"] = deferred
         self.register_outputs(outputs)
+
+    def _register(self, m: Mapping[str, Any]) -> None:
+        """Register one manifest of the bundle. Namespaces: retained on delete, after ``wait_for``;
+        named ``<bundle>`` (the main one) or ``<bundle>/namespace/<ns>``. Namespaced objects wait
+        for their namespace and are deleted with it; named ``<bundle>/<name>`` in the main
+        namespace, ``<bundle>/<ns>/<name>`` in an extra one (the main one's names predate extra
+        namespaces and stay)."""
+        args, name = self._args, self._name
+        main = naming.namespace(args.tenant.name)
+        meta = m["metadata"]
+        if m["kind"] == "Namespace":
+            ns = meta["name"]
+            res = register_manifest(name if ns == main else f"{name}/namespace/{ns}", m, pulumi.ResourceOptions(
+                parent=self, provider=args.provider, retain_on_delete=True, depends_on=list(args.wait_for)))
+            self.namespaces[ns] = res  # type: ignore[assignment]
+            self.resources[f"Namespace/{ns}"] = res
+            return
+        ns, obj = meta["namespace"], meta["name"]
+        owner = self.namespaces[ns]
+        child = pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[owner], deleted_with=owner)
+        is_default_sa = m["kind"] == "ServiceAccount" and obj == "default"
+        where = "" if ns == main else f"{ns}/"
+        res = register_manifest(f"{name}/{where}{obj}", m, child, patch=is_default_sa)
+        self.resources[f"{m['kind']}{'Patch' if is_default_sa else ''}/{where}{obj}"] = res
+        if m["kind"] == "ServiceAccount" and not is_default_sa and ns == main:
+            self.service_accounts[obj] = res  # type: ignore[assignment]
 
     def _register_spec_edges(self) -> pulumi.Output[Any] | None:
         """The spec's ``allowFrom`` edges, each registered once. A peer whose bundle is already in
@@ -249,13 +269,13 @@ class TenantBundle(pulumi.ComponentResource):
         for peer in self._args.tenant.peers:
             known = bundles.get((key, peer))
             if known is not None:
-                self._register_edge(peer, peer_namespace=known.namespace)
+                self._register_edge(peer, peer_namespace=known.namespace, peer_namespaces=known.namespaces)
             else:
                 self._pending.add(peer)
                 waiting.setdefault((key, peer), []).append(self)
         for other in waiting.pop((key, me), []):
             if me in other._pending:
-                other._register_edge(me, peer_namespace=self.namespace)
+                other._register_edge(me, peer_namespace=self.namespace, peer_namespaces=self.namespaces)
         if not self._pending:
             return None
         # Runs after the synchronous program body (an apply of a known value), and is awaited
@@ -268,23 +288,27 @@ class TenantBundle(pulumi.ComponentResource):
         return list(self.peerings)
 
     def allow_from(self, peer: str | AllowFrom, peer_namespace: k8s.core.v1.Namespace | None = None,
-                   opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
+                   opts: pulumi.ResourceOptions | None = None,
+                   peer_namespaces: Mapping[str, k8s.core.v1.Namespace | None] | None = None) -> TenantPeering:
         """Register the edge "this tenant allows connections from ``peer``" under this bundle.
         ``peer_namespace``, when managed in the same program, is waited for (the edge puts an
         egress policy in it) and deletes that policy with it.
 
         Each peer has one edge: a second call for the same peer (or a call for a peer the spec's
         ``allowFrom`` already registered) returns the existing edge. ``peer`` may be an entry of
-        the spec's ``allowFrom`` (its tenant is the peer; the ports come from the spec)."""
+        the spec's ``allowFrom`` (its tenant is the peer; the ports come from the spec).
+        ``peer_namespaces``: every namespace of the peer by name (its Namespace resource, or None
+        outside this program), when the peer has extra ``namespaces``; default its name alone."""
         peer = peer.tenant if isinstance(peer, AllowFrom) else peer
         if self._args.register_allow_from and peer in self._args.tenant.peers:
             warnings.warn(f"TenantBundle {self._name!r}: allow_from({peer!r}) is no longer needed — the bundle "
                           "registers the edges of its spec's allowFrom itself (this call returns that edge)",
                           DeprecationWarning, stacklevel=2)
-        return self._register_edge(peer, peer_namespace, opts)
+        return self._register_edge(peer, peer_namespace, opts, peer_namespaces)
 
     def _register_edge(self, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
-                       opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
+                       opts: pulumi.ResourceOptions | None = None,
+                       peer_namespaces: Mapping[str, k8s.core.v1.Namespace | None] | None = None) -> TenantPeering:
         """The edge from ``peer`` (registered once), without the deprecation warning of
         :meth:`allow_from`: how the bundle registers its spec's own ``allowFrom``."""
         self._pending.discard(peer)
@@ -296,9 +320,14 @@ class TenantBundle(pulumi.ComponentResource):
             known_tenants=self._args.known_tenants))
         if problems:
             raise ValueError("; ".join(problems))
-        peering = allow_tenant_traffic(self, peer, peer_namespace, opts)
+        peering = allow_tenant_traffic(self, peer, peer_namespace, opts, peer_namespaces)
         self.peerings[peer] = peering
         return peering
+
+
+def _s3_spec(tenant: TenantSpec, ns: str, cidrs: Sequence[str] | None) -> Any:
+    """The S3 policy's spec in namespace ``ns`` once the prefix list's ranges are known."""
+    return plan.s3_policy(tenant, sorted(cidrs or []), ns)["spec"]
 
 
 _Registry = tuple[dict[tuple[int, str], "TenantBundle"], dict[tuple[int, str], list["TenantBundle"]]]
@@ -339,6 +368,13 @@ class TenantPeeringArgs:
     """The declaring tenant's Namespace resource, when in the same program."""
     peer_namespace: k8s.core.v1.Namespace | None = None
     """The peer's Namespace resource, when in the same program."""
+    tenant_namespaces: Sequence[str] = ()
+    """Every namespace of the declaring tenant (``naming.tenant_namespaces``). Default: ``tenant``."""
+    peer_namespaces: Sequence[str] = ()
+    """Every namespace of the peer. Default: ``peer``."""
+    namespace_resources: Mapping[str, k8s.core.v1.Namespace | None] = field(default_factory=dict)
+    """The Namespace resources of extra namespaces of either side, by name, when in the same
+    program: the edge's objects in them wait for them and are deleted with them."""
 
 
 class TenantPeering(pulumi.ComponentResource):
@@ -350,9 +386,11 @@ class TenantPeering(pulumi.ComponentResource):
     def __init__(self, name: str, args: TenantPeeringArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("tenancy:bundle:TenantPeering", name, None, opts)
         self.resources: dict[str, pulumi.CustomResource] = {}
-        for m in plan.edge_manifests(args.tenant, args.peer, args.mesh, args.ports):
+        for m in plan.edge_manifests(args.tenant, args.peer, args.mesh, args.ports, args.tenant_namespaces,
+                                     args.peer_namespaces):
             ns = m["metadata"]["namespace"]
-            owner_ns = args.tenant_namespace if ns == args.tenant else args.peer_namespace
+            owner_ns = args.namespace_resources.get(ns) or (
+                args.tenant_namespace if ns == args.tenant else args.peer_namespace if ns == args.peer else None)
             child = pulumi.ResourceOptions(
                 parent=self, provider=args.provider,
                 depends_on=[owner_ns] if owner_ns is not None else None,
@@ -363,15 +401,20 @@ class TenantPeering(pulumi.ComponentResource):
 
 
 def allow_tenant_traffic(bundle: TenantBundle, peer: str, peer_namespace: k8s.core.v1.Namespace | None = None,
-                         opts: pulumi.ResourceOptions | None = None) -> TenantPeering:
+                         opts: pulumi.ResourceOptions | None = None,
+                         peer_namespaces: Mapping[str, k8s.core.v1.Namespace | None] | None = None) -> TenantPeering:
     """Register the edge "``bundle``'s tenant allows connections from ``peer``", parented under
     ``bundle`` and named ``<bundle>/allow-from/<peer>``; on the ports of the spec's ``allowFrom``
-    entry for ``peer`` (every port for a peer the spec does not list)."""
+    entry for ``peer`` (every port for a peer the spec does not list), between every namespace of
+    the tenant and every namespace of the peer (``peer_namespaces``; default the peer's name)."""
     args = bundle._args
     edge = args.tenant.edge(peer)
+    peers = dict(peer_namespaces or {})
     return TenantPeering(
         f"{bundle._name}/allow-from/{peer}",
         TenantPeeringArgs(tenant=args.tenant.name, peer=peer, ports=edge.ports if edge else None,
                           mesh=args.workloads.mesh, provider=args.provider,
-                          tenant_namespace=bundle.namespace, peer_namespace=peer_namespace),
+                          tenant_namespace=bundle.namespace, peer_namespace=peer_namespace,
+                          tenant_namespaces=list(bundle.namespaces), peer_namespaces=list(peers),
+                          namespace_resources={**peers, **bundle.namespaces}),
         pulumi.ResourceOptions.merge(pulumi.ResourceOptions(parent=bundle), opts))

@@ -273,7 +273,11 @@ class TenantIdentity(pulumi.ComponentResource):
     ``system:serviceaccount:<tenant>:<sa>`` with audience ``sts.amazonaws.com``, or the EKS Pod
     Identity service principal with the tenant's namespace/service account/cluster session
     tags), its inline policy ``<role>-tenant-data``, and in ``podIdentity`` mode the
-    ``aws.eks.PodIdentityAssociation`` ``<role>``. With ``identity.accessPoints``: the access
+    ``aws.eks.PodIdentityAssociation`` ``<role>``. A tenant with extra ``namespaces`` has the
+    service account in each: the trust lists each namespace's service account (the tenant's
+    identity is the tenant's, whichever of its namespaces a workload runs in; exact names, so no
+    other tenant's namespace matches), and Pod Identity gets one more association
+    ``<role>@<namespace>`` per extra namespace. With ``identity.accessPoints``: the access
     point ``<tenant>-access-point`` and its policy.
 
     Attribute ``role_arns``: service account name → role ARN (what the bundle layer writes into
@@ -335,12 +339,12 @@ class TenantIdentity(pulumi.ComponentResource):
         """Per service account: the role, its inline policy and (Pod Identity) its association."""
         args = self._args
         spec, tenant, mode = args.platform, args.tenant, args.platform.identity.mode
-        namespace = naming.namespace(tenant.name)
+        namespaces = naming.tenant_namespaces(tenant)  # the service account exists in each
         child = pulumi.ResourceOptions(parent=self)
         self.role_arns = {}
         for sa in tenant.service_accounts:
             role_name = naming.service_account_role_name(spec.name, tenant.name, sa)
-            trust = self._trust(args, namespace, sa)
+            trust = self._trust(args, namespaces, sa)
             role = aws.iam.Role(
                 role_name,
                 name=role_name,
@@ -351,11 +355,11 @@ class TenantIdentity(pulumi.ComponentResource):
             )
             aws.iam.RolePolicy(f"{role_name}-tenant-data", role=role.id, name="tenant-data", policy=permissions,
                                opts=pulumi.ResourceOptions(parent=role))
-            if mode == "podIdentity":
+            for ns in namespaces if mode == "podIdentity" else ():
                 aws.eks.PodIdentityAssociation(
-                    role_name,
+                    role_name if ns == namespaces[0] else f"{role_name}@{ns}",
                     cluster_name=args.cluster_name,
-                    namespace=namespace,
+                    namespace=ns,
                     service_account=sa,
                     role_arn=role.arn,
                     tags=naming.tags(spec.name, tenant.name, **{SERVICE_ACCOUNT_TAG: sa}),
@@ -378,7 +382,7 @@ class TenantIdentity(pulumi.ComponentResource):
         )
 
     @staticmethod
-    def _trust(args: TenantIdentityArgs, namespace: str, sa: str) -> pulumi.Output[str]:
+    def _trust(args: TenantIdentityArgs, namespace: list[str], sa: str) -> pulumi.Output[str]:
         """The role's trust policy JSON for the platform's identity mode."""
         if args.platform.identity.mode == "irsa":
             def irsa(a: list[str]) -> str:

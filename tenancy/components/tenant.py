@@ -162,13 +162,17 @@ class Tenant(pulumi.ComponentResource):
         # --- bundle layer (edges) --- (a team-stack tenant's own edges are its stack's)
         if self.bundle is not None:
             self.bundle.allow_from(peer.spec.name,
-                                   peer_namespace=peer.bundle.namespace if peer.bundle is not None else None)
+                                   peer_namespace=peer.bundle.namespace if peer.bundle is not None else None,
+                                   peer_namespaces=peer.bundle.namespaces if peer.bundle is not None else
+                                   dict.fromkeys(naming.tenant_namespaces(peer.spec)))
 
     def outputs(self) -> dict[str, pulumi.Input[object]]:
         """What other stacks need about this tenant (exported by the stack program)."""
         out: dict[str, pulumi.Input[object]] = {
             "namespace": self.namespace, "slot": self.spec.slot, "addressBlock": self.address_block,
             "subnetCidrs": self.subnet_cidrs, "roleArns": dict(self.role_arns)}
+        if self.spec.namespaces:
+            out["namespaces"] = naming.tenant_namespaces(self.spec)
         if self.pool:
             out["pool"] = self.pool
         if self.network is not None:

@@ -23,6 +23,7 @@ condition as a second wall.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,9 +101,16 @@ def strip_scheme(issuer: str) -> str:
 # Trust policies
 
 
-def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> dict[str, Any]:
+def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str | Sequence[str],
+                      service_account: str) -> dict[str, Any]:
     """Trust for IAM roles for service accounts: only the given Kubernetes service account,
     through the cluster's OIDC provider, with the STS audience.
+
+    ``namespace`` may list several namespaces (a tenant with extra ``namespaces``: its service
+    account exists in each): the ``sub`` condition then lists ``system:serviceaccount:<ns>:<sa>``
+    for each, exact strings under ``StringEquals`` (a list matches any one of them; IAM User Guide,
+    "Creating a condition with multiple keys or values"), never a wildcard that another tenant's
+    namespace could match.
 
     ``oidc_issuer`` is the issuer URL without ``https://`` (a leading scheme is tolerated and
     removed). The provider ARN must be the issuer's provider (``…:oidc-provider/<issuer>``):
@@ -124,14 +132,24 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, 
             "Principal": {"Federated": oidc_provider_arn},
             "Action": "sts:AssumeRoleWithWebIdentity",
             "Condition": {"StringEquals": {
-                f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{issuer}:sub": _one_or_list([f"system:serviceaccount:{ns}:{service_account}"
+                                               for ns in _namespaces(namespace)]),
                 f"{issuer}:aud": IRSA_AUDIENCE,
             }},
         }],
     }
 
 
-def pod_identity_trust_policy(namespace: str, service_account: str, cluster: str, *,
+def _namespaces(namespace: str | Sequence[str]) -> list[str]:
+    return [namespace] if isinstance(namespace, str) else list(namespace)
+
+
+def _one_or_list(values: list[str]) -> str | list[str]:
+    """One value as a string (the policy as it always was), several as a list."""
+    return values[0] if len(values) == 1 else values
+
+
+def pod_identity_trust_policy(namespace: str | Sequence[str], service_account: str, cluster: str, *,
                               cluster_is_arn: bool = False) -> dict[str, Any]:
     """Trust for EKS Pod Identity: the EKS Auth service principal may assume the role and tag
     the session, and only for this cluster, namespace and service account.
@@ -141,6 +159,8 @@ def pod_identity_trust_policy(namespace: str, service_account: str, cluster: str
     ``aws:RequestTag/…`` make a wrong association (another namespace, another cluster) fail to
     obtain credentials even though the association resource exists. Pass the cluster ARN
     (``cluster_is_arn=True``) where known: a name is unique only per account and Region.
+    Several namespaces (a tenant's extra ``namespaces``): any one of them, each with its own
+    association.
     """
     cluster_key = "aws:RequestTag/eks-cluster-arn" if cluster_is_arn else "aws:RequestTag/eks-cluster-name"
     return {
@@ -152,7 +172,7 @@ def pod_identity_trust_policy(namespace: str, service_account: str, cluster: str
             "Action": ["sts:AssumeRole", "sts:TagSession"],
             "Condition": {"StringEquals": {
                 cluster_key: cluster,
-                "aws:RequestTag/kubernetes-namespace": namespace,
+                "aws:RequestTag/kubernetes-namespace": _one_or_list(_namespaces(namespace)),
                 "aws:RequestTag/kubernetes-service-account": service_account,
             }},
         }],

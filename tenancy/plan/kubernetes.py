@@ -75,6 +75,8 @@ PERSONAS: dict[str, str] = {"admin": "admins", "edit": "editors", "view": "viewe
 
 NP_DEFAULT_DENY = "tenancy-default-deny"
 NP_SAME_NAMESPACE = "tenancy-allow-same-namespace"
+NP_TENANT_NAMESPACES = "tenancy-allow-tenant-namespaces"
+"""Only in tenants with extra ``namespaces``: the tenant's namespaces to each other."""
 NP_DNS = "tenancy-allow-dns"
 NP_INTERNET = "tenancy-allow-internet-egress"
 NP_INGRESS_CONTROLLER = "tenancy-allow-ingress-controller"
@@ -140,6 +142,15 @@ def namespace_selector(namespace: str) -> dict[str, Any]:
     return {"matchLabels": {NAMESPACE_NAME_LABEL: namespace}}
 
 
+def namespaces_selector(namespaces: Sequence[str]) -> dict[str, Any]:
+    """Select exactly these namespaces (by the API server's ``kubernetes.io/metadata.name``):
+    :func:`namespace_selector` for one, ``In [...]`` for several (a tenant with extra
+    ``namespaces``)."""
+    if len(namespaces) == 1:
+        return namespace_selector(namespaces[0])
+    return {"matchExpressions": [{"key": NAMESPACE_NAME_LABEL, "operator": "In", "values": list(namespaces)}]}
+
+
 # --------------------------------------------------------------------------------------------
 # Namespace, quota, limits
 
@@ -177,11 +188,12 @@ def placement_labels(tenant: TenantSpec) -> dict[str, str]:
 
 
 def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
-              extra_labels: Mapping[str, str] | None = None) -> Manifest:
-    """The tenant's Namespace with Pod Security Admission ``restricted`` enforced, audited and
-    warned, labelled with its tier and, when pooled, its pool (read by the placement policy).
-    ``kubernetes.io/metadata.name`` is added by the API server, not here."""
-    name = naming.namespace(tenant.name)
+              extra_labels: Mapping[str, str] | None = None, name: str | None = None) -> Manifest:
+    """The tenant's Namespace ``name`` (default its main one) with Pod Security Admission
+    ``restricted`` enforced, audited and warned, labelled with its tenant, its tier and, when
+    pooled, its pool (read by the placement policy). Every namespace of a tenant gets the same
+    labels. ``kubernetes.io/metadata.name`` is added by the API server, not here."""
+    name = name or naming.namespace(tenant.name)
     psa: dict[str, str] = {}
     for mode in ("enforce", "audit", "warn"):
         psa[f"pod-security.kubernetes.io/{mode}"] = PSA_LEVEL
@@ -221,14 +233,20 @@ POD_ENI_QUOTA = f"requests.{POD_ENI_RESOURCE}"
 ``requests.``")."""
 
 
-def resource_quota(tenant: TenantSpec, storage: bool = True) -> Manifest:
+def resource_quota(tenant: TenantSpec, storage: bool = True, ns: str | None = None) -> Manifest:
     """The namespace's ResourceQuota. ``cpu``, ``memory`` and ``ephemeral-storage`` cap requests
     and limits alike; LoadBalancer and NodePort services are 0 unless the spec allows them; PVCs
     and storage are 0 without a storage driver (``workloads.storage: none``); every kind in
     ``quota.objects`` is counted (``count/<resource>``); ``requests.vpc.amazonaws.com/pod-eni`` is
     ``quota.pods`` for a pooled tenant (one branch interface per pod, issue 23) and 0 for a dedicated
-    one."""
-    q = tenant.quota
+    one.
+
+    ``ns``: the tenant's namespace (default its main one). With extra ``namespaces`` each gets its
+    share of ``quota`` (:meth:`TenantSpec.namespace_quota`): ResourceQuota is namespaced, and a
+    copy of the whole quota in each namespace would multiply the tenant's budget past what the
+    capacity checks (pool pods and branch interfaces, disks) count for it."""
+    ns = ns or naming.namespace(tenant.name)
+    q = tenant.namespace_quota(naming.tenant_namespaces(tenant).index(ns))
     hard = {
         "requests.cpu": q.cpu,
         "limits.cpu": q.cpu,
@@ -248,12 +266,12 @@ def resource_quota(tenant: TenantSpec, storage: bool = True) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
-        "metadata": _meta(QUOTA_NAME, tenant.name, naming.namespace(tenant.name)),
+        "metadata": _meta(QUOTA_NAME, tenant.name, ns),
         "spec": {"hard": hard},
     }
 
 
-def tier_quota(tenant: TenantSpec) -> Manifest:
+def tier_quota(tenant: TenantSpec, ns: str | None = None) -> Manifest:
     """The ResourceQuota ``tenancy-tier``: zero pods that name a PriorityClass other than the
     tenant's tier's. The scope selector's requirements are ANDed; ``PriorityClass Exists`` matches
     pods that set ``spec.priorityClassName`` and ``NotIn [<own class>]`` those whose class is not
@@ -272,7 +290,7 @@ def tier_quota(tenant: TenantSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "ResourceQuota",
-        "metadata": _meta(TIER_QUOTA, tenant.name, naming.namespace(tenant.name)),
+        "metadata": _meta(TIER_QUOTA, tenant.name, ns or naming.namespace(tenant.name)),
         "spec": {
             "hard": {"pods": "0"},
             "scopeSelector": {"matchExpressions": [
@@ -299,7 +317,7 @@ def priority_classes() -> list[Manifest]:
     } for tier in TIERS]
 
 
-def security_group_policy(tenant: TenantSpec, group_ids: Any) -> Manifest:
+def security_group_policy(tenant: TenantSpec, group_ids: Any, ns: str | None = None) -> Manifest:
     """The SecurityGroupPolicy ``tenancy-pod-security-groups`` of a pooled tenant: every pod of the
     namespace (``podSelector: {}``) gets ``group_ids`` (the tenant's own security group and the
     tenant-nodes marker group) on its branch ENI. ``group_ids`` is placed as given (a Pulumi
@@ -315,12 +333,12 @@ def security_group_policy(tenant: TenantSpec, group_ids: Any) -> Manifest:
     return {
         "apiVersion": SGP_API_VERSION,
         "kind": SGP_KIND,
-        "metadata": _meta(SGP_NAME, tenant.name, naming.namespace(tenant.name)),
+        "metadata": _meta(SGP_NAME, tenant.name, ns or naming.namespace(tenant.name)),
         "spec": {"podSelector": {}, "securityGroups": {"groupIds": group_ids}},
     }
 
 
-def limit_range(tenant: TenantSpec) -> Manifest:
+def limit_range(tenant: TenantSpec, ns: str | None = None) -> Manifest:
     """Container defaults (so pods without resources still fit the quota) and a per-container
     maximum, for CPU, memory and local disk (``ephemeral-storage``: a container writing past its
     limit is evicted by the kubelet before the node's disk fills for its neighbours)."""
@@ -334,7 +352,7 @@ def limit_range(tenant: TenantSpec) -> Manifest:
     return {
         "apiVersion": "v1",
         "kind": "LimitRange",
-        "metadata": _meta("tenancy-limits", tenant.name, naming.namespace(tenant.name)),
+        "metadata": _meta("tenancy-limits", tenant.name, ns or naming.namespace(tenant.name)),
         "spec": {"limits": [{
             "type": "Container",
             "default": pair(lim.default_limit, "default"),
@@ -400,9 +418,10 @@ def _admin_rules() -> list[dict[str, list[str]]]:
 _RULES = {"admin": _admin_rules, "edit": _edit_rules, "view": _view_rules}
 
 
-def roles(tenant: TenantSpec) -> list[Manifest]:
-    """Roles ``tenancy-admin``, ``tenancy-edit`` and ``tenancy-view`` in the tenant namespace."""
-    ns = naming.namespace(tenant.name)
+def roles(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
+    """Roles ``tenancy-admin``, ``tenancy-edit`` and ``tenancy-view`` in the tenant namespace ``ns``
+    (default its main one; every namespace of the tenant gets the same)."""
+    ns = ns or naming.namespace(tenant.name)
     return [{
         "apiVersion": RBAC_API_VERSION,
         "kind": "Role",
@@ -411,10 +430,11 @@ def roles(tenant: TenantSpec) -> list[Manifest]:
     } for role in PERSONAS]
 
 
-def role_bindings(tenant: TenantSpec) -> list[Manifest]:
+def role_bindings(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
     """One RoleBinding per persona, to the group the cluster's access entries map the tenant's
-    principals to (``tenancy:<tenant>:admins`` …). Only Roles, never ClusterRoles."""
-    ns = naming.namespace(tenant.name)
+    principals to (``tenancy:<tenant>:admins`` …). Only Roles, never ClusterRoles. The same
+    groups in every namespace of the tenant (``ns``, default its main one)."""
+    ns = ns or naming.namespace(tenant.name)
     return [{
         "apiVersion": RBAC_API_VERSION,
         "kind": "RoleBinding",
@@ -429,7 +449,7 @@ def role_bindings(tenant: TenantSpec) -> list[Manifest]:
 # Service accounts
 
 
-def service_accounts(tenant: TenantSpec, role_arns: Mapping[str, Any]) -> list[Manifest]:
+def service_accounts(tenant: TenantSpec, role_arns: Mapping[str, Any], ns: str | None = None) -> list[Manifest]:
     """The tenant's ServiceAccounts, in spec order. Those in ``role_arns`` are annotated
     ``eks.amazonaws.com/role-arn`` (IRSA); the value is placed as given, so a Pulumi Output works.
     With EKS Pod Identity the platform passes no ARNs and the association does the mapping.
@@ -440,7 +460,7 @@ def service_accounts(tenant: TenantSpec, role_arns: Mapping[str, Any]) -> list[M
     unknown = sorted(set(role_arns) - set(tenant.service_accounts))
     if unknown:
         raise ValueError(f"role ARNs given for {unknown}, which are not serviceAccounts of tenant {tenant.name!r}")
-    ns = naming.namespace(tenant.name)
+    ns = ns or naming.namespace(tenant.name)
     out = []
     for sa in tenant.service_accounts:
         meta = _meta(sa, tenant.name, ns)
@@ -451,13 +471,13 @@ def service_accounts(tenant: TenantSpec, role_arns: Mapping[str, Any]) -> list[M
     return out
 
 
-def default_service_account(tenant: TenantSpec) -> Manifest:
+def default_service_account(tenant: TenantSpec, ns: str | None = None) -> Manifest:
     """The namespace's ``default`` ServiceAccount (created by Kubernetes) with no automounted
     token: pods that name no ServiceAccount get no API credentials. Applied as a patch."""
     return {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": {"name": "default", "namespace": naming.namespace(tenant.name)},
+        "metadata": {"name": "default", "namespace": ns or naming.namespace(tenant.name)},
         "automountServiceAccountToken": False,
     }
 
@@ -484,6 +504,7 @@ def network_policies(
     service_cidr: str | None = None,
     api_endpoint_cidrs: Sequence[Any] = (),
     kubernetes_service_ip: str | None = None,
+    ns: str | None = None,
 ) -> list[Manifest]:
     """The tenant namespace's own NetworkPolicies (edges come from :func:`edge_manifests`).
 
@@ -506,9 +527,13 @@ def network_policies(
       allow TCP 443 to exactly the ``kubernetes`` Service's ClusterIP (what clients dial, pre-DNAT)
       and the API endpoint's network interfaces (EKS puts them in the cluster's subnets: the
       system subnets), which the ClusterIP is translated to.
+    - ``ns``: the tenant's namespace (default its main one). A tenant with extra ``namespaces``
+      gets the same set in each, plus ``tenancy-allow-tenant-namespaces``: its namespaces reach
+      each other both ways (one tenant), selected by ``kubernetes.io/metadata.name`` (set by the
+      API server, not writable by anyone).
     """
     t = tenant.name
-    ns = naming.namespace(t)
+    ns = ns or naming.namespace(t)
     everyone: dict[str, Any] = {}
     out = [
         _np(NP_DEFAULT_DENY, t, ns, {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]}),
@@ -530,6 +555,14 @@ def network_policies(
             }],
         }),
     ]
+    own = naming.tenant_namespaces(tenant)
+    if len(own) > 1:
+        out.append(_np(NP_TENANT_NAMESPACES, t, ns, {
+            "podSelector": {},
+            "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"namespaceSelector": namespaces_selector(own)}]}],
+            "egress": [{"to": [{"namespaceSelector": namespaces_selector(own)}]}],
+        }))
     if tenant.internet_egress:
         out.append(_np(NP_INTERNET, t, ns, {
             "podSelector": {},
@@ -596,20 +629,20 @@ def internet_except(vpc_cidr: str, service_cidr: str | None = None) -> list[str]
     return [vpc_cidr, *([service_cidr] if service_cidr else []), LINK_LOCAL_CIDR]
 
 
-def s3_policy(tenant: TenantSpec, cidrs: Sequence[Any]) -> Manifest:
+def s3_policy(tenant: TenantSpec, cidrs: Sequence[Any], ns: str | None = None) -> Manifest:
     """Egress on TCP 443 to S3's address ranges (the gateway endpoint's prefix list), for a
     tenant whose workloads use the tenant-data bucket but have no internet egress. The VPC
     routes these ranges only to the S3 gateway endpoint (tenant subnets without internet egress
     have no other route out), and IAM scopes what the pods may do there to their prefix."""
     t = tenant.name
-    return _np(NP_S3, t, naming.namespace(t), {
+    return _np(NP_S3, t, ns or naming.namespace(t), {
         "podSelector": {},
         "policyTypes": ["Egress"],
         "egress": [{"to": [{"ipBlock": {"cidr": c}} for c in cidrs], "ports": [{"protocol": "TCP", "port": 443}]}],
     })
 
 
-def mesh_policies(tenant: TenantSpec, workloads: WorkloadsSpec) -> list[Manifest]:
+def mesh_policies(tenant: TenantSpec, workloads: WorkloadsSpec, ns: str | None = None) -> list[Manifest]:
     """With ``workloads.mesh: istio``: STRICT mTLS for the namespace, and an ALLOW policy
     admitting its own namespace (and the ingress controller's). Once any ALLOW policy selects a
     workload, Istio denies every request no ALLOW policy matches; each ``allowFrom`` edge adds
@@ -617,8 +650,8 @@ def mesh_policies(tenant: TenantSpec, workloads: WorkloadsSpec) -> list[Manifest
     if workloads.mesh != "istio":
         return []
     t = tenant.name
-    ns = naming.namespace(t)
-    sources = [ns]
+    ns = ns or naming.namespace(t)
+    sources = naming.tenant_namespaces(tenant)  # all of the tenant's namespaces: one tenant
     if workloads.ingress_controller_namespace:
         sources.append(workloads.ingress_controller_namespace)
     return [
@@ -644,7 +677,8 @@ def edge_ports(ports: Sequence[EdgePort] | None) -> dict[str, Any]:
 
 
 def edge_manifests(tenant: str, peer: str, mesh: str = "none",
-                   ports: Sequence[EdgePort] | None = None) -> list[Manifest]:
+                   ports: Sequence[EdgePort] | None = None, tenant_namespaces: Sequence[str] = (),
+                   peer_namespaces: Sequence[str] = ()) -> list[Manifest]:
     """The objects of ONE ``allowFrom`` edge: ``tenant`` allows connections from ``peer``.
 
     - in ``tenant``'s namespace: ``tenancy-allow-from-<peer>``, ingress from ``peer``'s namespace;
@@ -658,36 +692,43 @@ def edge_manifests(tenant: str, peer: str, mesh: str = "none",
     sidecars see TCP only); otherwise it admits the peer's namespace and the NetworkPolicies do the
     narrowing. None: every port.
 
+    ``tenant_namespaces`` / ``peer_namespaces``: every namespace of each side
+    (:func:`naming.tenant_namespaces`; default the tenant's name alone). The ingress policy (and
+    the Istio policy) goes into each of ``tenant``'s namespaces, admitting all of ``peer``'s; the
+    egress policy into each of ``peer``'s, reaching all of ``tenant``'s.
+
     All are owned by ``tenant`` (the declaring side, labelled so) and depend on nothing but the
-    two names and the ports: adding or removing any other tenant changes none of them. The
+    two tenants' namespaces and the ports: adding or removing any other tenant changes none of them. The
     direction is one-way: ``peer`` opens connections to ``tenant`` (replies flow back,
     NetworkPolicies are stateful), never the reverse."""
     if tenant == peer:
         raise ValueError(f"tenant {tenant!r} cannot allow itself: its namespace already reaches itself")
-    t_ns, p_ns = naming.namespace(tenant), naming.namespace(peer)
+    t_nss = list(tenant_namespaces) or [naming.namespace(tenant)]
+    p_nss = list(peer_namespaces) or [naming.namespace(peer)]
     narrow = edge_ports(ports)
     out = [
-        _np(f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
+        *(_np(f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
             "podSelector": {},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"namespaceSelector": namespace_selector(p_ns)}], **narrow}],
-        }, **{PEER_LABEL: peer}),
-        _np(f"{EDGE_EGRESS_PREFIX}{tenant}", tenant, p_ns, {
+            "ingress": [{"from": [{"namespaceSelector": namespaces_selector(p_nss)}], **narrow}],
+        }, **{PEER_LABEL: peer}) for t_ns in t_nss),
+        *(_np(f"{EDGE_EGRESS_PREFIX}{tenant}", tenant, p_ns, {
             "podSelector": {},
             "policyTypes": ["Egress"],
-            "egress": [{"to": [{"namespaceSelector": namespace_selector(t_ns)}], **narrow}],
-        }, **{PEER_LABEL: peer}),
+            "egress": [{"to": [{"namespaceSelector": namespaces_selector(t_nss)}], **narrow}],
+        }, **{PEER_LABEL: peer}) for p_ns in p_nss),
     ]
     if mesh == "istio":
-        rule: dict[str, Any] = {"from": [{"source": {"namespaces": [p_ns]}}]}
-        if ports is not None and all(p.end_port is None and p.protocol == "TCP" for p in ports):
-            rule["to"] = [{"operation": {"ports": [str(p.port) for p in ports]}}]
-        ap = _istio("AuthorizationPolicy", f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
-            "action": "ALLOW",
-            "rules": [rule],
-        })
-        ap["metadata"]["labels"][PEER_LABEL] = peer
-        out.append(ap)
+        for t_ns in t_nss:
+            rule: dict[str, Any] = {"from": [{"source": {"namespaces": list(p_nss)}}]}
+            if ports is not None and all(p.end_port is None and p.protocol == "TCP" for p in ports):
+                rule["to"] = [{"operation": {"ports": [str(p.port) for p in ports]}}]
+            ap = _istio("AuthorizationPolicy", f"{EDGE_INGRESS_PREFIX}{peer}", tenant, t_ns, {
+                "action": "ALLOW",
+                "rules": [rule],
+            })
+            ap["metadata"]["labels"][PEER_LABEL] = peer
+            out.append(ap)
     return out
 
 
@@ -703,7 +744,8 @@ def tenant_manifests(
     kubernetes_service_ip: str | None = None,
     pod_security_group_ids: Any = None,
 ) -> list[Manifest]:
-    """Every object of one tenant's bundle, namespace first, edges excluded (they belong to the
+    """Every object of one tenant's bundle, its namespaces first (the main one, then its extra
+    ``namespaces``), then each namespace's objects, edges excluded (they belong to the
     declaring tenant but are built per edge: :func:`edge_manifests`).
 
     ``pod_security_group_ids``: for a pooled tenant, the security groups its pods get
@@ -718,23 +760,30 @@ def tenant_manifests(
     if not pool and pod_security_group_ids is not None:
         raise ValueError(f"tenant {tenant.name!r} has dedicated nodes: pod_security_group_ids apply only to pooled "
                          "tenants (its node group carries its security group)")
-    sgp = [security_group_policy(tenant, pod_security_group_ids)] if pool else []
+    nss = naming.tenant_namespaces(tenant)
     return [
-        namespace(tenant, workloads.pod_security_version, injection_labels(workloads)),
-        resource_quota(tenant, workloads.storage != "none"),
-        tier_quota(tenant),
-        limit_range(tenant),
-        *sgp,
-        *roles(tenant),
-        *role_bindings(tenant),
-        default_service_account(tenant),
-        *service_accounts(tenant, role_arns or {}),
-        *network_policies(tenant, workloads, vpc_cidr, aws_service_cidrs, pod_identity_agent,
-                          service_cidr, api_endpoint_cidrs, kubernetes_service_ip),
-        *mesh_policies(tenant, workloads),
+        *(namespace(tenant, workloads.pod_security_version, injection_labels(workloads), ns) for ns in nss),
+        *(m for ns in nss for m in (
+            resource_quota(tenant, workloads.storage != "none", ns),
+            tier_quota(tenant, ns),
+            limit_range(tenant, ns),
+            *([security_group_policy(tenant, pod_security_group_ids, ns)] if pool else []),
+            *roles(tenant, ns),
+            *role_bindings(tenant, ns),
+            default_service_account(tenant, ns),
+            *service_accounts(tenant, role_arns or {}, ns),
+            *network_policies(tenant, workloads, vpc_cidr, aws_service_cidrs, pod_identity_agent,
+                              service_cidr, api_endpoint_cidrs, kubernetes_service_ip, ns),
+            *mesh_policies(tenant, workloads, ns),
+        )),
     ]
 
 
-def tenant_edges(tenant: TenantSpec, mesh: str = "none") -> list[Manifest]:
-    """The objects of every edge ``tenant`` declares (its ``allowFrom``), in spec order."""
-    return [m for e in tenant.allow_from for m in edge_manifests(tenant.name, e.tenant, mesh, e.ports)]
+def tenant_edges(tenant: TenantSpec, mesh: str = "none",
+                 namespaces_of: Mapping[str, Sequence[str]] | None = None) -> list[Manifest]:
+    """The objects of every edge ``tenant`` declares (its ``allowFrom``), in spec order.
+    ``namespaces_of``: each peer's namespaces (:func:`naming.tenant_namespaces`; default its
+    name alone)."""
+    of = namespaces_of or {}
+    return [m for e in tenant.allow_from for m in edge_manifests(
+        tenant.name, e.tenant, mesh, e.ports, naming.tenant_namespaces(tenant), of.get(e.tenant, ()))]

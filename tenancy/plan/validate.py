@@ -205,6 +205,7 @@ def _cross_checks(data: Mapping[str, Any]) -> list[Problem]:
                 out.append(Problem(f"tenants[{i}].{rel}", msg))
 
     out.extend(_pool_checks(data, tenants, pools, names, slots, plan))
+    out.extend(_namespace_checks(data, tenants, names, ingress_ns))
 
     for i, t in enumerate(tenants):
         if not isinstance(t, Mapping) or not isinstance(t.get("allowFrom"), list):
@@ -380,6 +381,47 @@ def _access_principal_problems(data: Mapping[str, Any], tenants: list[Any]) -> l
                         f"per tenant (remove one)")))
                 else:
                     seen[arn] = where
+    return out
+
+
+def _namespace_checks(data: Mapping[str, Any], tenants: list[Any], names: Mapping[str, int],
+                      ingress_ns: Any) -> list[Problem]:
+    """Every tenant's extra ``namespaces`` is unique across the platform: no other tenant's name
+    (its main namespace) or extra namespace, no retired tenant's name (its namespace is retained),
+    no platform namespace (``workloads.platformNamespaces``) and not the ingress controller's. The
+    tenant's own name and reserved names are the field's own checks (``TenantSpec``). One pass,
+    dictionary lookups: the work per namespace does not grow with the tenant count."""
+    out: list[Problem] = []
+    workloads = data.get("workloads")
+    platform_ns = workloads.get("platformNamespaces") if isinstance(workloads, Mapping) else None
+    platform = set(platform_ns) if isinstance(platform_ns, list) else set()
+    retired_raw = data.get("retiredTenants")
+    retired = {r.get("name") for r in retired_raw if isinstance(r, Mapping)} if isinstance(retired_raw, list) else set()
+    owner: dict[str, int] = {}
+    for i, t in enumerate(tenants):
+        extra = t.get("namespaces") if isinstance(t, Mapping) else None
+        if not isinstance(extra, list):
+            continue
+        for j, ns in enumerate(extra):
+            if not isinstance(ns, str) or ns == t.get("name"):
+                continue
+            where = f"tenants[{i}].namespaces[{j}]"
+            if ns in names:
+                out.append(Problem(where, f"{ns!r} is the name (main namespace) of tenants[{names[ns]}]; namespaces "
+                                          "are unique across the platform: choose another name"))
+            elif ns in owner and owner[ns] != i:
+                out.append(Problem(where, f"{ns!r} is already a namespace of tenants[{owner[ns]}]; namespaces are "
+                                          "unique across the platform: choose another name"))
+            elif ns in retired:
+                out.append(Problem(where, f"{ns!r} is a retired tenant's name (retiredTenants): its namespace is "
+                                          "retained; choose another name"))
+            elif ns in platform:
+                out.append(Problem(where, f"{ns!r} is listed in workloads.platformNamespaces; choose another name "
+                                          "or remove it from platformNamespaces"))
+            elif ns == ingress_ns:
+                out.append(Problem(where, f"{ns!r} is the ingress controller's namespace "
+                                          "(workloads.ingressControllerNamespace); choose another name"))
+            owner.setdefault(ns, i)
     return out
 
 

@@ -25,6 +25,7 @@ from tenancy.render.engine import quiet_gc
 from tenancy.render.result import RenderResult
 from tenancy.review import operability, principals
 from tenancy.review.facts import INTERNET, IsolationFacts, _fmt_ports, facts_of
+from tenancy.spec import naming
 from tenancy.spec.lifecycle import LIFECYCLE_FILE, lifecycle_record
 from tenancy.spec.models import AllowFrom
 from tenancy.spec.wire import PLATFORM_TYPE
@@ -349,6 +350,12 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
             f"{', '.join(sorted(map(_edge_text, t.allow_from))) or '—'} | {', '.join(t.service_accounts) or '—'} | "
             f"{counts[t.name]} |"
         )
+    multi = [t for t in sorted(s.tenants, key=lambda t: t.name) if t.namespaces]
+    if multi:  # several namespaces per tenant (issue 26): each gets an even share of the quota
+        lines += ["", "Tenants with several namespaces (the quota above is split evenly across them):"]
+        lines += [f"- `{t.name}`: " + ", ".join(
+            f"`{ns}` ({q.cpu}, {q.memory}, {q.pods})" for ns, q in
+            ((ns, t.namespace_quota(i)) for i, ns in enumerate(naming.tenant_namespaces(t)))) for t in multi]
     lines += ["", *pool_report_lines(s)] if s.node_pools else []
     compute = compute_report_lines(s)
     lines += ["", *compute] if compute else []

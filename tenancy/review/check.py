@@ -165,7 +165,8 @@ def placement_enforced(resources: Resources, facts: IsolationFacts) -> list[Viol
                    for p, acts in enforced.items() if p in facts.policies):
             out.append(Violation("tenant-placement-enforced", t, ns["urn"],
                                  f"no ValidatingAdmissionPolicy bound with Deny checks pod creation in namespace "
-                                 f"{facts.tenants[t]['namespace']}: nothing pins its pods to its nodes"))
+                                 f"{(ns['inputs'].get('metadata') or {}).get('name')}: nothing pins its pods to its "
+                                 "nodes"))
     return out
 
 
@@ -236,15 +237,21 @@ def workload_role_scope(resources: Resources, facts: IsolationFacts) -> list[Vio
         if not sa or owner == "platform":
             continue
         ns = facts.tenants.get(owner, {}).get("namespace")
-        if len(subjects) != 1:
+        own = facts.tenant_namespaces(owner) or [str(ns)]  # a tenant with extra namespaces: any of them
+        # One service account: the same name, at most once per namespace of the tenant.
+        names = {s.split(":")[3] for s in sa if len(s.split(":")) == 4}
+        spaces = [s.split(":")[2] for s in sa if len(s.split(":")) == 4]
+        if len(subjects) != 1 and (len(names) != 1 or len(spaces) != len(set(spaces)) or len(sa) != len(subjects)):
             out.append(Violation("workload-role-scope", owner, urns.get(role, role),
                                  f"role {role} trusts {len(subjects)} principals ({', '.join(subjects)}); a workload "
-                                 f"role must trust exactly one service account"))
+                                 f"role must trust exactly one service account (the same one in each of its "
+                                 f"tenant's namespaces)"))
         for s in sa:
             parts = s.split(":")
-            if s == "pods.eks.amazonaws.com" or len(parts) != 4 or parts[2] != ns or "*" in s or "?" in s:
+            if s == "pods.eks.amazonaws.com" or len(parts) != 4 or parts[2] not in own or "*" in s or "?" in s:
                 out.append(Violation("workload-role-scope", owner, urns.get(role, role),
-                                     f"role {role} trusts {s}, not one service account of namespace {ns}"))
+                                     f"role {role} trusts {s}, not one service account of namespace "
+                                     f"{' or '.join(str(n) for n in own)}"))
     for (owner, role), auds in sorted(facts.audiences.items()):
         if owner != "platform" and auds != ["sts.amazonaws.com"]:
             out.append(Violation("workload-role-scope", owner, urns.get(role, role),
@@ -445,19 +452,20 @@ def pooled_security_groups(resources: Resources, facts: IsolationFacts) -> list[
         groups = (spec.get("securityGroups") or {}).get("groupIds") or []
         if r.get("tenant") and netpol.selects_everything(sel) and not spec.get("serviceAccountSelector") \
                 and groups:
-            covered[str(r["tenant"])] = r
+            # per namespace: each namespace of a tenant (main and extra) needs its own policy
+            covered[str(((r.get("inputs") or {}).get("metadata") or {}).get("namespace") or r["tenant"])] = r
     for ns in _tenant_namespaces(resources):
         t = str(ns["tenant"])
         labels = ((ns.get("inputs") or {}).get("metadata") or {}).get("labels") or {}
         pool = labels.get(POOL_LABEL)
         name = (ns["inputs"].get("metadata") or {}).get("name")
-        if pool and t not in covered:
+        if pool and name not in covered:
             out.append(Violation("pooled-pod-security-groups", t, ns["urn"],
                                  f"namespace {name} is on pool {pool} but no SecurityGroupPolicy puts {t}'s own "
                                  f"security groups on every pod (podSelector {{}}, groupIds): its pods would share "
                                  f"the pool nodes' group, and admission refuses them"))
-        if not pool and t in covered:
-            out.append(Violation("pooled-pod-security-groups", t, covered[t]["urn"],
+        if not pool and name in covered:
+            out.append(Violation("pooled-pod-security-groups", t, covered[name]["urn"],
                                  f"{t} has a SecurityGroupPolicy for every pod but its namespace {name} lacks the "
                                  f"label {POOL_LABEL}=<pool>: admission pins its pods to tenant nodes instead of its "
                                  f"pool"))

@@ -26,6 +26,7 @@ JSON shape (``--format json``)::
      "resources": [{"urn", "type", "name", "tenant", "action", "changed": [...], "replacedBy": [...]}],
      "isolation": [{"change": "loosened|tightened", "layer", "tenant", "peer", "detail"}],
      "migrations": [{"tenant", "from", "to", "evicted", "refused": [...], "podsNeed": {...}, "procedure"}],
+     "namespaces": [{"tenant", "namespace", "change": "added|removed", "destructive": bool, "detail"}],
      "nodeGroups": {"quota", "before", "peak", "after", "fits", "problem", "batches": [[urn]],
                     "targets": [[urn]], ...},
      "upgrade": {"kubernetesVersion": {"from", "to"}, "addons": {name: {"from", "to"}},
@@ -436,6 +437,31 @@ def _psa_version(v: str) -> tuple[float, float]:
         return (0.0, 0.0)
 
 
+def namespace_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[str, Any]]:
+    """Extra namespaces added to or removed from tenants present in both renders (a tenant added
+    or removed whole is in ``tenants``). Removing one is destructive: the Namespace is retained
+    (``retainOnDelete``) with its workloads, data and fences, but leaves the platform's
+    management — the tenant's edges, roles, quota share and service-account trust no longer
+    cover it (its pods lose their AWS role), and re-adding the name later needs the namespace
+    deleted first (or ``adopt``)."""
+    out = []
+    for t in sorted(set(base.tenants) & set(head.tenants)):
+        old, new = base.tenant_namespaces(t), head.tenant_namespaces(t)
+        for ns in new:
+            if ns not in old:
+                out.append({"tenant": t, "namespace": ns, "change": "added", "destructive": False,
+                            "detail": f"namespace {ns} created with {t}'s labels, fences, roles, service accounts "
+                                      f"and a share of its quota (every namespace's share shrinks)"})
+        for ns in old:
+            if ns not in new:
+                out.append({"tenant": t, "namespace": ns, "change": "removed", "destructive": True,
+                            "detail": f"namespace {ns} leaves {t}: kept in the cluster (retained) with its "
+                                      "workloads and fences but no longer managed — its pods lose the tenant's "
+                                      "AWS roles and edges; delete it with `kubectl delete namespace "
+                                      f"{ns}` once it is drained"})
+    return out
+
+
 def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[str, Any]]:
     existing = set(base.tenants) & set(head.tenants)
     new_or_gone = set(base.tenants) ^ set(head.tenants)
@@ -503,7 +529,8 @@ def diff_renders(base: Render, head: Render, node_group_quota: int | None = None
     actions: dict[str, int] = {}
     for r in resources:
         actions[r["action"]] = actions.get(r["action"], 0) + 1
-    summary = {"resources": actions,
+    namespaces = namespace_changes(base_facts, head_facts)
+    summary = {"resources": actions, "namespacesRemoved": sum(1 for n in namespaces if n["destructive"]),
                "loosened": sum(1 for c in isolation if c["change"] == "loosened"),
                "tightened": sum(1 for c in isolation if c["change"] == "tightened"),
                "migrations": len(migrations)}
@@ -511,7 +538,7 @@ def diff_renders(base: Render, head: Render, node_group_quota: int | None = None
                            node_group_quota if node_group_quota is not None else head.node_group_quota)
     summary["fits"] = peak.fits
     return {"stack": {"project": head.project, "stack": head.stack}, "summary": summary, "tenants": tenants,
-            "resources": resources, "isolation": isolation, "migrations": migrations,
+            "resources": resources, "isolation": isolation, "migrations": migrations, "namespaces": namespaces,
             "security": head_perimeter.document(),
             "identities": principals.document(principals.people_of(head.resources, head_facts),
                                               principals.workload_roles_of(head.resources, head_facts)),
@@ -557,6 +584,11 @@ def markdown(d: Mapping[str, Any], *, max_resources: int = 200) -> str:
     if d.get("identities"):
         lines += principals.details_markdown(d["identities"])
     lines += migration_lines(moves)
+    if d.get("namespaces"):
+        lines += ["#### Tenant namespaces", ""]
+        lines += [f"- {'⚠️ **removed (destructive)**' if n['destructive'] else 'added'}: `{n['namespace']}` of "
+                  f"`{n['tenant']}` — {n['detail']}" for n in d["namespaces"]]
+        lines.append("")
     lines += ["#### Isolation changes", ""]
     if d["isolation"]:
         lines += ["| change | layer | tenant | peer | detail |", "|---|---|---|---|---|"]

@@ -14,7 +14,8 @@ Pure: no Pulumi, no AWS, no cluster. ``facts_of(resources)`` returns :class:`Iso
 ``IsolationFacts.document()`` is its JSON form::
 
     {
-      "tenants": {"<tenant>": {"namespace": "<ns>", "labels": {...}}},
+      "tenants": {"<tenant>": {"namespace": "<ns>", "labels": {...},
+                               "namespaces": ["<ns>", "<extra ns>", …]}},   # only with extra namespaces
       "network": [                       # who can open connections to whom (ordered pairs)
         {"from": "<tenant|namespace|platform:…|internet>", "to": "…",
          "securityGroup": ["tcp/443", "any/0-65535", …] | null,   # null: the layer is not modelled
@@ -60,6 +61,7 @@ CNI assigns pod IPs from the node's subnets).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import ipaddress
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -184,11 +186,25 @@ class IsolationFacts:
     ``networkAclEgress`` / ``networkAclIngress``. A connection needs both sides of every wall
     (:attr:`network`); a side open alone is a latent hole."""
 
+    namespace_labels: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Every tenant namespace (main and extra) → its labels."""
+    namespace_owner: dict[str, str] = field(default_factory=dict)
+    """Every tenant namespace (main and extra) → its tenant."""
+
     def namespace_tenant(self, namespace: str) -> str | None:
+        """The tenant owning ``namespace`` (its main or one of its extra namespaces), or None."""
+        owner = self.namespace_owner.get(namespace)
+        if owner is not None:
+            return owner
         for t, info in self.tenants.items():
             if info["namespace"] == namespace:
                 return t
         return None
+
+    def tenant_namespaces(self, tenant: str) -> list[str]:
+        """Every namespace of ``tenant`` in the render, main one first."""
+        info = self.tenants.get(tenant) or {}
+        return list(info.get("namespaces") or ([info["namespace"]] if info.get("namespace") else []))
 
     def open(self, src: str, dst: str) -> bool:
         """Can some pod/node of ``src`` open a connection to ``dst`` through every modelled layer?"""
@@ -232,15 +248,23 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
         by_type.setdefault(r["type"], []).append(r)
     tenants = sorted({r["tenant"] for r in resources if r.get("tenant")})
     namespaces: dict[str, dict[str, str]] = {}
+    owned: dict[str, list[str]] = {}
     for r in by_type.get(NAMESPACE, []):
         obj = r.get("inputs") or {}
         name = _name_of(obj)
         labels = {NAME_LABEL: name, **_labels(obj)}
         namespaces[name] = labels
         if r.get("tenant"):
-            f.tenants[r["tenant"]] = {"namespace": name, "labels": labels}
-            f.pod_security[r["tenant"]] = {k[len(PSA_PREFIX):]: v for k, v in sorted(labels.items())
-                                           if k.startswith(PSA_PREFIX)}
+            owned.setdefault(r["tenant"], []).append(name)
+            f.namespace_labels[name] = labels
+            f.namespace_owner[name] = r["tenant"]
+    for t, names in owned.items():  # the main namespace is the tenant's name (naming.namespace)
+        names[:] = sorted(names, key=functools.partial(_not_main, str(t)))
+        main = names[0]
+        f.tenants[t] = {"namespace": main, "labels": namespaces[main], **({"namespaces": names} if len(names) > 1
+                                                                          else {})}
+        f.pod_security[t] = {k[len(PSA_PREFIX):]: v for k, v in sorted(namespaces[main].items())
+                             if k.startswith(PSA_PREFIX)}
     for t in tenants:
         f.tenants.setdefault(t, {"namespace": None, "labels": {}})
     _network(f, resources, by_type, tenants, namespaces)
@@ -328,7 +352,8 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                     named.add(sel["matchLabels"][NAME_LABEL])
     cidrs = {m.name: m.cidrs for m in machines}
     eps: list[_Ep] = []
-    ns_tenant = {info["namespace"]: t for t, info in f.tenants.items() if info["namespace"]}
+    ns_tenant = {**{info["namespace"]: t for t, info in f.tenants.items() if info["namespace"]},
+                 **f.namespace_owner}  # every namespace of a tenant is that tenant's endpoint
     for ns in sorted(set(namespaces) | named | set(policies)):
         t = ns_tenant.get(ns)
         labels = namespaces.get(ns) or {NAME_LABEL: ns}
@@ -338,13 +363,17 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
     api = _kubernetes_service_ip(by_type)
     if api is not None:  # the API through its in-cluster Service (what kubernetesApiAccess opens)
         eps.append(_Ep(KUBERNETES_API, netpol.Endpoint(networks=(f"{api}/32",))))
+    bare_open: set[tuple[str, str]] = set()
     for src in eps:
         for dst in eps:
             if src.name == dst.name or (src.name not in tset and dst.name not in tset):
                 continue
+            # A tenant with extra namespaces is one endpoint per namespace under the tenant's name:
+            # what each pair of namespaces allows is united ("some pod of A reaches some pod of B").
             src_pol, dst_pol = policies.get(src.ep.namespace or "", []), policies.get(dst.ep.namespace or "", [])
             ports = netpol.connection(src_pol, src.ep, dst_pol, dst.ep)
-            f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = ports
+            layers = f.network.setdefault((src.name, dst.name), {})
+            layers["networkPolicy"] = _union(layers.get("networkPolicy"), ports)
             if ports and (src.ep.namespace or dst.ep.namespace):
                 # Sound, not precise: some pod of each namespace MAY match the selectors. Would pods
                 # without labels connect too? If not, the opening needs particular pod labels.
@@ -352,12 +381,15 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 bare_dst = replace(dst.ep, pod_labels={}) if dst.ep.namespace else dst.ep
                 if not netpol.connection(src_pol, bare_src, dst_pol, bare_dst):
                     f.label_dependent.add((src.name, dst.name))
+                else:
+                    bare_open.add((src.name, dst.name))
             if src.name in tset and dst.name in tset:
-                f.sides.setdefault((src.name, dst.name), {}).update({
-                    "networkPolicyEgress": netpol.allowed(policies.get(src.ep.namespace or "", []), src.ep, "egress",
-                                                          dst.ep),
-                    "networkPolicyIngress": netpol.allowed(policies.get(dst.ep.namespace or "", []), dst.ep,
-                                                           "ingress", src.ep)})
+                sides = f.sides.setdefault((src.name, dst.name), {})
+                sides["networkPolicyEgress"] = _union(sides.get("networkPolicyEgress"), netpol.allowed(
+                    policies.get(src.ep.namespace or "", []), src.ep, "egress", dst.ep))
+                sides["networkPolicyIngress"] = _union(sides.get("networkPolicyIngress"), netpol.allowed(
+                    policies.get(dst.ep.namespace or "", []), dst.ep, "ingress", src.ep))
+    f.label_dependent -= bare_open
 
 
 def _kubernetes_service_ip(by_type: Mapping[str, list[Mapping[str, Any]]]) -> str | None:
@@ -372,6 +404,16 @@ def _kubernetes_service_ip(by_type: Mapping[str, list[Mapping[str, Any]]]) -> st
         if cidr:
             return str(ipaddress.ip_network(str(cidr), strict=False).network_address + 1)
     return None
+
+
+def _not_main(main: str, ns: str) -> tuple[bool, str]:
+    """Sort key: the tenant's main namespace (its name) first, then the others by name."""
+    return ns != main, ns
+
+
+def _union(a: list[Port] | None, b: list[Port]) -> list[Port]:
+    """Ports of two namespace pairs of the same tenants together (``a`` None: the first pair)."""
+    return list(b) if a is None else sorted(set(a) | set(b))
 
 
 def _norm(ports: Iterable[tuple[str, int, int]]) -> list[Port]:
@@ -671,7 +713,8 @@ def _admission(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]
         p_sel = (pspec.get("matchConstraints") or {}).get("namespaceSelector", {})
         b_sel = (spec.get("matchResources") or {}).get("namespaceSelector", {})
         for t, info in f.tenants.items():
-            labels = info["labels"]
-            if info["namespace"] and selector_matches(p_sel, labels) and selector_matches(b_sel, labels):
+            # Enforced for a tenant only when it covers EVERY namespace of the tenant.
+            every = [f.namespace_labels.get(ns, info["labels"]) for ns in f.tenant_namespaces(t)]
+            if every and all(selector_matches(p_sel, lb) and selector_matches(b_sel, lb) for lb in every):
                 acts = f.enforced.setdefault(t, {}).setdefault(policy, [])
                 acts[:] = sorted(set(acts) | set(spec.get("validationActions") or []))

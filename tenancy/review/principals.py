@@ -80,7 +80,8 @@ def people_of(resources: Sequence[Mapping[str, Any]], facts: IsolationFacts | No
     for (ns, subject) in f.rbac:
         if subject.startswith("Group:"):
             bound.setdefault(subject[len("Group:"):], set()).add(ns)
-    ns_tenant = {str(info["namespace"]): t for t, info in f.tenants.items() if info.get("namespace")}
+    ns_tenant = {**{str(info["namespace"]): t for t, info in f.tenants.items() if info.get("namespace")},
+                 **f.namespace_owner}  # extra namespaces too
     out = []
     for principal, grants in sorted(perimeter_of(resources).people.items()):
         account = _account(principal)

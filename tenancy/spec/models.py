@@ -272,6 +272,41 @@ def quantity_value(value: str) -> Decimal:
     return number * Decimal(_QUANTITY_SUFFIX[suffix])
 
 
+def split_quantity(value: str, parts: int, unit: Decimal = Decimal(1)) -> list[str]:
+    """``value`` (a Kubernetes quantity) cut into ``parts`` shares of whole ``unit`` s (``0.001``:
+    milli-units for CPU; ``1``: bytes), the remainder going one unit each to the first shares, so
+    the shares add up to at most ``value`` and differ by at most one unit. One part: ``[value]``
+    unchanged. A tenant's quota split across its namespaces (:meth:`TenantSpec.namespace_quota`)."""
+    if parts == 1:
+        return [value]
+    units = int(quantity_value(value) / unit)  # floor: never more than the whole
+    base, rest = divmod(units, parts)
+    return [_quantity_text(base + (1 if i < rest else 0), unit < 1) for i in range(parts)]
+
+
+def _quantity_text(units: int, milli: bool) -> str:
+    """``units`` milli-units (``milli``) or bytes as a quantity: ``2``, ``1500m``, ``4Gi``, ``1234``."""
+    if milli:
+        return str(units // 1000) if units % 1000 == 0 else f"{units}m"
+    for suffix, size in (("Gi", 1024 ** 3), ("Mi", 1024 ** 2), ("Ki", 1024)):
+        if units and units % size == 0:
+            return f"{units // size}{suffix}"
+    return str(units)
+
+
+def _times(value: str, n: int) -> str:
+    """Quantity ``value`` times ``n``, written in ``value``'s own suffix (``4Gi`` x 3 -> ``12Gi``)."""
+    m = re.fullmatch(r"\+?([0-9.]+)(.*)", value)
+    return f"{Decimal(m.group(1)) * n}{m.group(2)}" if m else f"{n} x {value}"
+
+
+def split_count(total: int, parts: int) -> list[int]:
+    """``total`` cut into ``parts`` whole shares adding up to exactly ``total``, the remainder one
+    each to the first shares."""
+    base, rest = divmod(total, parts)
+    return [base + (1 if i < rest else 0) for i in range(parts)]
+
+
 class EphemeralStorageLimits(_Model):
     """Local disk (``ephemeral-storage``) per container in the LimitRange: the kubelet evicts a pod
     whose container writes past its limit, before the node's disk fills for its neighbours."""
@@ -504,7 +539,16 @@ class TenantSpec(_Model):
         """The ``allowFrom`` entry for ``peer``, if any."""
         return next((e for e in self.allow_from if e.tenant == peer), None)
     service_accounts: list[DnsLabel] = []
-    """Each gets a Kubernetes ServiceAccount and an IAM role scoped to the tenant's S3 prefix."""
+    """Each gets a Kubernetes ServiceAccount (in every namespace of the tenant) and an IAM role
+    scoped to the tenant's S3 prefix, assumable from each of those ServiceAccounts."""
+    namespaces: list[DnsLabel] = []
+    """Extra namespaces of the tenant; its ``name`` stays its first (main) namespace. Each gets
+    the same labels, Pod Security, placement admission, roles for the tenant's groups, service
+    accounts, LimitRange and NetworkPolicies; the tenant's namespaces reach each other, other
+    tenants stay walled off from all of them (``allowFrom`` edges cover every namespace of both
+    tenants). ``quota`` is the tenant's whole budget, split evenly across its namespaces (docs/bundle.md,
+    "Several namespaces"). Names are DNS-1123 labels, unique across the platform (no other
+    tenant's name or namespace, no system or platform namespace). Default none."""
     internet_egress: StrictBool = False
     """Allow egress to the internet (through NAT). Default off: tenants reach only DNS, their own
     namespace, the tenants that allow them, and AWS through the VPC endpoints."""
@@ -595,6 +639,71 @@ class TenantSpec(_Model):
                 f"{what}: the LimitRange would admit containers that the ResourceQuota always refuses (every pod "
                 f"with one fails with 'exceeded quota'); raise {raise_}, or lower {lower} (defaultLimit and "
                 f"defaultRequest no higher)")
+        return self
+
+    @property
+    def namespace_count(self) -> int:
+        """How many namespaces the tenant has (its main one and its extra ``namespaces``)."""
+        return 1 + len(self.namespaces)
+
+    def namespace_quota(self, index: int) -> QuotaSpec:
+        """The ResourceQuota of the tenant's ``index``-th namespace (0: the main one): ``quota`` split
+        evenly across the tenant's namespaces (:func:`split_quantity`, :func:`split_count`; the
+        remainder to the first namespaces), so the namespaces' quotas never add up to more than
+        ``quota`` — what the capacity checks (pool pods, branch interfaces, disks) count for the
+        tenant. One namespace: ``quota`` itself."""
+        n = self.namespace_count
+        if n == 1:
+            return self.quota
+        q = self.quota
+        milli, byte = Decimal("0.001"), Decimal(1)
+        update: dict[str, Any] = {
+            f: split_quantity(getattr(q, f), n, milli if f == "cpu" else byte)[index]
+            for f in ("cpu", "memory", "storage", "ephemeral_storage")}
+        update.update({f: split_count(getattr(q, f), n)[index]
+                       for f in ("pods", "services", "persistent_volume_claims", "load_balancers", "node_ports")})
+        update["objects"] = q.objects.model_copy(update={
+            f: split_count(getattr(q.objects, f), n)[index] for f in ObjectCountsSpec.model_fields})
+        return q.model_copy(update=update)
+
+    @model_validator(mode="after")
+    def _namespaces(self) -> TenantSpec:
+        """Extra namespaces: not the tenant's name, no repeats, no reserved names; and the quota
+        split across every namespace still leaves each one the largest container, a pod, and its
+        ``kube-root-ca.crt`` ConfigMap (Kubernetes' root CA publisher writes one into every
+        namespace) and a Secret."""
+        seen: dict[str, int] = {}
+        problems: list[str] = []
+        for j, ns in enumerate(self.namespaces):
+            if ns == self.name:
+                problems.append(f"namespaces[{j}] {ns!r} is the tenant's name, already its main namespace; remove it")
+            elif ns in seen:
+                problems.append(f"namespaces[{j}] {ns!r} repeats namespaces[{seen[ns]}]; list each namespace once")
+            else:
+                seen[ns] = j
+            reserved = naming.reserved_name_problem(ns)
+            if reserved is not None:
+                problems.append(f"namespaces[{j}]: {reserved.replace('tenant name', 'namespace name')}")
+        n = self.namespace_count
+        if n > 1 and not problems:
+            last = self.namespace_quota(n - 1)  # the smallest share
+            for res in ("cpu", "memory"):
+                share, top = getattr(last, res), getattr(self.limits.max_per_container, res)
+                if quantity_value(share) < quantity_value(top):
+                    problems.append(
+                        f"quota.{res} {getattr(self.quota, res)} split across the tenant's {n} namespaces leaves "
+                        f"{share} per namespace, below limits.maxPerContainer.{res} {top}; raise quota.{res} to at "
+                        f"least {_times(top, n)}, lower limits.maxPerContainer.{res}, or list fewer namespaces")
+            for field, wire, what in (("pods", "pods", "a pod"),
+                                      ("config_maps", "objects.configMaps", "its kube-root-ca.crt ConfigMap"),
+                                      ("secrets", "objects.secrets", "a Secret")):
+                total = getattr(self.quota.objects if "." in wire else self.quota, field)
+                if total < n:
+                    problems.append(f"quota.{wire} {total} split across the tenant's {n} namespaces leaves a "
+                                    f"namespace no room for {what}; raise quota.{wire} to at least {n}, or list "
+                                    "fewer namespaces")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
 
     @property

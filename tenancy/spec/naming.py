@@ -7,6 +7,7 @@ resource exists and the components cannot drift from the checks.
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 from tenancy.spec.wire import MANAGED_BY_LABEL as MANAGED_BY_LABEL  # re-exported: the 0.2 names
 from tenancy.spec.wire import PLATFORM_TAG, TENANT_LABEL
@@ -170,8 +171,15 @@ def access_point_name(platform: str, tenant: str) -> str:
 
 
 def namespace(tenant: str) -> str:
-    """A tenant's Kubernetes namespace is the tenant's name."""
+    """A tenant's first (main) Kubernetes namespace is the tenant's name."""
     return tenant
+
+
+def tenant_namespaces(tenant: Any) -> list[str]:
+    """Every namespace of ``tenant`` (a :class:`~tenancy.spec.TenantSpec`, or anything with
+    ``name`` and ``namespaces``), main one first: its name, then its extra ``namespaces`` in spec
+    order. Everything that iterates a tenant's namespaces goes through this one helper."""
+    return [namespace(tenant.name), *getattr(tenant, "namespaces", ())]
 
 
 def tenant_group(tenant: str, persona: str) -> str:

@@ -431,23 +431,35 @@ def peers(tenant: str, tenants: Sequence[str]) -> list[str]:
     return sorted({p for p in picks if p != tenant})
 
 
-def rbac_behaviour(reader: KubeReader, tenants: Sequence[str]) -> list[Result]:
+def namespaces_by_tenant(resources: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """tenant → every namespace of it in the render (main one first, then its extra ones)."""
+    out: dict[str, list[str]] = {}
+    for ns, t in tenant_namespaces(resources).items():
+        out.setdefault(t, []).append(ns)
+    return {t: sorted(nss, key=lambda n: n != naming.namespace(t)) for t, nss in out.items()}  # main first
+
+
+def rbac_behaviour(reader: KubeReader, tenants: Sequence[str],
+                   namespaces: Mapping[str, Sequence[str]] | None = None) -> list[Result]:
     """Every persona of every tenant, by SubjectAccessReview: no access in its peers' namespaces
-    and kube-system, no write of a fence (own namespace or cluster-wide), no escalation."""
+    (every one of them) and kube-system, no write of a fence (in each of its own namespaces or
+    cluster-wide), no escalation. ``namespaces``: tenant → its namespaces
+    (:func:`namespaces_by_tenant`; default each tenant's name alone)."""
+    nss = namespaces or {}
     probes: list[tuple[str, str, str, str, str, str | None, str, str]] = []
     for t in tenants:
-        own = naming.namespace(t)
+        mine = list(nss.get(t) or [naming.namespace(t)])
         for role in plan.PERSONAS:
             for g, res in FENCES:
                 for verb in FENCE_VERBS:
-                    probes.append((t, role, "own fence", verb, g, own, res, ""))
+                    probes += [(t, role, "own fence", verb, g, own, res, "") for own in mine]
                     probes.append((t, role, "cluster fence", verb, g, None, res, ""))
             for verb, g, res, name in ESCALATIONS:
-                probes.append((t, role, "escalation", verb, g, own, res, name))
+                probes += [(t, role, "escalation", verb, g, own, res, name) for own in mine]
             for other in [*peers(t, tenants), "kube-system"]:
-                ons = naming.namespace(other) if other in tenants else other
-                for verb, g, res in OTHER_NAMESPACE:
-                    probes.append((t, role, f"namespace {ons}", verb, g, ons, res, ""))
+                for ons in (list(nss.get(other) or [naming.namespace(other)]) if other in tenants else [other]):
+                    for verb, g, res in OTHER_NAMESPACE:
+                        probes.append((t, role, f"namespace {ons}", verb, g, ons, res, ""))
 
     def run(p: tuple[str, str, str, str, str, str | None, str, str]) -> tuple[Any, bool]:
         t, role, _, verb, g, ns, res, name = p
@@ -593,6 +605,12 @@ def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any
     pdb_policy = budget_policy(resources)
     pools = tenant_pools(resources)
     jobs = [(t, name, must, obj) for t in tenants for name, must, obj in admission_probes(t, tenants, pools)]
+    for t, nss in namespaces_by_tenant(resources).items():  # placement in each extra namespace too
+        for ns in nss[1:] if t in tenants else ():
+            for name, must, obj in admission_probes(t, tenants, pools)[:2]:  # pinned (admitted), unpinned
+                moved = copy.deepcopy(obj)
+                moved["metadata"]["namespace"] = ns
+                jobs.append((t, f"{name} in namespace {ns}", must, moved))
 
     def run(job: tuple[str, str, bool, dict[str, Any]]) -> tuple[Any, tuple[bool, int, str] | None]:
         t, name, must, obj = job

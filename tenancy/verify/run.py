@@ -53,7 +53,7 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
         report.add(cloud_values)
         report.add(endpoints.check(kube, state, kube_checks.tenant_namespaces(resources)))
         live = kube_checks.replace_kubernetes(live, kube_checks.live_resources(state))
-        report.add(kube_checks.rbac_behaviour(kube, tenants))
+        report.add(kube_checks.rbac_behaviour(kube, tenants, kube_checks.namespaces_by_tenant(resources)))
         report.add(kube_checks.admission_behaviour(kube, resources, tenants))
         report.add(kube_checks.max_pods_behaviour(kube))
         # placement too: pooled tenants' pool (namespace label) and pod security groups
