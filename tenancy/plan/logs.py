@@ -95,8 +95,9 @@ WRITE_ON_STREAM: tuple[str, ...] = ("logs:PutLogEvents",)
 
 
 def tenant_namespaces(tenant: TenantSpec) -> list[str]:
-    """The namespaces whose container logs belong to ``tenant``."""
-    return [naming.namespace(tenant.name)]
+    """The namespaces whose container logs belong to ``tenant``: every one of them, its extra
+    ``namespaces`` included (:func:`tenancy.spec.naming.tenant_namespaces`)."""
+    return naming.tenant_namespaces(tenant)
 
 
 def log_group_prefix(platform: str) -> str:

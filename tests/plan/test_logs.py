@@ -136,3 +136,17 @@ def test_router_tolerates_tenant_and_pool_taints_but_not_the_system_nodes() -> N
     keys = {t["key"] for t in logs.tolerations()}
     assert keys == {"tenancy/tenant", "tenancy/pool"}
     assert all(t["operator"] == "Exists" for t in logs.tolerations())
+
+
+def test_a_tenants_extra_namespaces_route_to_its_own_group_only() -> None:
+    """A tenant with several namespaces (``namespaces``): the files of each land in its group, in
+    no other tenant's; the router may not run in one of them."""
+    big = {**tenant("shop", 0), "namespaces": ["shop-batch"], "quota": {"cpu": "8", "memory": "16Gi", "pods": 40}}
+    s = load_platform(spec_with([big, tenant("bank", 1)], observability={"logs": {"enabled": True}}))
+    routes = logs.routes(logs.collector_config(s, "eu-west-1"))
+    for ns, owner in (("shop", "shop"), ("shop-batch", "shop"), ("bank", "bank")):
+        path = f"/var/log/pods/{ns}_web_0/c/0.log"
+        hit = [name for name, (globs, _) in routes.items() if any(fnmatch.fnmatchcase(path, g) for g in globs)]
+        assert hit == [f"logs/{owner}"], (ns, hit)
+    [p] = _problems(spec_with([big], observability={"logs": {"enabled": True, "namespace": "shop-batch"}}))
+    assert p.startswith("observability.logs.namespace") and "tenant 'shop'" in p
