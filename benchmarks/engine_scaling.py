@@ -10,7 +10,8 @@ kube-apiserver, kube-controller-manager) and measures, with a file backend:
   (tests/live/programs/inclusters) through the Automation API: first ``up``, a no-op ``preview``,
   onboarding one tenant, changing one tenant (its quota), removing one; ``--skip-checkpoints``
   adds a first ``up`` with ``PULUMI_SKIP_CHECKPOINTS=true`` (on a fresh control plane);
-* **stacks** (the recommended design): a platform stack and one stack per tenant run by
+* **stacks/K** (the recommended design): a platform stack and tenant stacks of at most K tenants
+  (``--per-stack``, default 10; 1 is a stack per tenant) run by
   :func:`tenancy.fleet.tenants.deploy_tenants` with ``--parallel`` workers (default 2): first
   deploy, the runner's no-op (fingerprints only: no stack changed, none run), a ``preview`` of one
   tenant stack, onboarding one, changing one, removing one.
@@ -148,28 +149,31 @@ def monolith(n: int, bins: Path, work: Path, sp: dict[str, dict[str, Any]], skip
             cp.stop()
 
 
-def stacks(n: int, bins: Path, work: Path, sp: dict[str, dict[str, Any]], parallel: int) -> None:
-    cp = fresh(bins, work, "cp-stacks")
+def stacks(n: int, bins: Path, work: Path, sp: dict[str, dict[str, Any]], parallel: int, per_stack: int) -> None:
+    design = f"stacks/{per_stack}"
+    cp = fresh(bins, work, f"cp-stacks-{per_stack}")
     try:
-        runner = TenantStacks(work / "stacks", env=env_for(work / "stacks-env", bins),
+        runner = TenantStacks(work / f"stacks-{per_stack}", env=env_for(work / f"stacks-env-{per_stack}", bins),
                               kubeconfig=str(cp.kubeconfig_path), pulumi_root=bins.parent)
 
         def deploy(key: str) -> str:
-            results = deploy_tenants(sp[key], runner, parallel=parallel)
+            results = deploy_tenants(sp[key], runner, parallel=parallel, per_stack=per_stack)
             failed = [r for r in results if r.status == "failed"]
             if failed:
                 raise RuntimeError(f"{key}: {failed[:3]}")
             ran = [r for r in results if r.op != "skipped"]
             return f"{len(ran)} stack(s) run, {len(results) - len(ran)} skipped"
 
-        note = measure(n, "stacks", "first deploy", lambda: deploy("base"))
+        note = measure(n, design, "first deploy", lambda: deploy("base"))
         ROWS[-1] = (*ROWS[-1][:5], f"{note}; parallel {parallel}")
-        measure(n, "stacks", "no-op (runner)", lambda: deploy("base"))
-        measure(n, "stacks", "preview one tenant stack",
-                lambda: runner.open("tenant-t000", "t000").preview(color="never"))
+        measure(n, design, "no-op (runner)", lambda: deploy("base"))
+        spec = load_platform(sp["base"])
+        first = ts.stack_of(spec.tenants[0], per_stack)
+        measure(n, design, "preview one tenant stack",
+                lambda: runner.open(first, ts.stacks_of(spec, per_stack)[first]).preview(color="never"))
         for key, what in (("onboarded", "onboard one tenant"), ("changed", "change one tenant"),
                           ("removed", "remove one tenant")):
-            note = measure(n, "stacks", what, lambda: deploy(key))
+            note = measure(n, design, what, lambda key=key: deploy(key))  # type: ignore[misc]
             ROWS[-1] = (*ROWS[-1][:5], note)
     finally:
         cp.stop()
@@ -182,6 +186,7 @@ def main() -> None:
     ap.add_argument("--monolith-max", type=int, default=50, help="skip the monolith above this count")
     ap.add_argument("--skip-checkpoints", action="store_true", help="also a monolith first up without checkpoints")
     ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--per-stack", default="10", help="tenants per stack, one run each (e.g. 1,10)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     args = ap.parse_args()
     designs = set(args.designs.split(","))
@@ -194,14 +199,15 @@ def main() -> None:
             if "floor" in designs:
                 cp = fresh(bins, work, "cp-floor")
                 try:
-                    count = measure(n, "ssa", "apply every object", lambda: floor(cp, sp["base"]))
+                    count = measure(n, "ssa", "apply every object", lambda cp=cp, sp=sp: floor(cp, sp["base"]))  # type: ignore[misc]
                     ROWS[-1] = (*ROWS[-1][:5], f"{count} objects")
                 finally:
                     cp.stop()
             if "monolith" in designs and n <= args.monolith_max:
                 monolith(n, bins, work, sp, args.skip_checkpoints)
             if "stacks" in designs:
-                stacks(n, bins, work, sp, args.parallel)
+                for k in [int(x) for x in args.per_stack.split(",")]:
+                    stacks(n, bins, work, sp, args.parallel, k)
         finally:
             if not args.keep:
                 shutil.rmtree(work, ignore_errors=True)

@@ -36,8 +36,9 @@ def _under_mocks() -> bool:
 
 
 def tenant_stacks_main() -> None:
-    """The per-tenant stacks' program (docs/scaling.md): the platform stack when ``tenancy:tenant``
-    is unset, else that tenant's stack (:mod:`tenancy.components.tenant_stacks`).
+    """The per-tenant stacks' program (docs/scaling.md): the platform stack when neither
+    ``tenancy:tenant`` nor ``tenancy:tenants`` (a list) is set, else those tenants' stack
+    (:mod:`tenancy.components.tenant_stacks`).
 
     Config (namespace ``tenancy``): ``platform`` (the platform object) or ``platformFile`` (a JSON
     file holding it: what :func:`tenancy.fleet.tenants.deploy_tenants` writes once for all
@@ -62,13 +63,13 @@ def tenant_stacks_main() -> None:
         ref = pulumi.StackReference(cfg.require("platformStack"))
         kubeconfig = ref.require_output("kubeconfig")  # type: ignore[assignment]
     provider = k8s.Provider("cluster", kubeconfig=kubeconfig)
-    tenant = cfg.get("tenant")
-    if not tenant:
+    tenants = cfg.get_object("tenants") or ([cfg.get("tenant")] if cfg.get("tenant") else [])
+    if not tenants:
         platform_layer(spec, provider)
         pulumi.export("platform", spec.name)
         return
     try:
-        bundle = tenant_layer(spec, tenant, provider)
+        bundles = {str(t): tenant_layer(spec, str(t), provider) for t in tenants}
     except ValueError as exc:
         raise pulumi.RunError(str(exc)) from None
-    pulumi.export("namespace", bundle.namespace_name)
+    pulumi.export("namespaces", {t: b.namespace_name for t, b in bundles.items()})

@@ -30,7 +30,7 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +83,8 @@ class TenantStacks:
         self.work_root.mkdir(parents=True, exist_ok=True)
         (self.work_root / "platform.json").write_text(json.dumps(data, sort_keys=True))
 
-    def open(self, stack: str, tenant: str | None) -> Any:
+    def open(self, stack: str, tenants: Sequence[str] = ()) -> Any:
+        """The stack ``stack`` (created if new) holding ``tenants`` (none: the platform stack)."""
         wd = self.work_root / stack
         wd.mkdir(parents=True, exist_ok=True)
         project = {"name": PROJECT, "main": "__main__.py",
@@ -97,7 +98,7 @@ class TenantStacks:
         # wrote its encryption salt, kept.
         path = wd / f"Pulumi.{stack}.yaml"
         doc = (yaml.safe_load(path.read_text()) if path.exists() else None) or {}
-        doc["config"] = {**self.config, **({"tenancy:tenant": tenant} if tenant else {})}
+        doc["config"] = {**self.config, **({"tenancy:tenants": list(tenants)} if tenants else {})}
         path.write_text(yaml.safe_dump(doc, sort_keys=False))
         return st
 
@@ -106,24 +107,37 @@ def _changes(summary: Any) -> dict[str, int]:
     return {k: v for k, v in (summary.resource_changes or {}).items() if k != "same" and v}
 
 
+PER_STACK_KEY = "#tenants-per-stack"
+"""The ledger's record of the grouping its stacks were deployed with."""
+
+
 def read_ledger(path: Path) -> dict[str, str]:
     return dict(json.loads(path.read_text())) if path.exists() else {}
 
 
 def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Path | None = None,
-                   parallel: int = 2, force: bool = False,
+                   parallel: int = 2, force: bool = False, per_stack: int = 1,
                    on_result: Callable[[StackResult], None] | None = None) -> list[StackResult]:
     """Bring the platform stack and the tenant stacks to the spec ``data`` (the platform object):
     the platform stack if changed, then the changed tenants' stacks (``up``) and the removed
     tenants' (``destroy``), ``parallel`` at a time. Returns one result per stack, skipped ones
-    included; the ledger records each success as it happens."""
+    included; the ledger records each success as it happens.
+
+    ``per_stack``: tenants per stack (:func:`tenancy.plan.tenant_stacks.stack_of`; 1: a stack per
+    tenant). Fixed for a platform: the ledger records it, and a different value is refused (it
+    would move tenants between stacks)."""
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1, got {parallel}")
     spec = load_platform(dict(data))
     ledger = ledger or stacks.work_root / "deployed.json"
     deployed = read_ledger(ledger)
-    todo = plan.plan_stacks(spec, deployed, force)
-    current = plan.fingerprints(spec)
+    recorded = deployed.pop(PER_STACK_KEY, None)
+    if recorded is not None and int(recorded) != per_stack:
+        raise ValueError(f"{ledger} was deployed with {recorded} tenant(s) per stack, not {per_stack}: changing it "
+                         "moves tenants between stacks (each would be deleted from one and created in another); "
+                         f"pass per_stack={recorded} (--tenants-per-stack {recorded})")
+    todo = plan.plan_stacks(spec, deployed, force, per_stack)
+    current = plan.fingerprints(spec, per_stack)
     stacks.write_spec(data)
     lock = threading.Lock()
     results = [StackResult(s, "skipped") for s in todo.unchanged]
@@ -135,13 +149,13 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
             else:
                 deployed[stack] = value
             ledger.parent.mkdir(parents=True, exist_ok=True)
-            ledger.write_text(json.dumps(deployed, indent=1, sort_keys=True))
+            ledger.write_text(json.dumps({**deployed, PER_STACK_KEY: str(per_stack)}, indent=1, sort_keys=True))
 
-    def run(stack: str, tenant: str | None, op: Literal["up", "destroy"]) -> StackResult:
+    def run(stack: str, tenants: Sequence[str], op: Literal["up", "destroy"]) -> StackResult:
         result = StackResult(stack, op)
         started = time.monotonic()
         try:
-            st = stacks.open(stack, tenant)
+            st = stacks.open(stack, tenants)
             if op == "up":
                 out = st.up(color="never")
             else:
@@ -158,13 +172,13 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
         return result
 
     if todo.platform:
-        first = run(plan.PLATFORM_STACK, None, "up")
+        first = run(plan.PLATFORM_STACK, (), "up")
         results.append(first)
         if first.status != "succeeded":
             results += [StackResult(s, "up") for s in todo.up] + [StackResult(s, "destroy") for s in todo.destroy]
             return results
-    jobs: list[tuple[str, str | None, Literal["up", "destroy"]]] = [
-        *((s, t, "up") for s, t in todo.up.items()), *((s, None, "destroy") for s in todo.destroy)]
+    jobs: list[tuple[str, Sequence[str], Literal["up", "destroy"]]] = [
+        *((s, t, "up") for s, t in todo.up.items()), *((s, (), "destroy") for s in todo.destroy)]
     with ThreadPoolExecutor(max_workers=parallel) as pool:
         results += list(pool.map(lambda job: run(*job), jobs))
     return results

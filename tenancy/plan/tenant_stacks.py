@@ -36,8 +36,29 @@ LAYOUT_VERSION = "1"
 
 
 def tenant_stack_name(tenant: str) -> str:
-    """The stack of tenant ``tenant`` (``tenant-<name>``: never the platform stack's name)."""
+    """The stack of tenant ``tenant`` alone (``tenant-<name>``: never the platform stack's name)."""
     return f"tenant-{tenant}"
+
+
+def stack_of(tenant: TenantSpec, per_stack: int = 1) -> str:
+    """The stack holding ``tenant``'s objects. ``per_stack`` 1: its own (``tenant-<name>``);
+    above 1, dedicated tenants are grouped by slot, ``per_stack`` slots a stack
+    (``tenants-<first slot>``): a tenant's slot never changes, so neither does its stack, and a
+    stack never holds more than ``per_stack`` tenants whatever the platform's size. Pooled tenants
+    (no slot) always get a stack of their own."""
+    if per_stack < 1:
+        raise ValueError(f"tenants per stack must be at least 1, got {per_stack}")
+    if per_stack == 1 or tenant.slot is None:
+        return tenant_stack_name(tenant.name)
+    return f"tenants-{tenant.slot // per_stack * per_stack:04d}"
+
+
+def stacks_of(spec: PlatformSpec, per_stack: int = 1) -> dict[str, list[str]]:
+    """Tenant stack name -> its tenants (spec order)."""
+    out: dict[str, list[str]] = {}
+    for t in spec.tenants:
+        out.setdefault(stack_of(t, per_stack), []).append(t.name)
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,11 +85,13 @@ def allowed_by(spec: PlatformSpec) -> dict[str, list[str]]:
     return out
 
 
-def edge_halves(spec: PlatformSpec, tenant: str, reverse: Mapping[str, list[str]] | None = None) -> list[EdgeHalf]:
+def edge_halves(spec: PlatformSpec, tenant: str, reverse: Mapping[str, list[str]] | None = None,
+                by_name: Mapping[str, TenantSpec] | None = None) -> list[EdgeHalf]:
     """The edge objects in ``tenant``'s namespace: halves of the edges it declares and of the edges
-    declaring it as a peer. ``reverse`` (:func:`allowed_by`) avoids a scan when called per tenant."""
+    declaring it as a peer. ``reverse`` (:func:`allowed_by`) and ``by_name`` (tenants by name)
+    avoid scans of every tenant when called per tenant."""
     reverse = allowed_by(spec) if reverse is None else reverse
-    by_name = {t.name: t for t in spec.tenants}
+    by_name = {t.name: t for t in spec.tenants} if by_name is None else by_name
     me = by_name[tenant]
     pairs = [(tenant, p) for p in me.peers] + [(t, tenant) for t in reverse.get(tenant, []) if t != tenant]
     out = []
@@ -88,14 +111,14 @@ def bundle_inputs(spec: PlatformSpec) -> dict[str, Any]:
             "kubernetes_service_ip": spec.kubernetes_service_ip}
 
 
-def tenant_objects(spec: PlatformSpec, tenant: TenantSpec, reverse: Mapping[str, list[str]] | None = None
-                   ) -> list[Manifest]:
+def tenant_objects(spec: PlatformSpec, tenant: TenantSpec, reverse: Mapping[str, list[str]] | None = None,
+                   by_name: Mapping[str, TenantSpec] | None = None) -> list[Manifest]:
     """Every object ``tenant``'s stack registers: its bundle, then its edge halves."""
     inputs = bundle_inputs(spec)
     bundle = k8s_plan.tenant_manifests(tenant, inputs["workloads"], inputs["vpc_cidr"], None, (),
                                        inputs["pod_identity_agent"], inputs["service_cidr"], (),
                                        inputs["kubernetes_service_ip"])
-    return bundle + [h.manifest for h in edge_halves(spec, tenant.name, reverse)]
+    return bundle + [h.manifest for h in edge_halves(spec, tenant.name, reverse, by_name)]
 
 
 def platform_objects() -> list[Manifest]:
@@ -109,33 +132,35 @@ def fingerprint(objects: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def fingerprints(spec: PlatformSpec) -> dict[str, str]:
-    """Stack name -> fingerprint, for the platform stack and every tenant's (one pass: the reverse
-    edge index is built once, so this is linear in the tenants)."""
+def fingerprints(spec: PlatformSpec, per_stack: int = 1) -> dict[str, str]:
+    """Stack name -> fingerprint, for the platform stack and every tenant stack (one pass: the
+    reverse edge index is built once, so this is linear in the tenants)."""
     reverse = allowed_by(spec)
+    by_name = {t.name: t for t in spec.tenants}
     out = {PLATFORM_STACK: fingerprint(platform_objects())}
-    for t in spec.tenants:
-        out[tenant_stack_name(t.name)] = fingerprint(tenant_objects(spec, t, reverse))
+    for stack, names in stacks_of(spec, per_stack).items():
+        out[stack] = fingerprint({n: tenant_objects(spec, by_name[n], reverse, by_name) for n in names})
     return out
 
 
 @dataclass(frozen=True)
 class StackPlan:
     """What the runner does: ``platform`` (run the platform stack first?), ``up`` (tenant stacks
-    to update, by stack name -> tenant), ``destroy`` (tenant stacks of tenants no longer in the
+    to update, by stack name -> its tenants), ``destroy`` (tenant stacks of tenants no longer in the
     spec), ``unchanged`` (skipped)."""
 
     platform: bool
-    up: dict[str, str]
+    up: dict[str, list[str]]
     destroy: list[str]
     unchanged: list[str]
 
 
-def plan_stacks(spec: PlatformSpec, deployed: Mapping[str, str], force: bool = False) -> StackPlan:
+def plan_stacks(spec: PlatformSpec, deployed: Mapping[str, str], force: bool = False,
+                per_stack: int = 1) -> StackPlan:
     """Compare the spec's fingerprints with ``deployed`` (stack -> fingerprint of its last
     successful ``up``). A stack missing from ``deployed`` runs; ``force`` runs every stack."""
-    current = fingerprints(spec)
-    names = {tenant_stack_name(t.name): t.name for t in spec.tenants}
+    current = fingerprints(spec, per_stack)
+    names = stacks_of(spec, per_stack)
     up = {s: t for s, t in names.items() if force or deployed.get(s) != current[s]}
     return StackPlan(
         platform=force or deployed.get(PLATFORM_STACK) != current[PLATFORM_STACK],

@@ -95,7 +95,7 @@ def test_tenant_stacks_lifecycle(stacks: TenantStacks, engine_control_plane: Con
     #    skipped stack has nothing to do (a real preview of one).
     again = _deploy(stacks, [EA, EB, EC])
     assert _ran(again) == {}
-    preview = stacks.open("tenant-ea", "ea").preview(color="never")
+    preview = stacks.open("tenant-ea", ["ea"]).preview(color="never")
     assert {k: v for k, v in preview.change_summary.items() if k != "same" and v} == {}, preview.stdout
 
     # 3. Onboarding a fourth tenant runs only its stack; the others' state files are untouched.
@@ -124,6 +124,6 @@ def test_tenant_stacks_lifecycle(stacks: TenantStacks, engine_control_plane: Con
 
     # 6. Clean up what this test owns in the shared control plane: every stack destroyed (the
     #    placement policy goes, the namespaces stay).
-    for name, t in (("tenant-ea", "ea"), ("tenant-eb", "eb"), ("tenant-ed", "ed"), ("platform", None)):
-        assert stacks.open(name, t).destroy(color="never").summary.result == "succeeded"
+    for name in ("tenant-ea", "tenant-eb", "tenant-ed", "platform"):
+        assert stacks.open(name).destroy(color="never").summary.result == "succeeded"
     assert not kube.exists(policy)
