@@ -77,6 +77,7 @@ class TenantStacks:
         else:
             self.config["tenancy:platformStack"] = str(platform_stack)
         self.virtualenv = virtualenv or sys.prefix
+        self.pulumi_root = pulumi_root
         self.command = auto.PulumiCommand(root=str(pulumi_root)) if pulumi_root else None
 
     def write_spec(self, data: Mapping[str, Any]) -> None:

@@ -127,3 +127,38 @@ def test_tenant_stacks_lifecycle(stacks: TenantStacks, engine_control_plane: Con
     for name in ("tenant-ea", "tenant-eb", "tenant-ed", "platform"):
         assert stacks.open(name).destroy(color="never").summary.result == "succeeded"
     assert not kube.exists(policy)
+
+
+GA = tenant("ga", 20, allowFrom=["gb"])
+GB = tenant("gb", 21)
+GC = tenant("gc", 22, allowFrom=["ga"])
+GD = tenant("gd", 23)
+GF = tenant("gf", 5)
+
+
+def test_grouped_tenant_stacks(stacks: TenantStacks, engine_control_plane: ControlPlane) -> None:
+    """The default layout (10 slots a stack): onboarding a tenant runs only its group's stack, with
+    creates only; removing one is an update of its group's stack that deletes only the edge half
+    towards it, keeping its namespace and fences."""
+    kube = engine_control_plane.client()
+    grouped = TenantStacks(stacks.work_root.parent / "grouped", env=stacks.env,
+                           kubeconfig=str(engine_control_plane.kubeconfig_path), pulumi_root=stacks.pulumi_root)
+
+    def deploy(tenants: list[dict[str, Any]]) -> dict[str, StackResult]:
+        results = deploy_tenants(spec_with(copy.deepcopy(tenants)), grouped, parallel=2, per_stack=10)
+        assert not [r for r in results if r.status == "failed"], results
+        return {r.stack: r for r in results if r.op != "skipped"}
+
+    first = deploy([GA, GB, GC, GF])
+    assert set(first) == {"platform", "tenants-0020", "tenants-0000"}
+    before = {s: _state(stacks, s) for s in ("platform", "tenants-0000")}
+    onboard = deploy([GA, GB, GC, GD, GF])
+    assert set(onboard) == {"tenants-0020"} and set(onboard["tenants-0020"].changes) == {"create"}
+    assert {s: _state(stacks, s) for s in before} == before
+    assert _ns(kube, "gd") and _np(kube, "gd", "tenancy-default-deny")
+    removal = deploy([GA, GB, GD, GF])
+    assert set(removal) == {"tenants-0020"} and set(removal["tenants-0020"].changes) == {"delete"}
+    assert not _np(kube, "ga", "tenancy-allow-to-gc")
+    assert _ns(kube, "gc") and _np(kube, "gc", "tenancy-default-deny")
+    for name in ("tenants-0020", "tenants-0000", "platform"):
+        assert grouped.open(name).destroy(color="never").summary.result == "succeeded"
