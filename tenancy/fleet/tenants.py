@@ -130,6 +130,9 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1, got {parallel}")
     spec = load_platform(dict(data))
+    refused = plan.unsupported(spec)
+    if refused:
+        raise ValueError("; ".join(refused))
     ledger = ledger or stacks.work_root / "deployed.json"
     deployed = read_ledger(ledger)
     recorded = deployed.pop(PER_STACK_KEY, None)

@@ -126,6 +126,14 @@ def platform_objects() -> list[Manifest]:
     return [admission.placement_policy(), admission.placement_binding()]
 
 
+def unsupported(spec: PlatformSpec) -> list[str]:
+    """What tenant stacks cannot deploy yet, each naming the tenant and the way out: pooled tenants
+    (their SecurityGroupPolicy needs the pool's pod security groups from the AWS layer)."""
+    return [f"tenants[{i}] ({t.name}): pooled tenants (pool {t.pool!r}) are not supported by tenant stacks yet "
+            "(their pod security groups come from the AWS layer); deploy this platform's in-cluster layer with "
+            "the Platform stack" for i, t in enumerate(spec.tenants) if t.pool]
+
+
 def fingerprint(objects: Any) -> str:
     """A stable hash of what a stack registers (sorted-key JSON, with the layout version)."""
     text = json.dumps([LAYOUT_VERSION, objects], sort_keys=True, separators=(",", ":"), default=str)

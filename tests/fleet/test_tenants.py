@@ -98,3 +98,12 @@ def test_cli_refuses_invalid_spec_and_missing_target(tmp_path: Path, capsys: pyt
     assert code == 2 and "zz" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         cli(["deploy-tenants", "--config", str(bad), "--work-dir", str(tmp_path / "w")])
+
+
+def test_pooled_tenants_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    from tests.fixtures.pools import pooled_platform
+
+    fake = FakeStacks(tmp_path)
+    with pytest.raises(ValueError, match=r"tenants\[\d+\] \(\w+\): pooled tenants .* not supported by tenant stacks"):
+        runner.deploy_tenants(pooled_platform(8), fake)  # type: ignore[arg-type]
+    assert fake.calls == []
