@@ -29,7 +29,7 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--work-dir", type=Path, required=True,
                    help="the stacks' workspaces (WORK/<stack>/) and, by default, the ledger WORK/deployed.json")
     c.add_argument("--ledger", type=Path, help="fingerprints of the last successful ups (default WORK/deployed.json)")
-    c.add_argument("--tenants-per-stack", type=int, default=10,
+    c.add_argument("--tenants-per-stack", type=int, default=10,  # tenancy.plan.tenant_stacks.DEFAULT_PER_STACK
                    help="dedicated tenants per stack, grouped by slot (default 10; 1: a stack per tenant); fixed "
                         "for a platform")
     c.add_argument("--parallel", type=int, default=min(4, os.cpu_count() or 1),

@@ -117,15 +117,15 @@ def read_ledger(path: Path) -> dict[str, str]:
 
 
 def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Path | None = None,
-                   parallel: int = 2, force: bool = False, per_stack: int = 1,
+                   parallel: int = 2, force: bool = False, per_stack: int = plan.DEFAULT_PER_STACK,
                    on_result: Callable[[StackResult], None] | None = None) -> list[StackResult]:
     """Bring the platform stack and the tenant stacks to the spec ``data`` (the platform object):
     the platform stack if changed, then the changed tenants' stacks (``up``) and the removed
     tenants' (``destroy``), ``parallel`` at a time. Returns one result per stack, skipped ones
     included; the ledger records each success as it happens.
 
-    ``per_stack``: tenants per stack (:func:`tenancy.plan.tenant_stacks.stack_of`; 1: a stack per
-    tenant). Fixed for a platform: the ledger records it, and a different value is refused (it
+    ``per_stack``: tenants per stack (:func:`tenancy.plan.tenant_stacks.stack_of`; default 10, 1: a
+    stack per tenant). Fixed for a platform: the ledger records it, and a different value is refused (it
     would move tenants between stacks)."""
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1, got {parallel}")

@@ -31,6 +31,8 @@ from tenancy.spec import PlatformSpec, TenantSpec
 Manifest = dict[str, Any]
 PLATFORM_STACK = "platform"
 """The platform stack's name among the runner's stacks (tenant stacks are ``tenant-<name>``)."""
+DEFAULT_PER_STACK = 10
+"""Tenants per stack of ``tenancy deploy-tenants`` and :func:`tenancy.fleet.tenants.deploy_tenants`."""
 LAYOUT_VERSION = "1"
 """Part of every fingerprint: bump when the grouping changes, so every stack is run again."""
 

@@ -51,7 +51,7 @@ def stacks(engine_control_plane: ControlPlane, tmp_path_factory: pytest.TempPath
 
 
 def _deploy(stacks: TenantStacks, tenants: list[dict[str, Any]]) -> dict[str, StackResult]:
-    results = deploy_tenants(spec_with(copy.deepcopy(tenants)), stacks, parallel=2)
+    results = deploy_tenants(spec_with(copy.deepcopy(tenants)), stacks, parallel=2, per_stack=1)
     failed = [r for r in results if r.status == "failed"]
     assert not failed, failed
     return {r.stack: r for r in results}
