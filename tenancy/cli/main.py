@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from tenancy._version import __version__
 from tenancy.cli import fleet as fleet_cli
+from tenancy.cli import tenants as tenants_cli
 from tenancy.cli import verify as verify_cli
 from tenancy.cli.common import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, unexpected
 from tenancy.plan.validate import load_platform
@@ -86,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         c.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
     _review_parsers(sub)
     fleet_cli.add_parser(sub)
+    tenants_cli.add_parser(sub)
     verify_cli.add_parser(sub)
     return p
 
@@ -155,6 +157,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _review(args)
     if args.command == "fleet":
         return fleet_cli.main(args)
+    if args.command == "deploy-tenants":
+        return tenants_cli.main(args)
     if args.command == "verify":  # exit codes: tenancy/cli/verify.py
         return verify_cli.run(args)
     path, stack = _source(args)

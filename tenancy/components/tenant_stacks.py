@@ -1,0 +1,63 @@
+"""The in-cluster layer as per-tenant stacks: one platform stack for the cluster-wide objects and
+one small stack per tenant, deployed by the platform's pipeline (docs/scaling.md).
+
+Why: through the Pulumi engine, the cost of an update grows with the stack — every ``up`` runs
+the whole program and diffs every resource, and a self-managed backend rewrites the whole state
+after every step — so onboarding one tenant into a monolithic in-cluster stack of 200 tenants
+takes tens of seconds and grows with every tenant. A tenant's stack holds only its own
+namespace's objects, so onboarding or changing one tenant costs the same at 10 or 200 tenants.
+
+What goes where (:mod:`tenancy.plan.tenant_stacks`): the platform stack has the placement
+admission policy; a tenant's stack has its bundle (namespace, Pod Security, quota, limits, RBAC,
+service accounts, network policies) and the halves of the ``allowFrom`` edges that land in its
+namespace. The objects are the same as the monolithic program's, with the same lifecycle: the
+namespace is retained when the stack is destroyed and its children go with it (nothing is
+deleted in the cluster but the edge halves the peers' stacks drop)::
+
+    provider = k8s.Provider("cluster", kubeconfig=kubeconfig)
+    platform_layer(spec, provider)            # the platform stack
+    tenant_layer(spec, "alpha", provider)     # the stack tenant-alpha
+
+:func:`tenancy.program.tenant_stacks_main` is the program doing either from config, and
+:func:`tenancy.fleet.tenants.deploy_tenants` runs the stacks (only those whose objects changed).
+"""
+
+from __future__ import annotations
+
+import difflib
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from tenancy.components.bundle import TenantBundle, TenantBundleArgs, register_manifest
+from tenancy.components.cluster import PlacementPolicy, PlacementPolicyArgs
+from tenancy.plan import tenant_stacks as plan
+from tenancy.spec import PlatformSpec
+
+__all__ = ["platform_layer", "tenant_layer"]
+
+
+def platform_layer(spec: PlatformSpec, provider: k8s.Provider) -> PlacementPolicy:
+    """The platform stack's resources: the placement policy (pods pinned to their tenant's nodes),
+    which must be in force before any tenant namespace exists — the runner deploys this stack
+    first and no tenant stack if it fails."""
+    return PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))
+
+
+def tenant_layer(spec: PlatformSpec, tenant: str, provider: k8s.Provider) -> TenantBundle:
+    """One tenant's stack: its bundle plus the edge halves in its namespace (each deleted with the
+    namespace, like the bundle's own children). ``tenant`` must be a tenant of ``spec``."""
+    by_name = {t.name: t for t in spec.tenants}
+    if tenant not in by_name:
+        close = difflib.get_close_matches(tenant, list(by_name), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "add it to the spec's tenants first"
+        raise ValueError(f"tenancy:tenant {tenant!r} is not a tenant of platform {spec.name!r}; {hint}")
+    inputs = plan.bundle_inputs(spec)
+    bundle = TenantBundle(tenant, TenantBundleArgs(tenant=by_name[tenant], provider=provider,
+                                                   register_allow_from=False, known_tenants=list(by_name),
+                                                   **inputs))
+    child = pulumi.ResourceOptions(parent=bundle, provider=provider, depends_on=[bundle.namespace],
+                                   deleted_with=bundle.namespace)
+    for half in plan.edge_halves(spec, tenant):
+        bundle.resources[half.key] = register_manifest(half.key, half.manifest, child)
+    return bundle
