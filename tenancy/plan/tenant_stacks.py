@@ -1,7 +1,8 @@
 """Per-tenant stacks (pure): how the in-cluster layer splits into one *platform* stack (the
 cluster-wide objects) and one small stack per tenant, and which stacks a spec change touches.
 
-The split is by namespace: a tenant's stack owns every object in its namespace, including the
+The split is by namespace: a tenant's stack owns every object in its namespaces (its extra
+``namespaces`` included), including the
 halves of ``allowFrom`` edges that land there — the ingress policy ``tenancy-allow-from-<peer>``
 of an edge it declares, and the egress policy ``tenancy-allow-to-<tenant>`` of an edge another
 tenant declares towards it. No stack writes into another stack's namespace, so the stacks have no
@@ -26,7 +27,7 @@ from typing import Any
 
 from tenancy.plan import admission
 from tenancy.plan import kubernetes as k8s_plan
-from tenancy.spec import PlatformSpec, TenantSpec
+from tenancy.spec import PlatformSpec, TenantSpec, naming
 
 Manifest = dict[str, Any]
 PLATFORM_STACK = "platform"
@@ -96,11 +97,14 @@ def edge_halves(spec: PlatformSpec, tenant: str, reverse: Mapping[str, list[str]
     by_name = {t.name: t for t in spec.tenants} if by_name is None else by_name
     me = by_name[tenant]
     pairs = [(tenant, p) for p in me.peers] + [(t, tenant) for t in reverse.get(tenant, []) if t != tenant]
+    mine = set(naming.tenant_namespaces(me))
     out = []
     for declarer, peer in pairs:
         edge = by_name[declarer].edge(peer)
-        for m in k8s_plan.edge_manifests(declarer, peer, spec.workloads.mesh, edge.ports if edge else None):
-            if m["metadata"]["namespace"] == tenant:
+        for m in k8s_plan.edge_manifests(declarer, peer, spec.workloads.mesh, edge.ports if edge else None,
+                                         naming.tenant_namespaces(by_name[declarer]),
+                                         naming.tenant_namespaces(by_name[peer])):
+            if m["metadata"]["namespace"] in mine:  # every namespace of the tenant (``namespaces``)
                 out.append(EdgeHalf(declarer, peer, m))
     return out
 

@@ -11,6 +11,7 @@ import pytest
 from tenancy.plan import kubernetes as k8s_plan
 from tenancy.plan import tenant_stacks as ts
 from tenancy.plan.validate import load_platform
+from tenancy.spec import naming
 from tests.fixtures.specs import spec_with, tenant
 
 
@@ -19,7 +20,7 @@ def _spec(tenants: list[dict]) -> object:
 
 
 A = tenant("a", 0, allowFrom=["b"], serviceAccounts=["app"])
-B = tenant("b", 1)
+B = tenant("b", 1, namespaces=["b-batch"], quota={"cpu": "8", "memory": "16Gi", "pods": 40})
 C = tenant("c", 2, allowFrom=[{"tenant": "a", "ports": [{"port": 8080}]}, "b"])
 
 
@@ -36,18 +37,24 @@ def test_split_is_the_monolith_grouped_by_namespace() -> None:
                                               spec.kubernetes_service_ip)
         for peer in t.peers:
             edge = t.edge(peer)
-            monolith += k8s_plan.edge_manifests(t.name, peer, spec.workloads.mesh, edge.ports if edge else None)
+            monolith += k8s_plan.edge_manifests(t.name, peer, spec.workloads.mesh, edge.ports if edge else None,
+                                                naming.tenant_namespaces(t),
+                                                naming.tenant_namespaces(next(p for p in spec.tenants if p.name == peer)))
     split = []
     for t in spec.tenants:
         objs = ts.tenant_objects(spec, t)
         # Every object of a tenant's stack is its namespace or in it.
-        assert all(m["metadata"].get("namespace", m["metadata"]["name"]) == t.name for m in objs), t.name
+        assert all(m["metadata"].get("namespace", m["metadata"]["name"]) in naming.tenant_namespaces(t)
+                   for m in objs), t.name
         split += objs
     assert Counter(map(_key, split)) == Counter(map(_key, monolith))
     assert sorted(map(repr, split)) == sorted(map(repr, monolith))  # same content, not only names
     # b's namespace gets the egress halves of both edges declaring it.
     names = {m["metadata"]["name"] for m in ts.tenant_objects(spec, spec.tenants[1])}
     assert {"tenancy-allow-to-a", "tenancy-allow-to-c"} <= names
+    # ... in each of its namespaces (b has two: ``namespaces``)
+    b_batch = [m for m in ts.tenant_objects(spec, spec.tenants[1]) if m["metadata"].get("namespace") == "b-batch"]
+    assert {"tenancy-allow-to-a", "tenancy-allow-to-c"} <= {m["metadata"]["name"] for m in b_batch}
 
 
 def test_fingerprints_change_only_where_objects_change() -> None:
