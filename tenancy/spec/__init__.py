@@ -27,6 +27,7 @@ from tenancy.spec.models import (
     PlatformSpec,
     QuotaSpec,
     RetiredTenant,
+    SelfService,
     TenantSpec,
     WorkloadsSpec,
 )
@@ -34,7 +35,7 @@ from tenancy.spec.models import (
 __all__ = ["SUPPORTED_KUBERNETES_VERSIONS", "AllowFrom", "ClusterSpec", "EdgePort", "FlowLogsSpec", "IdentitySpec",
            "IstioSpec", "LimitsSpec", "NetworkSpec", "NodePoolSpec", "NodesSpec", "PlatformSpec", "Problem",
            "QuotaSpec",
-           "RetiredTenant", "SpecError", "TenantSpec", "WorkloadsSpec"]
+           "RetiredTenant", "SelfService", "SpecError", "TenantSpec", "WorkloadsSpec"]
 
 
 def __getattr__(name: str) -> Any:
