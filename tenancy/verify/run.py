@@ -39,9 +39,10 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
     layers: list[str] = []
     if kube is not None:
         state = kube_checks.read_live(kube, resources)
-        report.add(kube_checks.drift(state))
+        self_service = kube_checks.self_service_tenants(resources)
+        report.add(kube_checks.drift(state, self_service, kube_checks.tenant_namespaces(resources)))
         live = kube_checks.replace_kubernetes(live, kube_checks.live_resources(state))
-        report.add(kube_checks.rbac_behaviour(kube, tenants))
+        report.add(kube_checks.rbac_behaviour(kube, tenants, self_service))
         report.add(kube_checks.admission_behaviour(kube, resources, tenants))
         report.add(kube_checks.max_pods_behaviour(kube))
         # placement too: pooled tenants' pool (namespace label) and pod security groups
