@@ -16,16 +16,19 @@ shared control plane's tests need unpinned pods refused, not fixed.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tenancy.plan import admission
 from tenancy.plan import kubernetes as plan
-from tenancy.render import render_spec
+from tenancy.render import RenderResult, render_spec, write_render
 from tests.fixtures.specs import spec_with, tenant
+from tenancy.cli import main
 from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube, wait_for
 from tests.helpers.testenv import KUBE_BINARIES, require_binaries
@@ -50,7 +53,7 @@ def self_service_spec() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
+def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     bin_dir = require_binaries(KUBE_BINARIES)
     workdir = tmp_path_factory.mktemp("selfservice-controlplane")
     cp = ControlPlane(bin_dir, workdir)
@@ -58,7 +61,7 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
     try:
         cp.start()
         failed = False
-        yield cp.client()
+        yield cp
     finally:
         cp.stop()
         if not failed:
@@ -66,15 +69,34 @@ def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
 
 
 @pytest.fixture(scope="module")
-def rendered(kube: Kube) -> dict[str, list[dict[str, Any]]]:
-    """The render applied (the placement policy enforced), then the mutating policy: the render
-    holds it only from Kubernetes 1.36, which the spec's calendar does not list yet, so it is
-    applied from the same plan functions the component registers."""
-    out = render_spec(self_service_spec(), stack="live").manifests
+def kube(control_plane: ControlPlane) -> Kube:
+    return control_plane.client()
+
+
+@pytest.fixture(scope="module")
+def render() -> RenderResult:
+    """The render as on Kubernetes 1.36+, where it holds the mutating policy (the spec's calendar
+    does not list 1.36 yet: the threshold is lowered for the render)."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(admission, "MUTATION_MIN_MINOR", 35)
+    try:
+        return render_spec(self_service_spec(), stack="live")
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def rendered(kube: Kube, render: RenderResult) -> dict[str, list[dict[str, Any]]]:
+    """The render applied: everything but the mutating policy first (the placement policy must be
+    seen refusing an unpinned probe), then the mutating policy and its binding."""
+    out = render.manifests
+    mutating = {"MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"}
+    assert sorted(o["kind"] for o in out["platform"] if o["kind"] in mutating) == sorted(mutating)
     live.install_crds(kube)
-    live.apply_render(kube, out)
-    for m in admission.placement_mutation_manifests():
-        kube.apply(m)
+    live.apply_render(kube, {k: [o for o in v if o["kind"] not in mutating] for k, v in out.items()})
+    for m in out["platform"]:
+        if m["kind"] in mutating:
+            kube.apply(m)
     wait_for("the mutating policy to pin a probe pod",
              lambda: live.admission(kube, live.unpinned_probe("tau")).admitted, 60)
     return out
@@ -328,3 +350,61 @@ def test_controller_pods_are_mutated_too(kube: Kube, rendered: Any) -> None:
     finally:
         kube.delete_obj(d)
 
+
+
+# ------------------------------------------------------------------------------------------------
+# tenancy verify on the self-service platform
+
+
+def _verify(cp: ControlPlane, render_dir: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, Any]:
+    capsys.readouterr()
+    code = main(["verify", "--render", str(render_dir), "--kubeconfig", str(cp.kubeconfig_path), "--skip-aws",
+                 "--format", "json", "--out", str(out)])
+    return code, json.loads(out.read_text())
+
+
+def _checks(doc: Any, status: str) -> list[tuple[str, str | None, str]]:
+    return sorted(((c["check"], c["tenant"], c["object"]) for c in doc["checks"] if c["status"] == status),
+                  key=lambda c: (c[0], c[1] or "", c[2]))
+
+
+def test_verify_holds_with_tenant_owned_rbac_and_finds_a_foreign_binding(
+        control_plane: ControlPlane, kube: Kube, render: RenderResult, rendered: Any, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    render_dir = write_render(render, tmp_path / "render")
+    admin = _admin(kube)
+    role = _role("deployers", "sigma", [{"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]}])
+    rb = _binding("deployers", "sigma", {"kind": "Role", "name": "deployers"},
+                  _group(live.persona_group("sigma", "view")))
+    for obj in (role, rb):
+        assert live.admission(admin, obj, dry_run=False).admitted
+    try:
+        code, doc = _verify(control_plane, render_dir, tmp_path / "evidence.json", capsys)
+        # The only failures: the pooled tenant's pods lack the pod-eni request that the VPC resource
+        # controller's webhook adds on EKS (the testenv has no such webhook). The unpinned one got
+        # that far: its pool selector and toleration were injected.
+        pod_eni = [c for c in doc["checks"] if c["status"] == "fail" and c["tenant"] == "rho"
+                   and "must request vpc.amazonaws.com/pod-eni" in c["detail"]]
+        assert len(pod_eni) == 2 and any("placement injected" in c["object"] for c in pod_eni)
+        assert (code, doc["summary"]["fail"]) == (3, 2), _checks(doc, "fail")
+        passed = _checks(doc, "pass")
+        assert ("drift.kubernetes.extra", "sigma", "RoleBinding sigma/deployers") in passed
+        assert ("behaviour.rbac", "sigma", "persona admin") in passed
+        assert any(c == ("drift.kubernetes", None, "MutatingAdmissionPolicy tenancy-pod-placement-defaults")
+                   for c in passed)
+        assert any(c[0] == "behaviour.admission" and "placement injected, then judged" in c[2] for c in passed)
+        # negative control: a binding of another tenant's group, written past the policy by the platform's admin
+        foreign = _binding("foreign", "sigma", {"kind": "Role", "name": "tenancy-view"}, _group("tenancy:tau:editors"))
+        kube.apply(foreign)
+        try:
+            code, doc = _verify(control_plane, render_dir, tmp_path / "evidence2.json", capsys)
+            assert code == 3
+            fails = _checks(doc, "fail")
+            # the extra binding, and what it does: tau's editors now reach into sigma's namespace
+            assert ("drift.kubernetes.extra", "sigma", "RoleBinding sigma/foreign") in fails
+            assert ("behaviour.rbac", "tau", "persona edit") in fails
+        finally:
+            kube.delete_obj(foreign)
+    finally:
+        admin.delete_obj(rb)
+        admin.delete_obj(role)
