@@ -24,11 +24,11 @@ from typing import Any
 
 import pytest
 
+from tenancy.cli import main
 from tenancy.plan import admission
 from tenancy.plan import kubernetes as plan
 from tenancy.render import RenderResult, render_spec, write_render
 from tests.fixtures.specs import spec_with, tenant
-from tenancy.cli import main
 from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube, wait_for
 from tests.helpers.testenv import KUBE_BINARIES, require_binaries
