@@ -322,7 +322,6 @@ def drift(live: Live, self_service: Iterable[str] = (), tenants_by_ns: Mapping[s
     Roles and RoleBindings in their namespace that bind only their own subjects (passed, and
     still handed to the isolation facts by :func:`live_resources`)."""
     out: list[Result] = []
-    owned = 0
     for r, m, obj in live.objects:
         what = _what(m)
         tenant = r.get("tenant")
@@ -343,11 +342,10 @@ def drift(live: Live, self_service: Iterable[str] = (), tenants_by_ns: Mapping[s
         extra = f" → {ref.get('kind')} {ref.get('name')}" if ref else ""
         own = _tenant_owned(tenant, obj, self_service, tenants_by_ns or {})
         if own:
-            owned += 1
             out.append(passed(EXTRA, tenant, _what(obj), own + extra))
             continue
         out.append(failed(EXTRA, tenant, _what(obj), why + extra))
-    if len(live.extras) == owned:
+    if not live.extras:
         out.append(passed(EXTRA, None, "tenant namespaces and bindings of tenant subjects",
                           "nothing outside the render"))
     return out
