@@ -150,6 +150,7 @@ class Platform(pulumi.ComponentResource):
                 platform=spec, tenant=t, network=self.network, cluster=self.cluster,
                 data_bucket=self.data_bucket, cluster_identity=self.cluster_identity, placement=self.placement,
                 service_exposure=self.service_exposure,
+                tenant_rbac=self.tenant_rbac if t.self_service.rbac else None,
                 shared_principals=shared, shared_access_urn=shared_urn),
                 opts=child)
         # Principals with personas in several tenants: one access entry each, with all groups.

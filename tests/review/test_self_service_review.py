@@ -115,3 +115,11 @@ def test_injection_appears_in_the_facts_and_the_diff(base: Resources, injected: 
     # injection loosens nothing: the placement policy stays bound everywhere
     assert not [c for c in isolation_changes(facts_of(base), f) if c["change"] == "loosened"]
     assert not check.failed(check.run_checks(injected))
+
+
+def test_a_self_service_namespace_waits_for_the_rbac_policy(head: Resources) -> None:
+    """No moment when the admins could write RBAC before tenancy-tenant-rbac denies."""
+    def deps(t: str) -> list[str]:
+        ns = next(r for r in head if r["type"].endswith(":Namespace") and r.get("tenant") == t)
+        return [d for d in ns["dependencies"] if "ValidatingAdmissionPolicyBinding::" in d and "tenant-rbac" in d]
+    assert len(deps("sigma")) == 1 and deps("tau") == []
