@@ -160,7 +160,8 @@ def test_negative_control_a_role_beyond_the_admins_rights_is_refused_by_the_api_
     assert "attempting to grant RBAC permissions not currently held" in v.message, v.message
 
 
-@pytest.mark.parametrize("role", ["admin", "cluster-admin", "edit", "system:aggregate-to-edit"])
+@pytest.mark.parametrize("role", ["admin", "cluster-admin", "edit", "system:aggregate-to-edit",
+                                  "cluster-autoscaler"])  # the last: the platform's own ClusterRole
 def test_negative_control_binding_a_clusterrole_beyond_the_admins_rights_is_refused(
         kube: Kube, rendered: Any, role: str) -> None:
     rb = _binding("grab", "sigma", {"kind": "ClusterRole", "name": role}, _group(live.persona_group("sigma", "edit")))
@@ -405,6 +406,21 @@ def test_verify_holds_with_tenant_owned_rbac_and_finds_a_foreign_binding(
             assert ("behaviour.rbac", "tau", "persona edit") in fails
         finally:
             kube.delete_obj(foreign)
+        # negative control: the mutating policy's binding removed is drift, and the unpinned probe is refused
+        binding = next(m for m in rendered["platform"] if m["kind"] == "MutatingAdmissionPolicyBinding")
+        kube.delete_obj(binding)
+        try:
+            wait_for("the unpinned pod to be refused again",
+                     lambda: live.admission(kube, _unpinned("tau")).by_policy(admission.POLICY_NAME), 60)
+            code, doc = _verify(control_plane, render_dir, tmp_path / "evidence3.json", capsys)
+            fails = _checks(doc, "fail")
+            assert code == 3
+            assert ("drift.kubernetes", None, f"MutatingAdmissionPolicyBinding {admission.MUTATING_POLICY_NAME}") \
+                in fails
+            assert any(c[:2] == ("behaviour.admission", "tau") and "placement injected" in c[2] for c in fails)
+        finally:
+            kube.apply(binding)
+            wait_for("the mutating policy to pin again", lambda: live.admission(kube, _unpinned("tau")).admitted, 60)
     finally:
         admin.delete_obj(rb)
         admin.delete_obj(role)
