@@ -77,6 +77,7 @@ from tenancy.review.facts import (
     escalation_grants,
     facts_of,
     fence_grants,
+    rbac_write_grants,
 )
 from tenancy.review.fit import node_group_peak
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
@@ -193,7 +194,8 @@ def _guards_rbac(scope: Mapping[str, Any]) -> bool:
 
 def self_service_rbac_bounded(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     """Issue 26: no tenant subject holds ``escalate``, ``bind`` or ``impersonate`` (they switch off
-    the escalation check that bounds self-service RBAC), and every tenant whose people may write
+    the escalation check that bounds self-service RBAC), none writes Roles/RoleBindings cluster-wide
+    or in another tenant's namespace, and every tenant whose people may write
     Roles/RoleBindings is under a Deny policy judging those writes (``tenancy-tenant-rbac``: the
     platform's ``tenancy-`` objects and subjects outside the tenant)."""
     out = []
@@ -201,6 +203,14 @@ def self_service_rbac_bounded(resources: Resources, facts: IsolationFacts) -> li
         tenant = facts.namespace_tenant(ns) if ns != "*" else facts.subject_tenant.get(subject)
         if tenant is None:
             continue
+        writes = rbac_write_grants(grants)
+        owner = facts.subject_tenant.get(subject)
+        if writes and (ns == "*" or (owner is not None and owner != tenant)):
+            where = "in every namespace (cluster-wide)" if ns == "*" else f"in {ns}, the namespace of tenant {tenant}"
+            at = (facts.rbac_bindings.get((ns, subject)) or [ns])[0]
+            out.append(Violation("self-service-rbac-bounded", tenant, at,
+                                 f"{subject} writes Roles/RoleBindings {where}: self-service RBAC is for a tenant's "
+                                 f"own namespace only ({', '.join(writes[:3])})"))
         lifts = escalation_grants(grants)
         if lifts:
             at = (facts.rbac_bindings.get((ns, subject)) or [ns])[0]

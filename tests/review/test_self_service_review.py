@@ -21,7 +21,8 @@ Resources = list[dict[str, Any]]
 def _spec(self_service: bool) -> dict[str, Any]:
     return spec_with([tenant("sigma", 0, selfService={"rbac": self_service},
                              admins=["arn:aws:iam::111122223333:role/sigma-admins"]),
-                      tenant("tau", 1)], kubernetesVersion="1.35")
+                      tenant("tau", 1, editors=["arn:aws:iam::111122223333:role/tau-devs"])],
+                     kubernetesVersion="1.35")
 
 
 @pytest.fixture(scope="module")
@@ -123,3 +124,29 @@ def test_a_self_service_namespace_waits_for_the_rbac_policy(head: Resources) -> 
         ns = next(r for r in head if r["type"].endswith(":Namespace") and r.get("tenant") == t)
         return [d for d in ns["dependencies"] if "ValidatingAdmissionPolicyBinding::" in d and "tenant-rbac" in d]
     assert len(deps("sigma")) == 1 and deps("tau") == []
+
+
+def _binding(res: Resources, ns: str, name: str, subject: str, cluster: bool = False) -> Resources:
+    """``res`` plus a (Cluster)RoleBinding of ``subject`` to a role writing RoleBindings."""
+    out = copy.deepcopy(res)
+    kind = "ClusterRoleBinding" if cluster else "RoleBinding"
+    out.append({"urn": f"urn:test::{kind}::{name}", "type": f"kubernetes:rbac.authorization.k8s.io/v1:{kind}",
+                "name": name, "tenant": None, "custom": True, "outputs": {}, "parent": None, "dependencies": [],
+                "inputs": {"metadata": {"name": name, **({} if cluster else {"namespace": ns})},
+                           "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                       "name": "rb-writer"},
+                           "subjects": [{"kind": "Group", "name": subject}]}})
+    out.append({"urn": "urn:test::ClusterRole::rb-writer", "type": "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
+                "name": "rb-writer", "tenant": None, "custom": True, "outputs": {}, "parent": None,
+                "dependencies": [], "inputs": {"metadata": {"name": "rb-writer"}, "rules": [
+                    {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]}]}})
+    return out
+
+
+@pytest.mark.parametrize(("ns", "cluster", "tenant_at_fault"), [("sigma", False, "sigma"), ("", True, "tau")])
+def test_negative_control_rbac_writes_outside_the_tenants_own_namespace_fail(
+        head: Resources, ns: str, cluster: bool, tenant_at_fault: str) -> None:
+    """tau's editors writing RoleBindings in sigma's namespace, or in every namespace."""
+    v = _rule(_binding(head, ns, "grab", "tenancy:tau:editors", cluster))
+    assert [(x.tenant, x.rule) for x in v] == [(tenant_at_fault, "self-service-rbac-bounded")]
+    assert "Group:tenancy:tau:editors writes Roles/RoleBindings" in v[0].message
