@@ -136,8 +136,8 @@ def _binding(res: Resources, ns: str, name: str, subject: str, cluster: bool = F
                            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
                                        "name": "rb-writer"},
                            "subjects": [{"kind": "Group", "name": subject}]}})
-    out.append({"urn": "urn:test::ClusterRole::rb-writer", "type": "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole",
-                "name": "rb-writer", "tenant": None, "custom": True, "outputs": {}, "parent": None,
+    out.append({"urn": "urn:test::ClusterRole::rb-writer",
+                "type": "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "name": "rb-writer", "tenant": None, "custom": True, "outputs": {}, "parent": None,
                 "dependencies": [], "inputs": {"metadata": {"name": "rb-writer"}, "rules": [
                     {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]}]}})
     return out
