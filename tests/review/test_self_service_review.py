@@ -137,7 +137,8 @@ def _binding(res: Resources, ns: str, name: str, subject: str, cluster: bool = F
                                        "name": "rb-writer"},
                            "subjects": [{"kind": "Group", "name": subject}]}})
     out.append({"urn": "urn:test::ClusterRole::rb-writer",
-                "type": "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "name": "rb-writer", "tenant": None, "custom": True, "outputs": {}, "parent": None,
+                "type": "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole", "name": "rb-writer", "tenant": None,
+                "custom": True, "outputs": {}, "parent": None,
                 "dependencies": [], "inputs": {"metadata": {"name": "rb-writer"}, "rules": [
                     {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["rolebindings"], "verbs": ["create"]}]}})
     return out
