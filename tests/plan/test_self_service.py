@@ -263,3 +263,19 @@ def test_the_mutating_policy_is_scoped_like_the_placement_policy() -> None:
                                                     ("1.36", True), ("1.37", True)])
 def test_the_mutating_policy_needs_kubernetes_1_36(version: str, supported: bool) -> None:
     assert admission.mutation_supported(version) is supported
+
+
+def test_the_independent_rbac_model_finds_exactly_the_intended_loosenings() -> None:
+    """tests/helpers/rbac.py (the authorizer model the bundle's RBAC is judged by): a self-service
+    tenant with a ServiceAccount role differs from the default only by the admin's Role and
+    RoleBinding writes and the ServiceAccount subject — no other fence, no escalation verb."""
+    from tests.helpers.rbac import WRITE_VERBS, escalation_problems
+
+    t = tenant(selfService={"rbac": True}, serviceAccounts=["op"], kubernetesApiAccess=True,
+               serviceAccountRoles={"op": "view"})
+    manifests = plan.tenant_manifests(t, kubernetes_service_ip="172.20.0.1")
+    assert escalation_problems(plan.tenant_manifests(tenant()), ["sigma"]) == []
+    assert sorted(escalation_problems(manifests, ["sigma"])) == sorted(
+        [f"Role sigma/tenancy-admin: may {v} rbac.authorization.k8s.io/{r}"
+         for r in ("roles", "rolebindings") for v in WRITE_VERBS]
+        + ["RoleBinding sigma/tenancy-sa-op: subject ServiceAccount 'op' is not one of the tenant's groups"])
