@@ -30,7 +30,11 @@ Pure: no Pulumi, no AWS, no cluster. ``facts_of(resources)`` returns :class:`Iso
                                  "podSecurityGroups": ["sg-…", …]}},        # its SecurityGroupPolicy's groups
       "admission": {"policies": {"<name>": {"failurePolicy", "validations": [...], "scope": {...}}},
                     "enforced": {"<tenant>": {"<policy>": ["Deny", …]}}},
-      "podSecurity": {"<tenant>": {"enforce": "restricted", "enforce-version": "latest", …}}
+      "podSecurity": {"<tenant>": {"enforce": "restricted", "enforce-version": "latest", …}},
+      # issue 26, present only when there is something to say:
+      "selfService": {"rbac": {"<tenant>": ["Group:tenancy:<t>:admins", …]}},   # who writes Roles/RoleBindings
+      "mutating": {"policies": {"<name>": {"failurePolicy", "scope", "mutations"}},
+                   "injected": {"<tenant>": ["<policy>", …]}}                      # placement injected
     }
 
 Network semantics
