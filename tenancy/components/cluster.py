@@ -24,6 +24,10 @@ Components:
   tenants, the PodDisruptionBudget policy of their namespaces (issue 23). Pool node groups force
   their updates (``forceUpdateVersion``), and once a tenant is pooled every node group's launch
   template sets kubelet ``maxPods`` for the trunk's lost interface (:func:`tenancy.plan.pools.max_pods`).
+* :class:`TenantRbacPolicy` (``tenancy:cluster:TenantRbacPolicy``) — with a ``selfService.rbac``
+  tenant, the policy keeping tenants' Roles and RoleBindings inside the tenant (issue 26).
+* :class:`PlacementInjection` (``tenancy:cluster:PlacementInjection``) — on Kubernetes 1.36+, the
+  MutatingAdmissionPolicy adding the placement a pod leaves out (issue 26).
 
 Everything the render should show is created here as plain ``aws.*`` resources: pulumi-eks is a
 remote component whose children (built by its plugin) are invisible under mocks, so it is given
@@ -56,12 +60,16 @@ __all__ = [
     "ClusterArgs",
     "DisruptionBudgetPolicy",
     "DisruptionBudgetPolicyArgs",
+    "PlacementInjection",
+    "PlacementInjectionArgs",
     "PlacementPolicy",
     "PlacementPolicyArgs",
     "PoolNodeGroup",
     "PoolNodeGroupArgs",
     "ServiceExposurePolicy",
     "ServiceExposurePolicyArgs",
+    "TenantRbacPolicy",
+    "TenantRbacPolicyArgs",
     "TenantAccess",
     "TenantAccessArgs",
     "TenantNodeGroup",
@@ -787,4 +795,61 @@ class DisruptionBudgetPolicy(pulumi.ComponentResource):
         super().__init__("tenancy:cluster:DisruptionBudgetPolicy", name, None, opts)
         self.policy, self.binding = _policy_and_binding(
             self, name, args.provider, admission.disruption_budget_policy(), admission.disruption_budget_binding())
+        self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class TenantRbacPolicyArgs:
+    """Inputs of :class:`TenantRbacPolicy`."""
+
+    provider: pulumi.ProviderResource
+    """The cluster's Kubernetes provider (``Cluster.provider``)."""
+
+
+class TenantRbacPolicy(pulumi.ComponentResource):
+    """The ValidatingAdmissionPolicy + binding ``tenancy-tenant-rbac``: tenants with
+    ``selfService.rbac`` may write Roles and RoleBindings, but never the platform's ``tenancy-``
+    ones, and bind only their own groups and ServiceAccounts (rules and reasoning:
+    :func:`tenancy.plan.admission.tenant_rbac_policy`). One for the whole cluster, registered when
+    a tenant has ``selfService.rbac``.
+
+    Attributes: ``policy``, ``binding``.
+    """
+
+    def __init__(self, name: str, args: TenantRbacPolicyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:cluster:TenantRbacPolicy", name, None, opts)
+        self.policy, self.binding = _policy_and_binding(
+            self, name, args.provider, admission.tenant_rbac_policy(), admission.tenant_rbac_binding())
+        self.register_outputs({})
+
+
+@dataclass(frozen=True)
+class PlacementInjectionArgs:
+    """Inputs of :class:`PlacementInjection`."""
+
+    provider: pulumi.ProviderResource
+    """The cluster's Kubernetes provider (``Cluster.provider``)."""
+
+
+class PlacementInjection(pulumi.ComponentResource):
+    """The MutatingAdmissionPolicy + binding ``tenancy-pod-placement-defaults``: pods that leave out
+    their tenant's (or pool's) node selector, toleration or tier PriorityClass get them (rules and
+    reasoning: :func:`tenancy.plan.admission.placement_mutation_policy`); the placement policy
+    still judges every pod. One for the whole cluster, registered on Kubernetes 1.36 and later
+    (:func:`tenancy.plan.admission.mutation_supported`).
+
+    Attributes: ``policy``, ``binding``.
+    """
+
+    def __init__(self, name: str, args: PlacementInjectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("tenancy:cluster:PlacementInjection", name, None, opts)
+        from pulumi_kubernetes.admissionregistration import v1 as adm
+
+        policy, binding = admission.placement_mutation_policy(), admission.placement_mutation_binding()
+        self.policy = adm.MutatingAdmissionPolicy(
+            f"{name}-policy", metadata=policy["metadata"], spec=policy["spec"],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider))
+        self.binding = adm.MutatingAdmissionPolicyBinding(
+            f"{name}-binding", metadata=binding["metadata"], spec=binding["spec"],
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.policy]))
         self.register_outputs({})

@@ -14,12 +14,16 @@ from tenancy.components.cluster import (
     ClusterArgs,
     DisruptionBudgetPolicy,
     DisruptionBudgetPolicyArgs,
+    PlacementInjection,
+    PlacementInjectionArgs,
     PlacementPolicy,
     PlacementPolicyArgs,
     PoolNodeGroup,
     PoolNodeGroupArgs,
     ServiceExposurePolicy,
     ServiceExposurePolicyArgs,
+    TenantRbacPolicy,
+    TenantRbacPolicyArgs,
 )
 from tenancy.components.identity import ClusterIdentity, DataBucket
 from tenancy.components.logs import LogRouter, LogRouterArgs
@@ -28,6 +32,7 @@ from tenancy.components.storage import BlockStorage, BlockStorageArgs
 from tenancy.components.team import team_stack_facts
 from tenancy.components.tenant import Tenant, TenantArgs
 from tenancy.components.tiers import TierPriorityClasses, TierPriorityClassesArgs
+from tenancy.plan import admission
 from tenancy.plan.autoscaler import enabled as autoscaler_enabled
 from tenancy.plan.cluster import pool_resource_name
 from tenancy.spec import PlatformSpec
@@ -132,6 +137,15 @@ class Platform(pulumi.ComponentResource):
         if spec.pooled_tenants:
             self.disruption_budgets = DisruptionBudgetPolicy(
                 f"{spec.name}-disruption-budgets", DisruptionBudgetPolicyArgs(provider=provider), opts=child)
+        # Self-service RBAC and injected placement (issue 26).
+        self.tenant_rbac: TenantRbacPolicy | None = None
+        if any(t.self_service.rbac for t in spec.tenants):
+            self.tenant_rbac = TenantRbacPolicy(
+                f"{spec.name}-tenant-rbac", TenantRbacPolicyArgs(provider=provider), opts=child)
+        self.placement_injection: PlacementInjection | None = None
+        if admission.mutation_supported(spec.kubernetes_version):
+            self.placement_injection = PlacementInjection(
+                f"{spec.name}-placement-injection", PlacementInjectionArgs(provider=provider), opts=child)
         # Tiers: the PriorityClasses each tenant's tenancy-tier quota admits one of.
         self.tiers = TierPriorityClasses(f"{spec.name}-tiers", TierPriorityClassesArgs(provider=provider),
                                          opts=child)
@@ -151,6 +165,7 @@ class Platform(pulumi.ComponentResource):
                 platform=spec, tenant=t, network=self.network, cluster=self.cluster,
                 data_bucket=self.data_bucket, cluster_identity=self.cluster_identity, placement=self.placement,
                 service_exposure=self.service_exposure,
+                tenant_rbac=self.tenant_rbac if t.self_service.rbac else None,
                 shared_principals=shared, shared_access_urn=shared_urn),
                 opts=child)
         # Principals with personas in several tenants: one access entry each, with all groups.

@@ -44,6 +44,9 @@ class TenantArgs:
     """The placement admission policy: the tenant's namespace is created only after it."""
     service_exposure: pulumi.Resource | None = None
     """The Service exposure admission policy: the tenant's namespace is created only after it too."""
+    tenant_rbac: pulumi.Resource | None = None
+    """With ``selfService.rbac``: the ``tenancy-tenant-rbac`` policy, which the namespace waits for too
+    (no moment when the tenant's admins could write RBAC unguarded)."""
     shared_principals: frozenset[str] = frozenset()
     """Principals holding personas in several tenants: their one access entry is the platform's
     (:class:`~tenancy.components.access.SharedAccess`), not this tenant's."""
@@ -139,7 +142,7 @@ class Tenant(pulumi.ComponentResource):
             kubernetes_service_ip=args.platform.kubernetes_service_ip,
             # EKS places the API endpoint's ENIs in the cluster's subnets: the system subnets.
             api_endpoint_cidrs=[str(n) for n in plan.system_subnets()],
-            wait_for=[r for r in (args.placement, args.service_exposure) if r is not None],
+            wait_for=[r for r in (args.placement, args.service_exposure, args.tenant_rbac) if r is not None],
             # Pooled tenants: the SecurityGroupPolicy puts the tenant's groups on its pods.
             pod_security_group_ids=getattr(self.network, "pod_security_group_ids", None) if t.pooled else None,
             register_allow_from=False,  # the platform registers each edge once every tenant exists

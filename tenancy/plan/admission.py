@@ -75,6 +75,7 @@ from tenancy.spec.wire import (
     PART_OF_LABEL,
     POD_ENI_RESOURCE,
     POOL_LABEL,
+    RBAC_API_VERSION,
     SYSTEM_TAINT_KEY,
     TENANT_LABEL,
 )
@@ -610,3 +611,279 @@ def disruption_budget_binding() -> dict[str, Any]:
 def disruption_budget_manifests() -> list[dict[str, Any]]:
     """The disruption-budget policy then its binding."""
     return [disruption_budget_policy(), disruption_budget_binding()]
+
+
+# --------------------------------------------------------------------------------------------
+# Self-service RBAC (issue 26)
+
+RBAC_POLICY_NAME = "tenancy-tenant-rbac"
+PLATFORM_PREFIX = "tenancy-"
+"""Every Role and RoleBinding the platform writes into a tenant namespace is named ``tenancy-…``
+(:mod:`tenancy.plan.kubernetes`: the persona Roles and bindings, ``tenancy-sa-<name>``)."""
+TENANT_GROUP_PREFIX = "tenancy:"
+"""Every tenant persona group starts so (:func:`tenancy.spec.naming.tenant_group`)."""
+PERSONA_GROUPS = ("admins", "editors", "viewers")
+"""The persona group suffixes (``tenancy.plan.kubernetes.PERSONAS`` values; a test keeps them equal)."""
+RBAC_GROUP = RBAC_API_VERSION.rpartition("/")[0]
+
+RBAC_MATCH_CONDITIONS: list[dict[str, str]] = [
+    {
+        # Who is "the tenant": a member of any tenant persona group (a principal of several tenants
+        # is a tenant everywhere), or a ServiceAccount of this namespace (the only ServiceAccounts a
+        # tenant may bind here). The platform's deployer, the namespace controller (which deletes a
+        # removed namespace's contents) and the garbage collector are neither, and pass.
+        "name": "requested-by-the-tenant",
+        "expression": (f"(has(request.userInfo.groups) && request.userInfo.groups.exists(g, "
+                       f"g.startsWith('{TENANT_GROUP_PREFIX}'))) || "
+                       "request.userInfo.username.startsWith('system:serviceaccount:' + request.namespace + ':')"),
+    },
+]
+"""The policy judges only requests made by the tenant's side."""
+
+RBAC_VARIABLES: list[dict[str, str]] = [
+    {"name": "name",
+     "expression": "request.operation == 'DELETE' ? oldObject.metadata.name : object.metadata.name"},
+    {"name": "tenant", "expression": f"namespaceObject.metadata.labels[{_T}]"},
+    {"name": "ownGroups",
+     "expression": ("[" + ", ".join(f"'{TENANT_GROUP_PREFIX}' + variables.tenant + ':{g}'" for g in PERSONA_GROUPS)
+                    + ", 'system:serviceaccounts:' + request.namespace]")},
+    {"name": "subjects",
+     "expression": ("request.operation != 'DELETE' && request.kind.kind == 'RoleBinding' && "
+                    "has(object.subjects) ? object.subjects : []")},
+    {
+        "name": "foreignSubjects",
+        "expression": ("variables.subjects.filter(s, !((s.kind == 'Group' && s.name in variables.ownGroups) || "
+                       "(s.kind == 'ServiceAccount' && (!has(s.namespace) || s.namespace == '' || "
+                       "s.namespace == request.namespace))))"),
+    },
+]
+
+RBAC_VALIDATIONS: list[dict[str, str]] = [
+    {
+        "expression": f"!variables.name.startsWith('{PLATFORM_PREFIX}')",
+        "message": (f"Roles and RoleBindings named {PLATFORM_PREFIX}* in a tenant namespace are the platform's (the "
+                    "personas' access, set by the spec): tenants cannot create, change or delete them; give your "
+                    f"own Roles and RoleBindings names without the {PLATFORM_PREFIX} prefix"),
+        "messageExpression": (
+            "request.kind.kind + ' ' + variables.name + ' in namespace ' + request.namespace + "
+            f"' belongs to the platform (names starting with {PLATFORM_PREFIX} carry the personas set by the "
+            "spec): tenants cannot create, change or delete it; ask the platform team to change the spec, or "
+            f"name your own ' + request.kind.kind + ' without the {PLATFORM_PREFIX} prefix'"
+        ),
+        "reason": "Forbidden",
+    },
+    {
+        "expression": "size(variables.foreignSubjects) == 0",
+        "message": ("a RoleBinding in a tenant namespace may bind only the tenant's own groups "
+                    f"({TENANT_GROUP_PREFIX}<tenant>:admins|editors|viewers) and ServiceAccounts of its namespace: "
+                    "another tenant's group or ServiceAccount would act in this namespace, a system: group "
+                    "reaches users and workloads of the whole cluster, and a User is an identity outside the "
+                    "tenant's personas"),
+        "messageExpression": (
+            "'RoleBinding ' + variables.name + ' in namespace ' + request.namespace + ' may not bind ' + "
+            "variables.foreignSubjects[0].kind + ' ' + variables.foreignSubjects[0].name + "
+            "(has(variables.foreignSubjects[0].namespace) && variables.foreignSubjects[0].namespace != '' ? "
+            "' (namespace ' + variables.foreignSubjects[0].namespace + ')' : '') + "
+            "': bind only the groups of tenant ' + variables.tenant + ' (' + variables.ownGroups[0] + ', ' + "
+            "variables.ownGroups[1] + ', ' + variables.ownGroups[2] + ') or ServiceAccounts of namespace ' + "
+            "request.namespace + ' (another tenant\\'s identities, system: groups and Users would get access '"
+            "+ 'the spec does not declare)'"
+        ),
+        "reason": "Forbidden",
+    },
+]
+"""The platform's ``tenancy-`` objects stay the platform's; subjects stay inside the tenant."""
+
+
+def tenant_rbac_policy() -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy ``tenancy-tenant-rbac`` (one for the cluster, registered when a
+    tenant has ``selfService.rbac``): on Roles and RoleBindings created, updated or deleted in a
+    tenant namespace *by the tenant* (a member of a ``tenancy:`` group, or a ServiceAccount of the
+    namespace) it refuses
+
+    * any object named ``tenancy-…``: the persona Roles and RoleBindings and the
+      ``serviceAccountRoles`` bindings are the spec's; a tenant admin holding ``roles`` write could
+      otherwise widen ``tenancy-view`` to everything it holds, or delete ``tenancy-admins`` and lock
+      its own colleagues out;
+    * RoleBinding subjects other than the tenant's three persona groups, the group of its
+      namespace's ServiceAccounts and ServiceAccounts of the namespace. Another tenant's group or
+      ServiceAccount would let that tenant act here — and through it, let this tenant's workload
+      logic run with the other tenant's identity in the loop — which neither tenant's spec
+      declares; ``system:`` groups (``system:authenticated``, ``system:serviceaccounts``…) reach
+      every tenant and unauthenticated callers; a ``User`` is an identity the personas do not
+      govern (a platform principal, or another tenant's IAM principal by its username).
+
+    What a Role may hold and which role a RoleBinding may bind is not judged here: Kubernetes'
+    escalation prevention refuses a Role with a permission its author lacks and a binding of a
+    role (Role or ClusterRole) with a permission the author lacks in this namespace, unless the
+    author holds ``escalate``/``bind``, which no persona holds (``pkg/registry/rbac/escalation_check.go``;
+    verified on a real API server by tests/live/test_self_service_live.py)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": RBAC_POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR),
+                "resourceRules": [{
+                    "apiGroups": [RBAC_GROUP],
+                    "apiVersions": ["v1"],
+                    "operations": ["CREATE", "UPDATE", "DELETE"],
+                    "resources": ["roles", "rolebindings"],
+                }],
+                "matchPolicy": "Equivalent",
+            },
+            "matchConditions": [dict(c) for c in RBAC_MATCH_CONDITIONS],
+            "variables": [dict(v) for v in RBAC_VARIABLES],
+            "validations": [dict(v) for v in RBAC_VALIDATIONS],
+        },
+    }
+
+
+def tenant_rbac_binding() -> dict[str, Any]:
+    """The binding that makes ``tenancy-tenant-rbac`` deny, in tenant namespaces."""
+    return deny_binding(RBAC_POLICY_NAME)
+
+
+def tenant_rbac_manifests() -> list[dict[str, Any]]:
+    """The self-service RBAC policy then its binding."""
+    return [tenant_rbac_policy(), tenant_rbac_binding()]
+
+
+# --------------------------------------------------------------------------------------------
+# Placement injected (issue 26): a MutatingAdmissionPolicy where the version has one
+
+MUTATING_POLICY_NAME = "tenancy-pod-placement-defaults"
+MUTATION_MIN_MINOR = 36
+"""MutatingAdmissionPolicy (KEP-3962): alpha in 1.32, beta (``admissionregistration.k8s.io/v1beta1``,
+feature gate ``MutatingAdmissionPolicy`` and the ``v1beta1`` API both off by default: a new beta
+API, KEP-3136 "Beta APIs Are Off by Default") in 1.34–1.35, GA (``v1``, on by default) in 1.36.
+EKS runs the upstream defaults and offers no ``--feature-gates``/``--runtime-config`` on its
+managed control plane, so only from 1.36 can an EKS cluster serve it; on older versions the
+validating policy alone keeps demanding the placement (today's behaviour)."""
+
+_TIER = f"'{TIER_LABEL}'"
+PRIORITY_CLASSES = {"premium": "tenancy-premium", "standard": "tenancy-standard"}
+PRIORITY_VALUES = {"premium": 100_000, "standard": 10_000}
+PREEMPTION_POLICIES = {"premium": "PreemptLowerPriority", "standard": "Never"}
+"""The tiers' PriorityClasses (``tenancy.plan.kubernetes.PRIORITY_CLASSES`` etc.; a test keeps them equal)."""
+
+
+def mutation_supported(kubernetes_version: str) -> bool:
+    """True when ``kubernetes_version`` serves ``admissionregistration.k8s.io/v1``
+    MutatingAdmissionPolicy by default (:data:`MUTATION_MIN_MINOR`)."""
+    from tenancy.spec.versions import minor
+
+    return minor(kubernetes_version) >= MUTATION_MIN_MINOR
+
+
+def _json_pointer(key: str) -> str:
+    """RFC 6901: ``~`` -> ``~0``, ``/`` -> ``~1``."""
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _cel_map(values: dict[str, Any]) -> str:
+    return "{" + ", ".join(f"'{k}': " + (f"'{v}'" if isinstance(v, str) else str(v))
+                           for k, v in values.items()) + "}"
+
+
+MUTATION_VARIABLES: list[dict[str, str]] = [
+    *(v for v in VARIABLES if v["name"] in ("tenant", "pool", "pooled", "placementKey", "placementValue")),
+    next(v for v in VARIABLES if v["name"] == "affinityPinned"),
+    {"name": "pointerKey",
+     "expression": f"variables.pooled ? '{_json_pointer(POOL_LABEL)}' : '{_json_pointer(TENANT_LABEL)}'"},
+    {"name": "tier",
+     "expression": f"{_TIER} in namespaceObject.metadata.labels ? namespaceObject.metadata.labels[{_TIER}] : ''"},
+    {
+        # The pod names no placement of its own: no selector on the key, no pinning affinity, no
+        # nodeName (a pod that names a wrong value is left for the validating policy to refuse).
+        "name": "needSelector",
+        "expression": ("!(has(object.spec.nodeSelector) && variables.placementKey in object.spec.nodeSelector) && "
+                       "!variables.affinityPinned && !(has(object.spec.nodeName) && object.spec.nodeName != '')"),
+    },
+    {"name": "needToleration",
+     "expression": ("!(has(object.spec.tolerations) && object.spec.tolerations.exists(t, has(t.key) && "
+                    "t.key == variables.placementKey))")},
+    {"name": "needPriority",
+     "expression": (f"variables.tier in {_cel_map(PRIORITY_CLASSES)} && "
+                    "(!has(object.spec.priorityClassName) || object.spec.priorityClassName == '')")},
+]
+"""Core CEL (cel-python evaluates them in tests): what the pod lacks."""
+
+_TOLERATION = ("Object.spec.tolerations{key: variables.placementKey, operator: 'Equal', "
+               "value: variables.placementValue, effect: 'NoSchedule'}")
+MUTATION_EXPRESSION = (
+    "(variables.needSelector ? [has(object.spec.nodeSelector) ? "
+    "JSONPatch{op: 'add', path: '/spec/nodeSelector/' + variables.pointerKey, value: variables.placementValue} : "
+    "JSONPatch{op: 'add', path: '/spec/nodeSelector', value: {variables.placementKey: variables.placementValue}}] "
+    ": []) + "
+    "(variables.needToleration ? [has(object.spec.tolerations) ? "
+    f"JSONPatch{{op: 'add', path: '/spec/tolerations/-', value: {_TOLERATION}}} : "
+    f"JSONPatch{{op: 'add', path: '/spec/tolerations', value: [{_TOLERATION}]}}] : []) + "
+    "(variables.needPriority ? ["
+    f"JSONPatch{{op: 'add', path: '/spec/priorityClassName', value: {_cel_map(PRIORITY_CLASSES)}[variables.tier]}}, "
+    f"JSONPatch{{op: 'add', path: '/spec/priority', value: {_cel_map(PRIORITY_VALUES)}[variables.tier]}}, "
+    f"JSONPatch{{op: 'add', path: '/spec/preemptionPolicy', value: {_cel_map(PREEMPTION_POLICIES)}[variables.tier]}}"
+    "] : [])"
+)
+"""The JSON patches (RFC 6902 ``add``; ``/-`` appends to the tolerations the API server's
+``DefaultTolerationSeconds`` plugin has already added). The priority is set with its class: the
+``Priority`` admission plugin resolved the class-less pod to priority 0 before this policy runs
+(plugin order: ``pkg/kubeapiserver/options/plugins.go`` ``AllOrderedPlugins``), and it refuses a
+pod whose ``spec.priority`` differs from its class's value if it is invoked again
+(``plugin/pkg/admission/priority/admission.go`` ``admitPod``)."""
+
+
+def placement_mutation_policy() -> dict[str, Any]:
+    """The MutatingAdmissionPolicy ``tenancy-pod-placement-defaults`` (one for the cluster; tenant,
+    pool and tier come from the namespace labels, so adding a tenant changes nothing here). On
+    pods CREATEd in a tenant namespace it adds what the pod leaves out, and only that:
+
+    * ``nodeSelector[<key>] = <value>`` — ``tenancy/tenant=<tenant>``, or ``tenancy/pool=<pool>``
+      in a pooled tenant's namespace: exactly what :data:`VALIDATIONS` demands — unless the
+      pod's selector already names the key (any value: a wrong value is the validating policy's
+      to refuse, never silently corrected), a required node affinity already pins it, or it sets
+      ``nodeName``;
+    * the toleration ``<key>=<value>:NoSchedule`` unless the pod tolerates the key already;
+    * the tier's PriorityClass (with its priority and preemption policy) unless it names a class.
+
+    The ``vpc.amazonaws.com/pod-eni`` request of a pooled pod is NOT injected: it is the VPC
+    resource controller's to add (it is what gives the pod the tenant's security groups), and the
+    validating policy keeps refusing pods without it. ``failurePolicy: Ignore``: if the mutation
+    cannot run, the pod reaches the validating policy unmutated and is refused with the fix to
+    make — the validating policy stays the judge. Updates are not mutated (placement is fixed at
+    creation)."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": MUTATING_POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "spec": {
+            "failurePolicy": "Ignore",
+            "reinvocationPolicy": "Never",
+            "matchConstraints": {
+                "namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR),
+                "resourceRules": [{"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CREATE"],
+                                   "resources": ["pods"]}],
+                "matchPolicy": "Equivalent",
+            },
+            "variables": [dict(v) for v in MUTATION_VARIABLES],
+            "mutations": [{"patchType": "JSONPatch", "jsonPatch": {"expression": MUTATION_EXPRESSION}}],
+        },
+    }
+
+
+def placement_mutation_binding() -> dict[str, Any]:
+    """The binding that applies the mutating policy in every tenant namespace."""
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "MutatingAdmissionPolicyBinding",
+        "metadata": {"name": MUTATING_POLICY_NAME, "labels": dict(MANAGED_BY_LABELS)},
+        "spec": {"policyName": MUTATING_POLICY_NAME,
+                 "matchResources": {"namespaceSelector": copy.deepcopy(NAMESPACE_SELECTOR)}},
+    }
+
+
+def placement_mutation_manifests() -> list[dict[str, Any]]:
+    """The mutating policy then its binding."""
+    return [placement_mutation_policy(), placement_mutation_binding()]

@@ -409,13 +409,36 @@ def _edit_rules() -> list[dict[str, list[str]]]:
     ]
 
 
-def _admin_rules() -> list[dict[str, list[str]]]:
+RBAC_RESOURCES = ("roles", "rolebindings")
+NEVER_GRANTED = frozenset({"escalate", "bind", "impersonate"})
+"""Verbs no tenant persona holds, self-service or not: ``escalate`` (write a Role with permissions
+one does not hold) and ``bind`` (bind a role one does not hold) switch off Kubernetes' escalation
+prevention (kubernetes/kubernetes ``pkg/registry/rbac/escalation_check.go``,
+``EscalationAllowed`` / ``BindingAuthorized``), ``impersonate`` would act as anyone."""
+
+
+def _admin_rules(self_service_rbac: bool = False) -> list[dict[str, list[str]]]:
     """``edit`` plus seeing who has access (Roles and RoleBindings, read only: membership is
-    managed in the spec, never by binding in the cluster)."""
-    return [*_edit_rules(), _rule(["rbac.authorization.k8s.io"], ["roles", "rolebindings"], READ)]
+    managed in the spec, never by binding in the cluster). With ``selfService.rbac``, Roles and
+    RoleBindings are writable too, and nothing else: the API server then allows a Role only with
+    permissions the author holds and a RoleBinding only of a role whose permissions the author
+    holds, in this namespace (Kubernetes docs, "Using RBAC Authorization", "Privilege escalation
+    prevention and bootstrapping"; ``pkg/registry/rbac/role/policybased/storage.go`` and
+    ``rolebinding/policybased/storage.go`` call ``escalation_check.go``). ``escalate`` and ``bind``
+    are never granted (:data:`NEVER_GRANTED`)."""
+    verbs = READ + WRITE if self_service_rbac else READ
+    return [*_edit_rules(), _rule(["rbac.authorization.k8s.io"], list(RBAC_RESOURCES), verbs)]
 
 
 _RULES = {"admin": _admin_rules, "edit": _edit_rules, "view": _view_rules}
+
+
+def persona_rules(role: str, tenant: TenantSpec | None = None) -> list[dict[str, list[str]]]:
+    """The rules of persona Role ``tenancy-<role>`` for ``tenant`` (its ``selfService`` decides the
+    admin's RBAC verbs)."""
+    if role == "admin":
+        return _admin_rules(bool(tenant is not None and tenant.self_service.rbac))
+    return _RULES[role]()
 
 
 def roles(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
@@ -426,8 +449,27 @@ def roles(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
         "apiVersion": RBAC_API_VERSION,
         "kind": "Role",
         "metadata": _meta(f"{ROLE_PREFIX}{role}", tenant.name, ns),
-        "rules": _RULES[role](),
+        "rules": persona_rules(role, tenant),
     } for role in PERSONAS]
+
+
+SA_BINDING_PREFIX = f"{ROLE_PREFIX}sa-"
+"""RoleBindings of ``serviceAccountRoles`` are named ``tenancy-sa-<serviceAccount>``."""
+
+
+def service_account_bindings(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
+    """One RoleBinding per ``serviceAccountRoles`` entry: the ServiceAccount (of namespace ``ns``,
+    default the tenant's main one; every namespace of the tenant gets the same) bound to the
+    tenant's ``tenancy-view`` or ``tenancy-edit`` Role, in spec order. Only Roles of the namespace,
+    never ClusterRoles; the spec refuses them without ``kubernetesApiAccess``."""
+    ns = ns or naming.namespace(tenant.name)
+    return [{
+        "apiVersion": RBAC_API_VERSION,
+        "kind": "RoleBinding",
+        "metadata": _meta(f"{SA_BINDING_PREFIX}{sa}", tenant.name, ns),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{ROLE_PREFIX}{role}"},
+        "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
+    } for sa, role in tenant.service_account_roles.items()]
 
 
 def role_bindings(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
@@ -772,6 +814,7 @@ def tenant_manifests(
             *role_bindings(tenant, ns),
             default_service_account(tenant, ns),
             *service_accounts(tenant, role_arns or {}, ns),
+            *service_account_bindings(tenant, ns),
             *network_policies(tenant, workloads, vpc_cidr, aws_service_cidrs, pod_identity_agent,
                               service_cidr, api_endpoint_cidrs, kubernetes_service_ip, ns),
             *mesh_policies(tenant, workloads, ns),

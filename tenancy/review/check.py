@@ -17,6 +17,10 @@ tenant-placement-enforced mandatory   an admission policy bound with ``Deny`` ch
 no-fence-writes           mandatory   no persona bound in a tenant namespace can write a
                                       fence (NetworkPolicies, quotas, limits, namespaces,
                                       admission policies, mesh policies, cluster RBAC)
+self-service-rbac-bounded mandatory   issue 26: no tenant subject holds ``escalate``,
+                                      ``bind`` or ``impersonate``, and a tenant whose
+                                      people may write Roles/RoleBindings is under a Deny
+                                      policy judging those writes (``tenancy-tenant-rbac``)
 taints-match-admission    mandatory   every node group of a tenant carries the taint
                                       ``tenancy/tenant=<t>:NoSchedule`` and label the
                                       admission policy pins pods to; every node pool's
@@ -76,8 +80,10 @@ from tenancy.review.facts import (
     SECURITY_GROUP_POLICY,
     TENANT_LABEL,
     IsolationFacts,
+    escalation_grants,
     facts_of,
     fence_grants,
+    rbac_write_grants,
 )
 from tenancy.review.fit import node_group_peak
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
@@ -181,6 +187,53 @@ def no_fence_writes(resources: Resources, facts: IsolationFacts) -> list[Violati
             out.append(Violation("no-fence-writes", tenant, (facts.rbac_bindings.get((ns, subject)) or [ns])[0],
                                  f"{subject} can write its own fences in {ns if ns != '*' else 'the cluster'}: "
                                  f"{', '.join(fences[:5])}"))
+    return out
+
+
+def _guards_rbac(scope: Mapping[str, Any]) -> bool:
+    """The policy judges RoleBinding and Role creates, updates and deletes."""
+    for rr in scope.get("resourceRules") or []:
+        res, ops = set(rr.get("resources") or []), set(rr.get("operations") or [])
+        if ({"roles", "rolebindings"} <= res or "*" in res) and ({"CREATE", "UPDATE", "DELETE"} <= ops or "*" in ops):
+            return True
+    return False
+
+
+def self_service_rbac_bounded(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Issue 26: no tenant subject holds ``escalate``, ``bind`` or ``impersonate`` (they switch off
+    the escalation check that bounds self-service RBAC), none writes Roles/RoleBindings cluster-wide
+    or in another tenant's namespace, and every tenant whose people may write
+    Roles/RoleBindings is under a Deny policy judging those writes (``tenancy-tenant-rbac``: the
+    platform's ``tenancy-`` objects and subjects outside the tenant)."""
+    out = []
+    for (ns, subject), grants in sorted(facts.rbac.items()):
+        tenant = facts.namespace_tenant(ns) if ns != "*" else facts.subject_tenant.get(subject)
+        if tenant is None:
+            continue
+        writes = rbac_write_grants(grants)
+        owner = facts.subject_tenant.get(subject)
+        if writes and (ns == "*" or (owner is not None and owner != tenant)):
+            where = "in every namespace (cluster-wide)" if ns == "*" else f"in {ns}, the namespace of tenant {tenant}"
+            at = (facts.rbac_bindings.get((ns, subject)) or [ns])[0]
+            out.append(Violation("self-service-rbac-bounded", tenant, at,
+                                 f"{subject} writes Roles/RoleBindings {where}: self-service RBAC is for a tenant's "
+                                 f"own namespace only ({', '.join(writes[:3])})"))
+        lifts = escalation_grants(grants)
+        if lifts:
+            at = (facts.rbac_bindings.get((ns, subject)) or [ns])[0]
+            out.append(Violation("self-service-rbac-bounded", tenant, at,
+                                 f"{subject} can lift Kubernetes' escalation prevention or impersonate in "
+                                 f"{ns if ns != '*' else 'the cluster'}: {', '.join(lifts[:5])}"))
+    for tenant, subjects in sorted(facts.rbac_writers().items()):
+        guarded = [p for p, acts in facts.enforced.get(tenant, {}).items()
+                   if "Deny" in acts and p in facts.policies and _guards_rbac(facts.policies[p]["scope"])]
+        if not guarded:
+            tns = str(facts.tenants.get(tenant, {}).get("namespace"))
+            out.append(Violation("self-service-rbac-bounded", tenant,
+                                 (facts.rbac_bindings.get((tns, subjects[0])) or [tns])[0],
+                                 f"{', '.join(subjects)} may write Roles/RoleBindings in {tns} but no admission policy "
+                                 "bound with Deny judges those writes: the platform's tenancy- bindings and subjects "
+                                 "outside the tenant are unguarded (register tenancy-tenant-rbac)"))
     return out
 
 
@@ -504,6 +557,8 @@ RULES: tuple[Rule, ...] = (
     Rule("tenant-placement-enforced", "pod placement is enforced by admission in every tenant namespace",
          "mandatory", placement_enforced),
     Rule("no-fence-writes", "no tenant persona can write its own fences", "mandatory", no_fence_writes),
+    Rule("self-service-rbac-bounded", "no tenant can lift escalation prevention, and tenants writing RBAC are "
+         "guarded by admission", "mandatory", self_service_rbac_bounded),
     Rule("taints-match-admission", "tenant node groups carry the taint and label admission expects", "mandatory",
          taints_match),
     Rule("workload-role-scope", "workload roles trust one service account and reach only their tenant's prefix",

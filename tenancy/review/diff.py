@@ -24,7 +24,7 @@ JSON shape (``--format json``)::
     {"stack": {...}, "summary": {...},
      "tenants": {"added": [], "removed": [], "changed": []},
      "resources": [{"urn", "type", "name", "tenant", "action", "changed": [...], "replacedBy": [...]}],
-     "isolation": [{"change": "loosened|tightened", "layer", "tenant", "peer", "detail"}],
+     "isolation": [{"change": "loosened|tightened|changed", "layer", "tenant", "peer", "detail"}],
      "migrations": [{"tenant", "from", "to", "evicted", "refused": [...], "podsNeed": {...}, "procedure"}],
      "namespaces": [{"tenant", "namespace", "change": "added|removed", "destructive": bool, "detail"}],
      "nodeGroups": {"quota", "before", "peak", "after", "fits", "problem", "batches": [[urn]],
@@ -59,6 +59,7 @@ from tenancy.review.facts import (
     covers,
     facts_of,
     fence_grants,
+    rbac_write_grants,
 )
 from tenancy.review.facts import (
     _fmt_ports as fmt_ports,
@@ -317,8 +318,46 @@ def _rbac_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -
             more = f" and {len(grants) - len(shown)} more" if len(grants) > len(shown) else ""
             verb = "can now" if change == "loosened" else "can no longer"
             note = " — writes its own fences" if fences and change == "loosened" else ""
+            rbac_writes = rbac_write_grants(grants)
+            if rbac_writes and not fences:
+                shown = (rbac_writes + [g for g in sorted(grants) if g not in rbac_writes])[:3]
+                guard = f" (guarded by {', '.join(_rbac_guards(h if change == 'loosened' else b, tenant))})" \
+                    if _rbac_guards(h if change == "loosened" else b, tenant) else " (no admission policy guards it)"
+                note = (" — self-service RBAC: writes Roles/RoleBindings, bounded by escalation prevention" + guard
+                        if change == "loosened" else " — self-service RBAC withdrawn")
             out.append(_change(change, "rbac", tenant, peer,
                                f"{subject} {verb} {', '.join(shown)}{more} {where}{note}"))
+    return out
+
+
+def _rbac_guards(f: IsolationFacts, tenant: str | None) -> list[str]:
+    """Admission policies denying in ``tenant``'s namespace that judge RoleBinding writes."""
+    out = []
+    for p, acts in sorted(f.enforced.get(tenant or "", {}).items()):
+        scope = f.policies.get(p, {}).get("scope") or {}
+        rules = scope.get("resourceRules") or []
+        if "Deny" in acts and any("rolebindings" in (rr.get("resources") or []) for rr in rules):
+            out.append(p)
+    return out
+
+
+def _mutating_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -> list[dict[str, Any]]:
+    """Placement injected (issue 26). Not a wall: the validating policy still judges every pod, so
+    injection appearing or going is reported as neither loosened nor tightened but ``changed``."""
+    out = []
+    for name in sorted(set(b.mutating) | set(h.mutating)):
+        old, new = b.mutating.get(name), h.mutating.get(name)
+        if old != new:
+            what = "added" if old is None else "removed" if new is None else "changed"
+            out.append(_change("changed", "admission", None, None, f"mutating admission policy {name} {what}"))
+    for t in sorted((set(b.tenants) & set(h.tenants)) - new_or_gone):
+        was, now = set(b.injected.get(t, [])), set(h.injected.get(t, []))
+        for p in sorted(now - was):
+            out.append(_change("changed", "admission", t, None,
+                               f"{p} now adds the placement pods of {t} leave out (the placement policy still judges)"))
+        for p in sorted(was - now):
+            out.append(_change("changed", "admission", t, None,
+                               f"{p} no longer adds placement to pods of {t}: they must set it themselves"))
     return out
 
 
@@ -473,6 +512,7 @@ def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[s
         *_admission_changes(base, head, new_or_gone),
         *(_change(c, "logs", t, peer, detail) for c, t, peer, detail in logs_facts.changes(base.logs, head.logs,
                                                                                             new_or_gone)),
+        *_mutating_changes(base, head, new_or_gone),
     ]
 
 

@@ -31,7 +31,11 @@ Pure: no Pulumi, no AWS, no cluster. ``facts_of(resources)`` returns :class:`Iso
                                  "podSecurityGroups": ["sg-…", …]}},        # its SecurityGroupPolicy's groups
       "admission": {"policies": {"<name>": {"failurePolicy", "validations": [...], "scope": {...}}},
                     "enforced": {"<tenant>": {"<policy>": ["Deny", …]}}},
-      "podSecurity": {"<tenant>": {"enforce": "restricted", "enforce-version": "latest", …}}
+      "podSecurity": {"<tenant>": {"enforce": "restricted", "enforce-version": "latest", …}},
+      # issue 26, present only when there is something to say:
+      "selfService": {"rbac": {"<tenant>": ["Group:tenancy:<t>:admins", …]}},   # who writes Roles/RoleBindings
+      "mutating": {"policies": {"<name>": {"failurePolicy", "scope", "mutations"}},
+                   "injected": {"<tenant>": ["<policy>", …]}}                      # placement injected
     }
 
 Network semantics
@@ -83,6 +87,8 @@ from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY as IAM_ROLE_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY_ATTACHMENT as IAM_ATTACHMENT
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL, TIER_LABEL
+from tenancy.spec.wire import K8S_MAP as MAP
+from tenancy.spec.wire import K8S_MAP_BINDING as MAP_BINDING
 from tenancy.spec.wire import K8S_NAMESPACE as NAMESPACE
 from tenancy.spec.wire import K8S_NETWORK_POLICY as NETWORK_POLICY
 from tenancy.spec.wire import K8S_SECURITY_GROUP_POLICY as SECURITY_GROUP_POLICY
@@ -115,6 +121,12 @@ FENCES = frozenset({
 """Resources whose write access lets a persona move its own walls (kubernetes-retired
 multi-tenancy benchmarks: "tenants cannot modify their resource quotas / network policies")."""
 WRITE_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection", "*", "escalate", "bind"})
+RBAC_RESOURCES = frozenset({"roles", "rolebindings"})
+"""What a ``selfService.rbac`` tenant's admins may write (issue 26): not a fence (:data:`FENCES`),
+a loosening of the people layer bounded by Kubernetes' escalation prevention and a guard policy."""
+ESCALATION_VERBS = frozenset({"escalate", "bind", "impersonate", "*"})
+"""Verbs that switch Kubernetes' escalation prevention off (``escalate``, ``bind``:
+``pkg/registry/rbac/escalation_check.go``) or act as someone else (``impersonate``)."""
 
 # --------------------------------------------------------------------------------------------
 # Small helpers
@@ -172,6 +184,10 @@ class IsolationFacts:
     policies: dict[str, dict[str, Any]] = field(default_factory=dict)
     enforced: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     pod_security: dict[str, dict[str, str]] = field(default_factory=dict)
+    mutating: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """MutatingAdmissionPolicies: name -> failurePolicy, scope, the JSON patch expressions."""
+    injected: dict[str, list[str]] = field(default_factory=dict)
+    """tenant -> the mutating policies bound in its namespace (placement injected, issue 26)."""
     label_dependent: set[tuple[str, str]] = field(default_factory=set)
     """Pairs whose NetworkPolicy connection holds only for pods with particular labels: the facts
     assume some pod of each namespace matches (pod labels are not in a render), an over-approximation
@@ -237,7 +253,23 @@ class IsolationFacts:
                           "enforced": {t: self.enforced[t] for t in sorted(self.enforced)}},
             "podSecurity": {t: self.pod_security[t] for t in sorted(self.pod_security)},
             **({"logs": self.logs.document()} if self.logs else {}),
+            # issue 26; only when present, so renders without them keep their documents
+            **({"selfService": {"rbac": {t: s for t, s in sorted(self.rbac_writers().items())}}}
+               if self.rbac_writers() else {}),
+            **({"mutating": {"policies": {p: self.mutating[p] for p in sorted(self.mutating)},
+                             "injected": {t: self.injected[t] for t in sorted(self.injected)}}}
+               if self.mutating else {}),
         }
+
+    def rbac_writers(self) -> dict[str, list[str]]:
+        """tenant -> the subjects that may write Roles or RoleBindings in its namespace
+        (self-service RBAC, issue 26)."""
+        out: dict[str, list[str]] = {}
+        for (ns, subject), grants in sorted(self.rbac.items()):
+            t = self.namespace_tenant(ns) if ns != "*" else self.subject_tenant.get(subject)
+            if t is not None and rbac_write_grants(grants):
+                out.setdefault(t, []).append(subject)
+        return out
 
 
 def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
@@ -273,7 +305,8 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
     _placement(f, by_type, tenants)
     _admission(f, by_type)
     f.logs = log_facts(resources, role_documents(by_type)[0],
-                       {info["namespace"]: t for t, info in f.tenants.items() if info.get("namespace")})
+                       {ns: t for t in f.tenants for ns in f.tenant_namespaces(t)})  # extra namespaces too
+    _mutating(f, by_type)
     return f
 
 
@@ -620,6 +653,29 @@ def _rbac(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> 
             f.subject_tenant[subject] = groups.get(subject)
 
 
+def _grant_parts(g: str) -> tuple[str, str, str]:
+    """``group/resource[/sub]:verb`` -> (group, resource, verb)."""
+    res, _, verb = g.rpartition(":")
+    group, _, rest = res.partition("/")
+    return group, rest.split("/")[0], verb
+
+
+def rbac_write_grants(grants: Iterable[str]) -> list[str]:
+    """The grants that write Roles or RoleBindings (:data:`RBAC_RESOURCES`)."""
+    out = []
+    for g in grants:
+        group, resource, verb = _grant_parts(g)
+        if group in ("rbac.authorization.k8s.io", "*") and resource in (*RBAC_RESOURCES, "*") and verb in WRITE_VERBS:
+            out.append(g)
+    return sorted(out)
+
+
+def escalation_grants(grants: Iterable[str]) -> list[str]:
+    """The grants that lift escalation prevention or impersonate (:data:`ESCALATION_VERBS`),
+    whatever the resource."""
+    return sorted(g for g in grants if _grant_parts(g)[2] in ESCALATION_VERBS and not g.startswith("url"))
+
+
 def fence_grants(grants: Iterable[str]) -> list[str]:
     """The grants that write a fence (:data:`FENCES`)."""
     out = []
@@ -718,3 +774,32 @@ def _admission(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]
             if every and all(selector_matches(p_sel, lb) and selector_matches(b_sel, lb) for lb in every):
                 acts = f.enforced.setdefault(t, {}).setdefault(policy, [])
                 acts[:] = sorted(set(acts) | set(spec.get("validationActions") or []))
+
+
+def _mutating(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    """MutatingAdmissionPolicies and the tenant namespaces their bindings apply to (issue 26: the
+    placement a pod leaves out is injected; the validating policy stays the judge)."""
+    maps = {}
+    for r in by_type.get(MAP, []):
+        obj = r.get("inputs") or {}
+        spec = obj.get("spec") or {}
+        name = _name_of(obj)
+        maps[name] = spec
+        f.mutating[name] = {
+            "failurePolicy": spec.get("failurePolicy", "Fail"),
+            "scope": spec.get("matchConstraints") or {},
+            "mutations": sorted(str((m.get("jsonPatch") or m.get("applyConfiguration") or {}).get("expression"))
+                                for m in spec.get("mutations") or []),
+        }
+    for r in by_type.get(MAP_BINDING, []):
+        spec = (r.get("inputs") or {}).get("spec") or {}
+        policy = str(spec.get("policyName"))
+        pspec = maps.get(policy)
+        if pspec is None:
+            continue
+        p_sel = (pspec.get("matchConstraints") or {}).get("namespaceSelector", {})
+        b_sel = (spec.get("matchResources") or {}).get("namespaceSelector", {})
+        for t, info in f.tenants.items():
+            labels = info["labels"]
+            if info["namespace"] and selector_matches(p_sel, labels) and selector_matches(b_sel, labels):
+                f.injected[t] = sorted({*f.injected.get(t, []), policy})

@@ -29,6 +29,7 @@ from tenancy.spec.models import (
     PlatformSpec,
     QuotaSpec,
     RetiredTenant,
+    SelfService,
     TenantSpec,
     WorkloadsSpec,
 )
@@ -37,7 +38,7 @@ __all__ = ["SUPPORTED_KUBERNETES_VERSIONS", "AllowFrom", "ClusterSpec", "EdgePor
            "IstioSpec", "LimitsSpec", "LogsSpec", "Observability", "NetworkSpec", "NodePoolSpec", "NodesSpec",
            "PlatformSpec", "Problem",
            "QuotaSpec",
-           "RetiredTenant", "SpecError", "TenantSpec", "WorkloadsSpec"]
+           "RetiredTenant", "SelfService", "SpecError", "TenantSpec", "WorkloadsSpec"]
 
 
 def __getattr__(name: str) -> Any:

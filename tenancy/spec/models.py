@@ -489,6 +489,26 @@ branch network interfaces (the capacity preflight), so the default is small."""
 POOLED_DEFAULT_EPHEMERAL_STORAGE = "3Gi"
 """``quota.ephemeralStorage`` of a pooled tenant that sets none (its requests share the pool's disks)."""
 
+class SelfService(_Model):
+    """What a tenant may manage itself inside its fences (issue 26). Each switch loosens one layer
+    on purpose; ``tenancy diff`` reports turning one on."""
+
+    rbac: StrictBool = False
+    """The tenant's admin persona may create, update and delete Roles and RoleBindings in the
+    tenant's namespace. Bounded twice: by Kubernetes' escalation prevention (a Role may hold only
+    permissions its author holds, a RoleBinding may bind only a role whose permissions the author
+    holds; the admin persona is never granted ``escalate``, ``bind`` or ``impersonate``:
+    kubernetes/kubernetes ``pkg/registry/rbac/escalation_check.go``, Kubernetes docs "Using RBAC
+    Authorization", "Privilege escalation prevention and bootstrapping"), and by the admission
+    policy ``tenancy-tenant-rbac`` (the platform's ``tenancy-`` Roles and RoleBindings cannot be
+    changed or deleted; subjects only the tenant's own groups and its namespace's service
+    accounts). Default off: Roles and RoleBindings are read-only to the tenant."""
+
+
+ServiceAccountRole = Literal["view", "edit"]
+"""A persona Role a tenant's ServiceAccount may be bound to (``tenancy-view`` or ``tenancy-edit``)."""
+
+
 Tier = Literal["premium", "standard"]
 """A tenant's service tier: its pods get the PriorityClass ``tenancy-<tier>`` and no other."""
 
@@ -556,6 +576,12 @@ class TenantSpec(_Model):
     """Let the tenant's pods reach the Kubernetes API (operators, leader election): egress on TCP
     443 to exactly the ``kubernetes`` Service's ClusterIP and the API endpoint's network
     interfaces. Default off: pods reach no API (and get no token unless they ask for one)."""
+    service_account_roles: dict[DnsLabel, ServiceAccountRole] = {}
+    """Namespaced permissions for the tenant's ServiceAccounts: ``{<serviceAccount>: view|edit}``
+    binds the ServiceAccount to the tenant's ``tenancy-view`` or ``tenancy-edit`` Role (a
+    RoleBinding ``tenancy-sa-<name>`` in the tenant's namespace). Needs ``kubernetesApiAccess``
+    (without it the pods cannot reach the API) and names from ``serviceAccounts``. Default: none
+    (a ServiceAccount may do nothing in the API)."""
     admins: list[PrincipalArn] = []
     """IAM principals given the tenant's admin persona (EKS access entry → Kubernetes group
     ``tenancy:<tenant>:admins``)."""
@@ -572,6 +598,10 @@ class TenantSpec(_Model):
     """The tenant's in-cluster objects and workload roles are built by the team's own stack
     (:class:`tenancy.components.team.TeamTenant`, docs/library.md "Team stacks"); the platform builds its subnets,
     security group, nodes and access entries only. Default off."""
+    self_service: SelfService = SelfService()
+    """What the tenant may manage itself: ``{rbac: true}`` lets its admins write Roles and
+    RoleBindings in its namespace (bounded by escalation prevention and the ``tenancy-tenant-rbac``
+    admission policy). Default: nothing."""
     adopt: StrictBool = False
     """Take over a namespace retained from a removed tenant of the same name (its objects are
     updated in place instead of failing with AlreadyExists). Required to re-use a name listed in
@@ -729,6 +759,24 @@ class TenantSpec(_Model):
         if "default" in self.service_accounts:
             raise ValueError("serviceAccounts must not contain 'default': the namespace's default "
                              "ServiceAccount is kept without a token or role; name a dedicated one")
+        return self
+
+    @model_validator(mode="after")
+    def _service_account_roles(self) -> TenantSpec:
+        """``serviceAccountRoles`` names only the tenant's ServiceAccounts, and only with
+        ``kubernetesApiAccess`` (a permission the pods could never use would be a silent no-op)."""
+        if not self.service_account_roles:
+            return self
+        unknown = sorted(set(self.service_account_roles) - set(self.service_accounts))
+        if unknown:
+            raise ValueError(f"serviceAccountRoles names {unknown}, which are not in serviceAccounts "
+                             f"{list(self.service_accounts)}; add them to serviceAccounts or remove them from "
+                             "serviceAccountRoles")
+        if not self.kubernetes_api_access:
+            raise ValueError("serviceAccountRoles grants API permissions to "
+                             f"{sorted(self.service_account_roles)}, but kubernetesApiAccess is off: the tenant's "
+                             "pods cannot reach the Kubernetes API; set kubernetesApiAccess: true, or remove "
+                             "serviceAccountRoles")
         return self
 
 

@@ -48,7 +48,7 @@ DRIFT, EXTRA = "drift.kubernetes", "drift.kubernetes.extra"
 RBAC_CHECK, ADMISSION_CHECK = "behaviour.rbac", "behaviour.admission"
 
 FACT_KINDS = {F.NAMESPACE, F.NETWORK_POLICY, F.ROLE, F.CLUSTER_ROLE, F.ROLE_BINDING, F.CLUSTER_ROLE_BINDING,
-              F.VAP, F.VAP_BINDING, F.SECURITY_GROUP_POLICY}
+              F.VAP, F.VAP_BINDING, F.SECURITY_GROUP_POLICY, F.MAP, F.MAP_BINDING}
 """The kinds the isolation facts read (the others are compared by :func:`drift` only)."""
 
 TENANT_NAMESPACE_KINDS: tuple[tuple[str, str], ...] = (
@@ -317,7 +317,33 @@ def read_live(reader: KubeReader, resources: Sequence[Mapping[str, Any]]) -> Liv
     return Live(objects, extras, roles)
 
 
-def drift(live: Live) -> list[Result]:
+def self_service_tenants(resources: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Tenants whose people may write Roles/RoleBindings in their namespace, as the render grants
+    it (``selfService.rbac``, issue 26)."""
+    kinds = {F.NAMESPACE, F.ROLE, F.ROLE_BINDING, F.ACCESS_ENTRY}
+    return set(F.facts_of([r for r in resources if r["type"] in kinds]).rbac_writers())
+
+
+def _tenant_owned(tenant: str | None, obj: Mapping[str, Any], self_service: Iterable[str],
+                  tenants_by_ns: Mapping[str, str]) -> str | None:
+    """Why an extra Role/RoleBinding in a self-service tenant's namespace is the tenant's own
+    (None when it is not: another kind, another tenant, a subject outside the tenant)."""
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace")
+    if tenant not in set(self_service) or obj.get("kind") not in ("Role", "RoleBinding") or \
+            tenants_by_ns.get(str(ns)) != tenant or str(meta.get("name", "")).startswith(plan.ROLE_PREFIX):
+        return None
+    outside = [f"{s.get('kind')} {s.get('name')}" for s in obj.get("subjects") or []
+               if _subject_tenant(s, ns, tenants_by_ns) != tenant]
+    return None if outside else f"{tenant}'s own (selfService.rbac), bounded by escalation prevention"
+
+
+def drift(live: Live, self_service: Iterable[str] = (), tenants_by_ns: Mapping[str, str] | None = None
+          ) -> list[Result]:
+    """Rendered objects as rendered, and nothing else in tenant namespaces or binding tenant
+    subjects — except, for ``self_service`` tenants (:func:`self_service_tenants`), their own
+    Roles and RoleBindings in their namespace that bind only their own subjects (passed, and
+    still handed to the isolation facts by :func:`live_resources`)."""
     out: list[Result] = []
     for r, m, obj in live.objects:
         what = _what(m)
@@ -337,6 +363,10 @@ def drift(live: Live) -> list[Result]:
     for tenant, obj, why in live.extras:
         ref = obj.get("roleRef") or {}
         extra = f" → {ref.get('kind')} {ref.get('name')}" if ref else ""
+        own = _tenant_owned(tenant, obj, self_service, tenants_by_ns or {})
+        if own:
+            out.append(passed(EXTRA, tenant, _what(obj), own + extra))
+            continue
         out.append(failed(EXTRA, tenant, _what(obj), why + extra))
     if not live.extras:
         out.append(passed(EXTRA, None, "tenant namespaces and bindings of tenant subjects",
@@ -439,22 +469,39 @@ def namespaces_by_tenant(resources: Sequence[Mapping[str, Any]]) -> dict[str, li
     return {t: sorted(nss, key=lambda n: n != naming.namespace(t)) for t, nss in out.items()}  # main first
 
 
+SELF_SERVICE_ROLE = "admin"
+"""The persona ``selfService.rbac`` lets write Roles and RoleBindings in its own namespaces."""
+SELF_SERVICE_ESCALATIONS: tuple[tuple[str, str, str, str], ...] = (
+    ("bind", "rbac.authorization.k8s.io", "roles", ""),
+    ("escalate", "rbac.authorization.k8s.io", "rolebindings", ""),
+    ("bind", "rbac.authorization.k8s.io", "clusterroles", "edit"),
+)
+"""What a self-service admin must still be refused: the verbs that lift escalation prevention."""
+
+
 def rbac_behaviour(reader: KubeReader, tenants: Sequence[str],
-                   namespaces: Mapping[str, Sequence[str]] | None = None) -> list[Result]:
+                   namespaces: Mapping[str, Sequence[str]] | None = None,
+                   self_service: Iterable[str] = ()) -> list[Result]:
     """Every persona of every tenant, by SubjectAccessReview: no access in its peers' namespaces
     (every one of them) and kube-system, no write of a fence (in each of its own namespaces or
     cluster-wide), no escalation. ``namespaces``: tenant → its namespaces
-    (:func:`namespaces_by_tenant`; default each tenant's name alone)."""
+    (:func:`namespaces_by_tenant`; default each tenant's name alone). For a ``self_service``
+    tenant (:func:`self_service_tenants`) the admin persona's writes of Roles and RoleBindings in
+    its own namespaces are expected and not probed as fences (cluster-wide ones, ``bind`` and
+    ``escalate`` still are, with :data:`SELF_SERVICE_ESCALATIONS` added)."""
     nss = namespaces or {}
     probes: list[tuple[str, str, str, str, str, str | None, str, str]] = []
+    self_service = set(self_service)
     for t in tenants:
         mine = list(nss.get(t) or [naming.namespace(t)])
         for role in plan.PERSONAS:
+            writes_rbac = t in self_service and role == SELF_SERVICE_ROLE
             for g, res in FENCES:
                 for verb in FENCE_VERBS:
-                    probes += [(t, role, "own fence", verb, g, own, res, "") for own in mine]
+                    if not (writes_rbac and res in plan.RBAC_RESOURCES):
+                        probes += [(t, role, "own fence", verb, g, own, res, "") for own in mine]
                     probes.append((t, role, "cluster fence", verb, g, None, res, ""))
-            for verb, g, res, name in ESCALATIONS:
+            for verb, g, res, name in (*ESCALATIONS, *(SELF_SERVICE_ESCALATIONS if writes_rbac else ())):
                 probes += [(t, role, "escalation", verb, g, own, res, name) for own in mine]
             for other in [*peers(t, tenants), "kube-system"]:
                 for ons in (list(nss.get(other) or [naming.namespace(other)]) if other in tenants else [other]):
@@ -514,8 +561,17 @@ def tenant_pools(resources: Iterable[Mapping[str, Any]]) -> dict[str, str]:
     return out
 
 
+def injection_policy(resources: Sequence[Mapping[str, Any]]) -> str | None:
+    """The rendered MutatingAdmissionPolicy that adds placement to pods, if any (Kubernetes 1.36+)."""
+    for r in resources:
+        if r["type"] == F.MAP:
+            return str(manifest_of(r)["metadata"]["name"])
+    return None
+
+
 def admission_probes(tenant: str, tenants: Sequence[str],
-                     pools: Mapping[str, str] | None = None) -> list[tuple[str, bool, dict[str, Any]]]:
+                     pools: Mapping[str, str] | None = None,
+                     injected: bool = False) -> list[tuple[str, bool, dict[str, Any]]]:
     """(probe, must be admitted, object) for one tenant. ``pools``: tenant -> node pool of the
     pooled tenants (:func:`tenant_pools`).
 
@@ -523,7 +579,12 @@ def admission_probes(tenant: str, tenants: Sequence[str],
     ``vpc.amazonaws.com/pod-eni`` request: on a working cluster the VPC resource controller's
     webhook adds it (the tenant's SecurityGroupPolicy selects every pod; webhooks run on dry-run
     requests too, they declare ``sideEffects: None``), so a refusal naming pod-eni means security
-    groups for pods are not working there."""
+    groups for pods are not working there.
+
+    ``injected``: the render's mutating policy adds the placement a pod leaves out, so the pod
+    without a node selector must be ADMITTED — by the placement policy, which still judges it after
+    the mutation (admitted means it carries its own placement); pods naming another tenant's or
+    pool's nodes must still be refused."""
     pools = pools or {}
     ns = naming.namespace(tenant)
     own_pool = pools.get(tenant)
@@ -532,7 +593,8 @@ def admission_probes(tenant: str, tenants: Sequence[str],
     del privileged["spec"]["securityContext"]
     out = [("pinned restricted pod (the platform must stay usable)", True,
             _restricted_pod(tenant, "tenancy-verify-pinned", tenant, own_pool)),
-           ("pod without its node selector", False, _restricted_pod(tenant, "tenancy-verify-unpinned", None)),
+           ("pod without its node selector (placement injected, then judged)" if injected else
+            "pod without its node selector", injected, _restricted_pod(tenant, "tenancy-verify-unpinned", None)),
            ("privileged pod", False, privileged)]
     for p in peers(tenant, tenants)[:1]:
         where = f"pool {pools[p]}" if p in pools else f"{p}'s nodes"
@@ -604,10 +666,12 @@ def admission_behaviour(reader: KubeReader, resources: Sequence[Mapping[str, Any
     svc_policy = service_policy(resources)
     pdb_policy = budget_policy(resources)
     pools = tenant_pools(resources)
-    jobs = [(t, name, must, obj) for t in tenants for name, must, obj in admission_probes(t, tenants, pools)]
+    injected = injection_policy(resources) is not None
+    jobs = [(t, name, must, obj) for t in tenants
+            for name, must, obj in admission_probes(t, tenants, pools, injected)]
     for t, nss in namespaces_by_tenant(resources).items():  # placement in each extra namespace too
         for ns in nss[1:] if t in tenants else ():
-            for name, must, obj in admission_probes(t, tenants, pools)[:2]:  # pinned (admitted), unpinned
+            for name, must, obj in admission_probes(t, tenants, pools, injected)[:2]:  # pinned, unpinned
                 moved = copy.deepcopy(obj)
                 moved["metadata"]["namespace"] = ns
                 jobs.append((t, f"{name} in namespace {ns}", must, moved))

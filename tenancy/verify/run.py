@@ -48,12 +48,14 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
         resolution = resolution.merged(found) if resolution else found
     if kube is not None:
         state = kube_checks.read_live(kube, resources)
+        self_service = kube_checks.self_service_tenants(resources)
         state, cloud_values = resolve.resolve_live(state, resources, resolution or resolve.Resolution())
-        report.add(kube_checks.drift(state))
+        report.add(kube_checks.drift(state, self_service, kube_checks.tenant_namespaces(resources)))
         report.add(cloud_values)
         report.add(endpoints.check(kube, state, kube_checks.tenant_namespaces(resources)))
         live = kube_checks.replace_kubernetes(live, kube_checks.live_resources(state))
-        report.add(kube_checks.rbac_behaviour(kube, tenants, kube_checks.namespaces_by_tenant(resources)))
+        report.add(kube_checks.rbac_behaviour(kube, tenants, kube_checks.namespaces_by_tenant(resources),
+                                              self_service))
         report.add(kube_checks.admission_behaviour(kube, resources, tenants))
         report.add(kube_checks.max_pods_behaviour(kube))
         # placement too: pooled tenants' pool (namespace label) and pod security groups

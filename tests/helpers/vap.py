@@ -85,7 +85,7 @@ class Decision:
 def admit(policy: dict[str, Any], binding: dict[str, Any], pod: dict[str, Any], namespace: dict[str, Any],
           operation: str = "CREATE", old_pod: dict[str, Any] | None = None, resource: str = "pods",
           user: str = "tenant-user", groups: tuple[str, ...] = ("system:authenticated",),
-          group: str = "") -> Decision:
+          group: str = "", kind: str = "") -> Decision:
     """Run ``policy`` bound by ``binding`` on a request for ``resource`` (of API ``group``, core by
     default) in ``namespace``, made by ``user``."""
     assert binding["spec"]["policyName"] == policy["metadata"]["name"], "binding does not bind this policy"
@@ -104,6 +104,8 @@ def admit(policy: dict[str, Any], binding: dict[str, Any], pod: dict[str, Any], 
         "namespaceObject": celpy.json_to_cel(namespace),
         "request": celpy.json_to_cel({"operation": operation, "namespace": namespace["metadata"]["name"],
                                       "resource": {"group": group, "version": "v1", "resource": resource},
+                                      "kind": {"group": group, "version": "v1", "kind": kind or pod.get("kind", "")
+                                               if pod else kind},
                                       "userInfo": {"username": user, "groups": list(groups)}}),
         "params": celpy.json_to_cel(None),
     }

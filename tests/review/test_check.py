@@ -49,6 +49,12 @@ def _fence_write(res: Res) -> None:
         "rules"].append({"apiGroups": [""], "resources": ["resourcequotas"], "verbs": ["update"]})
 
 
+def _escalate(res: Res) -> None:
+    """A persona that may ``escalate`` Roles (issue 26: it would lift the bound on self-service RBAC)."""
+    review.find(res, "kubernetes:rbac.authorization.k8s.io/v1:Role", "alpha", "tenancy-admin")["inputs"][
+        "rules"].append({"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles"], "verbs": ["escalate"]})
+
+
 def _drop_taint(res: Res) -> None:
     review.find(res, NODE_GROUP, "gamma")["inputs"]["taints"] = []
 
@@ -174,6 +180,7 @@ FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "tenant-default-deny": (_drop_default_deny, "beta"),
     "tenant-placement-enforced": (_unbind_placement, "alpha"),
     "no-fence-writes": (_fence_write, "alpha"),
+    "self-service-rbac-bounded": (_escalate, "alpha"),
     "taints-match-admission": (_drop_taint, "gamma"),
     "workload-role-scope": (_widen_prefix, "beta"),
     "sg-cross-tenant-declared": (_undeclared_sg, "alpha"),
