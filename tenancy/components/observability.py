@@ -27,8 +27,18 @@ from tenancy.plan import cluster as cplan
 from tenancy.plan import iam as iplan
 from tenancy.plan import observability as plan
 from tenancy.spec import PlatformSpec, naming
+from tenancy.spec.wire import TENANT_OBSERVABILITY_TYPE
 
-__all__ = ["PlatformObservability", "PlatformObservabilityArgs"]
+__all__ = ["PlatformObservability", "PlatformObservabilityArgs", "TenantObservability"]
+
+
+class TenantObservability(pulumi.ComponentResource):
+    """One tenant's dashboard and saved queries, named after the tenant (so a render attributes
+    them to it, like the tenant's own resources)."""
+
+    def __init__(self, tenant: str, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TENANT_OBSERVABILITY_TYPE, tenant, None, opts)
+        self.register_outputs({})
 
 
 @dataclass(frozen=True)
@@ -67,9 +77,12 @@ class PlatformObservability(pulumi.ComponentResource):
         self.addon: Any = None
         self.agent_role: Any = None
         self.addon_version: pulumi.Output[str] | None = None
+        self.tenants: dict[str, TenantObservability] = {}
         self.dashboards: dict[str, Any] = {}
         self.queries: dict[str, list[Any]] = {}
         self.vault = self.backup_plan = self.backup_selection = self.backup_role = None
+        for t in args.platform.tenants:
+            self.tenants[t.name] = TenantObservability(t.name, opts=self._child)
         if plan.metrics_enabled(args.platform):
             self._metrics()
         self._queries()
@@ -122,7 +135,7 @@ class PlatformObservability(pulumi.ComponentResource):
                     plan.dashboard_body(cluster, region, plan.tenant_namespaces(spec, t)), sort_keys=True))
             self.dashboards[t.name] = aws.cloudwatch.Dashboard(
                 n(f"dashboard-{t.name}"), dashboard_name=plan.dashboard_name(spec.name, t.name),
-                dashboard_body=body, opts=child)
+                dashboard_body=body, opts=pulumi.ResourceOptions(parent=self.tenants[t.name]))
 
     def _queries(self) -> None:
         """Each tenant's saved Logs Insights queries (audit; flows when they go to CloudWatch)."""
@@ -133,7 +146,7 @@ class PlatformObservability(pulumi.ComponentResource):
             self.queries[t.name] = [
                 aws.cloudwatch.QueryDefinition(
                     self._n(f"query-{t.name}-{q['kind']}"), name=q["name"], log_group_names=q["logGroups"],
-                    query_string=q["query"], opts=self._child)
+                    query_string=q["query"], opts=pulumi.ResourceOptions(parent=self.tenants[t.name]))
                 for q in plan.saved_queries(spec, t.name)]
 
     def _backup(self) -> None:
