@@ -54,7 +54,7 @@ Kind = Literal["flow", "prerequisite"]
 
 
 EXTENSIONS: tuple[str, ...] = ("tenancy.review.operability_cluster", "tenancy.review.operability_pools",
-                               "tenancy.review.operability_autoscaler")
+                               "tenancy.review.operability_autoscaler", "tenancy.review.operability_observability")
 """Modules (dotted names) that register more checks with :func:`check` when imported."""
 
 
