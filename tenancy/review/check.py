@@ -74,6 +74,7 @@ from tenancy.review.facts import (
     fence_grants,
 )
 from tenancy.review.fit import node_group_peak
+from tenancy.review.observability import scope_problems
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
@@ -478,6 +479,12 @@ def max_pods_with_trunk(resources: Resources, facts: IsolationFacts) -> list[Vio
     return _found("max-pods-with-trunk", fair_share.max_pods_with_trunk(resources))
 
 
+def observability_scoped(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Dashboards and saved queries read only their tenant's namespaces; no shared container-log
+    group; an encrypted backup vault (:mod:`tenancy.review.observability`)."""
+    return [Violation("observability-scoped", t, "observability", m) for t, m in scope_problems(facts)]
+
+
 RULES: tuple[Rule, ...] = (
     Rule("tenant-default-deny", "every tenant namespace denies all traffic by default", "mandatory", default_deny),
     Rule("tenant-placement-enforced", "pod placement is enforced by admission in every tenant namespace",
@@ -509,6 +516,9 @@ RULES: tuple[Rule, ...] = (
          "mandatory", no_unreachable_load_balancers),
     Rule("max-pods-with-trunk", "kubelet maxPods leaves the trunk's interface out once a tenant is pooled",
          "mandatory", max_pods_with_trunk),
+    # Observability (issue 27; tenancy/review/observability.py)
+    Rule("observability-scoped", "tenant dashboards and saved queries read only their own namespaces; no shared "
+         "container-log group; backups encrypted", "mandatory", observability_scoped),
 )
 RULES_BY_ID = {r.id: r for r in RULES}
 

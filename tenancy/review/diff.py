@@ -50,6 +50,7 @@ from typing import Any
 
 from tenancy.plan.replacements import replacing_inputs
 from tenancy.review import principals
+from tenancy.review.observability import changes as observability_changes
 from tenancy.review.facts import (
     INTERNET,
     PSA_LEVELS,
@@ -445,6 +446,7 @@ def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[s
         *_rbac_changes(base, head, new_or_gone),
         *_placement_changes(base, head, new_or_gone),
         *_admission_changes(base, head, new_or_gone),
+        *observability_changes(base, head),
     ]
 
 
