@@ -15,6 +15,7 @@ Decisions and sources are in :mod:`tenancy.plan.observability` and ``docs/observ
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,6 +29,15 @@ from tenancy.plan import iam as iplan
 from tenancy.plan import observability as plan
 from tenancy.spec import PlatformSpec, naming
 from tenancy.spec.wire import TENANT_OBSERVABILITY_TYPE
+
+
+def _managed(policy: str, partition: str) -> str:
+    return cplan.managed_policy_arn(partition, policy)
+
+
+def _dashboard_json(cluster: str, namespaces: list[str], region: str) -> str:
+    return json.dumps(plan.dashboard_body(cluster, region, namespaces), sort_keys=True)
+
 
 __all__ = ["PlatformObservability", "PlatformObservabilityArgs", "TenantObservability"]
 
@@ -80,7 +90,10 @@ class PlatformObservability(pulumi.ComponentResource):
         self.tenants: dict[str, TenantObservability] = {}
         self.dashboards: dict[str, Any] = {}
         self.queries: dict[str, list[Any]] = {}
-        self.vault = self.backup_plan = self.backup_selection = self.backup_role = None
+        self.vault: Any = None
+        self.backup_plan: Any = None
+        self.backup_selection: Any = None
+        self.backup_role: Any = None
         for t in args.platform.tenants:
             self.tenants[t.name] = TenantObservability(t.name, opts=self._child)
         if plan.metrics_enabled(args.platform):
@@ -130,9 +143,7 @@ class PlatformObservability(pulumi.ComponentResource):
         spec = args.platform
         cluster = naming.cluster_name(spec.name)
         for t in spec.tenants:
-            body = self._region.apply(
-                lambda region, t=t.name: json.dumps(
-                    plan.dashboard_body(cluster, region, plan.tenant_namespaces(spec, t)), sort_keys=True))
+            body = self._region.apply(functools.partial(_dashboard_json, cluster, plan.tenant_namespaces(spec, t.name)))
             self.dashboards[t.name] = aws.cloudwatch.Dashboard(
                 n(f"dashboard-{t.name}"), dashboard_name=plan.dashboard_name(spec.name, t.name),
                 dashboard_body=body, opts=pulumi.ResourceOptions(parent=self.tenants[t.name]))
@@ -174,7 +185,7 @@ class PlatformObservability(pulumi.ComponentResource):
             assume_role_policy=json.dumps(plan.backup_trust_policy()), tags=tags, opts=child)
         attached = [aws.iam.RolePolicyAttachment(
             n(f"backup-{p.rsplit('/', 1)[-1]}"), role=self.backup_role.name,
-            policy_arn=self._partition.apply(lambda q, p=p: cplan.managed_policy_arn(q, p)), opts=child)
+            policy_arn=self._partition.apply(functools.partial(_managed, p)), opts=child)
             for p in plan.BACKUP_MANAGED_POLICIES]
         self.backup_selection = aws.backup.Selection(
             n("backup-selection"), name=n("cluster"), plan_id=self.backup_plan.id, iam_role_arn=self.backup_role.arn,

@@ -50,7 +50,6 @@ from typing import Any
 
 from tenancy.plan.replacements import replacing_inputs
 from tenancy.review import principals
-from tenancy.review.observability import changes as observability_changes
 from tenancy.review.facts import (
     INTERNET,
     PSA_LEVELS,
@@ -66,6 +65,7 @@ from tenancy.review.facts import (
 from tenancy.review.fit import node_group_peak
 from tenancy.review.migration import markdown_lines as migration_lines
 from tenancy.review.migration import placement_moves
+from tenancy.review.observability import changes as observability_changes
 from tenancy.review.perimeter import perimeter_changes, perimeter_of, summary_markdown
 from tenancy.spec.lifecycle import LIFECYCLE_FILE
 from tenancy.spec.wire import TENANT_TYPE as TENANT_COMPONENT

@@ -74,19 +74,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tenancy.plan.observability import ADDON as METRICS_ADDON
 from tenancy.review import netpol
 from tenancy.review import reachability as sg
 from tenancy.review.netpol import Port, selector_matches
 from tenancy.review.netpol import covers as covers  # re-exported: tenancy.review.diff, tests
-from tenancy.plan.observability import ADDON as METRICS_ADDON
 from tenancy.spec.naming import tenant_s3_prefix
 from tenancy.spec.wire import AWS_BACKUP_SELECTION as BACKUP_SELECTION
 from tenancy.spec.wire import AWS_BACKUP_VAULT as BACKUP_VAULT
 from tenancy.spec.wire import AWS_CW_DASHBOARD as DASHBOARD
 from tenancy.spec.wire import AWS_CW_QUERY_DEFINITION as QUERY_DEFINITION
-from tenancy.spec.wire import AWS_EKS_ADDON as ADDON
-from tenancy.spec.wire import AWS_VPC_ENDPOINT as VPC_ENDPOINT
 from tenancy.spec.wire import AWS_EKS_ACCESS_ENTRY as ACCESS_ENTRY
+from tenancy.spec.wire import AWS_EKS_ADDON as ADDON
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
 from tenancy.spec.wire import AWS_EKS_NODE_GROUP as NODE_GROUP
 from tenancy.spec.wire import AWS_EKS_POD_IDENTITY as POD_IDENTITY
@@ -94,6 +93,7 @@ from tenancy.spec.wire import AWS_IAM_POLICY as IAM_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY as IAM_ROLE_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY_ATTACHMENT as IAM_ATTACHMENT
+from tenancy.spec.wire import AWS_VPC_ENDPOINT as VPC_ENDPOINT
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL, TIER_LABEL
 from tenancy.spec.wire import K8S_NAMESPACE as NAMESPACE
 from tenancy.spec.wire import K8S_NETWORK_POLICY as NETWORK_POLICY
@@ -709,7 +709,8 @@ def _observability(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, An
         i = addon.get("inputs") or {}
         if i.get("addonName") != METRICS_ADDON:
             continue
-        arns = [str(i.get("serviceAccountRoleArn"))] + [str(p.get("roleArn")) for p in i.get("podIdentityAssociations") or []]
+        arns = [str(i.get("serviceAccountRoleArn")),
+                *[str(p.get("roleArn")) for p in i.get("podIdentityAssociations") or []]]
         mine = [roles[a] for a in arns if a in roles]
         config = _doc(i.get("configurationValues"))
         agent = {
@@ -727,7 +728,8 @@ def _observability(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, An
     dashboards: dict[str, list[str]] = {}
     for d in by_type.get(DASHBOARD, []):
         body = _doc((d.get("inputs") or {}).get("dashboardBody"))
-        names = {str(m[i + 1]) for w in body.get("widgets") or [] for m in (w.get("properties") or {}).get("metrics") or []
+        names = {str(m[i + 1]) for w in body.get("widgets") or []
+                 for m in (w.get("properties") or {}).get("metrics") or []
                  for i in range(2, len(m) - 1, 2) if m[i] == "Namespace"}
         dashboards[str(d.get("tenant") or "platform")] = sorted(names)
     queries: dict[str, list[dict[str, Any]]] = {}
@@ -747,7 +749,8 @@ def _observability(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, An
         trusts = [trust_subjects(_doc((roles[str((s.get("inputs") or {}).get("iamRoleArn"))].get("inputs") or {})
                                       .get("assumeRolePolicy")))
                   for s in selections if str((s.get("inputs") or {}).get("iamRoleArn")) in roles]
-        backup = {"selection": sorted(str(x) for s in selections for x in (s.get("inputs") or {}).get("resources") or []),
+        backup = {"selection": sorted(str(x) for s in selections
+                                       for x in (s.get("inputs") or {}).get("resources") or []),
                   "encrypted": all((v.get("inputs") or {}).get("kmsKeyArn") for v in by_type.get(BACKUP_VAULT, [])),
                   "trust": sorted({x for t in trusts for x in t})}
     if agent or dashboards or queries or backup:

@@ -27,7 +27,8 @@ def _foreign(facts: IsolationFacts, tenant: str, namespaces: Sequence[str], bloc
     out = [f"namespace {ns} (tenant {other})" for ns in namespaces
            if (other := facts.namespace_tenant(ns)) is not None and other != tenant]
     for b in blocks:
-        others = sorted(t for t, bs in own_blocks.items() if t != tenant and b in bs and b not in own_blocks.get(tenant, set()))
+        others = sorted(t for t, bs in own_blocks.items()
+                        if t != tenant and b in bs and b not in own_blocks.get(tenant, set()))
         out += [f"block {b} (tenant {o})" for o in others]
     return out
 

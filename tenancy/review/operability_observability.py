@@ -81,7 +81,8 @@ def endpoint_machines(r: Rendered, service: str) -> Machines | None:
     if not eps:
         return None
     groups = frozenset(g for e in eps for g in e["inputs"].get("securityGroupIds") or [])
-    return Machines(f"{service} endpoint", groups, r._subnet_cidrs(s for e in eps for s in e["inputs"].get("subnetIds") or []))
+    subnets = [s for e in eps for s in e["inputs"].get("subnetIds") or []]
+    return Machines(f"{service} endpoint", groups, r._subnet_cidrs(subnets))
 
 
 @check("CloudWatch agent (host network) on every node → monitoring and logs endpoints (tcp/443)", "flow",

@@ -96,7 +96,8 @@ def test_monitoring_endpoint_only_with_metrics_and_a_missing_one_is_caught(on, o
         return {e["inputs"]["serviceName"].rsplit(".", 1)[-1] for e in r.of_type(ENDPOINT)}
     assert {"monitoring", "logs"} <= services(on)
     assert "monitoring" not in services(off)
-    res = [r for r in on.resources if not (r["type"] == ENDPOINT and r["inputs"]["serviceName"].endswith(".monitoring"))]
+    res = [r for r in on.resources
+           if not (r["type"] == ENDPOINT and r["inputs"]["serviceName"].endswith(".monitoring"))]
     f = _finding(on, "CloudWatch agent", res)
     assert f.status == "missing" and "monitoring" in f.detail
 
@@ -112,7 +113,8 @@ def test_every_tenant_has_a_dashboard_and_queries_of_its_own(on, off) -> None:
         queries.setdefault(q["tenant"], []).append(q["inputs"]["name"])
     assert set(queries) == tenants
     for t, names in queries.items():
-        assert sorted(names) == [f"tenancy/acme/{t}/flows-from-other-tenants", f"tenancy/acme/{t}/who-accessed-my-namespace"]
+        assert sorted(names) == [f"tenancy/acme/{t}/flows-from-other-tenants",
+                                 f"tenancy/acme/{t}/who-accessed-my-namespace"]
     assert {q["tenant"] for q in off.of_type(QUERY)} == tenants  # saved queries are on by default
 
 

@@ -238,7 +238,8 @@ def run(query: str, events: Iterable[Event]) -> list[dict[str, Any]]:
             out = []
             for r in rows:
                 hit = rx.match(str(r.get("@message", "")))
-                out.append({**r, **dict(zip(names, hit.groups()))} if hit and len(hit.groups()) == len(names) else r)
+                ok = hit is not None and len(hit.groups()) == len(names)
+                out.append({**r, **dict(zip(names, hit.groups(), strict=True))} if hit is not None and ok else r)
             rows = out
         elif verb == "filter":
             expr = _Expr(rest).parse()
@@ -257,7 +258,7 @@ def run(query: str, events: Iterable[Event]) -> list[dict[str, Any]]:
                 groups.setdefault(tuple(r.get(b) for b in by), []).append(r)
             rows = []
             for key, members in groups.items():
-                row: dict[str, Any] = dict(zip(by, key))
+                row: dict[str, Any] = dict(zip(by, key, strict=True))
                 for fn, arg, name in aggs:
                     row[name] = len(members) if fn == "count" else sum(_num(m.get(arg)) or 0 for m in members)
                 rows.append(row)

@@ -170,7 +170,7 @@ def test_a_dashboard_reads_only_its_namespaces() -> None:
     for w in body["widgets"]:
         for m in w["properties"]["metrics"]:
             assert m[:2] == [plan.METRIC_NAMESPACE, w["properties"]["title"]]
-            assert dict(zip(m[2::2], m[3::2])) == {"ClusterName": "acme", "Namespace": "alpha"}
+            assert dict(zip(m[2::2], m[3::2], strict=True)) == {"ClusterName": "acme", "Namespace": "alpha"}
 
 
 def test_saved_queries_follow_the_flow_log_destination_and_the_switch() -> None:
