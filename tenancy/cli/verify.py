@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         AwsClient,
         Forbidden,
         KubeClient,
+        LogsInsightsRunner,
         MissingDependency,
         SimulatorProber,
         Unreachable,
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         if args.skip_aws and args.skip_kubernetes:
             raise RenderInputError("--skip-aws and --skip-kubernetes together leave nothing to verify")
         identity: dict[str, str] = {}
-        kube = aws = prober = None
+        kube = aws = prober = queries = None
         if not args.skip_kubernetes:
             kube = KubeClient(args.kubeconfig, args.context)
             kube.reachable()
@@ -71,7 +72,8 @@ def run(args: argparse.Namespace) -> int:
             aws = AwsClient()
             identity["aws"] = aws.whoami()
             prober = SimulatorProber(aws)
-        report = verify(render, kube=kube, aws=aws, prober=prober, identity=identity)
+            queries = LogsInsightsRunner(aws)
+        report = verify(render, kube=kube, aws=aws, prober=prober, identity=identity, queries=queries)
     except (RenderInputError, MissingDependency) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID

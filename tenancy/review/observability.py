@@ -109,3 +109,31 @@ def changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[str, Any]]:
         if bb.get("encrypted") and not hb.get("encrypted"):
             out.append(_change("loosened", None, "the backup vault loses its customer managed key"))
     return out
+
+
+def report_lines(facts: IsolationFacts) -> list[str]:
+    """The render report's "Observability" section: the agent, each tenant's dashboard and saved
+    queries (run them in CloudWatch Logs Insights, or with ``tenancy verify --run-queries``), backups."""
+    o = facts.observability or {}
+    lines = ["## Observability", ""]
+    agent = o.get("agent")
+    lines.append("- metrics: " + (
+        f"Container Insights add-on, role {', '.join(f'`{r}`' for r in agent.get('roles') or []) or '(none)'} "
+        f"({', '.join(p.rsplit('/', 1)[-1] for p in agent.get('policies') or []) or 'no policy'}); "
+        f"container logs {'ON to one shared group' if agent.get('containerLogs') else 'off'}"
+        if agent else "off (`observability.metrics.enabled`)"))
+    backup = o.get("backup")
+    lines.append("- backups: " + (
+        f"AWS Backup of {', '.join(f'`{a}`' for a in backup.get('selection') or [])}, vault "
+        f"{'encrypted with its own key' if backup.get('encrypted') else 'NOT encrypted with a customer key'}; "
+        "restore one tenant's namespace: docs/observability.md, \"Backups\""
+        if backup else "off (`observability.backup.enabled`)"))
+    dashboards, queries = o.get("dashboards") or {}, o.get("queries") or {}
+    if not (dashboards or queries):
+        return [*lines, "- saved queries: off (`observability.savedQueries`)"]
+    lines += ["", "| tenant | dashboard (namespaces) | saved Logs Insights queries |", "|---|---|---|"]
+    for t in sorted(set(dashboards) | set(queries)):
+        board = ", ".join(dashboards[t]) if t in dashboards else "—"
+        qs = "<br>".join(f"`{q['name']}` ({', '.join(q['logGroups'])})" for q in queries.get(t) or []) or "—"
+        lines.append(f"| `{t}` | {board} | {qs} |")
+    return lines

@@ -9,6 +9,7 @@ from tenancy.review.diff import Render, isolation_changes
 from tenancy.review.facts import facts_of
 from tenancy.verify import aws as aws_checks
 from tenancy.verify import kube as kube_checks
+from tenancy.verify import queries as query_checks
 from tenancy.verify.report import Report, Result, failed, passed, skipped
 
 ISOLATION = "isolation"
@@ -29,8 +30,10 @@ def isolation(render_resources: Sequence[Mapping[str, Any]], live_resources: Seq
 
 
 def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: aws_checks.AwsReader | None = None,
-           prober: aws_checks.S3Prober | None = None, identity: Mapping[str, str] | None = None) -> Report:
-    """Run every check that the given clients allow (``kube=None``/``aws=None`` skip a layer)."""
+           prober: aws_checks.S3Prober | None = None, identity: Mapping[str, str] | None = None,
+           queries: query_checks.QueryRunner | None = None) -> Report:
+    """Run every check that the given clients allow (``kube=None``/``aws=None`` skip a layer;
+    ``queries=None`` skips running the saved Logs Insights queries)."""
     resources = render.resources
     tenants = kube_checks.tenants_of(resources)
     report = Report(render={"path": str(render.path), "project": render.project, "stack": render.stack,
@@ -64,4 +67,5 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
                                 "needs the cluster (the render's S3 ranges are the mock engine's)")])
     if layers:
         report.add(isolation(resources, live, [x for x in LAYERS if x in layers]))
+    report.add(query_checks.saved_queries(resources, queries))
     return report
