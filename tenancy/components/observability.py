@@ -5,7 +5,8 @@
   ``observability.savedQueries`` or ``observability.backup`` is on:
 
   - metrics: the ``amazon-cloudwatch-observability`` add-on with its own role (IRSA or Pod
-    Identity, ``CloudWatchAgentServerPolicy``) and one CloudWatch dashboard per tenant;
+    Identity; log writes only to the cluster's Container Insights groups) and one CloudWatch
+    dashboard per tenant;
   - saved queries: per tenant, Logs Insights query definitions over the audit and flow logs;
   - backups: a KMS-encrypted AWS Backup vault, a plan, a selection of the EKS cluster and the
     role AWS Backup assumes.
@@ -116,7 +117,7 @@ class PlatformObservability(pulumi.ComponentResource):
             lambda arn: json.dumps(iplan.pod_identity_trust_policy(ns, sa, arn, cluster_is_arn=True)))
 
     def _metrics(self) -> None:
-        """The add-on, its role (managed CloudWatchAgentServerPolicy), a dashboard per tenant."""
+        """The add-on, its role (:func:`plan.agent_policy`), a dashboard per tenant."""
         import pulumi_aws as aws
 
         args, n, child = self._args, self._n, self._child
@@ -126,9 +127,11 @@ class PlatformObservability(pulumi.ComponentResource):
             n("cloudwatch-agent-role"), name=n("cloudwatch-agent"),
             description=f"CloudWatch agent ({ns}/{sa}) via {'IRSA' if irsa else 'Pod Identity'}",
             assume_role_policy=self._agent_trust(), tags=self._tags, opts=child)
-        managed = aws.iam.RolePolicyAttachment(
-            n("cloudwatch-agent-policy"), role=self.agent_role.name,
-            policy_arn=self._partition.apply(lambda q: cplan.managed_policy_arn(q, plan.AGENT_MANAGED_POLICY)),
+        cluster = naming.cluster_name(args.platform.name)
+        managed = aws.iam.RolePolicy(
+            n("cloudwatch-agent-policy"), role=self.agent_role.name, name="cloudwatch-agent",
+            policy=pulumi.Output.all(self._partition, self._region, self._account).apply(
+                lambda a: json.dumps(plan.agent_policy(a[0], a[1], a[2], cluster))),
             opts=child)
         identity: dict[str, Any] = (
             {"service_account_role_arn": self.agent_role.arn} if irsa else
@@ -141,7 +144,6 @@ class PlatformObservability(pulumi.ComponentResource):
             resolve_conflicts_on_create="OVERWRITE", resolve_conflicts_on_update="OVERWRITE", tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[managed, *args.depends_on]), **identity)
         spec = args.platform
-        cluster = naming.cluster_name(spec.name)
         for t in spec.tenants:
             body = self._region.apply(functools.partial(_dashboard_json, cluster, plan.tenant_namespaces(spec, t.name)))
             self.dashboards[t.name] = aws.cloudwatch.Dashboard(

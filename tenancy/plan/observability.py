@@ -6,9 +6,11 @@ and sources (docs/observability.md, "Metrics", "Saved queries", "Backups"):
 
 * **Metrics: the ``amazon-cloudwatch-observability`` EKS add-on** (Container Insights). An EKS managed
   add-on (no Helm state, versions resolved like the others: :mod:`tenancy.plan.addons`), its
-  credentials through IRSA or Pod Identity on ``amazon-cloudwatch/cloudwatch-agent`` with the AWS
-  managed ``CloudWatchAgentServerPolicy`` (CloudWatch user guide,
-  ``install-CloudWatch-Observability-EKS-addon``). Its agent DaemonSet runs on the host network
+  credentials through IRSA or Pod Identity on ``amazon-cloudwatch/cloudwatch-agent`` with the
+  actions of the AWS managed ``CloudWatchAgentServerPolicy`` (CloudWatch user guide,
+  ``install-CloudWatch-Observability-EKS-addon``) but log writes limited to this cluster's
+  ``/aws/containerinsights/<cluster>/*`` groups (:func:`agent_policy`): the managed policy's
+  ``logs:PutLogEvents`` on ``*`` would let it write into any tenant's log group. Its agent DaemonSet runs on the host network
   (aws-observability/helm-charts ``charts/amazon-cloudwatch-observability``: the
   ``AmazonCloudWatchAgent`` resource has ``hostNetwork: true``), so NetworkPolicies do not apply to
   it and its paths are the nodes' security groups: node → ``monitoring`` and ``logs`` interface
@@ -54,9 +56,15 @@ AGENT_SERVICE_ACCOUNT = ("amazon-cloudwatch", "cloudwatch-agent")
 """The add-on's agent ServiceAccount (CloudWatch user guide, install-CloudWatch-Observability-EKS-addon:
 ``--service-account-name cloudwatch-agent --namespace amazon-cloudwatch``)."""
 AGENT_MANAGED_POLICY = "CloudWatchAgentServerPolicy"
-"""AWS managed: ``cloudwatch:PutMetricData``, ``logs:PutLogEvents``/``CreateLogStream``/
-``CreateLogGroup``/``DescribeLog*``, ``ec2:DescribeVolumes``/``DescribeTags``, ``xray:Put*``,
-``ssm:GetParameter`` on ``AmazonCloudWatch-*``."""
+"""The AWS managed policy the CloudWatch docs attach (``cloudwatch:PutMetricData``,
+``logs:PutLogEvents``/``CreateLogStream``/``CreateLogGroup``/``PutRetentionPolicy``/``DescribeLog*``,
+``ec2:DescribeVolumes``/``DescribeTags``, ``xray:Put*``/``GetSampling*``, ``ssm:GetParameter`` on
+``AmazonCloudWatch-*``) — every log write on ``*``: it could write into any tenant's log group.
+tenancy attaches :func:`agent_policy` instead, the same actions with log writes limited to the
+Container Insights groups of this cluster."""
+CONTAINER_INSIGHTS_GROUPS = "/aws/containerinsights/{cluster}/*"
+"""The groups the agent writes (``performance``; ``application``/``dataplane``/``host`` only with
+container logs on, which tenancy turns off): CloudWatch user guide Container-Insights-view-metrics."""
 METRICS_ENDPOINT = netplan.METRICS_ENDPOINT
 """Interface endpoint service for CloudWatch metrics (``PutMetricData``); ``logs`` is already one
 of the platform's (:data:`tenancy.plan.network.INTERFACE_ENDPOINTS`): the agent's performance log
@@ -80,6 +88,24 @@ BACKUP_SERVICE = "backup.amazonaws.com"
 
 def metrics_enabled(spec: PlatformSpec) -> bool:
     return spec.observability.metrics.enabled
+
+
+def agent_policy(partition: str, region: str, account: str, cluster: str) -> dict[str, Any]:
+    """The agent's permissions: :data:`AGENT_MANAGED_POLICY`'s actions, log writes only to this
+    cluster's Container Insights groups, no read of any log event, no SSM."""
+    group = f"arn:{partition}:logs:{region}:{account}:log-group:{CONTAINER_INSIGHTS_GROUPS.format(cluster=cluster)}"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "Metrics", "Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*"},
+        {"Sid": "Describe", "Effect": "Allow",
+         "Action": ["ec2:DescribeVolumes", "ec2:DescribeTags", "logs:DescribeLogGroups"], "Resource": "*"},
+        {"Sid": "ContainerInsightsLogs", "Effect": "Allow",
+         "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams",
+                    "logs:PutRetentionPolicy"],
+         "Resource": [group, f"{group}:log-stream:*"]},
+        {"Sid": "Traces", "Effect": "Allow",
+         "Action": ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules",
+                    "xray:GetSamplingTargets", "xray:GetSamplingStatisticSummaries"], "Resource": "*"},
+    ]}
 
 
 def addon_configuration() -> dict[str, Any]:

@@ -62,8 +62,18 @@ def test_metrics_addon_has_its_own_role_tolerates_everything_and_ships_no_shared
     issuer = on.stack_outputs["oidcIssuer"]
     assert iam_checks.irsa_trust_problems(role["inputs"]["assumeRolePolicy"], provider_arn=provider, issuer=issuer,
                                           namespace="amazon-cloudwatch", service_account="cloudwatch-agent") == []
-    policies = [a["inputs"]["policyArn"] for a in on.of_type(ATTACH) if a["inputs"]["role"] == role["outputs"]["name"]]
-    assert policies == ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]
+    assert not [a for a in on.of_type(ATTACH) if a["inputs"]["role"] == role["outputs"]["name"]]
+    [inline] = [p for p in on.of_type("aws:iam/rolePolicy:RolePolicy")
+                if p["inputs"]["role"] == role["outputs"]["name"]]
+    doc = inline["inputs"]["policy"]
+    logs = "arn:aws:logs:eu-west-1:111122223333:log-group:"
+    assert iam_checks.allows(doc, "cloudwatch:PutMetricData", "*")
+    assert iam_checks.allows(doc, "logs:PutLogEvents", logs + "/aws/containerinsights/acme/performance:log-stream:n1")
+    for group in ("/tenancy/acme/alpha/app", "/aws/containerinsights/other/performance", "/aws/eks/acme/cluster"):
+        assert not iam_checks.allows(doc, "logs:PutLogEvents", logs + group + ":log-stream:x"), group
+    for read in ("logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "ssm:GetParameter"):
+        assert not iam_checks.allows(doc, read, "*")
+        assert not iam_checks.allows(doc, read, logs + "/tenancy/acme/alpha/app")
     for name in ("observability.metrics", "CloudWatch agent"):
         assert _finding(on, name).status == "ok", _finding(on, name).detail
         assert _finding(off, name).status == "n/a"

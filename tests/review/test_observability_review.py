@@ -32,7 +32,8 @@ def _obs_changes(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> list
 
 def test_facts_name_the_agent_identity_dashboards_queries_and_backup() -> None:
     o = facts_of(_on()).document()["observability"]
-    assert o["agent"]["policies"] == ["arn:aws:iam::aws:policy/CloudWatchAgentServerPolicy"]
+    assert o["agent"]["roles"] == ["acme_cloudwatch-agent"] and o["agent"]["policies"] == []
+    assert "logs:PutLogEvents" in o["agent"]["actions"] and "logs:GetLogEvents" not in o["agent"]["actions"]
     assert o["agent"]["tolerateAll"] and not o["agent"]["containerLogs"]
     assert {"logs", "monitoring"} <= set(o["endpoints"])
     assert o["dashboards"] == {"alpha": ["alpha"], "beta": ["beta"], "gamma": ["gamma"]}
@@ -68,11 +69,10 @@ def test_diff_reports_loosenings_and_nothing_for_an_unchanged_render() -> None:
     base = _on()
     assert _obs_changes(base, copy.deepcopy(base)) == []  # negative control
     head = copy.deepcopy(base)
-    role = next(r for r in head if r["type"] == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-                and "CloudWatchAgentServerPolicy" in str(r["inputs"]["policyArn"]))
-    extra = copy.deepcopy(role)
-    extra["urn"] += "-admin"
-    extra["inputs"]["policyArn"] = "arn:aws:iam::aws:policy/AdministratorAccess"
+    some = next(r for r in head if r["type"] == "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+    extra = copy.deepcopy(some)
+    extra["urn"] += "-agent-admin"
+    extra["inputs"] = {"role": "acme_cloudwatch-agent", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}
     head.append(extra)
     sel = next(r for r in head if r["type"] == "aws:backup/selection:Selection")
     sel["inputs"]["resources"].append("arn:aws:ec2:eu-west-1:111122223333:volume/vol-0beta")
