@@ -10,8 +10,8 @@ and sources (docs/observability.md, "Metrics", "Saved queries", "Backups"):
   actions of the AWS managed ``CloudWatchAgentServerPolicy`` (CloudWatch user guide,
   ``install-CloudWatch-Observability-EKS-addon``) but log writes limited to this cluster's
   ``/aws/containerinsights/<cluster>/*`` groups (:func:`agent_policy`): the managed policy's
-  ``logs:PutLogEvents`` on ``*`` would let it write into any tenant's log group. Its agent DaemonSet runs on the host network
-  (aws-observability/helm-charts ``charts/amazon-cloudwatch-observability``: the
+  ``logs:PutLogEvents`` on ``*`` would let it write into any tenant's log group. Its agent
+  DaemonSet runs on the host network (aws-observability/helm-charts ``charts/amazon-cloudwatch-observability``: the
   ``AmazonCloudWatchAgent`` resource has ``hostNetwork: true``), so NetworkPolicies do not apply to
   it and its paths are the nodes' security groups: node → ``monitoring`` and ``logs`` interface
   endpoints on 443, node → API. The chart's default ``tolerations: [{operator: Exists}]`` is set
