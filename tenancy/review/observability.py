@@ -3,10 +3,11 @@ its own namespaces and address block, that the metrics agent ships no container 
 shared group, and that backups are encrypted — and the ``tenancy diff`` isolation changes of the
 same facts (:attr:`tenancy.review.facts.IsolationFacts.observability`).
 
-Loosenings: the agent's role gains a policy or an action; the agent starts shipping container
-logs (to the add-on's one group, every tenant's lines together); a tenant's dashboard or query
-starts reading another tenant's namespace or block; the backup selection gains a resource or its
-role a trusted principal; the vault loses its key.
+Loosenings: the agent's role gains a policy or an action (a new agent: all of them); the agent
+starts shipping container logs (to the add-on's one group, every tenant's lines together); a
+tenant's dashboard or query starts reading another tenant's namespace or block; the backup
+selection gains a resource or its role a trusted principal (turning backups on: every tenant's
+namespace is copied to the vault); the vault loses its key.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[str, Any]]:
     for key, noun in (("policies", "policy"), ("actions", "action"), ("roles", "role")):
         gained = sorted(set(ha.get(key) or []) - set(ba.get(key) or []))
         lost = sorted(set(ba.get(key) or []) - set(ha.get(key) or []))
-        if gained and ba:
+        if gained:
             out.append(_change("loosened", None, f"the CloudWatch agent gains {noun}(s) {', '.join(gained)}"))
         if lost and ha:
             out.append(_change("tightened", None, f"the CloudWatch agent loses {noun}(s) {', '.join(lost)}"))
@@ -101,10 +102,10 @@ def changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[str, Any]]:
     bb, hb = b.get("backup") or {}, h.get("backup") or {}
     if hb:
         added = sorted(set(hb.get("selection") or []) - set(bb.get("selection") or []))
-        if added and bb:
+        if added:
             out.append(_change("loosened", None, f"the backup selection now also covers {', '.join(added)}"))
         trusted = sorted(set(hb.get("trust") or []) - set(bb.get("trust") or []))
-        if trusted and bb:
+        if trusted:
             out.append(_change("loosened", None, f"the backup role now trusts {', '.join(trusted)}"))
         if bb.get("encrypted") and not hb.get("encrypted"):
             out.append(_change("loosened", None, "the backup vault loses its customer managed key"))

@@ -85,3 +85,11 @@ def test_diff_reports_loosenings_and_nothing_for_an_unchanged_render() -> None:
     assert ("loosened", "beta", "beta's dashboard or saved query now reads namespace gamma (tenant gamma)") in got
     back = {(c["change"], c["detail"][:41]) for c in _obs_changes(head, base)}
     assert ("tightened", "the CloudWatch agent loses policy(s) arn:") in back
+
+
+def test_turning_metrics_and_backups_on_shows_the_new_identities_as_loosenings() -> None:
+    got = [(c["change"], c["detail"]) for c in _obs_changes(review.resources(spec_with()), _on())]
+    assert ("loosened", "the CloudWatch agent gains role(s) acme_cloudwatch-agent") in got
+    assert ("loosened", "the backup role now trusts backup.amazonaws.com") in got
+    assert any(d.startswith("the backup selection now also covers arn:aws:eks:") for _, d in got)
+    assert all(c == "loosened" for c, _ in got)
