@@ -162,6 +162,13 @@ def _pod_eni_without_max_pods(res: Res) -> None:
     addon["inputs"]["configurationValues"] = json.dumps(conf)
 
 
+def _query_reads_a_peer(res: Res) -> None:
+    """alpha's saved audit query also reads beta's namespace (issue 27)."""
+    q = next(r for r in res if r["type"] == "aws:cloudwatch/queryDefinition:QueryDefinition"
+             and r["tenant"] == "alpha" and "objectRef.namespace in" in r["inputs"]["queryString"])
+    q["inputs"]["queryString"] = q["inputs"]["queryString"].replace('["alpha"]', '["alpha", "beta"]')
+
+
 FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "tenant-default-deny": (_drop_default_deny, "beta"),
     "tenant-placement-enforced": (_unbind_placement, "alpha"),
@@ -180,6 +187,7 @@ FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "pool-disruption-budgets": (_unforced_pool_group, None),
     "no-unreachable-load-balancers": (_load_balancer_grant, "gamma"),
     "max-pods-with-trunk": (_pod_eni_without_max_pods, "alpha"),
+    "observability-scoped": (_query_reads_a_peer, "alpha"),
 }
 
 
