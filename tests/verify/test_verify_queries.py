@@ -55,3 +55,31 @@ def test_verify_reports_the_queries_even_with_no_client() -> None:
     res = review.resources(spec_with())
     report = verify(Render(path=None, project="tenancy", stack="review", resources=res))  # type: ignore[arg-type]
     assert sum(r.check == "saved-queries" and r.status == "skip" for r in report.results) == 6
+
+
+def test_the_logs_insights_runner_on_moto(moto_server: Any) -> None:
+    """The real runner's protocol (StartQuery, poll GetQueryResults, rows as dicts) against moto's
+    CloudWatch Logs; moto's own query engine is not the judge of tenancy's queries (the evaluator is),
+    so a plain query is run, and a missing group is refused."""
+    import boto3
+
+    from tenancy.verify.clients import AwsClient, LogsInsightsRunner
+    from tests.helpers.moto_server import ACCESS_KEY, REGION, SECRET_KEY
+
+    logs = moto_server.client("logs")
+    logs.create_log_group(logGroupName="/aws/eks/acme/cluster")
+    logs.create_log_stream(logGroupName="/aws/eks/acme/cluster", logStreamName="kube-apiserver-audit-1")
+    import time
+
+    now = int(time.time() * 1000)
+    logs.put_log_events(logGroupName="/aws/eks/acme/cluster", logStreamName="kube-apiserver-audit-1",
+                        logEvents=[{"timestamp": now - 1000, "message": '{"verb": "get"}'},
+                                   {"timestamp": now - 500, "message": '{"verb": "list"}'}])
+    session = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
+                                    region_name=REGION)
+    runner = LogsInsightsRunner(AwsClient(session, endpoint_url=moto_server.url), timeout=20)
+    rows = runner.run(["/aws/eks/acme/cluster"], "fields @message", 1)
+    assert sorted(r["@message"] for r in rows) == ['{"verb": "get"}', '{"verb": "list"}']
+    res = [r for r in review.resources(spec_with()) if r.get("tenant") == "alpha"]
+    out = saved_queries(res, runner)  # the flow log group does not exist in moto
+    assert any(r.status == "fail" and "flows-from-other-tenants" in r.object for r in out)
