@@ -120,7 +120,8 @@ def report_lines(facts: IsolationFacts) -> list[str]:
     agent = o.get("agent")
     lines.append("- metrics: " + (
         f"Container Insights add-on, role {', '.join(f'`{r}`' for r in agent.get('roles') or []) or '(none)'} "
-        f"({', '.join(p.rsplit('/', 1)[-1] for p in agent.get('policies') or []) or 'no policy'}); "
+        f"({len(agent.get('actions') or [])} actions"
+        f"{''.join(', ' + p.rsplit('/', 1)[-1] for p in agent.get('policies') or [])}); "
         f"container logs {'ON to one shared group' if agent.get('containerLogs') else 'off'}"
         if agent else "off (`observability.metrics.enabled`)"))
     backup = o.get("backup")
@@ -132,9 +133,9 @@ def report_lines(facts: IsolationFacts) -> list[str]:
     dashboards, queries = o.get("dashboards") or {}, o.get("queries") or {}
     if not (dashboards or queries):
         return [*lines, "- saved queries: off (`observability.savedQueries`)"]
-    lines += ["", "| tenant | dashboard (namespaces) | saved Logs Insights queries |", "|---|---|---|"]
+    lines += ["", "Per tenant: its dashboard's namespaces; its saved Logs Insights queries (log groups):", ""]
     for t in sorted(set(dashboards) | set(queries)):
-        board = ", ".join(dashboards[t]) if t in dashboards else "—"
-        qs = "<br>".join(f"`{q['name']}` ({', '.join(q['logGroups'])})" for q in queries.get(t) or []) or "—"
-        lines.append(f"| `{t}` | {board} | {qs} |")
+        board = f"dashboard on {', '.join(dashboards[t])}" if t in dashboards else "no dashboard"
+        qs = "; ".join(f"`{q['name']}` ({', '.join(q['logGroups'])})" for q in queries.get(t) or []) or "no queries"
+        lines.append(f"- {t}: {board}; {qs}")
     return lines

@@ -93,3 +93,16 @@ def test_turning_metrics_and_backups_on_shows_the_new_identities_as_loosenings()
     assert ("loosened", "the backup role now trusts backup.amazonaws.com") in got
     assert any(d.startswith("the backup selection now also covers arn:aws:eks:") for _, d in got)
     assert all(c == "loosened" for c, _ in got)
+
+
+def test_the_report_section_lists_every_tenants_queries_and_the_backup() -> None:
+    from tenancy.review.observability import report_lines
+
+    text = "\n".join(report_lines(facts_of(_on())))
+    for t in ("alpha", "beta", "gamma"):
+        assert f"- {t}: dashboard on {t}; `tenancy/acme/{t}/flows-from-other-tenants`" in text
+        assert f"`tenancy/acme/{t}/who-accessed-my-namespace` (/aws/eks/acme/cluster)" in text
+    assert "AWS Backup of `arn:aws:eks:eu-west-1:111122223333:cluster/acme`" in text
+    assert "container logs off" in text
+    off = "\n".join(report_lines(facts_of(review.resources(spec_with(observability={"savedQueries": False})))))
+    assert "saved queries: off" in off and "metrics: off" in off and "backups: off" in off
