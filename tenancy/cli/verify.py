@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         AwsClient,
         Forbidden,
         KubeClient,
+        LogsInsightsRunner,
         MissingDependency,
         SimulatorProber,
         Unreachable,
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
         if args.skip_aws and args.skip_kubernetes:
             raise RenderInputError("--skip-aws and --skip-kubernetes together leave nothing to verify")
         identity: dict[str, str] = {}
-        kube = aws = prober = None
+        kube = aws = prober = queries = None
         if not args.skip_kubernetes:
             kube = KubeClient(args.kubeconfig, args.context)
             kube.reachable()
@@ -75,8 +76,10 @@ def run(args: argparse.Namespace) -> int:
             aws = AwsClient()
             identity["aws"] = aws.whoami()
             prober = SimulatorProber(aws)
+            queries = LogsInsightsRunner(aws)
         resolution = _stack_outputs(render.path, args.stack_outputs) if args.stack_outputs else None
-        report = verify(render, kube=kube, aws=aws, prober=prober, identity=identity, resolution=resolution)
+        report = verify(render, kube=kube, aws=aws, prober=prober, identity=identity, resolution=resolution,
+                        queries=queries)
     except (RenderInputError, MissingDependency) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID

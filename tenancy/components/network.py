@@ -288,7 +288,7 @@ class Network(pulumi.ComponentResource):
         """The interface endpoints (:func:`plan.interface_endpoints`) in the system subnets."""
         name, spec = self._stem, self.spec
         self.interface_endpoint_ids = {}
-        for svc in plan.interface_endpoints(spec.identity.mode):
+        for svc in plan.interface_endpoints(spec.identity.mode, spec.observability.metrics.enabled):
             suffix = plan.endpoint_resource_suffix(svc)
             ep = aws.ec2.VpcEndpoint(
                 f"{name}-{suffix}", vpc_id=self._vpc.id, vpc_endpoint_type="Interface",

@@ -28,6 +28,7 @@ from tenancy.components.cluster import (
 from tenancy.components.identity import ClusterIdentity, DataBucket
 from tenancy.components.logs import LogRouter, LogRouterArgs
 from tenancy.components.network import Network, pool_nacl_entries
+from tenancy.components.observability import PlatformObservability, PlatformObservabilityArgs
 from tenancy.components.storage import BlockStorage, BlockStorageArgs
 from tenancy.components.team import team_stack_facts
 from tenancy.components.tenant import Tenant, TenantArgs
@@ -35,6 +36,7 @@ from tenancy.components.tiers import TierPriorityClasses, TierPriorityClassesArg
 from tenancy.plan import admission
 from tenancy.plan.autoscaler import enabled as autoscaler_enabled
 from tenancy.plan.cluster import pool_resource_name
+from tenancy.plan.observability import ADDON as METRICS_ADDON
 from tenancy.spec import PlatformSpec
 from tenancy.spec.wire import PLATFORM_TYPE
 
@@ -62,6 +64,7 @@ class Platform(pulumi.ComponentResource):
         # --- cluster layer ---
         self._cluster_and_pools()
         self._storage()
+        self._observability()
         self._autoscaler()
         self._cluster_policies()
         self._log_router()
@@ -96,6 +99,18 @@ class Platform(pulumi.ComponentResource):
             self.storage = BlockStorage(f"{spec.name}-storage", BlockStorageArgs(
                 platform=spec, cluster_name=c.cluster_name, provider=c.provider,
                 oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
+                depends_on=[c.system_nodes.node_group, *agent]), opts=self._child)
+
+    def _observability(self) -> None:
+        """Metrics add-on and dashboards, saved queries, backups (``observability``; each part may be off)."""
+        spec, c = self.spec, self.cluster
+        o = spec.observability
+        self.observability: PlatformObservability | None = None
+        if o.metrics.enabled or o.backup.enabled or (o.saved_queries and spec.tenants):
+            agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
+            self.observability = PlatformObservability(f"{spec.name}-observability", PlatformObservabilityArgs(
+                platform=spec, cluster_name=c.cluster_name, cluster_arn=c.cluster_arn,
+                oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer,
                 depends_on=[c.system_nodes.node_group, *agent]), opts=self._child)
 
     def _autoscaler(self) -> None:
@@ -195,7 +210,9 @@ class Platform(pulumi.ComponentResource):
             # What this deploy installed (tenancy.plan.addons: resolved per Kubernetes version).
             "kubernetesVersion": self.spec.kubernetes_version,
             "addonVersions": {**self.cluster.addon_versions,
-                              **({self.storage.addon_name: self.storage.addon_version} if self.storage else {})},
+                              **({self.storage.addon_name: self.storage.addon_version} if self.storage else {}),
+                              **({METRICS_ADDON: self.observability.addon_version}
+                                 if self.observability and self.observability.addon_version else {})},
             "network": self.network.outputs(),
             "tenantDataBucket": self.data_bucket.bucket_name,
             "tenantDataKeyArn": self.data_bucket.kms_key_arn,

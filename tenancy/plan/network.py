@@ -335,9 +335,14 @@ IRSA token exchange (STS), the VPC CNI's ENI calls (EC2) and log shipping (Cloud
 POD_IDENTITY_ENDPOINT = "eks-auth"
 
 
-def interface_endpoints(identity_mode: str = "irsa") -> list[str]:
+METRICS_ENDPOINT = "monitoring"
+"""CloudWatch metrics (``PutMetricData``), with ``observability.metrics`` (:mod:`tenancy.plan.observability`)."""
+
+
+def interface_endpoints(identity_mode: str = "irsa", metrics: bool = False) -> list[str]:
     """Interface endpoint services (short names) the platform creates."""
-    return [*INTERFACE_ENDPOINTS, *([POD_IDENTITY_ENDPOINT] if identity_mode == "podIdentity" else [])]
+    return [*INTERFACE_ENDPOINTS, *([POD_IDENTITY_ENDPOINT] if identity_mode == "podIdentity" else []),
+            *([METRICS_ENDPOINT] if metrics else [])]
 
 
 def endpoint_service_name(region: str, service: str) -> str:

@@ -97,7 +97,8 @@ def network_interfaces(spec: PlatformSpec) -> int:
     # every branch interface the pools' nodes can hold (the churn headroom exists too: its interfaces
     # are cooling down, not absent)
     branches = sum(pc.branch_total for pc in pools_capacity(spec) if pc.known)
-    endpoints = len(interface_endpoints(spec.identity.mode)) * spec.availability_zones
+    endpoints = len(interface_endpoints(spec.identity.mode, spec.observability.metrics.enabled)) \
+        * spec.availability_zones
     return nodes + branches + nat_gateways(spec) + endpoints + EKS_CONTROL_PLANE_INTERFACES
 
 

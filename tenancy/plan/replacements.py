@@ -37,6 +37,11 @@ from dataclasses import dataclass
 
 from tenancy.spec.wire import (
     AWS_AUTOSCALING_TAG,
+    AWS_BACKUP_PLAN,
+    AWS_BACKUP_SELECTION,
+    AWS_BACKUP_VAULT,
+    AWS_CW_DASHBOARD,
+    AWS_CW_QUERY_DEFINITION,
     AWS_EIP,
     AWS_EKS_ACCESS_ENTRY,
     AWS_EKS_ACCESS_POLICY_ASSOCIATION,
@@ -135,6 +140,14 @@ AWS: dict[str, Replacement] = {
                                                                     "accessScope", "clusterName", "policyArn",
                                                                     "principalArn"),
     AWS_EKS_ADDON: _aws("eks/addon.go", "addonName", "clusterName"),
+    # Observability (tenancy.plan.observability). Backup selections have no update API
+    # (AWS Backup: CreateBackupSelection / DeleteBackupSelection only): every input replaces it.
+    AWS_CW_DASHBOARD: _aws("cloudwatch/dashboard.go", "dashboardName"),
+    AWS_CW_QUERY_DEFINITION: _aws("logs/query_definition.go"),
+    AWS_BACKUP_VAULT: _aws("backup/vault.go", "name", "kmsKeyArn"),
+    AWS_BACKUP_PLAN: _aws("backup/plan.go", "name"),
+    AWS_BACKUP_SELECTION: _aws("backup/selection.go", "name", "planId", "iamRoleArn", "resources", "notResources",
+                               "selectionTags", "conditions"),
     AWS_EKS_CLUSTER: _aws("eks/cluster.go", "name", "roleArn", "vpcConfig.securityGroupIds",
                                     "encryptionConfig.provider", "kubernetesNetworkConfig", "outpostConfig",
                                     "accessConfig.bootstrapClusterCreatorAdminPermissions",

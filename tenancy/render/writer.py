@@ -25,6 +25,7 @@ from tenancy.render.engine import quiet_gc
 from tenancy.render.result import RenderResult
 from tenancy.review import operability, principals
 from tenancy.review.facts import INTERNET, IsolationFacts, _fmt_ports, facts_of
+from tenancy.review.observability import report_lines as observability_report_lines
 from tenancy.spec import naming
 from tenancy.spec.lifecycle import LIFECYCLE_FILE, lifecycle_record
 from tenancy.spec.models import AllowFrom
@@ -378,6 +379,7 @@ def report(result: RenderResult, manifests: dict[str, list[dict[str, Any]]] | No
     lines += [f"- {w}" for w in weakened] or ["None."]
     lines += ["", *operability.api_access_lines(s, result.resources)]
     lines += ["", *operability.report_lines(operability.evaluate(s, result.resources))]
+    lines += ["", *observability_report_lines(facts)]
     lines += ["", "## Tenant graph", "",
               "Who may open connections to whom (security groups and NetworkPolicies both allow; "
               "computed from the rendered objects, `tenancy.review.facts`):", "",

@@ -86,6 +86,7 @@ from tenancy.review.facts import (
     rbac_write_grants,
 )
 from tenancy.review.fit import node_group_peak
+from tenancy.review.observability import scope_problems
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
@@ -550,6 +551,10 @@ def log_walls(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     tenant's group, readers only their tenant's groups, a writer of tenant groups no other group,
     tenant groups KMS-encrypted with a retention."""
     return [Violation("log-walls", t, subject, msg) for t, subject, msg in logs_facts.violations(facts.logs)]
+def observability_scoped(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """Dashboards and saved queries read only their tenant's namespaces; no shared container-log
+    group; an encrypted backup vault (:mod:`tenancy.review.observability`)."""
+    return [Violation("observability-scoped", t, "observability", m) for t, m in scope_problems(facts)]
 
 
 RULES: tuple[Rule, ...] = (
@@ -588,6 +593,9 @@ RULES: tuple[Rule, ...] = (
     # Per-tenant workload logs (issue 27; tenancy/review/logs_facts.py)
     Rule("log-walls", "each tenant's container logs go to, and are read from, its own log groups only", "mandatory",
          log_walls),
+    # Observability (issue 27; tenancy/review/observability.py)
+    Rule("observability-scoped", "tenant dashboards and saved queries read only their own namespaces; no shared "
+         "container-log group; backups encrypted", "mandatory", observability_scoped),
 )
 RULES_BY_ID = {r.id: r for r in RULES}
 

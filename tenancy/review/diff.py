@@ -67,6 +67,7 @@ from tenancy.review.facts import (
 from tenancy.review.fit import node_group_peak
 from tenancy.review.migration import markdown_lines as migration_lines
 from tenancy.review.migration import placement_moves
+from tenancy.review.observability import changes as observability_changes
 from tenancy.review.perimeter import perimeter_changes, perimeter_of, summary_markdown
 from tenancy.spec.lifecycle import LIFECYCLE_FILE
 from tenancy.spec.wire import TENANT_TYPE as TENANT_COMPONENT
@@ -513,6 +514,7 @@ def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[s
         *(_change(c, "logs", t, peer, detail) for c, t, peer, detail in logs_facts.changes(base.logs, head.logs,
                                                                                             new_or_gone)),
         *_mutating_changes(base, head, new_or_gone),
+        *observability_changes(base, head),
     ]
 
 

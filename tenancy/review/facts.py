@@ -36,6 +36,13 @@ Pure: no Pulumi, no AWS, no cluster. ``facts_of(resources)`` returns :class:`Iso
       "selfService": {"rbac": {"<tenant>": ["Group:tenancy:<t>:admins", …]}},   # who writes Roles/RoleBindings
       "mutating": {"policies": {"<name>": {"failurePolicy", "scope", "mutations"}},
                    "injected": {"<tenant>": ["<policy>", …]}}                      # placement injected
+      "observability": {                                       # tenancy.plan.observability
+        "agent": {"roles": [...], "policies": [policy ARN, …], "actions": [...], "tolerateAll": bool,
+                  "containerLogs": bool} | null,               # the CloudWatch agent add-on
+        "endpoints": ["logs", "monitoring", …],                 # interface endpoint services
+        "dashboards": {"<tenant>": ["<namespace>", …]},        # Namespace dimensions it reads
+        "queries": {"<tenant>": [{"name", "logGroups", "namespaces", "blocks"}]},
+        "backup": {"selection": [ARN, …], "encrypted": bool, "trust": [...]} | null}
     }
 
 Network semantics
@@ -68,17 +75,24 @@ import fnmatch
 import functools
 import ipaddress
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tenancy.plan.observability import ADDON as METRICS_ADDON
 from tenancy.review import netpol
 from tenancy.review import reachability as sg
 from tenancy.review.logs_facts import LogFacts, log_facts
 from tenancy.review.netpol import Port, selector_matches
 from tenancy.review.netpol import covers as covers  # re-exported: tenancy.review.diff, tests
 from tenancy.spec.naming import tenant_s3_prefix
+from tenancy.spec.wire import AWS_BACKUP_SELECTION as BACKUP_SELECTION
+from tenancy.spec.wire import AWS_BACKUP_VAULT as BACKUP_VAULT
+from tenancy.spec.wire import AWS_CW_DASHBOARD as DASHBOARD
+from tenancy.spec.wire import AWS_CW_QUERY_DEFINITION as QUERY_DEFINITION
 from tenancy.spec.wire import AWS_EKS_ACCESS_ENTRY as ACCESS_ENTRY
+from tenancy.spec.wire import AWS_EKS_ADDON as ADDON
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
 from tenancy.spec.wire import AWS_EKS_NODE_GROUP as NODE_GROUP
 from tenancy.spec.wire import AWS_EKS_POD_IDENTITY as POD_IDENTITY
@@ -86,6 +100,7 @@ from tenancy.spec.wire import AWS_IAM_POLICY as IAM_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY as IAM_ROLE_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY_ATTACHMENT as IAM_ATTACHMENT
+from tenancy.spec.wire import AWS_VPC_ENDPOINT as VPC_ENDPOINT
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL, TIER_LABEL
 from tenancy.spec.wire import K8S_MAP as MAP
 from tenancy.spec.wire import K8S_MAP_BINDING as MAP_BINDING
@@ -195,6 +210,9 @@ class IsolationFacts:
     logs: LogFacts = field(default_factory=LogFacts)
     """Where each namespace's container logs go and who reads/writes each log group
     (:mod:`tenancy.review.logs_facts`); in :meth:`document` as ``logs`` when there are any."""
+    observability: dict[str, Any] = field(default_factory=dict)
+    """Metrics agent, endpoints, per-tenant dashboards and saved queries, backup selection
+    (:func:`_observability`)."""
     sides: dict[tuple[str, str], dict[str, list[Port]]] = field(default_factory=dict)
     """(tenant, tenant) → each side of each wall on its own: ``securityGroupEgress`` (the source's
     groups let it out towards the destination), ``securityGroupIngress`` (the destination's groups let
@@ -259,6 +277,7 @@ class IsolationFacts:
             **({"mutating": {"policies": {p: self.mutating[p] for p in sorted(self.mutating)},
                              "injected": {t: self.injected[t] for t in sorted(self.injected)}}}
                if self.mutating else {}),
+            **({"observability": self.observability} if self.observability else {}),
         }
 
     def rbac_writers(self) -> dict[str, list[str]]:
@@ -307,6 +326,7 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
     f.logs = log_facts(resources, role_documents(by_type)[0],
                        {ns: t for t in f.tenants for ns in f.tenant_namespaces(t)})  # extra namespaces too
     _mutating(f, by_type)
+    _observability(f, by_type)
     return f
 
 
@@ -803,3 +823,69 @@ def _mutating(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]])
             labels = info["labels"]
             if info["namespace"] and selector_matches(p_sel, labels) and selector_matches(b_sel, labels):
                 f.injected[t] = sorted({*f.injected.get(t, []), policy})
+# --------------------------------------------------------------------------------------------
+# Observability (tenancy.plan.observability): read from the objects, never from names
+
+_AUDIT_NAMESPACES = re.compile(r"objectRef\.namespace in \[([^\]]*)\]")
+_FLOW_DESTINATION = re.compile(r'isIpv4InSubnet\(pkt_dstaddr, "([^"]+)"\)')
+
+
+def _observability(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    docs, _ = role_documents(by_type)
+    roles = {str((r.get("outputs") or {}).get("arn")): r for r in by_type.get(IAM_ROLE, [])}
+    attached: dict[str, list[str]] = {}
+    for a in by_type.get(IAM_ATTACHMENT, []):
+        i = a.get("inputs") or {}
+        attached.setdefault(str(i.get("role")), []).append(str(i.get("policyArn")))
+    agent = None
+    for addon in by_type.get(ADDON, []):
+        i = addon.get("inputs") or {}
+        if i.get("addonName") != METRICS_ADDON:
+            continue
+        arns = [str(i.get("serviceAccountRoleArn")),
+                *[str(p.get("roleArn")) for p in i.get("podIdentityAssociations") or []]]
+        mine = [roles[a] for a in arns if a in roles]
+        config = _doc(i.get("configurationValues"))
+        agent = {
+            "roles": sorted(str((r.get("inputs") or {}).get("name")) for r in mine),
+            "policies": sorted(p for r in mine for p in attached.get(str((r.get("inputs") or {}).get("name")), [])),
+            "actions": sorted({str(act) for r in mine for d in docs.get(r["urn"], [])
+                               for st in _list(d.get("Statement")) for act in _list(st.get("Action"))}),
+            "tolerateAll": any(t.get("operator") == "Exists" and not t.get("key") and not t.get("effect")
+                               for t in config.get("tolerations") or []),
+            "containerLogs": bool((config.get("containerLogs") or {}).get("enabled", True)),
+        }
+    endpoints = sorted({str((e.get("inputs") or {}).get("serviceName", "")).split(".", 3)[-1]
+                        for e in by_type.get(VPC_ENDPOINT, [])
+                        if (e.get("inputs") or {}).get("vpcEndpointType") == "Interface"})
+    dashboards: dict[str, list[str]] = {}
+    for d in by_type.get(DASHBOARD, []):
+        body = _doc((d.get("inputs") or {}).get("dashboardBody"))
+        names = {str(m[i + 1]) for w in body.get("widgets") or []
+                 for m in (w.get("properties") or {}).get("metrics") or []
+                 for i in range(2, len(m) - 1, 2) if m[i] == "Namespace"}
+        dashboards[str(d.get("tenant") or "platform")] = sorted(names)
+    queries: dict[str, list[dict[str, Any]]] = {}
+    for q in by_type.get(QUERY_DEFINITION, []):
+        i = q.get("inputs") or {}
+        text = str(i.get("queryString") or "")
+        m = _AUDIT_NAMESPACES.search(text)
+        queries.setdefault(str(q.get("tenant") or "platform"), []).append({
+            "name": i.get("name"), "logGroups": sorted(i.get("logGroupNames") or []),
+            "namespaces": sorted(json.loads(f"[{m.group(1)}]")) if m else [],
+            "blocks": sorted(_FLOW_DESTINATION.findall(text))})
+    for v in queries.values():
+        v.sort(key=lambda x: str(x["name"]))
+    backup = None
+    selections = by_type.get(BACKUP_SELECTION, [])
+    if selections or by_type.get(BACKUP_VAULT):
+        trusts = [trust_subjects(_doc((roles[str((s.get("inputs") or {}).get("iamRoleArn"))].get("inputs") or {})
+                                      .get("assumeRolePolicy")))
+                  for s in selections if str((s.get("inputs") or {}).get("iamRoleArn")) in roles]
+        backup = {"selection": sorted(str(x) for s in selections
+                                       for x in (s.get("inputs") or {}).get("resources") or []),
+                  "encrypted": all((v.get("inputs") or {}).get("kmsKeyArn") for v in by_type.get(BACKUP_VAULT, [])),
+                  "trust": sorted({x for t in trusts for x in t})}
+    if agent or dashboards or queries or backup:
+        f.observability = {"agent": agent, "endpoints": endpoints, "dashboards": dashboards,
+                           "queries": queries, "backup": backup}

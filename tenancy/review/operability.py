@@ -54,7 +54,8 @@ Kind = Literal["flow", "prerequisite"]
 
 
 EXTENSIONS: tuple[str, ...] = ("tenancy.review.operability_cluster", "tenancy.review.operability_pools",
-                               "tenancy.review.operability_autoscaler", "tenancy.review.operability_logs")
+                               "tenancy.review.operability_autoscaler", "tenancy.review.operability_logs",
+                               "tenancy.review.operability_observability")
 """Modules (dotted names) that register more checks with :func:`check` when imported."""
 
 

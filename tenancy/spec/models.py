@@ -1085,12 +1085,53 @@ class LogsSpec(_Model):
         return v
 
 
+_BACKUP_SCHEDULE = re.compile(r"^cron\([^()]+\)$")
+
+
+def _backup_schedule(value: str) -> str:
+    if not _BACKUP_SCHEDULE.match(value) or len(value[5:-1].split()) != 6:
+        raise ValueError(f"{value!r} is not an AWS Backup schedule: write a six-field cron expression in UTC, "
+                         "e.g. cron(0 3 ? * * *) for 03:00 every day")
+    return value
+
+
+class MetricsSpec(_Model):
+    """Container Insights metrics (docs/observability.md, "Metrics")."""
+
+    enabled: StrictBool = False
+    """Install the ``amazon-cloudwatch-observability`` EKS add-on (its agent on every node,
+    tolerating every taint; container log shipping off: per-tenant logs are ``observability.logs``),
+    the ``monitoring`` interface endpoint, and a CloudWatch dashboard per tenant scoped to its
+    namespace. Default off."""
+
+
+class BackupSpec(_Model):
+    """AWS Backup of the cluster's state and tenants' volumes (docs/observability.md, "Backups")."""
+
+    enabled: StrictBool = False
+    """A KMS-encrypted backup vault, a plan and a selection of the EKS cluster (composite
+    recovery points: cluster state plus EBS volumes), restorable one tenant namespace at a
+    time. Default off."""
+    schedule: Annotated[str, AfterValidator(_backup_schedule)] = "cron(0 3 ? * * *)"
+    """When the plan backs up, a six-field AWS Backup cron expression in UTC. Default daily at 03:00."""
+    retention_days: StrictInt = Field(35, ge=1, le=36500)
+    """Days each recovery point is kept. Default 35."""
+
+
 class Observability(_Model):
-    """What the platform ships so that each tenant sees its own logs (and, with the other
-    sub-models, metrics and backups) and nobody else's."""
+    """What the platform ships so that each tenant sees its own logs, metrics and audit trail and
+    nobody else's, and backups that restore one tenant (docs/observability.md)."""
 
     logs: LogsSpec = LogsSpec()
     """Per-tenant workload logs (default off)."""
+    metrics: MetricsSpec = MetricsSpec()
+    """Container Insights and per-tenant dashboards. Default off."""
+    backup: BackupSpec = BackupSpec()
+    """AWS Backup of the cluster. Default off."""
+    saved_queries: StrictBool = True
+    """CloudWatch Logs Insights query definitions per tenant: who accessed its namespaces (EKS audit
+    log) and which flows reached its subnets from other tenants' blocks (VPC flow logs, when
+    they go to CloudWatch). Default on: they cost nothing until run."""
 
 
 class PlatformSpec(_Model):
@@ -1140,7 +1181,8 @@ class PlatformSpec(_Model):
     workloads: WorkloadsSpec = WorkloadsSpec()
     """In-cluster settings shared by every tenant."""
     observability: Observability = Observability()
-    """Per-tenant workload logs (``logs``); see docs/observability.md."""
+    """Per-tenant workload logs (``logs``), metrics, saved audit/flow queries and backups
+    (docs/observability.md)."""
     retired_tenants: list[RetiredTenant] = []
     """Tenants removed from ``tenants``: a retired name or slot cannot be reused (a name only
     with ``adopt: true``, which takes over its retained namespace). Default none."""

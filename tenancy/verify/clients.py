@@ -431,6 +431,33 @@ class SimulatorProber:
         return any(r["EvalDecision"] == "allowed" for r in out["EvaluationResults"])
 
 
+class LogsInsightsRunner:
+    """Real AWS: runs a Logs Insights query (``logs:StartQuery``, ``logs:GetQueryResults``) and
+    waits for it (at most ``timeout`` seconds)."""
+
+    def __init__(self, aws: AwsClient, timeout: float = 60.0):
+        self.logs = aws.client("logs")
+        self.timeout = timeout
+
+    def run(self, log_groups: Sequence[str], query: str, hours: int) -> list[dict[str, Any]]:
+        import time
+
+        end = int(time.time())
+        qid = self.logs.start_query(logGroupNames=list(log_groups), startTime=end - hours * 3600, endTime=end,
+                                    queryString=query)["queryId"]
+        deadline = time.monotonic() + self.timeout
+        while True:
+            out = self.logs.get_query_results(queryId=qid)
+            if out["status"] in ("Complete", "Failed", "Cancelled", "Timeout"):
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"query {qid} still {out['status']} after {self.timeout:.0f} s")
+            time.sleep(1)
+        if out["status"] != "Complete":
+            raise RuntimeError(f"query {qid} ended {out['status']}")
+        return [{c["field"]: c["value"] for c in row} for row in out.get("results") or []]
+
+
 def _doc(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
@@ -443,4 +470,5 @@ def _doc(value: Any) -> dict[str, Any]:
         return dict(json.loads(unquote(s)))
 
 
-__all__ = ["AwsClient", "Forbidden", "KubeClient", "MissingDependency", "SimulatorProber", "Unreachable", "F"]
+__all__ = ["AwsClient", "Forbidden", "KubeClient", "LogsInsightsRunner", "MissingDependency", "SimulatorProber",
+           "Unreachable", "F"]

@@ -10,6 +10,7 @@ from tenancy.review.facts import facts_of
 from tenancy.verify import aws as aws_checks
 from tenancy.verify import endpoints, resolve
 from tenancy.verify import kube as kube_checks
+from tenancy.verify import queries as query_checks
 from tenancy.verify.report import Report, Result, failed, passed, skipped
 
 ISOLATION = "isolation"
@@ -31,8 +32,10 @@ def isolation(render_resources: Sequence[Mapping[str, Any]], live_resources: Seq
 
 def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: aws_checks.AwsReader | None = None,
            prober: aws_checks.S3Prober | None = None, identity: Mapping[str, str] | None = None,
-           resolution: resolve.Resolution | None = None) -> Report:
-    """Run every check that the given clients allow (``kube=None``/``aws=None`` skip a layer).
+           resolution: resolve.Resolution | None = None,
+           queries: query_checks.QueryRunner | None = None) -> Report:
+    """Run every check that the given clients allow (``kube=None``/``aws=None`` skip a layer;
+    ``queries=None`` skips running the saved Logs Insights queries).
 
     ``resolution``: real values of the render's mock ones from the stack's outputs
     (:func:`tenancy.verify.resolve.from_stack_outputs`); with ``aws``, AWS resolves them too (and wins)."""
@@ -85,4 +88,5 @@ def verify(render: Render, *, kube: kube_checks.KubeReader | None = None, aws: a
             report.add(resolve.s3_ranges_not_verified(policies, aws_checks.S3_RANGES))
     if layers:
         report.add(isolation(resources, live, [x for x in LAYERS if x in layers]))
+    report.add(query_checks.saved_queries(resources, queries))
     return report

@@ -38,6 +38,9 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "workloads": {"platformNamespaces": ["monitoring", "cert-manager"], "ingressControllerNamespace": "ingress"}},
     "istio-revision": {"workloads": {"mesh": "istio",
                                      "istio": {"preinstalled": True, "cni": True, "revision": "1-24"}}},
+    "observability-metrics-backup-pod-identity": {  # issue 27
+        "observability": {"metrics": {"enabled": True}, "backup": {"enabled": True}},
+        "identity": {"mode": "podIdentity"}},
     "no-storage-api-access-groups-extended": {
         "workloads": {"storage": "none"},
         "cluster": {"apiAccessCidrs": ["192.168.10.0/24"], "apiAccessSecurityGroupIds": ["sg-0123456789abcdef0"],

@@ -39,7 +39,7 @@ def test_split_is_the_monolith_grouped_by_namespace() -> None:
             edge = t.edge(peer)
             monolith += k8s_plan.edge_manifests(t.name, peer, spec.workloads.mesh, edge.ports if edge else None,
                                                 naming.tenant_namespaces(t),
-                                                naming.tenant_namespaces(next(p for p in spec.tenants if p.name == peer)))
+                                                naming.tenant_namespaces(spec.tenant(peer)))
     split = []
     for t in spec.tenants:
         objs = ts.tenant_objects(spec, t)

@@ -9,6 +9,7 @@ import pytest
 
 from tenancy.render import render_spec, write_render
 from tenancy.render import writer as writer_module
+from tenancy.spec.wire import TENANT_OWNER_TYPES
 from tests.fixtures.specs import small_spec
 
 KEYS = {"urn", "type", "name", "id", "parent", "tenant", "custom", "inputs", "outputs", "dependencies",
@@ -34,7 +35,7 @@ def test_every_resource_is_attributed_by_its_parents(result) -> None:
         while cur is not None:
             chain.append(cur)
             cur = by_urn.get(cur["parent"])
-        tenants = [c["name"] for c in chain if c["type"] == "tenancy:index:Tenant"]
+        tenants = [c["name"] for c in chain if c["type"] in TENANT_OWNER_TYPES]
         assert r["tenant"] == (tenants[0] if tenants else None), r["urn"]
     assert {r["tenant"] for r in result.resources} == {None, "alpha", "beta", "gamma"}
     platform = result.of_type("tenancy:index:Platform")

@@ -20,6 +20,7 @@ FULL = spec_with(
               "ingressControllerNamespace": "ingress"},
     network={"tenantNetworkAcls": True, "flowLogs": {"destination": "s3", "retentionDays": 30}},
     cluster={"endpointPublicAccessCidrs": ["203.0.113.0/24"], "clusterAdmins": ["arn:aws:iam::111122223333:role/a"]},
+    observability={"metrics": {"enabled": True}, "backup": {"enabled": True}},
 )
 
 

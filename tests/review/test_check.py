@@ -174,6 +174,11 @@ def _plain_tenant_log_group(res: Res) -> None:
                 "aws:cloudwatch/logGroup:LogGroup", "name": "plain", "id": "plain", "parent": None, "tenant": None,
                 "custom": True, "inputs": {"name": "/tenancy/acme/alpha/containers", "retentionInDays": 30,
                                            "tags": {"tenancy/tenant": "alpha"}}, "outputs": {}, "dependencies": []})
+def _query_reads_a_peer(res: Res) -> None:
+    """alpha's saved audit query also reads beta's namespace (issue 27)."""
+    q = next(r for r in res if r["type"] == "aws:cloudwatch/queryDefinition:QueryDefinition"
+             and r["tenant"] == "alpha" and "objectRef.namespace in" in r["inputs"]["queryString"])
+    q["inputs"]["queryString"] = q["inputs"]["queryString"].replace('["alpha"]', '["alpha", "beta"]')
 
 
 FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
@@ -196,6 +201,7 @@ FAULTS: dict[str, tuple[Callable[[Res], None], str | None]] = {
     "no-unreachable-load-balancers": (_load_balancer_grant, "gamma"),
     "max-pods-with-trunk": (_pod_eni_without_max_pods, "alpha"),
     "log-walls": (_plain_tenant_log_group, "alpha"),
+    "observability-scoped": (_query_reads_a_peer, "alpha"),
 }
 
 
