@@ -400,14 +400,23 @@ def _admin_rules() -> list[dict[str, list[str]]]:
 _RULES = {"admin": _admin_rules, "edit": _edit_rules, "view": _view_rules}
 
 
+SELF_SERVICE_NETWORK_POLICIES = _rule(["networking.k8s.io"], ["networkpolicies"], WRITE)
+"""With ``selfService.networkPolicies``: the admin and edit personas write the namespace's
+NetworkPolicies (the platform's own ``tenancy-*`` policies stay refused by the admission policy
+:func:`tenancy.plan.admission.network_policy_guard_policy`; the Admin tier decides what crosses
+tenants whatever these say, :mod:`tenancy.plan.cluster_policies`)."""
+
+
 def roles(tenant: TenantSpec) -> list[Manifest]:
-    """Roles ``tenancy-admin``, ``tenancy-edit`` and ``tenancy-view`` in the tenant namespace."""
+    """Roles ``tenancy-admin``, ``tenancy-edit`` and ``tenancy-view`` in the tenant namespace
+    (admin and edit also write NetworkPolicies with ``selfService.networkPolicies``)."""
     ns = naming.namespace(tenant.name)
+    own_policies = tenant.self_service.network_policies
     return [{
         "apiVersion": RBAC_API_VERSION,
         "kind": "Role",
         "metadata": _meta(f"{ROLE_PREFIX}{role}", tenant.name, ns),
-        "rules": _RULES[role](),
+        "rules": [*_RULES[role](), *([dict(SELF_SERVICE_NETWORK_POLICIES)] if own_policies and role != "view" else [])],
     } for role in PERSONAS]
 
 

@@ -458,6 +458,18 @@ Tier = Literal["premium", "standard"]
 """A tenant's service tier: its pods get the PriorityClass ``tenancy-<tier>`` and no other."""
 
 
+class SelfService(_Model):
+    """What a tenant's own people may manage inside its namespace, within fences they cannot cross."""
+
+    network_policies: StrictBool = False
+    """The tenant's admin and edit personas may create, update and delete NetworkPolicies in its
+    namespace (not the platform's own ``tenancy-*`` policies: an admission policy refuses that).
+    Safe because the cluster's Admin-tier ClusterNetworkPolicies decide cross-tenant, IMDS and
+    egress traffic whatever the namespaced policies say; refused when
+    ``cluster.clusterNetworkPolicies`` is off. Default off (docs/network.md, "Cluster network
+    policies")."""
+
+
 class TenantSpec(_Model):
     """One tenant: a namespace, its nodes (a dedicated node group, or a shared pool), an address
     block or a pool's, and the identities it owns."""
@@ -528,6 +540,8 @@ class TenantSpec(_Model):
     """The tenant's in-cluster objects and workload roles are built by the team's own stack
     (:class:`tenancy.components.team.TeamTenant`, docs/library.md "Team stacks"); the platform builds its subnets,
     security group, nodes and access entries only. Default off."""
+    self_service: SelfService = SelfService()
+    """What the tenant's people may manage themselves (``networkPolicies``). Default: nothing."""
     adopt: StrictBool = False
     """Take over a namespace retained from a removed tenant of the same name (its objects are
     updated in place instead of failing with AlreadyExists). Required to re-use a name listed in
@@ -740,6 +754,13 @@ class ClusterSpec(_Model):
     policies (``workloads.platformNamespaces`` adds yours). ``standard``: new pods start with
     everything ALLOWED until their policies are programmed (an unenforced window at every pod
     start)."""
+
+    cluster_network_policies: StrictBool = True
+    """Render the Admin- and Baseline-tier ``ClusterNetworkPolicy`` walls (VPC CNI v1.21.1+,
+    Kubernetes 1.29+): per tenant an Admin policy that denies every other tenant's namespaces
+    except its ``allowFrom`` edges, denies IMDS and passes only the flows its namespaced policies
+    allow; and a Baseline default deny for tenant namespaces. Default on; off keeps the
+    namespaced NetworkPolicies as the only wall (and refuses ``selfService.networkPolicies``)."""
 
     @model_validator(mode="after")
     def _no_open_endpoint(self) -> ClusterSpec:

@@ -77,6 +77,10 @@ SGP_API_VERSION = "vpcresources.k8s.aws/v1beta1"
 """apiVersion of SecurityGroupPolicy (the VPC resource controller's CRD)."""
 SGP_KIND = "SecurityGroupPolicy"
 """Kind of the VPC resource controller's CRD that puts security groups on pods."""
+CNP_API_VERSION = "networking.k8s.aws/v1alpha1"
+"""apiVersion of ClusterNetworkPolicy (the VPC CNI network policy controller's CRD, VPC CNI v1.21.1+)."""
+CNP_KIND = "ClusterNetworkPolicy"
+"""Kind of the cluster-scoped, tiered network policy the VPC CNI enforces (tiers Admin and Baseline)."""
 
 # --------------------------------------------------------------------------------------------
 # Pulumi resource type tokens (read by the Pulumi engine; the renders' ``type`` field)
