@@ -20,8 +20,7 @@ policies still have to allow it — the Admin tier only ever narrows):
 * per tenant, ``tenancy-tenant-<tenant>`` (Admin), subject: the namespaces labelled
   ``tenancy/tenant=<tenant>`` (tenants cannot write namespace labels):
 
-  - ingress: Pass from the tenant's own namespaces; Pass from each ``allowFrom`` peer's namespaces
-    on the edge's ports only (``AllowFrom.ports``); Pass from the ingress controller's namespace;
+  - ingress: Pass from the tenant's own namespaces and from the ingress controller's namespace;
     Deny from every other namespace (other tenants, platform namespaces);
   - egress: Deny IMDS (169.254.169.254/32) first; Pass to tenant namespaces (its own, and other
     tenants' — whose own Admin ingress denies all but their declared edges, so the wall stands at
@@ -31,20 +30,29 @@ policies still have to allow it — the Admin tier only ever narrows):
     istiod); with ``internetEgress`` Deny the VPC, the Service range and link-local, then Pass
     0.0.0.0/0; Deny everything else (every namespace, 0.0.0.0/0).
 
+* per ``allowFrom`` edge, ``tenancy-edge-<tenant>-from-<peer>`` (Admin, same subject, one priority
+  step earlier): Pass from the peer's namespaces on the edge's ports only (``AllowFrom.ports``), so
+  the namespaced edge policies decide it and every other port of the peer meets the wall's Deny.
+  One object per edge, like the namespaced edge policies: adding an edge changes no other object.
+
 * ``tenancy-baseline-default-deny`` (Baseline), subject: every tenant namespace; Deny all ingress
   and egress. It applies only to a pod no NetworkPolicy selects — the global default deny that
   survives a tenant deleting every policy of its namespace.
 
-**Priorities** (the CRD allows 0–1000, lower first). Every tenant's Admin policy uses
-:data:`TENANT_PRIORITY` (100): their subjects are disjoint (one tenant label value each), so a
-pod is the subject of exactly one tenancy Admin policy and no two of them ever compete for a
-pod — one value serves any number of tenants, and adding a tenant changes no other tenant's
-object. Policies per cluster: one Admin per tenant plus one Baseline, so 500 tenants are 501
-objects. 0–99 are left for an operator's own Admin policies that must win over tenancy's (an
+**Priorities** (the CRD allows 0–1000, lower first). Every tenant's wall uses
+:data:`TENANT_PRIORITY` (100) and every edge policy :data:`EDGE_PRIORITY` (99, so a declared edge is
+passed before the wall denies the peer). Equal priorities are safe here because no two of them can
+disagree about a connection: walls have disjoint subjects (one tenant label value each), so a pod is
+the subject of exactly one wall; a tenant's edge policies share its subject but match disjoint
+peers (one tenant each) with the same action (Pass), so their order changes nothing. One value per
+role thus serves any number of tenants, and adding a tenant or an edge changes no other object.
+Objects per cluster: one wall per tenant, one policy per ``allowFrom`` edge, one Baseline — 500
+tenants with 3 edges each are 2001 objects, and no tenant's policy grows with the others (the
+CRD's limit of 100 rules per direction is never approached: a wall has at most 3 ingress and 13
+egress rules). 0–98 are left for an operator's own Admin policies that must win over tenancy's (an
 incident quarantine), 101–1000 for ones tenancy's must win over. The Baseline policy uses
 :data:`BASELINE_PRIORITY` (900), leaving 0–899 for an operator's Baseline policies that should
-apply before it. The bound per tenant is the CRD's 100 rules per direction: ingress holds
-3 rules plus one per ``allowFrom`` edge, so a tenant may have at most :data:`MAX_EDGES` edges.
+apply before it.
 
 Gate (:func:`enabled`): ``cluster.clusterNetworkPolicies`` (default on) and a Kubernetes minor of
 1.29 or later; the VPC CNI floor v1.21.1 is checked on the resolved add-on version at deploy
@@ -72,13 +80,14 @@ from tenancy.plan.kubernetes import (
     namespace_selector,
 )
 from tenancy.spec import EdgePort, PlatformSpec, Problem, TenantSpec, WorkloadsSpec, naming, versions
-from tenancy.spec.wire import CNP_API_VERSION, CNP_KIND, MANAGED_BY_LABEL, TENANT_LABEL
+from tenancy.spec.wire import CNP_API_VERSION, CNP_KIND, MANAGED_BY_LABEL, PEER_LABEL, TENANT_LABEL
 
 ADMIN = "Admin"
 BASELINE = "Baseline"
 ACCEPT, DENY, PASS = "Accept", "Deny", "Pass"
 
 TENANT_PRIORITY = 100
+EDGE_PRIORITY = 99
 BASELINE_PRIORITY = 900
 PRIORITY_RANGE = (0, 1000)
 """``spec.priority``'s bounds in the CRD (``minimum: 0``, ``maximum: 1000``)."""
@@ -86,11 +95,9 @@ MAX_RULES = 100
 """``maxItems`` of ``spec.ingress`` and ``spec.egress`` in the CRD."""
 MAX_NETWORKS = 25
 """``maxItems`` of an egress peer's ``networks`` in the CRD."""
-FIXED_INGRESS_RULES = 3
-MAX_EDGES = MAX_RULES - FIXED_INGRESS_RULES
-"""``allowFrom`` entries a tenant may have with the Admin tier (one ingress rule each)."""
 
 TENANT_POLICY_PREFIX = "tenancy-tenant-"
+EDGE_POLICY_PREFIX = "tenancy-edge-"
 BASELINE_POLICY = "tenancy-baseline-default-deny"
 EVERY_NETWORK = "0.0.0.0/0"
 
@@ -101,6 +108,11 @@ TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": TENANT_LABEL, 
 def policy_name(tenant: str) -> str:
     """The tenant's Admin-tier ClusterNetworkPolicy."""
     return f"{TENANT_POLICY_PREFIX}{tenant}"
+
+
+def edge_policy_name(tenant: str, peer: str) -> str:
+    """The Admin-tier ClusterNetworkPolicy of the edge "``tenant`` allows ``peer``"."""
+    return f"{EDGE_POLICY_PREFIX}{tenant}-from-{peer}"
 
 
 def tenant_namespaces(tenant: str) -> dict[str, Any]:
@@ -116,7 +128,7 @@ def enabled(spec: PlatformSpec) -> bool:
 
 def problems(spec: PlatformSpec) -> list[Problem]:
     """``selfService.networkPolicies`` without the Admin tier (the tenant's own policies would then be
-    the only wall), and tenants with more edges than the Admin policy has rules for."""
+    the only wall)."""
     out: list[Problem] = []
     on = enabled(spec)
     for i, t in enumerate(spec.tenants):
@@ -129,18 +141,14 @@ def problems(spec: PlatformSpec) -> list[Problem]:
                 "the namespaced policies would be the only wall and the tenant could open it; set "
                 "cluster.clusterNetworkPolicies: true (VPC CNI v1.21.1+, Kubernetes 1.29+) or remove "
                 "selfService.networkPolicies"), t.name))
-        if on and len(t.allow_from) > MAX_EDGES:
-            out.append(Problem(f"tenants[{i}].allowFrom", (
-                f"tenant {t.name!r} has {len(t.allow_from)} allowFrom entries; its Admin-tier ClusterNetworkPolicy "
-                f"holds {MAX_RULES} ingress rules ({FIXED_INGRESS_RULES} fixed, one per edge), so at most {MAX_EDGES}: "
-                "merge peers, or set cluster.clusterNetworkPolicies: false"), t.name))
     return out
 
 
-def _meta(name: str, tenant: str | None = None) -> dict[str, Any]:
+def _meta(name: str, tenant: str | None = None, **extra: str) -> dict[str, Any]:
     labels = {MANAGED_BY_LABEL: naming.MANAGED_BY}
     if tenant is not None:
         labels[TENANT_LABEL] = tenant
+    labels.update(extra)
     return {"name": name, "labels": labels}
 
 
@@ -186,8 +194,6 @@ def tenant_policy(
     t = tenant.name
     ingress = [
         _rule("same-tenant", PASS, "from", [{"namespaces": tenant_namespaces(t)}]),
-        *(_rule(f"from-{e.tenant}", PASS, "from", [{"namespaces": tenant_namespaces(e.tenant)}], **ports(e.ports))
-          for e in tenant.allow_from),
     ]
     if workloads.ingress_controller_namespace:
         ingress.append(_rule("ingress-controller", PASS, "from", [
@@ -230,6 +236,27 @@ def tenant_policy(
     }
 
 
+def edge_policy(tenant: str, peer: str, edge_ports: Sequence[EdgePort] | None = None) -> Manifest:
+    """The edge "``tenant`` allows connections from ``peer``" in the Admin tier: Pass from the peer's
+    namespaces into the tenant's, on ``edge_ports`` only (every port when None), one priority step
+    before the tenant's wall. Depends on nothing but the two names and the ports."""
+    if tenant == peer:
+        raise ValueError(f"tenant {tenant!r} cannot allow itself: its namespaces already reach each other")
+    return {
+        "apiVersion": CNP_API_VERSION,
+        "kind": CNP_KIND,
+        "metadata": _meta(edge_policy_name(tenant, peer), tenant, **{PEER_LABEL: peer}),
+        "spec": {"tier": ADMIN, "priority": EDGE_PRIORITY, "subject": {"namespaces": tenant_namespaces(tenant)},
+                 "ingress": [_rule(f"from-{peer}", PASS, "from", [{"namespaces": tenant_namespaces(peer)}],
+                                   **ports(edge_ports))]},
+    }
+
+
+def tenant_edge_policies(tenant: TenantSpec) -> list[Manifest]:
+    """The edge policies of every ``allowFrom`` entry of ``tenant``, in spec order."""
+    return [edge_policy(tenant.name, e.tenant, e.ports) for e in tenant.allow_from]
+
+
 def baseline_policy() -> Manifest:
     """The Baseline-tier default deny for every tenant namespace (peers are required, so "all" is
     spelled out: every namespace, and 0.0.0.0/0 for egress)."""
@@ -253,7 +280,7 @@ def platform_manifests(spec: PlatformSpec) -> list[Manifest]:
         return []
     systems = [str(n) for n in spec.address_plan.system_subnets()]
     irsa = spec.identity.mode == "irsa"
-    return [baseline_policy(), *(tenant_policy(
+    return [baseline_policy(), *(m for t in spec.tenants for m in (tenant_policy(
         t, spec.workloads, spec.vpc_cidr, aws_service_cidrs=systems, pod_identity_agent=not irsa,
         service_cidr=spec.service_cidr, api_endpoint_cidrs=systems,
-        kubernetes_service_ip=spec.kubernetes_service_ip) for t in spec.tenants)]
+        kubernetes_service_ip=spec.kubernetes_service_ip), *tenant_edge_policies(t)))]
