@@ -1,0 +1,180 @@
+"""Tiered network policy semantics: ``ClusterNetworkPolicy`` (Admin, Baseline) around NetworkPolicies.
+
+The judge of :mod:`tenancy.plan.cluster_policies`, written from the specification, not from the
+renderer: the evaluation order of sig-network-policy-api (AdminNetworkPolicy / the v1alpha2
+ClusterNetworkPolicy, https://network-policy-api.sigs.k8s.io/ "API overview", "Tiers") as EKS
+implements it (EKS user guide cni-network-policy-configure.html; the CRD in tests/fixtures/crds):
+
+1. **Admin** tier: the policies whose ``subject`` selects the pod (the destination for ingress, the
+   source for egress), lowest ``priority`` first; within a policy, rules in order; the first rule
+   whose peers and ports match decides: ``Accept`` allows and ``Deny`` drops (no later tier is
+   consulted), ``Pass`` skips the rest of the Admin tier.
+2. **NetworkPolicy** layer: if some NetworkPolicy of that direction selects the pod, their union
+   decides (:mod:`tenancy.review.netpol`), and nothing after it.
+3. **Baseline** tier: as the Admin tier (``Accept``/``Deny``; a Baseline ``Pass`` is no decision).
+4. Default: allowed (``unselected`` overrides it, e.g. nothing under the VPC CNI's strict mode).
+
+A connection needs the source's egress AND the destination's ingress. Peers: ``namespaces`` (a
+label selector on the namespace), ``pods`` (``namespaceSelector`` AND ``podSelector``), ``networks``
+(CIDRs, egress only); ``ports``: ``portNumber``, ``portRange`` (inclusive), ``namedPort`` (the
+destination's; unknown: any port); no ``ports``: every port. A pod with unknown labels
+(``pod_labels=None``) is selected by a ``pods`` selector only when its ``podSelector`` is empty.
+
+Pure: no Pulumi, no cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from tenancy.review import netpol
+from tenancy.review.netpol import ANY, EGRESS, INGRESS, Endpoint, Port
+
+ADMIN, BASELINE = "Admin", "Baseline"
+ACCEPT, DENY, PASS = "Accept", "Deny", "Pass"
+PROTOCOLS = ("tcp", "udp", "sctp")
+
+
+def _pods_match(sel: Mapping[str, Any], ep: Endpoint) -> bool:
+    if not netpol.selector_matches(sel.get("namespaceSelector"), ep.ns_labels or {}):
+        return False
+    pod_sel = sel.get("podSelector")
+    if ep.pod_labels is None:
+        return netpol.selects_everything(pod_sel)
+    return netpol.selector_matches(pod_sel, ep.pod_labels)
+
+
+def subject_selects(policy: Mapping[str, Any], pod: Endpoint) -> bool:
+    """Does the policy's ``spec.subject`` select ``pod``?"""
+    if pod.namespace is None:
+        return False
+    subject = policy["spec"].get("subject") or {}
+    if "namespaces" in subject:
+        return netpol.selector_matches(subject["namespaces"], pod.ns_labels or {})
+    if "pods" in subject:
+        return _pods_match(subject["pods"], pod)
+    return False
+
+
+def peer_matches(peer: Mapping[str, Any], ep: Endpoint) -> bool:
+    """Does one ``from``/``to`` peer take in ``ep``?"""
+    if "networks" in peer:
+        return any(netpol.block_admits(str(c), (), ep.networks) for c in peer["networks"])
+    if ep.namespace is None:
+        return False
+    if "namespaces" in peer:
+        return netpol.selector_matches(peer["namespaces"], ep.ns_labels or {})
+    if "pods" in peer:
+        return _pods_match(peer["pods"], ep)
+    return False  # domainNames and unknown peers: never an in-cluster or address endpoint here
+
+
+def rule_ports(rule: Mapping[str, Any], named_ports: Mapping[str, int] | None) -> list[Port]:
+    """The ports a rule matches."""
+    ports = rule.get("ports")
+    if not ports:
+        return list(ANY)
+    out: list[Port] = []
+    for p in ports:
+        if "portNumber" in p:
+            n = p["portNumber"]
+            out.append((str(n.get("protocol") or "TCP").lower(), int(n["port"]), int(n["port"])))
+        elif "portRange" in p:
+            r = p["portRange"]
+            out.append((str(r.get("protocol") or "TCP").lower(), int(r["start"]), int(r["end"])))
+        elif "namedPort" in p:
+            if named_ports is None:
+                out.append(("any", 0, 65535))
+            elif p["namedPort"] in named_ports:
+                port = named_ports[p["namedPort"]]
+                out.append(("any", port, port))
+    return out
+
+
+def tier_action(policies: Sequence[Mapping[str, Any]], tier: str, pod: Endpoint, direction: str, other: Endpoint,
+                protocol: str, port: int) -> str | None:
+    """The first matching rule's action in ``tier`` for ``pod`` (subject) and ``other`` (peer), or None."""
+    key, peers_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
+    named = pod.named_ports if direction == INGRESS else other.named_ports
+    ordered = sorted((p for p in policies if p["spec"].get("tier") == tier and subject_selects(p, pod)),
+                     key=lambda p: int(p["spec"].get("priority", 0)))
+    for policy in ordered:
+        for rule in policy["spec"].get(key) or []:
+            if any(peer_matches(peer, other) for peer in rule.get(peers_key) or []) and \
+                    netpol.port_in(rule_ports(rule, named), protocol, port):
+                return str(rule["action"])
+    return None
+
+
+def side(cluster_policies: Sequence[Mapping[str, Any]], network_policies: Sequence[Mapping[str, Any]],
+         pod: Endpoint, direction: str, other: Endpoint, protocol: str, port: int,
+         unselected: Sequence[Port] = ANY) -> tuple[bool, str]:
+    """Whether ``pod`` may send to (egress) / accept from (ingress) ``other`` on ``protocol``/``port``,
+    and which layer decided (``Admin``, ``NetworkPolicy``, ``Baseline``, ``default``).
+    ``network_policies``: those of ``pod``'s namespace."""
+    action = tier_action(cluster_policies, ADMIN, pod, direction, other, protocol, port)
+    if action in (ACCEPT, DENY):
+        return action == ACCEPT, ADMIN
+    applying = [p for p in network_policies if netpol.applies(p, direction)]
+    if any(netpol.must_select(p, pod) for p in applying):
+        ports = netpol.allowed(applying, pod, direction, other, unselected=())
+        return netpol.port_in(ports, protocol, port), "NetworkPolicy"
+    action = tier_action(cluster_policies, BASELINE, pod, direction, other, protocol, port)
+    if action in (ACCEPT, DENY):
+        return action == ACCEPT, BASELINE
+    return netpol.port_in(unselected, protocol, port), "default"
+
+
+def verdict(cluster_policies: Sequence[Mapping[str, Any]], network_policies: Mapping[str, Sequence[Mapping[str, Any]]],
+            src: Endpoint, dst: Endpoint, protocol: str, port: int, unselected: Sequence[Port] = ANY) -> bool:
+    """Can ``src`` open a connection to ``dst`` on ``protocol``/``port``? ``network_policies``:
+    namespace -> its NetworkPolicies. An endpoint outside the cluster enforces nothing."""
+    ok_out = src.namespace is None or side(cluster_policies, network_policies.get(src.namespace, ()), src, EGRESS,
+                                           dst, protocol, port, unselected)[0]
+    ok_in = dst.namespace is None or side(cluster_policies, network_policies.get(dst.namespace, ()), dst, INGRESS,
+                                          src, protocol, port, unselected)[0]
+    return ok_out and ok_in
+
+
+def _boundaries(ports: Iterable[Port]) -> list[int]:
+    cuts = {0}
+    for _, lo, hi in ports:
+        cuts.add(lo)
+        if hi < 65535:
+            cuts.add(hi + 1)
+    return sorted(cuts)
+
+
+def _all_ports(cluster_policies: Sequence[Mapping[str, Any]],
+               network_policies: Mapping[str, Sequence[Mapping[str, Any]]], src: Endpoint,
+               dst: Endpoint) -> list[Port]:
+    out: list[Port] = []
+    for p in cluster_policies:
+        for key in ("ingress", "egress"):
+            for rule in p["spec"].get(key) or []:
+                out += rule_ports(rule, dst.named_ports)
+    for ns in (src.namespace, dst.namespace):
+        for np in network_policies.get(ns or "", ()):
+            for key in ("ingress", "egress"):
+                for rule in (np.get("spec") or {}).get(key) or []:
+                    out += netpol.rule_ports(rule, dst.named_ports)
+    return out
+
+
+def connection(cluster_policies: Sequence[Mapping[str, Any]],
+               network_policies: Mapping[str, Sequence[Mapping[str, Any]]], src: Endpoint, dst: Endpoint,
+               unselected: Sequence[Port] = ANY) -> list[Port]:
+    """Every protocol/port ``src`` can open to ``dst``: exact, by evaluating one port of each interval
+    the policies' port bounds cut 0–65535 into (the verdict is constant inside one)."""
+    cuts = _boundaries([*_all_ports(cluster_policies, network_policies, src, dst), *unselected])
+    out: list[Port] = []
+    for proto in PROTOCOLS:
+        for i, lo in enumerate(cuts):
+            hi = cuts[i + 1] - 1 if i + 1 < len(cuts) else 65535
+            if verdict(cluster_policies, network_policies, src, dst, proto, lo, unselected):
+                if out and out[-1][0] == proto and out[-1][2] == lo - 1:
+                    out[-1] = (proto, out[-1][1], hi)
+                else:
+                    out.append((proto, lo, hi))
+    return out
