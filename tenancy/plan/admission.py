@@ -627,9 +627,9 @@ _TENANT_CALLER = (f"(has(request.userInfo.groups) && request.userInfo.groups.exi
 
 
 def _platform_owned(obj: str) -> str:
-    return (f"({obj} != null && ({obj}.metadata.name.startsWith('{PLATFORM_POLICY_PREFIX}') || "
+    return (f"({obj}.metadata.name.startsWith('{PLATFORM_POLICY_PREFIX}') || "
             f"(has({obj}.metadata.labels) && '{MANAGED_BY_LABEL}' in {obj}.metadata.labels && "
-            f"{obj}.metadata.labels['{MANAGED_BY_LABEL}'] == '{MANAGED_BY_LABELS[MANAGED_BY_LABEL]}')))")
+            f"{obj}.metadata.labels['{MANAGED_BY_LABEL}'] == '{MANAGED_BY_LABELS[MANAGED_BY_LABEL]}'))")
 
 
 NETWORK_POLICY_GUARD_MATCH_CONDITIONS: list[dict[str, str]] = [
@@ -640,7 +640,9 @@ accounts are judged; the platform's deployer and cluster admins carry neither.""
 
 NETWORK_POLICY_GUARD_VALIDATIONS: list[dict[str, str]] = [
     {
-        "expression": f"!{_platform_owned('oldObject')} && !{_platform_owned('object')}",
+        # object is null on DELETE, oldObject on CREATE: each is read only when the operation has it
+        "expression": (f"(request.operation == 'CREATE' || !{_platform_owned('oldObject')}) && "
+                       f"(request.operation == 'DELETE' || !{_platform_owned('object')})"),
         "message": (f"NetworkPolicies named {PLATFORM_POLICY_PREFIX}* (or labelled {MANAGED_BY_LABEL}=tenancy) are "
                     "the platform's walls: tenants may not create, change or delete them; name your own policy "
                     "without that prefix and label"),
