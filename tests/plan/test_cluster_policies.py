@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tenancy.plan import admission, cluster_policies as cp
+from tenancy.plan import admission
+from tenancy.plan import cluster_policies as cp
 from tenancy.plan import kubernetes as pk
 from tenancy.plan.validate import load_platform
 from tenancy.spec import SpecError, TenantSpec, WorkloadsSpec, versions
