@@ -75,7 +75,9 @@ SIDE_NAMES = {"securityGroupEgress": ("{a}'s security groups", "let it out towar
               "networkPolicyEgress": ("{a}'s NetworkPolicies", "let it out towards {z}"),
               "networkPolicyIngress": ("{z}'s NetworkPolicies", "admit {a}"),
               "networkAclEgress": ("{a}'s network ACL", "lets it out towards {z}"),
-              "networkAclIngress": ("{z}'s network ACL", "admits {a}")}
+              "networkAclIngress": ("{z}'s network ACL", "admits {a}"),
+              "adminTierEgress": ("{a}'s Admin-tier ClusterNetworkPolicies", "let it out towards {z}"),
+              "adminTierIngress": ("{z}'s Admin-tier ClusterNetworkPolicies", "admit {a}")}
 """Each side of a wall between two tenants, judged on its own (facts ``sides``)."""
 
 

@@ -66,7 +66,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tenancy.review import netpol
+from tenancy.review import netpol, tiers
 from tenancy.review import reachability as sg
 from tenancy.review.netpol import Port, selector_matches
 from tenancy.review.netpol import covers as covers  # re-exported: tenancy.review.diff, tests
@@ -80,6 +80,7 @@ from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY as IAM_ROLE_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY_ATTACHMENT as IAM_ATTACHMENT
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL, TIER_LABEL
+from tenancy.spec.wire import K8S_CLUSTER_NETWORK_POLICY as CLUSTER_NETWORK_POLICY
 from tenancy.spec.wire import K8S_NAMESPACE as NAMESPACE
 from tenancy.spec.wire import K8S_NETWORK_POLICY as NETWORK_POLICY
 from tenancy.spec.wire import K8S_SECURITY_GROUP_POLICY as SECURITY_GROUP_POLICY
@@ -331,19 +332,30 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
     api = _kubernetes_service_ip(by_type)
     if api is not None:  # the API through its in-cluster Service (what kubernetesApiAccess opens)
         eps.append(_Ep(KUBERNETES_API, netpol.Endpoint(networks=(f"{api}/32",))))
+    # ClusterNetworkPolicies (issue 26): with any, the NetworkPolicy layer is judged in the tier model
+    # (Admin, then the NetworkPolicies, then Baseline: tenancy.review.tiers), so tenant-owned policies
+    # cannot open what an Admin policy denies.
+    cnps = [r["inputs"] for r in by_type.get(CLUSTER_NETWORK_POLICY, [])
+            if isinstance((r.get("inputs") or {}).get("spec"), Mapping)]
+    cluster = tiers.Index(cnps) if cnps else None
+
+    def conn(s: netpol.Endpoint, d: netpol.Endpoint) -> list[Port]:
+        if cluster is None:
+            return netpol.connection(policies.get(s.namespace or "", []), s, policies.get(d.namespace or "", []), d)
+        return tiers.connection(cluster, policies, s, d)
+
     for src in eps:
         for dst in eps:
             if src.name == dst.name or (src.name not in tset and dst.name not in tset):
                 continue
-            src_pol, dst_pol = policies.get(src.ep.namespace or "", []), policies.get(dst.ep.namespace or "", [])
-            ports = netpol.connection(src_pol, src.ep, dst_pol, dst.ep)
+            ports = conn(src.ep, dst.ep)
             f.network.setdefault((src.name, dst.name), {})["networkPolicy"] = ports
             if ports and (src.ep.namespace or dst.ep.namespace):
                 # Sound, not precise: some pod of each namespace MAY match the selectors. Would pods
                 # without labels connect too? If not, the opening needs particular pod labels.
                 bare_src = replace(src.ep, pod_labels={}) if src.ep.namespace else src.ep
                 bare_dst = replace(dst.ep, pod_labels={}) if dst.ep.namespace else dst.ep
-                if not netpol.connection(src_pol, bare_src, dst_pol, bare_dst):
+                if not conn(bare_src, bare_dst):
                     f.label_dependent.add((src.name, dst.name))
             if src.name in tset and dst.name in tset:
                 f.sides.setdefault((src.name, dst.name), {}).update({
@@ -351,6 +363,10 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                                                           dst.ep),
                     "networkPolicyIngress": netpol.allowed(policies.get(dst.ep.namespace or "", []), dst.ep,
                                                            "ingress", src.ep)})
+                if cluster is not None:  # each side of the cluster-wide wall: a loosened Admin policy shows
+                    f.sides[(src.name, dst.name)].update({
+                        "adminTierEgress": tiers.admin_admits(cluster, src.ep, "Egress", dst.ep),
+                        "adminTierIngress": tiers.admin_admits(cluster, dst.ep, "Ingress", src.ep)})
 
 
 def _kubernetes_service_ip(by_type: Mapping[str, list[Mapping[str, Any]]]) -> str | None:

@@ -17,8 +17,13 @@ implements it (EKS user guide cni-network-policy-configure.html; the CRD in test
 A connection needs the source's egress AND the destination's ingress. Peers: ``namespaces`` (a
 label selector on the namespace), ``pods`` (``namespaceSelector`` AND ``podSelector``), ``networks``
 (CIDRs, egress only); ``ports``: ``portNumber``, ``portRange`` (inclusive), ``namedPort`` (the
-destination's; unknown: any port); no ``ports``: every port. A pod with unknown labels
-(``pod_labels=None``) is selected by a ``pods`` selector only when its ``podSelector`` is empty.
+destination's; unknown: any port); no ``ports``: every port.
+
+Pods with unknown labels (``pod_labels=None``, "some pod of the namespace", as the isolation facts
+ask): a subject's ``pods`` selector selects it only when its ``podSelector`` is empty; a rule's
+``pods`` peer matches it surely only when empty (what a ``Deny`` needs) and possibly otherwise (what
+an ``Accept`` or ``Pass`` needs) — an over-approximation of what is allowed, the reviewer's safe
+side (a ``Pass`` that may match, ahead of an ``Accept`` that would, is read as the Pass).
 
 Pure: no Pulumi, no cluster.
 """
@@ -36,12 +41,14 @@ ACCEPT, DENY, PASS = "Accept", "Deny", "Pass"
 PROTOCOLS = ("tcp", "udp", "sctp")
 
 
-def _pods_match(sel: Mapping[str, Any], ep: Endpoint) -> bool:
+def _pods_match(sel: Mapping[str, Any], ep: Endpoint, certain: bool = True) -> bool:
+    """``pods`` (``namespaceSelector`` AND ``podSelector``) against ``ep``. Labels unknown: with
+    ``certain`` only an empty podSelector matches (every pod does), else any may."""
     if not netpol.selector_matches(sel.get("namespaceSelector"), ep.ns_labels or {}):
         return False
     pod_sel = sel.get("podSelector")
     if ep.pod_labels is None:
-        return netpol.selects_everything(pod_sel)
+        return netpol.selects_everything(pod_sel) or not certain
     return netpol.selector_matches(pod_sel, ep.pod_labels)
 
 
@@ -57,8 +64,8 @@ def subject_selects(policy: Mapping[str, Any], pod: Endpoint) -> bool:
     return False
 
 
-def peer_matches(peer: Mapping[str, Any], ep: Endpoint) -> bool:
-    """Does one ``from``/``to`` peer take in ``ep``?"""
+def peer_matches(peer: Mapping[str, Any], ep: Endpoint, certain: bool = True) -> bool:
+    """Does one ``from``/``to`` peer take in ``ep``? (``certain``: see :func:`_pods_match`.)"""
     if "networks" in peer:
         return any(netpol.block_admits(str(c), (), ep.networks) for c in peer["networks"])
     if ep.namespace is None:
@@ -66,7 +73,7 @@ def peer_matches(peer: Mapping[str, Any], ep: Endpoint) -> bool:
     if "namespaces" in peer:
         return netpol.selector_matches(peer["namespaces"], ep.ns_labels or {})
     if "pods" in peer:
-        return _pods_match(peer["pods"], ep)
+        return _pods_match(peer["pods"], ep, certain)
     return False  # domainNames and unknown peers: never an in-cluster or address endpoint here
 
 
@@ -92,22 +99,49 @@ def rule_ports(rule: Mapping[str, Any], named_ports: Mapping[str, int] | None) -
     return out
 
 
-def tier_action(policies: Sequence[Mapping[str, Any]], tier: str, pod: Endpoint, direction: str, other: Endpoint,
+class Index:
+    """Cluster policies with the ones selecting each endpoint remembered, so that judging many pairs
+    costs one pass over the policies per distinct endpoint, not per pair."""
+
+    def __init__(self, policies: Iterable[Mapping[str, Any]]) -> None:
+        self.policies = list(policies)
+        self._memo: dict[Any, list[Mapping[str, Any]]] = {}
+
+    def selecting(self, pod: Endpoint) -> list[Mapping[str, Any]]:
+        """The policies whose subject selects ``pod``, lowest priority number first."""
+        key = (pod.namespace, tuple(sorted((pod.ns_labels or {}).items())),
+               None if pod.pod_labels is None else tuple(sorted(pod.pod_labels.items())))
+        if key not in self._memo:
+            self._memo[key] = sorted((p for p in self.policies if subject_selects(p, pod)),
+                                     key=lambda p: int(p["spec"].get("priority", 0)))
+        return self._memo[key]
+
+
+Policies = Sequence[Mapping[str, Any]] | Index
+
+
+def index(policies: Policies) -> Index:
+    return policies if isinstance(policies, Index) else Index(policies)
+
+
+def tier_action(policies: Policies, tier: str, pod: Endpoint, direction: str, other: Endpoint,
                 protocol: str, port: int) -> str | None:
     """The first matching rule's action in ``tier`` for ``pod`` (subject) and ``other`` (peer), or None."""
     key, peers_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
     named = pod.named_ports if direction == INGRESS else other.named_ports
-    ordered = sorted((p for p in policies if p["spec"].get("tier") == tier and subject_selects(p, pod)),
-                     key=lambda p: int(p["spec"].get("priority", 0)))
+    ordered = [p for p in index(policies).selecting(pod) if p["spec"].get("tier") == tier]
     for policy in ordered:
         for rule in policy["spec"].get(key) or []:
-            if any(peer_matches(peer, other) for peer in rule.get(peers_key) or []) and \
+            # some pod (labels unknown): a Deny counts only where it surely matches, an Accept or Pass
+            # wherever it may — the over-approximation of what is allowed (module docstring)
+            certain = rule.get("action") == DENY
+            if any(peer_matches(peer, other, certain) for peer in rule.get(peers_key) or []) and \
                     netpol.port_in(rule_ports(rule, named), protocol, port):
                 return str(rule["action"])
     return None
 
 
-def side(cluster_policies: Sequence[Mapping[str, Any]], network_policies: Sequence[Mapping[str, Any]],
+def side(cluster_policies: Policies, network_policies: Sequence[Mapping[str, Any]],
          pod: Endpoint, direction: str, other: Endpoint, protocol: str, port: int,
          unselected: Sequence[Port] = ANY) -> tuple[bool, str]:
     """Whether ``pod`` may send to (egress) / accept from (ingress) ``other`` on ``protocol``/``port``,
@@ -117,16 +151,20 @@ def side(cluster_policies: Sequence[Mapping[str, Any]], network_policies: Sequen
     if action in (ACCEPT, DENY):
         return action == ACCEPT, ADMIN
     applying = [p for p in network_policies if netpol.applies(p, direction)]
-    if any(netpol.must_select(p, pod) for p in applying):
-        ports = netpol.allowed(applying, pod, direction, other, unselected=())
-        return netpol.port_in(ports, protocol, port), "NetworkPolicy"
+    by_np = False
+    if any(netpol.may_select(p, pod) for p in applying):
+        by_np = netpol.port_in(netpol.allowed(applying, pod, direction, other, unselected=()), protocol, port)
+        if by_np or any(netpol.must_select(p, pod) for p in applying):
+            return by_np, "NetworkPolicy"
+        # labels unknown and only label-selecting policies: some pods are selected (denied above),
+        # others fall through to the Baseline tier (the union: an over-approximation)
     action = tier_action(cluster_policies, BASELINE, pod, direction, other, protocol, port)
     if action in (ACCEPT, DENY):
         return action == ACCEPT, BASELINE
     return netpol.port_in(unselected, protocol, port), "default"
 
 
-def verdict(cluster_policies: Sequence[Mapping[str, Any]], network_policies: Mapping[str, Sequence[Mapping[str, Any]]],
+def verdict(cluster_policies: Policies, network_policies: Mapping[str, Sequence[Mapping[str, Any]]],
             src: Endpoint, dst: Endpoint, protocol: str, port: int, unselected: Sequence[Port] = ANY) -> bool:
     """Can ``src`` open a connection to ``dst`` on ``protocol``/``port``? ``network_policies``:
     namespace -> its NetworkPolicies. An endpoint outside the cluster enforces nothing."""
@@ -146,11 +184,10 @@ def _boundaries(ports: Iterable[Port]) -> list[int]:
     return sorted(cuts)
 
 
-def _all_ports(cluster_policies: Sequence[Mapping[str, Any]],
-               network_policies: Mapping[str, Sequence[Mapping[str, Any]]], src: Endpoint,
-               dst: Endpoint) -> list[Port]:
+def _all_ports(cluster_policies: Index, network_policies: Mapping[str, Sequence[Mapping[str, Any]]],
+               src: Endpoint, dst: Endpoint) -> list[Port]:
     out: list[Port] = []
-    for p in cluster_policies:
+    for p in [*cluster_policies.selecting(src), *cluster_policies.selecting(dst)]:
         for key in ("ingress", "egress"):
             for rule in p["spec"].get(key) or []:
                 out += rule_ports(rule, dst.named_ports)
@@ -162,19 +199,51 @@ def _all_ports(cluster_policies: Sequence[Mapping[str, Any]],
     return out
 
 
-def connection(cluster_policies: Sequence[Mapping[str, Any]],
+def _segments(ports: Iterable[Port]) -> list[tuple[int, int]]:
+    cuts = _boundaries(ports)
+    return [(lo, cuts[i + 1] - 1 if i + 1 < len(cuts) else 65535) for i, lo in enumerate(cuts)]
+
+
+def _add(out: list[Port], proto: str, lo: int, hi: int) -> None:
+    if out and out[-1][0] == proto and out[-1][2] == lo - 1:
+        out[-1] = (proto, out[-1][1], hi)
+    else:
+        out.append((proto, lo, hi))
+
+
+def connection(cluster_policies: Policies,
                network_policies: Mapping[str, Sequence[Mapping[str, Any]]], src: Endpoint, dst: Endpoint,
                unselected: Sequence[Port] = ANY) -> list[Port]:
     """Every protocol/port ``src`` can open to ``dst``: exact, by evaluating one port of each interval
     the policies' port bounds cut 0–65535 into (the verdict is constant inside one)."""
-    cuts = _boundaries([*_all_ports(cluster_policies, network_policies, src, dst), *unselected])
+    cluster_policies = index(cluster_policies)
+    segments = _segments([*_all_ports(cluster_policies, network_policies, src, dst), *unselected])
     out: list[Port] = []
     for proto in PROTOCOLS:
-        for i, lo in enumerate(cuts):
-            hi = cuts[i + 1] - 1 if i + 1 < len(cuts) else 65535
+        for lo, hi in segments:
             if verdict(cluster_policies, network_policies, src, dst, proto, lo, unselected):
-                if out and out[-1][0] == proto and out[-1][2] == lo - 1:
-                    out[-1] = (proto, out[-1][1], hi)
-                else:
-                    out.append((proto, lo, hi))
-    return out
+                _add(out, proto, lo, hi)
+    return _any(out)
+
+
+def _any(ports: list[Port]) -> list[Port]:
+    """The same ranges for every protocol are written once, as ``any`` (as :mod:`netpol` does)."""
+    per = [[(lo, hi) for p, lo, hi in ports if p == proto] for proto in PROTOCOLS]
+    if per[0] and all(r == per[0] for r in per):
+        return [("any", lo, hi) for lo, hi in per[0]]
+    return ports
+
+
+def admin_admits(cluster_policies: Policies, pod: Endpoint, direction: str, other: Endpoint) -> list[Port]:
+    """The ports on which the Admin tier does not deny ``pod``'s ``direction`` with ``other`` (Accept,
+    Pass or no matching rule): one side of the cluster-wide wall, on its own."""
+    cluster_policies = index(cluster_policies)
+    named = pod.named_ports if direction == INGRESS else other.named_ports
+    ports = [q for p in cluster_policies.selecting(pod) for key in ("ingress", "egress")
+             for r in p["spec"].get(key) or [] for q in rule_ports(r, named)]
+    out: list[Port] = []
+    for proto in PROTOCOLS:
+        for lo, hi in _segments(ports):
+            if tier_action(cluster_policies, ADMIN, pod, direction, other, proto, lo) != DENY:
+                _add(out, proto, lo, hi)
+    return _any(out)
