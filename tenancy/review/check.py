@@ -16,7 +16,10 @@ tenant-placement-enforced mandatory   an admission policy bound with ``Deny`` ch
                                       creation in every tenant namespace
 no-fence-writes           mandatory   no persona bound in a tenant namespace can write a
                                       fence (NetworkPolicies, quotas, limits, namespaces,
-                                      admission policies, mesh policies, cluster RBAC)
+                                      admission policies, mesh policies, cluster RBAC);
+                                      NetworkPolicies only where the Admin tier walls the
+                                      tenant and admission guards the platform's policies
+                                      (``selfService.networkPolicies``, facts ``walls``)
 taints-match-admission    mandatory   every node group of a tenant carries the taint
                                       ``tenancy/tenant=<t>:NoSchedule`` and label the
                                       admission policy pins pods to; every node pool's
@@ -170,6 +173,10 @@ def no_fence_writes(resources: Resources, facts: IsolationFacts) -> list[Violati
         if tenant is None:
             continue
         fences = fence_grants(grants)
+        if fences and ns != "*" and all((facts.walls.get(tenant) or {}).values()) and facts.walls.get(tenant):
+            # selfService.networkPolicies (issue 26): writing its own NetworkPolicies is no fence behind
+            # the Admin tier with the platform's policies guarded by admission
+            fences = [g for g in fences if g.rpartition(":")[0].split("/", 1)[-1] != "networkpolicies"]
         if fences:
             out.append(Violation("no-fence-writes", tenant, (facts.rbac_bindings.get((ns, subject)) or [ns])[0],
                                  f"{subject} can write its own fences in {ns if ns != '*' else 'the cluster'}: "

@@ -447,7 +447,22 @@ def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[s
         *_rbac_changes(base, head, new_or_gone),
         *_placement_changes(base, head, new_or_gone),
         *_admission_changes(base, head, new_or_gone),
+        *_wall_changes(base, head, new_or_gone),
     ]
+
+
+def _wall_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -> list[dict[str, Any]]:
+    """A tenant leaving (or coming behind) the Admin-tier wall or the NetworkPolicy guard (facts ``walls``)."""
+    what = {"adminTier": ("network", "the Admin-tier ClusterNetworkPolicies wall {t} off from other tenants and IMDS"),
+            "networkPolicyGuard": ("admission", "admission guards the platform's NetworkPolicies in {t}'s namespace")}
+    out = []
+    for t in sorted((set(b.walls) | set(h.walls)) - new_or_gone):
+        for key, (layer, text) in what.items():
+            was, now = (b.walls.get(t) or {}).get(key, False), (h.walls.get(t) or {}).get(key, False)
+            if was != now:
+                out.append(_change("tightened" if now else "loosened", layer, t, None,
+                                   ("now: " if now else "no longer: ") + text.format(t=t)))
+    return out
 
 
 # --------------------------------------------------------------------------------------------

@@ -181,6 +181,12 @@ class IsolationFacts:
     ``networkAclEgress`` / ``networkAclIngress``. A connection needs both sides of every wall
     (:attr:`network`); a side open alone is a latent hole."""
 
+    walls: dict[str, dict[str, bool]] = field(default_factory=dict)
+    """tenant → ``adminTier``: the Admin-tier ClusterNetworkPolicies deny its namespace every other
+    tenant's traffic on every port and its pods IMDS (what lets it own NetworkPolicies safely);
+    ``networkPolicyGuard``: an enforced admission policy judges NetworkPolicy deletes in its
+    namespace (the guard of the platform's own policies). Only with ClusterNetworkPolicies."""
+
     def namespace_tenant(self, namespace: str) -> str | None:
         for t, info in self.tenants.items():
             if info["namespace"] == namespace:
@@ -217,6 +223,7 @@ class IsolationFacts:
             "admission": {"policies": {p: self.policies[p] for p in sorted(self.policies)},
                           "enforced": {t: self.enforced[t] for t in sorted(self.enforced)}},
             "podSecurity": {t: self.pod_security[t] for t in sorted(self.pod_security)},
+            **({"walls": {t: self.walls[t] for t in sorted(self.walls)}} if self.walls else {}),
         }
 
 
@@ -244,7 +251,35 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
     _rbac(f, by_type)
     _placement(f, by_type, tenants)
     _admission(f, by_type)
+    _walls(f, by_type)
     return f
+
+
+IMDS = "169.254.169.254/32"
+_STRANGER = "tenancy-facts-stranger"
+"""A namespace (and tenant) no render has: the probe for "every other tenant"."""
+
+
+def _walls(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    """Per tenant: is it behind the Admin tier, and are NetworkPolicy deletes in its namespace
+    judged by an enforced admission policy? (``IsolationFacts.walls``)"""
+    cnps = [r["inputs"] for r in by_type.get(CLUSTER_NETWORK_POLICY, [])
+            if isinstance((r.get("inputs") or {}).get("spec"), Mapping)]
+    if not cnps:
+        return
+    cluster = tiers.Index(cnps)
+    stranger = netpol.Endpoint(_STRANGER, {NAME_LABEL: _STRANGER, TENANT_LABEL: _STRANGER}, None)
+    guards = {name for name, p in f.policies.items()
+              if any("networkpolicies" in (r.get("resources") or []) and "DELETE" in (r.get("operations") or [])
+                     for r in (p.get("scope") or {}).get("resourceRules") or [])}
+    for t, info in f.tenants.items():
+        if not info["namespace"]:
+            continue
+        pod = netpol.Endpoint(info["namespace"], info["labels"], None)
+        walled = (not tiers.admin_admits(cluster, pod, "Ingress", stranger)
+                  and not tiers.admin_admits(cluster, pod, "Egress", netpol.Endpoint(networks=(IMDS,))))
+        guarded = any("Deny" in acts for p, acts in (f.enforced.get(t) or {}).items() if p in guards)
+        f.walls[t] = {"adminTier": walled, "networkPolicyGuard": guarded}
 
 
 # --------------------------------------------------------------------------------------------
