@@ -392,16 +392,24 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 bare_dst = replace(dst.ep, pod_labels={}) if dst.ep.namespace else dst.ep
                 if not conn(bare_src, bare_dst):
                     f.label_dependent.add((src.name, dst.name))
-            if src.name in tset and dst.name in tset:
+            if src.name in tset and dst.name in tset and cluster is None:
                 f.sides.setdefault((src.name, dst.name), {}).update({
                     "networkPolicyEgress": netpol.allowed(policies.get(src.ep.namespace or "", []), src.ep, "egress",
                                                           dst.ep),
                     "networkPolicyIngress": netpol.allowed(policies.get(dst.ep.namespace or "", []), dst.ep,
                                                            "ingress", src.ep)})
-                if cluster is not None:  # each side of the cluster-wide wall: a loosened Admin policy shows
-                    f.sides[(src.name, dst.name)].update({
-                        "adminTierEgress": tiers.admin_admits(cluster, src.ep, "Egress", dst.ep),
-                        "adminTierIngress": tiers.admin_admits(cluster, dst.ep, "Ingress", src.ep)})
+            elif src.name in tset and dst.name in tset and cluster is not None:
+                # Each side with every tier, less what the Admin wall at the OTHER end denies: no tenant
+                # can change that wall, so a tenant's own policy opening its side towards a walled peer
+                # is no latent hole. And each side of the Admin wall alone: a loosened Admin policy shows.
+                admin_out = tiers.admin_admits(cluster, src.ep, "Egress", dst.ep)
+                admin_in = tiers.admin_admits(cluster, dst.ep, "Ingress", src.ep)
+                f.sides.setdefault((src.name, dst.name), {}).update({
+                    "networkPolicyEgress": netpol.intersect(
+                        tiers.side_ports(cluster, policies, src.ep, "Egress", dst.ep), admin_in),
+                    "networkPolicyIngress": netpol.intersect(
+                        tiers.side_ports(cluster, policies, dst.ep, "Ingress", src.ep), admin_out),
+                    "adminTierEgress": admin_out, "adminTierIngress": admin_in})
 
 
 def _kubernetes_service_ip(by_type: Mapping[str, list[Mapping[str, Any]]]) -> str | None:
