@@ -48,7 +48,7 @@ peers (one tenant each) with the same action (Pass), so their order changes noth
 role thus serves any number of tenants, and adding a tenant or an edge changes no other object.
 Objects per cluster: one wall per tenant, one policy per ``allowFrom`` edge, one Baseline — 500
 tenants with 3 edges each are 2001 objects, and no tenant's policy grows with the others (the
-CRD's limit of 100 rules per direction is never approached: a wall has at most 3 ingress and 13
+CRD's limit of 100 rules per direction is never approached: a wall has at most 3 ingress and 11
 egress rules). 0–98 are left for an operator's own Admin policies that must win over tenancy's (an
 incident quarantine), 101–1000 for ones tenancy's must win over. The Baseline policy uses
 :data:`BASELINE_PRIORITY` (900), leaving 0–899 for an operator's Baseline policies that should
