@@ -106,14 +106,32 @@ class Index:
     def __init__(self, policies: Iterable[Mapping[str, Any]]) -> None:
         self.policies = list(policies)
         self._memo: dict[Any, list[Mapping[str, Any]]] = {}
+        self._by_id: dict[int, tuple[Endpoint, list[Mapping[str, Any]]]] = {}
+        self._ports: dict[int, tuple[Mapping[str, Any], list[Port]]] = {}
+
+    def ports_of(self, policy: Mapping[str, Any], named: Mapping[str, int] | None) -> list[Port]:
+        """Every port bound of ``policy``'s rules (remembered unless named ports are resolved)."""
+        if named is not None:
+            return [q for key in ("ingress", "egress") for r in policy["spec"].get(key) or []
+                    for q in rule_ports(r, named)]
+        got = self._ports.get(id(policy))
+        if got is None or got[0] is not policy:
+            got = (policy, [q for key in ("ingress", "egress") for r in policy["spec"].get(key) or []
+                            for q in rule_ports(r, None)])
+            self._ports[id(policy)] = got
+        return got[1]
 
     def selecting(self, pod: Endpoint) -> list[Mapping[str, Any]]:
         """The policies whose subject selects ``pod``, lowest priority number first."""
+        known = self._by_id.get(id(pod))
+        if known is not None and known[0] is pod:
+            return known[1]
         key = (pod.namespace, tuple(sorted((pod.ns_labels or {}).items())),
                None if pod.pod_labels is None else tuple(sorted(pod.pod_labels.items())))
         if key not in self._memo:
             self._memo[key] = sorted((p for p in self.policies if subject_selects(p, pod)),
                                      key=lambda p: int(p["spec"].get("priority", 0)))
+        self._by_id[id(pod)] = (pod, self._memo[key])
         return self._memo[key]
 
 
@@ -122,6 +140,27 @@ Policies = Sequence[Mapping[str, Any]] | Index
 
 def index(policies: Policies) -> Index:
     return policies if isinstance(policies, Index) else Index(policies)
+
+
+def matching_rules(policies: Policies, tier: str, pod: Endpoint, direction: str,
+                   other: Endpoint) -> list[tuple[str, list[Port]]]:
+    """(action, ports) of the rules of ``tier`` whose peers take in ``other``, in evaluation order:
+    the first whose ports hold a connection's decides it."""
+    key, peers_key = ("ingress", "from") if direction == INGRESS else ("egress", "to")
+    named = pod.named_ports if direction == INGRESS else other.named_ports
+    out = []
+    for policy in index(policies).selecting(pod):
+        if policy["spec"].get("tier") != tier:
+            continue
+        for rule in policy["spec"].get(key) or []:
+            certain = rule.get("action") == DENY  # see tier_action
+            if any(peer_matches(peer, other, certain) for peer in rule.get(peers_key) or []):
+                out.append((str(rule["action"]), rule_ports(rule, named)))
+    return out
+
+
+def _first(rules: Sequence[tuple[str, list[Port]]], protocol: str, port: int) -> str | None:
+    return next((action for action, ports in rules if netpol.port_in(ports, protocol, port)), None)
 
 
 def tier_action(policies: Policies, tier: str, pod: Endpoint, direction: str, other: Endpoint,
@@ -141,27 +180,42 @@ def tier_action(policies: Policies, tier: str, pod: Endpoint, direction: str, ot
     return None
 
 
+def _judge(cluster_policies: Policies, network_policies: Sequence[Mapping[str, Any]], pod: Endpoint,
+           direction: str, other: Endpoint, unselected: Sequence[Port] = ANY) -> Any:
+    """``side`` for one pod, direction and peer, with the NetworkPolicy layer computed once: a
+    function of (protocol, port) -> (allowed, deciding layer)."""
+    applying = [p for p in network_policies if netpol.applies(p, direction)]
+    may = any(netpol.may_select(p, pod) for p in applying)
+    must = any(netpol.must_select(p, pod) for p in applying)
+    np_ports = netpol.allowed(applying, pod, direction, other, unselected=()) if may else []
+    admin = matching_rules(cluster_policies, ADMIN, pod, direction, other)
+    baseline = matching_rules(cluster_policies, BASELINE, pod, direction, other)
+
+    def judge(protocol: str, port: int) -> tuple[bool, str]:
+        action = _first(admin, protocol, port)
+        if action in (ACCEPT, DENY):
+            return action == ACCEPT, ADMIN
+        if may:
+            by_np = netpol.port_in(np_ports, protocol, port)
+            if by_np or must:
+                return by_np, "NetworkPolicy"
+            # labels unknown and only label-selecting policies: some pods are selected (denied above),
+            # others fall through to the Baseline tier (the union: an over-approximation)
+        action = _first(baseline, protocol, port)
+        if action in (ACCEPT, DENY):
+            return action == ACCEPT, BASELINE
+        return netpol.port_in(unselected, protocol, port), "default"
+
+    return judge
+
+
 def side(cluster_policies: Policies, network_policies: Sequence[Mapping[str, Any]],
          pod: Endpoint, direction: str, other: Endpoint, protocol: str, port: int,
          unselected: Sequence[Port] = ANY) -> tuple[bool, str]:
     """Whether ``pod`` may send to (egress) / accept from (ingress) ``other`` on ``protocol``/``port``,
     and which layer decided (``Admin``, ``NetworkPolicy``, ``Baseline``, ``default``).
     ``network_policies``: those of ``pod``'s namespace."""
-    action = tier_action(cluster_policies, ADMIN, pod, direction, other, protocol, port)
-    if action in (ACCEPT, DENY):
-        return action == ACCEPT, ADMIN
-    applying = [p for p in network_policies if netpol.applies(p, direction)]
-    by_np = False
-    if any(netpol.may_select(p, pod) for p in applying):
-        by_np = netpol.port_in(netpol.allowed(applying, pod, direction, other, unselected=()), protocol, port)
-        if by_np or any(netpol.must_select(p, pod) for p in applying):
-            return by_np, "NetworkPolicy"
-        # labels unknown and only label-selecting policies: some pods are selected (denied above),
-        # others fall through to the Baseline tier (the union: an over-approximation)
-    action = tier_action(cluster_policies, BASELINE, pod, direction, other, protocol, port)
-    if action in (ACCEPT, DENY):
-        return action == ACCEPT, BASELINE
-    return netpol.port_in(unselected, protocol, port), "default"
+    return _judge(index(cluster_policies), network_policies, pod, direction, other, unselected)(protocol, port)  # type: ignore[no-any-return]
 
 
 def verdict(cluster_policies: Policies, network_policies: Mapping[str, Sequence[Mapping[str, Any]]],
@@ -188,14 +242,13 @@ def _all_ports(cluster_policies: Index, network_policies: Mapping[str, Sequence[
                src: Endpoint, dst: Endpoint) -> list[Port]:
     out: list[Port] = []
     for p in [*cluster_policies.selecting(src), *cluster_policies.selecting(dst)]:
-        for key in ("ingress", "egress"):
-            for rule in p["spec"].get(key) or []:
-                out += rule_ports(rule, dst.named_ports)
+        out += cluster_policies.ports_of(p, dst.named_ports)
     for ns in (src.namespace, dst.namespace):
         for np in network_policies.get(ns or "", ()):
             for key in ("ingress", "egress"):
                 for rule in (np.get("spec") or {}).get(key) or []:
-                    out += netpol.rule_ports(rule, dst.named_ports)
+                    if rule.get("ports"):
+                        out += netpol.rule_ports(rule, dst.named_ports)
     return out
 
 
@@ -218,10 +271,14 @@ def connection(cluster_policies: Policies,
     the policies' port bounds cut 0–65535 into (the verdict is constant inside one)."""
     cluster_policies = index(cluster_policies)
     segments = _segments([*_all_ports(cluster_policies, network_policies, src, dst), *unselected])
+    out_side = (None if src.namespace is None else
+                _judge(cluster_policies, network_policies.get(src.namespace, ()), src, EGRESS, dst, unselected))
+    in_side = (None if dst.namespace is None else
+               _judge(cluster_policies, network_policies.get(dst.namespace, ()), dst, INGRESS, src, unselected))
     out: list[Port] = []
     for proto in PROTOCOLS:
         for lo, hi in segments:
-            if verdict(cluster_policies, network_policies, src, dst, proto, lo, unselected):
+            if (out_side is None or out_side(proto, lo)[0]) and (in_side is None or in_side(proto, lo)[0]):
                 _add(out, proto, lo, hi)
     return _any(out)
 
@@ -240,11 +297,11 @@ def side_ports(cluster_policies: Policies, network_policies: Mapping[str, Sequen
     the connection, every tier together."""
     cluster_policies = index(cluster_policies)
     src, dst = (pod, other) if direction == EGRESS else (other, pod)
+    judge = _judge(cluster_policies, network_policies.get(pod.namespace or "", ()), pod, direction, other, unselected)
     out: list[Port] = []
     for proto in PROTOCOLS:
         for lo, hi in _segments([*_all_ports(cluster_policies, network_policies, src, dst), *unselected]):
-            if side(cluster_policies, network_policies.get(pod.namespace or "", ()), pod, direction, other, proto, lo,
-                    unselected)[0]:
+            if judge(proto, lo)[0]:
                 _add(out, proto, lo, hi)
     return _any(out)
 
@@ -256,9 +313,10 @@ def admin_admits(cluster_policies: Policies, pod: Endpoint, direction: str, othe
     named = pod.named_ports if direction == INGRESS else other.named_ports
     ports = [q for p in cluster_policies.selecting(pod) for key in ("ingress", "egress")
              for r in p["spec"].get(key) or [] for q in rule_ports(r, named)]
+    rules = matching_rules(cluster_policies, ADMIN, pod, direction, other)
     out: list[Port] = []
     for proto in PROTOCOLS:
         for lo, hi in _segments(ports):
-            if tier_action(cluster_policies, ADMIN, pod, direction, other, proto, lo) != DENY:
+            if _first(rules, proto, lo) != DENY:
                 _add(out, proto, lo, hi)
     return _any(out)
