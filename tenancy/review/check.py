@@ -75,6 +75,8 @@ from tenancy.review.facts import (
     IsolationFacts,
     facts_of,
     fence_grants,
+    owns_network_policies,
+    walled,
 )
 from tenancy.review.fit import node_group_peak
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
@@ -173,7 +175,7 @@ def no_fence_writes(resources: Resources, facts: IsolationFacts) -> list[Violati
         if tenant is None:
             continue
         fences = fence_grants(grants)
-        if fences and ns != "*" and all((facts.walls.get(tenant) or {}).values()) and facts.walls.get(tenant):
+        if fences and ns != "*" and walled(facts, tenant):
             # selfService.networkPolicies (issue 26): writing its own NetworkPolicies is no fence behind
             # the Admin tier with the platform's policies guarded by admission
             fences = [g for g in fences if g.rpartition(":")[0].split("/", 1)[-1] != "networkpolicies"]
@@ -315,7 +317,9 @@ def np_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     for (a, b), sides in sorted(facts.sides.items()):
         if a not in tenants or b not in tenants or (facts.network.get((a, b)) or {}).get("networkPolicy"):
             continue
-        out += _side_violations("networkPolicy", a, b, sides)
+        # a self-service tenant's side is its own to write; the Admin tier keeps the wall (issue 26)
+        out += [v for v in _side_violations("networkPolicy", a, b, sides)
+                if not owns_network_policies(facts, str(v.tenant))]
     return out
 
 

@@ -58,6 +58,7 @@ from tenancy.review.facts import (
     covers,
     facts_of,
     fence_grants,
+    owns_network_policies,
 )
 from tenancy.review.facts import (
     _fmt_ports as fmt_ports,
@@ -76,7 +77,6 @@ SIDE_NAMES = {"securityGroupEgress": ("{a}'s security groups", "let it out towar
               "networkPolicyIngress": ("{z}'s NetworkPolicies", "admit {a}"),
               "networkAclEgress": ("{a}'s network ACL", "lets it out towards {z}"),
               "networkAclIngress": ("{z}'s network ACL", "admits {a}"),
-              "adminTierEgress": ("{a}'s Admin-tier ClusterNetworkPolicies", "let it out towards {z}"),
               "adminTierIngress": ("{z}'s Admin-tier ClusterNetworkPolicies", "admit {a}")}
 """Each side of a wall between two tenants, judged on its own (facts ``sides``)."""
 
@@ -248,6 +248,9 @@ def _side_changes(b: IsolationFacts, h: IsolationFacts, a: str, z: str, new_or_g
     lo, hi = b.sides.get((a, z), {}), h.sides.get((a, z), {})
     out = []
     for key, (who, verb) in SIDE_NAMES.items():
+        owner = z if key.endswith("Ingress") else a
+        if key.startswith("networkPolicy") and owns_network_policies(h, owner):
+            continue  # a self-service tenant's own NetworkPolicies, behind the Admin tier (issue 26)
         old, new = lo.get(key) or [], hi.get(key) or []
         what, does = who.format(a=a, z=z), verb.format(a=a, z=z)
         if not covers(old, new):

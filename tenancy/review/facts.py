@@ -185,7 +185,8 @@ class IsolationFacts:
     """tenant → ``adminTier``: the Admin-tier ClusterNetworkPolicies deny its namespace every other
     tenant's traffic on every port and its pods IMDS (what lets it own NetworkPolicies safely);
     ``networkPolicyGuard``: an enforced admission policy judges NetworkPolicy deletes in its
-    namespace (the guard of the platform's own policies). Only with ClusterNetworkPolicies."""
+    namespace (the guard of the platform's own policies); ``selfService``: a subject bound in its
+    namespace may write NetworkPolicies. Only with ClusterNetworkPolicies."""
 
     def namespace_tenant(self, namespace: str) -> str | None:
         for t, info in self.tenants.items():
@@ -279,7 +280,21 @@ def _walls(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) ->
         walled = (not tiers.admin_admits(cluster, pod, "Ingress", stranger)
                   and not tiers.admin_admits(cluster, pod, "Egress", netpol.Endpoint(networks=(IMDS,))))
         guarded = any("Deny" in acts for p, acts in (f.enforced.get(t) or {}).items() if p in guards)
-        f.walls[t] = {"adminTier": walled, "networkPolicyGuard": guarded}
+        own = any(g.rpartition(":")[0].split("/", 1)[-1] == "networkpolicies"
+                  for (ns, _), grants in f.rbac.items() if ns == info["namespace"] for g in fence_grants(grants))
+        f.walls[t] = {"adminTier": walled, "networkPolicyGuard": guarded, "selfService": own}
+
+
+def walled(f: IsolationFacts, tenant: str) -> bool:
+    """Behind the Admin tier with the platform's NetworkPolicies guarded: the tenant's own
+    NetworkPolicies cannot open a cross-tenant path (issue 26)."""
+    w = f.walls.get(tenant) or {}
+    return bool(w.get("adminTier") and w.get("networkPolicyGuard"))
+
+
+def owns_network_policies(f: IsolationFacts, tenant: str) -> bool:
+    """A walled tenant whose people write NetworkPolicies: its NetworkPolicy side of a wall is its own."""
+    return walled(f, tenant) and bool((f.walls.get(tenant) or {}).get("selfService"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -392,24 +407,18 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 bare_dst = replace(dst.ep, pod_labels={}) if dst.ep.namespace else dst.ep
                 if not conn(bare_src, bare_dst):
                     f.label_dependent.add((src.name, dst.name))
-            if src.name in tset and dst.name in tset and cluster is None:
+            if src.name in tset and dst.name in tset:
                 f.sides.setdefault((src.name, dst.name), {}).update({
                     "networkPolicyEgress": netpol.allowed(policies.get(src.ep.namespace or "", []), src.ep, "egress",
                                                           dst.ep),
                     "networkPolicyIngress": netpol.allowed(policies.get(dst.ep.namespace or "", []), dst.ep,
                                                            "ingress", src.ep)})
-            elif src.name in tset and dst.name in tset and cluster is not None:
-                # Each side with every tier, less what the Admin wall at the OTHER end denies: no tenant
-                # can change that wall, so a tenant's own policy opening its side towards a walled peer
-                # is no latent hole. And each side of the Admin wall alone: a loosened Admin policy shows.
-                admin_out = tiers.admin_admits(cluster, src.ep, "Egress", dst.ep)
-                admin_in = tiers.admin_admits(cluster, dst.ep, "Ingress", src.ep)
-                f.sides.setdefault((src.name, dst.name), {}).update({
-                    "networkPolicyEgress": netpol.intersect(
-                        tiers.side_ports(cluster, policies, src.ep, "Egress", dst.ep), admin_in),
-                    "networkPolicyIngress": netpol.intersect(
-                        tiers.side_ports(cluster, policies, dst.ep, "Ingress", src.ep), admin_out),
-                    "adminTierEgress": admin_out, "adminTierIngress": admin_in})
+                if cluster is not None:
+                    # The Admin wall at the destination, on its own: a loosened Admin policy shows. (Its
+                    # egress side passes every tenant namespace by design — the destination's wall
+                    # decides — so it is no side of a wall; IMDS and the rest: ``walls``.)
+                    f.sides[(src.name, dst.name)]["adminTierIngress"] = tiers.admin_admits(
+                        cluster, dst.ep, "Ingress", src.ep)
 
 
 def _kubernetes_service_ip(by_type: Mapping[str, list[Mapping[str, Any]]]) -> str | None:

@@ -58,9 +58,9 @@ def test_self_service_render_passes_every_rule_and_is_walled() -> None:
     r = res()
     assert violations(r) == {}
     f = facts_of(r)
-    assert f.walls == {"alpha": {"adminTier": True, "networkPolicyGuard": True},
-                       "beta": {"adminTier": True, "networkPolicyGuard": True},
-                       "gamma": {"adminTier": True, "networkPolicyGuard": True}}
+    assert f.walls == {"alpha": {"adminTier": True, "networkPolicyGuard": True, "selfService": True},
+                       "beta": {"adminTier": True, "networkPolicyGuard": True, "selfService": True},
+                       "gamma": {"adminTier": True, "networkPolicyGuard": True, "selfService": False}}
     assert "walls" in f.document()
 
 
