@@ -41,9 +41,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from tenancy.plan import cluster_policies
 from tenancy.plan import kubernetes as plan
 from tenancy.spec import AllowFrom, EdgePort, TenantSpec, WorkloadsSpec, naming
-from tenancy.spec.wire import NETWORKING_API_VERSION, RBAC_API_VERSION, TENANT_BUNDLE_TYPE
+from tenancy.spec.wire import CNP_KIND, NETWORKING_API_VERSION, RBAC_API_VERSION, TENANT_BUNDLE_TYPE
 
 __all__ = ["TenantBundle", "TenantBundleArgs", "TenantPeering", "TenantPeeringArgs", "allow_tenant_traffic",
            "register_manifest"]
@@ -138,6 +139,11 @@ class TenantBundleArgs:
     the SecurityGroupPolicy ``tenancy-pod-security-groups`` (security groups for pods), e.g.
     ``TenantNetwork.pod_security_group_ids`` (the tenant's own group and the tenant-nodes marker
     group). Required for pooled tenants, refused for dedicated ones. Default none."""
+    cluster_network_policies: bool = False
+    """Register the tenant's Admin-tier ``ClusterNetworkPolicy`` ``tenancy-tenant-<tenant>``
+    (:mod:`tenancy.plan.cluster_policies`; the cluster needs VPC CNI v1.21.1+ and the Baseline
+    policy, which the Platform registers). The Platform passes ``cluster.clusterNetworkPolicies``
+    (default on); default off for a standalone bundle, whose cluster is not known."""
     known_tenants: Sequence[str] | None = None
     """The tenants that exist on the cluster. When given, ``allowFrom`` entries (and
     :meth:`TenantBundle.allow_from` peers) not among them are rejected, with the closest name.
@@ -216,13 +222,15 @@ class TenantBundle(pulumi.ComponentResource):
             self._register(m)
         self.namespace = self.namespaces[naming.namespace(tenant.name)]
         self.namespace_name = self.namespace.metadata.name
-        if args.s3_cidr_blocks is not None and tenant.service_accounts and not tenant.internet_egress:
+        if self._s3_applies():
             for ns in self.namespaces:
                 s3 = plan.s3_policy(tenant, [], ns)
                 s3["spec"] = pulumi.Output.from_input(args.s3_cidr_blocks).apply(functools.partial(
                     _s3_spec, tenant, ns))
                 self.manifests.append(s3)
                 self._register(s3)
+        self._register_cluster_policy(pulumi.ResourceOptions(
+            parent=self, provider=args.provider, depends_on=[self.namespace], deleted_with=self.namespace))
         outputs: dict[str, Any] = {"namespace": self.namespace_name}
         self._pending: set[str] = set()
         if args.register_allow_from:
@@ -256,6 +264,30 @@ class TenantBundle(pulumi.ComponentResource):
         self.resources[f"{m['kind']}{'Patch' if is_default_sa else ''}/{where}{obj}"] = res
         if m["kind"] == "ServiceAccount" and not is_default_sa and ns == main:
             self.service_accounts[obj] = res  # type: ignore[assignment]
+
+    def _s3_applies(self) -> bool:
+        t = self._args.tenant
+        return self._args.s3_cidr_blocks is not None and bool(t.service_accounts) and not t.internet_egress
+
+    def _register_cluster_policy(self, child: pulumi.ResourceOptions) -> None:
+        """With ``cluster_network_policies``: the tenant's Admin-tier ClusterNetworkPolicy, mirroring
+        the namespaced allowances (S3's ranges resolve with the prefix list)."""
+        args, tenant = self._args, self._args.tenant
+        if not args.cluster_network_policies:
+            return
+
+        def build(s3: Sequence[Any]) -> dict[str, Any]:
+            return cluster_policies.tenant_policy(
+                tenant, args.workloads, args.vpc_cidr, args.aws_service_cidrs, args.pod_identity_agent,
+                args.service_cidr, args.api_endpoint_cidrs, args.kubernetes_service_ip, s3)
+
+        policy = build([])
+        if self._s3_applies():
+            policy["spec"] = pulumi.Output.from_input(args.s3_cidr_blocks).apply(
+                lambda cidrs: build(sorted(cidrs or []))["spec"])
+        self.manifests.append(policy)
+        obj = policy["metadata"]["name"]
+        self.resources[f"{CNP_KIND}/{obj}"] = register_manifest(f"{self._name}/{obj}", policy, child)
 
     def _register_spec_edges(self) -> pulumi.Output[Any] | None:
         """The spec's ``allowFrom`` edges, each registered once. A peer whose bundle is already in
@@ -362,6 +394,9 @@ class TenantPeeringArgs:
     policy, for single TCP ports) open only those. Default ``None``: every port."""
     mesh: str = "none"
     """``istio`` adds an ALLOW AuthorizationPolicy for the peer. Default ``none``."""
+    cluster_network_policies: bool = False
+    """Also register the edge's Admin-tier ClusterNetworkPolicy (``tenancy-edge-<tenant>-from-<peer>``,
+    :func:`tenancy.plan.cluster_policies.edge_policy`). Default off (as the bundle's)."""
     provider: k8s.Provider | None = None
     """The cluster's Kubernetes provider. Default: inherited from the parent."""
     tenant_namespace: k8s.core.v1.Namespace | None = None
@@ -397,6 +432,11 @@ class TenantPeering(pulumi.ComponentResource):
                 deleted_with=owner_ns)
             key = f"{m['kind']}/{ns}/{m['metadata']['name']}"
             self.resources[key] = register_manifest(f"{name}/{ns}/{m['metadata']['name']}", m, child)
+        if args.cluster_network_policies:
+            m = cluster_policies.edge_policy(args.tenant, args.peer, args.ports)
+            self.resources[f"{m['kind']}/{m['metadata']['name']}"] = register_manifest(
+                f"{name}/{m['metadata']['name']}", m, pulumi.ResourceOptions(
+                    parent=self, provider=args.provider, deleted_with=args.tenant_namespace))
         self.register_outputs({})
 
 
@@ -414,6 +454,7 @@ def allow_tenant_traffic(bundle: TenantBundle, peer: str, peer_namespace: k8s.co
         f"{bundle._name}/allow-from/{peer}",
         TenantPeeringArgs(tenant=args.tenant.name, peer=peer, ports=edge.ports if edge else None,
                           mesh=args.workloads.mesh, provider=args.provider,
+                          cluster_network_policies=args.cluster_network_policies,
                           tenant_namespace=bundle.namespace, peer_namespace=peer_namespace,
                           tenant_namespaces=list(bundle.namespaces), peer_namespaces=list(peers),
                           namespace_resources={**peers, **bundle.namespaces}),

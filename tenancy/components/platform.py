@@ -33,7 +33,8 @@ from tenancy.components.storage import BlockStorage, BlockStorageArgs
 from tenancy.components.team import team_stack_facts
 from tenancy.components.tenant import Tenant, TenantArgs
 from tenancy.components.tiers import TierPriorityClasses, TierPriorityClassesArgs
-from tenancy.plan import admission
+from tenancy.components.walls import ClusterWalls, ClusterWallsArgs
+from tenancy.plan import admission, cluster_policies
 from tenancy.plan.autoscaler import enabled as autoscaler_enabled
 from tenancy.plan.cluster import pool_resource_name
 from tenancy.plan.observability import ADDON as METRICS_ADDON
@@ -161,6 +162,13 @@ class Platform(pulumi.ComponentResource):
         if admission.mutation_supported(spec.kubernetes_version):
             self.placement_injection = PlacementInjection(
                 f"{spec.name}-placement-injection", PlacementInjectionArgs(provider=provider), opts=child)
+        # Cluster network walls (issue 26): the Baseline default deny, and the guard of the platform's
+        # NetworkPolicies when a tenant may write its own.
+        self.walls: ClusterWalls | None = None
+        own = any(t.self_service.network_policies for t in spec.tenants)
+        if cluster_policies.enabled(spec) or own:
+            self.walls = ClusterWalls(f"{spec.name}-walls", ClusterWallsArgs(
+                provider=provider, baseline=cluster_policies.enabled(spec), network_policy_guard=own), opts=child)
         # Tiers: the PriorityClasses each tenant's tenancy-tier quota admits one of.
         self.tiers = TierPriorityClasses(f"{spec.name}-tiers", TierPriorityClassesArgs(provider=provider),
                                          opts=child)

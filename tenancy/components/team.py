@@ -42,6 +42,7 @@ import pulumi_kubernetes as k8s
 
 from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.components.identity import TenantIdentity, TenantIdentityArgs
+from tenancy.plan import cluster_policies
 from tenancy.plan.validate import load_platform
 from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
 from tenancy.spec.models import raw_allow_from_peer
@@ -294,7 +295,8 @@ class TeamTenant(pulumi.ComponentResource):
             role_arns=self.role_arns if irsa else {}, provider=self.provider,
             aws_service_cidrs=[str(n) for n in spec.address_plan.system_subnets()],
             s3_cidr_blocks=ref.s3_cidr_blocks, pod_identity_agent=not irsa,
-            pod_security_group_ids=pod_groups), opts=child)
+            pod_security_group_ids=pod_groups,
+            cluster_network_policies=cluster_policies.enabled(spec)), opts=child)
         self.register_outputs({"namespace": self.bundle.namespace_name, "roleArns": dict(self.role_arns)})
 
     @staticmethod

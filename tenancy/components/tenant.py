@@ -17,6 +17,7 @@ from tenancy.components.cluster import Cluster, TenantAccess, TenantAccessArgs, 
 from tenancy.components.identity import ClusterIdentity, DataBucket, TenantIdentity, TenantIdentityArgs
 from tenancy.components.network import Network, TenantNetwork, TenantNetworkArgs, allow_tenant_traffic
 from tenancy.components.team import TEAM_MIRRORED_KEYS
+from tenancy.plan import cluster_policies
 from tenancy.spec import PlatformSpec, TenantSpec, naming
 from tenancy.spec.wire import TENANT_TYPE
 
@@ -146,6 +147,7 @@ class Tenant(pulumi.ComponentResource):
             # Pooled tenants: the SecurityGroupPolicy puts the tenant's groups on its pods.
             pod_security_group_ids=getattr(self.network, "pod_security_group_ids", None) if t.pooled else None,
             register_allow_from=False,  # the platform registers each edge once every tenant exists
+            cluster_network_policies=cluster_policies.enabled(args.platform),
         ), opts=self._child)
 
     @property

@@ -887,3 +887,70 @@ def placement_mutation_binding() -> dict[str, Any]:
 def placement_mutation_manifests() -> list[dict[str, Any]]:
     """The mutating policy then its binding."""
     return [placement_mutation_policy(), placement_mutation_binding()]
+# Tenant-owned NetworkPolicies (issue 26)
+
+NETWORK_POLICY_GUARD_NAME = "tenancy-platform-network-policies"
+PLATFORM_POLICY_PREFIX = "tenancy-"
+"""Every NetworkPolicy the platform writes into a tenant namespace is named ``tenancy-…``."""
+TENANT_GROUP_PREFIX = "tenancy:"
+"""The groups the cluster's access entries map tenant principals to (``tenancy:<tenant>:<persona>``)."""
+
+_TENANT_CALLER = (f"(has(request.userInfo.groups) && request.userInfo.groups.exists(g, "
+                  f"g.startsWith('{TENANT_GROUP_PREFIX}'))) || "
+                  "request.userInfo.username.startsWith('system:serviceaccount:' + request.namespace + ':')")
+
+
+def _platform_owned(obj: str) -> str:
+    return (f"({obj}.metadata.name.startsWith('{PLATFORM_POLICY_PREFIX}') || "
+            f"(has({obj}.metadata.labels) && '{MANAGED_BY_LABEL}' in {obj}.metadata.labels && "
+            f"{obj}.metadata.labels['{MANAGED_BY_LABEL}'] == '{MANAGED_BY_LABELS[MANAGED_BY_LABEL]}'))")
+
+
+NETWORK_POLICY_GUARD_MATCH_CONDITIONS: list[dict[str, str]] = [
+    {"name": "tenant-caller", "expression": _TENANT_CALLER},
+]
+"""Only requests of tenant principals (a ``tenancy:`` group) and of the namespace's own service
+accounts are judged; the platform's deployer and cluster admins carry neither."""
+
+NETWORK_POLICY_GUARD_VALIDATIONS: list[dict[str, str]] = [
+    {
+        # object is null on DELETE, oldObject on CREATE: each is read only when the operation has it
+        "expression": (f"(request.operation == 'CREATE' || !{_platform_owned('oldObject')}) && "
+                       f"(request.operation == 'DELETE' || !{_platform_owned('object')})"),
+        "message": (f"NetworkPolicies named {PLATFORM_POLICY_PREFIX}* (or labelled {MANAGED_BY_LABEL}=tenancy) are "
+                    "the platform's walls: tenants may not create, change or delete them; name your own policy "
+                    "without that prefix and label"),
+        "messageExpression": (
+            "'NetworkPolicy ' + (request.operation == 'DELETE' ? oldObject.metadata.name : object.metadata.name) + "
+            "' in namespace ' + request.namespace + ' belongs to the platform (" + PLATFORM_POLICY_PREFIX + "* or "
+            + MANAGED_BY_LABEL + "=tenancy): tenants may not ' + request.operation + ' it; write your own "
+            "NetworkPolicy under another name (the Admin-tier cluster policies keep other tenants out whatever "
+            "it says)'"),
+        "reason": "Forbidden",
+    },
+]
+
+
+def network_policy_guard_policy() -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy ``tenancy-platform-network-policies`` (one for the cluster): in
+    tenant namespaces, a tenant principal or service account may not CREATE, UPDATE or DELETE a
+    NetworkPolicy that is the platform's (``tenancy-*`` name or ``managed-by: tenancy`` label, old or
+    new object). RBAC cannot exclude names from a grant (``resourceNames`` only enumerates what is
+    allowed, and never applies to create), so with ``selfService.networkPolicies`` the Role grants
+    write on all NetworkPolicies and this policy carves out the platform's. Deletes are judged on
+    ``oldObject`` (``object`` is null on DELETE; a deletecollection is admitted per item)."""
+    policy = tenant_namespace_policy(NETWORK_POLICY_GUARD_NAME, "networkpolicies",
+                                     NETWORK_POLICY_GUARD_MATCH_CONDITIONS, [], NETWORK_POLICY_GUARD_VALIDATIONS,
+                                     api_group="networking.k8s.io")
+    policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"] = ["CREATE", "UPDATE", "DELETE"]
+    return policy
+
+
+def network_policy_guard_binding() -> dict[str, Any]:
+    """The binding that makes the guard deny, in tenant namespaces."""
+    return deny_binding(NETWORK_POLICY_GUARD_NAME)
+
+
+def network_policy_guard_manifests() -> list[dict[str, Any]]:
+    """The NetworkPolicy guard then its binding."""
+    return [network_policy_guard_policy(), network_policy_guard_binding()]

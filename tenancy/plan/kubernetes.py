@@ -433,17 +433,27 @@ def _admin_rules(self_service_rbac: bool = False) -> list[dict[str, list[str]]]:
 _RULES = {"admin": _admin_rules, "edit": _edit_rules, "view": _view_rules}
 
 
+SELF_SERVICE_NETWORK_POLICIES = _rule(["networking.k8s.io"], ["networkpolicies"], WRITE)
+"""With ``selfService.networkPolicies``: the admin and edit personas write the namespace's
+NetworkPolicies (the platform's own ``tenancy-*`` policies stay refused by the admission policy
+:func:`tenancy.plan.admission.network_policy_guard_policy`; the Admin tier decides what crosses
+tenants whatever these say, :mod:`tenancy.plan.cluster_policies`)."""
+
+
 def persona_rules(role: str, tenant: TenantSpec | None = None) -> list[dict[str, list[str]]]:
-    """The rules of persona Role ``tenancy-<role>`` for ``tenant`` (its ``selfService`` decides the
-    admin's RBAC verbs)."""
-    if role == "admin":
-        return _admin_rules(bool(tenant is not None and tenant.self_service.rbac))
-    return _RULES[role]()
+    """The rules of persona Role ``tenancy-<role>`` for ``tenant``: its ``selfService`` decides the
+    admin's RBAC verbs (``rbac``) and whether admin and edit write NetworkPolicies
+    (``networkPolicies``)."""
+    rules = _admin_rules(bool(tenant is not None and tenant.self_service.rbac)) if role == "admin" else _RULES[role]()
+    if tenant is not None and tenant.self_service.network_policies and role != "view":
+        rules = [*rules, dict(SELF_SERVICE_NETWORK_POLICIES)]
+    return rules
 
 
 def roles(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
     """Roles ``tenancy-admin``, ``tenancy-edit`` and ``tenancy-view`` in the tenant namespace ``ns``
-    (default its main one; every namespace of the tenant gets the same)."""
+    (default its main one; every namespace of the tenant gets the same; admin and edit also write
+    NetworkPolicies with ``selfService.networkPolicies``)."""
     ns = ns or naming.namespace(tenant.name)
     return [{
         "apiVersion": RBAC_API_VERSION,

@@ -16,6 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tenancy.plan import cluster_policies
 from tenancy.plan.autoscaler import problems as autoscaler_problems
 from tenancy.plan.logs import problems as logs_problems
 from tenancy.plan.network import pool_quota_inputs, quota_problems
@@ -55,6 +56,7 @@ def load_platform(data: Mapping[str, Any]) -> PlatformSpec:
         problems.extend(autoscaler_problems(spec))  # a pinned cluster-autoscaler image for the minor
         problems.extend(load_balancer_problems(spec))
         problems.extend(logs_problems(spec))  # observability.logs: router namespace, reader role names
+        problems.extend(cluster_policies.problems(spec))  # selfService needs the Admin tier (issue 26)
     if problems:
         raise SpecError(_label_tenants(dedupe(problems), data))
     assert spec is not None

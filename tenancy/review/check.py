@@ -16,7 +16,10 @@ tenant-placement-enforced mandatory   an admission policy bound with ``Deny`` ch
                                       creation in every tenant namespace
 no-fence-writes           mandatory   no persona bound in a tenant namespace can write a
                                       fence (NetworkPolicies, quotas, limits, namespaces,
-                                      admission policies, mesh policies, cluster RBAC)
+                                      admission policies, mesh policies, cluster RBAC);
+                                      NetworkPolicies only where the Admin tier walls the
+                                      tenant and admission guards the platform's policies
+                                      (``selfService.networkPolicies``, facts ``walls``)
 self-service-rbac-bounded mandatory   issue 26: no tenant subject holds ``escalate``,
                                       ``bind`` or ``impersonate``, and a tenant whose
                                       people may write Roles/RoleBindings is under a Deny
@@ -83,7 +86,9 @@ from tenancy.review.facts import (
     escalation_grants,
     facts_of,
     fence_grants,
+    owns_network_policies,
     rbac_write_grants,
+    walled,
 )
 from tenancy.review.fit import node_group_peak
 from tenancy.review.observability import scope_problems
@@ -184,6 +189,10 @@ def no_fence_writes(resources: Resources, facts: IsolationFacts) -> list[Violati
         if tenant is None:
             continue
         fences = fence_grants(grants)
+        if fences and ns != "*" and walled(facts, tenant):
+            # selfService.networkPolicies (issue 26): writing its own NetworkPolicies is no fence behind
+            # the Admin tier with the platform's policies guarded by admission
+            fences = [g for g in fences if g.rpartition(":")[0].split("/", 1)[-1] != "networkpolicies"]
         if fences:
             out.append(Violation("no-fence-writes", tenant, (facts.rbac_bindings.get((ns, subject)) or [ns])[0],
                                  f"{subject} can write its own fences in {ns if ns != '*' else 'the cluster'}: "
@@ -375,7 +384,9 @@ def np_declared(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     for (a, b), sides in sorted(facts.sides.items()):
         if a not in tenants or b not in tenants or (facts.network.get((a, b)) or {}).get("networkPolicy"):
             continue
-        out += _side_violations("networkPolicy", a, b, sides)
+        # a self-service tenant's side is its own to write; the Admin tier keeps the wall (issue 26)
+        out += [v for v in _side_violations("networkPolicy", a, b, sides)
+                if not owns_network_policies(facts, str(v.tenant))]
     return out
 
 

@@ -59,6 +59,7 @@ from tenancy.review.facts import (
     covers,
     facts_of,
     fence_grants,
+    owns_network_policies,
     rbac_write_grants,
 )
 from tenancy.review.facts import (
@@ -78,7 +79,8 @@ SIDE_NAMES = {"securityGroupEgress": ("{a}'s security groups", "let it out towar
               "networkPolicyEgress": ("{a}'s NetworkPolicies", "let it out towards {z}"),
               "networkPolicyIngress": ("{z}'s NetworkPolicies", "admit {a}"),
               "networkAclEgress": ("{a}'s network ACL", "lets it out towards {z}"),
-              "networkAclIngress": ("{z}'s network ACL", "admits {a}")}
+              "networkAclIngress": ("{z}'s network ACL", "admits {a}"),
+              "adminTierIngress": ("{z}'s Admin-tier ClusterNetworkPolicies", "admit {a}")}
 """Each side of a wall between two tenants, judged on its own (facts ``sides``)."""
 
 
@@ -249,6 +251,9 @@ def _side_changes(b: IsolationFacts, h: IsolationFacts, a: str, z: str, new_or_g
     lo, hi = b.sides.get((a, z), {}), h.sides.get((a, z), {})
     out = []
     for key, (who, verb) in SIDE_NAMES.items():
+        owner = z if key.endswith("Ingress") else a
+        if key.startswith("networkPolicy") and owns_network_policies(h, owner):
+            continue  # a self-service tenant's own NetworkPolicies, behind the Admin tier (issue 26)
         old, new = lo.get(key) or [], hi.get(key) or []
         what, does = who.format(a=a, z=z), verb.format(a=a, z=z)
         if not covers(old, new):
@@ -515,7 +520,22 @@ def isolation_changes(base: IsolationFacts, head: IsolationFacts) -> list[dict[s
                                                                                             new_or_gone)),
         *_mutating_changes(base, head, new_or_gone),
         *observability_changes(base, head),
+        *_wall_changes(base, head, new_or_gone),
     ]
+
+
+def _wall_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -> list[dict[str, Any]]:
+    """A tenant leaving (or coming behind) the Admin-tier wall or the NetworkPolicy guard (facts ``walls``)."""
+    what = {"adminTier": ("network", "the Admin-tier ClusterNetworkPolicies wall {t} off from other tenants and IMDS"),
+            "networkPolicyGuard": ("admission", "admission guards the platform's NetworkPolicies in {t}'s namespace")}
+    out = []
+    for t in sorted((set(b.walls) | set(h.walls)) - new_or_gone):
+        for key, (layer, text) in what.items():
+            was, now = (b.walls.get(t) or {}).get(key, False), (h.walls.get(t) or {}).get(key, False)
+            if was != now:
+                out.append(_change("tightened" if now else "loosened", layer, t, None,
+                                   ("now: " if now else "no longer: ") + text.format(t=t)))
+    return out
 
 
 # --------------------------------------------------------------------------------------------

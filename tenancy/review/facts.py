@@ -81,7 +81,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tenancy.plan.observability import ADDON as METRICS_ADDON
-from tenancy.review import netpol
+from tenancy.review import netpol, tiers
 from tenancy.review import reachability as sg
 from tenancy.review.logs_facts import LogFacts, log_facts
 from tenancy.review.netpol import Port, selector_matches
@@ -102,6 +102,7 @@ from tenancy.spec.wire import AWS_IAM_ROLE_POLICY as IAM_ROLE_POLICY
 from tenancy.spec.wire import AWS_IAM_ROLE_POLICY_ATTACHMENT as IAM_ATTACHMENT
 from tenancy.spec.wire import AWS_VPC_ENDPOINT as VPC_ENDPOINT
 from tenancy.spec.wire import EKS_COMPONENT, POOL_LABEL, TIER_LABEL
+from tenancy.spec.wire import K8S_CLUSTER_NETWORK_POLICY as CLUSTER_NETWORK_POLICY
 from tenancy.spec.wire import K8S_MAP as MAP
 from tenancy.spec.wire import K8S_MAP_BINDING as MAP_BINDING
 from tenancy.spec.wire import K8S_NAMESPACE as NAMESPACE
@@ -224,6 +225,12 @@ class IsolationFacts:
     """Every tenant namespace (main and extra) → its labels."""
     namespace_owner: dict[str, str] = field(default_factory=dict)
     """Every tenant namespace (main and extra) → its tenant."""
+    walls: dict[str, dict[str, bool]] = field(default_factory=dict)
+    """tenant → ``adminTier``: the Admin-tier ClusterNetworkPolicies deny its namespace every other
+    tenant's traffic on every port and its pods IMDS (what lets it own NetworkPolicies safely);
+    ``networkPolicyGuard``: an enforced admission policy judges NetworkPolicy deletes in its
+    namespace (the guard of the platform's own policies); ``selfService``: a subject bound in its
+    namespace may write NetworkPolicies. Only with ClusterNetworkPolicies."""
 
     def namespace_tenant(self, namespace: str) -> str | None:
         """The tenant owning ``namespace`` (its main or one of its extra namespaces), or None."""
@@ -278,6 +285,7 @@ class IsolationFacts:
                              "injected": {t: self.injected[t] for t in sorted(self.injected)}}}
                if self.mutating else {}),
             **({"observability": self.observability} if self.observability else {}),
+            **({"walls": {t: self.walls[t] for t in sorted(self.walls)}} if self.walls else {}),
         }
 
     def rbac_writers(self) -> dict[str, list[str]]:
@@ -327,7 +335,49 @@ def facts_of(resources: Sequence[Mapping[str, Any]]) -> IsolationFacts:
                        {ns: t for t in f.tenants for ns in f.tenant_namespaces(t)})  # extra namespaces too
     _mutating(f, by_type)
     _observability(f, by_type)
+    _walls(f, by_type)
     return f
+
+
+IMDS = "169.254.169.254/32"
+_STRANGER = "tenancy-facts-stranger"
+"""A namespace (and tenant) no render has: the probe for "every other tenant"."""
+
+
+def _walls(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) -> None:
+    """Per tenant: is it behind the Admin tier, and are NetworkPolicy deletes in its namespace
+    judged by an enforced admission policy? (``IsolationFacts.walls``)"""
+    cnps = [r["inputs"] for r in by_type.get(CLUSTER_NETWORK_POLICY, [])
+            if isinstance((r.get("inputs") or {}).get("spec"), Mapping)]
+    if not cnps:
+        return
+    cluster = tiers.Index(cnps)
+    stranger = netpol.Endpoint(_STRANGER, {NAME_LABEL: _STRANGER, TENANT_LABEL: _STRANGER}, None)
+    guards = {name for name, p in f.policies.items()
+              if any("networkpolicies" in (r.get("resources") or []) and "DELETE" in (r.get("operations") or [])
+                     for r in (p.get("scope") or {}).get("resourceRules") or [])}
+    for t, info in f.tenants.items():
+        if not info["namespace"]:
+            continue
+        pod = netpol.Endpoint(info["namespace"], info["labels"], None)
+        walled = (not tiers.admin_admits(cluster, pod, "Ingress", stranger)
+                  and not tiers.admin_admits(cluster, pod, "Egress", netpol.Endpoint(networks=(IMDS,))))
+        guarded = any("Deny" in acts for p, acts in (f.enforced.get(t) or {}).items() if p in guards)
+        own = any(g.rpartition(":")[0].split("/", 1)[-1] == "networkpolicies"
+                  for (ns, _), grants in f.rbac.items() if ns == info["namespace"] for g in fence_grants(grants))
+        f.walls[t] = {"adminTier": walled, "networkPolicyGuard": guarded, "selfService": own}
+
+
+def walled(f: IsolationFacts, tenant: str) -> bool:
+    """Behind the Admin tier with the platform's NetworkPolicies guarded: the tenant's own
+    NetworkPolicies cannot open a cross-tenant path (issue 26)."""
+    w = f.walls.get(tenant) or {}
+    return bool(w.get("adminTier") and w.get("networkPolicyGuard"))
+
+
+def owns_network_policies(f: IsolationFacts, tenant: str) -> bool:
+    """A walled tenant whose people write NetworkPolicies: its NetworkPolicy side of a wall is its own."""
+    return walled(f, tenant) and bool((f.walls.get(tenant) or {}).get("selfService"))
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,14 +467,25 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
     if api is not None:  # the API through its in-cluster Service (what kubernetesApiAccess opens)
         eps.append(_Ep(KUBERNETES_API, netpol.Endpoint(networks=(f"{api}/32",))))
     bare_open: set[tuple[str, str]] = set()
+    # ClusterNetworkPolicies (issue 26): with any, the NetworkPolicy layer is judged in the tier model
+    # (Admin, then the NetworkPolicies, then Baseline: tenancy.review.tiers), so tenant-owned policies
+    # cannot open what an Admin policy denies.
+    cnps = [r["inputs"] for r in by_type.get(CLUSTER_NETWORK_POLICY, [])
+            if isinstance((r.get("inputs") or {}).get("spec"), Mapping)]
+    cluster = tiers.Index(cnps) if cnps else None
+
+    def conn(s: netpol.Endpoint, d: netpol.Endpoint) -> list[Port]:
+        if cluster is None:
+            return netpol.connection(policies.get(s.namespace or "", []), s, policies.get(d.namespace or "", []), d)
+        return tiers.connection(cluster, policies, s, d)
+
     for src in eps:
         for dst in eps:
             if src.name == dst.name or (src.name not in tset and dst.name not in tset):
                 continue
             # A tenant with extra namespaces is one endpoint per namespace under the tenant's name:
             # what each pair of namespaces allows is united ("some pod of A reaches some pod of B").
-            src_pol, dst_pol = policies.get(src.ep.namespace or "", []), policies.get(dst.ep.namespace or "", [])
-            ports = netpol.connection(src_pol, src.ep, dst_pol, dst.ep)
+            ports = conn(src.ep, dst.ep)
             layers = f.network.setdefault((src.name, dst.name), {})
             layers["networkPolicy"] = _union(layers.get("networkPolicy"), ports)
             if ports and (src.ep.namespace or dst.ep.namespace):
@@ -432,7 +493,7 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 # without labels connect too? If not, the opening needs particular pod labels.
                 bare_src = replace(src.ep, pod_labels={}) if src.ep.namespace else src.ep
                 bare_dst = replace(dst.ep, pod_labels={}) if dst.ep.namespace else dst.ep
-                if not netpol.connection(src_pol, bare_src, dst_pol, bare_dst):
+                if not conn(bare_src, bare_dst):
                     f.label_dependent.add((src.name, dst.name))
                 else:
                     bare_open.add((src.name, dst.name))
@@ -442,6 +503,12 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                     policies.get(src.ep.namespace or "", []), src.ep, "egress", dst.ep))
                 sides["networkPolicyIngress"] = _union(sides.get("networkPolicyIngress"), netpol.allowed(
                     policies.get(dst.ep.namespace or "", []), dst.ep, "ingress", src.ep))
+                if cluster is not None:
+                    # The Admin wall at the destination, on its own: a loosened Admin policy shows. (Its
+                    # egress side passes every tenant namespace by design — the destination's wall
+                    # decides — so it is no side of a wall; IMDS and the rest: ``walls``.)
+                    sides["adminTierIngress"] = _union(sides.get("adminTierIngress"), tiers.admin_admits(
+                        cluster, dst.ep, "Ingress", src.ep))
     f.label_dependent -= bare_open
 
 

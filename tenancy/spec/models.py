@@ -489,6 +489,7 @@ branch network interfaces (the capacity preflight), so the default is small."""
 POOLED_DEFAULT_EPHEMERAL_STORAGE = "3Gi"
 """``quota.ephemeralStorage`` of a pooled tenant that sets none (its requests share the pool's disks)."""
 
+
 class SelfService(_Model):
     """What a tenant may manage itself inside its fences (issue 26). Each switch loosens one layer
     on purpose; ``tenancy diff`` reports turning one on."""
@@ -503,6 +504,13 @@ class SelfService(_Model):
     policy ``tenancy-tenant-rbac`` (the platform's ``tenancy-`` Roles and RoleBindings cannot be
     changed or deleted; subjects only the tenant's own groups and its namespace's service
     accounts). Default off: Roles and RoleBindings are read-only to the tenant."""
+    network_policies: StrictBool = False
+    """The tenant's admin and edit personas may create, update and delete NetworkPolicies in its
+    namespace (not the platform's own ``tenancy-*`` policies: an admission policy refuses that).
+    Safe because the cluster's Admin-tier ClusterNetworkPolicies decide cross-tenant, IMDS and
+    egress traffic whatever the namespaced policies say; refused when
+    ``cluster.clusterNetworkPolicies`` is off. Default off (docs/network.md, "Cluster network
+    policies")."""
 
 
 ServiceAccountRole = Literal["view", "edit"]
@@ -599,9 +607,10 @@ class TenantSpec(_Model):
     (:class:`tenancy.components.team.TeamTenant`, docs/library.md "Team stacks"); the platform builds its subnets,
     security group, nodes and access entries only. Default off."""
     self_service: SelfService = SelfService()
-    """What the tenant may manage itself: ``{rbac: true}`` lets its admins write Roles and
-    RoleBindings in its namespace (bounded by escalation prevention and the ``tenancy-tenant-rbac``
-    admission policy). Default: nothing."""
+    """What the tenant's people may manage themselves: ``{rbac: true}`` lets its admins write Roles
+    and RoleBindings in its namespaces (bounded by escalation prevention and the
+    ``tenancy-tenant-rbac`` admission policy); ``{networkPolicies: true}`` lets its admins and
+    editors write NetworkPolicies (behind the Admin-tier walls). Default: nothing."""
     adopt: StrictBool = False
     """Take over a namespace retained from a removed tenant of the same name (its objects are
     updated in place instead of failing with AlreadyExists). Required to re-use a name listed in
@@ -897,6 +906,13 @@ class ClusterSpec(_Model):
     policies (``workloads.platformNamespaces`` adds yours). ``standard``: new pods start with
     everything ALLOWED until their policies are programmed (an unenforced window at every pod
     start)."""
+
+    cluster_network_policies: StrictBool = True
+    """Render the Admin- and Baseline-tier ``ClusterNetworkPolicy`` walls (VPC CNI v1.21.1+,
+    Kubernetes 1.29+): per tenant an Admin policy that denies every other tenant's namespaces
+    except its ``allowFrom`` edges, denies IMDS and passes only the flows its namespaced policies
+    allow; and a Baseline default deny for tenant namespaces. Default on; off keeps the
+    namespaced NetworkPolicies as the only wall (and refuses ``selfService.networkPolicies``)."""
 
     @model_validator(mode="after")
     def _no_open_endpoint(self) -> ClusterSpec:

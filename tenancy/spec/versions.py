@@ -113,3 +113,14 @@ def support_warnings(version: str, upgrade_policy: str, today: dt.date) -> list[
                  f"extended-support prices); EKS upgrades it by itself on {r.end_of_extended.isoformat()}: plan the "
                  f"upgrade to {nxt}")]
     return []
+
+
+CLUSTER_NETWORK_POLICY_MINOR = 29
+"""The first Kubernetes minor on which the VPC CNI enforces ``ClusterNetworkPolicy`` (EKS user guide,
+cni-network-policy-configure.html: "Kubernetes 1.29+" with VPC CNI v1.21.1+; the CNI floor is
+:data:`tenancy.plan.addons.FLOORS`, checked on the resolved add-on version at deploy time)."""
+
+
+def cluster_network_policies_supported(version: str) -> bool:
+    """Whether a cluster on ``version`` can enforce the Admin and Baseline tiers (with the CNI floor)."""
+    return minor(version) >= CLUSTER_NETWORK_POLICY_MINOR

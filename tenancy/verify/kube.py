@@ -33,6 +33,8 @@ from tenancy.render.result import is_kubernetes_object, manifest_of
 from tenancy.review import facts as F
 from tenancy.spec import naming
 from tenancy.spec.wire import (
+    CNP_API_VERSION,
+    CNP_KIND,
     IRSA_ANNOTATION,
     NETWORKING_API_VERSION,
     POD_ENI_RESOURCE,
@@ -48,7 +50,7 @@ DRIFT, EXTRA = "drift.kubernetes", "drift.kubernetes.extra"
 RBAC_CHECK, ADMISSION_CHECK = "behaviour.rbac", "behaviour.admission"
 
 FACT_KINDS = {F.NAMESPACE, F.NETWORK_POLICY, F.ROLE, F.CLUSTER_ROLE, F.ROLE_BINDING, F.CLUSTER_ROLE_BINDING,
-              F.VAP, F.VAP_BINDING, F.SECURITY_GROUP_POLICY, F.MAP, F.MAP_BINDING}
+              F.VAP, F.VAP_BINDING, F.SECURITY_GROUP_POLICY, F.MAP, F.MAP_BINDING, F.CLUSTER_NETWORK_POLICY}
 """The kinds the isolation facts read (the others are compared by :func:`drift` only)."""
 
 TENANT_NAMESPACE_KINDS: tuple[tuple[str, str], ...] = (
@@ -66,6 +68,12 @@ A cluster without the SecurityGroupPolicy CRD simply lists none."""
 CLUSTER_LISTS: tuple[tuple[str, str], ...] = ((RBAC_API_VERSION, "RoleBinding"),
                                               (RBAC_API_VERSION, "ClusterRoleBinding"))
 """Kinds verify lists in every namespace at once (bindings of a tenant's subjects anywhere)."""
+CLUSTER_POLICIES: tuple[tuple[str, str], ...] = ((CNP_API_VERSION, CNP_KIND),)
+"""Cluster-scoped policies verify lists (issue 26): a ClusterNetworkPolicy the render does not hold
+may Accept or Pass, ahead of tenancy's walls, what they deny. A cluster without the CRD lists none."""
+OWNED_BY_SELF_SERVICE = (NETWORKING_API_VERSION, "NetworkPolicy")
+"""The kind a ``selfService.networkPolicies`` tenant writes itself: in its namespace such an object is
+the tenant's own (reported, and judged in the tier model by the facts), not drift."""
 BOUND_ROLES: tuple[str, str] = (RBAC_API_VERSION, "ClusterRole")
 """Read by name (any name): the ClusterRoles extra bindings refer to."""
 NODES: tuple[str, str] = ("v1", "Node")
@@ -249,6 +257,8 @@ class Live:
     """Real value → the render's mock value, for values resolved from the cloud
     (:func:`tenancy.verify.resolve.resolve_live`): the isolation facts read live objects in the
     render's terms."""
+    owned: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """(tenant, live object): NetworkPolicies self-service tenants wrote in their namespaces."""
 
 
 def tenant_namespaces(resources: Sequence[Mapping[str, Any]]) -> dict[str, str]:
@@ -286,13 +296,24 @@ def read_live(reader: KubeReader, resources: Sequence[Mapping[str, Any]]) -> Liv
         objects = list(pool.map(fetch, rendered))
     known = {(m["kind"], (m.get("metadata") or {}).get("namespace"), m["metadata"]["name"]) for _, m in rendered}
     extras: list[tuple[str | None, dict[str, Any], str]] = []
+    owned: list[tuple[str, dict[str, Any]]] = []
+    self_service = self_service_namespaces(resources)
     for ns, tenant in sorted(by_ns.items()):
         for api, kind in TENANT_NAMESPACE_KINDS:
             for obj in reader.list(api, kind, ns):
                 obj.setdefault("apiVersion", api)
                 obj.setdefault("kind", kind)
                 if (kind, ns, obj["metadata"]["name"]) not in known:
-                    extras.append((tenant, obj, f"in {tenant}'s namespace {ns}, not in the render"))
+                    if (api, kind) == OWNED_BY_SELF_SERVICE and ns in self_service:
+                        owned.append((tenant, obj))
+                    else:
+                        extras.append((tenant, obj, f"in {tenant}'s namespace {ns}, not in the render"))
+    for api, kind in CLUSTER_POLICIES:
+        for obj in reader.list(api, kind):
+            obj.setdefault("apiVersion", api)
+            obj.setdefault("kind", kind)
+            if (kind, None, obj["metadata"]["name"]) not in known:
+                extras.append((None, obj, "cluster-wide, not in the render: it may override the tenancy walls"))
     for api, kind in CLUSTER_LISTS:
         for obj in reader.list(api, kind):
             obj.setdefault("apiVersion", api)
@@ -314,7 +335,22 @@ def read_live(reader: KubeReader, resources: Sequence[Mapping[str, Any]]) -> Liv
                 cr.setdefault("apiVersion", RBAC_API_VERSION)
                 cr.setdefault("kind", "ClusterRole")
                 roles[str(ref["name"])] = cr
-    return Live(objects, extras, roles)
+    return Live(objects, extras, roles, owned=owned)
+
+
+def self_service_namespaces(resources: Sequence[Mapping[str, Any]]) -> set[str]:
+    """Tenant namespaces whose rendered Roles let a persona create NetworkPolicies
+    (``selfService.networkPolicies``)."""
+    out = set()
+    group, _, _ = NETWORKING_API_VERSION.partition("/")
+    for r in resources:
+        if r.get("type") != F.ROLE or not r.get("tenant"):
+            continue
+        obj = r.get("inputs") or {}
+        if any(group in (rule.get("apiGroups") or []) and "networkpolicies" in (rule.get("resources") or [])
+               and "create" in (rule.get("verbs") or []) for rule in obj.get("rules") or []):
+            out.add(str((obj.get("metadata") or {}).get("namespace")))
+    return out
 
 
 def self_service_tenants(resources: Sequence[Mapping[str, Any]]) -> set[str]:
@@ -371,6 +407,9 @@ def drift(live: Live, self_service: Iterable[str] = (), tenants_by_ns: Mapping[s
     if not live.extras:
         out.append(passed(EXTRA, None, "tenant namespaces and bindings of tenant subjects",
                           "nothing outside the render"))
+    for tenant, obj in live.owned:
+        out.append(passed(EXTRA, tenant, _what(obj), "the tenant's own (selfService.networkPolicies): the Admin-tier "
+                                                    "walls decide cross-tenant traffic, judged with it in the facts"))
     return out
 
 
@@ -406,6 +445,8 @@ def live_resources(live: Live) -> list[dict[str, Any]]:
             res["inputs"] = full
         out.append(res)
     for tenant, obj, _ in live.extras:
+        out.append(_as_resource(obj, tenant))
+    for tenant, obj in live.owned:
         out.append(_as_resource(obj, tenant))
     for cr in live.cluster_roles.values():
         out.append(_as_resource(cr, None))

@@ -6,7 +6,8 @@ so it holds exactly:
 
 - ``get`` on every object the render holds, by name (``resourceNames``);
 - ``list`` of the kinds no tenant may write (:data:`~tenancy.verify.kube.TENANT_NAMESPACE_KINDS`,
-  read in each tenant namespace); ``list`` of RoleBindings and ClusterRoleBindings cluster-wide
+  read in each tenant namespace); ``list`` of RoleBindings, ClusterRoleBindings and
+  ClusterNetworkPolicies (:data:`~tenancy.verify.kube.CLUSTER_POLICIES`) cluster-wide
   and ``get`` of any ClusterRole (a binding of a tenant's subject may be anywhere, to any role);
   ``list`` of Nodes (maxPods on trunk nodes); ``get`` of the PolicyEndpoint CRD by name and
   ``list`` of PolicyEndpoints (:mod:`tenancy.verify.endpoints`);
@@ -117,7 +118,7 @@ def verifier_rbac(resources: Sequence[Mapping[str, Any]], subject: Mapping[str, 
     if tenants:
         for api, kind in K.TENANT_NAMESPACE_KINDS:
             _want(wanted, api, kind, "list")
-    for api, kind in K.CLUSTER_LISTS:
+    for api, kind in (*K.CLUSTER_LISTS, *K.CLUSTER_POLICIES):
         _want(wanted, api, kind, "list")
     _want(wanted, *K.BOUND_ROLES, "get")
     _want(wanted, *K.NODES, "list")

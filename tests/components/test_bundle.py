@@ -18,6 +18,7 @@ from tenancy.plan.validate import load_platform
 from tenancy.render import render_spec
 from tenancy.render.result import manifest_of
 from tests.fixtures.specs import small_spec, spec_with, tenant
+from tests.helpers import crds
 from tests.helpers.rbac import escalation_problems
 from tests.helpers.recording_mocks import Recording, Registered, run
 
@@ -183,11 +184,17 @@ def test_render_attributes_every_object_to_its_tenant(rendered: Any) -> None:
     groups = rendered.manifests
     for t in spec.tenants:
         objs = groups[t.name]
-        own = [o for o in objs if "tenancy/peer" not in o["metadata"].get("labels", {})]
+        own = [o for o in objs if "tenancy/peer" not in o["metadata"].get("labels", {})
+               and o["kind"] != "ClusterNetworkPolicy"]
         assert {o["metadata"].get("namespace", o["metadata"]["name"]) for o in own} == {t.name}
+        # The tenant's one cluster-scoped object: its Admin-tier wall (issue 26), selecting its namespaces.
+        walls = [o for o in objs if o["kind"] == "ClusterNetworkPolicy"]
+        assert sorted(w["metadata"]["name"] for w in walls) == sorted(
+            [f"tenancy-tenant-{t.name}", *(f"tenancy-edge-{t.name}-from-{p}" for p in t.peers)])
+        assert all(w["spec"]["subject"] == {"namespaces": {"matchLabels": {"tenancy/tenant": t.name}}} for w in walls)
         assert all(o["metadata"].get("labels", {}).get("tenancy/tenant", t.name) == t.name for o in objs)
         edges = [o for o in objs if "tenancy/peer" in o["metadata"].get("labels", {})]
-        assert len(edges) == 2 * len(t.allow_from)
+        assert len(edges) == 3 * len(t.allow_from)  # two NetworkPolicies and one ClusterNetworkPolicy
     # The platform's own NetworkPolicies (strict mode) live only in platform namespaces.
     platform_nps = [o for o in groups.get("platform", []) if o["kind"] == "NetworkPolicy"]
     assert not {o["metadata"]["namespace"] for o in platform_nps} & {t.name for t in spec.tenants}
@@ -198,6 +205,9 @@ def test_rendered_manifests_validate(rendered: Any, version: str) -> None:
     objs = [o for group in rendered.manifests.values() for o in group]
     assert len(objs) > 40
     for o in objs:
+        if crds.known(o):  # custom resources (the ClusterNetworkPolicies): their vendored CRD's schema
+            crds.validate(o)
+            continue
         kubernetes_validate.validate(o, f"{version}.0", strict=True)
 
 

@@ -21,6 +21,7 @@ import yaml
 
 from tenancy.plan import admission as placement
 from tests.fixtures.specs import spec_with, tenant
+from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube
 from tests.helpers.testenv import PULUMI_BINARIES, require_binaries
 
@@ -61,6 +62,7 @@ def stack(engine_control_plane: ControlPlane, tmp_path_factory: pytest.TempPathF
                                       pulumi_command=cmd)
     st = auto.create_or_select_stack(stack_name="live", work_dir=str(program), opts=opts)
     st.set_config("inclusters:kubeconfig", auto.ConfigValue(str(engine_control_plane.kubeconfig_path)))
+    live.install_crds(engine_control_plane.client())  # the ClusterNetworkPolicy CRD (EKS serves it)
     yield st
 
 
@@ -102,6 +104,10 @@ def test_engine_lifecycle(stack: Any, engine_control_plane: ControlPlane) -> Non
     policy = {"apiVersion": placement.API_VERSION, "kind": "ValidatingAdmissionPolicy",
               "metadata": {"name": placement.POLICY_NAME}}
     assert kube.exists(policy)
+    for name in ("tenancy-tenant-north", "tenancy-tenant-south", "tenancy-edge-north-from-south",
+                 "tenancy-baseline-default-deny"):  # the cluster network walls (issue 26)
+        assert kube.exists({"apiVersion": "networking.k8s.aws/v1alpha1", "kind": "ClusterNetworkPolicy",
+                            "metadata": {"name": name}}), name
     ns = kube.get("/api/v1/namespaces/north")
     assert ns["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 

@@ -67,7 +67,7 @@ def test_document_shape_is_json_and_stable() -> None:
     d2 = facts_of(list(reversed(review.base()))).document()
     assert json.dumps(d1, sort_keys=True) == json.dumps(d2, sort_keys=True)
     assert set(d1) == {"tenants", "network", "s3", "trust", "rbac", "placement", "admission", "podSecurity",
-                       "observability"}  # saved queries are on by default (issue 27)
+                       "observability", "walls"}  # saved queries are on by default (issue 27)
     assert d1["placement"]["alpha"]["taints"] == ["tenancy/tenant=alpha:NO_SCHEDULE"]
     assert d1["admission"]["enforced"]["alpha"] == {"tenancy-pod-placement": ["Deny"],
                                                      "tenancy-service-exposure": ["Deny"]}

@@ -36,6 +36,7 @@ KINDS = {"v1": [("Namespace", False), ("ResourceQuota", True), ("LimitRange", Tr
          "storage.k8s.io/v1": [("StorageClass", False)],
          "scheduling.k8s.io/v1": [("PriorityClass", False)],
          "vpcresources.k8s.aws/v1beta1": [("SecurityGroupPolicy", True)],
+         "networking.k8s.aws/v1alpha1": [("ClusterNetworkPolicy", False)],
          "admissionregistration.k8s.io/v1": [("ValidatingAdmissionPolicy", False),
                                              ("ValidatingAdmissionPolicyBinding", False)]}
 

@@ -12,15 +12,21 @@ import pulumi_kubernetes as k8s
 
 from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.components.cluster import PlacementPolicy, PlacementPolicyArgs
+from tenancy.components.walls import ClusterWalls, ClusterWallsArgs
+from tenancy.plan import cluster_policies
 from tenancy.plan.validate import load_platform
 
 spec = load_platform(pulumi.Config("tenancy").require_object("platform"))
 provider = k8s.Provider("cluster", kubeconfig=pulumi.Config().require("kubeconfig"))
 placement = PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))
+walls = cluster_policies.enabled(spec)  # the Baseline default deny and each tenant's Admin wall (issue 26)
+if walls:
+    ClusterWalls(f"{spec.name}-walls", ClusterWallsArgs(
+        provider=provider, network_policy_guard=any(t.self_service.network_policies for t in spec.tenants)))
 bundles = {
     t.name: TenantBundle(t.name, TenantBundleArgs(
         tenant=t, vpc_cidr=spec.vpc_cidr, workloads=spec.workloads, provider=provider,
-        pod_identity_agent=spec.identity.mode != "irsa", wait_for=[placement]))
+        pod_identity_agent=spec.identity.mode != "irsa", wait_for=[placement], cluster_network_policies=walls))
     for t in spec.tenants
 }
 # Each bundle registers its spec's allowFrom edges itself (owned by the tenant that allows, as in
