@@ -70,11 +70,13 @@ def test_the_logs_insights_runner_on_moto(moto_server: Any) -> None:
     logs.create_log_group(logGroupName="/aws/eks/acme/cluster")
     logs.create_log_stream(logGroupName="/aws/eks/acme/cluster", logStreamName="kube-apiserver-audit-1")
     import time
+    # Logs Insights takes whole seconds: the runner ends its window at the current second, so the
+    # events are a few seconds old (an event of this very second could fall after the window).
 
     now = int(time.time() * 1000)
     logs.put_log_events(logGroupName="/aws/eks/acme/cluster", logStreamName="kube-apiserver-audit-1",
-                        logEvents=[{"timestamp": now - 1000, "message": '{"verb": "get"}'},
-                                   {"timestamp": now - 500, "message": '{"verb": "list"}'}])
+                        logEvents=[{"timestamp": now - 5000, "message": '{"verb": "get"}'},
+                                   {"timestamp": now - 3000, "message": '{"verb": "list"}'}])
     session = boto3.session.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY,
                                     region_name=REGION)
     runner = LogsInsightsRunner(AwsClient(session, endpoint_url=moto_server.url), timeout=20)
