@@ -10,7 +10,7 @@ How it runs:
   the pipeline's state). Unchanged stacks are skipped without starting the CLI; a stack missing
   from the ledger (first run, lost ledger) is run — ``up`` is idempotent, so a lost ledger costs
   time, never correctness. ``force=True`` runs every stack.
-* **The platform stack first**, alone; if it fails no tenant stack runs (no tenant namespace may
+* **The platform stack first**, alone (none with ``platform_stack``: the AWS Platform stack is it); if it fails no tenant stack runs (no tenant namespace may
   exist before the placement policy).
 * **Tenant stacks in parallel**, at most ``parallel`` at once (each ``Stack.up`` blocks: one
   thread each, as :mod:`tenancy.fleet.deploy` does), each in its own work directory
@@ -72,6 +72,9 @@ class TenantStacks:
         self.work_root = Path(work_root).resolve()
         self.env = dict(env)
         self.config = {"tenancy:platformFile": str(self.work_root / "platform.json")}
+        self.platform_stack = None if kubeconfig else platform_stack
+        """The AWS Platform stack (``tenancy:inCluster: tenant-stacks``): it holds the cluster-wide
+        objects, so the runner then has no platform stack of its own."""
         if kubeconfig:
             self.config["tenancy:kubeconfig"] = kubeconfig
         else:
@@ -130,7 +133,7 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1, got {parallel}")
     spec = load_platform(dict(data))
-    refused = plan.unsupported(spec)
+    refused = plan.unsupported(spec, platform_stack=stacks.platform_stack is not None)
     if refused:
         raise ValueError("; ".join(refused))
     ledger = ledger or stacks.work_root / "deployed.json"
@@ -175,7 +178,7 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
             on_result(result)
         return result
 
-    if todo.platform:
+    if todo.platform and stacks.platform_stack is None:
         first = run(plan.PLATFORM_STACK, (), "up")
         results.append(first)
         if first.status != "succeeded":

@@ -128,12 +128,15 @@ def platform_objects() -> list[Manifest]:
     return [admission.placement_policy(), admission.placement_binding()]
 
 
-def unsupported(spec: PlatformSpec) -> list[str]:
-    """What tenant stacks cannot deploy yet, each naming the tenant and the way out: pooled tenants
-    (their SecurityGroupPolicy needs the pool's pod security groups from the AWS layer)."""
-    return [f"tenants[{i}] ({t.name}): pooled tenants (pool {t.pool!r}) are not supported by tenant stacks yet "
-            "(their pod security groups come from the AWS layer); deploy this platform's in-cluster layer with "
-            "the Platform stack" for i, t in enumerate(spec.tenants) if t.pool]
+def unsupported(spec: PlatformSpec, platform_stack: bool = False) -> list[str]:
+    """What tenant stacks cannot deploy, each naming the tenant and the way out: pooled tenants
+    without ``platform_stack`` (their SecurityGroupPolicy needs their pod security groups, which
+    only the AWS Platform stack's ``tenants`` output gives)."""
+    if platform_stack:
+        return []
+    return [f"tenants[{i}] ({t.name}): a pooled tenant (pool {t.pool!r}) needs its pod security groups from the "
+            "AWS Platform stack: deploy it with tenancy:inCluster=tenant-stacks and pass --platform-stack "
+            "(platform_stack=) instead of --kubeconfig" for i, t in enumerate(spec.tenants) if t.pool]
 
 
 def fingerprint(objects: Any) -> str:
