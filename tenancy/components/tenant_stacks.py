@@ -25,6 +25,7 @@ deleted in the cluster but the edge halves the peers' stacks drop)::
 from __future__ import annotations
 
 import difflib
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,10 +74,10 @@ class PlatformValues:
     def bundle_args(self, spec: PlatformSpec, tenant: str) -> dict[str, Any]:
         """The per-tenant bundle inputs, as :class:`~tenancy.components.tenant.Tenant` passes them."""
         t = next(x for x in spec.tenants if x.name == tenant)
-        of = pulumi.Output.from_input(self.tenants).apply(lambda all_: all_[tenant])
+        of: pulumi.Output[Any] = pulumi.Output.from_input(self.tenants).apply(lambda all_: all_[tenant])
         irsa = spec.identity.mode == "irsa"
         # Tenant._identity_layer: a role per service account, unless offboarding (no roles then).
-        roles = {sa: of.apply(lambda o, sa=sa: o["roleArns"][sa])
+        roles = {sa: of.apply(functools.partial(_role_arn, sa=sa))
                  for sa in t.service_accounts} if irsa and not t.offboarding else {}
         # The system subnets (API endpoint's interfaces, interface VPC endpoints) follow from the
         # spec alone, and the manifests list them one by one: taken from the spec, not the outputs
@@ -87,6 +88,10 @@ class PlatformValues:
         if t.pooled:
             out["pod_security_group_ids"] = of.apply(lambda o: o["podSecurityGroupIds"])
         return out
+
+
+def _role_arn(tenant_outputs: Any, sa: str) -> str:
+    return str(tenant_outputs["roleArns"][sa])
 
 
 def platform_layer(spec: PlatformSpec, provider: k8s.Provider) -> PlacementPolicy:

@@ -10,8 +10,9 @@ How it runs:
   the pipeline's state). Unchanged stacks are skipped without starting the CLI; a stack missing
   from the ledger (first run, lost ledger) is run — ``up`` is idempotent, so a lost ledger costs
   time, never correctness. ``force=True`` runs every stack.
-* **The platform stack first**, alone (none with ``platform_stack``: the AWS Platform stack is it); if it fails no tenant stack runs (no tenant namespace may
-  exist before the placement policy).
+* **The platform stack first**, alone; if it fails no tenant stack runs (no tenant namespace may
+  exist before the placement policy). With ``platform_stack`` there is none here: the AWS
+  Platform stack (``tenancy:inCluster: tenant-stacks``) holds the cluster-wide objects.
 * **Tenant stacks in parallel**, at most ``parallel`` at once (each ``Stack.up`` blocks: one
   thread each, as :mod:`tenancy.fleet.deploy` does), each in its own work directory
   (``WORK/<stack>/``: the "current stack" of a directory is not safe to share, pulumi/pulumi#8186).

@@ -56,12 +56,15 @@ def test_the_aws_platform_leaves_the_tenant_objects_to_the_tenant_stacks(stacks:
     # Everything else is the monolith's, unchanged (same URNs, same inputs): the AWS layer, the
     # cluster-wide objects, the network halves of the edges.
     rest = {r["urn"]: r["inputs"] for r in whole.resources
-            if not (r["type"].startswith("kubernetes:") and r["tenant"]) and not r["type"].startswith("tenancy:bundle:")}
+            if not (r["type"].startswith("kubernetes:") and r["tenant"])
+            and not r["type"].startswith("tenancy:bundle:")}
     assert {r["urn"]: r["inputs"] for r in aws.resources} == rest
     out = aws.stack_outputs
     assert out["inCluster"] == "tenant-stacks" and out["s3CidrBlocks"] and out["kubeconfig"]
-    assert out["tenants"]["media"]["podSecurityGroupIds"] and set(out["tenants"]["alpha"]["roleArns"]) == {"app", "worker"}
-    assert out["apiEndpointCidrs"] == out["awsServiceCidrs"] == [str(n) for n in whole.spec.address_plan.system_subnets()]
+    assert out["tenants"]["media"]["podSecurityGroupIds"]
+    assert set(out["tenants"]["alpha"]["roleArns"]) == {"app", "worker"}
+    system = [str(n) for n in whole.spec.address_plan.system_subnets()]
+    assert out["apiEndpointCidrs"] == out["awsServiceCidrs"] == system
 
 
 def test_tenant_stacks_register_exactly_the_monoliths_objects(stacks: dict[str, Any]) -> None:
