@@ -134,7 +134,7 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1, got {parallel}")
     spec = load_platform(dict(data))
-    refused = plan.unsupported(spec, platform_stack=stacks.platform_stack is not None)
+    refused = plan.unsupported(spec, platform_stack=getattr(stacks, "platform_stack", None) is not None)
     if refused:
         raise ValueError("; ".join(refused))
     ledger = ledger or stacks.work_root / "deployed.json"
@@ -179,7 +179,7 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
             on_result(result)
         return result
 
-    if todo.platform and stacks.platform_stack is None:
+    if todo.platform and getattr(stacks, "platform_stack", None) is None:
         first = run(plan.PLATFORM_STACK, (), "up")
         results.append(first)
         if first.status != "succeeded":

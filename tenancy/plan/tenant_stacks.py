@@ -119,8 +119,15 @@ def tenant_objects(spec: PlatformSpec, tenant: TenantSpec, reverse: Mapping[str,
     inputs = bundle_inputs(spec)
     bundle = k8s_plan.tenant_manifests(tenant, inputs["workloads"], inputs["vpc_cidr"], None, (),
                                        inputs["pod_identity_agent"], inputs["service_cidr"], (),
-                                       inputs["kubernetes_service_ip"])
+                                       inputs["kubernetes_service_ip"],
+                                       [POD_SECURITY_GROUPS_FROM_PLATFORM] if tenant.pool else None)
     return bundle + [h.manifest for h in edge_halves(spec, tenant.name, reverse, by_name)]
+
+
+POD_SECURITY_GROUPS_FROM_PLATFORM = "<the AWS Platform stack's tenants.<name>.podSecurityGroupIds>"
+"""A pooled tenant's pod security groups in :func:`tenant_objects` (its fingerprint): the tenant
+stack reads the real ids by StackReference; they are fixed for the tenant's life (its own group
+and the marker group), so they are no part of what decides whether its stack runs."""
 
 
 def platform_objects() -> list[Manifest]:
