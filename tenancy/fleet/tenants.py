@@ -63,7 +63,7 @@ class TenantStacks:
 
     def __init__(self, work_root: Path, *, env: Mapping[str, str], kubeconfig: str | None = None,
                  platform_stack: str | None = None, pulumi_root: Path | None = None,
-                 virtualenv: str | None = None):
+                 virtualenv: str | None = None, adopt: bool = False):
         from pulumi import automation as auto
 
         if not kubeconfig and not platform_stack:
@@ -76,6 +76,8 @@ class TenantStacks:
         self.platform_stack = None if kubeconfig else platform_stack
         """The AWS Platform stack (``tenancy:inCluster: tenant-stacks``): it holds the cluster-wide
         objects, so the runner then has no platform stack of its own."""
+        if adopt:  # the provider's upsertExistingObjects (tenancy.program.tenant_stacks_main)
+            self.config["tenancy:adopt"] = "true"
         if kubeconfig:
             self.config["tenancy:kubeconfig"] = kubeconfig
         else:

@@ -114,3 +114,14 @@ def test_the_render_ignores_the_switch() -> None:
 def test_a_bad_switch_value_is_refused() -> None:
     with pytest.raises(RenderError, match="tenancy:inCluster"):
         run(program.main, config={"tenancy:platform": DATA, "tenancy:inCluster": "tenants"}, project="tenancy")
+
+
+@pytest.mark.parametrize("adopt", [False, True])
+def test_adopt_makes_the_provider_update_existing_objects(stacks: dict[str, Any], adopt: bool) -> None:
+    """Switching an existing platform: the objects the Platform stack forgot are still in the cluster."""
+    cfg = {"tenancy:platform": DATA, "tenancy:platformStack": REF, "tenancy:tenants": ["alpha"],
+           **({"tenancy:adopt": "true"} if adopt else {})}
+    result = run(program.tenant_stacks_main, project="tenancy-inclusters", config=cfg,
+                 mocks=Mocks(stack_references={REF: stacks["aws"].stack_outputs}))
+    [provider] = [r for r in result.resources if r["type"] == "pulumi:providers:kubernetes"]
+    assert (provider["inputs"].get("upsertExistingObjects") in ("true", True)) is adopt

@@ -127,3 +127,5 @@ def test_the_real_runner_config_names_the_platform_stack(tmp_path: Path) -> None
     assert stacks.platform_stack == "acme/tenancy/prod"
     assert stacks.config["tenancy:platformStack"] == "acme/tenancy/prod" and "tenancy:kubeconfig" not in stacks.config
     assert runner.TenantStacks(tmp_path, env={}, kubeconfig="/k").platform_stack is None
+    assert "tenancy:adopt" not in stacks.config
+    assert runner.TenantStacks(tmp_path, env={}, kubeconfig="/k", adopt=True).config["tenancy:adopt"] == "true"
