@@ -136,12 +136,17 @@ def platform_objects() -> list[Manifest]:
 
 
 def unsupported(spec: PlatformSpec, platform_stack: bool = False) -> list[str]:
-    """What tenant stacks cannot deploy, each naming the tenant and the way out: pooled tenants
-    without ``platform_stack`` (their SecurityGroupPolicy needs their pod security groups, which
-    only the AWS Platform stack's ``tenants`` output gives)."""
+    """What tenant stacks cannot deploy, each naming the tenant and the way out: ``teamStack``
+    tenants, and pooled tenants without ``platform_stack`` (their SecurityGroupPolicy needs their
+    pod security groups, which only the AWS Platform stack's ``tenants`` output gives)."""
+    # teamStack tenants: their bundle is their team's stack's, and a platform tenant's edge with one
+    # puts its half in the team tenant's namespace (tenancy.components.tenant.Tenant.allow_from).
+    team = [f"tenants[{i}] ({t.name}): teamStack tenants are not supported by tenant stacks yet (the team's stack "
+            "owns their namespace); deploy this platform's in-cluster layer with the Platform stack"
+            for i, t in enumerate(spec.tenants) if t.team_stack]
     if platform_stack:
-        return []
-    return [f"tenants[{i}] ({t.name}): a pooled tenant (pool {t.pool!r}) needs its pod security groups from the "
+        return team
+    return team + [f"tenants[{i}] ({t.name}): a pooled tenant (pool {t.pool!r}) needs its pod security groups from the "
             "AWS Platform stack: deploy it with tenancy:inCluster=tenant-stacks and pass --platform-stack "
             "(platform_stack=) instead of --kubeconfig" for i, t in enumerate(spec.tenants) if t.pool]
 

@@ -129,3 +129,11 @@ def test_the_real_runner_config_names_the_platform_stack(tmp_path: Path) -> None
     assert runner.TenantStacks(tmp_path, env={}, kubeconfig="/k").platform_stack is None
     assert "tenancy:adopt" not in stacks.config
     assert runner.TenantStacks(tmp_path, env={}, kubeconfig="/k", adopt=True).config["tenancy:adopt"] == "true"
+
+
+def test_team_stack_tenants_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    fake = FakeStacks(tmp_path)
+    fake.platform_stack = "acme/tenancy/prod"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match=r"tenants\[1\] \(b\): teamStack tenants are not supported"):
+        runner.deploy_tenants(spec_with([A, {**B, "teamStack": True}]), fake)  # type: ignore[arg-type]
+    assert fake.calls == []
