@@ -125,3 +125,21 @@ def test_adopt_makes_the_provider_update_existing_objects(stacks: dict[str, Any]
                  mocks=Mocks(stack_references={REF: stacks["aws"].stack_outputs}))
     [provider] = [r for r in result.resources if r["type"] == "pulumi:providers:kubernetes"]
     assert (provider["inputs"].get("upsertExistingObjects") in ("true", True)) is adopt
+
+
+def test_render_program_renders_a_switched_platform_whole(tmp_path: Any) -> None:
+    """`tenancy render --program` of a user's program building Platform(in_cluster="tenant-stacks")."""
+    from tenancy.render.program import render_program
+
+    (tmp_path / "Pulumi.yaml").write_text("name: acme\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\nfrom tenancy import Platform, load_platform\n"
+        "spec = load_platform(pulumi.Config().require_object('platform'))\n"
+        "Platform(spec.name, spec, in_cluster=pulumi.Config().get('inCluster') or 'platform')\n")
+    objects = {mode: {k for k in _objects(render_program(tmp_path, {"platform": DATA, "inCluster": mode}).resources)}
+               for mode in ("platform", "tenant-stacks")}
+    assert objects["tenant-stacks"] == objects["platform"]
+    assert ("kubernetes:core/v1:Namespace", "", "media") in objects["platform"]
+    # Negative control: outside the render the switch does take the bundles out.
+    switched = run(program.main, config={"tenancy:platform": DATA, "tenancy:inCluster": "tenant-stacks"})
+    assert ("kubernetes:core/v1:Namespace", "", "media") not in _objects(switched.resources)
