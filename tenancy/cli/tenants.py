@@ -35,6 +35,9 @@ def add_parser(sub: Any) -> None:
     c.add_argument("--parallel", type=int, default=min(4, os.cpu_count() or 1),
                    help="stacks at a time (default: min(4, CPUs))")
     c.add_argument("--force", action="store_true", help="run every stack, changed or not")
+    c.add_argument("--adopt", action="store_true",
+                   help="the objects exist already (switching a Platform stack to tenant stacks, docs/scaling.md): "
+                        "update them in place instead of failing with AlreadyExists; use with --force")
     c.add_argument("--pulumi-root", type=Path, help="directory with bin/pulumi (default: `pulumi` on PATH)")
     c.add_argument("--debug", action="store_true", help="show tracebacks of unexpected errors")
 
@@ -50,7 +53,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         platform, _ = load_stack_file(path)
         stacks = TenantStacks(args.work_dir, env=dict(os.environ), kubeconfig=args.kubeconfig,
-                              platform_stack=args.platform_stack, pulumi_root=args.pulumi_root)
+                              platform_stack=args.platform_stack, pulumi_root=args.pulumi_root, adopt=args.adopt)
 
         def progress(r: StackResult) -> None:
             print(f"{r.stack}: {r.op} {r.status} in {r.seconds:.1f}s {r.error}", file=sys.stderr, flush=True)

@@ -3,6 +3,10 @@ outputs of one layer into the next (network → cluster → identity → per-ten
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Literal
+
 import pulumi
 
 from tenancy.components.access import TYPE as SHARED_ACCESS
@@ -43,6 +47,27 @@ from tenancy.spec.wire import PLATFORM_TYPE
 
 TYPE = PLATFORM_TYPE
 
+IN_CLUSTER_MODES = ("platform", "tenant-stacks")
+"""Where the tenants' in-cluster objects are deployed (``Platform(in_cluster=…)``, stack config
+``tenancy:inCluster``): ``platform`` (default) — by this component, with everything else;
+``tenant-stacks`` — by the per-tenant stacks (:func:`tenancy.program.tenant_stacks_main`,
+docs/scaling.md), which read this stack's outputs by StackReference."""
+
+_WHOLE = [False]
+
+
+@contextmanager
+def whole_platform() -> Iterator[None]:
+    """While open, every Platform builds its tenants' in-cluster objects whatever its
+    ``in_cluster``: how ``tenancy render`` (and so diff, check, verify) keeps seeing ONE platform
+    — the tenant stacks register exactly those objects (tests/components/test_platform_tenant_stacks.py)."""
+    before, _WHOLE[0] = _WHOLE[0], True
+    try:
+        yield
+    finally:
+        _WHOLE[0] = before
+
+
 BUILT_SPECS: list[PlatformSpec] = []
 """Specs of the Platforms built in this process, in order: how ``tenancy render --program`` and
 :mod:`tenancy.testing` find the spec of a user's program (cleared before each run)."""
@@ -53,11 +78,20 @@ class Platform(pulumi.ComponentResource):
 
     Use :func:`tenancy.load_platform` to build the spec from config: it rejects every invalid
     input, with its path and the fix, before anything is registered.
+
+    ``in_cluster="tenant-stacks"``: the AWS layer and the cluster-wide objects only; the tenants'
+    bundles and the Kubernetes halves of their edges are left to the tenant stacks, which read
+    what they need from :meth:`outputs` (see :data:`IN_CLUSTER_MODES`).
     """
 
-    def __init__(self, name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions | None = None):
+    def __init__(self, name: str, spec: PlatformSpec, opts: pulumi.ResourceOptions | None = None, *,
+                 in_cluster: Literal["platform", "tenant-stacks"] = "platform"):
+        if in_cluster not in IN_CLUSTER_MODES:
+            raise ValueError(f"in_cluster (stack config tenancy:inCluster) must be one of {list(IN_CLUSTER_MODES)}, "
+                             f"got {in_cluster!r}")
         super().__init__(TYPE, name, None, opts)
         self.spec = spec
+        self.in_cluster = "platform" if _WHOLE[0] else in_cluster
         BUILT_SPECS.append(spec)
         self._child = pulumi.ResourceOptions(parent=self)
         # --- network layer ---
@@ -187,7 +221,7 @@ class Platform(pulumi.ComponentResource):
             self.tenants[t.name] = Tenant(t.name, TenantArgs(
                 platform=spec, tenant=t, network=self.network, cluster=self.cluster,
                 data_bucket=self.data_bucket, cluster_identity=self.cluster_identity, placement=self.placement,
-                service_exposure=self.service_exposure,
+                service_exposure=self.service_exposure, bundle=self.in_cluster == "platform",
                 tenant_rbac=self.tenant_rbac if t.self_service.rbac else None,
                 shared_principals=shared, shared_access_urn=shared_urn),
                 opts=child)
@@ -236,4 +270,16 @@ class Platform(pulumi.ComponentResource):
             "tenantDataBucketArn": self.data_bucket.bucket_arn,
             "s3CidrBlocks": self.network.s3_cidr_blocks,
             "teamStackFacts": team_stack_facts(self.spec),
+            # For tenant stacks (tenancy.program.tenant_stacks_main): where the bundles are, and the
+            # bundle inputs that are not per tenant (per tenant: tenants.<name>.roleArns/podSecurityGroupIds).
+            "inCluster": self.in_cluster,
+            "awsServiceCidrs": self.api_endpoint_cidrs,
+            "apiEndpointCidrs": self.api_endpoint_cidrs,
         }
+
+    @property
+    def api_endpoint_cidrs(self) -> list[str]:
+        """The system subnets: where EKS puts the API endpoint's interfaces (the cluster's subnets)
+        and where the interface VPC endpoints (STS, ECR, EC2, Logs) live — the bundle's
+        ``api_endpoint_cidrs`` and ``aws_service_cidrs`` (as :class:`~tenancy.components.tenant.Tenant` passes them)."""
+        return [str(n) for n in self.spec.address_plan.system_subnets()]

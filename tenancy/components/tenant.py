@@ -53,6 +53,9 @@ class TenantArgs:
     (:class:`~tenancy.components.access.SharedAccess`), not this tenant's."""
     shared_access_urn: pulumi.Input[str] | None = None
     """URN of the platform's SharedAccess component (aliases of entries moving back here)."""
+    bundle: bool = True
+    """Build the tenant's in-cluster bundle here (default). ``False``: the tenant stacks do
+    (``Platform(in_cluster="tenant-stacks")``); the AWS side is unchanged."""
 
 
 class Tenant(pulumi.ComponentResource):
@@ -77,7 +80,7 @@ class Tenant(pulumi.ComponentResource):
         self._identity_layer(args)
         # teamStack: the team's own stack builds the bundle and the roles (tenancy.components.team).
         self.bundle: TenantBundle | None = None
-        if not t.team_stack:
+        if not t.team_stack and args.bundle:
             self._bundle_layer(args)
         self.register_outputs({"namespace": self.namespace, "addressBlock": self.address_block})
 

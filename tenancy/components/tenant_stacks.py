@@ -25,6 +25,9 @@ deleted in the cluster but the edge halves the peers' stacks drop)::
 from __future__ import annotations
 
 import difflib
+import functools
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -34,7 +37,61 @@ from tenancy.components.cluster import PlacementPolicy, PlacementPolicyArgs
 from tenancy.plan import tenant_stacks as plan
 from tenancy.spec import PlatformSpec
 
-__all__ = ["platform_layer", "tenant_layer"]
+__all__ = ["PlatformValues", "platform_layer", "tenant_layer"]
+
+
+@dataclass(frozen=True)
+class PlatformValues:
+    """What the AWS ``Platform`` (``in_cluster="tenant-stacks"``) gives the tenant stacks: its
+    stack outputs (:meth:`tenancy.components.platform.Platform.outputs`) — the S3 ranges of
+    ``tenancy-allow-s3`` and, per tenant,
+    its IRSA role ARNs and (pooled tenants) pod security group ids. With these a tenant stack
+    registers exactly the objects the Platform itself would (tests/components/test_platform_tenant_stacks.py)."""
+
+    s3_cidr_blocks: pulumi.Input[list[str]]
+    tenants: pulumi.Input[dict[str, Any]]
+    """The Platform's ``tenants`` output: name -> ``Tenant.outputs()``."""
+
+    @classmethod
+    def from_reference(cls, ref: pulumi.StackReference) -> PlatformValues:
+        """Read by StackReference; fails the update unless that stack deploys with
+        ``tenancy:inCluster: tenant-stacks`` (else the Platform and the tenant stacks would both
+        own the same objects)."""
+        def check(mode: Any) -> str:
+            if mode != "tenant-stacks":
+                raise ValueError(f"platform stack {ref._name!r} deploys the tenants' in-cluster objects itself "
+                                 f"(output inCluster={mode!r}): set `pulumi config set tenancy:inCluster "
+                                 "tenant-stacks` on it and `pulumi up` it first (docs/scaling.md, \"Switching\")")
+            return str(mode)
+
+        gate = ref.get_output("inCluster").apply(check)
+
+        def after(key: str) -> Any:
+            return pulumi.Output.all(gate, ref.require_output(key)).apply(lambda a: a[1])
+
+        return cls(s3_cidr_blocks=after("s3CidrBlocks"), tenants=after("tenants"))
+
+    def bundle_args(self, spec: PlatformSpec, tenant: str) -> dict[str, Any]:
+        """The per-tenant bundle inputs, as :class:`~tenancy.components.tenant.Tenant` passes them."""
+        t = next(x for x in spec.tenants if x.name == tenant)
+        of: pulumi.Output[Any] = pulumi.Output.from_input(self.tenants).apply(lambda all_: all_[tenant])
+        irsa = spec.identity.mode == "irsa"
+        # Tenant._identity_layer: a role per service account, unless offboarding (no roles then).
+        roles = {sa: of.apply(functools.partial(_role_arn, sa=sa))
+                 for sa in t.service_accounts} if irsa and not t.offboarding else {}
+        # The system subnets (API endpoint's interfaces, interface VPC endpoints) follow from the
+        # spec alone, and the manifests list them one by one: taken from the spec, not the outputs
+        # (the Platform exports the same list as apiEndpointCidrs/awsServiceCidrs).
+        system = [str(n) for n in spec.address_plan.system_subnets()]
+        out: dict[str, Any] = {"role_arns": roles, "s3_cidr_blocks": self.s3_cidr_blocks,
+                               "aws_service_cidrs": system, "api_endpoint_cidrs": list(system)}
+        if t.pooled:
+            out["pod_security_group_ids"] = of.apply(lambda o: o["podSecurityGroupIds"])
+        return out
+
+
+def _role_arn(tenant_outputs: Any, sa: str) -> str:
+    return str(tenant_outputs["roleArns"][sa])
 
 
 def platform_layer(spec: PlatformSpec, provider: k8s.Provider) -> PlacementPolicy:
@@ -44,15 +101,20 @@ def platform_layer(spec: PlatformSpec, provider: k8s.Provider) -> PlacementPolic
     return PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))
 
 
-def tenant_layer(spec: PlatformSpec, tenant: str, provider: k8s.Provider) -> TenantBundle:
+def tenant_layer(spec: PlatformSpec, tenant: str, provider: k8s.Provider,
+                 platform: PlatformValues | None = None) -> TenantBundle:
     """One tenant's stack: its bundle plus the edge halves in its namespace (each deleted with the
-    namespace, like the bundle's own children). ``tenant`` must be a tenant of ``spec``."""
+    namespace, like the bundle's own children). ``tenant`` must be a tenant of ``spec``.
+    ``platform``: the AWS Platform's values (role ARNs, S3 ranges, ...); without, the bundle has
+    none of them (a cluster tenancy's AWS layer does not manage; pooled tenants are refused)."""
     by_name = {t.name: t for t in spec.tenants}
     if tenant not in by_name:
         close = difflib.get_close_matches(tenant, list(by_name), n=1)
         hint = f"did you mean {close[0]!r}?" if close else "add it to the spec's tenants first"
         raise ValueError(f"tenancy:tenant {tenant!r} is not a tenant of platform {spec.name!r}; {hint}")
     inputs = plan.bundle_inputs(spec)
+    if platform is not None:
+        inputs.update(platform.bundle_args(spec, tenant))
     bundle = TenantBundle(tenant, TenantBundleArgs(tenant=by_name[tenant], provider=provider,
                                                    register_allow_from=False, known_tenants=list(by_name),
                                                    **inputs))

@@ -11,7 +11,8 @@ How it runs:
   from the ledger (first run, lost ledger) is run — ``up`` is idempotent, so a lost ledger costs
   time, never correctness. ``force=True`` runs every stack.
 * **The platform stack first**, alone; if it fails no tenant stack runs (no tenant namespace may
-  exist before the placement policy).
+  exist before the placement policy). With ``platform_stack`` there is none here: the AWS
+  Platform stack (``tenancy:inCluster: tenant-stacks``) holds the cluster-wide objects.
 * **Tenant stacks in parallel**, at most ``parallel`` at once (each ``Stack.up`` blocks: one
   thread each, as :mod:`tenancy.fleet.deploy` does), each in its own work directory
   (``WORK/<stack>/``: the "current stack" of a directory is not safe to share, pulumi/pulumi#8186).
@@ -62,7 +63,7 @@ class TenantStacks:
 
     def __init__(self, work_root: Path, *, env: Mapping[str, str], kubeconfig: str | None = None,
                  platform_stack: str | None = None, pulumi_root: Path | None = None,
-                 virtualenv: str | None = None):
+                 virtualenv: str | None = None, adopt: bool = False):
         from pulumi import automation as auto
 
         if not kubeconfig and not platform_stack:
@@ -72,6 +73,11 @@ class TenantStacks:
         self.work_root = Path(work_root).resolve()
         self.env = dict(env)
         self.config = {"tenancy:platformFile": str(self.work_root / "platform.json")}
+        self.platform_stack = None if kubeconfig else platform_stack
+        """The AWS Platform stack (``tenancy:inCluster: tenant-stacks``): it holds the cluster-wide
+        objects, so the runner then has no platform stack of its own."""
+        if adopt:  # the provider's upsertExistingObjects (tenancy.program.tenant_stacks_main)
+            self.config["tenancy:adopt"] = "true"
         if kubeconfig:
             self.config["tenancy:kubeconfig"] = kubeconfig
         else:
@@ -130,7 +136,7 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
     if parallel < 1:
         raise ValueError(f"parallel must be at least 1, got {parallel}")
     spec = load_platform(dict(data))
-    refused = plan.unsupported(spec)
+    refused = plan.unsupported(spec, platform_stack=getattr(stacks, "platform_stack", None) is not None)
     if refused:
         raise ValueError("; ".join(refused))
     ledger = ledger or stacks.work_root / "deployed.json"
@@ -175,7 +181,7 @@ def deploy_tenants(data: Mapping[str, Any], stacks: TenantStacks, *, ledger: Pat
             on_result(result)
         return result
 
-    if todo.platform:
+    if todo.platform and getattr(stacks, "platform_stack", None) is None:
         first = run(plan.PLATFORM_STACK, (), "up")
         results.append(first)
         if first.status != "succeeded":

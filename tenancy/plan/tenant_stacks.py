@@ -123,8 +123,15 @@ def tenant_objects(spec: PlatformSpec, tenant: TenantSpec, reverse: Mapping[str,
     inputs = bundle_inputs(spec)
     bundle = k8s_plan.tenant_manifests(tenant, inputs["workloads"], inputs["vpc_cidr"], None, (),
                                        inputs["pod_identity_agent"], inputs["service_cidr"], (),
-                                       inputs["kubernetes_service_ip"])
+                                       inputs["kubernetes_service_ip"],
+                                       [POD_SECURITY_GROUPS_FROM_PLATFORM] if tenant.pool else None)
     return bundle + [h.manifest for h in edge_halves(spec, tenant.name, reverse, by_name)]
+
+
+POD_SECURITY_GROUPS_FROM_PLATFORM = "<the AWS Platform stack's tenants.<name>.podSecurityGroupIds>"
+"""A pooled tenant's pod security groups in :func:`tenant_objects` (its fingerprint): the tenant
+stack reads the real ids by StackReference; they are fixed for the tenant's life (its own group
+and the marker group), so they are no part of what decides whether its stack runs."""
 
 
 def platform_objects() -> list[Manifest]:
@@ -132,12 +139,20 @@ def platform_objects() -> list[Manifest]:
     return [admission.placement_policy(), admission.placement_binding()]
 
 
-def unsupported(spec: PlatformSpec) -> list[str]:
-    """What tenant stacks cannot deploy yet, each naming the tenant and the way out: pooled tenants
-    (their SecurityGroupPolicy needs the pool's pod security groups from the AWS layer)."""
-    return [f"tenants[{i}] ({t.name}): pooled tenants (pool {t.pool!r}) are not supported by tenant stacks yet "
-            "(their pod security groups come from the AWS layer); deploy this platform's in-cluster layer with "
-            "the Platform stack" for i, t in enumerate(spec.tenants) if t.pool]
+def unsupported(spec: PlatformSpec, platform_stack: bool = False) -> list[str]:
+    """What tenant stacks cannot deploy, each naming the tenant and the way out: ``teamStack``
+    tenants, and pooled tenants without ``platform_stack`` (their SecurityGroupPolicy needs their
+    pod security groups, which only the AWS Platform stack's ``tenants`` output gives)."""
+    # teamStack tenants: their bundle is their team's stack's, and a platform tenant's edge with one
+    # puts its half in the team tenant's namespace (tenancy.components.tenant.Tenant.allow_from).
+    team = [f"tenants[{i}] ({t.name}): teamStack tenants are not supported by tenant stacks yet (the team's stack "
+            "owns their namespace); deploy this platform's in-cluster layer with the Platform stack"
+            for i, t in enumerate(spec.tenants) if t.team_stack]
+    if platform_stack:
+        return team
+    return team + [f"tenants[{i}] ({t.name}): a pooled tenant (pool {t.pool!r}) needs its pod security groups from the "
+            "AWS Platform stack: deploy it with tenancy:inCluster=tenant-stacks and pass --platform-stack "
+            "(platform_stack=) instead of --kubeconfig" for i, t in enumerate(spec.tenants) if t.pool]
 
 
 def fingerprint(objects: Any) -> str:

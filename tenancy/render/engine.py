@@ -129,12 +129,16 @@ def run_program(
     ``config`` holds the other stack config keys (``aws:region`` …), as in a stack file.
     """
     spec = load_platform(platform)
+    from tenancy.components.platform import whole_platform
     from tenancy.program import main as program_main  # the same function `pulumi up` runs
 
     all_config = dict(config or {})
     all_config["tenancy:platform"] = platform
-    regs, outputs = run_under_mocks(program_main, project=project, stack=stack, config=all_config,
-                                    on_resource=on_resource)
+    # tenancy:inCluster=tenant-stacks moves the bundles to other stacks, not out of the platform:
+    # the render shows them all (the tenant stacks register the same objects).
+    with whole_platform():
+        regs, outputs = run_under_mocks(program_main, project=project, stack=stack, config=all_config,
+                                        on_resource=on_resource)
     return RunResult(spec=spec, project=project, stack=stack, registrations=regs, stack_outputs=outputs)
 
 

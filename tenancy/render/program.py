@@ -17,7 +17,7 @@ from typing import Any
 
 import pulumi
 
-from tenancy.components.platform import BUILT_SPECS
+from tenancy.components.platform import BUILT_SPECS, whole_platform
 from tenancy.render.engine import run_under_mocks
 from tenancy.render.result import RenderResult, result_of
 from tenancy.spec.stackfile import read_yaml
@@ -88,9 +88,10 @@ def render_program(
     name, entry = program_entry(directory)
     project = project or name
     BUILT_SPECS.clear()
-    regs, outputs = run_under_mocks(program_function(entry), project=project, stack=stack,
-                                    config=qualify_config(config or {}, project), on_resource=on_resource,
-                                    mocks=mocks)
+    with whole_platform():  # a Platform(in_cluster="tenant-stacks") is rendered whole, too
+        regs, outputs = run_under_mocks(program_function(entry), project=project, stack=stack,
+                                        config=qualify_config(config or {}, project), on_resource=on_resource,
+                                        mocks=mocks)
     spec = BUILT_SPECS[0] if len(BUILT_SPECS) == 1 else None
     BUILT_SPECS.clear()
     return result_of(regs, outputs, project=project, stack=stack, spec=spec)

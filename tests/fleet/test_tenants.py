@@ -104,6 +104,36 @@ def test_pooled_tenants_are_refused_before_anything_runs(tmp_path: Path) -> None
     from tests.fixtures.pools import pooled_platform
 
     fake = FakeStacks(tmp_path)
-    with pytest.raises(ValueError, match=r"tenants\[\d+\] \(\w+\): pooled tenants .* not supported by tenant stacks"):
+    with pytest.raises(ValueError, match=r"tenants\[\d+\] \(\w+\): a pooled tenant .* --platform-stack"):
         runner.deploy_tenants(pooled_platform(8), fake)  # type: ignore[arg-type]
+    assert fake.calls == []
+
+
+def test_with_the_aws_platform_stack_pooled_tenants_run_and_there_is_no_platform_stack(tmp_path: Path) -> None:
+    """The AWS Platform (tenancy:inCluster: tenant-stacks) gives the pod security groups and holds
+    the cluster-wide objects: every tenant stack runs, no platform stack of the runner's own."""
+    from tests.fixtures.pools import pooled_platform
+
+    fake = FakeStacks(tmp_path)
+    fake.platform_stack = "acme/tenancy/prod"  # type: ignore[attr-defined]
+    data = pooled_platform(8)
+    results = runner.deploy_tenants(data, fake, per_stack=1)  # type: ignore[arg-type]
+    assert {c[1] for c in fake.calls} == {f"tenant-{t['name']}" for t in data["tenants"]}
+    assert all(r.status == "succeeded" for r in results)
+
+
+def test_the_real_runner_config_names_the_platform_stack(tmp_path: Path) -> None:
+    stacks = runner.TenantStacks(tmp_path, env={}, platform_stack="acme/tenancy/prod")
+    assert stacks.platform_stack == "acme/tenancy/prod"
+    assert stacks.config["tenancy:platformStack"] == "acme/tenancy/prod" and "tenancy:kubeconfig" not in stacks.config
+    assert runner.TenantStacks(tmp_path, env={}, kubeconfig="/k").platform_stack is None
+    assert "tenancy:adopt" not in stacks.config
+    assert runner.TenantStacks(tmp_path, env={}, kubeconfig="/k", adopt=True).config["tenancy:adopt"] == "true"
+
+
+def test_team_stack_tenants_are_refused_before_anything_runs(tmp_path: Path) -> None:
+    fake = FakeStacks(tmp_path)
+    fake.platform_stack = "acme/tenancy/prod"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match=r"tenants\[1\] \(b\): teamStack tenants are not supported"):
+        runner.deploy_tenants(spec_with([A, {**B, "teamStack": True}]), fake)  # type: ignore[arg-type]
     assert fake.calls == []

@@ -5,6 +5,8 @@ Kubernetes provider built from a kubeconfig instead of the EKS cluster's.
 Config:
     tenancy:platform     the platform object (as in stacks/), validated by tenancy.load_platform
     inclusters:kubeconfig  path to (or contents of) the target cluster's kubeconfig
+    inclusters:bundles     "false": the placement policy only, as ``tenancy:inCluster: tenant-stacks``
+                           leaves the AWS Platform (the switch to tenant stacks, docs/scaling.md)
 """
 
 import pulumi
@@ -27,7 +29,7 @@ bundles = {
     t.name: TenantBundle(t.name, TenantBundleArgs(
         tenant=t, vpc_cidr=spec.vpc_cidr, workloads=spec.workloads, provider=provider,
         pod_identity_agent=spec.identity.mode != "irsa", wait_for=[placement], cluster_network_policies=walls))
-    for t in spec.tenants
+    for t in spec.tenants if pulumi.Config().get_bool("bundles") is not False
 }
 # Each bundle registers its spec's allowFrom edges itself (owned by the tenant that allows, as in
 # tenancy.Platform), once the peer's bundle exists in the program.
