@@ -33,7 +33,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from tenancy.components.bundle import TenantBundle, TenantBundleArgs, register_manifest
-from tenancy.components.cluster import PlacementPolicy, PlacementPolicyArgs
+from tenancy.components.cluster import (
+    PlacementInjection,
+    PlacementInjectionArgs,
+    PlacementPolicy,
+    PlacementPolicyArgs,
+    TenantRbacPolicy,
+    TenantRbacPolicyArgs,
+)
+from tenancy.components.walls import ClusterWalls, ClusterWallsArgs
+from tenancy.plan import admission, cluster_policies
 from tenancy.plan import tenant_stacks as plan
 from tenancy.spec import PlatformSpec
 
@@ -98,7 +107,18 @@ def platform_layer(spec: PlatformSpec, provider: k8s.Provider) -> PlacementPolic
     """The platform stack's resources: the placement policy (pods pinned to their tenant's nodes),
     which must be in force before any tenant namespace exists — the runner deploys this stack
     first and no tenant stack if it fails."""
-    return PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))
+    placement = PlacementPolicy(f"{spec.name}-placement", PlacementPolicyArgs(provider=provider))
+    # What the tenants' fences need in force before their namespaces exist, as the Platform
+    # registers it (plan.platform_objects lists the same objects).
+    own = any(t.self_service.network_policies for t in spec.tenants)
+    if cluster_policies.enabled(spec) or own:
+        ClusterWalls(f"{spec.name}-walls", ClusterWallsArgs(
+            provider=provider, baseline=cluster_policies.enabled(spec), network_policy_guard=own))
+    if any(t.self_service.rbac for t in spec.tenants):
+        TenantRbacPolicy(f"{spec.name}-tenant-rbac", TenantRbacPolicyArgs(provider=provider))
+    if admission.mutation_supported(spec.kubernetes_version):
+        PlacementInjection(f"{spec.name}-placement-injection", PlacementInjectionArgs(provider=provider))
+    return placement
 
 
 def tenant_layer(spec: PlatformSpec, tenant: str, provider: k8s.Provider,
@@ -122,4 +142,9 @@ def tenant_layer(spec: PlatformSpec, tenant: str, provider: k8s.Provider,
                                    deleted_with=bundle.namespace)
     for half in plan.edge_halves(spec, tenant):
         bundle.resources[half.key] = register_manifest(half.key, half.manifest, child)
+    if inputs["cluster_network_policies"]:  # the Admin-tier edge policies it declares (cluster-scoped)
+        for m in cluster_policies.tenant_edge_policies(by_name[tenant]):
+            bundle.resources[f"{m['kind']}/{m['metadata']['name']}"] = register_manifest(
+                f"{tenant}/{m['metadata']['name']}", m,
+                pulumi.ResourceOptions(parent=bundle, provider=provider, deleted_with=bundle.namespace))
     return bundle

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tenancy.plan import admission
+from tenancy.plan import admission, cluster_policies
 from tenancy.plan import kubernetes as k8s_plan
 from tenancy.spec import PlatformSpec, TenantSpec, naming
 
@@ -114,18 +114,26 @@ def bundle_inputs(spec: PlatformSpec) -> dict[str, Any]:
     against a given cluster: no AWS layer outputs such as role ARNs or S3 ranges)."""
     return {"vpc_cidr": spec.vpc_cidr, "workloads": spec.workloads,
             "pod_identity_agent": spec.identity.mode != "irsa", "service_cidr": spec.service_cidr,
-            "kubernetes_service_ip": spec.kubernetes_service_ip}
+            "kubernetes_service_ip": spec.kubernetes_service_ip,
+            "cluster_network_policies": cluster_policies.enabled(spec)}
 
 
 def tenant_objects(spec: PlatformSpec, tenant: TenantSpec, reverse: Mapping[str, list[str]] | None = None,
                    by_name: Mapping[str, TenantSpec] | None = None) -> list[Manifest]:
-    """Every object ``tenant``'s stack registers: its bundle, then its edge halves."""
+    """Every object ``tenant``'s stack registers: its bundle, its Admin-tier walls (its own
+    ClusterNetworkPolicy and one per edge it declares, when the platform has them), then its edge
+    halves."""
     inputs = bundle_inputs(spec)
     bundle = k8s_plan.tenant_manifests(tenant, inputs["workloads"], inputs["vpc_cidr"], None, (),
                                        inputs["pod_identity_agent"], inputs["service_cidr"], (),
                                        inputs["kubernetes_service_ip"],
                                        [POD_SECURITY_GROUPS_FROM_PLATFORM] if tenant.pool else None)
-    return bundle + [h.manifest for h in edge_halves(spec, tenant.name, reverse, by_name)]
+    walls = [cluster_policies.tenant_policy(tenant, inputs["workloads"], inputs["vpc_cidr"],
+                                            pod_identity_agent=inputs["pod_identity_agent"],
+                                            service_cidr=inputs["service_cidr"],
+                                            kubernetes_service_ip=inputs["kubernetes_service_ip"]),
+             *cluster_policies.tenant_edge_policies(tenant)] if inputs["cluster_network_policies"] else []
+    return bundle + walls + [h.manifest for h in edge_halves(spec, tenant.name, reverse, by_name)]
 
 
 POD_SECURITY_GROUPS_FROM_PLATFORM = "<the AWS Platform stack's tenants.<name>.podSecurityGroupIds>"
@@ -134,9 +142,24 @@ stack reads the real ids by StackReference; they are fixed for the tenant's life
 and the marker group), so they are no part of what decides whether its stack runs."""
 
 
-def platform_objects() -> list[Manifest]:
-    """The platform stack's cluster-wide objects (the placement admission policy and binding)."""
-    return [admission.placement_policy(), admission.placement_binding()]
+def platform_objects(spec: PlatformSpec | None = None) -> list[Manifest]:
+    """The platform stack's cluster-wide objects: the placement admission policy and binding; with
+    ``spec``, also what its tenants' fences need in force before their namespaces exist (as the
+    Platform registers them): the Baseline default deny, the guard of the platform's
+    NetworkPolicies (``selfService.networkPolicies``), ``tenancy-tenant-rbac``
+    (``selfService.rbac``) and the placement MutatingAdmissionPolicy (Kubernetes 1.36+)."""
+    out = [admission.placement_policy(), admission.placement_binding()]
+    if spec is None:
+        return out
+    if cluster_policies.enabled(spec):
+        out.append(cluster_policies.baseline_policy())
+    if any(t.self_service.network_policies for t in spec.tenants):
+        out += admission.network_policy_guard_manifests()
+    if any(t.self_service.rbac for t in spec.tenants):
+        out += admission.tenant_rbac_manifests()
+    if admission.mutation_supported(spec.kubernetes_version):
+        out += admission.placement_mutation_manifests()
+    return out
 
 
 def unsupported(spec: PlatformSpec, platform_stack: bool = False) -> list[str]:
@@ -166,7 +189,7 @@ def fingerprints(spec: PlatformSpec, per_stack: int = 1) -> dict[str, str]:
     reverse edge index is built once, so this is linear in the tenants)."""
     reverse = allowed_by(spec)
     by_name = {t.name: t for t in spec.tenants}
-    out = {PLATFORM_STACK: fingerprint(platform_objects())}
+    out = {PLATFORM_STACK: fingerprint(platform_objects(spec))}
     for stack, names in stacks_of(spec, per_stack).items():
         out[stack] = fingerprint({n: tenant_objects(spec, by_name[n], reverse, by_name) for n in names})
     return out

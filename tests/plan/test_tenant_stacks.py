@@ -8,10 +8,12 @@ from collections import Counter
 
 import pytest
 
+from tenancy.plan import cluster_policies
 from tenancy.plan import kubernetes as k8s_plan
 from tenancy.plan import tenant_stacks as ts
 from tenancy.plan.validate import load_platform
 from tenancy.spec import naming
+from tenancy.spec.wire import TENANT_LABEL
 from tests.fixtures.specs import spec_with, tenant
 
 
@@ -40,11 +42,19 @@ def test_split_is_the_monolith_grouped_by_namespace() -> None:
             monolith += k8s_plan.edge_manifests(t.name, peer, spec.workloads.mesh, edge.ports if edge else None,
                                                 naming.tenant_namespaces(t),
                                                 naming.tenant_namespaces(spec.tenant(peer)))
+        if cluster_policies.enabled(spec):  # the tenant's Admin-tier walls (cluster-scoped)
+            monolith += [cluster_policies.tenant_policy(t, spec.workloads, spec.vpc_cidr,
+                                                        pod_identity_agent=spec.identity.mode != "irsa",
+                                                        service_cidr=spec.service_cidr,
+                                                        kubernetes_service_ip=spec.kubernetes_service_ip),
+                         *cluster_policies.tenant_edge_policies(t)]
     split = []
     for t in spec.tenants:
         objs = ts.tenant_objects(spec, t)
         # Every object of a tenant's stack is its namespace or in it.
+        # Every object of a tenant's stack is its namespace or in it, or a cluster-scoped wall of its own.
         assert all(m["metadata"].get("namespace", m["metadata"]["name"]) in naming.tenant_namespaces(t)
+                   or (m["kind"] == "ClusterNetworkPolicy" and m["metadata"]["labels"][TENANT_LABEL] == t.name)
                    for m in objs), t.name
         split += objs
     assert Counter(map(_key, split)) == Counter(map(_key, monolith))
