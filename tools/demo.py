@@ -162,6 +162,29 @@ def walls(kube: Kube, workdir: Path, tenants: list[str]) -> bool:
     return held and ok
 
 
+def tamper(kube: Kube, kc: Path, objs: list[dict[str, Any]], tenant: str, verify_cmd: list[str], shown: str) -> bool:
+    """One tampering a platform must notice: the tenant's default-deny NetworkPolicy deleted (as an
+    administrator would by mistake). Verify must exit 3 naming the tenant and the object; the policy
+    is put back afterwards (and verify passes again). True when verify noticed."""
+    [policy] = [o for o in objs if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == plan.NP_DEFAULT_DENY
+                and o["metadata"].get("namespace") == naming.namespace(tenant)]
+    step(f"A tampering: {tenant}'s {plan.NP_DEFAULT_DENY} NetworkPolicy deleted, then verify again")
+    say(f"$ kubectl --kubeconfig {kc} -n {naming.namespace(tenant)} delete networkpolicy "
+        f"{plan.NP_DEFAULT_DENY}")
+    kube.delete_obj(policy)
+    again = run(verify_cmd, shown)
+    failures = [line.strip() for line in (again.stdout + again.stderr).splitlines()
+                if line.strip().startswith("FAIL [")]  # verify's stderr: one line per failure
+    for line in failures[:6]:
+        say(f"  {line}")
+    noticed = again.returncode == 3 and any(tenant in line and plan.NP_DEFAULT_DENY in line for line in failures)
+    say(f"  verify exit code {again.returncode} -> "
+        f"{'the tampering is caught, naming ' + tenant if noticed else 'NOT NOTICED'}")
+    kube.apply(policy, manager=MANAGER)
+    say(f"  ({plan.NP_DEFAULT_DENY} put back)")
+    return noticed
+
+
 def demo(stack: str, workdir: Path, keep: bool) -> int:
     step("Finding the control plane's binaries (`make testenv`)")
     bin_dir = find_binaries()
@@ -220,18 +243,21 @@ def demo(stack: str, workdir: Path, keep: bool) -> int:
         say(f"  verify exit code {verify.returncode} (0: every check passed; 3: a check failed)")
 
         held = walls(kube, workdir, tenants)
-        passed = verify.returncode == 0 and held
+        verify_cmd = [*tenancy_cmd(), "verify", "--render", str(render), "--kubeconfig", str(cp.kubeconfig_path),
+                      "--skip-aws"]
+        caught = tamper(kube, cp.kubeconfig_path, objs, tenants[0], verify_cmd, shown)
+        passed = verify.returncode == 0 and held and caught
 
         step("What to try next")
         kc = cp.kubeconfig_path
-        say(f"  - `make demo KEEP=1`, delete a NetworkPolicy of {tenants[0]} and run `{shown}` again: exit 3, "
-            "naming the tenant and the object")
+        say(f"  - `make demo KEEP=1`, change a quota or a RoleBinding of {tenants[0]} and run `{shown}` again: "
+            "exit 3, naming the tenant and the object")
         say("  - edit stacks/Pulumi.dev.yaml (add a tenant, an allowFrom edge) and `make demo` again")
         say("  - explore the kept control plane: "
             f"`kubectl --kubeconfig {kc} get validatingadmissionpolicies,namespaces,networkpolicies -A`")
         say("  - read docs/verify.md (what each check proves), docs/testing.md (the live tests), README.md (AWS)")
         say(f"\nDEMO {'PASSED' if passed else 'FAILED'}: verify exit {verify.returncode}, walls "
-            f"{'held' if held else 'BROKEN'}")
+            f"{'held' if held else 'BROKEN'}, tampering {'caught' if caught else 'NOT CAUGHT'}")
         if keep:
             pids = " ".join(str(p.pid) for p in reversed(list(cp.procs.values())))
             say("\nThe control plane keeps running (KEEP=1):")

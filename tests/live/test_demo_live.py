@@ -48,7 +48,9 @@ def test_demo_verifies_shows_the_walls_and_leaves_nothing_running(tmp_path: Path
                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=900)
     text = out.stdout + out.stderr
     assert out.returncode == 0, text[-4000:]
-    assert "DEMO PASSED: verify exit 0, walls held" in text, text[-4000:]
+    assert "DEMO PASSED: verify exit 0, walls held, tampering caught" in text, text[-4000:]
+    # the tampering: verify's failure names the tenant and the deleted policy
+    assert "the tampering is caught, naming alpha" in text, text[-4000:]
     m = re.search(r"tenancy verify: (\d+) passed, (\d+) failed", text)
     assert m and int(m.group(1)) > 60 and m.group(2) == "0", text[-4000:]
     for check in ("drift.kubernetes", "behaviour.rbac", "behaviour.admission", "isolation"):
