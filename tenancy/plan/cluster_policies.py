@@ -105,6 +105,11 @@ TENANT_NAMESPACES: dict[str, Any] = {"matchExpressions": [{"key": TENANT_LABEL, 
 """Every tenant namespace (the tenant label, any value)."""
 
 
+S3_RULE = "s3"
+"""Name of the tenant wall's egress rule holding S3's ranges (copied from the Region's prefix list at
+deploy time, as ``tenancy-allow-s3``'s: ``tenancy verify`` judges them against AWS's list)."""
+
+
 def policy_name(tenant: str) -> str:
     """The tenant's Admin-tier ClusterNetworkPolicy."""
     return f"{TENANT_POLICY_PREFIX}{tenant}"
@@ -215,7 +220,7 @@ def tenant_policy(
     if aws_service_cidrs:
         egress.append(_rule("aws-services", PASS, "to", _networks(aws_service_cidrs), **_tcp(443)))
     if s3_cidrs:
-        egress.append(_rule("s3", PASS, "to", _networks(s3_cidrs), **_tcp(443)))
+        egress.append(_rule(S3_RULE, PASS, "to", _networks(s3_cidrs), **_tcp(443)))
     if pod_identity_agent:
         egress.append(_rule("pod-identity-agent", PASS, "to", [{"networks": [POD_IDENTITY_AGENT_CIDR]}],
                             **_tcp(POD_IDENTITY_AGENT_PORT)))

@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from tenancy.plan.cluster_policies import S3_RULE as CNP_S3_RULE
 from tenancy.plan.kubernetes import NP_S3
 from tenancy.review import facts as F
 from tenancy.review.logs_facts import log_facts
@@ -474,16 +475,24 @@ def drift(resources: Sequence[Mapping[str, Any]], state: AwsState) -> list[Resul
 
 
 def s3_policy_ranges(resources: Sequence[Mapping[str, Any]]) -> dict[str, tuple[str | None, list[str]]]:
-    """``namespace/tenancy-allow-s3`` → (tenant, the CIDRs its egress allows), for every such policy."""
+    """``NetworkPolicy <namespace>/tenancy-allow-s3`` → (tenant, the CIDRs its egress allows), for
+    every such policy; and ``ClusterNetworkPolicy tenancy-tenant-<t>`` → (tenant, the networks of its ``s3`` rule),
+    for every tenant wall that has one (the same ranges, copied at deploy time)."""
     out: dict[str, tuple[str | None, list[str]]] = {}
     for r in resources:
         i = r.get("inputs") or {}
         meta = i.get("metadata") or {}
+        if r["type"] == F.CLUSTER_NETWORK_POLICY:
+            nets = [str(n) for e in (i.get("spec") or {}).get("egress") or [] if e.get("name") == CNP_S3_RULE
+                    for to in e.get("to") or [] for n in to.get("networks") or []]
+            if nets:
+                out[f"ClusterNetworkPolicy {meta.get('name')}"] = (r.get("tenant"), nets)
+            continue
         if r["type"] != F.NETWORK_POLICY or meta.get("name") != NP_S3:
             continue
         cidrs = [str(to["ipBlock"]["cidr"]) for e in (i.get("spec") or {}).get("egress") or []
                  for to in e.get("to") or [] if (to.get("ipBlock") or {}).get("cidr")]
-        out[f"{meta.get('namespace')}/{meta.get('name')}"] = (r.get("tenant"), cidrs)
+        out[f"NetworkPolicy {meta.get('namespace')}/{meta.get('name')}"] = (r.get("tenant"), cidrs)
     return out
 
 
@@ -505,7 +514,7 @@ def s3_ranges(live: Sequence[Mapping[str, Any]], state: AwsState) -> list[Result
     now = set(pl.cidrs)
     out = []
     for what, (tenant, cidrs) in sorted(policies.items()):
-        obj = f"NetworkPolicy {what}"
+        obj = what
         added, gone = sorted(now - set(cidrs)), sorted(set(cidrs) - now)
         problems = []
         if added:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
+from tenancy.plan import cluster_policies
 from tenancy.plan import kubernetes as plan
 from tenancy.plan import pools as pool_plan
 from tenancy.render.result import is_kubernetes_object, manifest_of
@@ -414,15 +415,22 @@ def drift(live: Live, self_service: Iterable[str] = (), tenants_by_ns: Mapping[s
 
 
 def _is_s3_policy(m: Mapping[str, Any]) -> bool:
-    return m.get("kind") == "NetworkPolicy" and (m.get("metadata") or {}).get("name") == plan.NP_S3
+    """``tenancy-allow-s3``, or a ClusterNetworkPolicy (a tenant's wall may carry an ``s3`` rule)."""
+    return (m.get("kind") == "NetworkPolicy" and (m.get("metadata") or {}).get("name") == plan.NP_S3) or \
+        m.get("kind") == CNP_KIND
 
 
 def _without_s3_ranges(spec: dict[str, Any]) -> dict[str, Any]:
-    """``tenancy-allow-s3`` without its ``ipBlock`` peers: the render holds the mock engine's S3
-    ranges, the cluster the ones AWS listed at deploy time; ``drift.s3-ranges``
-    (:func:`tenancy.verify.aws.s3_ranges`) judges those against AWS's list as it is now."""
+    """``tenancy-allow-s3`` without its ``ipBlock`` peers, a tenant wall without the networks of its
+    ``s3`` rule: the render holds the mock engine's S3 ranges, the cluster the ones AWS listed at
+    deploy time; ``drift.s3-ranges`` (:func:`tenancy.verify.aws.s3_ranges`, or against the stack's
+    outputs) judges those against AWS's list as it is now. Every other rule compares whole."""
     out = copy.deepcopy(spec)
     for rule in (out.get("spec") or {}).get("egress") or []:
+        if "name" in rule:  # a ClusterNetworkPolicy rule: only the S3 one's networks
+            if rule["name"] == cluster_policies.S3_RULE:
+                rule["to"] = [t for t in rule.get("to") or [] if "networks" not in t]
+            continue
         rule["to"] = [t for t in rule.get("to") or [] if "ipBlock" not in t]
     return out
 

@@ -269,7 +269,7 @@ def _pairs(rendered: Any, resolved: Any) -> list[tuple[str, str]]:
 
 def s3_ranges_not_verified(policies: Mapping[str, tuple[str | None, list[str]]], check: str) -> list[Result]:
     """Without AWS and without stack outputs: each ``tenancy-allow-s3`` policy's ranges, not verified."""
-    return [skipped(check, tenant, f"NetworkPolicy {what}",
+    return [skipped(check, tenant, what,
                     f"{NOT_VERIFIED}: its S3 ranges are the Region's, known only to AWS (verify with AWS access, or "
                     "pass --stack-outputs to compare them with the ranges the stack deployed)")
             for what, (tenant, _) in sorted(policies.items())]
@@ -286,8 +286,8 @@ def s3_ranges_against_outputs(policies: Mapping[str, tuple[str | None, list[str]
         added, gone = sorted(set(have) - want), sorted(want - set(have))
         problems = [f"allows {', '.join(added)}, not among the stack's {S3_OUTPUT} ({source})"] if added else []
         problems += [f"lacks {', '.join(gone)} of the stack's {S3_OUTPUT}"] if gone else []
-        out.append(failed(check, tenant, f"NetworkPolicy {what}", "; ".join(problems)) if problems else
-                   passed(check, tenant, f"NetworkPolicy {what}",
+        out.append(failed(check, tenant, what, "; ".join(problems)) if problems else
+                   passed(check, tenant, what,
                           f"the {len(want)} range(s) the stack deployed ({source}); whether AWS's list moved since "
                           "needs AWS access"))
     return out

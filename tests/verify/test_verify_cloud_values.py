@@ -75,6 +75,10 @@ def deployed(value: Any, table: dict[str, str]) -> Any:
             for rule in out["spec"]["egress"]:
                 rule["to"] = [t for t in rule["to"] if "ipBlock" not in t] + [{"ipBlock": {"cidr": c}}
                                                                                for c in REAL_S3]
+        if out.get("kind") == "ClusterNetworkPolicy":  # a tenant wall's s3 rule holds the same ranges
+            for rule in out["spec"].get("egress") or []:
+                if rule.get("name") == "s3":
+                    rule["to"] = [{"networks": list(REAL_S3)}]
         return out
     return value
 
@@ -128,6 +132,7 @@ def test_without_aws_or_outputs_such_fields_are_not_verified_not_failed(render: 
             ("beta", "SecurityGroupPolicy beta/tenancy-pod-security-groups (cloud values)"),
             ("alpha", "ServiceAccount alpha/app (cloud values)"),
             ("alpha", "NetworkPolicy alpha/tenancy-allow-s3"), ("beta", "NetworkPolicy beta/tenancy-allow-s3"),
+            ("alpha", "ClusterNetworkPolicy tenancy-tenant-alpha"), ("beta", "ClusterNetworkPolicy tenancy-tenant-beta"),
             } <= skipped, skipped
     sc = next(r for r in report.results if r.object == "StorageClass gp3-encrypted (cloud values)")
     assert ".parameters.kmsKeyId" in sc.detail and "--stack-outputs" in sc.detail
@@ -150,7 +155,8 @@ def test_stack_outputs_resolve_every_field_and_an_untouched_deploy_passes(render
     assert {"StorageClass gp3-encrypted (cloud values)", "SecurityGroupPolicy beta/tenancy-pod-security-groups "
             "(cloud values)", "ServiceAccount beta/api (cloud values)"} <= cloud, cloud
     s3 = [r for r in report.results if r.check == "drift.s3-ranges"]
-    assert {r.status for r in s3} == {"pass"} and len(s3) == 2, s3  # alpha and beta (gamma has internet egress)
+    # alpha and beta (gamma has internet egress): tenancy-allow-s3 and the tenant wall's s3 rule
+    assert {r.status for r in s3} == {"pass"} and len(s3) == 4, s3
 
 
 def _tampered(render: RenderResult, how: str) -> FakeCluster:
@@ -169,6 +175,14 @@ def _tampered(render: RenderResult, how: str) -> FakeCluster:
     elif how == "range":
         np = cluster.objs[("networking.k8s.io/v1", "NetworkPolicy", "alpha", "tenancy-allow-s3")]
         np["spec"]["egress"][0]["to"].append({"ipBlock": {"cidr": "52.0.0.0/8"}})  # widened
+    elif how == "wall-range":
+        wall = next(o for k, o in cluster.objs.items() if k[1] == "ClusterNetworkPolicy"
+                    and o["metadata"]["name"] == "tenancy-tenant-alpha")
+        next(r for r in wall["spec"]["egress"] if r["name"] == "s3")["to"][0]["networks"].append("52.0.0.0/8")
+    elif how == "wall-rule":
+        wall = next(o for k, o in cluster.objs.items() if k[1] == "ClusterNetworkPolicy"
+                    and o["metadata"]["name"] == "tenancy-tenant-alpha")
+        wall["spec"]["egress"] = [r for r in wall["spec"]["egress"] if r["name"] != "imds"]  # IMDS no longer denied
     return cluster
 
 
@@ -177,6 +191,8 @@ def _tampered(render: RenderResult, how: str) -> FakeCluster:
     ("group", "drift.kubernetes", "beta", "SecurityGroupPolicy beta/tenancy-pod-security-groups"),
     ("role", "drift.kubernetes", "alpha", "ServiceAccount alpha/app"),
     ("range", "drift.s3-ranges", "alpha", "NetworkPolicy alpha/tenancy-allow-s3"),
+    ("wall-range", "drift.s3-ranges", "alpha", "ClusterNetworkPolicy tenancy-tenant-alpha"),
+    ("wall-rule", "drift.kubernetes", "alpha", "ClusterNetworkPolicy tenancy-tenant-alpha"),
 ])
 def test_with_stack_outputs_each_tampering_fails_naming_its_tenant(render: RenderResult, how: str, check: str,
                                                                    tenant: str | None, obj: str) -> None:

@@ -56,10 +56,13 @@ def test_policies_with_the_current_list_pass_and_a_stale_deploy_is_reported(moto
     stale = _deployed_with(monkeypatch, [*now[1:], "198.51.100.0/24"])
     results = s3_ranges(stale, AwsState(s3_prefix_list=client.s3_prefix_list(stale)))
     assert len(results) == len(policies) and {r.status for r in results} == {FAIL}
+    assert {r.object.split()[0] for r in results} == {"NetworkPolicy", "ClusterNetworkPolicy"}
     tenants = {r.tenant for r in results}
     assert tenants == {t for t, _ in policies.values()} and None not in tenants
     for r in results:
-        assert r.check == S3_RANGES and r.object.endswith("/tenancy-allow-s3")
+        # tenancy-allow-s3, and the s3 rule of the tenant's Admin-tier wall (the same ranges, copied at deploy)
+        assert r.check == S3_RANGES and (r.object.endswith("/tenancy-allow-s3")
+                                         or r.object.startswith("ClusterNetworkPolicy tenancy-tenant-"))
         assert f"now also lists {now[0]}" in r.detail and "are dropped" in r.detail
         assert "198.51.100.0/24 is no longer in com.amazonaws.eu-west-1.s3" in r.detail
         assert "pulumi up" in r.detail
