@@ -132,7 +132,8 @@ def test_without_aws_or_outputs_such_fields_are_not_verified_not_failed(render: 
             ("beta", "SecurityGroupPolicy beta/tenancy-pod-security-groups (cloud values)"),
             ("alpha", "ServiceAccount alpha/app (cloud values)"),
             ("alpha", "NetworkPolicy alpha/tenancy-allow-s3"), ("beta", "NetworkPolicy beta/tenancy-allow-s3"),
-            ("alpha", "ClusterNetworkPolicy tenancy-tenant-alpha"), ("beta", "ClusterNetworkPolicy tenancy-tenant-beta"),
+            ("alpha", "ClusterNetworkPolicy tenancy-tenant-alpha"),
+            ("beta", "ClusterNetworkPolicy tenancy-tenant-beta"),
             } <= skipped, skipped
     sc = next(r for r in report.results if r.object == "StorageClass gp3-encrypted (cloud values)")
     assert ".parameters.kmsKeyId" in sc.detail and "--stack-outputs" in sc.detail
