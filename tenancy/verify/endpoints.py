@@ -38,7 +38,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from tenancy.spec.wire import POLICY_ENDPOINT_API_VERSION, POLICY_ENDPOINT_CRD, POLICY_ENDPOINT_KIND
+from tenancy.spec.wire import CNP_API_VERSION as POLICY_ENDPOINT_API_VERSION  # one API group: networking.k8s.aws
+from tenancy.spec.wire import POLICY_ENDPOINT_CRD, POLICY_ENDPOINT_KIND
 from tenancy.verify.kube import KubeReader, Live
 from tenancy.verify.report import Result, failed, passed, skipped
 

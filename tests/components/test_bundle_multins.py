@@ -52,4 +52,7 @@ def test_extra_namespaces_get_the_same_objects_as_the_main_one(resources: list[d
 def test_edges_cover_every_namespace_of_both_tenants(resources: list[dict[str, Any]]) -> None:
     edge = {(_ns_of(r), r["inputs"]["metadata"]["name"]) for r in resources if "/allow-from/beta/" in r["name"]}
     assert edge == {("alpha", "tenancy-allow-from-beta"), ("alpha-batch", "tenancy-allow-from-beta"),
-                    ("beta", "tenancy-allow-to-alpha"), ("beta-web", "tenancy-allow-to-alpha")}
+                    ("beta", "tenancy-allow-to-alpha"), ("beta-web", "tenancy-allow-to-alpha"),
+                    # the Admin-tier half: one cluster-scoped policy, whose subject is alpha's tenant label
+                    # (so every namespace of alpha), its peers beta's namespaces by the same label
+                    (None, "tenancy-edge-alpha-from-beta")}
