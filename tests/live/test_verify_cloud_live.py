@@ -51,11 +51,16 @@ def _s3_ranges(moto: MotoServer) -> list[str]:
 
 def deployed(manifest: dict[str, Any], ctx: aws_replay.ReplayContext, s3: list[str]) -> dict[str, Any]:
     """The object as ``pulumi up`` leaves it in the cluster: each rendered id/ARN/account replaced by
-    the value moto assigned (the replay's translation), the S3 policy holding the Region's ranges."""
+    the value moto assigned (the replay's translation), the S3 policy and each tenant wall's s3 rule
+    holding the Region's ranges."""
     out = ctx.resolve(copy.deepcopy(manifest))
     if out["kind"] == "NetworkPolicy" and out["metadata"]["name"] == "tenancy-allow-s3":
         for rule in out["spec"]["egress"]:
             rule["to"] = [t for t in rule["to"] if "ipBlock" not in t] + [{"ipBlock": {"cidr": c}} for c in s3]
+    if out["kind"] == "ClusterNetworkPolicy":  # a tenant wall's s3 rule: the same ranges, copied at deploy
+        for rule in out["spec"].get("egress") or []:
+            if rule.get("name") == "s3":
+                rule["to"] = [{"networks": list(s3)}]
     return out
 
 
@@ -106,7 +111,7 @@ def test_verify_passes_on_real_values_and_finds_each_tampering(
     assert code == 0, err
     assert {c["object"] for c in doc["checks"] if c["status"] == "skip" and "not verified" in c["detail"]} >= {
         "StorageClass gp3-encrypted (cloud values)", "ServiceAccount alpha/app (cloud values)",
-        "NetworkPolicy alpha/tenancy-allow-s3"}
+        "NetworkPolicy alpha/tenancy-allow-s3", "ClusterNetworkPolicy tenancy-tenant-alpha"}
 
     # without AWS, from the stack's outputs (as `pulumi stack output --json` gives them: the render's
     # outputs with moto's values, the S3 ranges the deploy copied)
