@@ -14,17 +14,15 @@ Decisions and sources: :mod:`tenancy.plan.autoscaler`; docs/cluster.md, "Scaling
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pulumi
 
 from tenancy.components import invokes
+from tenancy.components.addon import AddonArgs, service_account_trust
 from tenancy.plan import autoscaler as plan
-from tenancy.plan import cluster as cplan
-from tenancy.plan import iam as iplan
-from tenancy.spec import PlatformSpec, naming
+from tenancy.spec import naming
 
 __all__ = ["ClusterAutoscaler", "ClusterAutoscalerArgs", "tag_autoscaling_group"]
 
@@ -48,21 +46,10 @@ def tag_autoscaling_group(parent: pulumi.Resource, prefix: str, node_group: Any,
 
 
 @dataclass(frozen=True)
-class ClusterAutoscalerArgs:
-    """Inputs of :class:`ClusterAutoscaler` (from the cluster layer)."""
-
-    platform: PlatformSpec
-    cluster_name: pulumi.Input[str]
-    provider: pulumi.ProviderResource
-    """The cluster's Kubernetes provider."""
-    oidc_provider_arn: pulumi.Input[str] | None = None
-    oidc_issuer: pulumi.Input[str] | None = None
-    """IRSA (``identity.mode: irsa``): the cluster's OIDC provider and issuer (no ``https://``)."""
-    cluster_arn: pulumi.Input[str] | None = None
-    """Pod Identity (``identity.mode: podIdentity``): pins the role's trust to this cluster."""
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    """What the Deployment waits for: the system node group (where it runs), the platform's
-    NetworkPolicies (strict mode) and, with Pod Identity, the agent add-on."""
+class ClusterAutoscalerArgs(AddonArgs):
+    """Inputs of :class:`ClusterAutoscaler` (:class:`~tenancy.components.addon.AddonArgs`).
+    ``depends_on``: the system node group (where it runs), the platform's NetworkPolicies (strict
+    mode) and, with Pod Identity, the agent add-on."""
 
 
 class ClusterAutoscaler(pulumi.ComponentResource):
@@ -93,14 +80,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
         args, child, p = self._args, self._child, self._args.platform.name
         ns, sa = plan.SERVICE_ACCOUNT
         irsa = args.platform.identity.mode == "irsa"
-        if irsa:
-            trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda a: json.dumps(cplan.web_identity_trust_policy(a[0], a[1], ns, sa)))
-        else:
-            if args.cluster_arn is None:
-                raise ValueError("ClusterAutoscalerArgs.cluster_arn is required with identity.mode podIdentity")
-            trust = pulumi.Output.from_input(args.cluster_arn).apply(
-                lambda arn: json.dumps(iplan.pod_identity_trust_policy(ns, sa, arn, cluster_is_arn=True)))
+        trust = service_account_trust(args, ns, sa)
         self.role = aws.iam.Role(
             plan.role_name(p), name=plan.role_name(p),
             description=f"cluster-autoscaler ({ns}/{sa}) via {'IRSA' if irsa else 'Pod Identity'}: scales only "

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import pulumi
 
 from tenancy.components import invokes
-from tenancy.plan import iam as iplan
+from tenancy.components.addon import AddonArgs, service_account_trust
 from tenancy.plan import logs as plan
 from tenancy.spec import PlatformSpec, naming
 from tenancy.spec.wire import LOG_ROUTER_TYPE
@@ -33,19 +32,9 @@ def config_text(spec: PlatformSpec, region: str) -> str:
 
 
 @dataclass(frozen=True)
-class LogRouterArgs:
-    """Inputs of :class:`LogRouter` (from the cluster layer)."""
-
-    platform: PlatformSpec
-    cluster_name: pulumi.Input[str]
-    provider: pulumi.ProviderResource
-    oidc_provider_arn: pulumi.Input[str] | None = None
-    oidc_issuer: pulumi.Input[str] | None = None
-    """IRSA: the cluster's OIDC provider and issuer (no ``https://``)."""
-    cluster_arn: pulumi.Input[str] | None = None
-    """Pod Identity: pins the router role's trust to this cluster."""
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    """What the DaemonSet waits for (the node groups, the Pod Identity agent)."""
+class LogRouterArgs(AddonArgs):
+    """Inputs of :class:`LogRouter` (:class:`~tenancy.components.addon.AddonArgs`).
+    ``depends_on``: what the DaemonSet waits for (the node groups, the Pod Identity agent)."""
 
 
 class LogRouter(pulumi.ComponentResource):
@@ -111,14 +100,7 @@ class LogRouter(pulumi.ComponentResource):
         args, child, p = self._args, self._child, self._args.platform.name
         ns, sa = args.platform.observability.logs.namespace, plan.ROUTER_NAME
         irsa = args.platform.identity.mode == "irsa"
-        if irsa:
-            trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda a: json.dumps(iplan.irsa_trust_policy(a[0], a[1], ns, sa)))
-        else:
-            if args.cluster_arn is None:
-                raise ValueError("LogRouterArgs.cluster_arn is required with identity.mode podIdentity")
-            trust = pulumi.Output.from_input(args.cluster_arn).apply(
-                lambda arn: json.dumps(iplan.pod_identity_trust_policy(ns, sa, arn, cluster_is_arn=True)))
+        trust = service_account_trust(args, ns, sa)
         name = plan.router_role_name(p)
         self.role = aws.iam.Role(
             name, name=name, assume_role_policy=trust, tags=self._tags, opts=child,

@@ -25,8 +25,8 @@ from typing import Any
 import pulumi
 
 from tenancy.components import invokes
+from tenancy.components.addon import service_account_trust
 from tenancy.plan import cluster as cplan
-from tenancy.plan import iam as iplan
 from tenancy.plan import observability as plan
 from tenancy.spec import PlatformSpec, naming
 from tenancy.spec.wire import TENANT_OBSERVABILITY_TYPE
@@ -107,15 +107,6 @@ class PlatformObservability(pulumi.ComponentResource):
     def _n(self, role: str) -> str:
         return cplan.platform_resource_name(self._args.platform.name, role)
 
-    def _agent_trust(self) -> pulumi.Output[str]:
-        args = self._args
-        ns, sa = plan.AGENT_SERVICE_ACCOUNT
-        if args.platform.identity.mode == "irsa":
-            return pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda a: json.dumps(cplan.web_identity_trust_policy(a[0], a[1], ns, sa)))
-        return pulumi.Output.from_input(args.cluster_arn).apply(
-            lambda arn: json.dumps(iplan.pod_identity_trust_policy(ns, sa, arn, cluster_is_arn=True)))
-
     def _metrics(self) -> None:
         """The add-on, its role (:func:`plan.agent_policy`), a dashboard per tenant."""
         import pulumi_aws as aws
@@ -126,7 +117,7 @@ class PlatformObservability(pulumi.ComponentResource):
         self.agent_role = aws.iam.Role(
             n("cloudwatch-agent-role"), name=n("cloudwatch-agent"),
             description=f"CloudWatch agent ({ns}/{sa}) via {'IRSA' if irsa else 'Pod Identity'}",
-            assume_role_policy=self._agent_trust(), tags=self._tags, opts=child)
+            assume_role_policy=service_account_trust(args, ns, sa), tags=self._tags, opts=child)
         cluster = naming.cluster_name(args.platform.name)
         managed = aws.iam.RolePolicy(
             n("cloudwatch-agent-policy"), role=self.agent_role.name, name="cloudwatch-agent",

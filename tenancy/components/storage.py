@@ -11,38 +11,27 @@ Decisions and sources are in :mod:`tenancy.plan.storage` and ``docs/cluster.md``
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
 from tenancy.components import invokes
+from tenancy.components.addon import AddonArgs, service_account_trust
 from tenancy.plan import cluster as cplan
-from tenancy.plan import iam as iplan
 from tenancy.plan import storage as plan
-from tenancy.spec import PlatformSpec, naming
+from tenancy.spec import naming
 from tenancy.spec.wire import MANAGED_BY_LABEL
 
 __all__ = ["BlockStorage", "BlockStorageArgs"]
 
 
 @dataclass(frozen=True)
-class BlockStorageArgs:
-    """Inputs of :class:`BlockStorage` (from the cluster layer)."""
-
-    platform: PlatformSpec
-    cluster_name: pulumi.Input[str]
-    provider: pulumi.ProviderResource
-    """The cluster's Kubernetes provider (the StorageClass is an in-cluster object)."""
-    oidc_provider_arn: pulumi.Input[str] | None = None
-    oidc_issuer: pulumi.Input[str] | None = None
-    """IRSA (``identity.mode: irsa``): the cluster's OIDC provider and issuer (no ``https://``)."""
-    cluster_arn: pulumi.Input[str] | None = None
-    """Pod Identity (``identity.mode: podIdentity``): pins the role's trust to this cluster."""
-    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
-    """What the add-on waits for: the system node group (its controller Deployment must be
-    schedulable, or the add-on never becomes ACTIVE) and, with Pod Identity, the agent add-on."""
+class BlockStorageArgs(AddonArgs):
+    """Inputs of :class:`BlockStorage` (:class:`~tenancy.components.addon.AddonArgs`; the provider
+    creates the StorageClass). ``depends_on``: the system node group (its controller Deployment
+    must be schedulable, or the add-on never becomes ACTIVE) and, with Pod Identity, the agent
+    add-on."""
 
 
 class BlockStorage(pulumi.ComponentResource):
@@ -98,14 +87,7 @@ class BlockStorage(pulumi.ComponentResource):
         args, n, child = self._args, self._n, self._child
         ns, sa = plan.CONTROLLER_SERVICE_ACCOUNT
         irsa = args.platform.identity.mode == "irsa"
-        if irsa:
-            trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda a: json.dumps(cplan.web_identity_trust_policy(a[0], a[1], ns, sa)))
-        else:
-            if args.cluster_arn is None:
-                raise ValueError("BlockStorageArgs.cluster_arn is required with identity.mode podIdentity")
-            trust = pulumi.Output.from_input(args.cluster_arn).apply(
-                lambda arn: json.dumps(iplan.pod_identity_trust_policy(ns, sa, arn, cluster_is_arn=True)))
+        trust = service_account_trust(args, ns, sa)
         self.role = aws.iam.Role(
             n("ebs-csi-role"),
             name=n("ebs-csi"),
