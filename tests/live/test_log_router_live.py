@@ -30,29 +30,13 @@ import pytest
 
 from tenancy.plan import logs
 from tenancy.plan.validate import load_platform
-from tests.helpers.testenv import ROOT, live_required
+from tests.helpers.testenv import require_otelcol
 
 REGION = "eu-west-1"
 # "shop" and "shop-eu": one name is a prefix of the other (the glob must not confuse them);
 # "bank" has two pods and a container restart (1.log); "kube-system" and "stray" belong to nobody.
 TENANTS = ("shop", "shop-eu", "bank")
 UNOWNED = ("kube-system", "stray")
-
-
-def otelcol_bin() -> Path:
-    env = os.environ.get("TENANCY_OTELCOL_BIN")
-    path: Path | None = Path(env) if env else None
-    if path is None:
-        out = subprocess.run(["bash", str(ROOT / "testenv" / "otelcol" / "build.sh"), "--find"],
-                             capture_output=True, text=True, timeout=60)
-        lines = out.stdout.strip().splitlines()
-        path = Path(lines[-1]) if out.returncode == 0 and lines else None
-    if path is None or not os.access(path, os.X_OK):
-        msg = "the log-router test needs the collector: run `bash testenv/otelcol/build.sh` (needs Go >= 1.26)"
-        if live_required():
-            pytest.fail(f"TENANCY_LIVE_REQUIRED is set but {msg}", pytrace=False)
-        pytest.skip(msg)
-    return path
 
 
 def spec() -> Any:
@@ -174,7 +158,7 @@ def misrouted(got: Mapping[str, list[tuple[str, str]]], written: Mapping[str, se
 
 @pytest.fixture(scope="module")
 def binary() -> Path:
-    return otelcol_bin()
+    return require_otelcol()
 
 
 def test_each_tenants_logs_land_only_in_its_group(binary: Path, tmp_path: Path) -> None:
