@@ -10,19 +10,25 @@
 from __future__ import annotations
 
 import copy
+import os
+import shutil
+import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tenancy.plan import admission as placement
 from tenancy.plan import kubernetes as plan
 from tenancy.spec import naming
 from testenv import controlplane
-from tests.helpers.controlplane import ApiError, Kube, wait_for
+from tests.helpers.controlplane import ApiError, ControlPlane, Kube, wait_for
 from tests.helpers.rbac import ESCALATION_VERBS, FENCES, WRITE_VERBS
+from tests.helpers.testenv import KUBE_BINARIES, ROOT, require_binaries
 
 SERVICE_POLICY = "tenancy-service-exposure"
 """The Service exposure policy (added by the issue-9 branch)."""
@@ -302,3 +308,48 @@ def wait_for_deletion(kube: Kube, obj: Mapping[str, Any], timeout: float = 60.0)
 
 def now() -> float:
     return time.monotonic()
+
+
+def control_plane_in(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[ControlPlane]:
+    """A fixture body: a control plane (etcd, kube-apiserver, kube-controller-manager) in a temp
+    folder ``name``, stopped by PID afterwards; its logs are kept when it failed to start (pytest
+    keeps the last three base temp folders). Skips (fails under TENANCY_LIVE_REQUIRED) without
+    the binaries."""
+    bin_dir = require_binaries(KUBE_BINARIES)
+    workdir = tmp_path_factory.mktemp(name)
+    cp = ControlPlane(bin_dir, workdir)
+    failed = True
+    try:
+        cp.start()
+        failed = False
+        yield cp
+    finally:
+        cp.stop()
+        if not failed:
+            shutil.rmtree(workdir / "etcd", ignore_errors=True)
+
+
+def engine_env(bin_dir: Path, work: Path) -> dict[str, str]:
+    """The environment of the real Pulumi CLI in a live test: the testenv binaries and this
+    interpreter's first on PATH, its home and a file backend (``work/state``, created) in ``work``,
+    no plugin downloads, no prompts, and the repository importable by the program."""
+    (work / "state").mkdir(exist_ok=True)
+    return {
+        "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")]),
+        "PULUMI_HOME": str(work / "pulumi-home"),
+        "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "live-tests",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+        "PULUMI_SKIP_CONFIRMATIONS": "true",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def has_namespace(kube: Kube, name: str) -> bool:
+    return kube.exists({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+
+
+def has_network_policy(kube: Kube, ns: str, name: str) -> bool:
+    return kube.exists({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                        "metadata": {"namespace": ns, "name": name}})

@@ -12,7 +12,6 @@ control planes: the tests share no state across workers.
 from __future__ import annotations
 
 import copy
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,7 +21,6 @@ from tenancy.render import render_spec
 from tests.fixtures.specs import ALPHA, BETA, GAMMA, spec_with, tenant
 from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube
-from tests.helpers.testenv import KUBE_BINARIES, require_binaries
 
 # The platform the admission/authorization tests apply: three tenants as in the render tests (gamma
 # granted node ports; a loadBalancers grant is refused by the spec since issue 23), and "zeta", a
@@ -44,33 +42,17 @@ def live_spec() -> dict[str, Any]:
     return spec_with([ALPHA, beta, gamma, ZETA])
 
 
-def _control_plane(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[ControlPlane]:
-    bin_dir = require_binaries(KUBE_BINARIES)
-    workdir = tmp_path_factory.mktemp(name)
-    cp = ControlPlane(bin_dir, workdir)
-    failed = True
-    try:
-        cp.start()
-        failed = False
-        yield cp
-    finally:
-        cp.stop()
-        if not failed:
-            # Logs are kept on failure (pytest keeps the last three base temp folders).
-            shutil.rmtree(workdir / "etcd", ignore_errors=True)
-
-
 @pytest.fixture(scope="session")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     """The control plane the admission and authorization tests apply the render to."""
-    yield from _control_plane(tmp_path_factory, "controlplane")
+    yield from live.control_plane_in(tmp_path_factory, "controlplane")
 
 
 @pytest.fixture(scope="session")
 def engine_control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     """A second, empty control plane for the Pulumi engine tests (they own the cluster-wide
     placement policy there, and leave retained namespaces behind)."""
-    yield from _control_plane(tmp_path_factory, "engine-controlplane")
+    yield from live.control_plane_in(tmp_path_factory, "engine-controlplane")
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import yaml
 from tenancy.plan import admission as placement
 from tests.fixtures.specs import spec_with, tenant
 from tests.helpers import live
-from tests.helpers.controlplane import ControlPlane, Kube
+from tests.helpers.controlplane import ControlPlane
 from tests.helpers.testenv import PULUMI_BINARIES, require_binaries
 
 pytestmark = pytest.mark.live
@@ -46,17 +45,7 @@ def stack(engine_control_plane: ControlPlane, tmp_path_factory: pytest.TempPathF
     # The language host runs the program with this test's interpreter (tenancy and its SDKs installed).
     project["runtime"]["options"] = {"virtualenv": sys.prefix}
     (program / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    (work / "state").mkdir()
-    env = {
-        "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")]),
-        "PULUMI_HOME": str(work / "pulumi-home"),
-        "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "live-tests",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_SKIP_CONFIRMATIONS": "true",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-    }
+    env = live.engine_env(bin_dir, work)
     cmd = auto.PulumiCommand(root=str(bin_dir.parent))
     opts = auto.LocalWorkspaceOptions(work_dir=str(program), pulumi_home=env["PULUMI_HOME"], env_vars=env,
                                       pulumi_command=cmd)
@@ -81,13 +70,6 @@ def _changes(summary: dict[str, int]) -> dict[str, int]:
     return {k: v for k, v in summary.items() if k != "same" and v}
 
 
-def _np(kube: Kube, ns: str, name: str) -> bool:
-    return kube.exists({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                        "metadata": {"namespace": ns, "name": name}})
-
-
-def _ns(kube: Kube, name: str) -> bool:
-    return kube.exists({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
 def test_engine_lifecycle(stack: Any, engine_control_plane: ControlPlane) -> None:
@@ -99,8 +81,9 @@ def test_engine_lifecycle(stack: Any, engine_control_plane: ControlPlane) -> Non
     up = stack.up(on_output=out.append, color="never")
     assert up.summary.result == "succeeded", "\n".join(out)
     created = _urns(stack)
-    assert _ns(kube, "north") and _ns(kube, "south")
-    assert _np(kube, "south", "tenancy-allow-to-north") and _np(kube, "north", "tenancy-allow-from-south")
+    assert live.has_namespace(kube, "north") and live.has_namespace(kube, "south")
+    assert live.has_network_policy(kube, "south", "tenancy-allow-to-north")
+    assert live.has_network_policy(kube, "north", "tenancy-allow-from-south")
     policy = {"apiVersion": placement.API_VERSION, "kind": "ValidatingAdmissionPolicy",
               "metadata": {"name": placement.POLICY_NAME}}
     assert kube.exists(policy)
@@ -126,7 +109,7 @@ def test_engine_lifecycle(stack: Any, engine_control_plane: ControlPlane) -> Non
     added = _urns(stack) - created
     assert added and all("west" in urn for urn in added), sorted(added)
     assert _urns(stack) >= created
-    assert _ns(kube, "west") and _np(kube, "south", "tenancy-allow-to-west")
+    assert live.has_namespace(kube, "west") and live.has_network_policy(kube, "south", "tenancy-allow-to-west")
 
     # 4. removing it: what it owned in another tenant's namespace is deleted, its namespace is
     #    retained (retainOnDelete) and, with it, the fences inside (deletedWith the namespace).
@@ -134,12 +117,12 @@ def test_engine_lifecycle(stack: Any, engine_control_plane: ControlPlane) -> Non
     up = stack.up(color="never")
     assert set(_changes(up.summary.resource_changes or {})) == {"delete"}, up.stdout
     assert _urns(stack) == created
-    assert not _np(kube, "south", "tenancy-allow-to-west")
-    assert _ns(kube, "west") and _np(kube, "west", "tenancy-default-deny")
+    assert not live.has_network_policy(kube, "south", "tenancy-allow-to-west")
+    assert live.has_namespace(kube, "west") and live.has_network_policy(kube, "west", "tenancy-default-deny")
 
     # 5. destroy: the placement policy goes, the namespaces stay.
     destroy = stack.destroy(color="never")
     assert destroy.summary.result == "succeeded", destroy.stdout
     assert _urns(stack) == set()
     assert not kube.exists(policy)
-    assert _ns(kube, "north") and _ns(kube, "south")
+    assert live.has_namespace(kube, "north") and live.has_namespace(kube, "south")

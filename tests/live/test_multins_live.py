@@ -18,7 +18,6 @@ from tenancy.render import render_spec
 from tests.fixtures.specs import spec_with, tenant
 from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube
-from tests.live.conftest import _control_plane
 
 pytestmark = pytest.mark.live
 
@@ -31,7 +30,7 @@ SPEC = spec_with([
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    yield from _control_plane(tmp_path_factory, "multins")
+    yield from live.control_plane_in(tmp_path_factory, "multins")
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,6 @@ from testenv import controlplane
 from tests.fixtures.specs import spec_with, tenant
 from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube
-from tests.live.conftest import _control_plane
 
 CRDS = Path(__file__).resolve().parent.parent / "fixtures" / "policyendpoints"
 API = "networking.k8s.aws/v1alpha1"
@@ -67,7 +66,7 @@ EXPECTED = [
 
 @pytest.fixture(scope="module")
 def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    yield from _control_plane(tmp_path_factory, "policy-endpoints-controlplane")
+    yield from live.control_plane_in(tmp_path_factory, "policy-endpoints-controlplane")
 
 
 def test_policy_endpoints_against_the_policies(plane: ControlPlane, tmp_path: Path,

@@ -11,7 +11,6 @@ stack without its placement policy fails the preview on a mandatory violation.""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -47,13 +46,7 @@ def workspace(engine_control_plane: ControlPlane, tmp_path_factory: pytest.TempP
         doc = yaml.safe_load(path.read_text())
         doc["runtime"] = {"name": "python", "options": {"virtualenv": sys.prefix}}
         path.write_text(yaml.safe_dump(doc))
-    (work / "state").mkdir()
-    env = {
-        "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")]),
-        "PULUMI_HOME": str(work / "pulumi-home"), "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "live-tests", "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_SKIP_UPDATE_CHECK": "true", "PULUMI_SKIP_CONFIRMATIONS": "true", "PYTHONPATH": str(ROOT),
-    }
+    env = live.engine_env(bin_dir, work)
     cmd = auto.PulumiCommand(root=str(bin_dir.parent))
     opts = auto.LocalWorkspaceOptions(work_dir=str(program), pulumi_home=env["PULUMI_HOME"], env_vars=env,
                                       pulumi_command=cmd)

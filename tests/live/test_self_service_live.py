@@ -17,7 +17,6 @@ shared control plane's tests need unpinned pods refused, not fixed.
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +30,6 @@ from tenancy.render import RenderResult, render_spec, write_render
 from tests.fixtures.specs import spec_with, tenant
 from tests.helpers import live
 from tests.helpers.controlplane import ControlPlane, Kube, wait_for
-from tests.helpers.testenv import KUBE_BINARIES, require_binaries
 
 pytestmark = pytest.mark.live
 RBAC = "rbac.authorization.k8s.io"
@@ -54,18 +52,7 @@ def self_service_spec() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def control_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    bin_dir = require_binaries(KUBE_BINARIES)
-    workdir = tmp_path_factory.mktemp("selfservice-controlplane")
-    cp = ControlPlane(bin_dir, workdir)
-    failed = True
-    try:
-        cp.start()
-        failed = False
-        yield cp
-    finally:
-        cp.stop()
-        if not failed:
-            shutil.rmtree(workdir / "etcd", ignore_errors=True)
+    yield from live.control_plane_in(tmp_path_factory, "selfservice-controlplane")
 
 
 @pytest.fixture(scope="module")

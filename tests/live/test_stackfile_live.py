@@ -6,7 +6,6 @@ CLI's own stack-file reader (``tenancy.spec.stackfile``) is held to give the sam
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ import yaml
 
 from tenancy import SpecError, load_platform
 from tenancy.spec.stackfile import load_stack_file
+from tests.helpers import live
 from tests.helpers.testenv import PULUMI_BINARIES, require_binaries
 
 pytestmark = pytest.mark.live
@@ -47,17 +47,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     project = yaml.safe_load((PROGRAM / "Pulumi.yaml").read_text())
     project["runtime"]["options"] = {"virtualenv": sys.prefix}
     (program / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    (work / "state").mkdir()
-    env = {
-        "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")]),
-        "PULUMI_HOME": str(work / "pulumi-home"),
-        "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "live-tests",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PULUMI_SKIP_CONFIRMATIONS": "true",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-    }
+    env = live.engine_env(bin_dir, work)
     cmd = auto.PulumiCommand(root=str(bin_dir.parent))
     opts = auto.LocalWorkspaceOptions(work_dir=str(program), pulumi_home=env["PULUMI_HOME"], env_vars=env,
                                       pulumi_command=cmd)

@@ -9,10 +9,7 @@ namespace and fences, and the peer's stack drops the edge half in the peer's nam
 from __future__ import annotations
 
 import copy
-import os
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +17,8 @@ import pytest
 from tenancy.fleet.tenants import StackResult, TenantStacks, deploy_tenants
 from tenancy.plan import admission as placement
 from tests.fixtures.specs import spec_with, tenant
-from tests.helpers.controlplane import ControlPlane, Kube
+from tests.helpers import live
+from tests.helpers.controlplane import ControlPlane
 from tests.helpers.testenv import PULUMI_BINARIES, require_binaries
 
 pytestmark = pytest.mark.live
@@ -36,16 +34,7 @@ ED = tenant("ed", 13)
 def stacks(engine_control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TenantStacks]:
     bin_dir = require_binaries(PULUMI_BINARIES)
     work = tmp_path_factory.mktemp("tenant-stacks")
-    (work / "state").mkdir()
-    env = {
-        "PATH": os.pathsep.join([str(bin_dir), str(Path(sys.prefix) / "bin"), os.environ.get("PATH", "")]),
-        "PULUMI_HOME": str(work / "pulumi-home"),
-        "PULUMI_BACKEND_URL": f"file://{work / 'state'}",
-        "PULUMI_CONFIG_PASSPHRASE": "live-tests",
-        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
-    }
+    env = live.engine_env(bin_dir, work)
     yield TenantStacks(work / "stacks", env=env, kubeconfig=str(engine_control_plane.kubeconfig_path),
                        pulumi_root=bin_dir.parent)
 
@@ -67,13 +56,6 @@ def _state(stacks: TenantStacks, stack: str) -> bytes:
     return files[0].read_bytes()
 
 
-def _np(kube: Kube, ns: str, name: str) -> bool:
-    return kube.exists({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                        "metadata": {"namespace": ns, "name": name}})
-
-
-def _ns(kube: Kube, name: str) -> bool:
-    return kube.exists({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
 
 
 def test_tenant_stacks_lifecycle(stacks: TenantStacks, engine_control_plane: ControlPlane) -> None:
@@ -86,9 +68,11 @@ def test_tenant_stacks_lifecycle(stacks: TenantStacks, engine_control_plane: Con
     assert _ran(first) == {"platform": "up", "tenant-ea": "up", "tenant-eb": "up", "tenant-ec": "up"}
     assert all(set(r.changes) == {"create"} for r in first.values()), first
     assert kube.exists(policy)
-    assert all(_ns(kube, n) for n in ("ea", "eb", "ec"))
-    assert _np(kube, "ea", "tenancy-allow-from-eb") and _np(kube, "eb", "tenancy-allow-to-ea")
-    assert _np(kube, "ec", "tenancy-allow-from-ea") and _np(kube, "ea", "tenancy-allow-to-ec")
+    assert all(live.has_namespace(kube, n) for n in ("ea", "eb", "ec"))
+    assert live.has_network_policy(kube, "ea", "tenancy-allow-from-eb")
+    assert live.has_network_policy(kube, "eb", "tenancy-allow-to-ea")
+    assert live.has_network_policy(kube, "ec", "tenancy-allow-from-ea")
+    assert live.has_network_policy(kube, "ea", "tenancy-allow-to-ec")
     assert kube.get("/api/v1/namespaces/ea")["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
 
     # 2. Nothing changed: no stack runs. Negative control for the skip: the engine agrees that a
@@ -104,7 +88,7 @@ def test_tenant_stacks_lifecycle(stacks: TenantStacks, engine_control_plane: Con
     assert _ran(onboard) == {"tenant-ed": "up"}
     assert set(onboard["tenant-ed"].changes) == {"create"}
     assert {s: _state(stacks, s) for s in before} == before
-    assert _ns(kube, "ed") and _np(kube, "ed", "tenancy-default-deny")
+    assert live.has_namespace(kube, "ed") and live.has_network_policy(kube, "ed", "tenancy-default-deny")
 
     # 4. Changing one tenant runs only its stack: one update.
     change = _deploy(stacks, [EA, EB, EC, {**ED, "quota": {"pods": 7}}])
@@ -118,8 +102,8 @@ def test_tenant_stacks_lifecycle(stacks: TenantStacks, engine_control_plane: Con
     assert _ran(removal) == {"tenant-ec": "destroy", "tenant-ea": "up"}
     assert removal["tenant-ea"].changes == {"delete": 1}
     assert {s: _state(stacks, s) for s in before} == before
-    assert not _np(kube, "ea", "tenancy-allow-to-ec")
-    assert _ns(kube, "ec") and _np(kube, "ec", "tenancy-default-deny")
+    assert not live.has_network_policy(kube, "ea", "tenancy-allow-to-ec")
+    assert live.has_namespace(kube, "ec") and live.has_network_policy(kube, "ec", "tenancy-default-deny")
     assert not list((stacks.work_root.parent / "state").rglob("tenant-ec.json"))
 
     # 6. Clean up what this test owns in the shared control plane: every stack destroyed (the
@@ -155,10 +139,10 @@ def test_grouped_tenant_stacks(stacks: TenantStacks, engine_control_plane: Contr
     onboard = deploy([GA, GB, GC, GD, GF])
     assert set(onboard) == {"tenants-0020"} and set(onboard["tenants-0020"].changes) == {"create"}
     assert {s: _state(stacks, s) for s in before} == before
-    assert _ns(kube, "gd") and _np(kube, "gd", "tenancy-default-deny")
+    assert live.has_namespace(kube, "gd") and live.has_network_policy(kube, "gd", "tenancy-default-deny")
     removal = deploy([GA, GB, GD, GF])
     assert set(removal) == {"tenants-0020"} and set(removal["tenants-0020"].changes) == {"delete"}
-    assert not _np(kube, "ga", "tenancy-allow-to-gc")
-    assert _ns(kube, "gc") and _np(kube, "gc", "tenancy-default-deny")
+    assert not live.has_network_policy(kube, "ga", "tenancy-allow-to-gc")
+    assert live.has_namespace(kube, "gc") and live.has_network_policy(kube, "gc", "tenancy-default-deny")
     for name in ("tenants-0020", "tenants-0000", "platform"):
         assert grouped.open(name).destroy(color="never").summary.result == "succeeded"
