@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tenancy.cli.common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, unexpected
+from tenancy.cli.common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, print_problems, unexpected
 from tenancy.spec import Problem, SpecError
 
 
@@ -68,9 +68,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         return handlers[args.fleet_command](args)
     except SpecError as exc:
-        print(f"error: {args.fleet_file}: {len(exc.problems)} problem(s):", file=sys.stderr)
-        for p in exc.problems:
-            print(f"  - {p}", file=sys.stderr)
+        print_problems(exc.problems, args.fleet_file)
         return EXIT_INVALID
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - the CLI's last line of defence
         return unexpected(exc, args.debug)

@@ -28,7 +28,7 @@ from tenancy._version import __version__
 from tenancy.cli import fleet as fleet_cli
 from tenancy.cli import tenants as tenants_cli
 from tenancy.cli import verify as verify_cli
-from tenancy.cli.common import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, unexpected
+from tenancy.cli.common import EXIT_ERROR, EXIT_FAILED, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_problems, unexpected
 from tenancy.plan.validate import load_platform
 from tenancy.spec import SpecError
 from tenancy.spec.stackfile import load_stack_file, stack_name
@@ -140,9 +140,7 @@ class _Progress:
 
 
 def _problems(exc: SpecError, path: Path) -> None:
-    print(f"error: {path}: invalid tenancy:platform config ({len(exc.problems)} problem(s)):", file=sys.stderr)
-    for p in exc.problems:
-        print(f"  - {p}", file=sys.stderr)
+    print_problems(exc.problems, path, "invalid tenancy:platform config")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

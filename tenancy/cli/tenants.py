@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tenancy.cli.common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, unexpected
+from tenancy.cli.common import EXIT_ERROR, EXIT_INVALID, EXIT_OK, EXIT_USAGE, print_problems, unexpected
 from tenancy.spec import SpecError
 
 
@@ -61,9 +61,7 @@ def main(args: argparse.Namespace) -> int:
         results = deploy_tenants(platform, stacks, ledger=args.ledger, parallel=args.parallel, force=args.force,
                                  per_stack=args.tenants_per_stack, on_result=progress)
     except SpecError as exc:
-        print(f"error: {path}: {len(exc.problems)} problem(s):", file=sys.stderr)
-        for p in exc.problems:
-            print(f"  - {p}", file=sys.stderr)
+        print_problems(exc.problems, path)
         return EXIT_INVALID
     except (KeyboardInterrupt, Exception) as exc:  # noqa: BLE001 - the CLI's last line of defence
         return unexpected(exc, args.debug)
