@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pulumi
 
 from tenancy.components.access import TYPE as SHARED_ACCESS
 from tenancy.components.access import SharedAccess, SharedAccessArgs, shared_principals
 from tenancy.components.access import component_name as shared_access_name
+from tenancy.components.addon import AddonArgs
 from tenancy.components.autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from tenancy.components.cluster import (
     Cluster,
@@ -54,6 +55,8 @@ IN_CLUSTER_MODES = ("platform", "tenant-stacks")
 docs/scaling.md), which read this stack's outputs by StackReference."""
 
 _WHOLE = [False]
+
+_A = TypeVar("_A", bound=AddonArgs)
 
 
 @contextmanager
@@ -124,17 +127,21 @@ class Platform(pulumi.ComponentResource):
                 tenant_nodes_security_group_id=net.tenant_nodes_security_group_id,
                 depends_on=self.cluster.node_dependencies), opts=child)
 
+    def _addon_args(self, cls: type[_A], *after: pulumi.Resource) -> _A:
+        """An add-on's inputs from the cluster layer: its identity (IRSA or Pod Identity) and what
+        its workload waits for — the system nodes, ``after``, and with Pod Identity the agent add-on."""
+        c = self.cluster
+        agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
+        return cls(platform=self.spec, cluster_name=c.cluster_name, provider=c.provider,
+                   oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
+                   depends_on=[c.system_nodes.node_group, *after, *agent])
+
     def _storage(self) -> None:
         """With ``workloads.storage: ebs``, the EBS CSI driver and the default StorageClass."""
         spec = self.spec
         self.storage: BlockStorage | None = None
         if spec.workloads.storage == "ebs":
-            c = self.cluster
-            agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
-            self.storage = BlockStorage(f"{spec.name}-storage", BlockStorageArgs(
-                platform=spec, cluster_name=c.cluster_name, provider=c.provider,
-                oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
-                depends_on=[c.system_nodes.node_group, *agent]), opts=self._child)
+            self.storage = BlockStorage(f"{spec.name}-storage", self._addon_args(BlockStorageArgs), opts=self._child)
 
     def _observability(self) -> None:
         """Metrics add-on and dashboards, saved queries, backups (``observability``; each part may be off)."""
@@ -154,12 +161,8 @@ class Platform(pulumi.ComponentResource):
         spec = self.spec
         self.autoscaler: ClusterAutoscaler | None = None
         if autoscaler_enabled(spec):
-            c = self.cluster
-            agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
-            self.autoscaler = ClusterAutoscaler(f"{spec.name}-autoscaler", ClusterAutoscalerArgs(
-                platform=spec, cluster_name=c.cluster_name, provider=c.provider,
-                oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
-                depends_on=[c.system_nodes.node_group, c.platform_policies, *agent]), opts=self._child)
+            self.autoscaler = ClusterAutoscaler(f"{spec.name}-autoscaler", self._addon_args(
+                ClusterAutoscalerArgs, self.cluster.platform_policies), opts=self._child)
 
     def _log_router(self) -> None:
         """With ``observability.logs.enabled``, each tenant's container log group, its reader role,
@@ -167,12 +170,7 @@ class Platform(pulumi.ComponentResource):
         spec = self.spec
         self.log_router: LogRouter | None = None
         if spec.observability.logs.enabled:
-            c = self.cluster
-            agent = [c.pod_identity_agent_addon] if c.pod_identity_agent_addon is not None else []
-            self.log_router = LogRouter(f"{spec.name}-log-router", LogRouterArgs(
-                platform=spec, cluster_name=c.cluster_name, provider=c.provider,
-                oidc_provider_arn=c.oidc_provider_arn, oidc_issuer=c.oidc_issuer, cluster_arn=c.cluster_arn,
-                depends_on=[c.system_nodes.node_group, *agent]), opts=self._child)
+            self.log_router = LogRouter(f"{spec.name}-log-router", self._addon_args(LogRouterArgs), opts=self._child)
 
     def _cluster_policies(self) -> None:
         """The placement and service exposure policies, the tiers' PriorityClasses, and what the

@@ -473,13 +473,9 @@ def service_account_bindings(tenant: TenantSpec, ns: str | None = None) -> list[
     tenant's ``tenancy-view`` or ``tenancy-edit`` Role, in spec order. Only Roles of the namespace,
     never ClusterRoles; the spec refuses them without ``kubernetesApiAccess``."""
     ns = ns or naming.namespace(tenant.name)
-    return [{
-        "apiVersion": RBAC_API_VERSION,
-        "kind": "RoleBinding",
-        "metadata": _meta(f"{SA_BINDING_PREFIX}{sa}", tenant.name, ns),
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{ROLE_PREFIX}{role}"},
-        "subjects": [{"kind": "ServiceAccount", "name": sa, "namespace": ns}],
-    } for sa, role in tenant.service_account_roles.items()]
+    return [_role_binding(f"{SA_BINDING_PREFIX}{sa}", tenant.name, ns, role,
+                          {"kind": "ServiceAccount", "name": sa, "namespace": ns})
+            for sa, role in tenant.service_account_roles.items()]
 
 
 def role_bindings(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
@@ -487,14 +483,21 @@ def role_bindings(tenant: TenantSpec, ns: str | None = None) -> list[Manifest]:
     principals to (``tenancy:<tenant>:admins`` …). Only Roles, never ClusterRoles. The same
     groups in every namespace of the tenant (``ns``, default its main one)."""
     ns = ns or naming.namespace(tenant.name)
-    return [{
+    return [_role_binding(f"{ROLE_PREFIX}{persona}", tenant.name, ns, role,
+                          {"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
+                           "name": naming.tenant_group(tenant.name, persona)})
+            for role, persona in PERSONAS.items()]
+
+
+def _role_binding(name: str, tenant: str, ns: str, role: str, subject: dict[str, str]) -> Manifest:
+    """RoleBinding ``name`` in ``ns``: ``subject`` to the persona Role ``tenancy-<role>`` (never a ClusterRole)."""
+    return {
         "apiVersion": RBAC_API_VERSION,
         "kind": "RoleBinding",
-        "metadata": _meta(f"{ROLE_PREFIX}{persona}", tenant.name, ns),
+        "metadata": _meta(name, tenant, ns),
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": f"{ROLE_PREFIX}{role}"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
-                      "name": naming.tenant_group(tenant.name, persona)}],
-    } for role, persona in PERSONAS.items()]
+        "subjects": [subject],
+    }
 
 
 # --------------------------------------------------------------------------------------------

@@ -330,20 +330,17 @@ class AwsClient:
         groups by their rendered name (``ec2:DescribeSecurityGroups``; a same-named group of another
         platform, by the platform tag, is not it), roles by name (``iam:GetRole``). A reference AWS
         does not hold goes to ``missing`` (its field fails: the platform lacks it)."""
-        from botocore.exceptions import ClientError
 
         res = Resolution(sources=["AWS"])
         for ref in refs:
             if ref.kind == ACCOUNT:
                 res.values[ref] = str(self._call(lambda: self.client("sts").get_caller_identity())["Account"])
             elif ref.kind == KMS_KEY and ref.name:
-                try:
-                    meta = self._call(lambda r=ref: self.client("kms").describe_key(KeyId=r.name))["KeyMetadata"]
-                except ClientError as exc:
-                    if exc.response["Error"]["Code"] != "NotFoundException":
-                        raise
+                key = self._unless(lambda r=ref: self.client("kms").describe_key(KeyId=r.name), "NotFoundException")
+                if key is None:
                     res.missing[ref] = f"no key has the alias {ref.name} in AWS"
                     continue
+                meta = key["KeyMetadata"]
                 res.values[ref] = str(meta["Arn"] if ref.attribute == "arn" else meta["KeyId"])
             elif ref.kind == SECURITY_GROUP:
                 found = self._call(lambda r=ref: self.client("ec2").describe_security_groups(
@@ -357,15 +354,23 @@ class AwsClient:
                                         f"{len(mine)} security groups are named {ref.name}: which one is meant "
                                         "is not known")
             elif ref.kind == IAM_ROLE:
-                try:
-                    role = self._call(lambda r=ref: self.client("iam").get_role(RoleName=r.name))["Role"]
-                except ClientError as exc:
-                    if exc.response["Error"]["Code"] != "NoSuchEntity":
-                        raise
+                role = self._unless(lambda r=ref: self.client("iam").get_role(RoleName=r.name), "NoSuchEntity")
+                if role is None:
                     res.missing[ref] = f"no role named {ref.name} in AWS"
                     continue
-                res.values[ref] = str(role["Arn"])
+                res.values[ref] = str(role["Role"]["Arn"])
         return res
+
+    def _unless(self, call: Any, not_found: str) -> Any:
+        """``call()``'s answer, or None when AWS answers the error code ``not_found``."""
+        from botocore.exceptions import ClientError
+
+        try:
+            return self._call(call)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != not_found:
+                raise
+            return None
 
     def s3_prefix_list(self, resources: Sequence[Mapping[str, Any]]) -> S3PrefixList | None:
         """AWS's managed prefix list of the render's S3 gateway endpoint (by its service name,
