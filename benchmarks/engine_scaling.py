@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))  # the repository root: tests.fixtures, testenv
 from tenancy.fleet.tenants import TenantStacks, deploy_tenants  # noqa: E402
 from tenancy.plan import tenant_stacks as ts  # noqa: E402
 from tenancy.plan.validate import load_platform  # noqa: E402
-from testenv.controlplane import ControlPlane  # noqa: E402
+from testenv.controlplane import ControlPlane, install_crds  # noqa: E402
 from tests.fixtures.specs import many_tenants, tenant  # noqa: E402
 
 PROGRAM = ROOT / "tests" / "live" / "programs" / "inclusters"
@@ -95,7 +95,7 @@ def specs(n: int) -> dict[str, dict[str, Any]]:
 def floor(cp: ControlPlane, data: dict[str, Any]) -> int:
     kube = cp.client()
     spec = load_platform(data)
-    objs = ts.platform_objects() + [m for t in spec.tenants for m in ts.tenant_objects(spec, t)]
+    objs = ts.platform_objects(spec) + [m for t in spec.tenants for m in ts.tenant_objects(spec, t)]
     for m in objs:
         kube.apply(m, manager="bench-floor")
     return len(objs)
@@ -103,7 +103,10 @@ def floor(cp: ControlPlane, data: dict[str, Any]) -> int:
 
 def fresh(bins: Path, work: Path, name: str) -> ControlPlane:
     (work / name).mkdir(parents=True)
-    return ControlPlane(bins, work / name).start()
+    cp = ControlPlane(bins, work / name).start()
+    # The vendored CRDs the in-cluster layer uses (ClusterNetworkPolicy, SecurityGroupPolicy): EKS serves them.
+    install_crds(cp.client(), ROOT / "tests" / "fixtures" / "crds", manager="bench")
+    return cp
 
 
 def monolith(n: int, bins: Path, work: Path, sp: dict[str, dict[str, Any]], skip_checkpoints: bool) -> None:

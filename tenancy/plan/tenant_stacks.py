@@ -142,15 +142,13 @@ stack reads the real ids by StackReference; they are fixed for the tenant's life
 and the marker group), so they are no part of what decides whether its stack runs."""
 
 
-def platform_objects(spec: PlatformSpec | None = None) -> list[Manifest]:
-    """The platform stack's cluster-wide objects: the placement admission policy and binding; with
-    ``spec``, also what its tenants' fences need in force before their namespaces exist (as the
-    Platform registers them): the Baseline default deny, the guard of the platform's
-    NetworkPolicies (``selfService.networkPolicies``), ``tenancy-tenant-rbac``
-    (``selfService.rbac``) and the placement MutatingAdmissionPolicy (Kubernetes 1.36+)."""
+def platform_objects(spec: PlatformSpec) -> list[Manifest]:
+    """The platform stack's cluster-wide objects: the placement admission policy and binding, and
+    what ``spec``'s tenants' fences need in force before their namespaces exist (as the Platform
+    registers them): the Baseline default deny, the guard of the platform's NetworkPolicies
+    (``selfService.networkPolicies``), ``tenancy-tenant-rbac`` (``selfService.rbac``) and the
+    placement MutatingAdmissionPolicy (Kubernetes 1.36+)."""
     out = [admission.placement_policy(), admission.placement_binding()]
-    if spec is None:
-        return out
     if cluster_policies.enabled(spec):
         out.append(cluster_policies.baseline_policy())
     if any(t.self_service.network_policies for t in spec.tenants):
