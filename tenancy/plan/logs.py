@@ -196,17 +196,6 @@ def reader_trust_policy(principals: Sequence[str]) -> dict[str, Any]:
     }]}
 
 
-def router_trust_policy(spec: PlatformSpec, *, oidc_provider_arn: str | None = None, oidc_issuer: str | None = None,
-                        cluster: str | None = None) -> dict[str, Any]:
-    """The router's trust: its ServiceAccount only, through IRSA or Pod Identity (``identity.mode``)."""
-    ns = spec.observability.logs.namespace
-    if spec.identity.mode == "podIdentity":
-        return iam.pod_identity_trust_policy(ns, ROUTER_NAME, cluster or naming.cluster_name(spec.name))
-    if oidc_provider_arn is None or oidc_issuer is None:
-        raise ValueError("IRSA trust needs the cluster's OIDC provider ARN and issuer")
-    return iam.irsa_trust_policy(oidc_provider_arn, oidc_issuer, ns, ROUTER_NAME)
-
-
 def key_policy(partition: str, region: str, account: str, platform: str) -> dict[str, Any]:
     """The logs key: the account administers it through IAM; CloudWatch Logs may use it for the
     platform's tenant container groups only (CloudWatch Logs User Guide, "Encrypt log data in

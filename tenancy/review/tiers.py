@@ -291,21 +291,6 @@ def _any(ports: list[Port]) -> list[Port]:
     return ports
 
 
-def side_ports(cluster_policies: Policies, network_policies: Mapping[str, Sequence[Mapping[str, Any]]],
-               pod: Endpoint, direction: str, other: Endpoint, unselected: Sequence[Port] = ANY) -> list[Port]:
-    """The ports on which ``pod`` may send to (egress) / accept from (ingress) ``other``: one side of
-    the connection, every tier together."""
-    cluster_policies = index(cluster_policies)
-    src, dst = (pod, other) if direction == EGRESS else (other, pod)
-    judge = _judge(cluster_policies, network_policies.get(pod.namespace or "", ()), pod, direction, other, unselected)
-    out: list[Port] = []
-    for proto in PROTOCOLS:
-        for lo, hi in _segments([*_all_ports(cluster_policies, network_policies, src, dst), *unselected]):
-            if judge(proto, lo)[0]:
-                _add(out, proto, lo, hi)
-    return _any(out)
-
-
 def admin_admits(cluster_policies: Policies, pod: Endpoint, direction: str, other: Endpoint) -> list[Port]:
     """The ports on which the Admin tier does not deny ``pod``'s ``direction`` with ``other`` (Accept,
     Pass or no matching rule): one side of the cluster-wide wall, on its own."""
