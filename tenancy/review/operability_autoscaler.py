@@ -18,7 +18,7 @@ from typing import Any
 from tenancy.plan import autoscaler as aplan
 from tenancy.plan import network as netplan
 from tenancy.review.operability import Rendered, Status, check, flow_result
-from tenancy.review.operability_cluster import COREDNS, Endpoint, _flows, _platform
+from tenancy.review.operability_cluster import COREDNS, Endpoint, flows, platform_pod
 from tenancy.spec.wire import AWS_AUTOSCALING_TAG, AWS_EKS_POD_IDENTITY, IRSA_ANNOTATION, SUBNET_ROLE_TAG
 from tenancy.spec.wire import AWS_ROUTE as ROUTE
 from tenancy.spec.wire import AWS_ROUTE_TABLE_ASSOCIATION as ROUTE_ASSOCIATION
@@ -152,14 +152,14 @@ def _autoscaler_flows(r: Rendered) -> tuple[Status, str]:
     system = r.system_node_group()
     if system is None:
         return "missing", "no system node group"
-    pod = _platform(aplan.NAMESPACE, **aplan.POD_LABELS)
+    pod = platform_pod(aplan.NAMESPACE, **aplan.POD_LABELS)
     endpoint_ip = str(r.spec.address_plan.system_subnets()[0].network_address + 20)
     results = [
-        _flows(r, [("autoscaler → API ClusterIP", pod, Endpoint(ip=r.spec.kubernetes_service_ip)),
+        flows(r, [("autoscaler → API ClusterIP", pod, Endpoint(ip=r.spec.kubernetes_service_ip)),
                    ("autoscaler → STS/EC2 interface endpoints", pod, Endpoint(ip=endpoint_ip)),
                    ("autoscaler → Auto Scaling/EKS public endpoints", pod, Endpoint(ip=AWS_PUBLIC_ENDPOINT))],
                "TCP", 443),
-        _flows(r, [("autoscaler → CoreDNS", pod, COREDNS)], "UDP", 53),
+        flows(r, [("autoscaler → CoreDNS", pod, COREDNS)], "UDP", 53),
         flow_result(r, [(r.node_machines(system), r.interface_endpoints())], "tcp", netplan.HTTPS_PORT),
     ]
     bad = [d for s, d in results if s != "ok"]

@@ -66,28 +66,28 @@ def _manifests(r: Rendered, type_token: str) -> list[Mapping[str, Any]]:
     return [res["inputs"] for res in r.of_type(type_token)]
 
 
-def _policies(r: Rendered) -> Policies:
+def network_policies(r: Rendered) -> Policies:
     return Policies(_manifests(r, NP))
 
 
-def _tenant(r: Rendered, name: str) -> Endpoint:
+def tenant_pod(r: Rendered, name: str) -> Endpoint:
     ns = next((m for m in _manifests(r, NAMESPACE) if m["metadata"]["name"] == name), None)
     labels = dict((ns or {}).get("metadata", {}).get("labels") or {})
     labels[NAMESPACE_NAME_LABEL] = name
     return Endpoint(name, {"app": "web"}, labels)
 
 
-def _platform(ns: str, **labels: str) -> Endpoint:
+def platform_pod(ns: str, **labels: str) -> Endpoint:
     return Endpoint(ns, labels, {NAMESPACE_NAME_LABEL: ns})
 
 
-COREDNS = _platform(kplan.KUBE_DNS_NAMESPACE, **kplan.KUBE_DNS_LABELS)
-ISTIOD = _platform(kplan.ISTIOD_NAMESPACE, **kplan.ISTIOD_LABELS)
+COREDNS = platform_pod(kplan.KUBE_DNS_NAMESPACE, **kplan.KUBE_DNS_LABELS)
+ISTIOD = platform_pod(kplan.ISTIOD_NAMESPACE, **kplan.ISTIOD_LABELS)
 
 
-def _flows(r: Rendered, pairs: Iterable[tuple[str, Endpoint, Endpoint]], protocol: str, port: int,
+def flows(r: Rendered, pairs: Iterable[tuple[str, Endpoint, Endpoint]], protocol: str, port: int,
            expect: bool = True) -> tuple[Status, str]:
-    pols = _policies(r)
+    pols = network_policies(r)
     pairs = list(pairs)
     if not pairs:
         return "n/a", "nothing to connect in this render"
@@ -102,7 +102,7 @@ def _strict(r: Rendered) -> bool:
     return r.spec.cluster.network_policy_enforcing_mode == "strict"
 
 
-def _bundled(r: Rendered) -> list[Any]:
+def bundled_tenants(r: Rendered) -> list[Any]:
     """The tenants whose in-cluster bundle this stack renders: a ``teamStack`` tenant's namespace,
     NetworkPolicies and Services are its team's stack's (``tenancy.components.team``), judged by that stack's
     own render, not here."""
@@ -115,8 +115,8 @@ _STRICT_DOC = ("EKS user guide eks-networking-add-ons.adoc, strict mode: 'you mu
 
 @check("tenant pods → CoreDNS (udp+tcp/53)", "flow", _STRICT_DOC)
 def _tenant_dns(r: Rendered) -> tuple[Status, str]:
-    pairs = [(f"{t.name} → CoreDNS", _tenant(r, t.name), COREDNS) for t in _bundled(r)]
-    results = [_flows(r, pairs, p, 53) for p in ("UDP", "TCP")]
+    pairs = [(f"{t.name} → CoreDNS", tenant_pod(r, t.name), COREDNS) for t in bundled_tenants(r)]
+    results = [flows(r, pairs, p, 53) for p in ("UDP", "TCP")]
     bad = [d for s, d in results if s == "missing"]
     return ("missing", "; ".join(bad)) if bad else results[0]
 
@@ -126,8 +126,8 @@ def _tenant_dns(r: Rendered) -> tuple[Status, str]:
 def _coredns_upstream(r: Rendered) -> tuple[Status, str]:
     resolver = Endpoint(ip=pplan.vpc_resolver(r.spec.vpc_cidr).split("/")[0])
     api = Endpoint(ip=r.spec.kubernetes_service_ip)
-    a = _flows(r, [("CoreDNS → resolver", COREDNS, resolver)], "UDP", 53)
-    b = _flows(r, [("CoreDNS → API ClusterIP", COREDNS, api)], "TCP", 443)
+    a = flows(r, [("CoreDNS → resolver", COREDNS, resolver)], "UDP", 53)
+    b = flows(r, [("CoreDNS → API ClusterIP", COREDNS, api)], "TCP", 443)
     bad = [d for s, d in (a, b) if s == "missing"]
     return ("missing", "; ".join(bad)) if bad else ("ok", "resolver and API reachable (strict mode)")
 
@@ -136,17 +136,17 @@ def _coredns_upstream(r: Rendered) -> tuple[Status, str]:
        "EKS user guide private-clusters.adoc: STS (IRSA), ECR through interface endpoints in the system subnets")
 def _tenant_endpoints(r: Rendered) -> tuple[Status, str]:
     ip = str(r.spec.address_plan.system_subnets()[0].network_address + 20)
-    return _flows(r, ((t.name, _tenant(r, t.name), Endpoint(ip=ip)) for t in _bundled(r)), "TCP", 443)
+    return flows(r, ((t.name, tenant_pod(r, t.name), Endpoint(ip=ip)) for t in bundled_tenants(r)), "TCP", 443)
 
 
 @check("tenants with kubernetesApiAccess → kubernetes ClusterIP (tcp/443); others not", "flow",
        "aws/amazon-network-policy-controller-k8s pkg/resolvers/endpoints.go: the agent sees ClusterIPs pre-DNAT")
 def _tenant_api(r: Rendered) -> tuple[Status, str]:
     api = Endpoint(ip=r.spec.kubernetes_service_ip)
-    on = [(t.name, _tenant(r, t.name), api) for t in _bundled(r) if t.kubernetes_api_access]
-    off = [(t.name, _tenant(r, t.name), api) for t in _bundled(r) if not t.kubernetes_api_access]
-    a = _flows(r, on, "TCP", 443) if on else ("n/a", "")
-    b = _flows(r, off, "TCP", 443, expect=False) if off else ("n/a", "")
+    on = [(t.name, tenant_pod(r, t.name), api) for t in bundled_tenants(r) if t.kubernetes_api_access]
+    off = [(t.name, tenant_pod(r, t.name), api) for t in bundled_tenants(r) if not t.kubernetes_api_access]
+    a = flows(r, on, "TCP", 443) if on else ("n/a", "")
+    b = flows(r, off, "TCP", 443, expect=False) if off else ("n/a", "")
     bad = [d for s, d in (a, b) if s == "missing"]
     if bad:
         return "missing", "; ".join(bad)
@@ -173,7 +173,7 @@ def _service_range_excluded(r: Rendered) -> tuple[Status, str]:
                     leaks.append(f"{m['metadata']['namespace']}/{m['metadata']['name']}")
     if leaks:
         return "missing", f"ipBlocks covering {svc} in tenant policies: {', '.join(sorted(set(leaks))[:5])}"
-    return ("ok" if any(t.internet_egress for t in _bundled(r)) else "n/a"), f"{svc} pinned and excluded"
+    return ("ok" if any(t.internet_egress for t in bundled_tenants(r)) else "n/a"), f"{svc} pinned and excluded"
 
 
 @check("strict enforcing mode → policies for CoreDNS and every platform namespace", "prerequisite", _STRICT_DOC)
@@ -191,11 +191,11 @@ def _strict_prereqs(r: Rendered) -> tuple[Status, str]:
         return "missing", f"vpc-cni mode {mode!r}, spec says {r.spec.cluster.network_policy_enforcing_mode!r}"
     if mode != "strict":
         return "n/a", "standard mode: new pods start open until their policies are programmed"
-    pols = _policies(r)
+    pols = network_policies(r)
     unselected = []
     for ns in pplan.platform_namespaces(r.spec):
         pods = [COREDNS] if ns == kplan.KUBE_DNS_NAMESPACE else []
-        pods.append(_platform(ns, app="add-on"))
+        pods.append(platform_pod(ns, app="add-on"))
         for pod in pods:
             policies = pols.by_ns.get(ns, [])
             if not any(netpol.may_select(p, pod.as_peer()) for p in policies):
@@ -254,11 +254,11 @@ def _mesh_in_cluster(r: Rendered) -> tuple[Status, str]:
     if r.spec.workloads.mesh != "istio":
         return "n/a", "no mesh"
     wanted = kplan.injection_labels(r.spec.workloads)
-    unlabelled = [t.name for t in _bundled(r)
-                  if any((_tenant(r, t.name).ns_labels or {}).get(k) != v for k, v in wanted.items())]
+    unlabelled = [t.name for t in bundled_tenants(r)
+                  if any((tenant_pod(r, t.name).ns_labels or {}).get(k) != v for k, v in wanted.items())]
     if unlabelled:
         return "missing", f"namespaces without {wanted}: {', '.join(unlabelled[:5])}"
-    return _flows(r, ((t.name, _tenant(r, t.name), ISTIOD) for t in _bundled(r)), "TCP", kplan.ISTIOD_PORT)
+    return flows(r, ((t.name, tenant_pod(r, t.name), ISTIOD) for t in bundled_tenants(r)), "TCP", kplan.ISTIOD_PORT)
 
 
 @check("ingress controller → every tenant's pods", "flow",
@@ -267,5 +267,5 @@ def _ingress_to_tenants(r: Rendered) -> tuple[Status, str]:
     ns = r.spec.workloads.ingress_controller_namespace
     if not ns:
         return "n/a", "no ingress controller namespace"
-    ctrl = _platform(ns, app="ingress-controller")
-    return _flows(r, ((t.name, ctrl, _tenant(r, t.name)) for t in _bundled(r)), "TCP", 8080)
+    ctrl = platform_pod(ns, app="ingress-controller")
+    return flows(r, ((t.name, ctrl, tenant_pod(r, t.name)) for t in bundled_tenants(r)), "TCP", 8080)

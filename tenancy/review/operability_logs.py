@@ -20,7 +20,15 @@ from tenancy.plan import cluster as cplan
 from tenancy.plan import logs as lplan
 from tenancy.plan import network as netplan
 from tenancy.review.operability import Rendered, Status, check, flow_result
-from tenancy.review.operability_cluster import COREDNS, Endpoint, _flows, _platform
+from tenancy.review.operability_cluster import (
+    COREDNS,
+    Endpoint,
+    bundled_tenants,
+    flows,
+    network_policies,
+    platform_pod,
+    tenant_pod,
+)
 from tenancy.spec.wire import AWS_EKS_NODE_GROUP as NODE_GROUP
 from tenancy.spec.wire import AWS_VPC_ENDPOINT as VPC_ENDPOINT
 from tenancy.spec.wire import POOL_LABEL
@@ -90,12 +98,12 @@ def _router_flows(r: Rendered) -> tuple[Status, str]:
         missing.append("eks-auth")
     if missing:
         return "missing", f"no interface endpoint for {', '.join(missing)}"
-    pod = _platform(r.spec.observability.logs.namespace, **lplan.ROUTER_LABELS)
+    pod = platform_pod(r.spec.observability.logs.namespace, **lplan.ROUTER_LABELS)
     ep = r.interface_endpoints()
     endpoint_ip = str(ep.cidrs[0].network_address + 20) if ep is not None and ep.cidrs else None
     results = [
-        _flows(r, [("router → CoreDNS", pod, COREDNS)], "UDP", 53),
-        _flows(r, [("router → interface endpoints", pod, Endpoint(ip=endpoint_ip))], "TCP", netplan.HTTPS_PORT)
+        flows(r, [("router → CoreDNS", pod, COREDNS)], "UDP", 53),
+        flows(r, [("router → interface endpoints", pod, Endpoint(ip=endpoint_ip))], "TCP", netplan.HTTPS_PORT)
         if endpoint_ip else ("missing", "no interface endpoint subnets"),
         flow_result(r, ((r.node_machines(n), ep) for n in _workload_groups(r)), "tcp", netplan.HTTPS_PORT),
     ]
@@ -112,20 +120,19 @@ def _router_walled(r: Rendered) -> tuple[Status, str]:
     if not _on(r):
         return "n/a", "observability.logs is off"
     from tenancy.review import netpol
-    from tenancy.review.operability_cluster import _bundled, _policies, _tenant
 
     ns = r.spec.observability.logs.namespace
-    pod = _platform(ns, **lplan.ROUTER_LABELS).as_peer()
-    mine = _policies(r).by_ns.get(ns, [])
+    pod = platform_pod(ns, **lplan.ROUTER_LABELS).as_peer()
+    mine = network_policies(r).by_ns.get(ns, [])
     bad = []
-    for t in _bundled(r):
+    for t in bundled_tenants(r):
         # a sample pod address in the tenant's block: an ipBlock over it counts too
         ip = str(r.spec.address_plan.tenant_subnets(r.spec.block_slot(t))[0].network_address + 10)
-        peer = replace(_tenant(r, t.name), ip=ip).as_peer()
+        peer = replace(tenant_pod(r, t.name), ip=ip).as_peer()
         if netpol.port_in(netpol.allowed(mine, pod, "egress", peer, unselected=()), "TCP", netplan.HTTPS_PORT):
             bad.append(f"router → {t.name}")
         if netpol.port_in(netpol.allowed(mine, pod, "ingress", peer, unselected=()), "TCP", netplan.HTTPS_PORT):
             bad.append(f"{t.name} → router")
     if bad:
         return "missing", f"TCP/443 open by the router's policy: {', '.join(bad[:5])}" + (" …" if len(bad) > 5 else "")
-    return "ok", f"the router's policy closes {2 * len(_bundled(r))} path(s) to and from tenant pods"
+    return "ok", f"the router's policy closes {2 * len(bundled_tenants(r))} path(s) to and from tenant pods"
