@@ -226,7 +226,8 @@ def project(live: Any, rendered: Any) -> Any:
     return live
 
 
-def _what(obj: Mapping[str, Any]) -> str:
+def describe(obj: Mapping[str, Any]) -> str:
+    """``Kind namespace/name`` (``Kind name`` when cluster-scoped): how a report names an object."""
     meta = obj.get("metadata") or {}
     ns = meta.get("namespace")
     return f"{obj.get('kind')} {ns + '/' if ns else ''}{meta.get('name')}"
@@ -383,7 +384,7 @@ def drift(live: Live, self_service: Iterable[str] = (), tenants_by_ns: Mapping[s
     still handed to the isolation facts by :func:`live_resources`)."""
     out: list[Result] = []
     for r, m, obj in live.objects:
-        what = _what(m)
+        what = describe(m)
         tenant = r.get("tenant")
         if obj is None:
             out.append(failed(DRIFT, tenant, what, "missing from the cluster"))
@@ -402,15 +403,16 @@ def drift(live: Live, self_service: Iterable[str] = (), tenants_by_ns: Mapping[s
         extra = f" → {ref.get('kind')} {ref.get('name')}" if ref else ""
         own = _tenant_owned(tenant, obj, self_service, tenants_by_ns or {})
         if own:
-            out.append(passed(EXTRA, tenant, _what(obj), own + extra))
+            out.append(passed(EXTRA, tenant, describe(obj), own + extra))
             continue
-        out.append(failed(EXTRA, tenant, _what(obj), why + extra))
+        out.append(failed(EXTRA, tenant, describe(obj), why + extra))
     if not live.extras:
         out.append(passed(EXTRA, None, "tenant namespaces and bindings of tenant subjects",
                           "nothing outside the render"))
     for tenant, obj in live.owned:
-        out.append(passed(EXTRA, tenant, _what(obj), "the tenant's own (selfService.networkPolicies): the Admin-tier "
-                                                    "walls decide cross-tenant traffic, judged with it in the facts"))
+        out.append(passed(EXTRA, tenant, describe(obj), "the tenant's own (selfService.networkPolicies): the "
+                                                        "Admin-tier walls decide cross-tenant traffic, judged with it "
+                                                        "in the facts"))
     return out
 
 
@@ -475,7 +477,7 @@ def _map_strings(value: Any, table: Mapping[str, str]) -> Any:
 
 def _as_resource(obj: Mapping[str, Any], tenant: str | None) -> dict[str, Any]:
     t = _type_of(obj)
-    return {"urn": f"live::{t}::{_what(obj)}", "type": t, "name": obj["metadata"]["name"], "id": None,
+    return {"urn": f"live::{t}::{describe(obj)}", "type": t, "name": obj["metadata"]["name"], "id": None,
             "tenant": None, "custom": True, "inputs": dict(obj), "outputs": {}, "parent": None,
             "dependencies": []}
 

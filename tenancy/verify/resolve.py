@@ -31,7 +31,7 @@ from typing import Any
 
 from tenancy.render.result import is_kubernetes_object, manifest_of
 from tenancy.spec.wire import AWS_IAM_ROLE, AWS_KMS_ALIAS, AWS_KMS_KEY, AWS_SECURITY_GROUP, PLATFORM_TAG
-from tenancy.verify.kube import DRIFT, Live, Unverified, _what
+from tenancy.verify.kube import DRIFT, Live, Unverified, describe
 from tenancy.verify.report import Result, failed, passed, skipped
 
 RENDER_ACCOUNT = "111122223333"
@@ -242,7 +242,7 @@ def resolve_live(live: Live, resources: Sequence[Mapping[str, Any]], res: Resolu
         for mock, real in _pairs(m, resolved):
             back[real] = mock
         objects.append((r, resolved, obj))
-        what, tenant = _what(m), r.get("tenant")
+        what, tenant = describe(m), r.get("tenant")
         bad = [f"{p}: {why}" for p, why, f in notes if f]
         skip = [f"{p}" for p, _, f in notes if not f]
         if bad:
