@@ -31,7 +31,7 @@ from tests.helpers import aws_replay, live
 from tests.helpers.controlplane import ControlPlane, Kube
 from tests.helpers.moto_server import MotoServer
 from tests.helpers.verify_aws import EnforcedCallProber, aws_client
-from tests.live.conftest import _control_plane, live_spec
+from tests.live.conftest import live_spec
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def cloud_plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
     """A control plane of its own: its objects carry moto's values, not the session render's."""
-    yield from _control_plane(tmp_path_factory, "cloud-controlplane")
+    yield from live.control_plane_in(tmp_path_factory, "cloud-controlplane")
 
 
 def _s3_ranges(moto: MotoServer) -> list[str]:
