@@ -63,3 +63,26 @@ def test_vpc_cni_floor() -> None:
     assert addons.floor_problem(addons.VPC_CNI, addons.render_placeholder("vpc-cni", "1.34"), "1.34") is None
     with pytest.raises(ValueError, match="older than v1.21.1"):
         addons.checked(addons.VPC_CNI, "1.30")("v1.19.0-eksbuild.1")
+
+
+def test_the_shipped_stacks_are_on_the_newest_version_with_no_support_warning() -> None:
+    """The stacks users copy (stacks/, examples/) name the newest version tenancy knows, so
+    `tenancy validate --stack dev` starts clean (1.34's standard support ended on 2026-12-02); a new
+    calendar row fails this until they are raised with it."""
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    files = sorted([*root.glob("stacks/Pulumi.*.yaml"), *root.glob("examples/**/Pulumi.*.yaml")])
+    seen = 0
+    for path in files:
+        config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+        for key, value in config.items():  # tenancy:platform, and a team stack's copy of the platform facts
+            if not isinstance(value, dict) or "kubernetesVersion" not in value:
+                continue
+            seen += 1
+            version = str(value["kubernetesVersion"])
+            assert version == V.LATEST, f"{path.relative_to(root)} {key}: {version}, newest {V.LATEST}"
+            assert V.support_warnings(version, "STANDARD", TODAY) == []
+    assert seen >= 4
