@@ -59,6 +59,7 @@ from tenancy.review.facts import (
     covers,
     facts_of,
     fence_grants,
+    may_write,
     owns_network_policies,
     rbac_write_grants,
 )
@@ -428,7 +429,14 @@ def _admission_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[st
             out.append(_change("tightened", "admission", None, None, f"admission policy {name} added"))
             continue
         if new is None:
-            out.append(_change("loosened", "admission", None, None, f"admission policy {name} removed"))
+            judged = _judged(b, name)
+            # what the tenants may do after the change (a retired tenant's people and nodes are gone)
+            if not judged or any(may_write(h, t, judged) for t in h.tenants):
+                out.append(_change("loosened", "admission", None, None, f"admission policy {name} removed"))
+            else:
+                out.append(_change("changed", "admission", None, None,
+                                   f"admission policy {name} removed; no tenant may write what it judged "
+                                   f"({', '.join(judged)}), so no write it refused becomes possible"))
             continue
         removed = sorted(set(old["validations"]) - set(new["validations"]))
         added = sorted(set(new["validations"]) - set(old["validations"]))
@@ -450,9 +458,14 @@ def _admission_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[st
         old_e, new_e = b.enforced.get(t, {}), h.enforced.get(t, {})
         for p in sorted(set(old_e) | set(new_e)):
             was, now = "Deny" in old_e.get(p, []), "Deny" in new_e.get(p, [])
-            if was and not now:
+            judged = _judged(b, p) if p in b.policies else _judged(h, p)
+            if was and not now and (not judged or may_write(h, t, judged)):
                 out.append(_change("loosened", "admission", t, None,
                                    f"admission policy {p} no longer denies in {t}'s namespace"))
+            elif was and not now:
+                out.append(_change("changed", "admission", t, None,
+                                   f"admission policy {p} no longer denies in {t}'s namespace; nothing of {t} may "
+                                   f"write what it judged ({', '.join(judged)}) after the change"))
             elif now and not was:
                 out.append(_change("tightened", "admission", t, None,
                                    f"admission policy {p} now denies in {t}'s namespace"))
@@ -468,6 +481,24 @@ def _admission_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[st
                                f"Pod Security enforce-version of {t}: {lv} → {hv}"
                                + (" (checks added by later Kubernetes versions no longer apply)" if older else "")))
     return out
+
+
+def _judged(f: IsolationFacts, policy: str) -> list[str]:
+    """The resources an admission policy judges, when it judges only writes (CREATE, UPDATE,
+    DELETE) of named resources; empty when it judges anything else (a wildcard, CONNECT, or an
+    unknown policy): such a policy's removal is always a loosening. Removing a policy that judges
+    only writes no one of a tenant can make after the change is no loosening for it (a
+    ``changed``): ``tenancy-tenant-rbac`` and the NetworkPolicy guard go away with the last
+    self-service tenant, and the others never held those writes
+    (:func:`tenancy.review.facts.may_write`)."""
+    rules = ((f.policies.get(policy) or {}).get("scope") or {}).get("resourceRules") or []
+    out: set[str] = set()
+    for r in rules:
+        resources = list(r.get("resources") or [])
+        if not resources or "*" in resources or set(r.get("operations") or ["*"]) - {"CREATE", "UPDATE", "DELETE"}:
+            return []
+        out |= {x.split("/")[0] for x in resources}
+    return sorted(out)
 
 
 def _psa_version(v: str) -> tuple[float, float]:
@@ -533,8 +564,10 @@ def _wall_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -
         for key, (layer, text) in what.items():
             was, now = (b.walls.get(t) or {}).get(key, False), (h.walls.get(t) or {}).get(key, False)
             if was != now:
-                out.append(_change("tightened" if now else "loosened", layer, t, None,
-                                   ("now: " if now else "no longer: ") + text.format(t=t)))
+                change = "tightened" if now else "loosened"
+                if key == "networkPolicyGuard" and not now and not may_write(h, t, ["networkpolicies"]):
+                    change = "changed"  # nothing of the tenant writes NetworkPolicies: the guard stopped nothing
+                out.append(_change(change, layer, t, None, ("now: " if now else "no longer: ") + text.format(t=t)))
     return out
 
 

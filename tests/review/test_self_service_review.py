@@ -89,6 +89,34 @@ def test_negative_control_unguarded_self_service_fails(head: Resources) -> None:
     assert any("no longer denies in sigma" in c["detail"] for c in changes)
 
 
+def test_withdrawing_the_last_self_service_is_no_loosening_for_the_tenants_that_never_had_it(
+        base: Resources, head: Resources) -> None:
+    """head -> base: sigma's self-service RBAC is withdrawn, so the cluster's tenancy-tenant-rbac
+    policy goes with it. That stops tau from nothing (tau's editors write no Roles or
+    RoleBindings, before or after): a reviewer sees it as a change, not a loosening of tau."""
+    changes = [c for c in isolation_changes(facts_of(head), facts_of(base)) if c["layer"] == "admission"]
+    tau = [c for c in changes if c["tenant"] == "tau"]
+    assert [c["change"] for c in tau] == ["changed"], tau
+    assert "nothing of tau may write what it judged (rolebindings, roles) after the change" in tau[0]["detail"]
+    removed = [c for c in changes if c["tenant"] is None]
+    assert [c["change"] for c in removed] == ["changed"] and "removed" in removed[0]["detail"]
+    assert not [c for c in isolation_changes(facts_of(head), facts_of(base))
+                if c["change"] == "loosened"]
+
+
+def test_negative_control_the_policy_removed_while_a_tenant_still_writes_rbac_is_a_loosening(
+        head: Resources) -> None:
+    """The same removal with sigma still holding self-service RBAC (the policy deleted by hand, or
+    dropped by a bug): loosened, for sigma and for the cluster."""
+    gone = [r for r in head if (r.get("inputs") or {}).get("metadata", {}).get("name") != admission.RBAC_POLICY_NAME
+            and (r.get("inputs") or {}).get("spec", {}).get("policyName") != admission.RBAC_POLICY_NAME]
+    assert len(gone) == len(head) - 2
+    changes = [c for c in isolation_changes(facts_of(head), facts_of(gone)) if c["layer"] == "admission"]
+    assert ("loosened", None) in {(c["change"], c["tenant"]) for c in changes}
+    assert ("loosened", "sigma") in {(c["change"], c["tenant"]) for c in changes}
+    assert ("changed", "tau") in {(c["change"], c["tenant"]) for c in changes}
+
+
 @pytest.mark.parametrize("verb", ["escalate", "bind", "impersonate", "*"])
 def test_negative_control_a_persona_lifting_escalation_prevention_fails(head: Resources, verb: str) -> None:
     changed = copy.deepcopy(head)
