@@ -237,7 +237,8 @@ def _pool_checks(data: Mapping[str, Any], tenants: list[Any], pools: list[Any], 
     retired = _retired_slots(data)
     pool_names: dict[str, int] = {}
     pool_slots: dict[int, int] = {}
-    all_pool_slots = {pool.get("slot"): -2 for pool in pools if isinstance(pool, Mapping)}
+    all_pool_slots = {pool["slot"]: -2 for pool in pools
+                      if isinstance(pool, Mapping) and _is_slot(pool.get("slot"))}  # a bad slot: its own problem
     for k, pool in enumerate(pools):
         if not isinstance(pool, Mapping):
             continue
@@ -431,7 +432,12 @@ def _retired_slots(data: Mapping[str, Any]) -> dict[int, int]:
     retired = data.get("retiredTenants")
     if not isinstance(retired, list):
         return {}
-    return {r["slot"]: -1 for r in retired if isinstance(r, Mapping) and isinstance(r.get("slot"), int)}
+    return {r["slot"]: -1 for r in retired if isinstance(r, Mapping) and _is_slot(r.get("slot"))}
+
+
+def _is_slot(value: Any) -> bool:
+    """An int that is not a bool (pydantic's StrictInt refuses the rest and names the field)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _free_slot(taken: Mapping[int, int], plan: AddressPlan | None) -> str:
