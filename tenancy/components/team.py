@@ -200,8 +200,9 @@ class TeamTenantArgs:
     platform: PlatformRef
     tenant: TenantSpec | Mapping[str, Any]
     """The tenant, as in the platform's ``tenants`` list (camelCase mapping or a TenantSpec):
-    the same ``name`` and ``slot`` (or ``pool``); ``quota``, ``limits``, ``serviceAccounts``, ``allowFrom``,
-    ``internetEgress`` are this stack's to set."""
+    the same ``name`` and ``slot`` (or ``pool``); ``limits``, ``serviceAccounts`` and the rest are this
+    stack's to set, but ``allowFrom`` and :data:`TEAM_MIRRORED_KEYS` (``quota``, ``internetEgress``,
+    ``kubernetesApiAccess``, ``namespaces``) must repeat the platform's copy (checked)."""
 
 
 def team_spec(facts: Mapping[str, Any], tenant: TenantSpec | Mapping[str, Any]) -> PlatformSpec:
