@@ -216,3 +216,12 @@ def test_bundle_peer_namespaces_list_the_main_namespace_first() -> None:
                                             peer_namespaces={"p": ["p", "p-jobs"]})) == []
     [problem] = bundle_problems(TenantBundleArgs(tenant=t, vpc_cidr="10.0.0.0/16", peer_namespaces={"p": ["p-jobs"]}))
     assert "peer_namespaces['p'] ['p-jobs'] must list the peer's main namespace 'p' first" in problem
+
+
+def test_both_stacks_pass_every_guardrail(platform: RenderResult, team: RenderResult) -> None:
+    """``tenancy check`` on each stack's render: the team stack's edge objects in alpha's namespaces
+    are judged as payments' (the declaring tenant's), and nothing is flagged."""
+    from tenancy.review import check
+
+    for result in (platform, team):
+        assert [(r.id, [v.document() for v in vs]) for r, _, vs in check.run_checks(result.resources) if vs] == []
