@@ -148,6 +148,12 @@ class TenantBundleArgs:
     """The tenants that exist on the cluster. When given, ``allowFrom`` entries (and
     :meth:`TenantBundle.allow_from` peers) not among them are rejected, with the closest name.
     Default ``None``: not checked."""
+    peer_namespaces: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """Every namespace of an ``allowFrom`` peer built OUTSIDE this program (main one first), by peer,
+    for peers with extra ``namespaces``: the edge admits connections from each of them and puts its
+    egress policy in each (a team stack passes them from the platform's ``teamStackFacts``,
+    :mod:`tenancy.components.team`). A peer not listed has its name alone. Peers whose bundle is in
+    the same program give their namespaces themselves. Default none."""
 
 
 def bundle_problems(args: TenantBundleArgs) -> list[str]:
@@ -164,6 +170,10 @@ def bundle_problems(args: TenantBundleArgs) -> list[str]:
             close = difflib.get_close_matches(peer, list(args.known_tenants), n=1)
             hint = f"did you mean {close[0]!r}?" if close else "add that tenant or remove the entry"
             out.append(f"tenant {t.name!r}: allowFrom[{j}] {peer!r} is not a tenant on this cluster; {hint}")
+    for peer, nss in args.peer_namespaces.items():
+        if not nss or nss[0] != naming.namespace(peer):
+            out.append(f"peer_namespaces[{peer!r}] {list(nss)!r} must list the peer's main namespace {peer!r} "
+                       "first, then its extra namespaces (naming.tenant_namespaces)")
     return out
 
 
@@ -330,7 +340,8 @@ class TenantBundle(pulumi.ComponentResource):
         ``allowFrom`` already registered) returns the existing edge. ``peer`` may be an entry of
         the spec's ``allowFrom`` (its tenant is the peer; the ports come from the spec).
         ``peer_namespaces``: every namespace of the peer by name (its Namespace resource, or None
-        outside this program), when the peer has extra ``namespaces``; default its name alone."""
+        outside this program), when the peer has extra ``namespaces``; default the args'
+        ``peer_namespaces`` entry for it, else its name alone."""
         peer = peer.tenant if isinstance(peer, AllowFrom) else peer
         if self._args.register_allow_from and peer in self._args.tenant.peers:
             warnings.warn(f"TenantBundle {self._name!r}: allow_from({peer!r}) is no longer needed — the bundle "
@@ -346,6 +357,8 @@ class TenantBundle(pulumi.ComponentResource):
         self._pending.discard(peer)
         if peer in self.peerings:
             return self.peerings[peer]
+        if peer_namespaces is None and peer in self._args.peer_namespaces:
+            peer_namespaces = dict.fromkeys(self._args.peer_namespaces[peer])
         problems = bundle_problems(TenantBundleArgs(
             tenant=self._args.tenant.model_copy(update={"allow_from": [AllowFrom(tenant=peer)]}),
             vpc_cidr=self._args.vpc_cidr,

@@ -19,15 +19,19 @@ rolled back) without touching the platform stack::
 
 ``platformFacts`` is the platform stack's ``teamStackFacts`` output (``pulumi stack output
 teamStackFacts --json``): the platform-wide settings that shape a tenant's objects (name, VPC
-CIDR, address plan, identity mode, workload settings). It is plain config because a program
+CIDR, address plan, identity mode, workload settings), and ``tenantNamespaces``, the extra
+namespaces of the platform's tenants that have some (an ``allowFrom`` edge admits every namespace
+of its peer and writes its egress policy into each). It is plain config because a program
 must know it before it registers anything; everything live (kubeconfig, OIDC provider, bucket,
 S3 ranges) is read from the StackReference. Without a StackReference, pass the platform's
 outputs as one config object: ``PlatformRef.from_outputs(config.require_object("platform"))``.
 
 Checks: the tenant spec is validated like the platform's (names, quantities, lengths of derived
 AWS names) before anything is registered; once the platform's outputs are known, the tenant must
-be one of its tenants with ``teamStack: true`` and the same slot, and every ``allowFrom`` peer
-must be a tenant of the platform (a misspelt peer fails with the closest name).
+be one of its tenants with ``teamStack: true`` and the same slot, every ``allowFrom`` peer
+must be a tenant of the platform (a misspelt peer fails with the closest name) with the namespaces
+``platformFacts`` gives it (else: refresh platformFacts), and the mirrored settings
+(:data:`TEAM_MIRRORED_KEYS`) must equal the platform's copy.
 """
 
 from __future__ import annotations
@@ -35,17 +39,19 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pydantic import TypeAdapter, ValidationError
 
 from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.components.identity import TenantIdentity, TenantIdentityArgs
 from tenancy.plan import cluster_policies
 from tenancy.plan.validate import load_platform
-from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec
-from tenancy.spec.models import raw_allow_from_peer
+from tenancy.spec import PlatformSpec, Problem, SpecError, TenantSpec, naming
+from tenancy.spec.models import DnsLabel, raw_allow_from_peer
 from tenancy.spec.wire import TEAM_TENANT_TYPE
 
 TYPE = TEAM_TENANT_TYPE
@@ -54,18 +60,65 @@ FACT_KEYS = ("name", "vpcCidr", "availabilityZones", "tenantBlockPrefix", "kuber
              "workloads", "nodePools")
 """The platform settings a team stack needs as plain values (the ``teamStackFacts`` output)."""
 
-TEAM_MIRRORED_KEYS = ("quota", "internetEgress", "kubernetesApiAccess")
+TENANT_NAMESPACES_FACT = "tenantNamespaces"
+"""The ``teamStackFacts`` key giving the extra ``namespaces`` of every tenant that has some
+(``{tenant: [namespace, …]}``; absent when no tenant has any, as in platforms before it): a team
+tenant's ``allowFrom`` edge admits every namespace of its peer and writes its egress policy into
+each, and must know them before it registers anything."""
+
+TEAM_MIRRORED_KEYS = ("quota", "internetEgress", "kubernetesApiAccess", "namespaces")
 """Tenant settings a team stack's copy must repeat exactly: the platform's ``tenants`` output carries
-them for each team tenant. The platform's capacity checks (pods per pool, branch interfaces) count its
-own copy of the quota, and its security groups open the internet and the API only for its own copy of
-the switches, so a team copy that differs would be a quota nobody checked or a NetworkPolicy opening
-a path the security group keeps closed (or the reverse)."""
+them for each team tenant (:func:`mirrored_settings`). The platform's capacity checks (pods per pool,
+branch interfaces) count its own copy of the quota, its security groups open the internet and the API
+only for its own copy of the switches, and its other tenants' edges admit and reach the team tenant's
+namespaces from its own copy of ``namespaces`` (which its quota and logs also count), so a team copy
+that differs would be a quota nobody checked, a NetworkPolicy opening a path the security group keeps
+closed (or the reverse), or a namespace its declared peers cannot reach."""
+
+
+def mirrored_settings(tenant: TenantSpec) -> dict[str, Any]:
+    """:data:`TEAM_MIRRORED_KEYS` of ``tenant`` as the platform's ``tenants`` output carries them
+    (camelCase; ``namespaces`` as every namespace, main one first, like that output's
+    ``namespaces`` of any tenant with extra namespaces)."""
+    data = tenant.model_dump(by_alias=True, mode="json")
+    return {**{k: data[k] for k in TEAM_MIRRORED_KEYS}, "namespaces": naming.tenant_namespaces(tenant)}
 
 
 def team_stack_facts(spec: PlatformSpec) -> dict[str, Any]:
-    """The platform's ``teamStackFacts`` output: :data:`FACT_KEYS` of its spec, camelCase."""
+    """The platform's ``teamStackFacts`` output: :data:`FACT_KEYS` of its spec, camelCase, and
+    :data:`TENANT_NAMESPACES_FACT` when some tenant has extra namespaces."""
     data = spec.model_dump(by_alias=True, mode="json")
-    return {k: data[k] for k in FACT_KEYS}
+    extra = {t.name: list(t.namespaces) for t in spec.tenants if t.namespaces}
+    return {**{k: data[k] for k in FACT_KEYS}, **({TENANT_NAMESPACES_FACT: extra} if extra else {})}
+
+
+_NAMESPACES_FACT = TypeAdapter(dict[DnsLabel, list[DnsLabel]])
+
+
+def peer_namespaces(facts: Mapping[str, Any], tenant: TenantSpec) -> dict[str, list[str]]:
+    """Every namespace (main one first) of each ``allowFrom`` peer of ``tenant`` that has extra
+    namespaces, from ``facts``' :data:`TENANT_NAMESPACES_FACT` (none without that key). Raises
+    SpecError naming ``platformFacts.tenantNamespaces`` when it is not a mapping of tenant names to
+    lists of namespace names, or when it gives another tenant a namespace of ``tenant``."""
+    raw = facts.get(TENANT_NAMESPACES_FACT)
+    if raw is None:
+        return {}
+    where = f"platformFacts.{TENANT_NAMESPACES_FACT}"
+    try:
+        extras = _NAMESPACES_FACT.validate_python(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        at = "".join(f"[{p!r}]" for p in first["loc"])
+        raise SpecError([Problem(f"{where}{at}", f"{first['msg']}; it maps tenant names to their extra namespaces: "
+                                                 "copy it from the platform's teamStackFacts output")]) from None
+    mine = set(naming.tenant_namespaces(tenant))
+    clashes = [Problem("tenant.name" if ns == tenant.name else "tenant.namespaces",
+                       f"{ns!r} is a namespace of tenant {other!r} on the platform ({where}); choose another name")
+               for other, nss in sorted(extras.items()) if other != tenant.name for ns in nss if ns in mine]
+    if clashes:
+        raise SpecError(clashes)
+    return {p: naming.tenant_namespaces(SimpleNamespace(name=p, namespaces=extras[p]))
+            for p in tenant.peers if extras.get(p)}
 
 
 REQUIRED_OUTPUTS = ("kubeconfig", "clusterName", "tenantDataBucket", "tenantDataBucketArn", "tenantDataKeyArn")
@@ -147,8 +200,9 @@ class TeamTenantArgs:
     platform: PlatformRef
     tenant: TenantSpec | Mapping[str, Any]
     """The tenant, as in the platform's ``tenants`` list (camelCase mapping or a TenantSpec):
-    the same ``name`` and ``slot`` (or ``pool``); ``quota``, ``limits``, ``serviceAccounts``, ``allowFrom``,
-    ``internetEgress`` are this stack's to set."""
+    the same ``name`` and ``slot`` (or ``pool``); ``limits``, ``serviceAccounts`` and the rest are this
+    stack's to set, but ``allowFrom`` and :data:`TEAM_MIRRORED_KEYS` (``quota``, ``internetEgress``,
+    ``kubernetesApiAccess``, ``namespaces``) must repeat the platform's copy (checked)."""
 
 
 def team_spec(facts: Mapping[str, Any], tenant: TenantSpec | Mapping[str, Any]) -> PlatformSpec:
@@ -156,11 +210,11 @@ def team_spec(facts: Mapping[str, Any], tenant: TenantSpec | Mapping[str, Any]) 
     (raises SpecError with every problem; ``allowFrom`` peers are checked against the platform's
     tenants later, once known)."""
     raw = tenant.model_dump(by_alias=True, mode="json") if isinstance(tenant, TenantSpec) else dict(tenant)
-    unknown = sorted(set(facts) - set(FACT_KEYS))
+    unknown = sorted(set(facts) - {*FACT_KEYS, TENANT_NAMESPACES_FACT})
     if unknown:
         raise SpecError([Problem("platformFacts", f"unknown key(s) {unknown}; use the platform's teamStackFacts "
-                                                  f"output ({', '.join(FACT_KEYS)})")])
-    data = {**facts, "tenants": [raw]}
+                                                  f"output ({', '.join((*FACT_KEYS, TENANT_NAMESPACES_FACT))})")])
+    data = {**{k: v for k, v in facts.items() if k != TENANT_NAMESPACES_FACT}, "tenants": [raw]}
     try:
         return load_platform(data)
     except SpecError as exc:
@@ -195,8 +249,10 @@ def _edges_text(entries: list[Any]) -> list[str]:
 
 
 def check_against_platform(tenant: TenantSpec, tenants: Mapping[str, Any] | None, facts_name: str,
-                           platform_name: str | None) -> list[str]:
-    """Problems of a team tenant against the platform's outputs (pure)."""
+                           platform_name: str | None,
+                           peer_namespaces: Mapping[str, Sequence[str]] | None = None) -> list[str]:
+    """Problems of a team tenant against the platform's outputs (pure). ``peer_namespaces``: what
+    ``platformFacts`` gives (:func:`peer_namespaces`; a peer not listed has its name alone)."""
     out = []
     if platform_name and platform_name != facts_name:
         out.append(f"platformFacts.name is {facts_name!r} but the platform stack is {platform_name!r}; "
@@ -226,18 +282,33 @@ def check_against_platform(tenant: TenantSpec, tenants: Mapping[str, Any] | None
             close = difflib.get_close_matches(peer, list(tenants), n=1)
             out.append(f"tenant {tenant.name!r}: allowFrom[{j}] {peer!r} is not a tenant of the platform"
                        + (f"; did you mean {close[0]!r}?" if close else ""))
-    copy = tenant.model_dump(by_alias=True, mode="json")
+            continue
+        theirs_ns = _namespaces_of(peer, tenants[peer])
+        facts_ns = list((peer_namespaces or {}).get(peer) or [naming.namespace(peer)])
+        if sorted(theirs_ns) != sorted(facts_ns):
+            out.append(f"tenant {tenant.name!r}: allowFrom[{j}] {peer!r} has namespaces {theirs_ns} on the platform, "
+                       f"but platformFacts gives {facts_ns}; refresh platformFacts from teamStackFacts (pulumi stack "
+                       "output teamStackFacts --json): the edge admits and reaches every namespace of its peer")
+    copy = {**tenant.model_dump(by_alias=True, mode="json"), **mirrored_settings(tenant)}
+    mine = {**mine, "namespaces": _namespaces_of(tenant.name, mine)}
     for key in TEAM_MIRRORED_KEYS:
         if key in mine and mine[key] != copy[key]:
             out.append(f"tenant {tenant.name!r}: {key} {copy[key]!r} differs from the platform's {mine[key]!r}; "
-                       "set the same value in both stacks (the platform's copy is what its capacity checks and "
-                       "security groups use)")
+                       "set the same value in both stacks (the platform's copy is what its capacity checks, "
+                       "security groups and other tenants' edges use)")
     theirs = mine.get("allowFrom")
     if isinstance(theirs, list) and _edges_text(theirs) != _edges_text(copy["allowFrom"]):
         out.append(f"tenant {tenant.name!r}: allowFrom {_edges_text(copy['allowFrom'])} differs from the platform's "
                    f"{_edges_text(theirs)} (which opens the security groups); change both together, ports "
                    f"included")
     return out
+
+
+def _namespaces_of(tenant: str, output: Any) -> list[str]:
+    """Every namespace of ``tenant`` from its entry in the platform's ``tenants`` output (which lists
+    them only for tenants with extra namespaces)."""
+    listed = output.get("namespaces") if isinstance(output, Mapping) else None
+    return [str(n) for n in listed] if listed else [naming.namespace(tenant)]
 
 
 def _pod_security_groups(tenant: str, tenants: Any) -> list[str]:
@@ -265,6 +336,7 @@ class TeamTenant(pulumi.ComponentResource):
         ref = args.platform
         spec = team_spec(ref.facts, args.tenant)
         t = spec.tenants[0]
+        peers = peer_namespaces(ref.facts, t)  # the peers' extra namespaces, before anything is registered
         super().__init__(TYPE, name, None, opts)
         self.spec = t
         self.namespace = t.name
@@ -272,7 +344,7 @@ class TeamTenant(pulumi.ComponentResource):
 
         # Checked once the platform's outputs are known; the provider waits for the check.
         checked = pulumi.Output.all(ref.tenants, ref.platform_name).apply(
-            lambda a: self._check(t, a[0], spec.name, a[1]))
+            lambda a: self._check(t, a[0], spec.name, a[1], peers))
         kubeconfig = pulumi.Output.all(ref.kubeconfig, checked).apply(lambda a: a[0])
         self.provider = k8s.Provider(f"{name}-k8s", kubeconfig=kubeconfig,
                                      upsert_existing_objects=True if t.adopt else None, opts=child)
@@ -295,14 +367,15 @@ class TeamTenant(pulumi.ComponentResource):
             role_arns=self.role_arns if irsa else {}, provider=self.provider,
             aws_service_cidrs=[str(n) for n in spec.address_plan.system_subnets()],
             s3_cidr_blocks=ref.s3_cidr_blocks, pod_identity_agent=not irsa,
-            pod_security_group_ids=pod_groups,
+            pod_security_group_ids=pod_groups, peer_namespaces=peers,
             cluster_network_policies=cluster_policies.enabled(spec)), opts=child)
         self.register_outputs({"namespace": self.bundle.namespace_name, "roleArns": dict(self.role_arns)})
 
     @staticmethod
-    def _check(t: TenantSpec, tenants: Any, facts_name: str, platform_name: Any) -> bool:
+    def _check(t: TenantSpec, tenants: Any, facts_name: str, platform_name: Any,
+               peers: Mapping[str, Sequence[str]]) -> bool:
         problems = check_against_platform(t, tenants if isinstance(tenants, Mapping) else None, facts_name,
-                                          platform_name if isinstance(platform_name, str) else None)
+                                          platform_name if isinstance(platform_name, str) else None, peers)
         if problems:
             raise SpecError([Problem("tenant", p) for p in problems])
         return True

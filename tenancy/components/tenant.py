@@ -16,7 +16,7 @@ from tenancy.components.bundle import TenantBundle, TenantBundleArgs
 from tenancy.components.cluster import Cluster, TenantAccess, TenantAccessArgs, TenantNodeGroup, TenantNodeGroupArgs
 from tenancy.components.identity import ClusterIdentity, DataBucket, TenantIdentity, TenantIdentityArgs
 from tenancy.components.network import Network, TenantNetwork, TenantNetworkArgs, allow_tenant_traffic
-from tenancy.components.team import TEAM_MIRRORED_KEYS
+from tenancy.components.team import mirrored_settings
 from tenancy.plan import cluster_policies
 from tenancy.spec import PlatformSpec, TenantSpec, naming
 from tenancy.spec.wire import TENANT_TYPE
@@ -193,8 +193,9 @@ class Tenant(pulumi.ComponentResource):
         if self.spec.team_stack:
             out["teamStack"] = True
             # What the team's copy must repeat exactly (checked by the team stack): the platform's
-            # capacity checks count this quota, and builds the walls these switches open (AWS side).
-            mirrored = self.spec.model_dump(by_alias=True, mode="json")
-            out["allowFrom"] = mirrored["allowFrom"]  # names, or {tenant, ports} for port-scoped edges
-            out.update({key: mirrored[key] for key in TEAM_MIRRORED_KEYS})
+            # capacity checks count this quota, it builds the walls these switches open (AWS side),
+            # and its other tenants' edges reach these namespaces (every one, main first, as above).
+            allow_from = self.spec.model_dump(by_alias=True, mode="json")["allowFrom"]
+            out["allowFrom"] = allow_from  # names, or {tenant, ports} for port-scoped edges
+            out.update(mirrored_settings(self.spec))
         return out
