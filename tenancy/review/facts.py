@@ -479,13 +479,29 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
             return netpol.connection(policies.get(s.namespace or "", []), s, policies.get(d.namespace or "", []), d)
         return tiers.connection(cluster, policies, s, d)
 
+    def sides_of(s: netpol.Endpoint, d: netpol.Endpoint) -> tuple[list[Port], list[Port]]:
+        """The NetworkPolicy layer's egress of ``s`` to ``d`` and ingress of ``d`` from ``s``."""
+        return ((list(netpol.ANY) if s.namespace is None else
+                 netpol.allowed(policies.get(s.namespace, []), s, "egress", d)),
+                (list(netpol.ANY) if d.namespace is None else
+                 netpol.allowed(policies.get(d.namespace, []), d, "ingress", s)))
+
     for src in eps:
         for dst in eps:
             if src.name == dst.name or (src.name not in tset and dst.name not in tset):
                 continue
             # A tenant with extra namespaces is one endpoint per namespace under the tenant's name:
             # what each pair of namespaces allows is united ("some pod of A reaches some pod of B").
-            ports = conn(src.ep, dst.ep)
+            np_sides = sides_of(src.ep, dst.ep) if cluster is None or (src.name in tset and dst.name in tset) else None
+            admin_in = (tiers.admin_admits(cluster, dst.ep, "Ingress", src.ep)
+                        if cluster is not None and dst.ep.namespace is not None else None)
+            if cluster is None:  # the same two directions netpol.connection would compute again
+                assert np_sides is not None
+                ports = netpol.intersect(*np_sides)
+            elif admin_in == []:  # the destination's Admin tier denies every port: nothing below decides
+                ports = []
+            else:
+                ports = conn(src.ep, dst.ep)
             layers = f.network.setdefault((src.name, dst.name), {})
             layers["networkPolicy"] = _union(layers.get("networkPolicy"), ports)
             if ports and (src.ep.namespace or dst.ep.namespace):
@@ -498,17 +514,15 @@ def _network(f: IsolationFacts, resources: Sequence[Mapping[str, Any]],
                 else:
                     bare_open.add((src.name, dst.name))
             if src.name in tset and dst.name in tset:
+                assert np_sides is not None
                 sides = f.sides.setdefault((src.name, dst.name), {})
-                sides["networkPolicyEgress"] = _union(sides.get("networkPolicyEgress"), netpol.allowed(
-                    policies.get(src.ep.namespace or "", []), src.ep, "egress", dst.ep))
-                sides["networkPolicyIngress"] = _union(sides.get("networkPolicyIngress"), netpol.allowed(
-                    policies.get(dst.ep.namespace or "", []), dst.ep, "ingress", src.ep))
-                if cluster is not None:
+                sides["networkPolicyEgress"] = _union(sides.get("networkPolicyEgress"), np_sides[0])
+                sides["networkPolicyIngress"] = _union(sides.get("networkPolicyIngress"), np_sides[1])
+                if admin_in is not None:
                     # The Admin wall at the destination, on its own: a loosened Admin policy shows. (Its
                     # egress side passes every tenant namespace by design — the destination's wall
                     # decides — so it is no side of a wall; IMDS and the rest: ``walls``.)
-                    sides["adminTierIngress"] = _union(sides.get("adminTierIngress"), tiers.admin_admits(
-                        cluster, dst.ep, "Ingress", src.ep))
+                    sides["adminTierIngress"] = _union(sides.get("adminTierIngress"), admin_in)
     f.label_dependent -= bare_open
 
 

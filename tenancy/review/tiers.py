@@ -108,6 +108,7 @@ class Index:
         self._memo: dict[Any, list[Mapping[str, Any]]] = {}
         self._by_id: dict[int, tuple[Endpoint, list[Mapping[str, Any]]]] = {}
         self._ports: dict[int, tuple[Mapping[str, Any], list[Port]]] = {}
+        self._segments: dict[int, tuple[Endpoint, list[tuple[int, int]]]] = {}
 
     def ports_of(self, policy: Mapping[str, Any], named: Mapping[str, int] | None) -> list[Port]:
         """Every port bound of ``policy``'s rules (remembered unless named ports are resolved)."""
@@ -120,6 +121,18 @@ class Index:
                             for q in rule_ports(r, None)])
             self._ports[id(policy)] = got
         return got[1]
+
+    def segments_of(self, pod: Endpoint, named: Mapping[str, int] | None) -> list[tuple[int, int]]:
+        """The port intervals the rules of the policies selecting ``pod`` cut 0–65535 into (the
+        verdict of one tier is constant inside each); remembered per endpoint unless named ports
+        are resolved."""
+        if named is not None:
+            return _segments([q for p in self.selecting(pod) for q in self.ports_of(p, named)])
+        known = self._segments.get(id(pod))
+        if known is None or known[0] is not pod:
+            known = (pod, _segments([q for p in self.selecting(pod) for q in self.ports_of(p, None)]))
+            self._segments[id(pod)] = known
+        return known[1]
 
     def selecting(self, pod: Endpoint) -> list[Mapping[str, Any]]:
         """The policies whose subject selects ``pod``, lowest priority number first."""
@@ -296,12 +309,11 @@ def admin_admits(cluster_policies: Policies, pod: Endpoint, direction: str, othe
     Pass or no matching rule): one side of the cluster-wide wall, on its own."""
     cluster_policies = index(cluster_policies)
     named = pod.named_ports if direction == INGRESS else other.named_ports
-    ports = [q for p in cluster_policies.selecting(pod) for key in ("ingress", "egress")
-             for r in p["spec"].get(key) or [] for q in rule_ports(r, named)]
+    segments = cluster_policies.segments_of(pod, named)
     rules = matching_rules(cluster_policies, ADMIN, pod, direction, other)
     out: list[Port] = []
     for proto in PROTOCOLS:
-        for lo, hi in _segments(ports):
+        for lo, hi in segments:
             if _first(rules, proto, lo) != DENY:
                 _add(out, proto, lo, hi)
     return _any(out)
