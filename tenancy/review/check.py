@@ -87,6 +87,7 @@ from tenancy.review.facts import (
     facts_of,
     fence_grants,
     owns_network_policies,
+    pods_pinned,
     rbac_write_grants,
     walled,
 )
@@ -153,15 +154,6 @@ def default_deny(resources: Resources, facts: IsolationFacts) -> list[Violation]
     return out
 
 
-def _covers_pod_create(scope: Mapping[str, Any]) -> bool:
-    for rr in scope.get("resourceRules") or []:
-        if ("" in (rr.get("apiGroups") or []) or "*" in (rr.get("apiGroups") or [])) and \
-                any(r in ("pods", "*") for r in rr.get("resources") or []) and \
-                any(o in ("CREATE", "*") for o in rr.get("operations") or []):
-            return True
-    return False
-
-
 def placement_enforced(resources: Resources, facts: IsolationFacts) -> list[Violation]:
     """Every tenant namespace is under a bound placement policy — except a team stack's (its
     ``TeamTenant`` builds the namespace; the cluster-wide placement policy lives in the platform's
@@ -172,9 +164,7 @@ def placement_enforced(resources: Resources, facts: IsolationFacts) -> list[Viol
         if ns["tenant"] in team:
             continue
         t = ns["tenant"]
-        enforced = facts.enforced.get(t, {})
-        if not any("Deny" in acts and _covers_pod_create(facts.policies[p]["scope"])
-                   for p, acts in enforced.items() if p in facts.policies):
+        if not pods_pinned(facts, t):
             out.append(Violation("tenant-placement-enforced", t, ns["urn"],
                                  f"no ValidatingAdmissionPolicy bound with Deny checks pod creation in namespace "
                                  f"{(ns['inputs'].get('metadata') or {}).get('name')}: nothing pins its pods to its "

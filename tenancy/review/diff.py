@@ -61,6 +61,7 @@ from tenancy.review.facts import (
     fence_grants,
     may_write,
     owns_network_policies,
+    pods_pinned,
     rbac_write_grants,
 )
 from tenancy.review.facts import (
@@ -417,7 +418,14 @@ def _placement_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[st
         for taint in sorted(new - old):
             out.append(_change("tightened", "placement", t, None, f"{t}'s nodes now carry the taint {taint}"))
     for t in sorted(set(b.placement) - set(h.placement) - new_or_gone):
-        out.append(_change("loosened", "placement", t, None, f"{t} no longer has nodes of its own"))
+        if pods_pinned(h, t):
+            # off-boarding's phase one: its node group goes, and admission still pins its pods to
+            # nodes that no longer exist, so none is scheduled anywhere (nothing moves to others' nodes)
+            out.append(_change("changed", "placement", t, None,
+                               f"{t} no longer has nodes of its own; admission still pins its pods to them, so "
+                               f"none can be scheduled (off-boarding)"))
+        else:
+            out.append(_change("loosened", "placement", t, None, f"{t} no longer has nodes of its own"))
     return out
 
 

@@ -368,6 +368,23 @@ def _walls(f: IsolationFacts, by_type: Mapping[str, list[Mapping[str, Any]]]) ->
         f.walls[t] = {"adminTier": walled, "networkPolicyGuard": guarded, "selfService": own}
 
 
+def covers_pod_create(scope: Mapping[str, Any]) -> bool:
+    """Does an admission policy's ``matchConstraints`` take in pod creation?"""
+    for rr in scope.get("resourceRules") or []:
+        if ("" in (rr.get("apiGroups") or []) or "*" in (rr.get("apiGroups") or [])) and \
+                any(r in ("pods", "*") for r in rr.get("resources") or []) and \
+                any(o in ("CREATE", "*") for o in rr.get("operations") or []):
+            return True
+    return False
+
+
+def pods_pinned(f: IsolationFacts, tenant: str) -> bool:
+    """Is pod creation in ``tenant``'s namespace judged by an admission policy bound with Deny (the
+    placement policy pinning its pods to its nodes: ``tenant-placement-enforced``)?"""
+    return any("Deny" in acts and covers_pod_create(f.policies[p]["scope"])
+               for p, acts in (f.enforced.get(tenant) or {}).items() if p in f.policies)
+
+
 def walled(f: IsolationFacts, tenant: str) -> bool:
     """Behind the Admin tier with the platform's NetworkPolicies guarded: the tenant's own
     NetworkPolicies cannot open a cross-tenant path (issue 26)."""

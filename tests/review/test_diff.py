@@ -138,6 +138,27 @@ def test_dropped_taint_loosens_placement_as_an_update() -> None:
     assert (r["action"], r["changed"]) == ("update", ["taints"])
 
 
+def test_off_boarding_removes_nodes_without_loosening_placement() -> None:
+    """Off-boarding's phase one deletes the tenant's node group; admission still pins its pods to
+    nodes that no longer exist, so none is scheduled anywhere: a change, not a loosening. Negative
+    control: the same nodes gone with the placement policy unbound, and the pods could land on any
+    node: loosened."""
+    spec = review.base_spec()
+    spec["tenants"][0]["offboarding"] = True
+    head = review.resources(spec)
+    tenant = spec["tenants"][0]["name"]
+    d = _diff(review.base(), head)
+    assert not _iso(d, "loosened", "placement")
+    [c] = _iso(d, "changed", "placement")
+    assert c["tenant"] == tenant and "none can be scheduled" in c["detail"]
+
+    for r in head:
+        if r["type"].endswith("ValidatingAdmissionPolicyBinding"):
+            r["inputs"]["spec"]["validationActions"] = ["Audit"]
+    unpinned = _diff(review.base(), head)
+    assert tenant in {c["tenant"] for c in _iso(unpinned, "loosened", "placement")}
+
+
 def test_relabelled_pod_security_loosens_admission() -> None:
     def relabel(res: list[dict[str, Any]]) -> None:
         ns = review.find(res, "kubernetes:core/v1:Namespace", "gamma")
