@@ -66,14 +66,17 @@ TENANT_NAMESPACES_FACT = "tenantNamespaces"
 tenant's ``allowFrom`` edge admits every namespace of its peer and writes its egress policy into
 each, and must know them before it registers anything."""
 
-TEAM_MIRRORED_KEYS = ("quota", "internetEgress", "kubernetesApiAccess", "namespaces")
+TEAM_MIRRORED_KEYS = ("quota", "internetEgress", "kubernetesApiAccess", "namespaces", "selfService")
 """Tenant settings a team stack's copy must repeat exactly: the platform's ``tenants`` output carries
 them for each team tenant (:func:`mirrored_settings`). The platform's capacity checks (pods per pool,
 branch interfaces) count its own copy of the quota, its security groups open the internet and the API
 only for its own copy of the switches, and its other tenants' edges admit and reach the team tenant's
 namespaces from its own copy of ``namespaces`` (which its quota and logs also count), so a team copy
 that differs would be a quota nobody checked, a NetworkPolicy opening a path the security group keeps
-closed (or the reverse), or a namespace its declared peers cannot reach."""
+closed (or the reverse), or a namespace its declared peers cannot reach. ``selfService`` too: the
+platform registers the admission policies that guard self-service (``tenancy-tenant-rbac``, the
+NetworkPolicy guard) from its own copy, so a team copy granting self-service the platform's copy does
+not would hand the tenant's admins RoleBinding (or NetworkPolicy) writes that nothing judges."""
 
 
 def mirrored_settings(tenant: TenantSpec) -> dict[str, Any]:
@@ -202,7 +205,7 @@ class TeamTenantArgs:
     """The tenant, as in the platform's ``tenants`` list (camelCase mapping or a TenantSpec):
     the same ``name`` and ``slot`` (or ``pool``); ``limits``, ``serviceAccounts`` and the rest are this
     stack's to set, but ``allowFrom`` and :data:`TEAM_MIRRORED_KEYS` (``quota``, ``internetEgress``,
-    ``kubernetesApiAccess``, ``namespaces``) must repeat the platform's copy (checked)."""
+    ``kubernetesApiAccess``, ``namespaces``, ``selfService``) must repeat the platform's copy (checked)."""
 
 
 def team_spec(facts: Mapping[str, Any], tenant: TenantSpec | Mapping[str, Any]) -> PlatformSpec:

@@ -127,6 +127,9 @@ def test_tenancy_check_judges_what_the_team_stack_owns(rendered: dict[str, Path]
         ({"quota": {"cpu": "8", "memory": "12Gi", "pods": 40}}, "quota {'cpu': '8'"),
         ({"internetEgress": True}, "internetEgress True differs from the platform's False"),
         ({"kubernetesApiAccess": True}, "kubernetesApiAccess True differs from the platform's False"),
+        # self-service the platform's copy does not grant: its guard policies would not be registered
+        ({"selfService": {"rbac": True}}, "selfService {'rbac': True, 'networkPolicies': False} differs from the "
+                                          "platform's {'rbac': False, 'networkPolicies': False}"),
         # port-scoped edges: the platform opens the security groups, so the ports must match too
         ({"allowFrom": [{"tenant": "alpha", "ports": [{"port": 443}]}]},
          "allowFrom ['alpha: TCP 443'] differs from the platform's ['alpha'] (which opens the security groups); "

@@ -148,7 +148,9 @@ def _judge_step(base: Any, head: Any, spec: dict[str, Any], new: dict[str, Any],
     elif change == "dropEdges":
         assert not loosened and (tightened or not before.get("allowFrom")), d["isolation"]
     elif change == "selfServiceRbac":
-        had = (before.get("selfService") or {}).get("rbac")
+        # a team stack's tenant: its Roles are the team stack's (the platform's render shows only the
+        # guard policy it registers)
+        had = (before.get("selfService") or {}).get("rbac") or before.get("teamStack")
         assert had or any(c["layer"] == "rbac" for c in loosened), d["isolation"]
     elif change == "addEdge":
         assert any(c["layer"] == "network" for c in loosened), d["isolation"]
