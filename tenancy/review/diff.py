@@ -59,10 +59,10 @@ from tenancy.review.facts import (
     covers,
     facts_of,
     fence_grants,
-    may_write,
     owns_network_policies,
     pods_pinned,
     rbac_write_grants,
+    writers,
 )
 from tenancy.review.facts import (
     _fmt_ports as fmt_ports,
@@ -439,7 +439,7 @@ def _admission_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[st
         if new is None:
             judged = _judged(b, name)
             # what the tenants may do after the change (a retired tenant's people and nodes are gone)
-            if not judged or any(may_write(h, t, judged) for t in h.tenants):
+            if not judged or writers(h, judged) & set(h.tenants):
                 out.append(_change("loosened", "admission", None, None, f"admission policy {name} removed"))
             else:
                 out.append(_change("changed", "admission", None, None,
@@ -462,18 +462,23 @@ def _admission_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[st
             out.append(_change("loosened", "admission", None, None,
                                f"{name} now matches different requests (matchConstraints/matchConditions "
                                f"changed): review what it no longer sees"))
+    judged_by: dict[str, tuple[list[str], set[str]]] = {}  # policy -> (what it judges, who may write it)
     for t in sorted((set(b.tenants) & set(h.tenants)) - new_or_gone):
         old_e, new_e = b.enforced.get(t, {}), h.enforced.get(t, {})
         for p in sorted(set(old_e) | set(new_e)):
             was, now = "Deny" in old_e.get(p, []), "Deny" in new_e.get(p, [])
-            judged = _judged(b, p) if p in b.policies else _judged(h, p)
-            if was and not now and (not judged or may_write(h, t, judged)):
-                out.append(_change("loosened", "admission", t, None,
-                                   f"admission policy {p} no longer denies in {t}'s namespace"))
-            elif was and not now:
-                out.append(_change("changed", "admission", t, None,
-                                   f"admission policy {p} no longer denies in {t}'s namespace; nothing of {t} may "
-                                   f"write what it judged ({', '.join(judged)}) after the change"))
+            if was and not now:
+                if p not in judged_by:
+                    judged = _judged(b, p) if p in b.policies else _judged(h, p)
+                    judged_by[p] = (judged, writers(h, judged) if judged else set())
+                judged, writing = judged_by[p]
+                if not judged or t in writing:
+                    out.append(_change("loosened", "admission", t, None,
+                                       f"admission policy {p} no longer denies in {t}'s namespace"))
+                else:
+                    out.append(_change("changed", "admission", t, None,
+                                       f"admission policy {p} no longer denies in {t}'s namespace; nothing of {t} "
+                                       f"may write what it judged ({', '.join(judged)}) after the change"))
             elif now and not was:
                 out.append(_change("tightened", "admission", t, None,
                                    f"admission policy {p} now denies in {t}'s namespace"))
@@ -498,7 +503,7 @@ def _judged(f: IsolationFacts, policy: str) -> list[str]:
     only writes no one of a tenant can make after the change is no loosening for it (a
     ``changed``): ``tenancy-tenant-rbac`` and the NetworkPolicy guard go away with the last
     self-service tenant, and the others never held those writes
-    (:func:`tenancy.review.facts.may_write`)."""
+    (:func:`tenancy.review.facts.writers`)."""
     rules = ((f.policies.get(policy) or {}).get("scope") or {}).get("resourceRules") or []
     out: set[str] = set()
     for r in rules:
@@ -568,12 +573,13 @@ def _wall_changes(b: IsolationFacts, h: IsolationFacts, new_or_gone: set[str]) -
     what = {"adminTier": ("network", "the Admin-tier ClusterNetworkPolicies wall {t} off from other tenants and IMDS"),
             "networkPolicyGuard": ("admission", "admission guards the platform's NetworkPolicies in {t}'s namespace")}
     out = []
+    np_writers = writers(h, ["networkpolicies"])
     for t in sorted((set(b.walls) | set(h.walls)) - new_or_gone):
         for key, (layer, text) in what.items():
             was, now = (b.walls.get(t) or {}).get(key, False), (h.walls.get(t) or {}).get(key, False)
             if was != now:
                 change = "tightened" if now else "loosened"
-                if key == "networkPolicyGuard" and not now and not may_write(h, t, ["networkpolicies"]):
+                if key == "networkPolicyGuard" and not now and t not in np_writers:
                     change = "changed"  # nothing of the tenant writes NetworkPolicies: the guard stopped nothing
                 out.append(_change(change, layer, t, None, ("now: " if now else "no longer: ") + text.format(t=t)))
     return out

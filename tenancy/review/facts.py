@@ -794,25 +794,26 @@ def escalation_grants(grants: Iterable[str]) -> list[str]:
     return sorted(g for g in grants if _grant_parts(g)[2] in ESCALATION_VERBS and not g.startswith("url"))
 
 
-def may_write(f: IsolationFacts, tenant: str, resources: Iterable[str]) -> bool:
-    """Whether something acting in ``tenant``'s namespaces may write one of ``resources`` there, by
-    the render's RBAC: any subject bound in one of its namespaces (its persona groups, its
+def writers(f: IsolationFacts, resources: Iterable[str]) -> set[str]:
+    """The tenants something of which may write one of ``resources`` in their namespaces, by the
+    render's RBAC: any subject bound in one of a tenant's namespaces (its persona groups, its
     ServiceAccounts, whoever else the render binds there), or a subject of the tenant bound
     cluster-wide. A role the render does not hold (a built-in ClusterRole bound by name) may
-    write anything: the conservative answer. What an admission policy judging only these
-    writes stops for the tenant is nothing when this is False (:mod:`tenancy.review.diff`)."""
+    write anything: the conservative answer. One pass over the bindings, whatever the tenant
+    count. An admission policy judging only these writes stops nothing for the other tenants
+    (:mod:`tenancy.review.diff`)."""
     wanted = set(resources)
-    mine = set(f.tenant_namespaces(tenant))
+    out: set[str] = set()
     for (ns, subject), grants in f.rbac.items():
-        if ns not in mine and not (ns == "*" and f.subject_tenant.get(subject) == tenant):
+        t = f.subject_tenant.get(subject) if ns == "*" else f.namespace_tenant(ns)
+        if t is None or t in out:
             continue
         for g in grants:
-            if g.startswith(("ClusterRole:", "Role:")):
-                return True
             _, resource, verb = _grant_parts(g)
-            if verb in WRITE_VERBS and (resource == "*" or resource in wanted):
-                return True
-    return False
+            if g.startswith(("ClusterRole:", "Role:")) or (verb in WRITE_VERBS and resource in (*wanted, "*")):
+                out.add(t)
+                break
+    return out
 
 
 def fence_grants(grants: Iterable[str]) -> list[str]:
