@@ -208,13 +208,17 @@ def unpinned_probe(tenant: str) -> dict[str, Any]:
 
 
 def wait_for_quota_status(kube: Kube, quota: Mapping[str, Any], timeout: float = ENFORCE_TIMEOUT) -> None:
-    """The quota admission plugin ignores a quota until the controller manager has written its
-    ``status.hard`` (and refuses creates while a tracked resource is missing from ``status.used``)."""
-    want = set(quota["spec"]["hard"])
+    """The quota admission plugin judges by a quota's ``status.hard``, which the controller manager
+    copies from ``spec.hard`` after a change, and refuses creates while a tracked resource is missing
+    from ``status.used``: wait until the status holds the stored spec's values (not only its keys: a
+    changed limit keeps its key, and until the copy the old value is enforced)."""
 
     def ready() -> bool:
-        status = kube.get(kube.path_of(quota)).get("status") or {}
-        return want <= set(status.get("hard") or {}) and want <= set(status.get("used") or {})
+        live = kube.get(kube.path_of(quota))
+        hard = (live.get("spec") or {}).get("hard") or {}
+        status = live.get("status") or {}
+        return (set(quota["spec"]["hard"]) <= set(hard) and status.get("hard") == hard
+                and set(hard) <= set(status.get("used") or {}))
 
     wait_for(f"status of ResourceQuota {quota['metadata']['namespace']}/{quota['metadata']['name']}", ready, timeout)
 
