@@ -76,6 +76,7 @@ from tenancy.spec.wire import (
     POD_ENI_RESOURCE,
     POOL_LABEL,
     RBAC_API_VERSION,
+    SIBLING_LABEL_PREFIX,
     SYSTEM_TAINT_KEY,
     TENANT_LABEL,
 )
@@ -626,27 +627,45 @@ PERSONA_GROUPS = ("admins", "editors", "viewers")
 """The persona group suffixes (``tenancy.plan.kubernetes.PERSONAS`` values; a test keeps them equal)."""
 RBAC_GROUP = RBAC_API_VERSION.rpartition("/")[0]
 
+_SIBLINGS = (f"(has(namespaceObject.metadata.labels) ? namespaceObject.metadata.labels.filter(k, "
+             f"k.startsWith('{SIBLING_LABEL_PREFIX}')).map(k, namespaceObject.metadata.labels[k]) : [])")
+"""The tenant's namespaces as the request's namespace lists them (``namespace.tenancy/<ns>`` labels,
+:func:`tenancy.plan.kubernetes.sibling_labels`; none for a tenant with one namespace)."""
+
+TENANT_OR_SERVICE_ACCOUNT = (f"(has(request.userInfo.groups) && request.userInfo.groups.exists(g, "
+                             f"g.startsWith('{TENANT_GROUP_PREFIX}'))) || "
+                             "request.userInfo.username.startsWith('system:serviceaccount:')")
+"""The self-service guards' match condition: a member of a tenant persona group, or any
+ServiceAccount. Which ServiceAccounts are the tenant's is decided in :data:`TENANT_CALLER` (a
+variable): match conditions are evaluated without ``namespaceObject`` (the API server passes nil
+there: ``apiserver/pkg/admission/plugin/policy/matchconditions``), so the tenant's namespaces cannot
+be read in one."""
+
+TENANT_CALLER = (f"(has(request.userInfo.groups) && request.userInfo.groups.exists(g, "
+                 f"g.startsWith('{TENANT_GROUP_PREFIX}'))) || "
+                 "request.userInfo.username.startsWith('system:serviceaccount:' + request.namespace + ':') || "
+                 f"{_SIBLINGS}.exists(n, request.userInfo.username.startsWith('system:serviceaccount:' + n + ':'))")
+"""Who is "the tenant" to the self-service guards (the variable ``tenantCaller``, which every
+validation of theirs is conditioned on): a member of any tenant persona group (a principal of several
+tenants is a tenant everywhere), or a ServiceAccount of the request's namespace or of another
+namespace of the same tenant (the only ServiceAccounts a tenant may bind here). The platform's
+deployer (a user, or a ServiceAccount of a platform namespace), the namespace controller (which
+deletes a removed namespace's contents) and the garbage collector are neither, and pass."""
+
 RBAC_MATCH_CONDITIONS: list[dict[str, str]] = [
-    {
-        # Who is "the tenant": a member of any tenant persona group (a principal of several tenants
-        # is a tenant everywhere), or a ServiceAccount of this namespace (the only ServiceAccounts a
-        # tenant may bind here). The platform's deployer, the namespace controller (which deletes a
-        # removed namespace's contents) and the garbage collector are neither, and pass.
-        "name": "requested-by-the-tenant",
-        "expression": (f"(has(request.userInfo.groups) && request.userInfo.groups.exists(g, "
-                       f"g.startsWith('{TENANT_GROUP_PREFIX}'))) || "
-                       "request.userInfo.username.startsWith('system:serviceaccount:' + request.namespace + ':')"),
-    },
+    {"name": "requested-by-a-tenant-or-a-service-account", "expression": TENANT_OR_SERVICE_ACCOUNT},
 ]
-"""The policy judges only requests made by the tenant's side."""
+"""The policy judges only requests that may be the tenant's side (:data:`TENANT_CALLER` decides)."""
 
 RBAC_VARIABLES: list[dict[str, str]] = [
     {"name": "name",
      "expression": "request.operation == 'DELETE' ? oldObject.metadata.name : object.metadata.name"},
     {"name": "tenant", "expression": f"namespaceObject.metadata.labels[{_T}]"},
+    {"name": "ownNamespaces", "expression": f"[request.namespace] + {_SIBLINGS}"},
+    {"name": "tenantCaller", "expression": TENANT_CALLER},
     {"name": "ownGroups",
      "expression": ("[" + ", ".join(f"'{TENANT_GROUP_PREFIX}' + variables.tenant + ':{g}'" for g in PERSONA_GROUPS)
-                    + ", 'system:serviceaccounts:' + request.namespace]")},
+                    + "] + variables.ownNamespaces.map(n, 'system:serviceaccounts:' + n)")},
     {"name": "subjects",
      "expression": ("request.operation != 'DELETE' && request.kind.kind == 'RoleBinding' && "
                     "has(object.subjects) ? object.subjects : []")},
@@ -654,13 +673,13 @@ RBAC_VARIABLES: list[dict[str, str]] = [
         "name": "foreignSubjects",
         "expression": ("variables.subjects.filter(s, !((s.kind == 'Group' && s.name in variables.ownGroups) || "
                        "(s.kind == 'ServiceAccount' && (!has(s.namespace) || s.namespace == '' || "
-                       "s.namespace == request.namespace))))"),
+                       "s.namespace in variables.ownNamespaces))))"),
     },
 ]
 
 RBAC_VALIDATIONS: list[dict[str, str]] = [
     {
-        "expression": f"!variables.name.startsWith('{PLATFORM_PREFIX}')",
+        "expression": f"!variables.tenantCaller || !variables.name.startsWith('{PLATFORM_PREFIX}')",
         "message": (f"Roles and RoleBindings named {PLATFORM_PREFIX}* in a tenant namespace are the platform's (the "
                     "personas' access, set by the spec): tenants cannot create, change or delete them; give your "
                     f"own Roles and RoleBindings names without the {PLATFORM_PREFIX} prefix"),
@@ -673,7 +692,7 @@ RBAC_VALIDATIONS: list[dict[str, str]] = [
         "reason": "Forbidden",
     },
     {
-        "expression": "size(variables.foreignSubjects) == 0",
+        "expression": "!variables.tenantCaller || size(variables.foreignSubjects) == 0",
         "message": ("a RoleBinding in a tenant namespace may bind only the tenant's own groups "
                     f"({TENANT_GROUP_PREFIX}<tenant>:admins|editors|viewers) and ServiceAccounts of its namespace: "
                     "another tenant's group or ServiceAccount would act in this namespace, a system: group "
@@ -686,7 +705,8 @@ RBAC_VALIDATIONS: list[dict[str, str]] = [
             "' (namespace ' + variables.foreignSubjects[0].namespace + ')' : '') + "
             "': bind only the groups of tenant ' + variables.tenant + ' (' + variables.ownGroups[0] + ', ' + "
             "variables.ownGroups[1] + ', ' + variables.ownGroups[2] + ') or ServiceAccounts of namespace ' + "
-            "request.namespace + ' (another tenant\\'s identities, system: groups and Users would get access '"
+            "request.namespace + (size(variables.ownNamespaces) > 1 ? ' or of the tenant\\'s other namespaces' : '') + "
+            "' (another tenant\\'s identities, system: groups and Users would get access '"
             "+ 'the spec does not declare)'"
         ),
         "reason": "Forbidden",
@@ -698,15 +718,16 @@ RBAC_VALIDATIONS: list[dict[str, str]] = [
 def tenant_rbac_policy() -> dict[str, Any]:
     """The ValidatingAdmissionPolicy ``tenancy-tenant-rbac`` (one for the cluster, registered when a
     tenant has ``selfService.rbac``): on Roles and RoleBindings created, updated or deleted in a
-    tenant namespace *by the tenant* (a member of a ``tenancy:`` group, or a ServiceAccount of the
-    namespace) it refuses
+    tenant namespace *by the tenant* (:data:`TENANT_CALLER`: a member of a ``tenancy:`` group, or a
+    ServiceAccount of one of the tenant's namespaces) it refuses
 
     * any object named ``tenancy-…``: the persona Roles and RoleBindings and the
       ``serviceAccountRoles`` bindings are the spec's; a tenant admin holding ``roles`` write could
       otherwise widen ``tenancy-view`` to everything it holds, or delete ``tenancy-admins`` and lock
       its own colleagues out;
-    * RoleBinding subjects other than the tenant's three persona groups, the group of its
-      namespace's ServiceAccounts and ServiceAccounts of the namespace. Another tenant's group or
+    * RoleBinding subjects other than the tenant's three persona groups, the groups of its
+      namespaces' ServiceAccounts and ServiceAccounts of its namespaces (the namespace's
+      ``namespace.tenancy/`` labels list them). Another tenant's group or
       ServiceAccount would let that tenant act here — and through it, let this tenant's workload
       logic run with the other tenant's identity in the loop — which neither tenant's spec
       declares; ``system:`` groups (``system:authenticated``, ``system:serviceaccounts``…) reach
@@ -895,9 +916,6 @@ PLATFORM_POLICY_PREFIX = "tenancy-"
 TENANT_GROUP_PREFIX = "tenancy:"
 """The groups the cluster's access entries map tenant principals to (``tenancy:<tenant>:<persona>``)."""
 
-_TENANT_CALLER = (f"(has(request.userInfo.groups) && request.userInfo.groups.exists(g, "
-                  f"g.startsWith('{TENANT_GROUP_PREFIX}'))) || "
-                  "request.userInfo.username.startsWith('system:serviceaccount:' + request.namespace + ':')")
 
 
 def _platform_owned(obj: str) -> str:
@@ -907,16 +925,20 @@ def _platform_owned(obj: str) -> str:
 
 
 NETWORK_POLICY_GUARD_MATCH_CONDITIONS: list[dict[str, str]] = [
-    {"name": "tenant-caller", "expression": _TENANT_CALLER},
+    {"name": "tenant-or-service-account", "expression": TENANT_OR_SERVICE_ACCOUNT},
 ]
-"""Only requests of tenant principals (a ``tenancy:`` group) and of the namespace's own service
-accounts are judged; the platform's deployer and cluster admins carry neither."""
+NETWORK_POLICY_GUARD_VARIABLES: list[dict[str, str]] = [
+    {"name": "tenantCaller", "expression": TENANT_CALLER},
+]
+"""Only requests of tenant principals (a ``tenancy:`` group) and of the tenant's own service
+accounts (:data:`TENANT_CALLER`) are judged; the platform's deployer and cluster admins carry neither."""
 
 NETWORK_POLICY_GUARD_VALIDATIONS: list[dict[str, str]] = [
     {
         # object is null on DELETE, oldObject on CREATE: each is read only when the operation has it
-        "expression": (f"(request.operation == 'CREATE' || !{_platform_owned('oldObject')}) && "
-                       f"(request.operation == 'DELETE' || !{_platform_owned('object')})"),
+        "expression": ("!variables.tenantCaller || ("
+                       f"(request.operation == 'CREATE' || !{_platform_owned('oldObject')}) && "
+                       f"(request.operation == 'DELETE' || !{_platform_owned('object')}))"),
         "message": (f"NetworkPolicies named {PLATFORM_POLICY_PREFIX}* (or labelled {MANAGED_BY_LABEL}=tenancy) are "
                     "the platform's walls: tenants may not create, change or delete them; name your own policy "
                     "without that prefix and label"),
@@ -940,7 +962,8 @@ def network_policy_guard_policy() -> dict[str, Any]:
     write on all NetworkPolicies and this policy carves out the platform's. Deletes are judged on
     ``oldObject`` (``object`` is null on DELETE; a deletecollection is admitted per item)."""
     policy = tenant_namespace_policy(NETWORK_POLICY_GUARD_NAME, "networkpolicies",
-                                     NETWORK_POLICY_GUARD_MATCH_CONDITIONS, [], NETWORK_POLICY_GUARD_VALIDATIONS,
+                                     NETWORK_POLICY_GUARD_MATCH_CONDITIONS, NETWORK_POLICY_GUARD_VARIABLES,
+                                     NETWORK_POLICY_GUARD_VALIDATIONS,
                                      api_group="networking.k8s.io")
     policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"] = ["CREATE", "UPDATE", "DELETE"]
     return policy

@@ -45,6 +45,7 @@ from tenancy.spec.wire import (
     RBAC_API_VERSION,
     SGP_API_VERSION,
     SGP_KIND,
+    SIBLING_LABEL_PREFIX,
     TENANT_LABEL,
     TIER_LABEL,
 )
@@ -192,7 +193,8 @@ def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
     """The tenant's Namespace ``name`` (default its main one) with Pod Security Admission
     ``restricted`` enforced, audited and warned, labelled with its tenant, its tier and, when
     pooled, its pool (read by the placement policy). Every namespace of a tenant gets the same
-    labels. ``kubernetes.io/metadata.name`` is added by the API server, not here."""
+    labels; a tenant with several namespaces also lists them all (:func:`sibling_labels`).
+    ``kubernetes.io/metadata.name`` is added by the API server, not here."""
     name = name or naming.namespace(tenant.name)
     psa: dict[str, str] = {}
     for mode in ("enforce", "audit", "warn"):
@@ -208,8 +210,18 @@ def namespace(tenant: TenantSpec, pod_security_version: str = "latest",
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": {"name": name, "labels": {**labels(tenant.name), **psa, **grants, **placement_labels(tenant),
-                                              **(extra_labels or {})}},
+                                              **sibling_labels(tenant), **(extra_labels or {})}},
     }
+
+
+def sibling_labels(tenant: TenantSpec) -> dict[str, str]:
+    """``namespace.tenancy/<ns>: <ns>`` for each namespace of a tenant with several (none with one):
+    an admission policy sees only the namespace of the request, so this is how ``tenancy-tenant-rbac``
+    and the NetworkPolicy guard know that a ServiceAccount of the tenant's other namespace is the
+    tenant too — bindable by its admins, and judged like them when it writes (tenants cannot write
+    their namespace's labels). A tenant with one namespace keeps its labels unchanged."""
+    names = naming.tenant_namespaces(tenant)
+    return {f"{SIBLING_LABEL_PREFIX}{ns}": ns for ns in names} if len(names) > 1 else {}
 
 
 OBJECT_COUNTS: dict[str, str] = {

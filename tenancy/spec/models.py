@@ -502,8 +502,8 @@ class SelfService(_Model):
     kubernetes/kubernetes ``pkg/registry/rbac/escalation_check.go``, Kubernetes docs "Using RBAC
     Authorization", "Privilege escalation prevention and bootstrapping"), and by the admission
     policy ``tenancy-tenant-rbac`` (the platform's ``tenancy-`` Roles and RoleBindings cannot be
-    changed or deleted; subjects only the tenant's own groups and its namespace's service
-    accounts). Default off: Roles and RoleBindings are read-only to the tenant."""
+    changed or deleted; subjects only the tenant's own groups and the service accounts of its
+    namespaces). Default off: Roles and RoleBindings are read-only to the tenant."""
     network_policies: StrictBool = False
     """The tenant's admin and edit personas may create, update and delete NetworkPolicies in its
     namespace (not the platform's own ``tenancy-*`` policies: an admission policy refuses that).

@@ -32,6 +32,10 @@ LOAD_BALANCERS_LABEL = "tenancy/load-balancers"
 """Namespace label the Service-exposure admission policy reads (``allowed``: LoadBalancer Services)."""
 NODE_PORTS_LABEL = "tenancy/node-ports"
 """Namespace label the Service-exposure admission policy reads (``allowed``: node ports)."""
+SIBLING_LABEL_PREFIX = "namespace.tenancy/"
+"""Labels ``namespace.tenancy/<ns>: <ns>`` on every namespace of a tenant with several, one per
+namespace of the tenant: read by the self-service admission policies (which cannot look another
+namespace up) to treat the ServiceAccounts of the tenant's other namespaces as the tenant's own."""
 PEER_LABEL = "tenancy/peer"
 """Label on the per-peer NetworkPolicy and Istio AuthorizationPolicy objects, naming the peer tenant."""
 

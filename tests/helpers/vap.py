@@ -6,7 +6,8 @@ Python that wrote them) and follows the admission semantics of admissionregistra
 1. ``matchConstraints``: resource rules (group/version/resource/operation) and the namespace
    selector, matched against the namespace's labels;
 2. the binding's ``matchResources`` namespace selector, and its ``validationActions``;
-3. ``matchConditions``: all must be true, else the policy does not apply;
+3. ``matchConditions``: all must be true, else the policy does not apply (they see no
+   ``namespaceObject``, as on the API server);
 4. ``variables`` in order, each visible to later ones as ``variables.<name>``;
 5. ``validations``: each false one is a violation, reported with its ``messageExpression``
    (falling back to ``message`` if that errors, as the API server does).
@@ -17,6 +18,7 @@ contract the policy promises.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,8 +111,17 @@ def admit(policy: dict[str, Any], binding: dict[str, Any], pod: dict[str, Any], 
                                       "userInfo": {"username": user, "groups": list(groups)}}),
         "params": celpy.json_to_cel(None),
     }
+    # Match conditions see no namespace (and no variables): the API server evaluates them with a nil
+    # namespaceObject (apiserver/pkg/admission/plugin/policy/matchconditions: ``Filter.ForInput(..., nil,
+    # RuntimeCELCostBudgetMatchConditions)``), so ``namespaceObject.metadata`` fails there ("no such key").
+    # Refused outright here (cel-python's has() on a missing name is lenient): a policy whose match
+    # condition reads the namespace fails every request it meets on a real server.
+    conditions = {k: v for k, v in activation.items() if k != "namespaceObject"}
     for cond in spec.get("matchConditions") or []:
-        if not bool(cel(cond["expression"], activation)):
+        if re.search(r"\b(namespaceObject|variables)\b", cond["expression"]):
+            raise ValueError(f"matchCondition {cond['name']!r} reads namespaceObject or variables, which the API "
+                             "server does not give match conditions (it fails with 'no such key')")
+        if not bool(cel(cond["expression"], conditions)):
             return Decision(False)
     variables: dict[str, Any] = {}
     for var in spec.get("variables") or []:

@@ -181,11 +181,13 @@ def test_a_service_account_of_the_namespace_is_the_tenant_too() -> None:
     ("arn:aws:sts::111122223333:assumed-role/deployer/ci", ("system:authenticated",)),
 ])
 def test_the_platform_and_the_namespace_controller_are_not_judged(who: tuple[str, tuple[str, ...]]) -> None:
-    """Negative control for the match condition: the deployer may update, the namespace controller
-    may delete (a removed tenant's namespace must empty itself)."""
+    """Negative control for who is the tenant: the deployer may update, the namespace controller
+    may delete (a removed tenant's namespace must empty itself). A ServiceAccount is matched (only the
+    policy's variables can tell whose it is) and passes."""
     obj = _rb("tenancy-admins", _group("tenancy:sigma:admins"))
-    assert not decide(obj, "UPDATE", obj, who).applies
-    assert not decide(None, "DELETE", obj, who).applies
+    foreign = _rb("tenancy-admins", _group("system:authenticated"))
+    for d in (decide(foreign, "UPDATE", obj, who), decide(None, "DELETE", obj, who)):
+        assert d.violations == [] and d.applies == who[0].startswith("system:serviceaccount:")
 
 
 def test_the_policy_ignores_other_namespaces_and_kinds() -> None:
@@ -193,6 +195,70 @@ def test_the_policy_ignores_other_namespaces_and_kinds() -> None:
               user=ADMIN[0], groups=ADMIN[1], kind="RoleBinding")
     assert not d.applies
     assert not admit(POLICY, BINDING, pod(), SIGMA, user=ADMIN[0], groups=ADMIN[1]).applies
+
+
+# --------------------------------------------------------------------------------------------
+# A tenant with several namespaces: its other namespaces' ServiceAccounts are its own
+
+
+def _sibling_ns() -> dict[str, Any]:
+    """sigma's main namespace as the render writes it for a tenant with an extra namespace."""
+    t = tenant(namespaces=["sigma-batch"])
+    out = plan.namespace(t)
+    out["metadata"]["labels"]["kubernetes.io/metadata.name"] = "sigma"
+    return out
+
+
+def test_a_tenant_with_several_namespaces_lists_them_on_each_and_one_namespace_lists_none() -> None:
+    t = tenant(namespaces=["sigma-batch"])
+    for name in ("sigma", "sigma-batch"):
+        labels = plan.namespace(t, name=name)["metadata"]["labels"]
+        assert {k: v for k, v in labels.items() if k.startswith("namespace.tenancy/")} == {
+            "namespace.tenancy/sigma": "sigma", "namespace.tenancy/sigma-batch": "sigma-batch"}
+    assert not any(k.startswith("namespace.tenancy/") for k in plan.namespace(tenant())["metadata"]["labels"])
+
+
+def _decide_in(namespace: dict[str, Any], obj: dict[str, Any] | None, operation: str = "CREATE",
+               old: dict[str, Any] | None = None, who: tuple[str, tuple[str, ...]] = ADMIN) -> Any:
+    return admit(POLICY, BINDING, obj, namespace, operation=operation, old_pod=old, resource="rolebindings",  # type: ignore[arg-type]
+                 user=who[0], groups=who[1], group=RBAC, kind="RoleBinding")
+
+
+BATCH_SA = ("system:serviceaccount:sigma-batch:op", ("system:serviceaccounts", "system:serviceaccounts:sigma-batch"))
+
+
+@pytest.mark.parametrize("subject", [
+    {"kind": "ServiceAccount", "name": "op", "namespace": "sigma-batch"}, _group("system:serviceaccounts:sigma-batch"),
+])
+def test_the_service_accounts_of_the_tenants_other_namespace_may_be_bound(subject: dict[str, Any]) -> None:
+    d = _decide_in(_sibling_ns(), _rb("batch", subject))
+    assert d.applies and d.violations == []
+    # negative control: the namespace of a tenant with one namespace lists no other: refused
+    d = decide(_rb("batch", subject))
+    assert d.denied and "sigma-batch" in d.violations[0]
+
+
+@pytest.mark.parametrize("subject", [
+    {"kind": "ServiceAccount", "name": "app", "namespace": "tau"}, _group("system:serviceaccounts:tau"),
+    {"kind": "ServiceAccount", "name": "op", "namespace": "sigma-batchx"},
+    _group("system:serviceaccounts:sigma-batch:op"), _group("system:serviceaccounts"),
+])
+def test_another_tenants_service_accounts_stay_refused_with_siblings(subject: dict[str, Any]) -> None:
+    d = _decide_in(_sibling_ns(), _rb("share", subject))
+    assert d.denied and subject["name"] in d.violations[0] and "other namespaces" in d.violations[0]
+
+
+def test_a_service_account_of_the_other_namespace_is_judged_as_the_tenant() -> None:
+    """Bindable means judged: were the sigma-batch ServiceAccount not the tenant to the match
+    condition, an admin could bind it with RoleBinding write in sigma and have it bind anyone."""
+    current = _rb("tenancy-admins", _group("tenancy:sigma:admins"))
+    d = _decide_in(_sibling_ns(), _rb("tenancy-admins", _group("tenancy:tau:admins")), "UPDATE", current, BATCH_SA)
+    assert d.applies and d.denied
+    d = _decide_in(_sibling_ns(), _rb("open", _group("system:authenticated")), who=BATCH_SA)
+    assert d.denied
+    # a ServiceAccount of a namespace the labels do not list is not the tenant (the deployer's, say)
+    other = ("system:serviceaccount:sigma-batchx:op", ("system:serviceaccounts",))
+    assert _decide_in(_sibling_ns(), _rb("open", _group("system:authenticated")), who=other).violations == []
 
 
 # --------------------------------------------------------------------------------------------

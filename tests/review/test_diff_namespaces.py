@@ -40,8 +40,12 @@ def test_removing_a_namespace_is_destructive_and_said_so() -> None:
     [n] = d["namespaces"]
     assert n["change"] == "removed" and n["destructive"] and "alpha-batch" in n["detail"]
     assert d["summary"]["namespacesRemoved"] == 1
-    retained = [r for r in d["resources"] if r["type"] == "kubernetes:core/v1:Namespace"]
-    assert [r["action"] for r in retained] == ["retain"]
+    namespaces = {r["name"]: r for r in d["resources"] if r["type"] == "kubernetes:core/v1:Namespace"}
+    assert {n: r["action"] for n, r in namespaces.items()} == {"alpha/namespace/alpha-batch": "retain",
+                                                               "alpha": "update"}
+    # the main namespace only stops listing the removed one (the self-service guards read the list)
+    assert namespaces["alpha"]["changed"] == ["metadata.labels.namespace.tenancy/alpha",
+                                              "metadata.labels.namespace.tenancy/alpha-batch"]
     # its service account leaves the role's trust: reported as IAM tightening
     assert any(c["layer"] == "iam" and "alpha-batch" in c["detail"] for c in d["isolation"]), d["isolation"]
     text = markdown(d)
