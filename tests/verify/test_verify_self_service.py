@@ -117,3 +117,58 @@ def test_print_rbac_reads_the_mutating_policy_and_binding_by_name(resources: lis
         admission.MUTATING_POLICY_NAME]
     assert gets[(("admissionregistration.k8s.io",), ("validatingadmissionpolicies",))] is not None
     assert admission.RBAC_POLICY_NAME in gets[(("admissionregistration.k8s.io",), ("validatingadmissionpolicies",))]
+
+
+# --------------------------------------------------------------------------------------------
+# A self-service tenant with several namespaces: verify and the admission policy agree on "own"
+
+SUBJECTS = [
+    {"kind": "ServiceAccount", "name": "op", "namespace": "sigma-batch"},
+    {"kind": "Group", "name": "system:serviceaccounts:sigma-batch", "apiGroup": RBAC},
+    {"kind": "ServiceAccount", "name": "op", "namespace": "sigma"},
+    {"kind": "Group", "name": "tenancy:sigma:editors", "apiGroup": RBAC},
+    {"kind": "ServiceAccount", "name": "app", "namespace": "tau"},
+    {"kind": "Group", "name": "system:serviceaccounts:tau", "apiGroup": RBAC},
+    {"kind": "Group", "name": "system:serviceaccounts", "apiGroup": RBAC},
+    {"kind": "User", "name": "system:serviceaccount:sigma-batch:op", "apiGroup": RBAC},
+]
+
+
+@pytest.fixture(scope="module")
+def multi() -> list[dict[str, Any]]:
+    return render_spec(spec_with([tenant("sigma", 0, selfService={"rbac": True}, namespaces=["sigma-batch"]),
+                                  tenant("tau", 1)], kubernetesVersion="1.35"), stack="x").resources
+
+
+@pytest.mark.parametrize("subject", SUBJECTS, ids=[f"{s['kind']}-{s['name']}-{s.get('namespace', '')}"
+                                                   for s in SUBJECTS])
+def test_an_extra_binding_is_own_to_verify_exactly_when_the_policy_admits_it(
+        subject: dict[str, Any], multi: list[dict[str, Any]]) -> None:
+    """The ServiceAccounts of the tenant's other namespace are its own to both judges (verify's
+    ``drift.kubernetes.extra`` and the policy); another
+    tenant's and system: groups to neither (cel-python runs the rendered policy)."""
+    from tenancy.verify.kube import manifest_of
+    from tests.helpers.vap import admit
+
+    manifests = [manifest_of(r) for r in multi if K.is_kubernetes_object(r)]
+    policy = next(m for m in manifests if m["kind"] == "ValidatingAdmissionPolicy"
+                  and m["metadata"]["name"] == admission.RBAC_POLICY_NAME)
+    binding = next(m for m in manifests if m["kind"] == "ValidatingAdmissionPolicyBinding"
+                   and m["spec"]["policyName"] == admission.RBAC_POLICY_NAME)
+    ns = next(m for m in manifests if m["kind"] == "Namespace" and m["metadata"]["name"] == "sigma")
+    ns = {**ns, "metadata": {**ns["metadata"], "labels": {**ns["metadata"]["labels"],
+                                                          "kubernetes.io/metadata.name": "sigma"}}}
+    _, obj, why = _extra("sigma", "mine", subject)
+    decision = admit(policy, binding, obj, ns, resource="rolebindings", group=RBAC, kind="RoleBinding",
+                     user="live-sigma-admin", groups=("tenancy:sigma:admins",))
+    live = K.Live(objects=[], extras=[("sigma", obj, why)], cluster_roles={})
+    [verdict] = [r.status for r in K.drift(live, K.self_service_tenants(multi), K.tenant_namespaces(multi))
+                 if r.check == "drift.kubernetes.extra"]
+    own = subject.get("namespace") != "tau" and subject["name"] not in (
+        "system:serviceaccounts", "system:serviceaccounts:tau")
+    assert decision.applies
+    assert (verdict == "pass") == own, verdict
+    # The policy is stricter in one spelling only: a User named after the tenant's own ServiceAccount
+    # grants that ServiceAccount (RBAC matches a User subject by username), so verify calls it own;
+    # the policy refuses every User (only the platform could have written it).
+    assert (not decision.denied) == (own and subject["kind"] != "User"), decision.violations
