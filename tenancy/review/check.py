@@ -21,9 +21,11 @@ no-fence-writes           mandatory   no persona bound in a tenant namespace can
                                       tenant and admission guards the platform's policies
                                       (``selfService.networkPolicies``, facts ``walls``)
 self-service-rbac-bounded mandatory   issue 26: no tenant subject holds ``escalate``,
-                                      ``bind`` or ``impersonate``, and a tenant whose
+                                      ``bind`` or ``impersonate``, a tenant whose
                                       people may write Roles/RoleBindings is under a Deny
-                                      policy judging those writes (``tenancy-tenant-rbac``)
+                                      policy judging those writes (``tenancy-tenant-rbac``),
+                                      and a namespace's ``namespace.tenancy/`` labels name
+                                      only its own tenant's namespaces
 taints-match-admission    mandatory   every node group of a tenant carries the taint
                                       ``tenancy/tenant=<t>:NoSchedule`` and label the
                                       admission policy pins pods to; every node pool's
@@ -96,7 +98,7 @@ from tenancy.review.observability import scope_problems
 from tenancy.spec.wire import AWS_EKS_CLUSTER as EKS_CLUSTER
 from tenancy.spec.wire import AWS_IAM_ROLE as IAM_ROLE
 from tenancy.spec.wire import AWS_LAUNCH_TEMPLATE as LAUNCH_TEMPLATE
-from tenancy.spec.wire import EKS_COMPONENT, TEAM_TENANT_TYPE
+from tenancy.spec.wire import EKS_COMPONENT, SIBLING_LABEL_PREFIX, TEAM_TENANT_TYPE
 
 Resources = Sequence[Mapping[str, Any]]
 
@@ -224,6 +226,7 @@ def self_service_rbac_bounded(resources: Resources, facts: IsolationFacts) -> li
             out.append(Violation("self-service-rbac-bounded", tenant, at,
                                  f"{subject} can lift Kubernetes' escalation prevention or impersonate in "
                                  f"{ns if ns != '*' else 'the cluster'}: {', '.join(lifts[:5])}"))
+    out += _sibling_label_violations(resources, facts)
     for tenant, subjects in sorted(facts.rbac_writers().items()):
         guarded = [p for p, acts in facts.enforced.get(tenant, {}).items()
                    if "Deny" in acts and p in facts.policies and _guards_rbac(facts.policies[p]["scope"])]
@@ -234,6 +237,29 @@ def self_service_rbac_bounded(resources: Resources, facts: IsolationFacts) -> li
                                  f"{', '.join(subjects)} may write Roles/RoleBindings in {tns} but no admission policy "
                                  "bound with Deny judges those writes: the platform's tenancy- bindings and subjects "
                                  "outside the tenant are unguarded (register tenancy-tenant-rbac)"))
+    return out
+
+
+def _sibling_label_violations(resources: Resources, facts: IsolationFacts) -> list[Violation]:
+    """A tenant namespace's ``namespace.tenancy/<ns>`` labels name the namespaces whose ServiceAccounts
+    the self-service guards treat as the tenant's (:func:`tenancy.plan.kubernetes.sibling_labels`):
+    each must name one of the same tenant's namespaces, as key and value. One naming another
+    tenant's namespace would let this tenant's admins bind that tenant's ServiceAccounts."""
+    out = []
+    for ns in _tenant_namespaces(resources):
+        meta = ns["inputs"].get("metadata") or {}
+        for key, value in sorted((meta.get("labels") or {}).items()):
+            if not key.startswith(SIBLING_LABEL_PREFIX):
+                continue
+            named = key[len(SIBLING_LABEL_PREFIX):]
+            owner = facts.namespace_tenant(str(value))
+            if named != value or owner != ns["tenant"]:
+                whose = f"tenant {owner}'s namespace" if owner else "no tenant's namespace"
+                out.append(Violation("self-service-rbac-bounded", ns["tenant"], ns["urn"],
+                                     f"namespace {meta.get('name')} lists {key}={value} ({whose}) among tenant "
+                                     f"{ns['tenant']}'s own: tenancy-tenant-rbac would let its admins bind, and "
+                                     "would judge as the tenant, ServiceAccounts of that namespace; list only "
+                                     "the tenant's namespaces (key and value the same)"))
     return out
 
 

@@ -179,3 +179,40 @@ def test_negative_control_rbac_writes_outside_the_tenants_own_namespace_fail(
     v = _rule(_binding(head, ns, "grab", "tenancy:tau:editors", cluster))
     assert [(x.tenant, x.rule) for x in v] == [(tenant_at_fault, "self-service-rbac-bounded")]
     assert "Group:tenancy:tau:editors writes Roles/RoleBindings" in v[0].message
+
+
+# --------------------------------------------------------------------------------------------
+# The sibling labels (a tenant with several namespaces) name only its own namespaces
+
+
+@pytest.fixture(scope="module")
+def multi() -> Resources:
+    return render_spec(spec_with([tenant("sigma", 0, selfService={"rbac": True}, namespaces=["sigma-batch"]),
+                                  tenant("tau", 1, namespaces=["tau-batch"])], kubernetesVersion="1.35"),
+                       stack="x").resources
+
+
+def _namespace(resources: Resources, name: str) -> dict[str, Any]:
+    return next(r for r in resources if r["type"] == "kubernetes:core/v1:Namespace"
+                and r["inputs"]["metadata"]["name"] == name)
+
+
+def test_the_render_lists_each_tenants_own_namespaces(multi: Resources) -> None:
+    assert _rule(multi) == []
+    labels = _namespace(multi, "tau-batch")["inputs"]["metadata"]["labels"]
+    assert {k for k in labels if k.startswith("namespace.tenancy/")} == {"namespace.tenancy/tau",
+                                                                        "namespace.tenancy/tau-batch"}
+
+
+@pytest.mark.parametrize(("key", "value", "whose"), [
+    ("namespace.tenancy/tau", "tau", "tenant tau's namespace"),
+    ("namespace.tenancy/kube-system", "kube-system", "no tenant's namespace"),
+    ("namespace.tenancy/sigma-batch", "tau-batch", "tenant tau's namespace"),  # key and value disagree
+])
+def test_negative_control_a_label_naming_another_namespace_fails(multi: Resources, key: str, value: str,
+                                                                 whose: str) -> None:
+    changed = copy.deepcopy(multi)
+    _namespace(changed, "sigma")["inputs"]["metadata"]["labels"][key] = value
+    v = _rule(changed)
+    assert [(x.tenant, x.rule) for x in v] == [("sigma", "self-service-rbac-bounded")]
+    assert f"{key}={value} ({whose})" in v[0].message
