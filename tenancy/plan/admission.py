@@ -694,7 +694,7 @@ RBAC_VALIDATIONS: list[dict[str, str]] = [
     {
         "expression": "!variables.tenantCaller || size(variables.foreignSubjects) == 0",
         "message": ("a RoleBinding in a tenant namespace may bind only the tenant's own groups "
-                    f"({TENANT_GROUP_PREFIX}<tenant>:admins|editors|viewers) and ServiceAccounts of its namespace: "
+                    f"({TENANT_GROUP_PREFIX}<tenant>:admins|editors|viewers) and ServiceAccounts of its namespaces: "
                     "another tenant's group or ServiceAccount would act in this namespace, a system: group "
                     "reaches users and workloads of the whole cluster, and a User is an identity outside the "
                     "tenant's personas"),
@@ -915,7 +915,6 @@ PLATFORM_POLICY_PREFIX = "tenancy-"
 """Every NetworkPolicy the platform writes into a tenant namespace is named ``tenancy-…``."""
 TENANT_GROUP_PREFIX = "tenancy:"
 """The groups the cluster's access entries map tenant principals to (``tenancy:<tenant>:<persona>``)."""
-
 
 
 def _platform_owned(obj: str) -> str:
