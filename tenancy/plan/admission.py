@@ -908,13 +908,14 @@ def placement_mutation_binding() -> dict[str, Any]:
 def placement_mutation_manifests() -> list[dict[str, Any]]:
     """The mutating policy then its binding."""
     return [placement_mutation_policy(), placement_mutation_binding()]
+
+
+# --------------------------------------------------------------------------------------------
 # Tenant-owned NetworkPolicies (issue 26)
 
 NETWORK_POLICY_GUARD_NAME = "tenancy-platform-network-policies"
 PLATFORM_POLICY_PREFIX = "tenancy-"
 """Every NetworkPolicy the platform writes into a tenant namespace is named ``tenancy-…``."""
-TENANT_GROUP_PREFIX = "tenancy:"
-"""The groups the cluster's access entries map tenant principals to (``tenancy:<tenant>:<persona>``)."""
 
 
 def _platform_owned(obj: str) -> str:

@@ -207,6 +207,13 @@ def unpinned_probe(tenant: str) -> dict[str, Any]:
     return p
 
 
+def role_binding(name: str, ns: str, role: Mapping[str, str], *subjects: Mapping[str, str]) -> dict[str, Any]:
+    """A RoleBinding ``ns/name`` of ``role`` (``{"kind": "Role"|"ClusterRole", "name": …}``) to ``subjects``."""
+    group = "rbac.authorization.k8s.io"
+    return {"apiVersion": f"{group}/v1", "kind": "RoleBinding", "metadata": {"name": name, "namespace": ns},
+            "roleRef": {"apiGroup": group, **role}, "subjects": [dict(s) for s in subjects]}
+
+
 def wait_for_quota_status(kube: Kube, quota: Mapping[str, Any], timeout: float = ENFORCE_TIMEOUT) -> None:
     """The quota admission plugin judges by a quota's ``status.hard``, which the controller manager
     copies from ``spec.hard`` after a change, and refuses creates while a tracked resource is missing

@@ -137,8 +137,7 @@ def test_negative_control_binding_on_the_main_namespace_only(kube: Kube, rendere
 
 
 def _rb(name: str, ns: str, role: str, *subjects: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding", "metadata": {"name": name, "namespace": ns},
-            "roleRef": {"apiGroup": RBAC, "kind": "Role", "name": role}, "subjects": list(subjects)}
+    return live.role_binding(name, ns, {"kind": "Role", "name": role}, *subjects)
 
 
 def _sa(ns: str, name: str) -> dict[str, str]:

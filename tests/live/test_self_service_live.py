@@ -89,9 +89,7 @@ def rendered(kube: Kube, render: RenderResult) -> dict[str, list[dict[str, Any]]
     return out
 
 
-def _binding(name: str, ns: str, role: dict[str, str], *subjects: dict[str, str]) -> dict[str, Any]:
-    return {"apiVersion": f"{RBAC}/v1", "kind": "RoleBinding", "metadata": {"name": name, "namespace": ns},
-            "roleRef": {"apiGroup": RBAC, **role}, "subjects": list(subjects)}
+_binding = live.role_binding
 
 
 def _group(name: str) -> dict[str, str]:

@@ -126,10 +126,11 @@ ADMIN = ("live-sigma-admin", ("tenancy:sigma:admins", "system:authenticated"))
 
 
 def decide(obj: dict[str, Any] | None, operation: str = "CREATE", old: dict[str, Any] | None = None,
-           who: tuple[str, tuple[str, ...]] = ADMIN, resource: str = "rolebindings") -> Any:
+           who: tuple[str, tuple[str, ...]] = ADMIN, resource: str = "rolebindings",
+           namespace: dict[str, Any] = SIGMA) -> Any:
     kind = "RoleBinding" if resource == "rolebindings" else "Role"
-    return admit(POLICY, BINDING, obj, SIGMA, operation=operation, old_pod=old, resource=resource,  # type: ignore[arg-type]
-                 user=who[0], groups=who[1], group=RBAC, kind=kind)
+    return admit(POLICY, BINDING, obj, namespace, operation=operation, old_pod=old,  # type: ignore[arg-type]
+                 resource=resource, user=who[0], groups=who[1], group=RBAC, kind=kind)
 
 
 @pytest.mark.parametrize("subject", [
@@ -218,12 +219,6 @@ def test_a_tenant_with_several_namespaces_lists_them_on_each_and_one_namespace_l
     assert not any(k.startswith("namespace.tenancy/") for k in plan.namespace(tenant())["metadata"]["labels"])
 
 
-def _decide_in(namespace: dict[str, Any], obj: dict[str, Any] | None, operation: str = "CREATE",
-               old: dict[str, Any] | None = None, who: tuple[str, tuple[str, ...]] = ADMIN) -> Any:
-    return admit(POLICY, BINDING, obj, namespace, operation=operation, old_pod=old, resource="rolebindings",  # type: ignore[arg-type]
-                 user=who[0], groups=who[1], group=RBAC, kind="RoleBinding")
-
-
 BATCH_SA = ("system:serviceaccount:sigma-batch:op", ("system:serviceaccounts", "system:serviceaccounts:sigma-batch"))
 
 
@@ -231,7 +226,7 @@ BATCH_SA = ("system:serviceaccount:sigma-batch:op", ("system:serviceaccounts", "
     {"kind": "ServiceAccount", "name": "op", "namespace": "sigma-batch"}, _group("system:serviceaccounts:sigma-batch"),
 ])
 def test_the_service_accounts_of_the_tenants_other_namespace_may_be_bound(subject: dict[str, Any]) -> None:
-    d = _decide_in(_sibling_ns(), _rb("batch", subject))
+    d = decide(_rb("batch", subject), namespace=_sibling_ns())
     assert d.applies and d.violations == []
     # negative control: the namespace of a tenant with one namespace lists no other: refused
     d = decide(_rb("batch", subject))
@@ -244,7 +239,7 @@ def test_the_service_accounts_of_the_tenants_other_namespace_may_be_bound(subjec
     _group("system:serviceaccounts:sigma-batch:op"), _group("system:serviceaccounts"),
 ])
 def test_another_tenants_service_accounts_stay_refused_with_siblings(subject: dict[str, Any]) -> None:
-    d = _decide_in(_sibling_ns(), _rb("share", subject))
+    d = decide(_rb("share", subject), namespace=_sibling_ns())
     assert d.denied and subject["name"] in d.violations[0] and "other namespaces" in d.violations[0]
 
 
@@ -252,13 +247,14 @@ def test_a_service_account_of_the_other_namespace_is_judged_as_the_tenant() -> N
     """Bindable means judged: were the sigma-batch ServiceAccount not the tenant to the match
     condition, an admin could bind it with RoleBinding write in sigma and have it bind anyone."""
     current = _rb("tenancy-admins", _group("tenancy:sigma:admins"))
-    d = _decide_in(_sibling_ns(), _rb("tenancy-admins", _group("tenancy:tau:admins")), "UPDATE", current, BATCH_SA)
+    d = decide(_rb("tenancy-admins", _group("tenancy:tau:admins")), "UPDATE", current, BATCH_SA,
+               namespace=_sibling_ns())
     assert d.applies and d.denied
-    d = _decide_in(_sibling_ns(), _rb("open", _group("system:authenticated")), who=BATCH_SA)
+    d = decide(_rb("open", _group("system:authenticated")), who=BATCH_SA, namespace=_sibling_ns())
     assert d.denied
     # a ServiceAccount of a namespace the labels do not list is not the tenant (the deployer's, say)
     other = ("system:serviceaccount:sigma-batchx:op", ("system:serviceaccounts",))
-    assert _decide_in(_sibling_ns(), _rb("open", _group("system:authenticated")), who=other).violations == []
+    assert decide(_rb("open", _group("system:authenticated")), who=other, namespace=_sibling_ns()).violations == []
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from tenancy.render import render_spec
 from tenancy.verify import kube as K
 from tenancy.verify.rbac import verifier_rbac
 from tests.fixtures.specs import spec_with, tenant
+from tests.helpers.vap import admit
 
 RBAC = "rbac.authorization.k8s.io"
 
@@ -147,10 +148,7 @@ def test_an_extra_binding_is_own_to_verify_exactly_when_the_policy_admits_it(
     """The ServiceAccounts of the tenant's other namespace are its own to both judges (verify's
     ``drift.kubernetes.extra`` and the policy); another
     tenant's and system: groups to neither (cel-python runs the rendered policy)."""
-    from tenancy.verify.kube import manifest_of
-    from tests.helpers.vap import admit
-
-    manifests = [manifest_of(r) for r in multi if K.is_kubernetes_object(r)]
+    manifests = [K.manifest_of(r) for r in multi if K.is_kubernetes_object(r)]
     policy = next(m for m in manifests if m["kind"] == "ValidatingAdmissionPolicy"
                   and m["metadata"]["name"] == admission.RBAC_POLICY_NAME)
     binding = next(m for m in manifests if m["kind"] == "ValidatingAdmissionPolicyBinding"
